@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The ironclad CLI: finds the command family, parses flags, maps errors to exit codes (0 ok, 1 failed, 2 bad input, 3 problem/refused).
+import { exitCodeOf, UserError } from '../src/core/errors.js';
+import { mask } from '../src/core/secrets.js';
+import { parseInvocation, type Family } from './cli.js';
+import { families } from './families.js';
+
+const usage = `usage: ironclad [-i FILE] [--limit HOST,...] [--json] [--yes] COMMAND
+
+${families.map((f) => `  ${f.name.padEnd(10)} ${f.summary}`).join('\n')}
+
+  -i FILE     inventory (default: $IRONCLAD_INVENTORY, else ./inventory/inventory.yaml)
+  --limit     only these hosts      --json  one JSON document on stdout
+  --yes       answer yes to confirmations (refused when stdin is not a terminal)
+exit codes: 0 done, 1 failed, 2 bad input, 3 problem found or refused for safety`;
+
+/** Run the CLI and return the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const name = argv.find((a, i) => !a.startsWith('-') && !(i > 0 && ['-i', '--inventory', '--limit'].includes(argv[i - 1])));
+  const family: Family | undefined = families.find((f) => f.name === name);
+  try {
+    if (!name) {
+      const { help } = parseInvocation(argv, undefined);
+      process.stdout.write(usage + '\n');
+      return help ? 0 : 2;
+    }
+    if (!family) throw new UserError(`unknown command '${name}'`, 'see `ironclad --help`');
+    const { invocation, help } = parseInvocation(argv, family);
+    if (help) {
+      process.stdout.write(`ironclad ${family.name}: ${family.summary}\n`);
+      return 0;
+    }
+    return await family.run(invocation);
+  } catch (err) {
+    reportError(err);
+    return exitCodeOf(err);
+  }
+}
+
+/** One clear message on stderr, no stack trace unless IRONCLAD_DEBUG is set. */
+function reportError(err: unknown): void {
+  const e = err as Error & { hint?: string };
+  let text = `ironclad: ${e?.message ?? String(err)}`;
+  if (e?.hint) text += `\n  ${e.hint}`;
+  if (process.env.IRONCLAD_DEBUG && e?.stack) text += `\n${e.stack}`;
+  process.stderr.write(mask(text) + '\n');
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,41 @@
+// Commands are data: operations produce them, only the executor runs them through a connector.
+import { shq } from './quote.js';
+import { mask } from './secrets.js';
+
+/** A unit of remote work. `sql` runs as the postgres OS user through psql, statements on stdin (never in argv). */
+export type Command =
+  | { kind: 'sh'; script: string; stdin?: string }
+  | { kind: 'upload'; path: string; content: string; mode: string; owner?: string }
+  | { kind: 'sql'; sql: string; port: number; database?: string };
+
+/** The shell text that performs a command, and what it reads on stdin. Uploads are handled by the executor. */
+export function toShell(cmd: Command): { script: string; stdin?: string } {
+  switch (cmd.kind) {
+    case 'sh':
+      return { script: cmd.script, stdin: cmd.stdin };
+    case 'sql':
+      return {
+        script: `su postgres -s /bin/sh -c ${shq(`psql -X -q -v ON_ERROR_STOP=1 -p ${cmd.port} -d ${shq(cmd.database ?? 'postgres')}`)}`,
+        stdin: cmd.sql,
+      };
+    case 'upload': {
+      const owner = cmd.owner ? ` && chown ${shq(cmd.owner)} "$t"` : '';
+      return {
+        script: `t=$(mktemp ${shq(cmd.path)}.XXXXXX) && cat > "$t" && chmod ${cmd.mode} "$t"${owner} && mv -f "$t" ${shq(cmd.path)}`,
+        stdin: cmd.content,
+      };
+    }
+  }
+}
+
+/** One line saying what a command does, secrets masked: for plans, logs and errors. */
+export function describeCommand(cmd: Command): string {
+  switch (cmd.kind) {
+    case 'sh':
+      return mask(cmd.script);
+    case 'sql':
+      return mask(`psql -p ${cmd.port} -d ${cmd.database ?? 'postgres'}: ${cmd.sql.trim().replace(/\s+/g, ' ')}`);
+    case 'upload':
+      return mask(`write ${cmd.path} (mode ${cmd.mode}${cmd.owner ? `, owner ${cmd.owner}` : ''})`);
+  }
+}

@@ -1,0 +1,108 @@
+// The inventory as the program sees it after validation (schemas/inventory.schema.json is the contract).
+import type { SecretRef } from '../core/secrets.js';
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  identity_file: string;
+  known_hosts: string;
+  connect_timeout?: number; // seconds
+  command_timeout?: number; // seconds
+}
+
+export interface Role {
+  name: string;
+  login?: boolean;
+  superuser?: boolean;
+  createdb?: boolean;
+  password?: SecretRef;
+}
+
+export interface Database {
+  name: string;
+  owner: string;
+  encoding?: string;
+}
+
+export interface HbaRule {
+  type: 'local' | 'host' | 'hostssl' | 'hostnossl';
+  database: string;
+  user: string;
+  address?: string;
+  method: string;
+}
+
+export interface PostgresSpec {
+  version: number;
+  cluster: string;
+  port: number;
+  listen?: string[];
+  settings?: Record<string, string | number | boolean>;
+  roles?: Role[];
+  databases?: Database[];
+  hba?: HbaRule[];
+  /** More clusters that may legitimately run on this host (single-instance check). */
+  extra_clusters?: { cluster: string; port: number; version?: number }[];
+}
+
+export interface BackupSpec {
+  to: string;
+  databases: string[];
+  schedule: string;
+  retention: { daily: number; weekly: number; monthly: number };
+  expect: { min_tables: number; max_shrink: number };
+  alert?: { command: string };
+  format?: 'custom' | 'directory';
+  events?: { table: string; time_column: string };
+}
+
+export interface BackupStore {
+  path: string;
+  user: string;
+}
+
+export interface Host {
+  name: string;
+  address: string;
+  tags: string[];
+  ssh: SshSettings;
+  postgres?: PostgresSpec;
+  backup?: BackupSpec;
+  backup_store?: BackupStore;
+}
+
+export interface ImagePair {
+  name: string;
+  source: { host: string; path: string };
+  replica: { host: string; path: string };
+}
+
+export interface RefreshSpec {
+  from: { host: string; database: string };
+  to: { host: string; database: string };
+  scrub: string;
+  promote?: { accounts: string[]; sql: string };
+  events?: { table: string; time_column: string; columns: string[]; limit: number; warn_older_than?: string };
+  jobs?: number;
+}
+
+export interface LabSpec {
+  bridge: string;
+  subnet: string;
+  state_dir: string;
+}
+
+/** A loaded, validated inventory with defaults merged into every host. */
+export interface Inventory {
+  file: string;
+  dir: string;
+  hosts: Host[];
+  images: ImagePair[];
+  refresh: Record<string, RefreshSpec>;
+  lab?: LabSpec;
+}
+
+/** Find a host by name, or undefined. */
+export function findHost(inv: Inventory, name: string): Host | undefined {
+  return inv.hosts.find((h) => h.name === name);
+}
