@@ -1,4 +1,5 @@
 // The list of command families; each lives in its own file under scripts/.
 import type { Family } from './cli.js';
+import { validateFamily } from './validate.js';
 
-export const families: Family[] = [];
+export const families: Family[] = [validateFamily];
