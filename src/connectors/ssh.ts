@@ -1,0 +1,112 @@
+// The ssh connector (node-ssh over ssh2): host keys verified against known_hosts, one connection per host, timeouts.
+import { readFile } from 'node:fs/promises';
+import { NodeSSH } from 'node-ssh';
+import { OperationError, UserError } from '../core/errors.js';
+import { mask } from '../core/secrets.js';
+import type { Host } from '../inventory/types.js';
+import { algorithmsFor, keyRefusal, keysFor, verifyKey, type KeyVerdict } from './known-hosts.js';
+import type { Connector, RunOptions, RunResult } from './types.js';
+
+/** A refused host key is a safety refusal of the connection, reported as a failure of that host. */
+export class HostKeyRefused extends OperationError {}
+
+async function readOrExplain(path: string, what: string, fix: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e: any) {
+    throw new UserError(`${what} ${path} cannot be read (${e.code ?? e.message})`, fix);
+  }
+}
+
+/** Connect to an inventory host over SSH, verifying its host key; the connection is kept until close(). */
+export async function sshConnector(host: Host): Promise<Connector> {
+  const { ssh: cfg, address } = host;
+  const known = keysFor(await readOrExplain(cfg.known_hosts, 'known_hosts file', `create it with the hosts' verified keys (ssh-keyscan ${address} >> ${cfg.known_hosts})`), address, cfg.port);
+  const privateKey = await readOrExplain(cfg.identity_file, 'SSH identity file', `set ssh.identity_file in the inventory or create the key (ssh-keygen -t ed25519 -f ${cfg.identity_file})`);
+  let verdict: KeyVerdict = { ok: true };
+  const client = new NodeSSH();
+  const algorithms = algorithmsFor(known);
+  try {
+    await client.connect({
+      host: address,
+      port: cfg.port,
+      username: cfg.user,
+      privateKey,
+      readyTimeout: (cfg.connect_timeout ?? 10) * 1000,
+      keepaliveInterval: 15000,
+      algorithms: algorithms.length ? { serverHostKey: algorithms as any } : undefined,
+      hostVerifier: (key: Buffer) => {
+        verdict = verifyKey(known, key);
+        return verdict.ok;
+      },
+    } as any);
+  } catch (e: any) {
+    client.dispose();
+    if (!verdict.ok) throw new HostKeyRefused(keyRefusal(verdict, host.name, address, cfg.port, cfg.known_hosts));
+    throw new OperationError(`${host.name}: cannot connect to ${cfg.user}@${address}:${cfg.port}: ${e.message ?? e}`);
+  }
+  const defaultTimeout = (cfg.command_timeout ?? 3600) * 1000;
+  return {
+    host: host.name,
+    run: (script, opts = {}) => exec(client, host.name, script, { ...opts, timeoutMs: opts.timeoutMs ?? defaultTimeout }),
+    async put(path, content, mode) {
+      const sftp = await client.requestSFTP();
+      await new Promise<void>((resolve, reject) =>
+        sftp.writeFile(path, content, mode !== undefined ? { mode } : {}, (err) => (err ? reject(err) : resolve())),
+      );
+      sftp.end();
+    },
+    async get(path) {
+      const sftp = await client.requestSFTP();
+      const data = await new Promise<Buffer>((resolve, reject) => sftp.readFile(path, (err, buf) => (err ? reject(err) : resolve(buf))));
+      sftp.end();
+      return data;
+    },
+    async close() {
+      client.dispose();
+    },
+  };
+}
+
+/** Run shell text on an open connection with a timeout; a timed-out command is closed and reported with code 124. */
+function exec(client: NodeSSH, host: string, script: string, opts: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const conn = client.connection;
+  const result = (code: number, stdout: string, stderr: string): RunResult => ({
+    host,
+    command: mask(script),
+    code,
+    stdout,
+    stderr,
+    durationMs: Date.now() - started,
+  });
+  if (!conn) return Promise.resolve(result(255, '', 'not connected'));
+  return new Promise((resolve) => {
+    conn.exec(script, (err, stream) => {
+      if (err) return resolve(result(255, '', `ssh exec failed: ${err.message}`));
+      const out: Buffer[] = [];
+      const errOut: Buffer[] = [];
+      let code: number | undefined;
+      let timedOut = false;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            stream.signal?.('KILL');
+            stream.close();
+          }, opts.timeoutMs)
+        : undefined;
+      stream.on('data', (d: Buffer) => out.push(d));
+      stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+      stream.on('exit', (c: number | null, signal?: string) => {
+        code = c ?? (signal ? 128 : 255);
+      });
+      stream.on('close', () => {
+        if (timer) clearTimeout(timer);
+        const stderr = Buffer.concat(errOut).toString('utf8') + (timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : '');
+        resolve(result(timedOut ? 124 : code ?? 255, Buffer.concat(out).toString('utf8'), stderr));
+      });
+      if (opts.stdin !== undefined) stream.end(opts.stdin);
+      else stream.end();
+    });
+  });
+}
