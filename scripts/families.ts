@@ -1,5 +1,6 @@
 // The list of command families; each lives in its own file under scripts/.
 import type { Family } from './cli.js';
+import { applyFamily, planFamily } from './provision.js';
 import { validateFamily } from './validate.js';
 
-export const families: Family[] = [validateFamily];
+export const families: Family[] = [validateFamily, planFamily, applyFamily];

@@ -1,0 +1,63 @@
+// Plan and apply over the inventory's hosts: gather facts, plan, execute in rounds until nothing is left to do.
+import type { Connector } from '../connectors/types.js';
+import { resolveSecret } from '../core/secrets.js';
+import { runCommands } from '../executor/run.js';
+import { fanOut, type HostOutcome } from '../executor/fanout.js';
+import type { ConnectionPool } from '../executor/pool.js';
+import { gatherFacts } from '../facts/gather.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import type { Change, Refusal } from '../operations/types.js';
+import { planHost, type HostPlan } from './plan.js';
+import { gatherClusterState } from './state.js';
+
+const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker'] as const;
+
+/** Resolve the passwords of a host's roles (only now, when needed); masked from here on. */
+export function rolePasswords(inv: Inventory, host: Host): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of host.postgres?.roles ?? []) if (r.password) out.set(r.name, resolveSecret(r.password, inv.dir));
+  return out;
+}
+
+/** Gather what the planner needs and plan one host (read-only). */
+export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>): Promise<HostPlan> {
+  const [facts, state] = await Promise.all([
+    gatherFacts(conn, PLAN_FACTS),
+    host.postgres ? gatherClusterState(conn, host.postgres) : Promise.resolve(null),
+  ]);
+  return planHost({ host, facts: facts.facts, state, passwords });
+}
+
+/** Plan every host in parallel; a host that fails is reported, the others go on. */
+export function planAll(inv: Inventory, hosts: Host[], pool: ConnectionPool): Promise<HostOutcome<HostPlan>[]> {
+  return fanOut(hosts, async (h) => planOne(await pool.get(h), h, rolePasswords(inv, h)));
+}
+
+/** What apply did on one host. */
+export interface HostApply {
+  host: string;
+  applied: Change[];
+  skipped: Change[]; // restarts not confirmed
+  refusals: Refusal[];
+}
+
+/** Converge one host: plan, run what can run now, plan again (a new cluster makes more changes possible), at most 4 rounds. */
+export async function applyOne(args: { conn: Connector; host: Host; passwords: Map<string, string>; confirmRestart: boolean }): Promise<HostApply> {
+  const { conn, host, passwords, confirmRestart } = args;
+  const out: HostApply = { host: host.name, applied: [], skipped: [], refusals: [] };
+  for (let round = 0; round < 4; round++) {
+    const plan = await planOne(conn, host, passwords);
+    if (plan.refusals.length) {
+      out.refusals = plan.refusals;
+      return out;
+    }
+    const runnable = plan.changes.filter((c) => !c.restart || confirmRestart);
+    out.skipped = plan.changes.filter((c) => c.restart && !confirmRestart);
+    if (!runnable.length) return out;
+    for (const change of runnable) {
+      await runCommands(conn, change.commands);
+      out.applied.push(change);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+// Facts of one managed cluster that provisioning needs: its files, data directory, settings, roles, databases.
+import { shq } from '../core/quote.js';
+import type { Connector } from '../connectors/types.js';
+import { buildFactScript, newNonce, splitSections } from '../facts/script.js';
+import type { PostgresSpec } from '../inventory/types.js';
+
+export interface RoleState {
+  name: string;
+  login: boolean;
+  superuser: boolean;
+  createdb: boolean;
+  /** The stored verifier; never printed. */
+  password: string;
+}
+
+export interface SettingState {
+  setting: string;
+  unit: string;
+  context: string;
+  pending_restart: boolean;
+}
+
+/** What provisioning knows about the inventory's cluster on a host. `null` means unknown (server not running). */
+export interface ClusterState {
+  confFile: string | null;
+  hbaFile: string | null;
+  dataDirectory: { exists: boolean; entries: number; pgVersion: string | null; systemIdentifier: string | null };
+  settings: Map<string, SettingState> | null;
+  roles: RoleState[] | null;
+  databases: { name: string; owner: string }[] | null;
+}
+
+/** Paths Debian's postgresql-common uses for a cluster. */
+export function clusterPaths(pg: Pick<PostgresSpec, 'version' | 'cluster'>) {
+  const conf = `/etc/postgresql/${pg.version}/${pg.cluster}`;
+  return {
+    confDir: conf,
+    ironcladConf: `${conf}/conf.d/ironclad.conf`,
+    hba: `${conf}/pg_hba.conf`,
+    dataDirectory: `/var/lib/postgresql/${pg.version}/${pg.cluster}`,
+    bin: `/usr/lib/postgresql/${pg.version}/bin`,
+  };
+}
+
+const psql = (port: number, sql: string) =>
+  `su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -F '\t' -p ${port} -d postgres -c ${shq(sql)}`)} 2>/dev/null || exit 3`;
+
+/** The sections of the state script, each a read-only command. */
+export function stateCommands(pg: PostgresSpec): { name: string; command: string }[] {
+  const p = clusterPaths(pg);
+  return [
+    { name: 'conf', command: `[ -f ${p.ironcladConf} ] || exit 1; cat ${p.ironcladConf}` },
+    { name: 'hba', command: `[ -f ${p.hba} ] || exit 1; cat ${p.hba}` },
+    {
+      name: 'datadir',
+      command: `d=${p.dataDirectory}; [ -d "$d" ] || exit 1; ls -A "$d" | wc -l; cat "$d/PG_VERSION" 2>/dev/null || echo; ` +
+        `LC_ALL=C ${p.bin}/pg_controldata "$d" 2>/dev/null | sed -n 's/^Database system identifier: *//p'`,
+    },
+    { name: 'settings', command: psql(pg.port, 'SELECT name, setting, coalesce(unit, \'\'), context, pending_restart FROM pg_settings') },
+    { name: 'roles', command: psql(pg.port, "SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, coalesce(rolpassword, '') FROM pg_authid") },
+    { name: 'databases', command: psql(pg.port, 'SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE NOT datistemplate') },
+  ];
+}
+
+const rows = (text: string) => text.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+const bool = (v: string) => v === 't';
+
+/** Pure: the cluster state from the sections' outputs (code 0 = present). */
+export function parseClusterState(sections: Map<string, { code: number; stdout: string }>): ClusterState {
+  const ok = (n: string) => (sections.get(n)?.code === 0 ? sections.get(n)!.stdout : null);
+  const dd = ok('datadir')?.split('\n');
+  const settings = ok('settings');
+  const roles = ok('roles');
+  const dbs = ok('databases');
+  return {
+    confFile: ok('conf'),
+    hbaFile: ok('hba'),
+    dataDirectory: dd
+      ? { exists: true, entries: Number(dd[0]) || 0, pgVersion: dd[1]?.trim() || null, systemIdentifier: dd[2]?.trim() || null }
+      : { exists: false, entries: 0, pgVersion: null, systemIdentifier: null },
+    settings:
+      settings === null
+        ? null
+        : new Map(rows(settings).map(([name, setting, unit, context, pending]) => [name, { setting, unit, context, pending_restart: bool(pending) }])),
+    roles:
+      roles === null
+        ? null
+        : rows(roles).map(([name, login, superuser, createdb, password]) => ({ name, login: bool(login), superuser: bool(superuser), createdb: bool(createdb), password: password ?? '' })),
+    databases: dbs === null ? null : rows(dbs).map(([name, owner]) => ({ name, owner })),
+  };
+}
+
+/** Gather the cluster state in one round trip. */
+export async function gatherClusterState(conn: Connector, pg: PostgresSpec): Promise<ClusterState> {
+  const nonce = newNonce();
+  const result = await conn.run(buildFactScript(stateCommands(pg), nonce));
+  return parseClusterState(splitSections(result.stdout, nonce));
+}
