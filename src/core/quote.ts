@@ -1,9 +1,9 @@
 // The one place where values are quoted for a POSIX shell or for SQL.
 
 /** Quote a string as one POSIX shell word. */
-export function shq(value: string | number): string {
+export function shq(value: string | number, always = false): string {
   const s = String(value);
-  if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s)) return s;
+  if (!always && /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

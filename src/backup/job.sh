@@ -1,0 +1,160 @@
+# --- body: the backup job (POSIX sh). The variables above are rendered from the inventory by `ironclad apply`. ---
+# Exit codes: 0 backed up; 1 failed (dump, transfer, store); 3 refused (gate, empty, too few tables, shrunk).
+umask 077
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+log() { printf '%s ironclad-backup[%s]: %s\n' "$(now)" "$HOST" "$*" >&2; }
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')"; }
+
+# status + alert on every failure; never hides the original exit code
+finish() {
+  code=$1; shift
+  msg="$*"
+  mkdir -p "$(dirname "$STATUS")"
+  state=ok; [ "$code" -eq 0 ] || state=failed; [ "$code" -eq 3 ] && state=refused
+  printf '{"host":%s,"state":"%s","exit":%s,"message":%s,"time":"%s","backups":%s}\n' \
+    "$(json_str "$HOST")" "$state" "$code" "$(json_str "$msg")" "$(now)" "$(json_str "${DONE_IDS:-}")" > "$STATUS.tmp" && mv "$STATUS.tmp" "$STATUS"
+  if [ "$code" -ne 0 ]; then
+    log "FAILED ($state): $msg"
+    if [ -n "$ALERT" ]; then
+      sh -c "$ALERT \"\$1\"" ironclad-alert "ironclad backup of $HOST $state: $msg" || log "alert command failed: $ALERT"
+    fi
+  else
+    log "$msg"
+  fi
+  exit "$code"
+}
+
+psql_at() { # psql_at DB SQL: tab-separated rows, no headers
+  su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\" -c \"\$1\"" "$1" "$2"
+}
+
+ship() { # ship DIR ID: resumable rsync into the store's incoming area (the store's rrsync allows writing only)
+  rsync -a --partial --partial-dir=.partial --timeout=60 \
+    -e "ssh -i $KEY -p $STORE_PORT -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN -o ConnectTimeout=20" \
+    "$1/" "$STORE_USER@$STORE_ADDR:$2/" 2> "$WORK/.rsync.err"
+}
+
+store() { # store ARGS...: a verb for the restricted store account (forced command)
+  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" \
+      -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$STORE_USER@$STORE_ADDR" "$@"
+}
+
+# --- one database ------------------------------------------------------------------------------
+backup_db() {
+  db=$1
+  id="$(date -u +%Y%m%dT%H%M%SZ)-$HOST-$db"
+  dir="$WORK/$id"
+  mkdir -p "$dir"
+  chown postgres "$dir"
+  started=$(now)
+  fifo="$WORK/.session-$$"
+  rm -f "$fifo"; mkfifo "$fifo"
+  # One REPEATABLE READ transaction: its snapshot is exported to pg_dump, and the row counts come from the same snapshot,
+  # so the manifest describes exactly what the dump holds.
+  su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" &
+  session=$!
+  exec 4> "$fifo"
+  printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4
+  i=0; snap=''
+  while [ $i -lt 300 ]; do
+    snap=$(head -n 1 "$dir/.session.out" 2>/dev/null || true)
+    [ -n "$snap" ] && break
+    kill -0 "$session" 2>/dev/null || break
+    i=$((i + 1)); sleep 0.1
+  done
+  if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; finish 1 "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
+  if [ "$FORMAT" = directory ]; then target="$dir/dump"; else target="$dir/dump.pgdump"; fi
+  if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F $FORMAT -f \"\$2\" \"\$0\"" "$db" "$snap" "$target" 2> "$dir/.dump.err"; then
+    exec 4>&-; wait "$session" || true
+    finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+  fi
+  # row counts of every user table, inside the exported snapshot's transaction
+  cat >&4 <<'SQL'
+\pset tuples_only on
+\o
+SELECT '@@counts';
+SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+ ORDER BY 1 \gexec
+SELECT '@@end';
+COMMIT;
+SQL
+  exec 4>&-
+  if ! wait "$session"; then finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
+  rm -f "$fifo"
+  sed -n '/^@@counts$/,/^@@end$/p' "$dir/.session.out" | grep -v '^@@' > "$dir/.counts" || true
+  grep -q '^@@end$' "$dir/.session.out" || finish 1 "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"
+  tables=$(grep -c . "$dir/.counts" || true)
+  rows=$(awk -F '\t' '{ s += $2 } END { print s + 0 }' "$dir/.counts")
+  finished=$(now)
+
+  # --- the refusals: an empty or wrong backup is not a backup ---
+  if [ "$tables" -lt "$MIN_TABLES" ]; then
+    finish 3 "$db: the dump has $tables tables, fewer than expect.min_tables=$MIN_TABLES: refusing it (is this the right instance?)"
+  fi
+  if [ "$rows" -eq 0 ]; then
+    finish 3 "$db: the dump has $tables tables but no rows at all: refusing an empty backup"
+  fi
+  last=$(store last "$HOST" "$db" 2>"$dir/.last.err") || finish 1 "$db: cannot ask the store for the last good backup: $(tail -n 2 "$dir/.last.err")"
+  last_rows=$(printf '%s\n' "$last" | sed -n 's/.*"rows":\([0-9][0-9]*\).*/\1/p' | head -n 1)
+  if [ -n "$last_rows" ] && [ "$last_rows" -gt 0 ]; then
+    if awk -v now="$rows" -v last="$last_rows" -v max="$MAX_SHRINK" 'BEGIN { exit !(now < last * (1 - max)) }'; then
+      finish 3 "$db: rows fell from $last_rows to $rows since the last good backup, more than expect.max_shrink=$MAX_SHRINK: refusing it (truncated tables? wrong instance?)"
+    fi
+  fi
+
+  # --- manifest and checksums ---
+  sysid=$(psql_at postgres 'SELECT system_identifier FROM pg_control_system()')
+  version=$(psql_at postgres 'SHOW server_version')
+  newest=''
+  if [ -n "$EVENTS_TABLE" ]; then
+    newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
+  fi
+  ( cd "$dir" && find dump* -type f | sort | xargs sha256sum ) > "$dir/.files" || finish 1 "$db: checksums failed"
+  bytes=$( (cd "$dir" && find dump* -type f -exec cat {} + ) | wc -c | tr -d ' ')
+  {
+    printf '{"id":%s,"host":%s,"cluster":%s,"system_identifier":%s,"server_version":%s,"database":%s,' \
+      "$(json_str "$id")" "$(json_str "$HOST")" "$(json_str "$PGVERSION/$CLUSTER")" "$(json_str "$sysid")" "$(json_str "$version")" "$(json_str "$db")"
+    printf '"format":"%s","started_at":"%s","finished_at":"%s","tables":%s,"rows":%s,"bytes":%s,"newest_event":%s,' \
+      "$FORMAT" "$started" "$finished" "$tables" "$rows" "$bytes" "$( [ -n "$newest" ] && json_str "$newest" || printf null)"
+    printf '"row_counts":{'
+    awk -F '\t' 'BEGIN { sep = "" } { gsub(/\\/, "\\\\", $1); gsub(/"/, "\\\"", $1); printf "%s\"%s\":%d", sep, $1, $2; sep = "," }' "$dir/.counts"
+    printf '},"files":{'
+    awk 'BEGIN { sep = "" } { printf "%s\"%s\":\"%s\"", sep, $2, $1; sep = "," }' "$dir/.files"
+    printf '}}\n'
+  } > "$dir/manifest.json"
+  ( cd "$dir" && find dump* manifest.json -type f | sort | xargs sha256sum ) > "$dir/SHA256SUMS" || finish 1 "$db: checksums failed"
+  rm -f "$dir"/.session.* "$dir"/.dump.err "$dir"/.last.err "$dir"/.counts "$dir"/.files
+
+  # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
+  if ! ship "$dir" "$id"; then
+    finish 1 "$db: shipping $id to $STORE_ADDR failed (it resumes on the next run): $(tail -n 2 "$WORK/.rsync.err")"
+  fi
+  if ! store commit "$HOST" "$db" "$id" 2> "$WORK/.commit.err"; then
+    finish 1 "$db: the store refused to commit $id: $(tail -n 3 "$WORK/.commit.err")"
+  fi
+  rm -rf "$dir"
+  DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"
+  log "$db: backed up as $id ($tables tables, $rows rows, $bytes bytes)"
+}
+
+# --- main ---------------------------------------------------------------------------------------
+mkdir -p "$WORK"
+exec 9> "$WORK/.lock"
+flock -n 9 || finish 1 "another backup of $HOST is still running"
+ironclad_gate || finish 3 "the single-instance check failed: refusing to back up (see the problems above)"
+# a transfer interrupted earlier is resumed first: its dump is already checked and checksummed
+for old in "$WORK"/*; do
+  [ -f "$old/SHA256SUMS" ] || { [ -d "$old" ] && rm -rf "$old"; continue; }
+  oid=$(basename "$old"); odb=$(sed -n 's/.*"database":"\([^"]*\)".*/\1/p' "$old/manifest.json")
+  log "resuming the transfer of $oid"
+  ship "$old" "$oid" || finish 1 "resuming $oid failed: $(tail -n 2 "$WORK/.rsync.err")"
+  store commit "$HOST" "$odb" "$oid" 2> "$WORK/.commit.err" || finish 1 "the store refused to commit $oid: $(tail -n 3 "$WORK/.commit.err")"
+  rm -rf "$old"
+done
+for db in $DATABASES; do backup_db "$db"; done
+finish 0 "backed up: $DONE_IDS"
