@@ -90,3 +90,11 @@ export function keyRefusal(v: Exclude<KeyVerdict, { ok: true }>, host: string, a
       return `host key of ${host} (${hostPattern(address, port)}) is marked @revoked in ${file}; refusing to connect.`;
   }
 }
+
+/** The known_hosts lines that match a host, as they are (to pin a store's key on a database host). */
+export function linesFor(text: string, address: string, port: number): string[] {
+  return text.split('\n').filter((line) => {
+    const t = line.trim();
+    return t && !t.startsWith('#') && keysFor(t, address, port).length > 0;
+  });
+}

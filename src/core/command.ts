@@ -15,7 +15,7 @@ export function toShell(cmd: Command): { script: string; stdin?: string } {
       return { script: cmd.script, stdin: cmd.stdin };
     case 'sql':
       return {
-        script: `su postgres -s /bin/sh -c ${shq(`psql -X -q -v ON_ERROR_STOP=1 -p ${cmd.port} -d ${shq(cmd.database ?? 'postgres')}`)}`,
+        script: `cd / && su postgres -s /bin/sh -c ${shq(`psql -X -q -v ON_ERROR_STOP=1 -p ${cmd.port} -d ${shq(cmd.database ?? 'postgres')}`)}`,
         stdin: cmd.sql,
       };
     case 'upload': {

@@ -42,8 +42,30 @@ export function clusterPaths(pg: Pick<PostgresSpec, 'version' | 'cluster'>) {
   };
 }
 
-const psql = (port: number, sql: string) =>
-  `su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -F '\t' -p ${port} -d postgres -c ${shq(sql)}`)} 2>/dev/null || exit 3`;
+const QUERIES = {
+  settings: "SELECT name, setting, coalesce(unit, ''), context, pending_restart FROM pg_settings",
+  roles: "SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, coalesce(rolpassword, '') FROM pg_authid",
+  databases: 'SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE NOT datistemplate',
+} as const;
+type QueryName = keyof typeof QUERIES;
+
+/** One psql call for all queries (one su, one connection), each result in its own part. */
+function sqlCommand(port: number): string {
+  const args = Object.entries(QUERIES).map(([name, sql]) => `-c ${shq(`SELECT '@@part ${name}'`)} -c ${shq(sql)}`).join(' ');
+  return `cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -F '	' -p ${port} -d postgres ${args}`)} 2>/dev/null || exit 3`;
+}
+
+function sqlParts(stdout: string | null): Record<QueryName, string> | null {
+  if (stdout === null) return null;
+  const out: Record<string, string> = {};
+  let current = '';
+  for (const line of stdout.split('\n')) {
+    const m = /^@@part (\w+)$/.exec(line);
+    if (m) current = m[1];
+    else if (current) out[current] = (out[current] ?? '') + line + '\n';
+  }
+  return Object.keys(QUERIES).every((k) => k in out) ? (out as Record<QueryName, string>) : null;
+}
 
 /** The sections of the state script, each a read-only command. */
 export function stateCommands(pg: PostgresSpec): { name: string; command: string }[] {
@@ -56,9 +78,7 @@ export function stateCommands(pg: PostgresSpec): { name: string; command: string
       command: `d=${p.dataDirectory}; [ -d "$d" ] || exit 1; ls -A "$d" | wc -l; cat "$d/PG_VERSION" 2>/dev/null || echo; ` +
         `LC_ALL=C ${p.bin}/pg_controldata "$d" 2>/dev/null | sed -n 's/^Database system identifier: *//p'`,
     },
-    { name: 'settings', command: psql(pg.port, 'SELECT name, setting, coalesce(unit, \'\'), context, pending_restart FROM pg_settings') },
-    { name: 'roles', command: psql(pg.port, "SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, coalesce(rolpassword, '') FROM pg_authid") },
-    { name: 'databases', command: psql(pg.port, 'SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE NOT datistemplate') },
+    { name: 'sql', command: sqlCommand(pg.port) },
   ];
 }
 
@@ -69,9 +89,10 @@ const bool = (v: string) => v === 't';
 export function parseClusterState(sections: Map<string, { code: number; stdout: string }>): ClusterState {
   const ok = (n: string) => (sections.get(n)?.code === 0 ? sections.get(n)!.stdout : null);
   const dd = ok('datadir')?.split('\n');
-  const settings = ok('settings');
-  const roles = ok('roles');
-  const dbs = ok('databases');
+  const sql = sqlParts(ok('sql'));
+  const settings = sql?.settings ?? null;
+  const roles = sql?.roles ?? null;
+  const dbs = sql?.databases ?? null;
   return {
     confFile: ok('conf'),
     hbaFile: ok('hba'),
