@@ -1,8 +1,9 @@
 // The list of command families; each lives in its own file under scripts/.
 import type { Family } from './cli.js';
+import { backupFamily } from './backup.js';
 import { factsFamily } from './facts.js';
 import { labFamily } from './lab.js';
 import { applyFamily, planFamily } from './provision.js';
 import { validateFamily } from './validate.js';
 
-export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, labFamily];
+export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, backupFamily, labFamily];

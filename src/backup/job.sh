@@ -143,10 +143,19 @@ SQL
 }
 
 # --- main ---------------------------------------------------------------------------------------
+cd /
 mkdir -p "$WORK"
+chmod 711 "$WORK"  # postgres writes the dump into its own folder below
 exec 9> "$WORK/.lock"
 flock -n 9 || finish 1 "another backup of $HOST is still running"
-ironclad_gate || finish 3 "the single-instance check failed: refusing to back up (see the problems above)"
+# the single-instance gate first: never dump whatever instance happens to answer on the port
+gate_rc=0
+gate_out=$( (set +e; ironclad_gate) 2>&1 ) || gate_rc=$?
+if [ "$gate_rc" -ne 0 ]; then
+  printf '%s\n' "$gate_out" >&2
+  [ "$gate_rc" -eq 3 ] || gate_rc=1
+  finish "$gate_rc" "the single-instance check failed, refusing to back up: $(printf '%s' "$gate_out" | grep '^  - ' | sed 's/^  - //' | tr '\n' ';')"
+fi
 # a transfer interrupted earlier is resumed first: its dump is already checked and checksummed
 for old in "$WORK"/*; do
   [ -f "$old/SHA256SUMS" ] || { [ -d "$old" ] && rm -rf "$old"; continue; }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
-import { shq } from '../core/quote.js';
+import { shq, shqAlways } from '../core/quote.js';
 import { parseSchedule } from '../inventory/schedule.js';
 import type { Host } from '../inventory/types.js';
 
@@ -21,7 +21,7 @@ export const PATHS = {
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'backup', name), 'utf8');
 
 function assignments(vars: Record<string, string | number>): string {
-  return Object.entries(vars).map(([k, v]) => `${k}=${shq(v, true)}`).join('\n');
+  return Object.entries(vars).map(([k, v]) => `${k}=${shqAlways(v)}`).join('\n');
 }
 
 /** The backup job of a database host; `gate` is the single-instance check as a sh function `ironclad_gate`. */

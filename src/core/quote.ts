@@ -1,10 +1,14 @@
 // The one place where values are quoted for a POSIX shell or for SQL.
 
 /** Quote a string as one POSIX shell word. */
-export function shq(value: string | number, always = false): string {
+export function shq(value: string | number): string {
   const s = String(value);
-  if (!always && /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s)) return s;
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s) ? s : shqAlways(s);
+}
+
+/** Quote a string as one POSIX shell word, always in single quotes (for rendered assignments). */
+export function shqAlways(value: string | number): string {
+  return `'${String(value).replace(/'/g, `'\\''`)}'`;
 }
 
 /** Quote a SQL string literal. */

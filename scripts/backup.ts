@@ -1,0 +1,106 @@
+// `ironclad backup run|list|verify`: run the installed job, read the store's catalog, verify checksums and restore drills.
+import { OperationError, UserError } from '../src/core/errors.js';
+import { mask } from '../src/core/secrets.js';
+import { parseVerify, readCatalog, verifyScript, type BackupEntry } from '../src/backup/catalog.js';
+import { PATHS } from '../src/backup/render.js';
+import { fanOut } from '../src/executor/fanout.js';
+import { withPool, type ConnectionPool } from '../src/executor/pool.js';
+import { tail } from '../src/executor/run.js';
+import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
+import type { Host, Inventory } from '../src/inventory/types.js';
+import { renderBackupList } from '../src/report/backups.js';
+import { printJson, type Family, type Invocation } from './cli.js';
+
+function backupHost(inv: Inventory, name: unknown): Host {
+  if (typeof name !== 'string') throw new UserError('--host HOST is required', 'e.g. ironclad backup run --host db-prod');
+  const [h] = selectHosts(inv, [name]);
+  if (!h.backup) throw new UserError(`host '${h.name}' has no backup: section in ${inv.file}`);
+  return h;
+}
+
+/** Every store's catalog (or only the store of --host), entries of that host only. */
+export async function listBackups(inv: Inventory, pool: ConnectionPool, hostName?: string): Promise<BackupEntry[]> {
+  const stores = hostName ? [inv.hosts.find((s) => s.name === backupHost(inv, hostName).backup!.to)!] : inv.hosts.filter((h) => h.backup_store);
+  const outcomes = await fanOut(stores, async (s) => readCatalog(await pool.get(s), s));
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length) throw new OperationError(failed.map((o) => (o.ok ? '' : `${o.host}: ${o.error.message}`)).join('\n'));
+  const all = outcomes.flatMap((o) => (o.ok ? o.value.entries : []));
+  return hostName ? all.filter((e) => e.host === hostName) : all;
+}
+
+async function run({ options, flags }: Invocation): Promise<number> {
+  const inv = loadInventory(inventoryFile(flags.inventory));
+  const host = backupHost(inv, options.host);
+  return withPool(async (pool) => {
+    const conn = await pool.get(host);
+    const result = await conn.run(`[ -x ${PATHS.job} ] || { echo "the backup job is not installed on this host: run ironclad apply" >&2; exit 1; }; ${PATHS.job}`);
+    const code = [0, 1, 3].includes(result.code) ? result.code : 1;
+    if (flags.json) printJson({ host: host.name, ok: code === 0, exit: result.code, log: mask(result.stderr).trim().split('\n') });
+    else process.stderr.write(mask(result.stderr));
+    if (!flags.json) process.stdout.write(code === 0 ? `${host.name}: backup done\n` : code === 3 ? `${host.name}: backup REFUSED (exit 3)\n` : `${host.name}: backup FAILED (exit ${result.code})\n`);
+    return code;
+  });
+}
+
+async function list({ options, flags }: Invocation): Promise<number> {
+  const inv = loadInventory(inventoryFile(flags.inventory));
+  const entries = await withPool((pool) => listBackups(inv, pool, options.host as string | undefined));
+  if (flags.json) printJson({ backups: entries.map(({ row_counts, ...e }) => e) });
+  else process.stdout.write(renderBackupList(entries) + '\n');
+  return 0;
+}
+
+/** Which backups `verify` checks: --id, else the newest of each host and database (--latest is the default). */
+export function chooseBackups(entries: BackupEntry[], id?: string): BackupEntry[] {
+  if (id) {
+    const e = entries.find((x) => x.id === id);
+    if (!e) throw new UserError(`no backup with id ${id}`, 'see ironclad backup list');
+    return [e];
+  }
+  const newest = new Map<string, BackupEntry>();
+  for (const e of entries) if (!newest.has(`${e.host}/${e.database}`)) newest.set(`${e.host}/${e.database}`, e);
+  return [...newest.values()];
+}
+
+async function verify({ options, flags }: Invocation): Promise<number> {
+  const inv = loadInventory(inventoryFile(flags.inventory));
+  if (options.id && options.latest) throw new UserError('use either --id or --latest');
+  return withPool(async (pool) => {
+    const chosen = chooseBackups(await listBackups(inv, pool, options.host as string | undefined), options.id as string | undefined);
+    if (!chosen.length) throw new UserError('no backups to verify', 'run ironclad backup run --host HOST first');
+    const results = [];
+    for (const e of chosen) {
+      const store = inv.hosts.find((h) => h.name === e.store)!;
+      const r = await (await pool.get(store)).run(`sh -s -- '${e.path}' ${options.restore ? '--restore' : ''}`, { stdin: verifyScript() });
+      if (r.code !== 0 && r.code !== 3) throw new OperationError(`${store.name}: verification of ${e.id} could not run (exit ${r.code})\n${tail(r.stderr || r.stdout)}`);
+      results.push({ id: e.id, host: e.host, database: e.database, ...parseVerify(r.stdout) });
+    }
+    const ok = results.every((r) => r.problems.length === 0);
+    if (flags.json) printJson({ ok, backups: results });
+    else
+      for (const r of results) {
+        process.stdout.write(`${r.id}: ${r.problems.length ? 'FAILED' : 'OK'}${r.drill ? ` (restore drill ${r.drill.verified ? 'passed' : 'failed'} in ${r.drill.seconds} s)` : ''}\n`);
+        for (const p of r.problems) process.stdout.write(`  ! ${p}\n`);
+      }
+    return ok ? 0 : 3;
+  });
+}
+
+export const backupFamily: Family = {
+  name: 'backup',
+  summary: 'backup run --host H | backup list [--host H] | backup verify [--host H] [--id ID | --latest] [--restore]',
+  options: { host: { type: 'string' }, id: { type: 'string' }, latest: { type: 'boolean' }, restore: { type: 'boolean' } },
+  async run(invocation) {
+    const sub = invocation.words[0];
+    switch (sub) {
+      case 'run':
+        return run(invocation);
+      case 'list':
+        return list(invocation);
+      case 'verify':
+        return verify(invocation);
+      default:
+        throw new UserError(`unknown backup command '${sub ?? ''}'`, 'use: backup run --host H | backup list | backup verify');
+    }
+  },
+};
