@@ -1,0 +1,65 @@
+// Gather facts of one host in one round trip: build the script, run it through the connector, parse each section.
+import type { Connector } from '../connectors/types.js';
+import { OperationError } from '../core/errors.js';
+import { mask } from '../core/secrets.js';
+import { factDefs, FACT_NAMES } from './registry.js';
+import { buildFactScript, newNonce, splitSections } from './script.js';
+import type { FactDef, FactName, FactProblem, FactValues, HostFacts, Section } from './types.js';
+
+/** Exit code of a fact command whose tool is not installed. */
+export const ABSENT_CODE = 127;
+
+/** The combined script for some facts (all by default). */
+export function factScript(names: readonly FactName[], nonce: string): string {
+  return buildFactScript(names.map((name) => ({ name, command: factDefs[name].command })), nonce);
+}
+
+type Outcome<T> = { value: T; absent: boolean; problem?: FactProblem };
+
+/** One fact's value from its section: default when absent or missing; parse anything else, noting a failing exit. */
+function interpret<T>(def: FactDef<T>, section: Section | undefined): Outcome<T> {
+  if (!section) return { value: def.absent(), absent: false, problem: { kind: 'missing', fact: def.name } };
+  if (section.code === ABSENT_CODE) return { value: def.absent(), absent: true };
+  const problem: FactProblem | undefined =
+    section.code !== 0 ? { kind: 'exit', fact: def.name, code: section.code, stderr: mask(section.stderr.slice(-2000)) } : undefined;
+  try {
+    return { value: def.parse(section), absent: false, problem };
+  } catch (e) {
+    return { value: def.absent(), absent: false, problem: { kind: 'parse', fact: def.name, message: (e as Error).message } };
+  }
+}
+
+/** Pure: the facts of a host from the combined script's stdout. */
+export function parseFactOutput<N extends FactName>(host: string, names: readonly N[], output: string, nonce: string): HostFacts<N> {
+  const sections = splitSections(output, nonce);
+  const facts: Partial<FactValues> = {};
+  const absent: N[] = [];
+  const problems: FactProblem[] = [];
+  for (const name of names) {
+    const out = interpret<FactValues[N]>(factDefs[name] as FactDef<FactValues[N]>, sections.get(name));
+    facts[name] = out.value;
+    if (out.absent) absent.push(name);
+    if (out.problem) problems.push(out.problem);
+  }
+  return { host, facts: facts as Pick<FactValues, N>, absent, problems };
+}
+
+/** How long the facts script may take on one host before what it printed so far is used. */
+export const FACTS_TIMEOUT_MS = 120_000;
+
+/** Gather facts (all by default) with one `conn.run`; a script that never ran throws, a failed fact is a problem. */
+export async function gatherFacts<N extends FactName = FactName>(
+  conn: Connector,
+  names?: readonly N[],
+  opts: { timeoutMs?: number } = {},
+): Promise<HostFacts<N>> {
+  const wanted = (names ?? FACT_NAMES) as readonly N[];
+  const nonce = newNonce();
+  const result = await conn.run(factScript(wanted, nonce), { timeoutMs: opts.timeoutMs ?? FACTS_TIMEOUT_MS });
+  const facts = parseFactOutput(conn.host, wanted, result.stdout, nonce);
+  if (wanted.length > 0 && facts.problems.filter((p) => p.kind === 'missing').length === wanted.length) {
+    const tail = result.stderr.trim().split('\n').slice(-5).join('\n');
+    throw new OperationError(mask(`${conn.host}: gathering facts failed (exit ${result.code})${tail ? `: ${tail}` : ''}`));
+  }
+  return facts;
+}

@@ -1,0 +1,31 @@
+// Every fact by name: the one table gatherFacts, the CLI and the tests read.
+import { clustersFact } from './clusters.js';
+import { diskFact } from './disk.js';
+import { identityFact, productionMarkerFact } from './identity.js';
+import { jobsFact } from './jobs.js';
+import { listenersFact } from './listeners.js';
+import { osFact } from './os.js';
+import { postgresPackagesFact } from './packages.js';
+import { postgresProcessesFact } from './processes.js';
+import type { FactDef, FactName, FactValues } from './types.js';
+
+/** The definition of each fact, typed by its value. */
+export const factDefs: { [K in FactName]: FactDef<FactValues[K]> } = {
+  os: osFact,
+  postgres_packages: postgresPackagesFact,
+  clusters: clustersFact,
+  postgres_processes: postgresProcessesFact,
+  listeners: listenersFact,
+  disk: diskFact,
+  jobs: jobsFact,
+  identity: identityFact,
+  production_marker: productionMarkerFact,
+};
+
+/** All fact names, in report order. */
+export const FACT_NAMES = Object.keys(factDefs) as FactName[];
+
+/** True when a string names a fact. */
+export function isFactName(name: string): name is FactName {
+  return Object.hasOwn(factDefs, name);
+}
