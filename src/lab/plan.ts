@@ -1,0 +1,168 @@
+// The lab's layout, computed from the inventory alone: names, addresses and paths of every lab host (pure).
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { Inventory } from '../inventory/types.js';
+
+/** One lab host: where its network, disk, init and keys live. */
+export interface LabHostPlan {
+  name: string;
+  address: string;
+  sshPort: number;
+  netns: string; // network namespace, `icl-<host>`
+  link: string; // the bridge side of the host's veth pair (<= 15 characters); shape traffic here with tc
+  dir: string; // <state_dir>/hosts/<host>
+  upper: string; // overlay upper layer: the host's own files
+  work: string; // overlay work directory
+  root: string; // overlay mount point, the host's / (mounted only inside the host's mount namespace)
+  pidFile: string; // the host's init pid, as this machine sees it
+  logFile: string; // boot output, init and sshd log
+  bootFile: string; // the generated boot script
+  hostKeyPub: string; // the host's ed25519 public key, in its upper layer
+  identityFile: string; // private key of the lab (accepted by every host)
+  knownHosts: string; // known_hosts file clients use for this host
+}
+
+/** The whole lab: the bridge, its subnet, the state directory and every host. */
+export interface LabPlan {
+  inventoryFile: string;
+  bridge: string;
+  subnet: string;
+  prefixLength: number;
+  gateway: string; // first address of the subnet, on the bridge
+  stateDir: string;
+  hostsDir: string;
+  lockFile: string;
+  hosts: LabHostPlan[];
+}
+
+/** Prefix of every network namespace and link the lab creates. */
+export const LAB_PREFIX = 'icl';
+
+const IFNAMSIZ = 15;
+
+/** Parse a dotted IPv4 address to a 32-bit number, or undefined. */
+export function ipv4ToInt(address: string): number | undefined {
+  const parts = address.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+/** Format a 32-bit number as a dotted IPv4 address. */
+export function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** Network, prefix length, gateway and broadcast of an IPv4 CIDR; a UserError when malformed. */
+export function parseSubnet(cidr: string): { network: number; prefixLength: number; gateway: string; broadcast: number } {
+  const [addr, bits] = cidr.split('/');
+  const base = ipv4ToInt(addr ?? '');
+  const prefixLength = Number(bits);
+  if (base === undefined || !/^\d{1,2}$/.test(bits ?? '') || prefixLength < 8 || prefixLength > 30)
+    throw new UserError(`lab.subnet '${cidr}' is not an IPv4 subnet`, 'write it as a.b.c.0/24');
+  const size = 2 ** (32 - prefixLength);
+  const network = base - (base % size);
+  return { network, prefixLength, gateway: intToIpv4(network + 1), broadcast: network + size - 1 };
+}
+
+/**
+ * A fixed, locally administered MAC for an address: a rebuilt host (or bridge) keeps its MAC, so the
+ * neighbours' ARP caches stay right and a rebuilt host is reachable at once.
+ */
+export function labMac(address: string): string {
+  const n = ipv4ToInt(address);
+  if (n === undefined) throw new Error(`not an IPv4 address: ${address}`);
+  return ['02', '1c', ...address.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+}
+
+/** Name of the bridge side of a host's veth pair: `icl-<host>`, shortened with a hash when it would not fit IFNAMSIZ. */
+export function linkName(host: string): string {
+  const plain = `${LAB_PREFIX}-${host}`;
+  if (plain.length <= IFNAMSIZ) return plain;
+  const hash = createHash('sha256').update(host).digest('hex').slice(0, 4);
+  return `${LAB_PREFIX}-${host.slice(0, IFNAMSIZ - LAB_PREFIX.length - 6)}-${hash}`;
+}
+
+/** Every way an inventory cannot make a lab, as messages (empty when it can). */
+export function labProblems(inv: Inventory): string[] {
+  const lab = inv.lab;
+  if (!lab) return [`${inv.file} has no 'lab' section (bridge, subnet, state_dir)`];
+  const problems: string[] = [];
+  if (!lab.bridge.startsWith(LAB_PREFIX) || lab.bridge.length > IFNAMSIZ)
+    problems.push(`lab.bridge '${lab.bridge}' must start with '${LAB_PREFIX}' and have at most ${IFNAMSIZ} characters (the lab deletes it on 'down')`);
+  if (!lab.state_dir.startsWith('/') || lab.state_dir.split('/').filter(Boolean).length < 2)
+    problems.push(`lab.state_dir '${lab.state_dir}' must be an absolute path at least two levels deep (the lab removes files under it)`);
+  let subnet;
+  try {
+    subnet = parseSubnet(lab.subnet);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  const links = new Map<string, string>();
+  for (const h of inv.hosts) {
+    const a = ipv4ToInt(h.address);
+    if (a === undefined) problems.push(`hosts.${h.name}.address '${h.address}' is not an IPv4 address`);
+    else if (subnet && (a <= subnet.network + 1 || a >= subnet.broadcast || a - (a % 2 ** (32 - subnet.prefixLength)) !== subnet.network))
+      problems.push(`hosts.${h.name}.address ${h.address} is not a host address of lab.subnet ${lab.subnet} (the first one is the bridge's)`);
+    const link = linkName(h.name);
+    const other = links.get(link);
+    if (other) problems.push(`hosts ${other} and ${h.name} would share the link name ${link}; rename one`);
+    links.set(link, h.name);
+  }
+  return problems;
+}
+
+/** The lab of an inventory; a UserError listing every problem when it cannot make one. */
+export function planLab(inv: Inventory): LabPlan {
+  const problems = labProblems(inv);
+  if (problems.length) throw new UserError(problems.join('\n'), 'fix the lab inventory (see inventory/lab.yaml)');
+  const lab = inv.lab!;
+  const { prefixLength, gateway } = parseSubnet(lab.subnet);
+  const stateDir = lab.state_dir.replace(/\/+$/, '');
+  const hostsDir = join(stateDir, 'hosts');
+  return {
+    inventoryFile: inv.file,
+    bridge: lab.bridge,
+    subnet: lab.subnet,
+    prefixLength,
+    gateway,
+    stateDir,
+    hostsDir,
+    lockFile: join(stateDir, 'lab.lock'),
+    hosts: inv.hosts.map((h) => {
+      const dir = join(hostsDir, h.name);
+      const upper = join(dir, 'upper');
+      return {
+        name: h.name,
+        address: h.address,
+        sshPort: h.ssh.port,
+        netns: `${LAB_PREFIX}-${h.name}`,
+        link: linkName(h.name),
+        dir,
+        upper,
+        work: join(dir, 'work'),
+        root: join(dir, 'root'),
+        pidFile: join(dir, 'init.pid'),
+        logFile: join(dir, 'boot.log'),
+        bootFile: join(dir, 'boot.sh'),
+        hostKeyPub: join(upper, 'etc/ssh/ssh_host_ed25519_key.pub'),
+        identityFile: h.ssh.identity_file,
+        knownHosts: h.ssh.known_hosts,
+      };
+    }),
+  };
+}
+
+/** The hosts named by --limit (all when none); an unknown name is a UserError. */
+export function selectLabHosts(plan: LabPlan, names?: string[]): LabHostPlan[] {
+  if (!names?.length) return plan.hosts;
+  const unknown = names.filter((n) => !plan.hosts.some((h) => h.name === n));
+  if (unknown.length)
+    throw new UserError(`unknown lab host${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `lab hosts: ${plan.hosts.map((h) => h.name).join(', ')}`);
+  return plan.hosts.filter((h) => names.includes(h.name));
+}
+
+/** True when the selection is the whole lab (then the bridge and shared files come and go with it). */
+export function isWholeLab(plan: LabPlan, hosts: LabHostPlan[]): boolean {
+  return hosts.length === plan.hosts.length;
+}
