@@ -58,6 +58,8 @@ export function bootScript(plan: LabPlan, host: LabHostPlan, authorizedKey: stri
     `if [ ! -e ${r(FIRST_BOOT_MARKER)} ]; then`,
     `  rm -rf ${r('/etc/postgresql')}/*/* ${r('/var/lib/postgresql')}/*/*`,
     `  rm -f ${r('/etc/ssh')}/ssh_host_*`,
+    `  # a new server's root has the skeleton shell files, not this machine's setup (pyenv init slows every ssh)`,
+    `  cp ${r('/etc/skel/.bashrc')} ${r('/etc/skel/.profile')} ${r('/root')}/`,
     `  ssh-keygen -q -t ed25519 -N '' -C ${shq(`root@${host.name}`)} -f ${r('/etc/ssh/ssh_host_ed25519_key')}`,
     `  tr -d '-' < /proc/sys/kernel/random/uuid > ${r('/etc/machine-id')}`,
     `  mkdir -p ${r('/etc/ironclad-lab')} && echo ${shq(host.name)} > ${r(FIRST_BOOT_MARKER)}`,

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { OperationError } from '../core/errors.js';
 import { bootScript, launchScript } from './boot.js';
 import { mustRun, tail } from './exec.js';
-import { ensureIdentity, syncKnownHosts } from './keys.js';
+import { ensureIdentity, ensureSecrets, syncKnownHosts } from './keys.js';
 import { pidAlive, withLabLock } from './lock.js';
 import { bridgeUpScript, hostNetworkScript } from './network.js';
 import { selectLabHosts, type LabHostPlan, type LabPlan } from './plan.js';
@@ -71,6 +71,7 @@ export async function labUp(plan: LabPlan, names?: string[]): Promise<LabUpResul
     const conflicts = before.hosts.filter((h) => h.state === 'conflict');
     if (conflicts.length) throw new OperationError(`lab: ${conflicts.flatMap((h) => h.problems).join('\n  ')}\n  give this lab's hosts other names`);
     if (!before.bridge.up) await mustRun('lab', `bridge ${plan.bridge}`, bridgeUpScript(plan));
+    await ensureSecrets(plan.secretFiles);
     const keys = new Map<string, string>();
     for (const file of new Set(hosts.filter((_, i) => before.hosts[i]!.state !== 'up').map((h) => h.identityFile)))
       keys.set(file, await ensureIdentity(file));

@@ -16,6 +16,13 @@ export async function ensureIdentity(file: string): Promise<string> {
   return readFileSync(`${file}.pub`, 'utf8').trim();
 }
 
+/** Make the lab's secret files that are missing: random, readable by root only; existing ones are kept. */
+export async function ensureSecrets(files: string[]): Promise<void> {
+  for (const file of files)
+    if (!existsSync(file))
+      await mustRun('lab', `make the secret ${file}`, `mkdir -p ${shq(dirname(file))} && umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > ${shq(file)}`);
+}
+
 function readIfPresent(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');

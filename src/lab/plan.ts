@@ -1,6 +1,6 @@
 // The lab's layout, computed from the inventory alone: names, addresses and paths of every lab host (pure).
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Inventory } from '../inventory/types.js';
 
@@ -33,6 +33,8 @@ export interface LabPlan {
   stateDir: string;
   hostsDir: string;
   lockFile: string;
+  /** Secret files the inventory names inside the state dir: the lab makes them (random) when missing. */
+  secretFiles: string[];
   hosts: LabHostPlan[];
 }
 
@@ -129,6 +131,7 @@ export function planLab(inv: Inventory): LabPlan {
     stateDir,
     hostsDir,
     lockFile: join(stateDir, 'lab.lock'),
+    secretFiles: [...new Set(inv.hosts.flatMap((h) => (h.postgres?.roles ?? []).flatMap((r) => (r.password && 'file' in r.password ? [resolve(inv.dir, r.password.file)] : []))))].filter((f) => f.startsWith(`${stateDir}/`)),
     hosts: inv.hosts.map((h) => {
       const dir = join(hostsDir, h.name);
       const upper = join(dir, 'upper');
