@@ -62,9 +62,12 @@ prune() {
   done
 }
 
-set -f  # the words of SSH_ORIGINAL_COMMAND are split, never globbed
-# shellcheck disable=SC2086
-[ -z "${SSH_ORIGINAL_COMMAND:-}" ] || set -- $SSH_ORIGINAL_COMMAND
+if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
+  set -f  # the words of SSH_ORIGINAL_COMMAND are split, never globbed
+  # shellcheck disable=SC2086
+  set -- $SSH_ORIGINAL_COMMAND
+  set +f
+fi
 case "${1:-}" in
   rsync) exec rrsync -wo -no-del "$ROOT/incoming" ;;
   commit) [ $# -eq 4 ] || die "usage: commit HOST DB ID"; commit "$2" "$3" "$4" ;;
