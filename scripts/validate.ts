@@ -12,7 +12,7 @@ export const validateFamily: Family = {
     const { inventory, problems } = validateInventory(file);
     const shown = sortProblems(problems).map((p) => ({ ...p, file: displayPath(p.file) }));
     if (flags.json) printJson({ file, ok: problems.length === 0, problems: shown });
-    else if (inventory) process.stdout.write(`${file}: valid (${inventory.hosts.length} hosts)\n`);
+    else if (inventory) process.stdout.write(`${file}: valid (${inventory.hosts.length} host${inventory.hosts.length === 1 ? "" : "s"})\n`);
     else process.stderr.write(shown.map(formatProblem).join('\n') + `\n${shown.length} problem${shown.length === 1 ? '' : 's'} in ${file}\n`);
     return inventory ? 0 : 2;
   },

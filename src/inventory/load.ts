@@ -1,4 +1,5 @@
 // Load an inventory: YAML with positions -> JSON Schema -> semantic rules -> scrub files -> normalized Inventory.
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -6,6 +7,7 @@ import { InvalidInput, type Problem } from './problems.js';
 import { ruleProblems } from './rules.js';
 import { schemaProblems } from './schema.js';
 import { readSource } from './source.js';
+import { didYouMean } from './suggest.js';
 import type { Host, Inventory, RefreshSpec, SshSettings } from './types.js';
 
 const sshDefaults: SshSettings = {
@@ -26,23 +28,24 @@ export function inventoryPath(dir: string, p: string): string {
 /** Validate a YAML file against a schema (and, for scrub files, nothing more); problems positioned. */
 export function checkFile(file: string, schema: 'scrub' | 'runbook'): { data: unknown; problems: Problem[] } {
   const { source, problems } = readSource(file);
-  if (problems.length) return { data: undefined, problems };
-  return { data: source.data, problems: schemaProblems(schema, source) };
+  if (source.data === undefined) return { data: undefined, problems };
+  return { data: source.data, problems: [...problems, ...schemaProblems(schema, source)] };
 }
 
 /** Every problem of an inventory file and of the scrub files it names; the inventory when there are none. */
 export function validateInventory(file: string): { inventory?: Inventory; problems: Problem[] } {
   const path = resolve(file);
   const dir = dirname(path);
-  const { source, problems } = readSource(path);
-  if (problems.length) return { problems };
-  const all = schemaProblems('inventory', source);
-  all.push(...rulesOfPartlyValid(() => ruleProblems(source, (p) => inventoryPath(dir, p))));
+  const { source, problems: syntax } = readSource(path);
+  if (source.data === undefined) return { problems: syntax.map((p) => (p.path === '(file)' ? { ...p, message: `${p.message}; name the inventory with -i FILE or $IRONCLAD_INVENTORY` } : p)) };
+  const schema = schemaProblems('inventory', source);
+  const rules = ruleProblems(source, (p) => inventoryPath(dir, p)).filter((r) => !coveredBy(r, schema));
+  const all = [...syntax, ...schema, ...rules];
   const data = source.data as any;
-  for (const r of Object.values((data?.refresh ?? {}) as Record<string, RefreshSpec>)) {
+  for (const r of Object.values(isObject(data?.refresh) ? (data.refresh as Record<string, Partial<RefreshSpec>>) : {})) {
     if (typeof r?.scrub !== 'string') continue;
     const scrub = inventoryPath(dir, r.scrub);
-    all.push(...checkFile(scrub, 'scrub').problems.filter((p) => !p.message.startsWith('cannot read file')));
+    if (existsSync(scrub)) all.push(...checkFile(scrub, 'scrub').problems); // a missing one is a rule problem
   }
   if (all.length) return { problems: all };
   return { inventory: normalize(path, data), problems: [] };
@@ -65,17 +68,17 @@ export function selectHosts(inv: Inventory, names?: string[]): Host[] {
   if (!names || names.length === 0) return inv.hosts;
   for (const n of names)
     if (!inv.hosts.some((h) => h.name === n))
-      throw new UserError(`unknown host '${n}'`, `hosts in ${inv.file}: ${inv.hosts.map((h) => h.name).join(', ')}`);
+      throw new UserError(`unknown host '${n}'${didYouMean(n, inv.hosts.map((h) => h.name))}`, `hosts in ${inv.file}: ${inv.hosts.map((h) => h.name).join(', ')}`);
   return inv.hosts.filter((h) => names.includes(h.name));
 }
 
-/** Semantic rules also run when the schema found problems; a shape they cannot read is left to the schema's report. */
-function rulesOfPartlyValid(rules: () => Problem[]): Problem[] {
-  try {
-    return rules();
-  } catch {
-    return [];
-  }
+/** A rule problem at (or under) a field the schema already rejected says the same thing twice: keep the schema's. */
+function coveredBy(rule: Problem, schema: Problem[]): boolean {
+  return schema.some((s) => s.file === rule.file && (rule.path === s.path || rule.path.startsWith(s.path + '.') || rule.path.startsWith(s.path + '[')));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function normalize(file: string, data: any): Inventory {

@@ -4,117 +4,173 @@ import { isIP } from 'node:net';
 import type { Problem } from './problems.js';
 import { parseSchedule } from './schedule.js';
 import type { Source } from './source.js';
+import { didYouMean } from './suggest.js';
 
 type Raw = Record<string, any>;
+type At = (path: (string | number)[], msg: string, key?: boolean) => void;
 
-/** Every rule's problems for a schema-valid inventory document. `resolvePath` maps inventory-relative paths. */
+/** Every rule's problems for an inventory document. Each host, image pair and refresh is checked on its own,
+ * so a part the schema already rejected (and cannot be read) does not hide the problems of the others. */
 export function ruleProblems(source: Source, resolvePath: (p: string) => string): Problem[] {
-  const inv = source.data as Raw;
-  const hosts: Record<string, Raw> = inv.hosts ?? {};
+  const inv = (isMap(source.data) ? source.data : {}) as Raw;
+  const hosts: Record<string, Raw> = isMap(inv.hosts) ? inv.hosts : {};
   const out: Problem[] = [];
-  const at = (path: (string | number)[], msg: string, key = false) => out.push(source.problem(path, msg, key));
+  const at: At = (path, msg, key = false) => out.push(source.problem(path, msg, key));
+  const guarded = (check: () => void) => {
+    try {
+      check();
+    } catch {
+      // a shape the schema rejects; its problem is already reported there
+    }
+  };
 
   const byAddress = new Map<string, string>();
-  for (const [name, host] of Object.entries(hosts)) {
-    const prev = byAddress.get(host.address);
-    if (prev) at(['hosts', name, 'address'], `address ${host.address} is already used by host '${prev}'; each host needs its own address`);
-    else byAddress.set(host.address, name);
-    hostRules(name, host, hosts, at);
-  }
+  for (const [name, host] of Object.entries(hosts))
+    guarded(() => {
+      addressRules(name, host, byAddress, at);
+      hostRules(name, host, hosts, at);
+    });
 
   const imageNames = new Set<string>();
-  (inv.images ?? []).forEach((img: Raw, i: number) => {
-    if (imageNames.has(img.name)) at(['images', i, 'name'], `image pair '${img.name}' is defined twice`);
-    imageNames.add(img.name);
-    for (const side of ['source', 'replica'] as const)
-      if (!hosts[img[side].host]) at(['images', i, side, 'host'], unknownHost(img[side].host, hosts));
-    if (img.source.host === img.replica.host && img.source.path === img.replica.path)
-      at(['images', i, 'replica'], 'the replica is the same place as the source');
-  });
+  if (Array.isArray(inv.images))
+    inv.images.forEach((img: Raw, i: number) =>
+      guarded(() => {
+        if (imageNames.has(img.name)) at(['images', i, 'name'], `image pair '${img.name}' is defined twice; give each pair its own name`);
+        imageNames.add(img.name);
+        for (const side of ['source', 'replica'] as const)
+          if (typeof img[side]?.host === 'string' && !hosts[img[side].host]) at(['images', i, side, 'host'], unknownHost(img[side].host, hosts));
+        if (img.source.host === img.replica.host && img.source.path === img.replica.path)
+          at(['images', i, 'replica'], 'the replica is the same place as the source; point it at another host or path');
+      }),
+    );
 
-  for (const [name, r] of Object.entries((inv.refresh ?? {}) as Record<string, Raw>)) {
-    refreshRules(name, r, hosts, at);
-    const scrubPath = resolvePath(r.scrub);
-    if (!existsSync(scrubPath)) at(['refresh', name, 'scrub'], `scrub file ${scrubPath} does not exist`);
-  }
+  for (const [name, r] of Object.entries(isMap(inv.refresh) ? (inv.refresh as Record<string, Raw>) : {}))
+    guarded(() => {
+      refreshRules(name, r, hosts, at);
+      if (typeof r.scrub !== 'string') return;
+      const scrubPath = resolvePath(r.scrub);
+      if (!existsSync(scrubPath))
+        at(['refresh', name, 'scrub'], `scrub file ${scrubPath} does not exist (a relative path is relative to the inventory's folder); without scrub rules a refresh would copy personal data to staging`);
+    });
   return out;
 }
 
-type At = (path: (string | number)[], msg: string, key?: boolean) => void;
+function isMap(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 function unknownHost(name: string, hosts: Record<string, Raw>): string {
-  return `host '${name}' is not in this inventory (hosts: ${Object.keys(hosts).join(', ')})`;
+  const names = Object.keys(hosts);
+  return `host '${name}' is not in this inventory${didYouMean(name, names)}; hosts: ${names.join(', ')}`;
+}
+
+function addressRules(name: string, host: Raw, byAddress: Map<string, string>, at: At): void {
+  if (typeof host?.address !== 'string') return;
+  const address = host.address.toLowerCase();
+  if (/^[\d.]+$/.test(address) && !isIP(address))
+    at(['hosts', name, 'address'], `'${host.address}' is not a valid IPv4 address (four numbers 0..255 separated by dots)`);
+  const prev = byAddress.get(address);
+  if (prev) at(['hosts', name, 'address'], `address ${host.address} is already used by host '${prev}'; each host needs its own address`);
+  else byAddress.set(address, name);
 }
 
 function hostRules(name: string, host: Raw, hosts: Record<string, Raw>, at: At): void {
-  const pg = host.postgres;
-  if (pg) {
-    const roles = new Set<string>(['postgres', ...(pg.roles ?? []).map((r: Raw) => r.name)]);
-    const seen = new Set<string>();
-    (pg.roles ?? []).forEach((r: Raw, i: number) => {
-      if (seen.has(r.name)) at(['hosts', name, 'postgres', 'roles', i, 'name'], `role '${r.name}' is defined twice`);
-      seen.add(r.name);
-      if (r.password && r.login === false) at(['hosts', name, 'postgres', 'roles', i, 'password'], 'a role that cannot log in needs no password');
-    });
-    const dbs = new Set<string>();
-    (pg.databases ?? []).forEach((d: Raw, i: number) => {
-      if (dbs.has(d.name)) at(['hosts', name, 'postgres', 'databases', i, 'name'], `database '${d.name}' is defined twice`);
-      dbs.add(d.name);
-      if (!roles.has(d.owner)) at(['hosts', name, 'postgres', 'databases', i, 'owner'], `owner '${d.owner}' is not a role of this host; add it under postgres.roles`);
-    });
-    (pg.hba ?? []).forEach((h: Raw, i: number) => {
-      const path = ['hosts', name, 'postgres', 'hba', i];
-      if (h.type === 'local' && h.address) at([...path, 'address'], "a 'local' rule takes no address");
-      if (h.type !== 'local' && !h.address) at(path, `a '${h.type}' rule needs an address (e.g. 10.0.0.0/24)`);
-      if (h.address && !validCidr(h.address)) at([...path, 'address'], `'${h.address}' is not an address or CIDR range`);
-    });
-    (pg.listen ?? []).forEach((a: string, i: number) => {
-      if (a !== '*' && a !== 'localhost' && !isIP(a)) at(['hosts', name, 'postgres', 'listen', i], `'${a}' is not an IP address, 'localhost' or '*'`);
-    });
-    for (const key of ['port', 'listen_addresses', 'data_directory', 'hba_file'])
-      if (pg.settings && key in pg.settings)
-        at(['hosts', name, 'postgres', 'settings', key], `'${key}' is managed by ironclad; use postgres.${key === 'listen_addresses' ? 'listen' : key === 'port' ? 'port' : 'cluster'} instead`, true);
-    const ports = new Set<number>([pg.port]);
-    (pg.extra_clusters ?? []).forEach((c: Raw, i: number) => {
-      if (ports.has(c.port)) at(['hosts', name, 'postgres', 'extra_clusters', i, 'port'], `port ${c.port} is already used by another cluster on this host`);
-      ports.add(c.port);
-    });
-  }
-  const b = host.backup;
-  if (b) {
-    const path = ['hosts', name, 'backup'];
-    if (!pg) at(path, 'a host with backup: needs a postgres: section (what would it back up?)', true);
+  const pg = isMap(host?.postgres) ? host.postgres : undefined;
+  if (pg) postgresRules(['hosts', name, 'postgres'], pg, at);
+  const b = host?.backup;
+  if (!isMap(b)) return;
+  const path = ['hosts', name, 'backup'];
+  if (!pg) at(path, 'a host with backup: needs a postgres: section (what would it back up?)', true);
+  if (typeof b.to === 'string') {
     const target = hosts[b.to];
     if (!target) at([...path, 'to'], unknownHost(b.to, hosts));
-    else if (!target.backup_store) at([...path, 'to'], `host '${b.to}' has no backup_store; backups need a store to go to`);
-    else if (b.to === name) at([...path, 'to'], 'a host cannot be its own off-site backup store');
-    const dbs = new Set((pg?.databases ?? []).map((d: Raw) => d.name));
-    (b.databases as string[]).forEach((d, i) => {
-      if (pg && !dbs.has(d)) at([...path, 'databases', i], `database '${d}' is not among this host's postgres.databases`);
+    else if (b.to === name) at([...path, 'to'], 'a host cannot be its own off-site backup store; name another host with a backup_store');
+    else if (!target.backup_store) at([...path, 'to'], `host '${b.to}' has no backup_store; add backup_store: { path, user } to it, or send backups to a host that has one`);
+  }
+  if (pg && Array.isArray(b.databases)) {
+    const dbs = (Array.isArray(pg.databases) ? pg.databases : []).map((d: Raw) => d?.name);
+    (b.databases as unknown[]).forEach((d, i) => {
+      if (typeof d === 'string' && !dbs.includes(d))
+        at([...path, 'databases', i], `database '${d}' is not among this host's postgres.databases${didYouMean(d, dbs)}; add it there or remove it here`);
     });
+  }
+  if (typeof b.schedule === 'string') {
     const s = parseSchedule(b.schedule);
     if (!s.ok) at([...path, 'schedule'], s.error);
   }
 }
 
+/** Managed settings: ironclad writes these itself from other fields. */
+const managedSettings: Record<string, string> = {
+  port: 'postgres.port',
+  listen_addresses: 'postgres.listen',
+  data_directory: 'postgres.cluster',
+  hba_file: 'postgres.hba',
+};
+
+function postgresRules(base: (string | number)[], pg: Raw, at: At): void {
+  const list = (v: unknown): Raw[] => (Array.isArray(v) ? v.filter(isMap) : []);
+  const roleNames = list(pg.roles).map((r) => r.name);
+  const roles = new Set<string>(['postgres', ...roleNames]);
+  const seen = new Set<string>();
+  list(pg.roles).forEach((r, i) => {
+    if (seen.has(r.name)) at([...base, 'roles', i, 'name'], `role '${r.name}' is defined twice; merge the two entries`);
+    seen.add(r.name);
+    if (r.password && r.login === false) at([...base, 'roles', i, 'password'], 'a role that cannot log in needs no password; remove it or set login: true', true);
+  });
+  const dbs = new Set<string>();
+  list(pg.databases).forEach((d, i) => {
+    if (dbs.has(d.name)) at([...base, 'databases', i, 'name'], `database '${d.name}' is defined twice; merge the two entries`);
+    dbs.add(d.name);
+    if (typeof d.owner === 'string' && !roles.has(d.owner))
+      at([...base, 'databases', i, 'owner'], `owner '${d.owner}' is not a role of this host${didYouMean(d.owner, [...roles])}; add it under postgres.roles`);
+  });
+  list(pg.hba).forEach((h, i) => {
+    const path = [...base, 'hba', i];
+    if (h.type === 'local' && h.address) at([...path, 'address'], "a 'local' rule (Unix socket) takes no address; remove it or use type: host");
+    if (h.type !== 'local' && !h.address) at(path, `a '${h.type}' rule needs an address, e.g. address: 10.0.0.0/24`);
+    if (typeof h.address === 'string' && !validCidr(h.address)) at([...path, 'address'], `'${h.address}' is not an address or CIDR range such as 10.0.0.0/24`);
+  });
+  if (Array.isArray(pg.listen))
+    pg.listen.forEach((a: unknown, i: number) => {
+      if (typeof a === 'string' && a !== '*' && a !== 'localhost' && !isIP(a))
+        at([...base, 'listen', i], `'${a}' is not an IP address, 'localhost' or '*'`);
+    });
+  if (isMap(pg.settings))
+    for (const [key, field] of Object.entries(managedSettings))
+      if (key in pg.settings) at([...base, 'settings', key], `'${key}' is managed by ironclad from ${field}; remove it from settings and use ${field} instead`, true);
+  const ports = new Set<number>([pg.port]);
+  list(pg.extra_clusters).forEach((c, i) => {
+    if (ports.has(c.port)) at([...base, 'extra_clusters', i, 'port'], `port ${c.port} is already used by another cluster on this host; two clusters cannot share a port`);
+    ports.add(c.port);
+  });
+}
+
 function refreshRules(name: string, r: Raw, hosts: Record<string, Raw>, at: At): void {
   const path = ['refresh', name];
-  const from = hosts[r.from.host];
-  const to = hosts[r.to.host];
-  if (!from) at([...path, 'from', 'host'], unknownHost(r.from.host, hosts));
-  else if (!from.backup) at([...path, 'from', 'host'], `host '${r.from.host}' has no backup: section; a refresh restores its latest verified backup`);
-  else if (!(from.backup.databases as string[]).includes(r.from.database))
-    at([...path, 'from', 'database'], `database '${r.from.database}' is not backed up on '${r.from.host}' (backup.databases)`);
-  if (!to) at([...path, 'to', 'host'], unknownHost(r.to.host, hosts));
-  else {
-    if ((to.tags ?? []).includes('production'))
-      at([...path, 'to', 'host'], `host '${r.to.host}' is tagged production: a refresh overwrites its database, so it can never be a refresh target`);
-    if (!to.postgres) at([...path, 'to', 'host'], `host '${r.to.host}' has no postgres: section`);
-    else if (!(to.postgres.databases ?? []).some((d: Raw) => d.name === r.to.database))
-      at([...path, 'to', 'database'], `database '${r.to.database}' is not among '${r.to.host}' postgres.databases`);
+  const fromName = r.from?.host;
+  const toName = r.to?.host;
+  if (typeof fromName === 'string') {
+    const from = hosts[fromName];
+    if (!from) at([...path, 'from', 'host'], unknownHost(fromName, hosts));
+    else if (!isMap(from.backup)) at([...path, 'from', 'host'], `host '${fromName}' has no backup: section; a refresh restores its latest verified backup`);
+    else if (typeof r.from.database === 'string' && Array.isArray(from.backup.databases) && !from.backup.databases.includes(r.from.database))
+      at([...path, 'from', 'database'], `database '${r.from.database}' is not backed up on '${fromName}'; add it to hosts.${fromName}.backup.databases`);
   }
-  if (r.from.host === r.to.host) at([...path, 'to', 'host'], 'a refresh cannot overwrite the host it comes from');
-  if (r.promote && !/:accounts\b/.test(r.promote.sql)) at([...path, 'promote', 'sql'], "the promote SQL must use :accounts (the list of accounts)");
+  if (typeof toName === 'string') {
+    const to = hosts[toName];
+    if (!to) at([...path, 'to', 'host'], unknownHost(toName, hosts));
+    else {
+      if (Array.isArray(to.tags) && to.tags.includes('production'))
+        at([...path, 'to', 'host'], `host '${toName}' is tagged production: a refresh overwrites its database, so it can never be a refresh target; point refresh.${name}.to at a staging host`);
+      if (!isMap(to.postgres)) at([...path, 'to', 'host'], `host '${toName}' has no postgres: section; a refresh needs a database to restore into`);
+      else if (typeof r.to.database === 'string' && !(Array.isArray(to.postgres.databases) ? to.postgres.databases : []).some((d: Raw) => d?.name === r.to.database))
+        at([...path, 'to', 'database'], `database '${r.to.database}' is not among hosts.${toName}.postgres.databases; add it there`);
+    }
+  }
+  if (typeof fromName === 'string' && fromName === toName) at([...path, 'to', 'host'], 'a refresh cannot overwrite the host it comes from');
+  if (typeof r.promote?.sql === 'string' && !/:accounts\b/.test(r.promote.sql))
+    at([...path, 'promote', 'sql'], 'the promote SQL must use :accounts (the list of accounts), e.g. WHERE email = ANY(:accounts)');
 }
 
 function validCidr(text: string): boolean {

@@ -10,35 +10,46 @@ const shorthands: Record<string, string> = {
   monthly: '*-*-01 00:00:00',
 };
 const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const dayNames = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+const examples = "write a systemd OnCalendar expression such as '*-*-* 02:15:00' (every day at 02:15), 'Mon..Fri 02:15' or 'daily'";
 
-/** Parse the supported subset of OnCalendar: [Weekday[,..]] [*|YYYY]-MM-DD HH:MM[:SS]; fields are *, N, N,M, N..M or x/step. */
+/** Parse the supported subset of OnCalendar: [Weekday[,..]] [*-]MM-DD HH:MM[:SS]; fields are *, N, N,M, N..M or x/step. */
 export function parseSchedule(text: string): Schedule {
+  const fail = (reason: string): Schedule => ({ ok: false, error: `'${text}' is not a schedule ironclad understands: ${reason}; ${examples}` });
   const expr = shorthands[text.trim().toLowerCase()] ?? text.trim();
+  if (!expr) return fail('it is empty');
   const parts = expr.split(/\s+/);
+  if (parts.length > 3) return fail('expected at most three parts: [WEEKDAYS] [DATE] TIME');
   let dow = '*';
-  if (parts.length === 3 || (parts.length === 2 && /^[A-Za-z]/.test(parts[0]))) {
-    const d = weekdays(parts.shift()!);
-    if (d === undefined) return { ok: false, error: `unknown weekday in '${text}' (use Mon..Sun)` };
+  if (/^[A-Za-z]/.test(parts[0])) {
+    const d = weekdays(parts[0]);
+    if (d === undefined) return fail(`'${parts[0]}' is not a weekday (Mon..Sun)`);
     dow = d;
+    parts.shift();
   }
   if (parts.length === 1) parts.unshift('*-*-*');
-  if (parts.length !== 2) return { ok: false, error: `'${text}' is not an OnCalendar expression like '*-*-* 02:15:00'` };
+  if (parts.length !== 2) return fail('expected a date and a time after the weekdays');
   const date = parts[0].split('-');
   const time = parts[1].split(':');
-  if (date.length !== 3 || time.length < 2 || time.length > 3)
-    return { ok: false, error: `'${text}' is not an OnCalendar expression like '*-*-* 02:15:00'` };
+  if (date.length === 2) date.unshift('*');
+  if (date.length !== 3) return fail(`'${parts[0]}' is not a date like *-*-* or *-*-01`);
+  if (time.length < 2 || time.length > 3) return fail(`'${parts[1]}' is not a time like 02:15 or 02:15:00`);
   const [year, month, dom] = date;
   const [hour, minute, second = '00'] = time;
-  if (year !== '*') return { ok: false, error: `a year in '${text}' cannot be scheduled repeatedly; use '*'` };
-  if (!/^0?0$/.test(second)) return { ok: false, error: `seconds in '${text}' must be 00 (cron has minute resolution)` };
-  const fields = [
-    field(minute, 0, 59),
-    field(hour, 0, 23),
-    field(dom, 1, 31),
-    field(month, 1, 12),
+  if (year !== '*') return fail(`a fixed year (${year}) would run only once; use '*'`);
+  if (!/^0?0$/.test(second)) return fail('seconds must be 00 (cron runs at most once a minute)');
+  const named: [string, string, number, number][] = [
+    ['minute', minute, 0, 59],
+    ['hour', hour, 0, 23],
+    ['day of month', dom, 1, 31],
+    ['month', month, 1, 12],
   ];
-  const bad = fields.findIndex((f) => f === undefined);
-  if (bad >= 0) return { ok: false, error: `'${[minute, hour, dom, month][bad]}' in '${text}' is out of range or malformed` };
+  const fields: string[] = [];
+  for (const [name, value, min, max] of named) {
+    const f = field(value, min, max);
+    if (f === undefined) return fail(`${name} '${value}' is malformed or out of range (${min}..${max})`);
+    fields.push(f);
+  }
   return { ok: true, onCalendar: expr, cron: `${fields.join(' ')} ${dow}` };
 }
 
@@ -50,6 +61,8 @@ function field(text: string, min: number, max: number): string | undefined {
     const [, start, end, step] = m;
     const nums = [start, end].filter((x) => x !== undefined && x !== '*').map(Number);
     if (nums.some((n) => n < min || n > max)) return undefined;
+    if (start === '*' && end !== undefined) return undefined;
+    if (end !== undefined && Number(end) < Number(start)) return undefined;
     if (step !== undefined && Number(step) < 1) return undefined;
     let cron = start === '*' ? '*' : String(Number(start));
     if (end !== undefined) cron += `-${Number(end)}`;
@@ -60,12 +73,23 @@ function field(text: string, min: number, max: number): string | undefined {
   return out.join(',');
 }
 
+function dayIndex(text: string): number {
+  const t = text.toLowerCase();
+  const i = days.indexOf(t);
+  return i >= 0 ? i : dayNames.indexOf(t);
+}
+
+/** Mon,Wed..Fri -> 1,3-5; a range that wraps the week (Fri..Mon) -> 5-6,0-1. */
 function weekdays(text: string): string | undefined {
   const out: string[] = [];
-  for (const item of text.toLowerCase().split(',')) {
-    const [a, b] = item.split('..').map((d) => days.indexOf(d.slice(0, 3)));
+  for (const item of text.split(',')) {
+    const ends = item.split('..');
+    if (ends.length > 2) return undefined;
+    const [a, b] = ends.map(dayIndex);
     if (a < 0 || (b !== undefined && b < 0)) return undefined;
-    out.push(b === undefined ? String(a) : `${a}-${b}`);
+    if (b === undefined || a === b) out.push(String(a));
+    else if (a < b) out.push(`${a}-${b}`);
+    else out.push(a === 6 ? '6' : `${a}-6`, b === 0 ? '0' : `0-${b}`);
   }
   return out.join(',');
 }

@@ -6,6 +6,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { PathSegment, Problem } from './problems.js';
 import type { Source } from './source.js';
+import { didYouMean } from './suggest.js';
 
 export type SchemaName = 'inventory' | 'scrub' | 'runbook';
 
@@ -27,7 +28,8 @@ function validator(name: SchemaName): ValidateFunction {
 export function schemaProblems(name: SchemaName, source: Source): Problem[] {
   const validate = validator(name);
   if (validate(source.data)) return [];
-  return simplify(validate.errors ?? []).map((e) => toProblem(e, source));
+  const errors = validate.errors ?? [];
+  return simplify(errors).map((e) => toProblem(e, errors, source));
 }
 
 function segments(instancePath: string): PathSegment[] {
@@ -39,85 +41,130 @@ function segments(instancePath: string): PathSegment[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-/** Drop the noise of failed oneOf/anyOf branches: keep the deepest branch errors, or one summary message. */
+/** Drop the noise of failed oneOf/anyOf branches. The branch that got furthest into the value is the one the
+ * author meant: its errors say what is wrong, the other branches' errors and the summary go. When no branch got
+ * past the value itself, one summary message ("must be ...") replaces them all. */
 function simplify(errors: ErrorObject[]): ErrorObject[] {
-  const alternatives = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
-  let kept = errors;
-  for (const alt of alternatives) {
-    const inside = (e: ErrorObject) =>
-      e !== alt && e.schemaPath.startsWith(alt.schemaPath + '/') && e.instancePath.startsWith(alt.instancePath);
-    const branch = kept.filter(inside);
-    const deeper = branch.filter((e) => e.instancePath.length > alt.instancePath.length);
-    kept = kept.filter((e) => !inside(e) || deeper.includes(e));
-    if (deeper.length) kept = kept.filter((e) => e !== alt);
-  }
-  return kept.filter((e) => e.keyword !== 'if' && (e.propertyName === undefined || e.keyword === 'propertyNames'));
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestScore) [best, bestScore] = [c, d];
-  }
-  return bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+  const dropped = new Set<ErrorObject>();
+  for (const alt of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+    const below = (e: ErrorObject) => e.instancePath.startsWith(alt.instancePath + '/');
+    const depth = (e: ErrorObject) => (below(e) ? e.instancePath.slice(alt.instancePath.length).split('/').length - 1 : 0);
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of errors) {
+      const mine = (e.instancePath === alt.instancePath || below(e)) && e.schemaPath.startsWith(alt.schemaPath + '/');
+      const m = mine ? /^\/(\d+)\//.exec(e.schemaPath.slice(alt.schemaPath.length)) : null;
+      if (m) branches.set(m[1], [...(branches.get(m[1]) ?? []), e]);
     }
+    // errors under the value reached through a $ref of some branch (their schemaPath is the referenced definition's)
+    const parentPrefix = alt.schemaPath.slice(0, alt.schemaPath.lastIndexOf('/') + 1);
+    const viaRef = errors.some((e) => below(e) && !e.schemaPath.startsWith(parentPrefix));
+    const wrongShape = (list: ErrorObject[]) => list.some((e) => !below(e) && ['type', 'const', 'enum'].includes(e.keyword));
+    const reach = (list: ErrorObject[]) => Math.max(0, ...list.map(depth));
+    const best = Math.max(0, ...[...branches.values()].map(reach));
+    const winners = [...branches.values()].filter((list) => (viaRef ? !wrongShape(list) : best > 0 && reach(list) === best));
+    for (const list of branches.values()) if (!winners.includes(list)) list.forEach((e) => dropped.add(e));
+    if (winners.length || viaRef) dropped.add(alt);
   }
-  return row[b.length];
+  return errors.filter((e) => !dropped.has(e) && e.keyword !== 'if' && (e.propertyName === undefined || e.keyword === 'propertyNames'));
 }
 
-function toProblem(e: ErrorObject, source: Source): Problem {
+/** Secret references get their own wording, and their values are never echoed. */
+const isSecret = (e: ErrorObject) => e.schemaPath.startsWith('#/definitions/secret/');
+
+function toProblem(e: ErrorObject, all: ErrorObject[], source: Source): Problem {
   const path = segments(e.instancePath);
   const p = e.params as Record<string, any>;
+  const parent = (e.parentSchema ?? {}) as Record<string, any>;
+  const value = valueAt(source.data, path);
+  const expected = parent.description ? ` (${parent.description})` : '';
+  if (path.length === 0 && (value === null || value === undefined))
+    return source.problem(path, "the document is empty; it should start with 'version: 1'");
   switch (e.keyword) {
     case 'additionalProperties': {
-      const known = Object.keys((e.parentSchema as any)?.properties ?? {});
-      const guess = closest(p.additionalProperty, known);
-      const hint = guess ? ` (did you mean '${guess}'?)` : known.length ? ` (allowed: ${known.join(', ')})` : '';
+      const known = Object.keys(parent.properties ?? {});
+      const guess = didYouMean(p.additionalProperty, known);
+      const hint = guess || (known.length ? ` (allowed here: ${known.join(', ')})` : '');
       return source.problem([...path, p.additionalProperty], `unknown field '${p.additionalProperty}'${hint}`, true);
     }
     case 'required':
-      return source.problem(path, `required field '${p.missingProperty}' is missing`);
-    case 'propertyNames':
-      return source.problem([...path, p.propertyName], `'${p.propertyName}' is not a valid name (lowercase letters, digits, '-', '_', '.')`, true);
+      return source.problem([...path, p.missingProperty], `required field '${p.missingProperty}' is missing${requiredHint(p.missingProperty, parent)}`, true);
+    case 'propertyNames': {
+      const inner = all.find((x) => x !== e && x.instancePath === e.instancePath && x.propertyName === p.propertyName);
+      const rule = (inner?.parentSchema as any)?.description;
+      const detail = rule ? `is not ${rule}` : inner?.keyword === 'pattern' ? `is not a valid name here (it must match ${(inner.params as any).pattern})` : 'is not a valid name here';
+      return source.problem([...path, p.propertyName], `'${p.propertyName}' ${detail}`, true);
+    }
     case 'type':
-      return source.problem(path, `must be ${article(p.type)}, got ${describe(valueAt(source.data, path))}`);
-    case 'enum':
-      return source.problem(path, `must be one of: ${(p.allowedValues as unknown[]).join(', ')}`);
+      if (isSecret(e) && typeof value === 'string')
+        return source.problem(path, 'a plain-text secret is not allowed: secrets never live in the inventory; write { env: NAME } (an environment variable) or { file: PATH } (a file readable only by you)');
+      return source.problem(path, `must be ${parent.description ?? article(p.type)}, got ${isSecret(e) ? kind(value) : describe(value)}`);
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]).map(String);
+      return source.problem(path, `${describe(value)} is not allowed${typeof value === 'string' ? didYouMean(value, allowed) : ''}; use one of: ${allowed.join(', ')}`);
+    }
     case 'const':
-      return source.problem(path, `must be ${JSON.stringify(p.allowedValue)}`);
+      return source.problem(path, `must be ${JSON.stringify(p.allowedValue)}, got ${describe(value)}${expected}`);
     case 'pattern':
-      return source.problem(path, `'${valueAt(source.data, path)}' has the wrong form${(e.parentSchema as any)?.description ? ` (${(e.parentSchema as any).description})` : ''}`);
+      return source.problem(path, parent.description ? `${describe(value)} is not ${parent.description}` : `${describe(value)} has the wrong form (it must match ${p.pattern})`);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return source.problem(path, `${describe(value)} is out of range: ${range(parent)}`);
+    case 'minLength':
+      return source.problem(path, p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long`);
+    case 'maxLength':
+      return source.problem(path, `is longer than ${p.limit} characters`);
+    case 'minItems':
+      return source.problem(path, p.limit === 1 ? 'must list at least one item' : `must list at least ${p.limit} items`);
+    case 'uniqueItems':
+      return source.problem([...path, p.i], `${describe(valueAt(value, [p.i]))} is listed twice (items ${p.j + 1} and ${p.i + 1}); remove one`);
+    case 'minProperties':
+      return source.problem(path, isSecret(e) ? 'an empty secret reference: write { env: NAME } or { file: PATH }' : p.limit === 1 ? 'must not be empty' : `must have at least ${p.limit} entries`);
+    case 'maxProperties':
+      return source.problem(path, isSecret(e) ? 'a secret reference names one source: either env or file, not both' : `must have at most ${p.limit} entries`);
     case 'oneOf':
     case 'anyOf':
-      return source.problem(path, `must be ${(e.parentSchema as any)?.description ?? 'one of the allowed shapes'}`);
+      return source.problem(path, typeof value === 'object' && value !== null ? `must be ${parent.description ?? 'one of the allowed shapes'}` : `${describe(value)} is not ${parent.description ?? 'one of the allowed shapes'}`);
     default:
       return source.problem(path, e.message ?? 'is invalid');
   }
 }
 
-function article(type: string | string[]): string {
-  const t = Array.isArray(type) ? type.join(' or ') : type;
-  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+function requiredHint(field: string, parent: Record<string, any>): string {
+  const desc = parent.properties?.[field]?.description;
+  return desc ? ` (${desc})` : '';
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null (empty)';
+function range(schema: Record<string, any>): string {
+  const low = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? `more than ${schema.exclusiveMinimum}` : undefined);
+  const high = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? `less than ${schema.exclusiveMaximum}` : undefined);
+  if (typeof low === 'number' && typeof high === 'number') return `must be between ${low} and ${high}`;
+  if (low !== undefined) return typeof low === 'number' ? `must be at least ${low}` : `must be ${low}`;
+  return typeof high === 'number' ? `must be at most ${high}` : `must be ${high}`;
+}
+
+function article(type: string | string[]): string {
+  const t = Array.isArray(type) ? type.join(' or ') : type;
+  const word = t === 'object' ? 'map (key: value)' : t === 'array' ? 'list' : t;
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+function kind(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing (empty)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return `a ${typeof v}`;
+}
+
+/** A value as a short phrase for messages. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing (empty)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  const text = JSON.stringify(v);
+  const shown = text.length > 40 ? text.slice(0, 37) + '...' : text;
+  return typeof v === 'string' ? `string ${shown}` : `${typeof v} ${shown}`;
 }
 
 /** The value at a path in plain data. */
