@@ -4,6 +4,7 @@ import { backupFamily } from './backup.js';
 import { factsFamily } from './facts.js';
 import { labFamily } from './lab.js';
 import { applyFamily, planFamily } from './provision.js';
+import { refreshFamily, runbookFamily } from './runbook.js';
 import { validateFamily } from './validate.js';
 
-export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, backupFamily, labFamily];
+export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, backupFamily, refreshFamily, runbookFamily, labFamily];

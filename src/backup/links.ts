@@ -7,7 +7,7 @@ import { fanOut } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Change } from '../operations/types.js';
-import { jobChanges, storeChanges } from './operations.js';
+import { jobChanges, refreshTargetChanges, storeChanges } from './operations.js';
 import { gatherBackupState, type BackupState } from './state.js';
 
 export type GateFn = (host: Host) => string;
@@ -37,7 +37,10 @@ export async function planLinks(inv: Inventory, selected: Host[], pool: Connecti
   const dbs = selected.filter((h) => h.backup);
   const stores = selected.filter((h) => h.backup_store);
   const clientsOfStores = inv.hosts.filter((h) => h.backup && names.has(h.backup.to));
-  const involved = [...new Map([...dbs, ...stores, ...clientsOfStores].map((h) => [h.name, h])).values()];
+  // refresh targets read the store of the refresh's source host
+  const refreshes = Object.values(inv.refresh).map((r) => ({ target: inv.hosts.find((h) => h.name === r.to.host)!, store: inv.hosts.find((h) => h.name === inv.hosts.find((s) => s.name === r.from.host)?.backup?.to)! })).filter((r) => r.target && r.store);
+  const targets = refreshes.filter((r) => names.has(r.target.name) || names.has(r.store.name));
+  const involved = [...new Map([...dbs, ...stores, ...clientsOfStores, ...targets.map((r) => r.target)].map((h) => [h.name, h])).values()];
   if (!involved.length) return [];
   const states = new Map<string, BackupState>();
   const gathered = await fanOut(involved, async (h) => gatherBackupState(await pool.get(h), h));
@@ -50,9 +53,16 @@ export async function planLinks(inv: Inventory, selected: Host[], pool: Connecti
     const store = inv.hosts.find((s) => s.name === h.backup!.to)!;
     plans.push({ host: h.name, changes: jobChanges({ inv, host: h, state: states.get(h.name)!, gate: gate(h), storeKnownHosts: storeKnownHosts(store) }), waiting: [] });
   }
+  for (const r of targets.filter((x) => names.has(x.target.name))) {
+    const changes = refreshTargetChanges({ host: r.target, store: r.store, state: states.get(r.target.name)!, storeKnownHosts: storeKnownHosts(r.store), alsoBacksUp: Boolean(r.target.backup) });
+    const existing = plans.find((p) => p.host === r.target.name);
+    if (existing) existing.changes.push(...changes);
+    else plans.push({ host: r.target.name, changes, waiting: [] });
+  }
   const keys = new Map(clientsOfStores.map((c) => [c.name, states.get(c.name)?.publicKey ?? null]));
   for (const s of stores) {
-    const { changes, waiting } = storeChanges({ inv, store: s, state: states.get(s.name)!, publicKeys: keys });
+    const readers = new Map(targets.filter((r) => r.store.name === s.name).map((r) => [r.target.name, states.get(r.target.name)?.refreshKey ?? null]));
+    const { changes, waiting } = storeChanges({ inv, store: s, state: states.get(s.name)!, publicKeys: keys, refreshKeys: readers });
     plans.push({ host: s.name, changes, waiting });
   }
   return plans;

@@ -3,7 +3,7 @@ import { shq } from '../core/quote.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { lineDiff } from '../operations/diff.js';
 import type { Change } from '../operations/types.js';
-import { authorizedKeyLine, PATHS, renderCron, renderJob, renderPruneCron, renderStore } from './render.js';
+import { authorizedKeyLine, PATHS, readOnlyKeyLine, renderCron, renderJob, renderPruneCron, renderStore } from './render.js';
 import type { BackupState } from './state.js';
 
 function fileChange(operation: string, path: string, current: string | null, content: string, mode: string, what: string): Change | undefined {
@@ -32,8 +32,23 @@ export function jobChanges(args: { inv: Inventory; host: Host; state: BackupStat
   return out.filter((c): c is Change => c !== undefined);
 }
 
+/** Changes on a refresh target: its own key to read the store (read-only), and the store's pinned host key. */
+export function refreshTargetChanges(args: { host: Host; store: Host; state: BackupState; storeKnownHosts: string; alsoBacksUp: boolean }): Change[] {
+  const { host, store, state } = args;
+  const out: (Change | undefined)[] = [];
+  if (!state.rsync) out.push({ operation: 'refresh', description: 'install rsync (copies from the store)', commands: [{ kind: 'sh', script: apt('rsync') }] });
+  if (!state.refreshKey)
+    out.push({
+      operation: 'refresh',
+      description: `create ${host.name}'s refresh key ${PATHS.refreshKey} (read-only access to ${store.name}'s backups)`,
+      commands: [{ kind: 'sh', script: `mkdir -p /var/lib/ironclad && ssh-keygen -q -t ed25519 -N '' -C ${shq(`ironclad-refresh@${host.name}`)} -f ${PATHS.refreshKey}` }],
+    });
+  if (!args.alsoBacksUp) out.push(fileChange('refresh', PATHS.knownHosts, state.files[PATHS.knownHosts], args.storeKnownHosts, '644', `the pinned host key of ${store.name}`));
+  return out.filter((c): c is Change => c !== undefined);
+}
+
 /** Changes on a store: tools for restore drills, the restricted account, its forced command, keys of the hosts that back up here, retention. */
-export function storeChanges(args: { inv: Inventory; store: Host; state: BackupState; publicKeys: Map<string, string | null> }): { changes: Change[]; waiting: string[] } {
+export function storeChanges(args: { inv: Inventory; store: Host; state: BackupState; publicKeys: Map<string, string | null>; refreshKeys: Map<string, string | null> }): { changes: Change[]; waiting: string[] } {
   const { inv, store, state } = args;
   const bs = store.backup_store!;
   const clients = inv.hosts.filter((h) => h.backup?.to === store.name);
@@ -49,14 +64,18 @@ export function storeChanges(args: { inv: Inventory; store: Host; state: BackupS
       commands: [{ kind: 'sh', script: `useradd --system --create-home --home-dir ${shq(home)} --shell /bin/sh ${shq(bs.user)} && usermod -p '*' ${shq(bs.user)} && mkdir -p ${shq(bs.path)}/incoming && chown ${shq(bs.user)}: ${shq(bs.path)} ${shq(bs.path)}/incoming && chmod 750 ${shq(bs.path)}` }],
     });
   out.push(fileChange('store', PATHS.store, state.files[PATHS.store], renderStore(store), '755', "the store's forced command"));
-  const waiting = clients.filter((c) => !args.publicKeys.get(c.name)).map((c) => c.name);
-  const keys = clients.filter((c) => args.publicKeys.get(c.name)).map((c) => authorizedKeyLine(c.name, args.publicKeys.get(c.name)!));
+  const readers = [...args.refreshKeys.keys()];
+  const waiting = [...clients.filter((c) => !args.publicKeys.get(c.name)).map((c) => c.name), ...readers.filter((r) => !args.refreshKeys.get(r))];
+  const keys = [
+    ...clients.filter((c) => args.publicKeys.get(c.name)).map((c) => authorizedKeyLine(c.name, args.publicKeys.get(c.name)!)),
+    ...readers.filter((r) => args.refreshKeys.get(r)).map((r) => readOnlyKeyLine(r, args.refreshKeys.get(r)!, bs.path)),
+  ];
   const wanted = keys.length ? keys.join('\n') + '\n' : '';
   const keyFile = `${state.storeUser.home ?? home}/.ssh/authorized_keys`;
   if (wanted && wanted !== (state.storeUser.authorizedKeys ?? ''))
     out.push({
       operation: 'store',
-      description: `allow ${clients.filter((c) => args.publicKeys.get(c.name)).map((c) => c.name).join(', ')} to add (never delete) backups`,
+      description: `allow ${clients.filter((c) => args.publicKeys.get(c.name)).map((c) => c.name).join(', ') || 'no host'} to add (never delete) backups${readers.length ? `, ${readers.join(', ')} to read them for refreshes` : ''}`,
       diff: lineDiff(state.storeUser.authorizedKeys, wanted, keyFile),
       commands: [
         { kind: 'sh', script: `install -d -m 700 -o ${shq(bs.user)} ${shq(keyFile.replace(/\/authorized_keys$/, ''))}` },

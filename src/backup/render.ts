@@ -13,6 +13,8 @@ export const PATHS = {
   cron: '/etc/cron.d/ironclad-backup',
   pruneCron: '/etc/cron.d/ironclad-retention',
   key: '/var/lib/ironclad/backup_ed25519',
+  refreshKey: '/var/lib/ironclad/refresh_ed25519',
+  refreshDir: '/var/lib/ironclad/refresh',
   knownHosts: '/var/lib/ironclad/known_hosts',
   work: '/var/lib/ironclad/backup-work',
   status: '/var/lib/ironclad/backup-status.json',
@@ -84,6 +86,11 @@ export function renderTimer(host: Host): { service: string; timer: string } {
 /** The line in the store account's authorized_keys: the database host's key may run the forced command only. */
 export function authorizedKeyLine(dbHost: string, publicKey: string): string {
   return `restrict,command="${PATHS.store}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(' ')} ironclad-backup-from-${dbHost}`;
+}
+
+/** The line for a refresh target's key: read-only rsync of the store, nothing else. */
+export function readOnlyKeyLine(target: string, publicKey: string, root: string): string {
+  return `restrict,command="rrsync -ro ${root}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(' ')} ironclad-refresh-to-${target}`;
 }
 
 /** Retention cron on the store: one line per database host, with that host's retention. */

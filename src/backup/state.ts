@@ -8,6 +8,7 @@ import { PATHS } from './render.js';
 /** Installed state of the backup parts on one host; null = absent. */
 export interface BackupState {
   publicKey: string | null;
+  refreshKey: string | null;
   files: Record<string, string | null>;
   rsync: boolean;
   pgRestore: boolean;
@@ -22,6 +23,7 @@ export function backupStateCommands(host: Host): { name: string; command: string
   const user = host.backup_store?.user;
   const cmds = [
     { name: 'pubkey', command: `cat ${PATHS.key}.pub 2>/dev/null || exit 1` },
+    { name: 'refreshkey', command: `cat ${PATHS.refreshKey}.pub 2>/dev/null || exit 1` },
     { name: 'tools', command: 'command -v rsync >/dev/null && echo rsync; ls /usr/lib/postgresql/*/bin/pg_restore >/dev/null 2>&1 && echo pg_restore; true' },
     ...Object.entries(WATCHED).map(([name, p]) => ({ name: `file_${name}`, command: `[ -f ${p} ] || exit 1; cat ${p}` })),
   ];
@@ -43,6 +45,7 @@ export function parseBackupState(sections: Map<string, { code: number; stdout: s
   const [home, ...keys] = (su ?? '').split('\n');
   return {
     publicKey: ok('pubkey')?.trim() || null,
+    refreshKey: ok('refreshkey')?.trim() || null,
     files,
     rsync: /^rsync$/m.test(tools),
     pgRestore: /^pg_restore$/m.test(tools),

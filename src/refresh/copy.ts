@@ -1,0 +1,93 @@
+// Pick the latest verified backup, copy it from the store straight to the target (host to host), restore it beside the live database.
+import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { shq } from '../core/quote.js';
+import { readCatalog } from '../backup/catalog.js';
+import { PATHS } from '../backup/render.js';
+import { tail } from '../executor/run.js';
+import type { Action } from '../runbook/types.js';
+import { query, refreshOf, sideNames } from './db.js';
+
+export const pickAction: Action = {
+  name: 'refresh.pick_backup',
+  summary: 'the latest verified backup of the refresh source (or a given id)',
+  describe: (p, ctx) => {
+    const r = refreshOf(ctx.inv, p.refresh);
+    return p.from && p.from !== 'latest' ? `backup ${String(p.from)} of ${r.source.name}/${r.spec.from.database}` : `the latest verified backup of ${r.source.name}/${r.spec.from.database} on ${r.store.name}`;
+  },
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    const { entries } = await readCatalog(await ctx.pool.get(r.store), r.store);
+    const mine = entries.filter((e) => e.host === r.source.name && e.database === r.spec.from.database);
+    const chosen = p.from && p.from !== 'latest' ? mine.find((e) => e.id === p.from) : mine.find((e) => e.verified);
+    if (!chosen) {
+      if (p.from && p.from !== 'latest') throw new UserError(`no backup ${String(p.from)} of ${r.source.name}/${r.spec.from.database} on ${r.store.name}`, 'see ironclad backup list');
+      throw new SafetyRefusal(`no verified backup of ${r.source.name}/${r.spec.from.database} (${mine.length} unverified): run ironclad backup verify --host ${r.source.name} --latest --restore`);
+    }
+    ctx.log(`backup ${chosen.id}: ${chosen.tables} tables, ${chosen.rows} rows, taken ${chosen.time}${chosen.verified ? `, restore drill passed ${chosen.verified_at}` : ', NOT verified by a restore drill'}`);
+    return { id: chosen.id, relative: chosen.path.slice(r.store.backup_store!.path.length).replace(/^\/+/, ''), time: chosen.time, rows: chosen.rows, tables: chosen.tables, newest_event: chosen.newest_event, row_counts: chosen.row_counts };
+  },
+};
+
+export const copyAction: Action = {
+  name: 'refresh.copy',
+  summary: 'rsync the backup from the store to the target (resumable), checksums verified there',
+  describe: (p, ctx) => {
+    const r = refreshOf(ctx.inv, p.refresh);
+    return `${r.target.name} pulls ${String(p.id ?? 'the backup')} from ${r.store.name} with its read-only key (host to host), then checks every checksum`;
+  },
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    const dir = `${PATHS.refreshDir}/${String(p.id)}`;
+    const ssh = `ssh -i ${PATHS.refreshKey} -p ${r.store.ssh.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${PATHS.knownHosts} -o ConnectTimeout=20`;
+    const script = [
+      'set -e',
+      `mkdir -p ${shq(dir)}`,
+      `rsync -a --partial --partial-dir=.partial --timeout=60 -e ${shq(ssh)} ${shq(`${r.store.backup_store!.user}@${r.store.address}:${String(p.relative)}/`)} ${shq(dir)}/`,
+      `cd ${shq(dir)} && sha256sum --quiet -c SHA256SUMS`,
+      `chown -R postgres: ${shq(dir)}`,
+      `du -sb ${shq(dir)} | cut -f1`,
+    ].join('\n');
+    const res = await (await ctx.pool.get(r.target)).run(script);
+    if (res.code !== 0)
+      throw new OperationError(`copying ${String(p.id)} to ${r.target.name} failed (exit ${res.code}); a resumed run continues the transfer\n${tail(res.stderr || res.stdout)}`);
+    ctx.log(`${res.stdout.trim()} bytes in ${dir}, checksums verified`);
+    return { dir };
+  },
+};
+
+export const restoreAction: Action = {
+  name: 'refresh.restore',
+  summary: 'restore into a new database beside the live one, with parallel jobs',
+  describe: (p, ctx) => {
+    const r = refreshOf(ctx.inv, p.refresh);
+    return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs`;
+  },
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    const db = r.spec.to.database;
+    const owner = r.target.postgres!.databases!.find((d) => d.name === db)!.owner;
+    const { incoming } = sideNames(db);
+    const conn = await ctx.pool.get(r.target);
+    await query(conn, r.target, 'postgres', `DROP DATABASE IF EXISTS "${incoming}" WITH (FORCE);`);
+    await query(conn, r.target, 'postgres', `CREATE DATABASE "${incoming}" OWNER "${owner}";`);
+    const jobs = Number(p.jobs ?? r.spec.jobs ?? 0) || '$(nproc)';
+    const dir = String(p.dir);
+    const dump = `$( [ -d ${shq(dir)}/dump ] && echo ${shq(dir)}/dump || echo ${shq(dir)}/dump.pgdump )`;
+    const res = await conn.run(`cd / && su postgres -s /bin/sh -c "pg_restore -p ${r.target.postgres!.port} -d ${incoming} -j ${jobs} --no-owner --no-acl --role=${owner} --exit-on-error ${dump}"`);
+    if (res.code !== 0) throw new OperationError(`pg_restore into ${incoming} on ${r.target.name} failed (exit ${res.code}); the live ${db} is untouched\n${tail(res.stderr || res.stdout)}`);
+    const [[tables]] = await query(conn, r.target, incoming, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
+    ctx.log(`restored ${tables} tables into ${incoming}`);
+    return { database: incoming };
+  },
+};
+
+export const cleanupAction: Action = {
+  name: 'refresh.cleanup',
+  summary: 'remove the copied backup from the target',
+  describe: (p, ctx) => `remove ${PATHS.refreshDir}/${String(p.id ?? '...')} on ${refreshOf(ctx.inv, p.refresh).target.name}`,
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    if (!/^[A-Za-z0-9._-]+$/.test(String(p.id))) throw new UserError(`bad backup id ${String(p.id)}`);
+    await (await ctx.pool.get(r.target)).run(`rm -rf ${shq(`${PATHS.refreshDir}/${String(p.id)}`)}`);
+  },
+};

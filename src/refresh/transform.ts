@@ -1,0 +1,72 @@
+// Scrub the restored copy, scan it for personal data left behind, promote the developer and tester accounts.
+import { SafetyRefusal, UserError } from '../core/errors.js';
+import { checkFile } from '../inventory/load.js';
+import { formatProblem } from '../inventory/problems.js';
+import type { Action } from '../runbook/types.js';
+import { query, refreshOf } from './db.js';
+import { candidateSql, redact, scanValue } from './pii.js';
+import { bindAccounts, scrubSql, type ScrubRules } from './scrub.js';
+
+function rulesOf(file: string): ScrubRules {
+  const { data, problems } = checkFile(file, 'scrub');
+  if (problems.length) throw new UserError(`invalid scrub rules:\n${problems.map(formatProblem).join('\n')}`);
+  return data as ScrubRules;
+}
+
+export const scrubAction: Action = {
+  name: 'refresh.scrub',
+  summary: 'apply the scrub rules to the restored copy, in one transaction',
+  describe: (p, ctx) => `scrub ${String(p.database ?? 'the restored copy')} by ${refreshOf(ctx.inv, p.refresh).spec.scrub}`,
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    const rules = rulesOf(r.spec.scrub);
+    await query(await ctx.pool.get(r.target), r.target, String(p.database), scrubSql(rules, r.spec.promote?.accounts ?? []));
+    ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables`);
+  },
+};
+
+export const piiScanAction: Action = {
+  name: 'refresh.pii_scan',
+  summary: 'fail before the swap when emails, phone or card numbers remain',
+  describe: (p, ctx) => `scan ${(rulesOf(refreshOf(ctx.inv, p.refresh).spec.scrub).verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data`,
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    const rules = rulesOf(r.spec.scrub);
+    const allowed = rules.verify?.allow_email_domains ?? [];
+    const conn = await ctx.pool.get(r.target);
+    const findings: string[] = [];
+    for (const table of rules.verify?.pii_scan ?? []) {
+      const cols = (await query(conn, r.target, String(p.database), `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '${table.replace(/'/g, "''")}' AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')`)).map(([c]) => c);
+      if (!cols.length) continue;
+      const hits = new Map<string, { count: number; example: string }>();
+      for (const [col, val] of await query(conn, r.target, String(p.database), candidateSql(table, cols, 100000) + ';'))
+        for (const h of scanValue(val ?? '', allowed)) {
+          const key = `${table}.${col}: ${h.kind}`;
+          hits.set(key, { count: (hits.get(key)?.count ?? 0) + 1, example: hits.get(key)?.example ?? redact(h.value) });
+        }
+      for (const [key, h] of hits) findings.push(`${key} (${h.count} values, e.g. ${h.example})`);
+    }
+    if (findings.length) throw new SafetyRefusal(`personal data remains after scrubbing; the live staging database was not touched:\n  - ${findings.join('\n  - ')}\n  add scrub rules for these columns`);
+    ctx.log(`no personal data found in ${(rules.verify?.pii_scan ?? []).join(', ')}`);
+  },
+};
+
+export const promoteAction: Action = {
+  name: 'refresh.promote',
+  summary: 'make the listed developer and tester accounts admins',
+  describe: (p, ctx) => `promote ${(refreshOf(ctx.inv, p.refresh).spec.promote?.accounts ?? []).join(', ') || 'nobody'}`,
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p.refresh);
+    if (!r.spec.promote) return;
+    const sql = bindAccounts(r.spec.promote.sql, r.spec.promote.accounts).replace(/;\s*$/, '');
+    const countable = /^\s*update\b/i.test(sql) && !/\breturning\b/i.test(sql);
+    const rows = await query(await ctx.pool.get(r.target), r.target, String(p.database), countable ? `${sql} RETURNING 1;` : `${sql};`);
+    if (!countable) {
+      ctx.log('promote SQL done');
+      return;
+    }
+    ctx.log(`promoted ${rows.length} of ${r.spec.promote.accounts.length} accounts`);
+    if (rows.length < r.spec.promote.accounts.length) ctx.log(`WARNING: ${r.spec.promote.accounts.length - rows.length} listed accounts do not exist in this backup`);
+    return { promoted: rows.length };
+  },
+};

@@ -1,0 +1,52 @@
+// Runbooks: YAML steps (built-in actions or shell on a host), run with a journal so a failed or interrupted run resumes.
+import type { ConnectionPool } from '../executor/pool.js';
+import type { Inventory } from '../inventory/types.js';
+
+export interface StepSpec {
+  name: string;
+  description?: string;
+  action?: string;
+  with?: Record<string, unknown>;
+  shell?: string;
+  host?: string;
+  destructive?: boolean;
+  confirm?: string;
+}
+
+export interface Runbook {
+  file: string;
+  version: 1;
+  name: string;
+  description: string;
+  params: Record<string, string | number | boolean | null>;
+  steps: StepSpec[];
+}
+
+/** What an action sees: the inventory, connections, the run's values (params and earlier steps' outputs). */
+export interface ActionContext {
+  inv: Inventory;
+  pool: ConnectionPool;
+  runId: string;
+  values: Record<string, unknown>;
+  flags: { yes: boolean; json: boolean };
+  /** A line of progress for the operator (and the journal's output tail). */
+  log(line: string): void;
+}
+
+/** A built-in action: pure description for plans, and the work itself. Outputs become `steps.<name>.<key>`. */
+export interface Action {
+  name: string;
+  summary: string;
+  /** Destructive actions need confirmation (typing the target host's name, or --yes). */
+  destructive?: boolean;
+  describe(params: Record<string, unknown>, ctx: ActionContext): string;
+  run(params: Record<string, unknown>, ctx: ActionContext): Promise<Record<string, unknown> | void>;
+}
+
+export type StepOutcome = 'done' | 'failed' | 'skipped' | 'interrupted';
+
+/** One line of a run's journal. */
+export type JournalEntry =
+  | { kind: 'run'; runId: string; runbook: string; file: string; params: Record<string, unknown>; started: string }
+  | { kind: 'step'; step: string; index: number; start: string; end: string; outcome: StepOutcome; output: Record<string, unknown>; tail: string[]; error?: string }
+  | { kind: 'end'; outcome: 'done' | 'failed' | 'interrupted'; at: string };
