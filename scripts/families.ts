@@ -2,9 +2,11 @@
 import type { Family } from './cli.js';
 import { backupFamily } from './backup.js';
 import { factsFamily } from './facts.js';
+import { imagesFamily } from './images.js';
+import { checkFamily } from './instances.js';
 import { labFamily } from './lab.js';
 import { applyFamily, planFamily } from './provision.js';
 import { refreshFamily, runbookFamily } from './runbook.js';
 import { validateFamily } from './validate.js';
 
-export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, backupFamily, refreshFamily, runbookFamily, labFamily];
+export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, checkFamily, backupFamily, refreshFamily, runbookFamily, imagesFamily, labFamily];

@@ -1,0 +1,212 @@
+#!/bin/sh
+# ironclad images: walk a tree where it lives, hash what the cache cannot vouch for, leave a sorted manifest.
+# Needs only what a Debian server has: sh, find, sort, sed, awk (mawk or gawk), xargs, coreutils; no Node.js.
+# It is sent by ironclad as `sh -c SCRIPT ironclad-images op=... root=... [key=value ...]`.
+#
+# Records (manifest and cache) are NUL-terminated, fields split by TAB, sorted by PATH in byte order:
+#   HASH SIZE MTIME CTIME INODE PATH     HASH is '-' when not hashed (sample), '!' when the file could not be read.
+# The cache ($prefix.$algo.tsv) is the last manifest; a record is reused when SIZE, MTIME, CTIME, INODE and PATH
+# are unchanged. New hashes are appended to a journal as they come, so an interrupted run resumes from there.
+#
+# op=probe  root=DIR [cachedir=DIR]       prints prefix=, algos=, jobs=
+# op=scan   root=DIR algo=sha256|xxh128|crc32 manifest=FILE [progress=FILE] [mode=cached|rehash|sample]
+#           [permyriad=N seed=N] [pack=none|gz] [jobs=N] [chunk_files=N] [chunk_bytes=N] [batch=N]
+#           prints files= bytes= hashed= hashed_bytes= cached= unhashed= unreadable= walk_errors= tool=
+# exit: 0 done, 64 bad arguments, 66 no such directory, 69 no hash tool, 75 tree locked by another scan.
+set -eu
+LC_ALL=C
+export LC_ALL
+tab=$(printf '\t')
+
+op=scan root='' cachedir='' algo=sha256 mode=cached permyriad=0 seed=0 pack=none jobs='' manifest='' progress=''
+chunk_files=1000 chunk_bytes=268435456 batch=64
+for arg do
+  case $arg in
+    op=*) op=${arg#op=} ;;
+    root=*) root=${arg#root=} ;;
+    cachedir=*) cachedir=${arg#cachedir=} ;;
+    algo=*) algo=${arg#algo=} ;;
+    mode=*) mode=${arg#mode=} ;;
+    permyriad=*) permyriad=${arg#permyriad=} ;;
+    seed=*) seed=${arg#seed=} ;;
+    pack=*) pack=${arg#pack=} ;;
+    jobs=*) jobs=${arg#jobs=} ;;
+    manifest=*) manifest=${arg#manifest=} ;;
+    progress=*) progress=${arg#progress=} ;;
+    chunk_files=*) chunk_files=${arg#chunk_files=} ;;
+    chunk_bytes=*) chunk_bytes=${arg#chunk_bytes=} ;;
+    batch=*) batch=${arg#batch=} ;;
+    *) echo "ironclad-images: unknown argument: $arg" >&2; exit 64 ;;
+  esac
+done
+have() { command -v "$1" >/dev/null 2>&1; }
+[ -n "$jobs" ] || jobs=$(nproc 2>/dev/null || echo 2)
+[ -n "$cachedir" ] || cachedir=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ironclad/images
+case $cachedir in /*) ;; *) cachedir=$(pwd)/$cachedir ;; esac
+
+# Go to the tree; its resolved path names the cache, so two spellings of one tree share it.
+[ -n "$root" ] || { echo "ironclad-images: root= is required" >&2; exit 64; }
+cd "$root" 2>/dev/null || { printf 'no such directory: %s\n' "$root" >&2; exit 66; }
+absroot=$(pwd -P)
+key=$(printf '%s\n' "$absroot" | sha256sum | cut -c1-16)
+prefix=$cachedir/$key
+
+if [ "$op" = probe ]; then
+  algos=''
+  if have openssl || have sha256sum; then algos=sha256; fi
+  if xxhsum -H2 </dev/null >/dev/null 2>&1; then algos="$algos,xxh128"; fi
+  if have cksum; then algos="$algos,crc32"; fi
+  printf 'prefix=%s\nalgos=%s\njobs=%s\n' "$prefix" "${algos#,}" "$jobs"
+  exit 0
+fi
+[ "$op" = scan ] || { echo "ironclad-images: unknown op: $op" >&2; exit 64; }
+[ -n "$manifest" ] || { echo "ironclad-images: manifest= is required" >&2; exit 64; }
+
+# The hashing tool and the sed expression turning its output line into HASH<TAB>PATH (names are passed as ./PATH).
+case $algo in
+  sha256)
+    if have openssl; then tool='openssl dgst -sha256 -r' strip='s/^\([0-9a-f]*\) \*\.\//\1\t/'
+    else tool=sha256sum strip='s/^\([0-9a-f]*\)  \.\//\1\t/'; fi ;;
+  xxh128) tool='xxhsum -H2' strip='s/^\([0-9a-f]*\)  \.\//\1\t/' ;;
+  crc32) tool=cksum strip='s/^\([0-9]*\) [0-9]* \.\//\1\t/' ;;
+  *) echo "ironclad-images: unknown algo: $algo" >&2; exit 64 ;;
+esac
+have "${tool%% *}" || { echo "ironclad-images: ${tool%% *} is not installed" >&2; exit 69; }
+
+cache=$prefix.$algo.tsv
+journal=$prefix.$algo.journal
+mkdir -p "$cachedir"
+if have flock; then
+  exec 9>"$prefix.lock"
+  flock -n 9 || { echo "another ironclad images scan of this tree is running" >&2; exit 75; }
+fi
+work=$(mktemp -d "$prefix.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM HUP
+
+# Progress for a watcher: PHASE FILES_DONE FILES_TOTAL BYTES_DONE BYTES_TOTAL, replaced atomically.
+say() {
+  [ -z "$progress" ] && return 0
+  printf '%s %s %s %s %s\n' "$@" >"$progress.tmp" && mv -f "$progress.tmp" "$progress"
+}
+say walking 0 0 0 0
+
+# Fold the journal of an interrupted run into the cache; a truncated last record can never match a file.
+[ -f "$cache" ] || : >"$cache"
+if [ -s "$journal" ]; then
+  sort -z -t "$tab" -k6 -T "$work" "$journal" >"$work/journal"
+  sort -z -m -t "$tab" -k6 -T "$work" "$cache" "$work/journal" >"$work/merged"
+  mv -f "$work/merged" "$cache"
+fi
+rm -f "$journal"
+
+# Walk: SIZE MTIME CTIME INODE PATH, sorted by path. Unreadable directories are counted, not fatal.
+# A cache kept inside the tree itself (say the tree is a home directory) is not part of it.
+set -- .
+cachedir_p=$(cd "$cachedir" && pwd -P)
+case $cachedir_p/ in "$absroot"/?*) set -- . -path "./${cachedir_p#"$absroot"/}" -prune -o ;; esac
+find "$@" -type f -printf '%s\t%T@\t%C@\t%i\t%P\0' 2>"$work/walk.err" | sort -z -t "$tab" -k5 -T "$work" >"$work/list"
+
+# Classify each file against the cache (a merge of two sorted streams): reuse, leave unhashed, or queue for
+# hashing in chunks of at most chunk_files files or chunk_bytes bytes. Names holding \, CR or LF are hashed one
+# by one (a.*) because hashing tools escape them in their output.
+: >"$work/hits"; : >"$work/unhashed"; : >"$work/new"; : >"$work/new.a"; : >"$work/index"
+awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" -v seed="$seed" \
+  -v chunk_files="$chunk_files" -v chunk_bytes="$chunk_bytes" '
+  function pathof(rec, f) { split(rec, f, "\t"); return substr(rec, length(f[1] f[2] f[3] f[4]) + 5) }
+  function cread(line, t) {
+    if ((getline line < cache) <= 0) { cdone = 1; return }
+    t = index(line, "\t"); chash = substr(line, 1, t - 1); crest = substr(line, t + 1); cpath = pathof(crest)
+  }
+  function picked(p, h, i, n) {
+    h = seed; n = length(p)
+    for (i = 1; i <= n; i++) h = (h * 31 + ord[substr(p, i, 1)]) % 2147483647
+    return h % 10000 < permyriad
+  }
+  function endchunk() {
+    close(cname ".rec"); close(cname ".names")
+    printf "c %06d %.0f %.0f\n", ci, cn, cb > (work "/index")
+    cn = 0; cb = 0
+  }
+  function queue(size) {
+    tohash++; tohash_bytes += size
+    if (path ~ /[\\\r\n]/) { print $0 > (work "/a.rec"); print "./" path > (work "/a.names"); an++; ab += size; return }
+    if (cn == 0) { ci++; cname = sprintf("%s/c.%06d", work, ci) }
+    print $0 > (cname ".rec"); print "./" path > (cname ".names"); cn++; cb += size
+    if (cn >= chunk_files + 0 || cb >= chunk_bytes + 0) endchunk()
+  }
+  BEGIN {
+    RS = ORS = "\0"; FS = "\t"
+    for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i
+    cread()
+  }
+  {
+    path = substr($0, length($1 $2 $3 $4) + 5)
+    files++; bytes += $1; hit = ""
+    while (!cdone && cpath < path) cread()
+    while (!cdone && cpath == path) { if (crest == $0 && chash != "-" && chash != "!") hit = chash; cread() }
+    if (mode == "sample" ? picked(path) : (mode == "rehash" || hit == "")) queue($1)
+    else if (hit != "") { print hit FS $0 > (work "/hits"); cached++ }
+    else { print "-" FS $0 > (work "/unhashed"); unhashed++ }
+  }
+  END {
+    if (cn) endchunk()
+    if (an) printf "a a %.0f %.0f\n", an, ab > (work "/index")
+    printf "files=%.0f\nbytes=%.0f\ncached=%.0f\nunhashed=%.0f\ntohash=%.0f\ntohash_bytes=%.0f\n", \
+      files, bytes, cached, unhashed, tohash, tohash_bytes > (work "/stats")
+  }' "$work/list"
+files=0 bytes=0 cached=0 unhashed=0 tohash=0 tohash_bytes=0
+# shellcheck disable=SC1091 # numbers written by the awk above
+. "$work/stats"
+
+# Workers run by xargs: a batch appends its tool output to a file of its own (parallel writers to one pipe can
+# split lines); an awkward name is hashed from stdin and written as HASH<TAB>PATH directly.
+# shellcheck disable=SC2016 # these are scripts for `sh -c`, expanded there
+batch_worker='out=$1; shift; exec "$@" >>"$out.$$"'
+# shellcheck disable=SC2016
+file_worker='f=$1; shift; h=$("$@" <"$f") && printf "%s\t%s\0" "${h%% *}" "${f#./}"'
+
+# Hash one chunk and append its records (HASH + stat line; '!' when the tool gave nothing) to the journal.
+hash_chunk() { # $1: c|a, $2: chunk file prefix, $3: output file
+  rm -f "$work"/h.*
+  if [ "$1" = c ]; then
+    # shellcheck disable=SC2086 # the tool's fixed arguments are split on purpose
+    xargs -0 -r -P "$jobs" -n "$batch" sh -c "$batch_worker" worker "$work/h" $tool <"$2.names" 2>>"$work/hash.err" || [ $? -eq 123 ]
+    for out in "$work"/h.*; do [ -f "$out" ] && cat "$out"; done | sed "$strip" | tr '\n' '\0' >"$work/hashes"
+  else
+    # shellcheck disable=SC2086
+    xargs -0 -r -I '{}' sh -c "$file_worker" worker '{}' $tool <"$2.names" >"$work/hashes" 2>>"$work/hash.err" || [ $? -eq 123 ]
+  fi
+  awk -v hashes="$work/hashes" -v bad="$work/bad" '
+    BEGIN { RS = ORS = "\0"; FS = "\t"; while ((getline line < hashes) > 0) { t = index(line, "\t"); h[substr(line, t + 1)] = substr(line, 1, t - 1) } }
+    { path = substr($0, length($1 $2 $3 $4) + 5); if (path in h) print h[path] FS $0; else { print "!" FS $0; n++; b += $1 } }
+    END { printf "%.0f %.0f\n", n, b > bad }' "$2.rec" | tee -a "$journal" >>"$3"
+  read -r n_bad b_bad <"$work/bad"
+  unreadable=$((unreadable + n_bad)) unreadable_bytes=$((unreadable_bytes + b_bad))
+}
+
+unreadable=0 unreadable_bytes=0 done_files=0 done_bytes=0
+say hashing 0 "$tohash" 0 "$tohash_bytes"
+while read -r kind id n b <&3; do
+  if [ "$kind" = c ]; then hash_chunk c "$work/c.$id" "$work/new"; else hash_chunk a "$work/a" "$work/new.a"; fi
+  done_files=$((done_files + n)) done_bytes=$((done_bytes + b))
+  say hashing "$done_files" "$tohash" "$done_bytes" "$tohash_bytes"
+done 3<"$work/index"
+
+# The new cache is this run's manifest; replace it atomically, then hand a stable copy (a hard link) to the reader.
+say writing "$tohash" "$tohash" "$tohash_bytes" "$tohash_bytes"
+sort -z -m -t "$tab" -k6 -T "$work" "$work/hits" "$work/new" "$work/new.a" "$work/unhashed" >"$work/cache"
+mv -f "$work/cache" "$cache"
+rm -f "$journal"
+case $pack in
+  gz) gzip -1 -c "$cache" >"$manifest.tmp" && mv -f "$manifest.tmp" "$manifest" ;;
+  *) ln -f "$cache" "$manifest" 2>/dev/null || cp "$cache" "$manifest" ;;
+esac
+[ -z "$progress" ] || rm -f "$progress"
+
+# Only the first complaints go to stderr: a tree with a million unreadable files must not flood the caller.
+walk_errors=$(wc -l <"$work/walk.err")
+head -n 5 "$work/walk.err" >&2
+[ -f "$work/hash.err" ] && head -n 5 "$work/hash.err" >&2
+printf 'files=%s\nbytes=%s\nhashed=%s\nhashed_bytes=%s\ncached=%s\nunhashed=%s\nunreadable=%s\nwalk_errors=%s\ntool=%s\n' \
+  "$files" "$bytes" "$((tohash - unreadable))" "$((tohash_bytes - unreadable_bytes))" "$cached" "$unhashed" "$unreadable" "$walk_errors" "${tool%% *}"

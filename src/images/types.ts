@@ -1,0 +1,59 @@
+// Shapes shared by the image comparison: manifest entries, comparison rows, hash choices and scan modes.
+
+/**
+ * A path exactly as the filesystem holds it: the raw bytes of the name, one JS char per byte (latin1).
+ * Comparing two of them with `<` is byte order, the order `LC_ALL=C sort` gives on the hosts.
+ */
+export type BytePath = string;
+
+/** What is known of one file's content. */
+export type Digest = { kind: 'hashed'; value: string } | { kind: 'unhashed' } | { kind: 'unreadable' };
+
+/** One file of one side, as read from its manifest. */
+export interface Entry {
+  path: BytePath;
+  size: number;
+  mtime: string; // seconds since the epoch with a fraction, as find printed it
+  digest: Digest;
+}
+
+type Pair = { path: BytePath; source: Entry; replica: Entry };
+
+/** The verdict on one path: present on one side only, or on both and compared. */
+export type Row =
+  | { status: 'missing'; path: BytePath; source: Entry }
+  | { status: 'extra'; path: BytePath; replica: Entry }
+  | ({ status: 'size_mismatch' } & Pair)
+  | ({ status: 'content_mismatch' } & Pair)
+  | ({ status: 'unreadable' } & Pair)
+  | ({ status: 'equal'; verified: boolean } & Pair);
+
+/** The name of a verdict. */
+export type RowStatus = Row['status'];
+
+/** The statuses that are discrepancies (exit 3), in report order. */
+export const PROBLEMS = ['missing', 'extra', 'size_mismatch', 'content_mismatch', 'unreadable'] as const;
+/** A verdict that is a discrepancy. */
+export type Problem = (typeof PROBLEMS)[number];
+
+/** A hash the host script knows: sha256 (openssl or sha256sum), xxh128 (xxhsum), crc32 (cksum). */
+export type HashAlgo = 'sha256' | 'xxh128' | 'crc32';
+
+/** What the user asked for: a cryptographic hash, or the fastest both sides have. */
+export type HashChoice = 'sha256' | 'fast';
+
+/** How much to hash: what the cache cannot vouch for, everything, or a deterministic sample (per seed) plus the cache. */
+export type ScanMode = { kind: 'cached' } | { kind: 'rehash' } | { kind: 'sample'; percent: number; seed: number };
+
+/** What one side's scan did, as the host script reported it. */
+export interface ScanStats {
+  files: number;
+  bytes: number;
+  hashed: number;
+  hashed_bytes: number;
+  cached: number;
+  unhashed: number;
+  unreadable: number;
+  walk_errors: number;
+  tool: string;
+}
