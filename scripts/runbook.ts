@@ -34,7 +34,7 @@ function inventoryFor(inv: Invocation, refresh: boolean) {
   }
 }
 
-async function execute(inv: Invocation, file: string, params: Record<string, unknown>, refresh = false): Promise<number> {
+async function execute(inv: Invocation, file: string, params: Record<string, unknown>, refresh = false, resumeCommand?: string): Promise<number> {
   const inventory = inventoryFor(inv, refresh);
   const runbook = loadRunbook(file, ACTIONS);
   return withPool((pool) =>
@@ -45,6 +45,7 @@ async function execute(inv: Invocation, file: string, params: Record<string, unk
       params,
       dryRun: Boolean(inv.options['dry-run']),
       resume: inv.options.resume as string | undefined,
+      resumeCommand,
       out,
     }),
   );
@@ -93,6 +94,7 @@ export const refreshFamily: Family = {
     const book = inv.options['swap-back'] ? 'staging-swap-back.yaml' : 'staging-refresh.yaml';
     const params: Record<string, unknown> = { refresh: name };
     if (inv.options.from) params.from = inv.options.from;
-    return execute(inv, join(packageRoot(), 'runbooks', book), params, true);
+    const resumeCommand = `ironclad${inv.flags.inventory ? ` -i ${inv.flags.inventory}` : ''} refresh ${name}${inv.options['swap-back'] ? ' --swap-back' : ''} --resume`;
+    return execute(inv, join(packageRoot(), 'runbooks', book), params, true, resumeCommand);
   },
 };

@@ -19,7 +19,10 @@ export function refreshOf(inv: Inventory, name: unknown): { name: string; spec: 
 /** Rows of a query (tab-separated fields) run as postgres on the host's cluster. */
 export async function query(conn: Connector, host: Host, database: string, sql: string): Promise<string[][]> {
   const r = await conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -p ${host.postgres!.port} -d ${shq(database)}`)}`, { stdin: sql });
-  if (r.code !== 0) throw new OperationError(`${host.name}: SQL on ${database} failed (exit ${r.code})\n${tail(r.stderr || r.stdout)}`);
+  if (r.code !== 0) {
+    const errors = (r.stderr || r.stdout).split('\n').filter((l) => /^(ERROR|FATAL|psql: error):?/.test(l));
+    throw new OperationError(`${host.name}: SQL on ${database} failed (exit ${r.code}): ${errors.join('; ') || 'see below'}\n${tail(r.stderr || r.stdout, 4)}`);
+  }
   return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
 

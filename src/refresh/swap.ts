@@ -42,7 +42,8 @@ export const swapAction: Action = {
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await query(conn, r.target, 'postgres', renameSql(renames, [db, incoming].filter((n) => present.has(n))) + `\nALTER DATABASE ${q(db)} ALLOW_CONNECTIONS true;`);
+        const reopen = [db, ...(present.has(db) ? [previous] : [])].map((n) => `ALTER DATABASE ${q(n)} ALLOW_CONNECTIONS true;`).join('\n');
+        await query(conn, r.target, 'postgres', `${renameSql(renames, [db, incoming].filter((n) => present.has(n)))}\n${reopen}`);
         ctx.log(`${db} is the refreshed copy; the old one is kept as ${previous} (ironclad refresh staging --swap-back restores it)`);
         return { live: db, previous: present.has(db) ? previous : null };
       } catch (e) {
@@ -69,7 +70,7 @@ export const swapBackAction: Action = {
     const { previous } = sideNames(db);
     const swapName = `${db}__swap`;
     const conn = await ctx.pool.get(r.target);
-    await query(conn, r.target, 'postgres', renameSql([[db, swapName], [previous, db], [swapName, previous]], [db, previous]) + `\nALTER DATABASE ${q(db)} ALLOW_CONNECTIONS true;`);
+    await query(conn, r.target, 'postgres', `${renameSql([[db, swapName], [previous, db], [swapName, previous]], [db, previous])}\nALTER DATABASE ${q(db)} ALLOW_CONNECTIONS true;\nALTER DATABASE ${q(previous)} ALLOW_CONNECTIONS true;`);
     ctx.log(`${db} is the previous database again; the refreshed one is ${previous}`);
   },
 };

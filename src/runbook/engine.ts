@@ -17,6 +17,8 @@ export interface RunOptions {
   context?: Record<string, unknown>;
   dryRun: boolean;
   resume?: string;
+  /** How the operator resumes (default: ironclad runbook run FILE); the run id is appended. */
+  resumeCommand?: string;
   out: (line: string) => void;
 }
 
@@ -42,6 +44,7 @@ export async function runRunbook(o: RunOptions): Promise<number> {
   const runId = o.resume ?? newRunId(runbook.name);
   const params = { ...runbook.params, ...(previous[0]?.kind === 'run' ? previous[0].params : {}), ...o.params };
   const done = completedSteps(previous);
+  const resumeWith = o.resumeCommand ?? `ironclad runbook run ${runbook.file} --resume`;
   const tailLines: string[] = [];
   const ctx: ActionContext = {
     ...o.ctx,
@@ -67,7 +70,7 @@ export async function runRunbook(o: RunOptions): Promise<number> {
   const onSignal = () => {
     if (current) record(runId, { kind: 'step', step: current.step.name, index: current.index, start: current.start, end: new Date().toISOString(), outcome: 'interrupted', output: {}, tail: tailLines.slice(-20) });
     record(runId, { kind: 'end', outcome: 'interrupted', at: new Date().toISOString() });
-    process.stderr.write(`\ninterrupted${current ? ` during step '${current.step.name}'` : ''}. Resume with: ironclad runbook run ${runbook.file} --resume ${runId}\n`);
+    process.stdout.write(`\ninterrupted${current ? ` during step '${current.step.name}'` : ''}. Resume with: ${resumeWith} ${runId}\n`);
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
@@ -92,7 +95,7 @@ export async function runRunbook(o: RunOptions): Promise<number> {
         record(runId, { kind: 'step', step: step.name, index, start: current.start, end: new Date().toISOString(), outcome: 'failed', output: {}, tail: tailLines.slice(-20), error: mask(e.message) });
         record(runId, { kind: 'end', outcome: 'failed', at: new Date().toISOString() });
         out(`\nstep '${step.name}' ${exitCodeOf(e) === 3 ? 'REFUSED' : 'FAILED'}: ${mask(e.message)}`);
-        out(`The steps before it are done and recorded. Fix the cause, then resume from this step:\n  ironclad runbook run ${runbook.file} --resume ${runId}`);
+        out(`The steps before it are done and recorded. Fix the cause, then resume from this step:\n  ${resumeWith} ${runId}`);
         return exitCodeOf(e);
       }
     }

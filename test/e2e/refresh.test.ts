@@ -1,0 +1,124 @@
+// End to end on lab hosts: the staging refresh, and a failure at each step leaving the live staging database serving.
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { BIN, ironclad } from './helpers/cli.js';
+import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+
+const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
+const SCRUB = readFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), 'utf8');
+
+/** A copy of the lab inventory in its own folder, with other scrub rules or other text. */
+function variant(name: string, edit: (inv: string) => string, scrub = SCRUB): string {
+  const dir = mkdtempSync(join(tmpdir(), `ironclad-${name}-`));
+  mkdirSync(join(dir, 'scrub'));
+  writeFileSync(join(dir, 'scrub', 'app.yaml'), scrub);
+  writeFileSync(join(dir, 'lab.yaml'), edit(readFileSync(LAB_INVENTORY, 'utf8')));
+  return join(dir, 'lab.yaml');
+}
+
+async function main() {
+  const lab = await withLab(t);
+  const inv = ['-i', LAB_INVENTORY];
+  const sql = async (host: string, db: string, text: string) =>
+    (await lab.sshOk(host, `cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -d ${db}"`, { stdin: text })).trim();
+  const marker = () => sql('staging', 'app', 'SELECT note FROM staging_marker');
+  const journal = (stdout: string) => /run (\S+)/.exec(stdout)?.[1];
+
+  await t.test('setup: provisioned, production seeded and backed up with a restore drill, staging marked', async (t) => {
+    t.equal((await ironclad([...inv, 'apply', '--yes'])).code, 0, 'apply');
+    await sql('db-prod', 'app', SEED);
+    t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
+    t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
+    await sql('staging', 'app', "SET ROLE app; CREATE TABLE staging_marker (note text); INSERT INTO staging_marker VALUES ('the staging before');");
+  });
+
+  const failures: [string, string, string[], number, RegExp][] = [
+    ['a scrub rule on a missing column', variant('scrubcol', (s) => s, SCRUB.replace('full_name: { fake: name }', 'full_name: { fake: name }\n    nickname: { fake: name }')), [], 1, /nickname/],
+    ['the PII scan finding data', variant('pii', (s) => s, SCRUB.replace(/ {4}phone: \{ set: null \}\n/, '')), [], 3, /users\.phone: phone/],
+  ];
+  for (const [what, file, extra, code, message] of failures)
+    await t.test(`failure: ${what} leaves the live staging database serving`, async (t) => {
+      const r = await ironclad(['-i', file, '--yes', 'refresh', 'staging', ...extra]);
+      t.equal(r.code, code, r.stdout.split('\n').slice(-4).join('\n'));
+      t.match(r.stdout, message);
+      t.equal(await marker(), 'the staging before');
+    });
+
+  await t.test('failure: a corrupt backup leaves the live staging database serving', async (t) => {
+    const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups;
+    const f = `/srv/ironclad/backups/db-prod/app/${b.id}/dump.pgdump`;
+    await lab.sshOk('backup-far', `cp ${f} /tmp/good.dump && chmod u+w ${f} && printf 'XXXX' | dd of=${f} bs=1 seek=300 conv=notrunc 2>/dev/null`);
+    const r = await ironclad([...inv, '--yes', 'refresh', 'staging']);
+    await lab.sshOk('backup-far', `cat /tmp/good.dump > ${f} && chmod a-w ${f}`);
+    t.equal(r.code, 1);
+    t.match(r.stdout, /step 'copy' FAILED.*\n?.*(checksum|FAILED)/);
+    t.equal(await marker(), 'the staging before');
+  });
+
+  await t.test('an interrupted copy resumes with --resume and completes the refresh', async (t) => {
+    await sql('db-prod', 'app', "SET ROLE app; CREATE TABLE blobs AS SELECT g, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS junk FROM generate_series(1, 150000) g;");
+    t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'bigger backup');
+    t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
+    const link = lab.host('backup-far').link;
+    execFileSync('tc', ['qdisc', 'add', 'dev', link, 'root', 'tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms']);
+    let out = '';
+    try {
+      const child = spawn(process.execPath, [BIN, ...inv, '--yes', 'refresh', 'staging'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (/3\. copy/.test(out)) setTimeout(() => child.kill('SIGINT'), 1500);
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      t.equal(code, 130, 'interrupted');
+    } finally {
+      execFileSync('tc', ['qdisc', 'del', 'dev', link, 'root']);
+    }
+    t.equal(await marker(), 'the staging before', 'still the staging before');
+    const runId = journal(out);
+    t.ok(runId, 'a run id to resume');
+    const r = await ironclad([...inv, '--yes', 'refresh', 'staging', '--resume', runId!]);
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-5).join('\n'));
+    t.match(r.stdout, /guard: already done/);
+    t.match(r.stdout, /newest event: /);
+  });
+
+  await t.test("after the refresh: production's rows, no personal data of non-listed accounts, listed accounts admins", async (t) => {
+    for (const table of ['users', 'events', 'orders', 'blobs'])
+      t.equal(await sql('staging', 'app', `SELECT count(*) FROM ${table}`), await sql('db-prod', 'app', `SELECT count(*) FROM ${table}`), `${table}: same rows`);
+    t.equal(await sql('staging', 'app', 'SELECT count(*) FROM payment_methods'), '0', 'payment_methods truncated');
+    const prod = (await sql('db-prod', 'app', "SELECT email || '|' || full_name || '|' || coalesce(phone, '') FROM users WHERE email NOT IN ('dev@example.com', 'qa@example.com')")).split('\n');
+    const staging = await sql('staging', 'app', "SELECT email || '|' || full_name || '|' || coalesce(phone, '') FROM users");
+    const leaked = prod.flatMap((row) => row.split('|')).filter((v) => v && staging.includes(v));
+    t.same(leaked, [], 'no original email, name or phone remains');
+    t.equal(await sql('staging', 'app', "SELECT string_agg(email || ':' || role, ',' ORDER BY email) FROM users WHERE role = 'admin'"), 'dev@example.com:admin,qa@example.com:admin');
+    t.equal(await sql('staging', 'app_' + '_previous', 'SELECT note FROM staging_marker'), 'the staging before', 'the previous database is kept');
+  });
+
+  await t.test('swap back puts the previous database in place', async (t) => {
+    const r = await ironclad([...inv, '--yes', 'refresh', 'staging', '--swap-back']);
+    t.equal(r.code, 0, r.stdout);
+    t.equal(await marker(), 'the staging before');
+  });
+
+  await t.test('refused with exit 3: a production-tagged target, and a staging address that is a production machine', async (t) => {
+    const tagged = variant('tagged', (s) => s.replace('tags: [staging]', 'tags: [staging, production]'));
+    const r1 = await ironclad(['-i', tagged, '--yes', 'refresh', 'staging']);
+    t.equal(r1.code, 3);
+    t.match(r1.stderr, /tagged production/);
+    // the inventory's staging address points at a production machine by mistake: the host's own marker refuses it
+    const app = lab.host('app-prod').address;
+    const moved = variant('moved', (s) => s.replace(`address: ${app}`, 'address: 10.213.7.99').replace('address: 10.213.7.20', `address: ${app}`));
+    const r2 = await ironclad(['-i', moved, '--yes', 'refresh', 'staging']);
+    t.equal(r2.code, 3, r2.stdout + r2.stderr);
+    t.match(r2.stdout, /carries the production marker/);
+    t.equal(await marker(), 'the staging before');
+  });
+}
+
+const why = labUnavailable();
+if (why) t.plan(0, why);
+else await main();
