@@ -21,7 +21,7 @@ function matches(field: string, host: string): boolean {
   let hit = false;
   for (const pat of field.split(',')) {
     const negated = pat.startsWith('!');
-    const re = new RegExp('^' + pat.replace(/^!/, '').replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    const re = new RegExp('^' + pat.replace(/^!/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
     if (re.test(host)) {
       if (negated) return false;
       hit = true;
