@@ -11,11 +11,11 @@ export const pickAction: Action = {
   name: 'refresh.pick_backup',
   summary: 'the latest verified backup of the refresh source (or a given id)',
   describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     return p.from && p.from !== 'latest' ? `backup ${String(p.from)} of ${r.source.name}/${r.spec.from.database}` : `the latest verified backup of ${r.source.name}/${r.spec.from.database} on ${r.store.name}`;
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const { entries } = await readCatalog(await ctx.pool.get(r.store), r.store);
     const mine = entries.filter((e) => e.host === r.source.name && e.database === r.spec.from.database);
     const chosen = p.from && p.from !== 'latest' ? mine.find((e) => e.id === p.from) : mine.find((e) => e.verified);
@@ -32,11 +32,11 @@ export const copyAction: Action = {
   name: 'refresh.copy',
   summary: 'rsync the backup from the store to the target (resumable), checksums verified there',
   describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     return `${r.target.name} pulls ${String(p.id ?? 'the backup')} from ${r.store.name} with its read-only key (host to host), then checks every checksum`;
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const dir = `${PATHS.refreshDir}/${String(p.id)}`;
     const ssh = `ssh -i ${PATHS.refreshKey} -p ${r.store.ssh.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${PATHS.knownHosts} -o ConnectTimeout=20`;
     const script = [
@@ -59,13 +59,13 @@ export const restoreAction: Action = {
   name: 'refresh.restore',
   summary: 'restore into a new database beside the live one, with parallel jobs',
   describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs`;
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const db = r.spec.to.database;
-    const owner = r.target.postgres!.databases!.find((d) => d.name === db)!.owner;
+    const owner = r.target.postgres!.databases?.find((d) => d.name === db)?.owner ?? 'postgres';
     const { incoming } = sideNames(db);
     const conn = await ctx.pool.get(r.target);
     await query(conn, r.target, 'postgres', `DROP DATABASE IF EXISTS "${incoming}" WITH (FORCE);`);
@@ -84,9 +84,9 @@ export const restoreAction: Action = {
 export const cleanupAction: Action = {
   name: 'refresh.cleanup',
   summary: 'remove the copied backup from the target',
-  describe: (p, ctx) => `remove ${PATHS.refreshDir}/${String(p.id ?? '...')} on ${refreshOf(ctx.inv, p.refresh).target.name}`,
+  describe: (p, ctx) => `remove ${PATHS.refreshDir}/${String(p.id ?? '...')} on ${refreshOf(ctx.inv, p).target.name}`,
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     if (!/^[A-Za-z0-9._-]+$/.test(String(p.id))) throw new UserError(`bad backup id ${String(p.id)}`);
     await (await ctx.pool.get(r.target)).run(`rm -rf ${shq(`${PATHS.refreshDir}/${String(p.id)}`)}`);
   },

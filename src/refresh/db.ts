@@ -3,17 +3,29 @@ import { OperationError, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
 import { tail } from '../executor/run.js';
+import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory, RefreshSpec } from '../inventory/types.js';
 import type { ActionContext } from '../runbook/types.js';
 
-/** The refresh spec named by an action's `refresh` parameter, with its source, target and store hosts. */
-export function refreshOf(inv: Inventory, name: unknown): { name: string; spec: RefreshSpec; source: Host; target: Host; store: Host } {
-  const spec = inv.refresh[String(name)];
-  if (!spec) throw new UserError(`no refresh '${String(name)}' in ${inv.file}`, `refreshes: ${Object.keys(inv.refresh).join(', ') || 'none'}`);
-  const source = inv.hosts.find((h) => h.name === spec.from.host)!;
-  const target = inv.hosts.find((h) => h.name === spec.to.host)!;
+/** What a restore-like action works on: a refresh: section by name (`refresh`), or explicit
+ *  `source` host + `database` to a `target` host (the restore-production runbook). */
+export function refreshOf(inv: Inventory, p: Record<string, unknown>): { name: string; spec: RefreshSpec; source: Host; target: Host; store: Host } {
+  let name: string;
+  let spec: RefreshSpec | undefined;
+  if (p.refresh !== undefined) {
+    name = String(p.refresh);
+    spec = inv.refresh[name];
+    if (!spec) throw new UserError(`no refresh '${name}' in ${inv.file}`, `refreshes: ${Object.keys(inv.refresh).join(', ') || 'none'}`);
+  } else {
+    name = `${String(p.source)}-to-${String(p.target)}`;
+    spec = { from: { host: String(p.source), database: String(p.database) }, to: { host: String(p.target), database: String(p.database) }, scrub: '' };
+  }
+  const [source] = selectHosts(inv, [spec.from.host]);
+  const [target] = selectHosts(inv, [spec.to.host]);
+  if (!source.backup) throw new UserError(`host '${source.name}' has no backup: section, so it has no backups to restore`);
+  if (!target.postgres) throw new UserError(`host '${target.name}' has no postgres: section to restore into`);
   const store = inv.hosts.find((h) => h.name === source.backup!.to)!;
-  return { name: String(name), spec, source, target, store };
+  return { name, spec, source, target, store };
 }
 
 /** Rows of a query (tab-separated fields) run as postgres on the host's cluster. */

@@ -19,11 +19,11 @@ export const guardAction: Action = {
   name: 'refresh.guard',
   summary: 'refuse a production target; the single-instance check on the target',
   describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     return `${r.target.name} must not be production (tag and on-host marker) and must pass the single-instance check`;
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     await refuseProduction(ctx, r.target);
     const census = await checkInstances(await ctx.pool.get(r.target), r.target);
     if (census.problems.length) throw new SafetyRefusal(`the single-instance check failed on ${r.target.name}:\n  - ${census.problems.join('\n  - ')}`);

@@ -25,12 +25,12 @@ export const swapAction: Action = {
   summary: 'end sessions, keep the live database as __previous, put the refreshed one in its place',
   destructive: true,
   describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const { previous, incoming } = sideNames(r.spec.to.database);
     return `on ${r.target.name}: drop the old ${previous}, rename ${r.spec.to.database} to ${previous} and ${incoming} to ${r.spec.to.database} (sessions ended)`;
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     await refuseProduction(ctx, r.target); // once more, right before the only destructive step
     const db = r.spec.to.database;
     const { previous, incoming } = sideNames(db);
@@ -60,11 +60,11 @@ export const swapBackAction: Action = {
   summary: 'put the previous database back in place (the refreshed one becomes __previous)',
   destructive: true,
   describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     return `on ${r.target.name}: exchange ${r.spec.to.database} and ${sideNames(r.spec.to.database).previous}`;
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     await refuseProduction(ctx, r.target);
     const db = r.spec.to.database;
     const { previous } = sideNames(db);
@@ -79,11 +79,11 @@ export const eventsAction: Action = {
   name: 'refresh.events',
   summary: 'print the latest events and the age of the newest, loudly when it is stale',
   describe: (p, ctx) => {
-    const e = refreshOf(ctx.inv, p.refresh).spec.events;
+    const e = refreshOf(ctx.inv, p).spec.events;
     return e ? `the latest ${e.limit} rows of ${e.table} by ${e.time_column}${e.warn_older_than ? `, warning past ${e.warn_older_than}` : ''}` : 'no events configured';
   },
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const e = r.spec.events;
     if (!e) return;
     const conn = await ctx.pool.get(r.target);

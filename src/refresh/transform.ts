@@ -16,9 +16,9 @@ function rulesOf(file: string): ScrubRules {
 export const scrubAction: Action = {
   name: 'refresh.scrub',
   summary: 'apply the scrub rules to the restored copy, in one transaction',
-  describe: (p, ctx) => `scrub ${String(p.database ?? 'the restored copy')} by ${refreshOf(ctx.inv, p.refresh).spec.scrub}`,
+  describe: (p, ctx) => `scrub ${String(p.database ?? 'the restored copy')} by ${refreshOf(ctx.inv, p).spec.scrub}`,
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const rules = rulesOf(r.spec.scrub);
     await query(await ctx.pool.get(r.target), r.target, String(p.database), scrubSql(rules, r.spec.promote?.accounts ?? []));
     ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables`);
@@ -28,9 +28,9 @@ export const scrubAction: Action = {
 export const piiScanAction: Action = {
   name: 'refresh.pii_scan',
   summary: 'fail before the swap when emails, phone or card numbers remain',
-  describe: (p, ctx) => `scan ${(rulesOf(refreshOf(ctx.inv, p.refresh).spec.scrub).verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data`,
+  describe: (p, ctx) => `scan ${(rulesOf(refreshOf(ctx.inv, p).spec.scrub).verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data`,
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     const rules = rulesOf(r.spec.scrub);
     const allowed = rules.verify?.allow_email_domains ?? [];
     const conn = await ctx.pool.get(r.target);
@@ -54,9 +54,9 @@ export const piiScanAction: Action = {
 export const promoteAction: Action = {
   name: 'refresh.promote',
   summary: 'make the listed developer and tester accounts admins',
-  describe: (p, ctx) => `promote ${(refreshOf(ctx.inv, p.refresh).spec.promote?.accounts ?? []).join(', ') || 'nobody'}`,
+  describe: (p, ctx) => `promote ${(refreshOf(ctx.inv, p).spec.promote?.accounts ?? []).join(', ') || 'nobody'}`,
   async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p.refresh);
+    const r = refreshOf(ctx.inv, p);
     if (!r.spec.promote) return;
     const sql = bindAccounts(r.spec.promote.sql, r.spec.promote.accounts).replace(/;\s*$/, '');
     const countable = /^\s*update\b/i.test(sql) && !/\breturning\b/i.test(sql);

@@ -1,5 +1,6 @@
 // Every built-in action a runbook step may name.
 import { cleanupAction, copyAction, pickAction, restoreAction } from '../refresh/copy.js';
+import { checkRowsAction } from '../refresh/check.js';
 import { guardAction } from '../refresh/guard.js';
 import { eventsAction, swapAction, swapBackAction } from '../refresh/swap.js';
 import { piiScanAction, promoteAction, scrubAction } from '../refresh/transform.js';
@@ -7,5 +8,5 @@ import { cliAction } from './cli-action.js';
 import type { Action } from './types.js';
 
 export const ACTIONS = new Map<string, Action>(
-  [cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction].map((a) => [a.name, a]),
+  [cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction].map((a) => [a.name, a]),
 );

@@ -1,0 +1,57 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ConnectionPool } from '../../src/executor/pool.js';
+import type { Inventory } from '../../src/inventory/types.js';
+import { runRunbook } from '../../src/runbook/engine.js';
+import { completedSteps, readJournal } from '../../src/runbook/journal.js';
+import { resolveTemplates } from '../../src/runbook/template.js';
+import type { Action, Runbook } from '../../src/runbook/types.js';
+
+t.test('templates', async (t) => {
+  const values = { params: { n: 3, name: 'x' }, steps: { a: { id: 'b-1', list: [1, 2] } } };
+  t.equal(resolveTemplates('{{params.n}}', values), 3, 'a whole template keeps its type');
+  t.same(resolveTemplates({ l: '{{steps.a.list}}', s: 'id={{steps.a.id}}/{{params.name}}' }, values), { l: [1, 2], s: 'id=b-1/x' });
+  t.throws(() => resolveTemplates('{{steps.zz.id}}', values), /has no value here/);
+  t.equal(resolveTemplates('{{steps.zz.id}}', values, true), '<steps.zz.id>', 'lenient for plans');
+});
+
+t.test('a failure stops the run; --resume continues at the failed step with earlier outputs', async (t) => {
+  process.env.IRONCLAD_STATE_DIR = mkdtempSync(join(tmpdir(), 'ironclad-runs-'));
+  let fail = true;
+  const calls: string[] = [];
+  const act = (name: string, fn: (p: Record<string, unknown>) => Record<string, unknown> | void): Action => ({ name, summary: name, describe: () => name, run: async (p) => (calls.push(`${name}:${JSON.stringify(p)}`), fn(p)) });
+  const actions = new Map<string, Action>([
+    ['make', act('make', () => ({ id: 'B42' }))],
+    ['flaky', act('flaky', () => { if (fail) throw new Error('disk full'); })],
+    ['use', act('use', (p) => ({ got: p.id }))],
+  ]);
+  const runbook: Runbook = { file: '/rb.yaml', version: 1, name: 'rb', description: 'test', params: {}, steps: [
+    { name: 'one', action: 'make' },
+    { name: 'two', action: 'flaky' },
+    { name: 'three', action: 'use', with: { id: '{{steps.one.id}}' } },
+  ] };
+  const lines: string[] = [];
+  const base = { runbook, actions, ctx: { inv: {} as Inventory, pool: new ConnectionPool(), flags: { yes: false, json: false } }, params: {}, dryRun: false, out: (l: string) => lines.push(l) };
+  t.equal(await runRunbook(base), 1);
+  const runId = /run (\S+)/.exec(lines[0])![1];
+  t.match(lines.join('\n'), /step 'two' FAILED: disk full[\s\S]*--resume /);
+  t.same([...completedSteps(readJournal(runId)).keys()], ['one']);
+  fail = false;
+  calls.length = 0;
+  t.equal(await runRunbook({ ...base, resume: runId }), 0);
+  t.same(calls, ['flaky:{}', 'use:{"id":"B42"}'], 'step one not run again; its output still used');
+});
+
+t.test('a destructive step without a terminal and without --yes is refused (exit 3)', async (t) => {
+  process.env.IRONCLAD_STATE_DIR = mkdtempSync(join(tmpdir(), 'ironclad-runs-'));
+  let ran = false;
+  const actions = new Map<string, Action>([['boom', { name: 'boom', summary: '', destructive: true, describe: () => 'drop everything', run: async () => { ran = true; } }]]);
+  const runbook: Runbook = { file: '/rb.yaml', version: 1, name: 'rb', description: 'test', params: {}, steps: [{ name: 'x', action: 'boom', with: { host: 'staging' } }] };
+  const lines: string[] = [];
+  const code = await runRunbook({ runbook, actions, ctx: { inv: {} as Inventory, pool: new ConnectionPool(), flags: { yes: false, json: false } }, params: {}, dryRun: false, out: (l) => lines.push(l) });
+  t.equal(code, 3);
+  t.notOk(ran);
+  t.match(lines.join('\n'), /confirmation declined for destructive step 'x' \(type 'staging'/);
+});
