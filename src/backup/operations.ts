@@ -3,10 +3,11 @@ import { shq } from '../core/quote.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { lineDiff } from '../operations/diff.js';
 import type { Change } from '../operations/types.js';
-import { authorizedKeyLine, PATHS, readOnlyKeyLine, renderCron, renderJob, renderPruneCron, renderStore } from './render.js';
+import { authorizedKeyLine, PATHS, readOnlyKeyLine, renderCron, renderJob, renderPruneCron, renderStore, renderTimer } from './render.js';
 import type { BackupState } from './state.js';
 
-function fileChange(operation: string, path: string, current: string | null, content: string, mode: string, what: string): Change | undefined {
+function fileChange(operation: string, path: string, current: string | null | undefined, content: string, mode: string, what: string): Change | undefined {
+  current = current ?? null;
   const diff = lineDiff(current, content, path);
   if (!diff) return undefined;
   return { operation, description: `${current === null ? 'install' : 'update'} ${what} (${path})`, diff: diff.length > 4000 ? `${diff.slice(0, 4000)}\n  ... (diff cut)` : diff, commands: [{ kind: 'upload', path, content, mode }] };
@@ -28,8 +29,20 @@ export function jobChanges(args: { inv: Inventory; host: Host; state: BackupStat
     });
   out.push(fileChange('backup', PATHS.knownHosts, state.files[PATHS.knownHosts], args.storeKnownHosts, '644', `the pinned host key of ${store.name}`));
   out.push(fileChange('backup', PATHS.job, state.files[PATHS.job], renderJob({ host, store, gate: args.gate, inventoryFile: inv.file }), '755', 'the backup job'));
-  out.push(fileChange('backup', PATHS.cron, state.files[PATHS.cron], renderCron(host), '644', `the backup schedule ${host.backup!.schedule}`));
+  out.push(...scheduleChanges(host, state));
   return out.filter((c): c is Change => c !== undefined);
+}
+
+/** The schedule: a systemd timer where systemd runs, a cron file otherwise. */
+export function scheduleChanges(host: Host, state: BackupState): (Change | undefined)[] {
+  if (!state.systemd) return [fileChange('backup', PATHS.cron, state.files[PATHS.cron], renderCron(host), '644', `the backup schedule ${host.backup!.schedule} (cron)`)];
+  const units = renderTimer(host);
+  const changed = [
+    fileChange('backup', PATHS.service, state.files[PATHS.service], units.service, '644', 'the backup service unit'),
+    fileChange('backup', PATHS.timer, state.files[PATHS.timer], units.timer, '644', `the backup timer ${host.backup!.schedule}`),
+  ];
+  if (changed.some(Boolean)) changed.push({ operation: 'backup', description: 'enable the backup timer', commands: [{ kind: 'sh', script: 'systemctl daemon-reload && systemctl enable --now ironclad-backup.timer' }] });
+  return changed;
 }
 
 /** Changes on a refresh target: its own key to read the store (read-only), and the store's pinned host key. */

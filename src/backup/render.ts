@@ -11,6 +11,8 @@ export const PATHS = {
   job: '/usr/local/sbin/ironclad-backup',
   store: '/usr/local/sbin/ironclad-store',
   cron: '/etc/cron.d/ironclad-backup',
+  service: '/etc/systemd/system/ironclad-backup.service',
+  timer: '/etc/systemd/system/ironclad-backup.timer',
   pruneCron: '/etc/cron.d/ironclad-retention',
   key: '/var/lib/ironclad/backup_ed25519',
   refreshKey: '/var/lib/ironclad/refresh_ed25519',
@@ -34,6 +36,7 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
   return [
     '#!/bin/sh',
     `# ironclad backup job for ${host.name}, rendered by \`ironclad apply\` from ${args.inventoryFile}. Do not edit: change the inventory.`,
+    '# shellcheck disable=SC2030,SC2031  # the gate runs its census in a subshell on purpose: its settings stay there',
     'set -eu',
     assignments({
       HOST: host.name,

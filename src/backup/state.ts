@@ -12,11 +12,12 @@ export interface BackupState {
   files: Record<string, string | null>;
   rsync: boolean;
   pgRestore: boolean;
+  systemd: boolean;
   storeUser: { exists: boolean; home: string | null; authorizedKeys: string | null };
 }
 
 /** Files whose content the plan compares (job side and store side), by section name. */
-export const WATCHED: Record<string, string> = { job: PATHS.job, cron: PATHS.cron, known: PATHS.knownHosts, store: PATHS.store, prune: PATHS.pruneCron };
+export const WATCHED: Record<string, string> = { job: PATHS.job, cron: PATHS.cron, known: PATHS.knownHosts, store: PATHS.store, prune: PATHS.pruneCron, service: PATHS.service, timer: PATHS.timer };
 
 /** The read-only commands, one section each. */
 export function backupStateCommands(host: Host): { name: string; command: string }[] {
@@ -24,7 +25,7 @@ export function backupStateCommands(host: Host): { name: string; command: string
   const cmds = [
     { name: 'pubkey', command: `cat ${PATHS.key}.pub 2>/dev/null || exit 1` },
     { name: 'refreshkey', command: `cat ${PATHS.refreshKey}.pub 2>/dev/null || exit 1` },
-    { name: 'tools', command: 'command -v rsync >/dev/null && echo rsync; ls /usr/lib/postgresql/*/bin/pg_restore >/dev/null 2>&1 && echo pg_restore; true' },
+    { name: 'tools', command: 'command -v rsync >/dev/null && echo rsync; ls /usr/lib/postgresql/*/bin/pg_restore >/dev/null 2>&1 && echo pg_restore; [ -d /run/systemd/system ] && echo systemd; true' },
     ...Object.entries(WATCHED).map(([name, p]) => ({ name: `file_${name}`, command: `[ -f ${p} ] || exit 1; cat ${p}` })),
   ];
   if (user)
@@ -49,6 +50,7 @@ export function parseBackupState(sections: Map<string, { code: number; stdout: s
     files,
     rsync: /^rsync$/m.test(tools),
     pgRestore: /^pg_restore$/m.test(tools),
+    systemd: /^systemd$/m.test(tools),
     storeUser: su === null ? { exists: false, home: null, authorizedKeys: null } : { exists: true, home: home.trim() || null, authorizedKeys: keys.join('\n') },
   };
 }
