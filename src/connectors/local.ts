@@ -1,6 +1,5 @@
 // The local connector: runs shell text on this machine through zx.
 import { readFile, writeFile, chmod } from 'node:fs/promises';
-import { $ } from 'zx';
 import { mask } from '../core/secrets.js';
 import type { Connector, RunOptions, RunResult } from './types.js';
 
@@ -10,6 +9,7 @@ export function localConnector(host = 'localhost'): Connector {
     host,
     async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
       const started = Date.now();
+      const { $ } = await import('zx'); // loaded on first use: most commands never run anything locally
       const p = $({ input: opts.stdin ?? '', nothrow: true, quiet: true, timeout: opts.timeoutMs })`sh -c ${script}`;
       const out = await p;
       return {

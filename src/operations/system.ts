@@ -71,7 +71,7 @@ export function serviceChange(args: { pg: PostgresSpec; online: boolean; systemd
   if (!online)
     return { operation: 'service', description: `start ${pg.version}/${pg.cluster}`, commands: [{ kind: 'sh', script: systemd ? `systemctl enable --now ${unit}` : ctl('start') }] };
   if (args.restart)
-    return { operation: 'service', description: `restart ${pg.version}/${pg.cluster}: ${args.restartReason ?? 'a setting needs it'}`, restart: true, commands: [{ kind: 'sh', script: ctl('restart') }] };
+    return { operation: 'service', description: `restart ${pg.version}/${pg.cluster}: ${args.restartReason ?? 'a setting needs it'}`, restart: true, commands: [{ kind: 'sh', script: ctl('restart') }], unconfirmed: args.reload ? [{ kind: 'sh', script: ctl('reload') }] : [] };
   if (args.reload) return { operation: 'service', description: `reload ${pg.version}/${pg.cluster}`, commands: [{ kind: 'sh', script: ctl('reload') }] };
   return undefined;
 }

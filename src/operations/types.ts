@@ -9,6 +9,8 @@ export interface Change {
   commands: Command[];
   /** The change takes effect only after a restart of the server (needs confirmation). */
   restart?: boolean;
+  /** For a restart that is not confirmed: what still runs (a reload, so the server reports the pending restart). */
+  unconfirmed?: Command[];
 }
 
 /** A reason not to touch a host at all (exit 3): data would be lost or the host is not what we think. */

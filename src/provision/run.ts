@@ -58,6 +58,7 @@ export async function applyOne(args: { conn: Connector; host: Host; passwords: M
       await runCommands(conn, change.commands);
       out.applied.push(change);
     }
+    for (const c of out.skipped) await runCommands(conn, c.unconfirmed ?? []);
   }
   return out;
 }
