@@ -1,4 +1,5 @@
 // Every fact by name: the one table gatherFacts, the CLI and the tests read.
+import { backupJobFact } from './backup-job.js';
 import { clustersFact } from './clusters.js';
 import { diskFact } from './disk.js';
 import { identityFact, productionMarkerFact } from './identity.js';
@@ -7,6 +8,7 @@ import { listenersFact } from './listeners.js';
 import { osFact } from './os.js';
 import { postgresPackagesFact } from './packages.js';
 import { postgresProcessesFact } from './processes.js';
+import { postgresUpdatesFact } from './updates.js';
 import type { FactDef, FactName, FactValues } from './types.js';
 
 /** The definition of each fact, typed by its value. */
@@ -20,6 +22,8 @@ export const factDefs: { [K in FactName]: FactDef<FactValues[K]> } = {
   jobs: jobsFact,
   identity: identityFact,
   production_marker: productionMarkerFact,
+  postgres_updates: postgresUpdatesFact,
+  backup_job: backupJobFact,
 };
 
 /** All fact names, in report order. */

@@ -67,7 +67,7 @@ const rowsOf: { [K in FactName]: (v: FactValues[K]) => string[] } = {
     ls.map((l) => (l.kind === 'tcp' ? `tcp ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}` : `unix ${l.path}`) + owners(l.processes)),
   disk: (ds) => ds.map((d) => `${d.mount} ${d.used_percent}% of ${humanBytes(d.size)} (${humanBytes(d.available)} free, ${d.type} ${d.filesystem})`),
   jobs: (j) => [
-    ...j.cron_d.map((f) => `cron.d/${f.name} (${plural(f.lines.length, 'entry', 'entries')})`),
+    ...j.cron_d.map((f) => `cron.d/${f.name} (${plural(f.lines.length, 'entry', 'entries')}${f.package ? `, from ${f.package}` : ''})`),
     ...(j.root_crontab.length ? [`root crontab (${plural(j.root_crontab.length, 'entry', 'entries')})`] : []),
     ...j.timers.map((t) => `timer ${t.unit}${t.next ? ` next ${t.next}` : ''}`),
   ],
@@ -82,6 +82,14 @@ const rowsOf: { [K in FactName]: (v: FactValues[K]) => string[] } = {
     }
   },
   production_marker: (m) => (m.present ? [`PRODUCTION${m.content ? `: ${m.content.split('\n')[0]}` : ''}`] : ['absent']),
+  postgres_updates: (us) => {
+    const pending = us.filter((u) => u.pending).map((u) => `${u.name} ${u.installed} -> ${u.candidate}`);
+    return pending.length ? wrapList(pending) : us.length ? ['none pending'] : [];
+  },
+  backup_job: (j) => [
+    ...(j.installed ? [`installed for ${j.host ?? '?'}: ${j.databases.join(', ') || 'no databases'}`] : []),
+    ...(j.status ? [`last run ${j.status.time}: ${j.status.state}${j.status.state === 'ok' ? '' : ` (exit ${j.status.exit}): ${j.status.message}`}`] : []),
+  ],
 };
 
 const labels: Record<FactName, string> = {
@@ -94,6 +102,8 @@ const labels: Record<FactName, string> = {
   jobs: 'jobs',
   identity: 'identity',
   production_marker: 'production',
+  postgres_updates: 'updates',
+  backup_job: 'backup job',
 };
 
 /** One line per problem. */

@@ -120,6 +120,8 @@ export interface DiskFact {
 export interface CronFile {
   name: string;
   lines: string[];
+  /** The dpkg package that ships the file; null for a file no package owns (written by hand or by ironclad). */
+  package: string | null;
 }
 
 /** A systemd timer (systemctl list-timers). */
@@ -159,6 +161,31 @@ export type IdentityFact =
 /** /var/lib/ironclad/production: the marker `apply` leaves on production hosts. */
 export type ProductionMarkerFact = { present: false } | { present: true; content: string };
 
+/** A postgresql* package with the version apt would upgrade it to (from the host's local package lists). */
+export interface PackageUpdate {
+  name: string;
+  installed: string | null;
+  candidate: string | null;
+  /** An installed package whose candidate differs: `apt-get upgrade` would change it. */
+  pending: boolean;
+}
+
+/** What the backup job's last run wrote in its status file. */
+export interface BackupJobStatus {
+  state: 'ok' | 'failed' | 'refused';
+  exit: number;
+  message: string;
+  time: string;
+}
+
+/** The backup job ironclad installed on a host: the host and databases it was rendered for, and its last run. */
+export interface BackupJobFact {
+  installed: boolean;
+  host: string | null;
+  databases: string[];
+  status: BackupJobStatus | null;
+}
+
 /** Every fact by name. */
 export interface FactValues {
   os: OsFact;
@@ -170,6 +197,8 @@ export interface FactValues {
   jobs: JobsFact;
   identity: IdentityFact;
   production_marker: ProductionMarkerFact;
+  postgres_updates: PackageUpdate[];
+  backup_job: BackupJobFact;
 }
 
 /** The name of a fact. */

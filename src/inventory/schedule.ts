@@ -100,3 +100,41 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
+
+/** The values a cron field (as parseSchedule writes it: a star, N, N-M, star-slash-S, N-M/S, comma lists) allows. */
+function cronValues(text: string, min: number, max: number): Set<number> {
+  const out = new Set<number>();
+  for (const item of text.split(',')) {
+    const [range, step = '1'] = item.split('/');
+    const [a, b] = range === '*' ? [min, max] : range.split('-').map(Number);
+    for (let v = a; v <= (b ?? a); v += Number(step)) out.add(v);
+  }
+  return out;
+}
+
+/**
+ * The most recent `count` times (newest first, UTC, whole minutes, at or before `now`) at which a cron line
+ * from parseSchedule fires; fewer when none fires within `horizonDays`. Used to judge whether backups are fresh.
+ */
+export function lastRuns(cron: string, now: Date, count: number, horizonDays = 400): Date[] {
+  const [mi, ho, dom, mo, dow] = cron.trim().split(/\s+/);
+  const sets = { mi: cronValues(mi, 0, 59), ho: cronValues(ho, 0, 23), dom: cronValues(dom, 1, 31), mo: cronValues(mo, 1, 12), dow: cronValues(dow, 0, 6) };
+  // cron: when both day fields are restricted, a day matching either one fires
+  const dayMatches = (d: Date) => {
+    const byDom = sets.dom.has(d.getUTCDate());
+    const byDow = sets.dow.has(d.getUTCDay());
+    if (dom !== '*' && dow !== '*') return byDom || byDow;
+    return dom !== '*' ? byDom : dow !== '*' ? byDow : true;
+  };
+  const out: Date[] = [];
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const times = [...sets.ho].flatMap((h) => [...sets.mi].map((m) => h * 60 + m)).sort((a, b) => b - a);
+  for (let i = 0; i <= horizonDays && out.length < count; i++, day.setUTCDate(day.getUTCDate() - 1)) {
+    if (!sets.mo.has(day.getUTCMonth() + 1) || !dayMatches(day)) continue;
+    for (const minutes of times) {
+      const at = new Date(day.getTime() + minutes * 60_000);
+      if (at <= now && out.length < count) out.push(at);
+    }
+  }
+  return out;
+}

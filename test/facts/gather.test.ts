@@ -20,6 +20,9 @@ t.test('recorded Debian 12, cluster online', async (t) => {
   t.match(h.facts.postgres_packages.find((p) => p.name === 'postgresql-15'), { installed: true, version: '15.18-0+deb12u1' });
   t.same(h.facts.identity, { state: 'absent' });
   t.same(h.facts.production_marker, { present: false });
+  t.match(h.facts.postgres_updates.find((u) => u.name === 'postgresql-15'), { installed: '15.18-0+deb12u1', candidate: '15.20-0+deb12u1', pending: true });
+  t.match(h.facts.postgres_updates.find((u) => u.name === 'postgresql-common'), { pending: false });
+  t.same(h.facts.backup_job, { installed: false, host: null, databases: [], status: null });
 });
 
 t.test('recorded Debian 12, cluster down, and caught while stopping', async (t) => {
@@ -33,7 +36,7 @@ t.test('recorded Debian 12, cluster down, and caught while stopping', async (t) 
 
 t.test('recorded host without dpkg-query, pg_lsclusters, ss, df, crontab', async (t) => {
   const h = parse('minimal-no-tools.combined.txt');
-  t.same(h.absent, ['postgres_packages', 'clusters', 'listeners', 'disk']);
+  t.same(h.absent, ['postgres_packages', 'clusters', 'listeners', 'disk', 'postgres_updates']);
   t.same(h.problems, []);
   t.same([h.facts.clusters, h.facts.postgres_packages, h.facts.listeners, h.facts.disk], [[], [], [], []]);
   t.equal(h.facts.os.id, 'debian', 'the os fact needs no tool beyond cat and uname');
@@ -49,6 +52,8 @@ t.test('hand-made production host: systemd, failing pg_lsclusters, pinned identi
     { kind: 'missing', fact: 'postgres_processes' },
     { kind: 'missing', fact: 'listeners' },
     { kind: 'missing', fact: 'disk' },
+    { kind: 'missing', fact: 'postgres_updates' },
+    { kind: 'missing', fact: 'backup_job' },
   ];
   t.same(h.problems, problems.sort((a, b) => FACT_NAMES.indexOf(a.fact) - FACT_NAMES.indexOf(b.fact)));
   t.match(h.facts.identity, { state: 'present', identities: [{ system_identifier: '7312345678901234567' }] });

@@ -21,21 +21,23 @@ t.test('jobs from parts', async (t) => {
     {
       name: 'recorded: one cron.d file, empty crontab, no systemd',
       parts: recorded.parts,
-      want: { cron_d: [{ name: 'e2scrub_all', lines: 2 }], root_crontab: 0, timers: 0 },
+      want: { cron_d: [{ name: 'e2scrub_all', lines: 2, package: null }], root_crontab: 0, timers: 0 },
     },
     {
       name: 'file names with spaces, comments dropped, crontab and timers',
       parts: [
         { name: 'cron.d/my file', text: '# c\n\nSHELL=/bin/sh\n@reboot root /bin/true\n' },
+        { name: 'cron.d/e2scrub_all', text: '30 3 * * 0 root /bin/true\n' },
+        { name: 'owners', text: 'e2fsprogs: /etc/cron.d/e2scrub_all\ndiversion by x from: /etc/cron.d/y\n' },
         { name: 'crontab', text: '# m h dom mon dow command\n0 4 * * * /usr/local/bin/cleanup\n' },
         { name: 'timers', text: fixture('timers.txt') },
       ],
-      want: { cron_d: [{ name: 'my file', lines: 2 }], root_crontab: 1, timers: 4 },
+      want: { cron_d: [{ name: 'my file', lines: 2, package: null }, { name: 'e2scrub_all', lines: 1, package: 'e2fsprogs' }], root_crontab: 1, timers: 4 },
     },
     { name: 'nothing at all', parts: [], want: { cron_d: [], root_crontab: 0, timers: 0 } },
   ];
   for (const c of cases) {
     const j = jobsFact.parse(section('jobs', '', c.parts));
-    t.same({ cron_d: j.cron_d.map((f) => ({ name: f.name, lines: f.lines.length })), root_crontab: j.root_crontab.length, timers: j.timers.length }, c.want, c.name);
+    t.same({ cron_d: j.cron_d.map((f) => ({ name: f.name, lines: f.lines.length, package: f.package })), root_crontab: j.root_crontab.length, timers: j.timers.length }, c.want, c.name);
   }
 });

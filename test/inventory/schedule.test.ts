@@ -1,6 +1,6 @@
 // parseSchedule (systemd OnCalendar -> cron) and parseDuration, as tables of cases.
 import t from 'tap';
-import { parseDuration, parseSchedule } from '../../src/inventory/schedule.js';
+import { lastRuns, parseDuration, parseSchedule } from '../../src/inventory/schedule.js';
 
 const good: [string, string][] = [
   ['*-*-* 02:15:00', '15 2 * * *'],
@@ -94,3 +94,17 @@ t.test('durations', async (t) => {
   ];
   for (const [text, seconds] of cases) t.equal(parseDuration(text), seconds, `'${text}' -> ${seconds}`);
 });
+
+const runs: [string, string, number, string[]][] = [
+  ['15 2 * * *', '2026-11-30T08:00:00Z', 2, ['2026-11-30T02:15:00.000Z', '2026-11-29T02:15:00.000Z']],
+  ['15 2 * * *', '2026-11-30T02:15:00Z', 1, ['2026-11-30T02:15:00.000Z']],
+  ['15 2 * * *', '2026-11-30T02:14:59Z', 1, ['2026-11-29T02:15:00.000Z']],
+  ['0 */6 * * *', '2026-11-30T13:00:00Z', 3, ['2026-11-30T12:00:00.000Z', '2026-11-30T06:00:00.000Z', '2026-11-30T00:00:00.000Z']],
+  ['15 2 * * 1-5', '2026-11-29T08:00:00Z', 1, ['2026-11-27T02:15:00.000Z']], // Sunday: last Friday
+  ['0 4 1 * *', '2026-11-30T08:00:00Z', 2, ['2026-11-01T04:00:00.000Z', '2026-10-01T04:00:00.000Z']],
+  ['0-59/15 * * * *', '2026-11-30T08:07:00Z', 2, ['2026-11-30T08:00:00.000Z', '2026-11-30T07:45:00.000Z']],
+  ['0 0 1 * 1', '2026-11-29T08:00:00Z', 1, ['2026-11-23T00:00:00.000Z']], // both day fields: either matches (a Monday)
+];
+for (const [cron, now, count, expected] of runs)
+  t.same(lastRuns(cron, new Date(now), count).map((d) => d.toISOString()), expected, `lastRuns ${cron} at ${now}`);
+t.same(lastRuns('0 0 31 2 *', new Date('2026-11-30T00:00:00Z'), 1), [], 'a date that never comes: no runs');
