@@ -1,5 +1,6 @@
 // The list of command families; each lives in its own file under scripts/.
 import type { Family } from './cli.js';
+import { auditFamily } from './audit.js';
 import { backupFamily } from './backup.js';
 import { factsFamily } from './facts.js';
 import { imagesFamily } from './images.js';
@@ -9,4 +10,4 @@ import { applyFamily, planFamily } from './provision.js';
 import { refreshFamily, runbookFamily } from './runbook.js';
 import { validateFamily } from './validate.js';
 
-export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, checkFamily, backupFamily, refreshFamily, runbookFamily, imagesFamily, labFamily];
+export const families: Family[] = [validateFamily, factsFamily, planFamily, applyFamily, checkFamily, backupFamily, refreshFamily, runbookFamily, imagesFamily, auditFamily, labFamily];

@@ -9,6 +9,7 @@ import { parseHash, parseMode } from '../src/images/options.js';
 import { renderResult } from '../src/images/render.js';
 import type { Side } from '../src/images/side.js';
 import { compareExitCode } from '../src/images/summary.js';
+import { saveRecord, toRecord, type ImageRecord } from '../src/images/record.js';
 import { printJson, type Family, type GlobalFlags } from './cli.js';
 
 const USAGE = 'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash sha256|fast] [--cache-dir DIR]';
@@ -40,6 +41,15 @@ async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect:
     const host = hostOf(loc);
     return host ? pool.get(host) : localConnector();
   }), connect);
+}
+
+/** Keep the result of a named pair's comparison on its replica host, for `audit`; a failure to write is a warning. */
+async function record(replica: Connector, rec: ImageRecord): Promise<void> {
+  try {
+    await saveRecord(replica, rec);
+  } catch (e) {
+    process.stderr.write(`ironclad: warning: ${(e as Error).message}\n`);
+  }
 }
 
 /** The family with a given way to connect to hosts (SSH by default; tests pass another). */
@@ -76,6 +86,7 @@ export function createImagesFamily(connect?: ConnectFn): Family {
           listLimit: flags.json ? Infinity : 10,
           progress: process.stderr.isTTY ? process.stderr : undefined,
         });
+        if (target.kind === 'pair') await record(dst.connector, toRecord(result, new Date()));
         if (flags.json) printJson(result);
         else process.stdout.write(renderResult(result));
         return compareExitCode(result);

@@ -3,22 +3,11 @@ import { confirm } from '../src/core/confirm.js';
 import { fanOut } from '../src/executor/fanout.js';
 import { withPool } from '../src/executor/pool.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
-import { applyOne, planAll, rolePasswords } from '../src/provision/run.js';
+import { applyOne, rolePasswords } from '../src/provision/run.js';
 import { applyJson, planJson, renderApply, renderPlan } from '../src/report/plan.js';
-import { applyLinks, planLinks } from '../src/backup/links.js';
-import { gateScript } from '../src/instances/gate.js';
-import type { Change } from '../src/operations/types.js';
+import { applyLinks } from '../src/backup/links.js';
+import { gate, mergeChanges, planEstate } from '../src/provision/estate.js';
 import { printJson, type Family } from './cli.js';
-
-const gate = (h: Parameters<typeof gateScript>[0]) => gateScript(h);
-
-/** Add the backup wiring's changes to the hosts they belong to. */
-function merge<T extends { host: string }>(outcomes: { ok: boolean; host: string; value?: T }[], extra: Map<string, Change[]>, into: (value: T, changes: Change[]) => void): void {
-  for (const [host, changes] of extra) {
-    const o = outcomes.find((x) => x.host === host);
-    if (o?.ok && o.value) into(o.value, changes);
-  }
-}
 
 export const planFamily: Family = {
   name: 'plan',
@@ -26,12 +15,7 @@ export const planFamily: Family = {
   async run({ flags }) {
     const inv = loadInventory(inventoryFile(flags.inventory));
     const hosts = selectHosts(inv, flags.limit);
-    const outcomes = await withPool(async (pool) => {
-      const planned = await planAll(inv, hosts, pool);
-      const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
-      merge(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-      return planned;
-    });
+    const outcomes = await withPool((pool) => planEstate(inv, hosts, pool));
     if (flags.json) printJson(planJson(outcomes));
     else process.stdout.write(renderPlan(outcomes) + '\n');
     if (outcomes.some((o) => !o.ok)) return 1;
@@ -57,7 +41,7 @@ export const applyFamily: Family = {
         return { ...second, applied: [...first.applied, ...second.applied] };
       });
       const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));
-      merge(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
+      mergeChanges(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
       return applied;
     });
     if (flags.json) printJson(applyJson(outcomes));

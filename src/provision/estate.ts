@@ -1,0 +1,28 @@
+// The plan of a whole estate: each host's own changes plus the backup wiring between hosts (read-only).
+import { planLinks } from '../backup/links.js';
+import type { HostOutcome } from '../executor/fanout.js';
+import type { ConnectionPool } from '../executor/pool.js';
+import { gateScript } from '../instances/gate.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import type { Change } from '../operations/types.js';
+import type { HostPlan } from './plan.js';
+import { planAll } from './run.js';
+
+/** The single-instance gate each rendered backup job starts with. */
+export const gate = (h: Host) => gateScript(h);
+
+/** Add the backup wiring's changes to the hosts they belong to (hosts that failed stay failed). */
+export function mergeChanges<T>(outcomes: HostOutcome<T>[], extra: Map<string, Change[]>, into: (value: T, changes: Change[]) => void): void {
+  for (const [host, changes] of extra) {
+    const o = outcomes.find((x) => x.host === host);
+    if (o?.ok) into(o.value, changes);
+  }
+}
+
+/** What `plan` shows and `audit` calls drift: every selected host's plan, backup wiring included. */
+export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool): Promise<HostOutcome<HostPlan>[]> {
+  const planned = await planAll(inv, hosts, pool);
+  const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
+  mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
+  return planned;
+}
