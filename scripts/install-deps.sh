@@ -11,6 +11,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 apt-get install -y -q --no-install-recommends \
   git postgresql postgresql-15 postgresql-client-15 postgresql-contrib \
   openssh-server openssh-client rsync iproute2 shellcheck procps psmisc util-linux bsdutils ca-certificates
+# The audit's HTML report is opened in headless Chromium by its end-to-end test.
+apt-get install -y -q --no-install-recommends chromium
 # Lab hosts have no route to the registries: the .deb files they reinstall from must be in the local cache.
 apt-get install -y -q --no-install-recommends --download-only --reinstall \
   postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common
