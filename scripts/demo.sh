@@ -24,4 +24,12 @@ step "backup through the installed job";                                ironclad
 step "verify it with a restore drill";                                  ironclad backup verify --latest --restore
 step "the store";                                                       ironclad backup list
 step "refresh staging from the latest verified backup";                 ironclad --yes refresh staging
+step "images: production's uploads and the backup's copy"
+# shellcheck disable=SC2016  # expanded on the lab host, not here
+uploads='set -e; mkdir -p "$1/2026/11"; for i in 1 2 3 4 5 6 7 8; do seq 1 $((i * 3000)) > "$1/2026/11/photo_$i.jpg"; done; touch -d "2026-11-01 12:00" "$1"/2026/11/*'
+lab_ssh 10.213.7.11 "sh -c '$uploads' sh /srv/app/uploads"
+lab_ssh 10.213.7.12 "sh -c '$uploads' sh /srv/ironclad/images/uploads"
+ironclad images compare uploads
+step "the audit of the whole estate (also as a page: /tmp/ironclad-audit.html)"
+ironclad audit --html /tmp/ironclad-audit.html
 echo; echo 'The lab is still up: try ironclad facts, ironclad refresh staging --dry-run, ...'; echo 'Tear it down with: ironclad lab down'
