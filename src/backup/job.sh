@@ -12,6 +12,8 @@ json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | 
 finish() {
   code=$1; shift
   msg="$*"
+  if [ -n "${asking:-}" ]; then wait "$asking" 2>/dev/null || true; fi
+  close_store
   mkdir -p "$(dirname "$STATUS")"
   state=ok; [ "$code" -eq 0 ] || state=failed; [ "$code" -eq 3 ] && state=refused
   printf '{"host":%s,"state":"%s","exit":%s,"message":%s,"time":"%s","backups":%s}\n' \
@@ -31,15 +33,33 @@ psql_at() { # psql_at DB SQL: tab-separated rows, no headers
   su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\" -c \"\$1\"" "$1" "$2"
 }
 
+# One SSH connection to the store serves every call of a run (the last good backup, the upload, the commit): one
+# handshake instead of three. Each call still runs the store's forced command on its own; a call finds no connection
+# (not opened yet, or it dropped), it connects on its own as before. Only root can use the socket (umask 077, $WORK 711).
+CTL="$WORK/.store.ctl"
+open_store() {
+  [ -S "$CTL" ] && return 0
+  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" \
+      -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 \
+      -o ControlMaster=yes -o ControlPath="$CTL" -o ControlPersist=600 -f -N "$STORE_USER@$STORE_ADDR" \
+      < /dev/null > /dev/null 2> "$WORK/.store.err" 4>&- 9>&- || { cat "$WORK/.store.err" >&2; return 1; }
+}
+close_store() { # ends the shared connection (also one a killed run left behind)
+  [ -e "$CTL" ] || return 0
+  ssh -o ControlPath="$CTL" -O exit "$STORE_USER@$STORE_ADDR" > /dev/null 2>&1 || true
+  rm -f "$CTL"
+}
+
 ship() { # ship DIR ID: resumable rsync into the store's incoming area (the store's rrsync allows writing only)
   rsync -a --partial --partial-dir=.partial --timeout=60 \
-    -e "ssh -i $KEY -p $STORE_PORT -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN -o ConnectTimeout=20" \
+    -e "ssh -i $KEY -p $STORE_PORT -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN -o ConnectTimeout=20 -o ControlMaster=no -o ControlPath=$CTL" \
     "$1/" "$STORE_USER@$STORE_ADDR:$2/" 2> "$WORK/.rsync.err"
 }
 
 store() { # store ARGS...: a verb for the restricted store account (forced command)
   ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" \
-      -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$STORE_USER@$STORE_ADDR" "$@"
+      -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o ControlMaster=no -o ControlPath="$CTL" \
+      "$STORE_USER@$STORE_ADDR" "$@"
 }
 
 # --- one database ------------------------------------------------------------------------------
@@ -50,6 +70,9 @@ backup_db() {
   mkdir -p "$dir"
   chown postgres "$dir"
   started=$(now)
+  # the store's last good backup (for the shrink rule), asked while the dump runs; judged after the refusals below
+  ( open_store && store last "$HOST" "$db" ) > "$dir/.last" 2> "$dir/.last.err" 9>&- &
+  asking=$!
   fifo="$WORK/.session-$$"
   rm -f "$fifo"; mkfifo "$fifo"
   # One REPEATABLE READ transaction: its snapshot is exported to pg_dump, and the row counts come from the same snapshot,
@@ -59,30 +82,35 @@ backup_db() {
   exec 4> "$fifo"
   printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4
   i=0; snap=''
-  while [ $i -lt 300 ]; do
+  while [ $i -lt 1500 ]; do
     snap=$(head -n 1 "$dir/.session.out" 2>/dev/null || true)
     [ -n "$snap" ] && break
     kill -0 "$session" 2>/dev/null || break
-    i=$((i + 1)); sleep 0.1
+    i=$((i + 1)); sleep 0.02
   done
   if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; finish 1 "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
-  if [ "$FORMAT" = directory ]; then target="$dir/dump"; else target="$dir/dump.pgdump"; fi
-  if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F $FORMAT -f \"\$2\" \"\$0\"" "$db" "$snap" "$target" 2> "$dir/.dump.err"; then
-    exec 4>&-; wait "$session" || true
-    finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
-  fi
-  # row counts of every user table, inside the exported snapshot's transaction
+  # row counts of every user table and the server's identity, inside the exported snapshot's transaction. Sent now,
+  # they run while pg_dump (below) dumps the same snapshot; the transaction stays open (no COMMIT yet) until pg_dump is
+  # done, so the snapshot it imports is valid all along. One process and no JIT for them: as little CPU as possible
+  # taken from pg_dump beside them (counting is much cheaper than dumping, so they end long before it).
   cat >&4 <<'SQL'
 \pset tuples_only on
 \o
+SET LOCAL max_parallel_workers_per_gather = 0;
+SET LOCAL jit = off;
+SELECT '@@server', system_identifier, current_setting('server_version') FROM pg_control_system();
 SELECT '@@counts';
 SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
  ORDER BY 1 \gexec
-SELECT '@@end';
-COMMIT;
 SQL
+  if [ "$FORMAT" = directory ]; then target="$dir/dump"; else target="$dir/dump.pgdump"; fi
+  if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F $FORMAT -f \"\$2\" \"\$0\"" "$db" "$snap" "$target" 2> "$dir/.dump.err"; then
+    exec 4>&-; wait "$session" || true
+    finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+  fi
+  printf '%s\n' "SELECT '@@end';" 'COMMIT;' >&4
   exec 4>&-
   if ! wait "$session"; then finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
   rm -f "$fifo"
@@ -90,6 +118,8 @@ SQL
   grep -q '^@@end$' "$dir/.session.out" || finish 1 "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"
   tables=$(grep -c . "$dir/.counts" || true)
   rows=$(awk -F '\t' '{ s += $2 } END { print s + 0 }' "$dir/.counts")
+  sysid=$(awk -F '\t' '$1 == "@@server" { print $2; exit }' "$dir/.session.out")
+  version=$(awk -F '\t' '$1 == "@@server" { print $3; exit }' "$dir/.session.out")
   finished=$(now)
 
   # --- the refusals: an empty or wrong backup is not a backup ---
@@ -99,7 +129,10 @@ SQL
   if [ "$rows" -eq 0 ]; then
     finish 3 "$db: the dump has $tables tables but no rows at all: refusing an empty backup"
   fi
-  last=$(store last "$HOST" "$db" 2>"$dir/.last.err") || finish 1 "$db: cannot ask the store for the last good backup: $(tail -n 2 "$dir/.last.err")"
+  rc=0; wait "$asking" || rc=$?
+  asking=''
+  [ "$rc" -eq 0 ] || finish 1 "$db: cannot ask the store for the last good backup: $(tail -n 2 "$dir/.last.err")"
+  last=$(cat "$dir/.last")
   last_rows=$(printf '%s\n' "$last" | sed -n 's/.*"rows":\([0-9][0-9]*\).*/\1/p' | head -n 1)
   if [ -n "$last_rows" ] && [ "$last_rows" -gt 0 ]; then
     if awk -v now="$rows" -v last="$last_rows" -v max="$MAX_SHRINK" 'BEGIN { exit !(now < last * (1 - max)) }'; then
@@ -108,14 +141,12 @@ SQL
   fi
 
   # --- manifest and checksums ---
-  sysid=$(psql_at postgres 'SELECT system_identifier FROM pg_control_system()')
-  version=$(psql_at postgres 'SHOW server_version')
   newest=''
   if [ -n "$EVENTS_TABLE" ]; then
     newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
   fi
   ( cd "$dir" && find dump* -type f | sort | xargs sha256sum ) > "$dir/.files" || finish 1 "$db: checksums failed"
-  bytes=$( (cd "$dir" && find dump* -type f -exec cat {} + ) | wc -c | tr -d ' ')
+  bytes=$( (cd "$dir" && find dump* -type f -exec stat -c %s {} + ) | awk '{ s += $1 } END { print s + 0 }')
   {
     printf '{"id":%s,"host":%s,"cluster":%s,"system_identifier":%s,"server_version":%s,"database":%s,' \
       "$(json_str "$id")" "$(json_str "$HOST")" "$(json_str "$PGVERSION/$CLUSTER")" "$(json_str "$sysid")" "$(json_str "$version")" "$(json_str "$db")"
@@ -127,8 +158,10 @@ SQL
     awk 'BEGIN { sep = "" } { printf "%s\"%s\":\"%s\"", sep, $2, $1; sep = "," }' "$dir/.files"
     printf '}}\n'
   } > "$dir/manifest.json"
-  ( cd "$dir" && find dump* manifest.json -type f | sort | xargs sha256sum ) > "$dir/SHA256SUMS" || finish 1 "$db: checksums failed"
-  rm -f "$dir"/.session.* "$dir"/.dump.err "$dir"/.last.err "$dir"/.counts "$dir"/.files
+  # every file's sum, sorted by name as sha256sum -c reads them: the dump files' (each read once, above; dump* sorts
+  # before manifest.json), then the manifest's
+  { cat "$dir/.files" && (cd "$dir" && sha256sum manifest.json); } > "$dir/SHA256SUMS" || finish 1 "$db: checksums failed"
+  rm -f "$dir"/.session.* "$dir"/.dump.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
 
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
   if ! ship "$dir" "$id"; then
@@ -147,7 +180,9 @@ cd /
 mkdir -p "$WORK"
 chmod 711 "$WORK"  # postgres writes the dump into its own folder below
 exec 9> "$WORK/.lock"
-flock -n 9 || finish 1 "another backup of $HOST is still running"
+flock -n 9 || { CTL=''; finish 1 "another backup of $HOST is still running"; }
+close_store  # a connection a killed run left behind
+asking=''
 # the single-instance gate first: never dump whatever instance happens to answer on the port
 gate_rc=0
 gate_out=$( (set +e; ironclad_gate) 2>&1 ) || gate_rc=$?
@@ -161,6 +196,7 @@ for old in "$WORK"/*; do
   [ -f "$old/SHA256SUMS" ] || { [ -d "$old" ] && rm -rf "$old"; continue; }
   oid=$(basename "$old"); odb=$(sed -n 's/.*"database":"\([^"]*\)".*/\1/p' "$old/manifest.json")
   log "resuming the transfer of $oid"
+  open_store || true
   ship "$old" "$oid" || finish 1 "resuming $oid failed: $(tail -n 2 "$WORK/.rsync.err")"
   store commit "$HOST" "$odb" "$oid" 2> "$WORK/.commit.err" || finish 1 "the store refused to commit $oid: $(tail -n 3 "$WORK/.commit.err")"
   rm -rf "$old"

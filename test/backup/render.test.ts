@@ -32,6 +32,25 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
   t.equal(renderCron(db).split('\n').at(-2), '15 2 * * * root /usr/local/sbin/ironclad-backup >/dev/null 2>&1');
 });
 
+t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, committed only after it; each file summed once', async (t) => {
+  const job = renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file });
+  const counts = job.indexOf("SELECT '@@counts';");
+  const dump = job.indexOf('pg_dump -p $PORT --snapshot=');
+  const commit = job.indexOf(`printf '%s\\n' "SELECT '@@end';" 'COMMIT;' >&4`);
+  t.ok(counts > 0 && dump > counts && commit > dump, 'counts sent before pg_dump starts, COMMIT only after it ended');
+  t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
+  t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
+  t.ok(job.indexOf('( open_store && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
+  t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
+  t.equal((job.match(/xargs sha256sum/g) ?? []).length, 1, 'the dump files are read once for their sums');
+  t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sha256sum manifest\.json\); \} > "\$dir\/SHA256SUMS"/);
+  t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
+  const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
+  t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
+  t.equal(masters.filter((l) => l.includes('ControlMaster=no')).length, 2, 'store calls and rsync only use it');
+  t.match(job, /-f -N "\$STORE_USER@\$STORE_ADDR" \\\n\s+< \/dev\/null > \/dev\/null 2> "\$WORK\/\.store\.err" 4>&- 9>&-/, 'the connection never holds the lock or the session');
+});
+
 t.test('planning: a fresh database host gets key, pinned store key, job and cron; systemd hosts get a timer', async (t) => {
   const ops = (s: BackupState) => jobChanges({ inv, host: db, state: s, gate: 'ironclad_gate() { :; }', storeKnownHosts: 'k\n' }).map((c) => c.description.replace(/ \(.*$/, ''));
   t.same(ops(empty), ["create db-prod's backup key /var/lib/ironclad/backup_ed25519", 'install the pinned host key of backup-far', 'install the backup job', 'install the backup schedule *-*-* 02:15:00']);
