@@ -1,11 +1,11 @@
-// Pick the latest verified backup, copy it from the store straight to the target (host to host), restore it beside the live database.
+// Pick the latest verified backup, copy it from the store straight to the target (host to host), remove the copy afterwards.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { readCatalog } from '../backup/catalog.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import type { Action } from '../runbook/types.js';
-import { query, refreshOf, sideNames } from './db.js';
+import { refreshOf } from './db.js';
 
 export const pickAction: Action = {
   name: 'refresh.pick_backup',
@@ -52,32 +52,6 @@ export const copyAction: Action = {
       throw new OperationError(`copying ${String(p.id)} to ${r.target.name} failed (exit ${res.code}); a resumed run continues the transfer\n${tail(res.stderr || res.stdout)}`);
     ctx.log(`${res.stdout.trim()} bytes in ${dir}, checksums verified`);
     return { dir };
-  },
-};
-
-export const restoreAction: Action = {
-  name: 'refresh.restore',
-  summary: 'restore into a new database beside the live one, with parallel jobs',
-  describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p);
-    return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    const db = r.spec.to.database;
-    const owner = r.target.postgres!.databases?.find((d) => d.name === db)?.owner ?? 'postgres';
-    const { incoming } = sideNames(db);
-    const conn = await ctx.pool.get(r.target);
-    await query(conn, r.target, 'postgres', `DROP DATABASE IF EXISTS "${incoming}" WITH (FORCE);`);
-    await query(conn, r.target, 'postgres', `CREATE DATABASE "${incoming}" OWNER "${owner}";`);
-    const jobs = Number(p.jobs ?? r.spec.jobs ?? 0) || '$(nproc)';
-    const dir = String(p.dir);
-    const dump = `$( [ -d ${shq(dir)}/dump ] && echo ${shq(dir)}/dump || echo ${shq(dir)}/dump.pgdump )`;
-    const res = await conn.run(`cd / && su postgres -s /bin/sh -c "pg_restore -p ${r.target.postgres!.port} -d ${incoming} -j ${jobs} --no-owner --no-acl --role=${owner} --exit-on-error ${dump}"`);
-    if (res.code !== 0) throw new OperationError(`pg_restore into ${incoming} on ${r.target.name} failed (exit ${res.code}); the live ${db} is untouched\n${tail(res.stderr || res.stdout)}`);
-    const [[tables]] = await query(conn, r.target, incoming, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
-    ctx.log(`restored ${tables} tables into ${incoming}`);
-    return { database: incoming };
   },
 };
 

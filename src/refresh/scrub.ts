@@ -1,4 +1,5 @@
-// Scrub rules (schemas/scrub.schema.json) turned into one SQL transaction: deterministic fakes, set, truncate, keep_where.
+// Scrub rules (schemas/scrub.schema.json) turned into SQL: deterministic fakes, set, truncate, keep_where; one UPDATE per table.
+import { createHash } from 'node:crypto';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 
 export type ScrubRule = { fake: 'email' | 'name' | 'phone' | 'address' | 'text' | 'uuid'; keep_where?: string } | { set: string | number | boolean | null; keep_where?: string };
@@ -32,23 +33,41 @@ export function bindAccounts(sql: string, accounts: string[]): string {
   return sql.replace(/:accounts\b/g, `ARRAY[${accounts.map(sqlLiteral).join(', ')}]::text[]`);
 }
 
-/** The scrub transaction for the given rules: truncates first, then one UPDATE per table and keep_where. */
+/** The assignments of one table's rules: one `"col" = value` each; a column with keep_where keeps its value where the condition holds. */
+function assignments(rule: Record<string, ScrubRule>, accounts: string[]): string[] {
+  return Object.entries(rule).map(([column, r]) => {
+    const value = 'fake' in r ? fakeExpression(r.fake, column) : r.set === null ? 'NULL' : sqlLiteral(String(r.set));
+    return `${sqlIdent(column)} = ${r.keep_where ? `CASE WHEN coalesce((${bindAccounts(r.keep_where, accounts)}), false) THEN ${sqlIdent(column)} ELSE ${value} END` : value}`;
+  });
+}
+
+/** The tables the rules empty and the tables they rewrite. */
+export function scrubTables(rules: ScrubRules): { truncated: string[]; updated: string[] } {
+  const entries = Object.entries(rules.tables);
+  return { truncated: entries.filter(([, r]) => r === 'truncate').map(([t]) => t), updated: entries.filter(([, r]) => r !== 'truncate').map(([t]) => t) };
+}
+
+/** The scrub of the given rules as statements: the truncates, and ONE UPDATE per table, so each table is rewritten once
+ *  (keep_where conditions see the row as restored, before any rule changed it). */
+export function scrubPlan(rules: ScrubRules, accounts: string[]): { truncates: string[]; updates: { table: string; sql: string }[] } {
+  return {
+    truncates: scrubTables(rules).truncated.map((t) => `TRUNCATE TABLE ${sqlIdent(t)};`),
+    updates: Object.entries(rules.tables).flatMap(([table, rule]) => (rule === 'truncate' ? [] : [{ table, sql: `UPDATE ${sqlIdent(table)} SET ${assignments(rule, accounts).join(', ')};` }])),
+  };
+}
+
+/** The scrub statements for the given rules, without BEGIN/COMMIT: truncates first, then the updates. */
+export function scrubStatements(rules: ScrubRules, accounts: string[]): string[] {
+  const { truncates, updates } = scrubPlan(rules, accounts);
+  return [...truncates, ...updates.map((u) => u.sql)];
+}
+
+/** The scrub transaction for the given rules. */
 export function scrubSql(rules: ScrubRules, accounts: string[]): string {
-  const statements: string[] = ['BEGIN;'];
-  for (const [table, rule] of Object.entries(rules.tables)) {
-    if (rule === 'truncate') {
-      statements.push(`TRUNCATE TABLE ${sqlIdent(table)};`);
-      continue;
-    }
-    const groups = new Map<string, string[]>();
-    for (const [column, r] of Object.entries(rule)) {
-      const value = 'fake' in r ? fakeExpression(r.fake, column) : r.set === null ? 'NULL' : sqlLiteral(String(r.set));
-      const key = r.keep_where ?? '';
-      groups.set(key, [...(groups.get(key) ?? []), `${sqlIdent(column)} = ${value}`]);
-    }
-    for (const [keep, sets] of groups)
-      statements.push(`UPDATE ${sqlIdent(table)} SET ${sets.join(', ')}${keep ? ` WHERE NOT coalesce((${bindAccounts(keep, accounts)}), false)` : ''};`);
-  }
-  statements.push('COMMIT;');
-  return statements.join('\n');
+  return ['BEGIN;', ...scrubStatements(rules, accounts), 'COMMIT;'].join('\n');
+}
+
+/** The comment a database carries once scrubbed by these statements (the scrub step then has nothing left to do). */
+export function scrubMarker(statements: string[]): string {
+  return `ironclad scrubbed: ${createHash('sha256').update(statements.join('\n')).digest('hex').slice(0, 16)}`;
 }

@@ -1,13 +1,15 @@
 // Scrub the restored copy, scan it for personal data left behind, promote the developer and tester accounts.
 import { SafetyRefusal, UserError } from '../core/errors.js';
+import { sqlLiteral } from '../core/quote.js';
 import { checkFile } from '../inventory/load.js';
 import { formatProblem } from '../inventory/problems.js';
 import type { Action } from '../runbook/types.js';
 import { query, refreshOf } from './db.js';
 import { candidateSql, redact, scanValue } from './pii.js';
-import { bindAccounts, scrubSql, type ScrubRules } from './scrub.js';
+import { bindAccounts, scrubMarker, scrubSql, scrubStatements, type ScrubRules } from './scrub.js';
 
-function rulesOf(file: string): ScrubRules {
+/** The scrub rules of a file, validated (UserError with every problem). */
+export function rulesOf(file: string): ScrubRules {
   const { data, problems } = checkFile(file, 'scrub');
   if (problems.length) throw new UserError(`invalid scrub rules:\n${problems.map(formatProblem).join('\n')}`);
   return data as ScrubRules;
@@ -20,7 +22,15 @@ export const scrubAction: Action = {
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
     const rules = rulesOf(r.spec.scrub);
-    await query(await ctx.pool.get(r.target), r.target, String(p.database), scrubSql(rules, r.spec.promote?.accounts ?? []));
+    const accounts = r.spec.promote?.accounts ?? [];
+    const conn = await ctx.pool.get(r.target);
+    const database = String(p.database);
+    const [[comment]] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
+    if (comment === scrubMarker(scrubStatements(rules, accounts))) {
+      ctx.log(`${database} was scrubbed by these rules while it was restored (before its indexes were built)`);
+      return;
+    }
+    await query(conn, r.target, database, scrubSql(rules, accounts));
     ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables`);
   },
 };
@@ -34,18 +44,18 @@ export const piiScanAction: Action = {
     const rules = rulesOf(r.spec.scrub);
     const allowed = rules.verify?.allow_email_domains ?? [];
     const conn = await ctx.pool.get(r.target);
-    const findings: string[] = [];
-    for (const table of rules.verify?.pii_scan ?? []) {
+    const scanTable = async (table: string): Promise<string[]> => {
       const cols = (await query(conn, r.target, String(p.database), `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '${table.replace(/'/g, "''")}' AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')`)).map(([c]) => c);
-      if (!cols.length) continue;
+      if (!cols.length) return [];
       const hits = new Map<string, { count: number; example: string }>();
       for (const [col, val] of await query(conn, r.target, String(p.database), candidateSql(table, cols, 100000) + ';'))
         for (const h of scanValue(val ?? '', allowed)) {
           const key = `${table}.${col}: ${h.kind}`;
           hits.set(key, { count: (hits.get(key)?.count ?? 0) + 1, example: hits.get(key)?.example ?? redact(h.value) });
         }
-      for (const [key, h] of hits) findings.push(`${key} (${h.count} values, e.g. ${h.example})`);
-    }
+      return [...hits].map(([key, h]) => `${key} (${h.count} values, e.g. ${h.example})`);
+    };
+    const findings = (await Promise.all((rules.verify?.pii_scan ?? []).map(scanTable))).flat(); // the tables in parallel
     if (findings.length) throw new SafetyRefusal(`personal data remains after scrubbing; the live staging database was not touched:\n  - ${findings.join('\n  - ')}\n  add scrub rules for these columns`);
     ctx.log(`no personal data found in ${(rules.verify?.pii_scan ?? []).join(', ')}`);
   },

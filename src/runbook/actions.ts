@@ -1,5 +1,6 @@
 // Every built-in action a runbook step may name.
-import { cleanupAction, copyAction, pickAction, restoreAction } from '../refresh/copy.js';
+import { cleanupAction, copyAction, pickAction } from '../refresh/copy.js';
+import { restoreAction } from '../refresh/restore.js';
 import { checkRowsAction } from '../refresh/check.js';
 import { guardAction } from '../refresh/guard.js';
 import { eventsAction, swapAction, swapBackAction } from '../refresh/swap.js';

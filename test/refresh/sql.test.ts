@@ -1,28 +1,74 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { bindAccounts, fakeExpression, scrubSql } from '../../src/refresh/scrub.js';
+import { scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables } from '../../src/refresh/scrub.js';
 import { renameSql } from '../../src/refresh/swap.js';
 
-t.test('scrubSql: one transaction, truncates, grouped updates, keep_where bound to the accounts', async (t) => {
-  const sql = scrubSql(
-    {
-      version: 1,
-      tables: {
-        users: { email: { fake: 'email', keep_where: 'email = ANY(:accounts)' }, full_name: { fake: 'name' }, phone: { set: null }, password_hash: { set: "it's" } },
-        sessions: 'truncate',
-      },
-    },
-    ['dev@example.com', "o'brien@example.com"],
-  ).split('\n');
+const RULES = {
+  version: 1 as const,
+  tables: {
+    users: { email: { fake: 'email' as const, keep_where: 'email = ANY(:accounts)' }, full_name: { fake: 'name' as const }, phone: { set: null }, password_hash: { set: "it's" } },
+    sessions: 'truncate' as const,
+    orders: { shipping_address: { fake: 'address' as const } },
+  },
+};
+const ACCOUNTS = ['dev@example.com', "o'brien@example.com"];
+
+t.test('scrubSql: one transaction, truncates first, ONE update per table, keep_where bound to the accounts', async (t) => {
+  const sql = scrubSql(RULES, ACCOUNTS).split('\n');
   t.equal(sql[0], 'BEGIN;');
   t.equal(sql.at(-1), 'COMMIT;');
-  t.ok(sql.includes('TRUNCATE TABLE "sessions";'));
-  const keep = sql.find((l) => l.startsWith('UPDATE "users" SET "email"'))!;
-  t.match(keep, /WHERE NOT coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\);$/);
-  const rest = sql.find((l) => l.startsWith('UPDATE "users" SET "full_name"'))!;
-  t.match(rest, /"phone" = NULL, "password_hash" = 'it''s';$/);
-  t.notMatch(rest, /WHERE/);
+  t.equal(sql[1], 'TRUNCATE TABLE "sessions";');
+  const users = sql.filter((l) => l.startsWith('UPDATE "users"'));
+  t.equal(users.length, 1, 'the table is rewritten once');
+  t.match(users[0], /^UPDATE "users" SET "email" = CASE WHEN coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\) THEN "email" ELSE CASE WHEN "email" IS NULL/);
+  t.match(users[0], /"phone" = NULL, "password_hash" = 'it''s';$/);
+  t.notMatch(users[0], /WHERE NOT/, 'no row is left out: only the kept column keeps its value');
+  t.equal(sql.filter((l) => l.startsWith('UPDATE "orders"')).length, 1);
 });
+
+t.test('scrubPlan, scrubTables and the marker agree with scrubSql', async (t) => {
+  const plan = scrubPlan(RULES, ACCOUNTS);
+  t.same(scrubTables(RULES), { truncated: ['sessions'], updated: ['users', 'orders'] });
+  t.same(plan.truncates, ['TRUNCATE TABLE "sessions";']);
+  t.same(plan.updates.map((u) => u.table), ['users', 'orders']);
+  t.same(['BEGIN;', ...scrubStatements(RULES, ACCOUNTS), 'COMMIT;'].join('\n'), scrubSql(RULES, ACCOUNTS));
+  t.match(scrubMarker(scrubStatements(RULES, ACCOUNTS)), /^ironclad scrubbed: [0-9a-f]{16}$/);
+  t.not(scrubMarker(scrubStatements(RULES, ACCOUNTS)), scrubMarker(scrubStatements(RULES, ['dev@example.com'])), 'other accounts, another marker');
+});
+
+t.test('scrub while restoring: truncates, then one transaction per table that turns its table LOGGED again', async (t) => {
+  const sql = scrubWhileRestoringSql(scrubPlan(RULES, ACCOUNTS), ['users']);
+  t.equal(sql.truncates, 'BEGIN;\nTRUNCATE TABLE "sessions";\nCOMMIT;');
+  t.equal(sql.updates.length, 2);
+  t.match(sql.updates[0], /^BEGIN;\nUPDATE "users" SET [^\n]*;\nALTER TABLE "users" SET LOGGED;\nCOMMIT;$/);
+  t.match(sql.updates[1], /^BEGIN;\nUPDATE "orders" SET [^\n]*;\nCOMMIT;$/, 'a table left logged is not altered');
+  t.equal(scrubWhileRestoringSql({ truncates: [], updates: [] }, []).truncates, undefined);
+});
+
+t.test('withoutDataOf drops only the data entries of the named public tables', async (t) => {
+  const list = [
+    ';',
+    '; Selected TOC Entries:',
+    '216; 1259 16390 TABLE public sessions app',
+    '3370; 0 16390 TABLE DATA public sessions app',
+    '3371; 0 16391 TABLE DATA public sessions_archive app',
+    '3372; 0 16392 TABLE DATA public users app',
+    '3373; 0 16393 TABLE DATA other sessions app',
+    '3200; 2606 16400 CONSTRAINT public sessions sessions_pkey app',
+  ].join('\n');
+  t.same(withoutDataOf(list, ['sessions']).split('\n'), [
+    ';',
+    '; Selected TOC Entries:',
+    '216; 1259 16390 TABLE public sessions app',
+    '3371; 0 16391 TABLE DATA public sessions_archive app',
+    '3372; 0 16392 TABLE DATA public users app',
+    '3373; 0 16393 TABLE DATA other sessions app',
+    '3200; 2606 16400 CONSTRAINT public sessions sessions_pkey app',
+  ]);
+  t.equal(withoutDataOf(list, []), list);
+});
+
 
 t.test('fakes keep NULL and are expressions of the value only (deterministic)', async (t) => {
   for (const kind of ['email', 'name', 'phone', 'address', 'text', 'uuid'] as const) {

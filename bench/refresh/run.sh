@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Staging-refresh benchmark: `ironclad refresh staging --yes` (runbooks/staging-refresh.yaml) against
+# plain-refresh.sh (scp, single-job pg_restore, UPDATE statements, rename) doing the same work on the same lab
+# (lab.yaml: br-prod, br-store, br-staging), from the same backup of a ~1 GB production database (seed.sql).
+# Target (issue 6): ironclad at least 2x faster than the plain script.
+#
+# Needs root (the lab). Not part of `npm test`.
+#   bench/refresh/run.sh     ROUNDS=3 (default)   SEED_ROWS=850000 (users; ~1 GB on disk)   KEEP_OUT=1 (keep the logs)
+# One lab for the whole run: seeded, backed up, the backup verified by a restore drill (refresh takes the latest
+# verified backup); then ROUNDS rounds of one ironclad refresh and one plain refresh, the order alternating, a
+# CHECKPOINT on staging before each. Every run's result is checked (same scrubbed rows for both tools).
+# The table shows medians. The lab is always torn down at the end, also on failure.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+inventory=$here/lab.yaml
+state=/var/lib/ironclad-lab-bench-refresh
+rounds=${ROUNDS:-3}
+seed_rows=${SEED_ROWS:-850000}
+out=$(mktemp -d /tmp/ironclad-bench-refresh.XXXXXX)
+prod=10.213.17.10 store=10.213.17.12 staging=10.213.17.20
+ironclad=(node "$root/dist/scripts/ironclad.js" -i "$inventory")
+ssh_opts=(-i "$state/id_ed25519" -o "UserKnownHostsFile=$state/known_hosts" -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=10)
+export IRONCLAD_STATE_DIR=$out/ironclad-state # the runs' journals, read for the per-step times
+lab_is_up=0
+t='' # set by timed
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((lab_is_up)); then
+    log "tearing the lab down"
+    "${ironclad[@]}" lab down >"$out/lab-down-final.log" 2>&1 || log "lab down failed, see $out/lab-down-final.log"
+  fi
+  if ((rc == 0)) && [[ -z ${KEEP_OUT:-} ]]; then rm -rf "$out"; else log "logs kept in $out"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+joined() { local IFS=,; echo "$*"; }
+
+# Run a command with its output in $out/NAME.{out,err}; its wall time in seconds goes to the variable VAR.
+timed() {
+  local name=$1 var=$2 rc=0 wall
+  shift 2
+  /usr/bin/time -o "$out/$name.time" -f '%e' "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?
+  wall=$(tail -n 1 "$out/$name.time")
+  printf -v "$var" '%s' "$wall"
+  log "$name: $wall s (exit $rc)"
+  return "$rc"
+}
+
+# Run shell text on a lab host (the text is expanded there, not here).
+# shellcheck disable=SC2029
+remote() { local address=$1; shift; ssh "${ssh_opts[@]}" "root@$address" "$@"; }
+# SQL (stdin) as postgres on a lab host's cluster; tuples only.
+sql() { remote "$1" "cd / && su postgres -c 'psql -X -q -A -t -v ON_ERROR_STOP=1 -d $2'"; }
+
+make_secrets() {
+  mkdir -p "$state/secrets"
+  local name
+  for name in app staging; do
+    [[ -s $state/secrets/$name.pw ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/secrets/$name.pw")
+  done
+}
+
+# The plain script's access: staging's root may scp from the store's root (its own key; the store's host key pinned).
+plain_access() {
+  local pub hostkey
+  pub=$(remote "$staging" 'mkdir -p /root/.ssh && { [ -f /root/.ssh/plain_ed25519 ] || ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/plain_ed25519; } && cat /root/.ssh/plain_ed25519.pub')
+  printf '%s\n' "$pub" | remote "$store" 'cat >> /root/.ssh/authorized_keys'
+  hostkey=$(remote "$store" 'cut -d" " -f1,2 /etc/ssh/ssh_host_ed25519_key.pub')
+  printf '%s %s\n' "$store" "$hostkey" | remote "$staging" 'cat >> /root/.ssh/known_hosts'
+}
+
+# What a refresh must leave in staging's app: every row of production, the scrubbed values, the admins. Prints a
+# fingerprint of the scrubbed tables; both tools must print the same one.
+check_result() {
+  local tool=$1 got
+  got=$(sql "$staging" app <<'SQL'
+SELECT (SELECT count(*) FROM events) || ' events, ' || (SELECT count(*) FROM payment_methods) || ' payment_methods, '
+    || (SELECT count(*) FROM sessions) || ' sessions, admins '
+    || (SELECT string_agg(email, ',' ORDER BY email) FROM users WHERE role = 'admin') || ', users '
+    || (SELECT md5(string_agg(u::text, E'\n' ORDER BY id)) FROM users u) || ', orders '
+    || (SELECT md5(string_agg(o::text, E'\n' ORDER BY id)) FROM orders o);
+SQL
+  ) || die "$tool: cannot read staging's app"
+  [[ $got == "$events_rows events, 0 payment_methods, 0 sessions, admins dev@example.com,qa@example.com, "* ]] || die "$tool: unexpected result: $got"
+  [[ -z $fingerprint || $got == "$fingerprint" ]] || die "$tool: the scrubbed data differs from the first run's: $got / $fingerprint"
+  fingerprint=$got
+  got=$(sql "$staging" app <<<"SELECT count(*) FROM users WHERE email !~ '@example\.(invalid|com)$' OR phone IS NOT NULL") || die "$tool: cannot read staging's app"
+  [[ $got == 0 ]] || die "$tool: $got users keep an original email or phone"
+  log "$tool: result checked (rows, truncated tables, admins, scrubbed values identical to the first run's)"
+}
+
+# Seconds per step of an ironclad run, from its journal: "guard=0.36 pick=0.16 ..."; the restore's own phases from its log.
+ironclad_steps() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  node -e '
+    const fs = require("fs");
+    const lines = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "step");
+    const parts = lines.map((e) => `${e.step}=${((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(2)}`);
+    const restore = lines.find((e) => e.step === "restore");
+    for (const [key, re] of [["restore.data", /data loaded in ([\d.]+) s/], ["restore.scrub", /before their indexes were built, in ([\d.]+) s/], ["restore.indexes", /constraints built in ([\d.]+) s/]]) {
+      const m = (restore?.tail ?? []).map((l) => re.exec(l)).find(Boolean);
+      if (m) parts.push(`${key}=${m[1]}`);
+    }
+    console.log(parts.join(" "));' "$1"
+}
+
+# Seconds per step of a plain run, from the timestamps of its step lines.
+plain_steps() {
+  awk '/^\[plain / { split($2, hms, /[:\]]/); s = hms[1] * 3600 + hms[2] * 60 + hms[3]; $1 = $2 = ""; sub(/^ +/, "");
+         if (name != "") printf "%s=%.2f ", name, s - prev; split($0, w, " "); name = w[1]; prev = s } END { print "" }' "$1"
+}
+
+ic_total=() pl_total=() ic_steps=() pl_steps=()
+fingerprint=''
+
+run_ironclad() {
+  local r=$1 run_id steps
+  sql "$staging" postgres <<<'CHECKPOINT;' >/dev/null
+  timed "ironclad-$r" t "${ironclad[@]}" --yes refresh staging || die "ironclad refresh, see $out/ironclad-$r.out"
+  ic_total+=("$t")
+  run_id=$(sed -n 's/.*(run \([0-9A-Za-z-]*\)).*/\1/p' "$out/ironclad-$r.out" | tail -n 1)
+  [[ -n $run_id ]] || die "no run id in $out/ironclad-$r.out"
+  steps=$(ironclad_steps "$IRONCLAD_STATE_DIR/runs/$run_id.jsonl") || die "cannot read the journal of $run_id"
+  ic_steps+=("$steps")
+  log "ironclad-$r steps: ${ic_steps[-1]}"
+  check_result ironclad
+}
+
+run_plain() {
+  local r=$1 steps
+  sql "$staging" postgres <<<'CHECKPOINT;' >/dev/null
+  timed "plain-$r" t "$here/plain-refresh.sh" "$state/id_ed25519" "$state/known_hosts" "$store" "$staging" || die "plain refresh, see $out/plain-$r.err"
+  pl_total+=("$t")
+  steps=$(plain_steps "$out/plain-$r.err") || die "cannot read the steps of plain-$r"
+  pl_steps+=("$steps")
+  log "plain-$r steps: ${pl_steps[-1]}"
+  check_result plain
+}
+
+[[ $(id -u) == 0 ]] || die "the lab needs root"
+log "build"
+(cd "$root" && npx tsc -p tsconfig.build.json) || die "build"
+make_secrets
+log "lab down + up"
+"${ironclad[@]}" lab down >"$out/lab-down-start.log" 2>&1 || die "lab down, see $out/lab-down-start.log"
+lab_is_up=1
+"${ironclad[@]}" lab up >"$out/lab-up.log" 2>&1 || die "lab up, see $out/lab-up.log"
+timed apply t "${ironclad[@]}" --yes apply || die "apply, see $out/apply.out"
+log "seeding production ($seed_rows users)"
+remote "$prod" "cd / && su postgres -c 'psql -X -q -A -t -v ON_ERROR_STOP=1 -v rows=$seed_rows -d app'" <"$here/seed.sql" >"$out/seed.out" 2>"$out/seed.err" || die "seed, see $out/seed.err"
+db_size=$(sql "$prod" app <<<"SELECT pg_size_pretty(pg_database_size('app')) || ' (' || pg_database_size('app') || ' bytes)'")
+table_sizes=$(sql "$prod" app <<<"SELECT string_agg(relname || ' ' || pg_size_pretty(pg_total_relation_size(oid)) || ' ' || reltuples::bigint || ' rows', ', ' ORDER BY pg_total_relation_size(oid) DESC) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")
+events_rows=$(sql "$prod" app <<<'SELECT count(*) FROM events')
+log "production app: $db_size; $table_sizes"
+timed backup t "${ironclad[@]}" backup run --host br-prod || die "backup, see $out/backup.out"
+timed verify t "${ironclad[@]}" backup verify --latest --restore || die "backup verify, see $out/verify.out"
+dump_size=$("${ironclad[@]}" --json backup list | node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(d.backups[0].bytes)')
+plain_access
+
+load_start=$(load)
+for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this machine's load hits both alike
+  if ((r % 2)); then
+    run_ironclad "$r"
+    run_plain "$r"
+  else
+    run_plain "$r"
+    run_ironclad "$r"
+  fi
+done
+load_end=$(load)
+
+lab_is_up=0
+log "lab down"
+"${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
+
+# The median of each step over the runs: "name=seconds ..." lines in, "name median" lines out (first run's order).
+step_medians() {
+  printf '%s\n' "$@" | tr ' ' '\n' | awk -F= 'NF == 2 { if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } v[$1] = v[$1] " " $2 }
+    END { for (i = 1; i <= n; i++) print order[i], v[order[i]] }' | while read -r name values; do
+    # shellcheck disable=SC2086 # one value a word
+    printf '  %-16s %8s s\n' "$name" "$(median $values)"
+  done
+}
+
+m_ic=$(median "${ic_total[@]}") m_pl=$(median "${pl_total[@]}")
+echo
+echo "Staging refresh from the latest verified backup: production app $db_size ($table_sizes); dump $dump_size bytes"
+echo "machine: $(nproc) CPUs, load average $load_start at the start, $load_end at the end (the lab hosts run on these CPUs too)"
+echo "$rounds rounds, order alternating; totals (s): ironclad $(joined "${ic_total[@]}"); plain script $(joined "${pl_total[@]}")"
+printf '%-28s %10s %14s %16s %8s\n' "" "ironclad" "plain script" "plain/ironclad" "target"
+printf '%-28s %10s %14s %16s %8s\n' "refresh, median (s)" "$m_ic" "$m_pl" "$(ratio "$m_pl" "$m_ic")" ">= 2x"
+echo "ironclad steps, medians (restore.* are phases of the restore step):"
+step_medians "${ic_steps[@]}"
+echo "plain script steps, medians:"
+step_medians "${pl_steps[@]}"
