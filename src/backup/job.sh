@@ -10,6 +10,7 @@ json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | 
 
 # status + alert on every failure; never hides the original exit code
 finish() {
+  FINISHED=1
   code=$1; shift
   msg="$*"
   if [ -n "${asking:-}" ]; then wait "$asking" 2>/dev/null || true; fi
@@ -80,7 +81,8 @@ backup_db() {
   su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" &
   session=$!
   exec 4> "$fifo"
-  printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4
+  # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below
+  (trap '' PIPE; printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
   i=0; snap=''
   while [ $i -lt 1500 ]; do
     snap=$(head -n 1 "$dir/.session.out" 2>/dev/null || true)
@@ -93,7 +95,7 @@ backup_db() {
   # they run while pg_dump (below) dumps the same snapshot; the transaction stays open (no COMMIT yet) until pg_dump is
   # done, so the snapshot it imports is valid all along. One process and no JIT for them: as little CPU as possible
   # taken from pg_dump beside them (counting is much cheaper than dumping, so they end long before it).
-  cat >&4 <<'SQL'
+  (trap '' PIPE; cat >&4) 2>/dev/null <<'SQL' || true
 \pset tuples_only on
 \o
 SET LOCAL max_parallel_workers_per_gather = 0;
@@ -110,7 +112,7 @@ SQL
     exec 4>&-; wait "$session" || true
     finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
   fi
-  printf '%s\n' "SELECT '@@end';" 'COMMIT;' >&4
+  (trap '' PIPE; printf '%s\n' "SELECT '@@end';" 'COMMIT;' >&4) 2>/dev/null || true
   exec 4>&-
   if ! wait "$session"; then finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
   rm -f "$fifo"
@@ -160,8 +162,10 @@ SQL
   } > "$dir/manifest.json"
   # every file's sum, sorted by name as sha256sum -c reads them: the dump files' (each read once, above; dump* sorts
   # before manifest.json), then the manifest's
-  { cat "$dir/.files" && (cd "$dir" && sha256sum manifest.json); } > "$dir/SHA256SUMS" || finish 1 "$db: checksums failed"
+  { cat "$dir/.files" && (cd "$dir" && sha256sum manifest.json); } > "$dir/SHA256SUMS.tmp" || finish 1 "$db: checksums failed"
   rm -f "$dir"/.session.* "$dir"/.dump.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
+  # only now is the folder a complete backup that a later run may resume shipping (it looks for SHA256SUMS)
+  mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"
 
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
   if ! ship "$dir" "$id"; then
@@ -176,6 +180,11 @@ SQL
 }
 
 # --- main ---------------------------------------------------------------------------------------
+# whatever stops the job, the status file and the alert say so (finish sets FINISHED; a signal or an
+# unexpected error ends here)
+FINISHED=''
+trap 'rc=$?; [ -n "$FINISHED" ] || finish 1 "the job stopped unexpectedly (exit $rc)"' EXIT
+trap 'finish 1 "interrupted by a signal"' HUP INT TERM
 cd /
 mkdir -p "$WORK"
 chmod 711 "$WORK"  # postgres writes the dump into its own folder below

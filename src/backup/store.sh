@@ -18,7 +18,15 @@ commit() {
   src="$ROOT/incoming/$id"
   dst="$ROOT/$host/$db/$id"
   [ -d "$src" ] || die "no upload named $id"
-  [ ! -e "$dst" ] || die "backup $id already exists; a committed backup is never overwritten"
+  if [ -e "$dst" ]; then
+    # the same backup sent again (its commit went through but the job never heard): drop the copy, keep the backup
+    if [ -f "$src/SHA256SUMS" ] && [ -f "$dst/SHA256SUMS" ] && cmp -s "$src/SHA256SUMS" "$dst/SHA256SUMS"; then
+      rm -rf "$src"
+      printf 'committed %s (already)\n' "$id"
+      return 0
+    fi
+    die "backup $id already exists; a committed backup is never overwritten"
+  fi
   if [ ! -f "$src/SHA256SUMS" ] || [ ! -f "$src/manifest.json" ]; then die "$id is incomplete (no SHA256SUMS or manifest.json)"; fi
   (cd "$src" && sha256sum --quiet -c SHA256SUMS) >&2 || die "$id: checksums do not match what was sent; the upload stays in incoming/ and is retried"
   if ! grep -q "\"host\":\"$host\"" "$src/manifest.json" || ! grep -q "\"database\":\"$db\"" "$src/manifest.json"; then

@@ -43,7 +43,12 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.ok(job.indexOf('( open_store && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
   t.equal((job.match(/xargs sha256sum/g) ?? []).length, 1, 'the dump files are read once for their sums');
-  t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sha256sum manifest\.json\); \} > "\$dir\/SHA256SUMS"/);
+  t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sha256sum manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
+  t.ok(job.indexOf('mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS"') > job.indexOf('rm -f "$dir"/.session.*'), 'SHA256SUMS (what a resumed run looks for) appears whole, after the scratch files are gone');
+  const writes = job.split('\n').filter((l) => />&4\b/.test(l) && !/exec 4>/.test(l));
+  t.equal(writes.length, 3, 'three writes to the counting session');
+  t.ok(writes.every((l) => l.includes("(trap '' PIPE;") && l.includes('|| true')), 'none can kill the job with SIGPIPE when psql died: its exit status is judged');
+  t.match(job, /trap 'rc=\$\?; \[ -n "\$FINISHED" \] \|\| finish 1 "the job stopped unexpectedly/, 'any other exit still writes the status and alerts');
   t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
   const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
   t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
