@@ -45,5 +45,7 @@ export async function connectTo(ctx: ActionContext, host: Host): Promise<Connect
 
 /** The name of the database being prepared beside the live one, and of the one kept after a swap. */
 export function sideNames(database: string): { incoming: string; previous: string } {
+  // PostgreSQL cuts names at 63 bytes: a longer side name would be the live database's own name
+  if (Buffer.byteLength(database) > 53) throw new UserError(`database name '${database}' is too long for a refresh (at most 53 bytes: ${database}__incoming must stay a name of its own)`);
   return { incoming: `${database}__incoming`, previous: `${database}__previous` };
 }

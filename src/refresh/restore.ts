@@ -4,6 +4,7 @@
 import { OperationError, UserError } from '../core/errors.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
+import { fanOut } from '../executor/fanout.js';
 import { tail } from '../executor/run.js';
 import type { Host } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
@@ -54,6 +55,28 @@ async function pgRestore(r: Restore, args: string, what: string): Promise<void> 
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
+/** What in a dump's post-data would act on the rows the scrub rewrites (triggers, rules, keys that cascade updates):
+ *  scrubbing before those exist would skip them, so such a dump is restored whole and scrubbed after. */
+export const ACTS_ON_UPDATES = /^CREATE (?:CONSTRAINT )?TRIGGER |^CREATE (?:OR REPLACE )?RULE |ON UPDATE CASCADE/m;
+
+/** Why a dump must be restored whole before its scrub, or undefined when scrubbing between data and indexes is safe. */
+async function scrubBeforeIndexesUnsafe(r: Restore): Promise<string | undefined> {
+  const post = await r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`);
+  if (post.code !== 0) throw new OperationError(`pg_restore --section=post-data ${r.dump} on ${r.host.name} failed (exit ${post.code})\n${tail(post.stderr)}`);
+  const m = ACTS_ON_UPDATES.exec(post.stdout);
+  return m ? `the dump has ${m[0].trim()} definitions, which must see the scrub` : undefined;
+}
+
+/** Run the per-table scrub transactions: at most `jobs` at once, one after another in the rules' order when a
+ *  table's keep_where reads another table the scrub rewrites (its result must not depend on which commits first). */
+export function scrubOrder(rules: ScrubRules, jobs: number): number {
+  const rewritten = scrubTables(rules).updated;
+  const reads = Object.entries(rules.tables).some(
+    ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && rewritten.some((t) => t !== table && new RegExp(`\\b${t}\\b`, 'i').test(c.keep_where!))),
+  );
+  return reads ? 1 : Math.max(1, Math.min(jobs, 8));
+}
+
 /** Restore in three sections (tables, data, indexes and constraints) with the scrub between data and indexes: the
  *  rewritten plain tables are loaded UNLOGGED (no WAL for rows the scrub replaces) and become LOGGED again in their
  *  scrub transaction; the tables are scrubbed in parallel, the truncated ones are never loaded. */
@@ -65,6 +88,7 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const saved = await r.conn.run(`cat > ${shq(list)} && chmod 644 ${shq(list)}`, { stdin: withoutDataOf(listed.stdout, truncated) + '\n' });
   if (saved.code !== 0) throw new OperationError(`cannot write ${list} on ${r.host.name}\n${tail(saved.stderr)}`);
   let since = Date.now();
+  const started = await query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();');
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
   const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   const unlogged = updated.length
@@ -76,16 +100,20 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   since = Date.now();
   const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged);
   if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
-  const settled = await Promise.allSettled(sql.updates.map((u) => query(r.conn, r.host, r.database, u)));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  await query(r.conn, r.host, r.database, `COMMENT ON DATABASE ${sqlIdent(r.database)} IS ${sqlLiteral(scrubMarker(scrubStatements(rules, accounts)))};`);
+  const parallel = scrubOrder(rules, Number(r.jobs));
+  const outcomes = await fanOut(sql.updates.map((u, i) => ({ name: String(i), sql: u })), (u) => query(r.conn, r.host, r.database, u.sql), parallel);
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed && !failed.ok) throw failed.error;
   const after = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   if (after.join('\n') !== before.join('\n')) throw new OperationError(`${r.database} on ${r.host.name}: tables are not logged as the dump made them after the scrub`);
-  log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, in parallel) before their indexes were built, in ${seconds(since)}`);
+  log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}) before their indexes were built, in ${seconds(since)}`);
   since = Date.now();
   await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints');
   log(`indexes and constraints built in ${seconds(since)}`);
+  // a crash restart while tables were UNLOGGED empties them: their rows would be silently gone
+  const restarted = await query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();');
+  if (restarted.join() !== started.join()) throw new OperationError(`the server on ${r.host.name} restarted during the restore; tables loaded unlogged may have lost their rows: run the refresh again`);
+  await query(r.conn, r.host, r.database, `COMMENT ON DATABASE ${sqlIdent(r.database)} IS ${sqlLiteral(scrubMarker(scrubStatements(rules, accounts)))};`);
 }
 
 export const restoreAction: Action = {
@@ -110,7 +138,9 @@ export const restoreAction: Action = {
     const maintenanceWorkMem = String(p.maintenance_work_mem ?? '256MB');
     if (!/^\d+(kB|MB|GB)$/.test(maintenanceWorkMem)) throw new UserError(`maintenance_work_mem: '${maintenanceWorkMem}' is not a size like 256MB`);
     const restore: Restore = { conn, host: r.target, database: incoming, owner, dump: found.stdout.trim(), jobs, maintenanceWorkMem };
-    if (rules) await restoreScrubbed(restore, rules, r.spec.promote?.accounts ?? [], dir, ctx.log);
+    const unsafe = rules ? await scrubBeforeIndexesUnsafe(restore) : undefined;
+    if (unsafe) ctx.log(`restoring everything before the scrub step: ${unsafe}`);
+    if (rules && !unsafe) await restoreScrubbed(restore, rules, r.spec.promote?.accounts ?? [], dir, ctx.log);
     else await pgRestore(restore, '', 'everything');
     const [[tables]] = await query(conn, r.target, incoming, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
     ctx.log(`restored ${tables} tables into ${incoming} with ${jobs} jobs`);

@@ -1,5 +1,6 @@
 // Scrub the restored copy, scan it for personal data left behind, promote the developer and tester accounts.
-import { SafetyRefusal, UserError } from '../core/errors.js';
+import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { fanOut } from '../executor/fanout.js';
 import { sqlLiteral } from '../core/quote.js';
 import { checkFile } from '../inventory/load.js';
 import { formatProblem } from '../inventory/problems.js';
@@ -25,7 +26,9 @@ export const scrubAction: Action = {
     const accounts = r.spec.promote?.accounts ?? [];
     const conn = await ctx.pool.get(r.target);
     const database = String(p.database);
-    const [[comment]] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
+    const found = await query(conn, r.target, 'postgres', `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
+    if (!found.length) throw new OperationError(`${database} does not exist on ${r.target.name}: run the restore step first (ironclad runbook run --resume)`);
+    const comment = found[0][1] ?? '';
     if (comment === scrubMarker(scrubStatements(rules, accounts))) {
       ctx.log(`${database} was scrubbed by these rules while it was restored (before its indexes were built)`);
       return;
@@ -55,7 +58,10 @@ export const piiScanAction: Action = {
         }
       return [...hits].map(([key, h]) => `${key} (${h.count} values, e.g. ${h.example})`);
     };
-    const findings = (await Promise.all((rules.verify?.pii_scan ?? []).map(scanTable))).flat(); // the tables in parallel
+    const scanned = await fanOut((rules.verify?.pii_scan ?? []).map((name) => ({ name })), (t) => scanTable(t.name), 4); // 4 tables at once
+    const broken = scanned.find((o) => !o.ok);
+    if (broken && !broken.ok) throw broken.error;
+    const findings = scanned.flatMap((o) => (o.ok ? o.value : []));
     if (findings.length) throw new SafetyRefusal(`personal data remains after scrubbing; the live staging database was not touched:\n  - ${findings.join('\n  - ')}\n  add scrub rules for these columns`);
     ctx.log(`no personal data found in ${(rules.verify?.pii_scan ?? []).join(', ')}`);
   },

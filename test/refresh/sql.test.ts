@@ -1,7 +1,8 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
-import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables } from '../../src/refresh/scrub.js';
+import { ACTS_ON_UPDATES, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { sideNames } from '../../src/refresh/db.js';
+import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
 import { renameSql } from '../../src/refresh/swap.js';
 
 const RULES = {
@@ -91,4 +92,21 @@ t.test('rowMismatches', async (t) => {
     'public.b: missing rows restored, the manifest says 2',
     'public.c: 5 rows restored, the manifest says none',
   ]);
+});
+
+t.test('the scrub between data and indexes: when it must wait, and how many tables at once', async (t) => {
+  const rules = (keep: string): ScrubRules => ({ version: 1, tables: { users: { email: { fake: 'email', keep_where: keep } }, customers: { name: { fake: 'name' } }, sessions: 'truncate' } });
+  t.equal(scrubOrder(rules('email = ANY(:accounts)'), 4), 4, 'independent tables: in parallel, up to the jobs');
+  t.equal(scrubOrder(rules('users.email = ANY(:accounts)'), 4), 4, 'a condition on its own table is still independent');
+  t.equal(scrubOrder(rules('EXISTS (SELECT 1 FROM Customers c WHERE c.email = users.email)'), 4), 1, 'reads another rewritten table: one after another');
+  t.equal(scrubOrder(rules('EXISTS (SELECT 1 FROM sessions s)'), 4), 4, 'a truncated table is not rewritten');
+  t.equal(scrubOrder(rules('x'), 32), 8, 'never more than 8 at once');
+  const post = (text: string) => ACTS_ON_UPDATES.test(text);
+  t.ok(post('CREATE TRIGGER users_search BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION f();'), 'a trigger');
+  t.ok(post('CREATE CONSTRAINT TRIGGER t AFTER UPDATE ON public.users'), 'a constraint trigger');
+  t.ok(post('CREATE RULE r AS ON UPDATE TO public.users DO ALSO NOTHING;'), 'a rule');
+  t.ok(post('ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_fkey FOREIGN KEY (user_email) REFERENCES public.users(email) ON UPDATE CASCADE;'), 'a key cascading updates');
+  t.notOk(post('CREATE INDEX users_email ON public.users USING btree (email);\nALTER TABLE ONLY public.orders\n    ADD CONSTRAINT o_fk FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;'), 'indexes and plain keys do not');
+  t.throws(() => sideNames('x'.repeat(54)), /at most 53 bytes/);
+  t.same(sideNames('app'), { incoming: 'app__incoming', previous: 'app__previous' });
 });
