@@ -32,42 +32,8 @@ plain_ssh="ssh -i /root/.ssh/plain_ed25519 -o BatchMode=yes -o StrictHostKeyChec
 lab_is_up=0
 t='' # set by timed
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((lab_is_up)); then
-    log "tearing the lab down"
-    "${ironclad[@]}" lab down >"$out/lab-down-final.log" 2>&1 || log "lab down failed, see $out/lab-down-final.log"
-  fi
-  if ((rc == 0)) && [[ -z ${KEEP_OUT:-} ]]; then rm -rf "$out"; else log "logs kept in $out"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'; }
-joined() { local IFS=,; echo "$*"; }
-
-# Run a command with its output in $out/NAME.{out,err}; its wall time in seconds goes to the variable VAR.
-timed() {
-  local name=$1 var=$2 rc=0 start end
-  shift 2
-  start=$(date +%s.%N)
-  "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?
-  end=$(date +%s.%N)
-  printf -v "$var" '%s' "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')"
-  log "$name: ${!var} s (exit $rc, load $(load))"
-  return "$rc"
-}
-
-# Run shell text on a lab host (the text is expanded there, not here).
-# shellcheck disable=SC2029
-remote() { local address=$1; shift; ssh "${ssh_opts[@]}" "root@$address" "$@"; }
+# shellcheck source=bench/lib.sh
+source "$here/../lib.sh"
 
 # The plain pipeline, started from here like `ironclad backup run` (one SSH to the database host).
 plain_backup() {

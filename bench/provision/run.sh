@@ -26,9 +26,6 @@ export ANSIBLE_CONFIG=$here/ansible/ansible.cfg ANSIBLE_NOCOLOR=1
 lab_is_up=0
 t='' cpu_t='' # set by timed
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
 # Close the ControlPersist masters Ansible left in a control directory (processes this run started).
 close_masters() {
   local sock
@@ -37,40 +34,15 @@ close_masters() {
   done
 }
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
+# Before the lab goes down: the masters of every Ansible run of this benchmark.
+bench_cleanup() {
+  local dir
   for dir in "$out"/cp-*; do [[ -d $dir ]] && close_masters "$dir"; done
-  if ((lab_is_up)); then
-    log "tearing the lab down"
-    "${ironclad[@]}" lab down >"$out/lab-down-final.log" 2>&1 || log "lab down failed, see $out/lab-down-final.log"
-  fi
-  if ((rc == 0)) && [[ -z ${KEEP_OUT:-} ]]; then rm -rf "$out"; else log "logs kept in $out"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-# Run a command with its output in $out/NAME.{out,err}; its wall time in seconds goes to the variable VAR,
-# the CPU seconds it and its children used on this machine (user + system) to cpu_VAR.
-timed() {
-  local name=$1 var=$2 rc=0 wall user sys
-  shift 2
-  /usr/bin/time -o "$out/$name.time" -f '%e %U %S' "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?
-  read -r wall user sys < <(tail -n 1 "$out/$name.time")
-  printf -v "$var" '%s' "$wall"
-  printf -v "cpu_$var" '%s' "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')"
-  log "$name: $wall s, $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }') s CPU here (exit $rc)"
-  return "$rc"
+  return 0
 }
 
-# Run shell text on a lab host (the text is expanded there, not here).
-# shellcheck disable=SC2029
-remote() { local address=$1; shift; ssh "${ssh_opts[@]}" "root@$address" "$@"; }
+# shellcheck source=bench/lib.sh
+source "$here/../lib.sh"
 
 make_secrets() {
   mkdir -p "$state/secrets"
@@ -184,7 +156,6 @@ lab_is_up=0
 log "lab down"
 "${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
 
-joined() { local IFS=,; echo "$*"; }
 # "0 x9" when every value is the same, else the values.
 same() { if [[ $(printf '%s\n' "$@" | sort -u | wc -l) == 1 ]]; then echo "$1 x$#"; else joined "$@"; fi; }
 row() { printf '%-38s %10s %10s %17s %7s\n' "$@"; }

@@ -26,41 +26,9 @@ export IRONCLAD_STATE_DIR=$out/ironclad-state # the runs' journals, read for the
 lab_is_up=0
 t='' # set by timed
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$here/../lib.sh"
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((lab_is_up)); then
-    log "tearing the lab down"
-    "${ironclad[@]}" lab down >"$out/lab-down-final.log" 2>&1 || log "lab down failed, see $out/lab-down-final.log"
-  fi
-  if ((rc == 0)) && [[ -z ${KEEP_OUT:-} ]]; then rm -rf "$out"; else log "logs kept in $out"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-joined() { local IFS=,; echo "$*"; }
-
-# Run a command with its output in $out/NAME.{out,err}; its wall time in seconds goes to the variable VAR.
-timed() {
-  local name=$1 var=$2 rc=0 wall
-  shift 2
-  /usr/bin/time -o "$out/$name.time" -f '%e' "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?
-  wall=$(tail -n 1 "$out/$name.time")
-  printf -v "$var" '%s' "$wall"
-  log "$name: $wall s (exit $rc)"
-  return "$rc"
-}
-
-# Run shell text on a lab host (the text is expanded there, not here).
-# shellcheck disable=SC2029
-remote() { local address=$1; shift; ssh "${ssh_opts[@]}" "root@$address" "$@"; }
 # SQL (stdin) as postgres on a lab host's cluster; tuples only.
 sql() { remote "$1" "cd / && su postgres -c 'psql -X -q -A -t -v ON_ERROR_STOP=1 -d $2'"; }
 

@@ -1,0 +1,47 @@
+# Shared by the benchmarks' run.sh (sourced, bash): logging, the lab torn down on every exit, timing, medians
+# and ratios, shell on lab hosts. The caller sets `out` (a temporary folder), `ironclad` (the CLI with its
+# inventory, an array), `ssh_opts` (an array) and `lab_is_up=0` before sourcing; it may define `bench_cleanup`
+# for what it started itself.
+# shellcheck shell=bash disable=SC2154  # out, ironclad, ssh_opts, lab_is_up: set by the caller
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# On every exit: the caller's own cleanup, then the lab down; the logs kept when the run failed or KEEP_OUT is set.
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if declare -F bench_cleanup >/dev/null; then bench_cleanup || true; fi
+  if ((lab_is_up)); then
+    log "tearing the lab down"
+    "${ironclad[@]}" lab down >"$out/lab-down-final.log" 2>&1 || log "lab down failed, see $out/lab-down-final.log"
+  fi
+  if ((rc == 0)) && [[ -z ${KEEP_OUT:-} ]]; then rm -rf "$out"; else log "logs kept in $out"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'; }
+joined() { local IFS=,; echo "$*"; }
+
+# Run a command (or a shell function) with its output in $out/NAME.{out,err}; its wall time in seconds goes to
+# the variable VAR, the CPU seconds it and its children used on this machine (user + system) to cpu_VAR.
+timed() {
+  local name=$1 var=$2 rc=0 wall user sys cpu TIMEFORMAT='%R %U %S'
+  shift 2
+  { time "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?; } 2>"$out/$name.time"
+  read -r wall user sys < <(tail -n 1 "$out/$name.time")
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
+  printf -v "$var" '%.2f' "$wall"
+  printf -v "cpu_$var" '%s' "$cpu"
+  log "$name: ${!var} s, $cpu s CPU here (exit $rc, load $(load))"
+  return "$rc"
+}
+
+# Run shell text on a lab host (the text is expanded there, not here).
+# shellcheck disable=SC2029
+remote() { local address=$1; shift; ssh "${ssh_opts[@]}" "root@$address" "$@"; }
