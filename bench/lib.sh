@@ -1,8 +1,8 @@
 # Shared by the benchmarks' run.sh (sourced, bash): logging, the lab torn down on every exit, timing, medians
-# and ratios, shell on lab hosts. The caller sets `out` (a temporary folder), `ironclad` (the CLI with its
-# inventory, an array), `ssh_opts` (an array) and `lab_is_up=0` before sourcing; it may define `bench_cleanup`
-# for what it started itself.
-# shellcheck shell=bash disable=SC2154  # out, ironclad, ssh_opts, lab_is_up: set by the caller
+# and ratios, secrets, shell on lab hosts. The caller sets `out` (a temporary folder), `ironclad` (the CLI with
+# its inventory, an array), `ssh_opts` (an array), `state` (the lab's state folder) and `lab_is_up=0` first;
+# it may define `bench_cleanup` for what it started itself.
+# shellcheck shell=bash disable=SC2154  # out, ironclad, ssh_opts, lab_is_up, state: set by the caller
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -40,6 +40,15 @@ timed() {
   printf -v "cpu_$var" '%s' "$cpu"
   log "$name: ${!var} s, $cpu s CPU here (exit $rc, load $(load))"
   return "$rc"
+}
+
+# The lab's secret files (random, made once) for these names: $state/secrets/NAME.pw.
+make_secrets() {
+  mkdir -p "$state/secrets"
+  local name
+  for name in "$@"; do
+    [[ -s $state/secrets/$name.pw ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/secrets/$name.pw")
+  done
 }
 
 # Run shell text on a lab host (the text is expanded there, not here).

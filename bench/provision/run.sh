@@ -44,14 +44,6 @@ bench_cleanup() {
 # shellcheck source=bench/lib.sh
 source "$here/../lib.sh"
 
-make_secrets() {
-  mkdir -p "$state/secrets"
-  local name
-  for name in app reporting; do
-    [[ -s $state/secrets/$name.pw ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/secrets/$name.pw")
-  done
-}
-
 # A fresh lab: down (fresh overlays next time), up, and every host as a new server would be: Postgres
 # packages installed, no cluster. Each host's /root/.bashrc is Debian's default, not this machine's
 # (pyenv init, ~0.5 s per ssh command): the lab does that on first boot; the copy here only guards it.
@@ -104,7 +96,7 @@ ansible-galaxy collection list community.postgresql 2>/dev/null | grep -q commun
 
 log "build"
 (cd "$root" && npx tsc -p tsconfig.build.json) || die "build"
-make_secrets
+make_secrets app reporting
 
 ic_first=() ic_first_cpu=() ic_first_changes=() ic_noop=() ic_noop_cpu=() ic_noop_changes=()
 an_first=() an_first_cpu=() an_first_changed=() an_noop=() an_noop_cpu=() an_noop_changed=()

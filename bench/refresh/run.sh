@@ -32,14 +32,6 @@ source "$here/../lib.sh"
 # SQL (stdin) as postgres on a lab host's cluster; tuples only.
 sql() { remote "$1" "cd / && su postgres -c 'psql -X -q -A -t -v ON_ERROR_STOP=1 -d $2'"; }
 
-make_secrets() {
-  mkdir -p "$state/secrets"
-  local name
-  for name in app staging; do
-    [[ -s $state/secrets/$name.pw ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/secrets/$name.pw")
-  done
-}
-
 # The plain script's access: staging's root may scp from the store's root (its own key; the store's host key pinned).
 plain_access() {
   local pub hostkey
@@ -120,7 +112,7 @@ run_plain() {
 [[ $(id -u) == 0 ]] || die "the lab needs root"
 log "build"
 (cd "$root" && npx tsc -p tsconfig.build.json) || die "build"
-make_secrets
+make_secrets app staging
 log "lab down + up"
 "${ironclad[@]}" lab down >"$out/lab-down-start.log" 2>&1 || die "lab down, see $out/lab-down-start.log"
 lab_is_up=1
