@@ -209,7 +209,8 @@ else {
     }
   });
 
-  await t.test('the census of 10 hosts takes under 2 s (connections included)', async (t) => {
+  // its time is reported, not asserted (speed is measured, never a timed test): the README records it
+  await t.test('the census of 10 hosts in parallel, each its own connection and round trip, all clean', async (t) => {
     const ten = Array.from({ length: 10 }, (_, i) => ({ ...(i % 2 ? db2 : db), name: `${i % 2 ? 'cen-db2' : 'cen-db'}-${i}` }));
     const runs: number[] = [];
     for (let round = 0; round < 3; round++) {
@@ -217,9 +218,8 @@ else {
       const r = await census(ten);
       runs.push(Math.round(performance.now() - started));
       t.equal(r.code, 0, r.hosts.flatMap((h) => h.problems).join('\n'));
+      t.same(r.hosts.map((h) => h.host), ten.map((h) => h.name), 'every host answered');
     }
-    const best = Math.min(...runs);
     t.comment(`census of 10 hosts in parallel (one SSH connection + one round trip each): ${runs.join(', ')} ms`);
-    t.ok(best < 2000, `10 hosts in ${best} ms`);
   });
 }
