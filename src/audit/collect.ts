@@ -10,11 +10,13 @@ import { planEstate } from '../provision/estate.js';
 import { planAll } from '../provision/run.js';
 import type { AuditInput } from './types.js';
 
-/** Everything the audit needs from the selected hosts (stores and image replicas are read when their hosts are selected). */
+/** Everything the audit needs from the selected hosts, their backup stores and their image replicas included. */
 export async function collectAudit(inv: Inventory, hosts: Host[], pool: ConnectionPool, now = new Date()): Promise<AuditInput> {
   const selected = new Set(hosts.map((h) => h.name));
-  const stores = hosts.filter((h) => h.backup_store);
-  const pairs = inv.images.filter((p) => selected.has(p.replica.host));
+  // a selected database host's backups are judged from its store, and a selected image source from its replica
+  const storeNames = new Set([...hosts.filter((h) => h.backup_store).map((h) => h.name), ...hosts.flatMap((h) => (h.backup ? [h.backup.to] : []))]);
+  const stores = inv.hosts.filter((h) => storeNames.has(h.name));
+  const pairs = inv.images.filter((p) => selected.has(p.replica.host) || selected.has(p.source.host));
   const replicaOf = (name: string) => inv.hosts.find((h) => h.name === inv.images.find((p) => p.name === name)!.replica.host)!;
   const [facts, censuses, catalogs, images] = await Promise.all([
     fanOut(hosts, async (h) => gatherFacts(await pool.get(h))),

@@ -76,6 +76,11 @@ async function main() {
     t.same(bars(dom, 'rows').map((b) => b.drop), [false], 'one bar per backup in the rows chart, no drop');
     t.equal(bars(dom, 'bytes').length, 1, 'and in the size chart');
     t.notMatch(dom, /<tr class="failure"/);
+    const limited = await ironclad([...inv, '--json', '--limit', 'db-prod', 'audit']);
+    t.equal(limited.code, 0);
+    const only = (JSON.parse(limited.stdout) as AuditReport).hosts.flatMap((h) => h.findings);
+    t.equal(line(only, 'db-prod', 'backup', 'app')?.level, 'ok', '--limit db-prod still judges its backups from its store');
+    t.notOk(only.some((f) => f.host === 'staging'), 'and audits no other host');
   });
 
   const red = async (t: Test, host: string, area: string, subject: string | undefined, message: RegExp) => {
