@@ -5,6 +5,7 @@ import type { ConnectionPool } from '../executor/pool.js';
 import { gatherFacts } from '../facts/gather.js';
 import { readRecord } from '../images/record.js';
 import { checkAll } from '../instances/check.js';
+import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { planEstate } from '../provision/estate.js';
 import { planAll } from '../provision/run.js';
@@ -17,12 +18,11 @@ export async function collectAudit(inv: Inventory, hosts: Host[], pool: Connecti
   const storeNames = new Set([...hosts.filter((h) => h.backup_store).map((h) => h.name), ...hosts.flatMap((h) => (h.backup ? [h.backup.to] : []))]);
   const stores = inv.hosts.filter((h) => storeNames.has(h.name));
   const pairs = inv.images.filter((p) => selected.has(p.replica.host) || selected.has(p.source.host));
-  const replicaOf = (name: string) => inv.hosts.find((h) => h.name === inv.images.find((p) => p.name === name)!.replica.host)!;
   const [facts, censuses, catalogs, images] = await Promise.all([
     fanOut(hosts, async (h) => gatherFacts(await pool.get(h))),
     checkAll(hosts.filter((h) => h.postgres), pool),
     fanOut(stores, async (s) => (await readCatalog(await pool.get(s), s)).entries),
-    fanOut(pairs, async (p) => readRecord(await pool.get(replicaOf(p.name)), p.name)),
+    fanOut(pairs, async (p) => readRecord(await pool.get(selectHosts(inv, [p.replica.host])[0]), p.name)),
   ]);
   const reachable = hosts.filter((h) => facts.find((f) => f.host === h.name)?.ok);
   let linksError: string | null = null;

@@ -16,8 +16,3 @@ export function ageText(ms: number): string {
   if (h < 48) return `${h} h${m % 60 ? ` ${m % 60} min` : ''}`;
   return `${Math.floor(h / 24)} d${h % 24 ? ` ${h % 24} h` : ''}`;
 }
-
-/** A count with its noun: 1 change, 3 changes. */
-export function count(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}

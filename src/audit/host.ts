@@ -1,7 +1,7 @@
 // Judging what one host is: drift from the inventory, the census, disks, the Postgres version, and what nobody declared.
 import { PATHS } from '../backup/render.js';
 import type { HostOutcome } from '../executor/fanout.js';
-import { humanBytes } from '../facts/render.js';
+import { humanBytes, plural } from '../facts/render.js';
 import type { FactValues } from '../facts/types.js';
 import type { ImageRecord } from '../images/record.js';
 import { PROBLEMS } from '../images/types.js';
@@ -9,7 +9,7 @@ import { expectedClusters } from '../instances/expect.js';
 import type { HostCensus } from '../instances/types.js';
 import type { Host, ImagePair, Inventory } from '../inventory/types.js';
 import type { HostPlan } from '../provision/plan.js';
-import { ageText, count, finding } from './finding.js';
+import { ageText, finding } from './finding.js';
 import type { Finding } from './types.js';
 
 /** A mount this full is worth a look; this full, a failure (a dump or a restore will not fit). */
@@ -25,14 +25,14 @@ export function judgeDrift(host: string, plan: HostOutcome<HostPlan>): Finding {
   const all = [...changes, ...deferred];
   const details = [...refusals.map((r) => `apply refuses: ${r.message}`), ...all.map((c) => `${c.operation}: ${c.description}`)];
   if (!details.length) return finding(host, 'drift', 'inventory', 'ok', 'matches the inventory: apply would change nothing');
-  return finding(host, 'drift', 'inventory', 'failure', `DRIFT: apply would make ${count(all.length, 'change')}${refusals.length ? ` and refuses ${refusals.length}` : ''}`, details);
+  return finding(host, 'drift', 'inventory', 'failure', `DRIFT: apply would make ${plural(all.length, 'change')}${refusals.length ? ` and refuses ${refusals.length}` : ''}`, details);
 }
 
 /** The single-instance census, in one line. */
 export function judgeCensus(host: string, census: HostOutcome<HostCensus>): Finding {
   if (!census.ok) return finding(host, 'instances', 'census', 'failure', `the census could not run: ${census.error.message}`);
   const c = census.value;
-  if (!c.ok) return finding(host, 'instances', 'census', 'failure', `${count(c.problems.length, 'instance problem')}`, c.problems);
+  if (!c.ok) return finding(host, 'instances', 'census', 'failure', `${plural(c.problems.length, 'instance problem')}`, c.problems);
   const seen = c.instances.map((i) => `port ${i.port} ${i.data_directory} (system identifier ${i.system_identifier})`);
   return finding(host, 'instances', 'census', 'ok', `exactly the expected instance${seen.length > 1 ? 's' : ''}: ${seen.join('; ')}`);
 }
@@ -73,10 +73,10 @@ export function judgeUnknown(inv: Inventory, host: Host, facts: Pick<FactValues,
   const ours = ironcladCronFiles(inv, host, facts.os.systemd);
   for (const f of facts.jobs.cron_d.filter((f) => !f.package && !ours.includes(f.name))) {
     const stale = f.name.startsWith('ironclad-');
-    out.push(finding(host.name, 'unknown', `/etc/cron.d/${f.name}`, stale ? 'failure' : 'warning', stale ? `ironclad's ${f.name} is installed but the inventory no longer asks for it` : `cron file with ${count(f.lines.length, 'entry', 'entries')} that no package ships and the inventory does not know`, f.lines));
+    out.push(finding(host.name, 'unknown', `/etc/cron.d/${f.name}`, stale ? 'failure' : 'warning', stale ? `ironclad's ${f.name} is installed but the inventory no longer asks for it` : `cron file with ${plural(f.lines.length, 'entry', 'entries')} that no package ships and the inventory does not know`, f.lines));
   }
   if (facts.jobs.root_crontab.length)
-    out.push(finding(host.name, 'unknown', 'root crontab', 'warning', `root's crontab has ${count(facts.jobs.root_crontab.length, 'entry', 'entries')} the inventory does not know`, facts.jobs.root_crontab));
+    out.push(finding(host.name, 'unknown', 'root crontab', 'warning', `root's crontab has ${plural(facts.jobs.root_crontab.length, 'entry', 'entries')} the inventory does not know`, facts.jobs.root_crontab));
   const job = facts.backup_job;
   if (job.installed && !host.backup) out.push(finding(host.name, 'unknown', PATHS.job, 'failure', 'a backup job is installed but the inventory has no backup for this host', [`it backs up: ${job.databases.join(', ')}`]));
   const removed = host.backup ? job.databases.filter((d) => !host.backup!.databases.includes(d)) : [];

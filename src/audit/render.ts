@@ -1,5 +1,5 @@
 // The audit on a terminal: a summary line, then per host one line per finding with ok / WARN / FAIL in front.
-import { count } from './finding.js';
+import { plural } from '../facts/render.js';
 import type { AuditReport, Level } from './types.js';
 
 const MARK: Record<Level, string> = { ok: 'ok  ', warning: 'WARN', failure: 'FAIL' };
@@ -8,7 +8,7 @@ const COLOR: Record<Level, string> = { ok: '\x1b[32m', warning: '\x1b[33m', fail
 /** The summary line: counts of each level. */
 export function summaryLine(r: AuditReport): string {
   const { ok, warning, failure } = r.counts;
-  return `audit of ${r.inventory} at ${r.generated_at}: ${ok} ok, ${count(warning, 'warning')}, ${count(failure, 'failure')}${failure ? ' -- NOT OK' : ''}`;
+  return `audit of ${r.inventory} at ${r.generated_at}: ${ok} ok, ${plural(warning, 'warning')}, ${plural(failure, 'failure')}${failure ? ' -- NOT OK' : ''}`;
 }
 
 /** The whole report as text; `color` adds ANSI colors (for a terminal). */

@@ -38,7 +38,8 @@ function owners(ps: SocketOwner[]): string {
   return ps.length ? ' ' + [...new Set(ps.map((p) => `${p.name}[${p.pid}]`))].join(',') : '';
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
+/** A count with its noun: 1 change, 3 changes. */
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
