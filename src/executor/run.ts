@@ -37,6 +37,19 @@ export async function runCommands(conn: Connector, cmds: Command[]): Promise<Run
   return results;
 }
 
+/** Consecutive SQL commands for the same server and database joined into one (one su and one psql instead of one
+ *  each), in the same order; ON_ERROR_STOP still stops at the first failing statement. */
+export function joinSql(cmds: Command[]): Command[] {
+  const out: Command[] = [];
+  for (const cmd of cmds) {
+    const last = out[out.length - 1];
+    if (cmd.kind === 'sql' && last?.kind === 'sql' && last.port === cmd.port && (last.database ?? 'postgres') === (cmd.database ?? 'postgres'))
+      out[out.length - 1] = { ...last, sql: `${last.sql.replace(/\n?$/, '\n')}${cmd.sql}` };
+    else out.push(cmd);
+  }
+  return out;
+}
+
 /** Run shell text and return stdout, throwing RemoteFailure on a non-zero exit. */
 export async function sh(conn: Connector, script: string, stdin?: string): Promise<string> {
   return (await runCommand(conn, { kind: 'sh', script, stdin })).stdout;

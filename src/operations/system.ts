@@ -3,6 +3,7 @@ import { shq } from '../core/quote.js';
 import type { ClusterFact, IdentityFact, PackageFact, ProductionMarkerFact } from '../facts/types.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../facts/identity.js';
 import type { PostgresSpec } from '../inventory/types.js';
+import { clusterPaths } from '../provision/state.js';
 import type { Change, PlanStep } from './types.js';
 
 /** Install the major version's packages when absent; the default `main` cluster is never created behind our back. */
@@ -62,6 +63,23 @@ export function clusterSteps(args: {
   return steps;
 }
 
+/** Start a cluster where systemd does not run. pg_ctlcluster runs `pg_ctl start -w`, which returns once the server
+ *  accepts connections, then probes for 2 s more in fixed 0.5 s sleeps; this runs the same pg_ctl with the same options
+ *  (the cluster's postgresql.conf, its log file, a clean environment, its own session) and shows the log when the
+ *  server does not come up. A cluster with pg_ctl options or an environment of its own goes through pg_ctlcluster. */
+export function startScript(pg: PostgresSpec): string {
+  const p = clusterPaths(pg);
+  const own = `grep -q '^[[:space:]]*[^#[:space:]]' "$c/environment" 2>/dev/null || grep -q "^[[:space:]]*pg_ctl_options[[:space:]]*=[[:space:]]*'[^']" "$c/pg_ctl.conf" 2>/dev/null`;
+  const pgCtl = `exec env -i PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj setsid --wait ${p.bin}/pg_ctl start -w -t 60 -s -D ${shq(p.dataDirectory)} -l "$0" -o "-c config_file=$1/postgresql.conf" < /dev/null`;
+  return [
+    `c=${shq(p.confDir)}`,
+    `if ${own}; then exec pg_ctlcluster --skip-systemctl-redirect ${pg.version} ${shq(pg.cluster)} start; fi`,
+    `log=/var/log/postgresql/postgresql-${pg.version}-${pg.cluster}.log; if [ -L "$c/log" ]; then log=$(readlink "$c/log"); fi`,
+    '[ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql',
+    `cd / && su postgres -s /bin/sh -c ${shq(pgCtl)} "$log" "$c" || { rc=$?; echo "the server did not start; the end of $log:" >&2; tail -n 6 "$log" >&2; exit $rc; }`,
+  ].join('\n');
+}
+
 /** Start, reload or restart the server, whichever the other changes need (with systemd when it runs). */
 export function serviceChange(args: { pg: PostgresSpec; online: boolean; systemd: boolean; reload: boolean; restart: boolean; restartReason?: string }): Change | undefined {
   const { pg, online, systemd } = args;
@@ -69,7 +87,7 @@ export function serviceChange(args: { pg: PostgresSpec; online: boolean; systemd
   const ctl = (action: string) =>
     systemd ? `systemctl ${action} ${unit}` : `pg_ctlcluster --skip-systemctl-redirect ${pg.version} ${shq(pg.cluster)} ${action}`;
   if (!online)
-    return { operation: 'service', description: `start ${pg.version}/${pg.cluster}`, commands: [{ kind: 'sh', script: systemd ? `systemctl enable --now ${unit}` : ctl('start') }] };
+    return { operation: 'service', description: `start ${pg.version}/${pg.cluster}`, commands: [{ kind: 'sh', script: systemd ? `systemctl enable --now ${unit}` : startScript(pg) }] };
   if (args.restart)
     return { operation: 'service', description: `restart ${pg.version}/${pg.cluster}: ${args.restartReason ?? 'a setting needs it'}`, restart: true, commands: [{ kind: 'sh', script: ctl('restart') }], unconfirmed: args.reload ? [{ kind: 'sh', script: ctl('reload') }] : [] };
   if (args.reload) return { operation: 'service', description: `reload ${pg.version}/${pg.cluster}`, commands: [{ kind: 'sh', script: ctl('reload') }] };

@@ -23,8 +23,15 @@ export interface HostPlan {
   refusals: Refusal[];
 }
 
-/** Plan one host. `passwords` maps role name to its resolved secret. */
-export function planHost(args: { host: Host; facts: HostFactsForPlan; state: ClusterState | null; passwords: Map<string, string> }): HostPlan {
+/** The roles and databases of a cluster pg_createcluster has just made (initdb's superuser and its database). */
+const NEW_CLUSTER = {
+  roles: [{ name: 'postgres', login: true, superuser: true, createdb: true, password: '' }],
+  databases: [{ name: 'postgres', owner: 'postgres' }],
+};
+
+/** Plan one host. `passwords` maps role name to its resolved secret. `created`: this apply has just created the cluster,
+ *  so its roles and databases are known before it runs (they are planned to run right after the start). */
+export function planHost(args: { host: Host; facts: HostFactsForPlan; state: ClusterState | null; passwords: Map<string, string>; created?: boolean }): HostPlan {
   const { host, facts, state, passwords } = args;
   const plan: HostPlan = { host: host.name, changes: [], deferred: [], refusals: [] };
   const add = (c: Change | undefined, deferred = false) => c && (deferred ? plan.deferred : plan.changes).push(c);
@@ -57,10 +64,10 @@ export function planHost(args: { host: Host; facts: HostFactsForPlan; state: Clu
       add(serviceChange({ pg, online: false, systemd: facts.os.systemd, reload: false, restart: false }), true);
       add(identitySteps({ identity: { state: 'absent' }, pg, dataDirectory: paths.dataDirectory, systemIdentifier: null }).map((s) => (s.kind === 'change' ? s.change : undefined))[0], true);
     }
-    const ready = online && state.roles !== null && state.databases !== null;
+    const known = online && state.roles !== null && state.databases !== null ? { roles: state.roles, databases: state.databases } : args.created && !creating ? NEW_CLUSTER : undefined;
     const roles = desiredRoles(pg, (n) => passwords.get(n));
-    for (const c of roleChanges(ready ? state.roles! : [], roles, pg.port)) add(c, !ready);
-    for (const c of databaseChanges(ready ? state.databases! : [], pg.databases ?? [], pg.port)) add(c, !ready);
+    for (const c of roleChanges(known?.roles ?? [], roles, pg.port)) add(c, !known);
+    for (const c of databaseChanges(known?.databases ?? [], pg.databases ?? [], pg.port)) add(c, !known);
   }
   add(markerChange(host.tags, facts.production_marker, host.name));
   return plan;

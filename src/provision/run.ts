@@ -1,7 +1,8 @@
 // Plan and apply over the inventory's hosts: gather facts, plan, execute in rounds until nothing is left to do.
 import type { Connector } from '../connectors/types.js';
+import { OperationError } from '../core/errors.js';
 import { resolveSecret } from '../core/secrets.js';
-import { runCommands } from '../executor/run.js';
+import { joinSql, runCommands } from '../executor/run.js';
 import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
 import { gatherFacts } from '../facts/gather.js';
@@ -20,12 +21,12 @@ export function rolePasswords(inv: Inventory, host: Host): Map<string, string> {
 }
 
 /** Gather what the planner needs and plan one host (read-only). */
-export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>): Promise<HostPlan> {
+export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>, created = false): Promise<HostPlan> {
   const [facts, state] = await Promise.all([
     gatherFacts(conn, PLAN_FACTS),
     host.postgres ? gatherClusterState(conn, host.postgres) : Promise.resolve(null),
   ]);
-  return planHost({ host, facts: facts.facts, state, passwords });
+  return planHost({ host, facts: facts.facts, state, passwords, created });
 }
 
 /** Plan every host in parallel; a host that fails is reported, the others go on. */
@@ -41,12 +42,13 @@ export interface HostApply {
   refusals: Refusal[];
 }
 
-/** Converge one host: plan, run what can run now, plan again (a new cluster makes more changes possible), at most 4 rounds. */
+/** Converge one host: plan, run what can run now, plan again (a new cluster makes more changes possible), at most 4
+ *  rounds: a new host takes three (the cluster; its files, start, roles and databases; nothing left). */
 export async function applyOne(args: { conn: Connector; host: Host; passwords: Map<string, string>; confirmRestart: boolean }): Promise<HostApply> {
   const { conn, host, passwords, confirmRestart } = args;
   const out: HostApply = { host: host.name, applied: [], skipped: [], refusals: [] };
   for (let round = 0; round < 4; round++) {
-    const plan = await planOne(conn, host, passwords);
+    const plan = await planOne(conn, host, passwords, out.applied.some((c) => c.operation === 'cluster'));
     if (plan.refusals.length) {
       out.refusals = plan.refusals;
       return out;
@@ -54,11 +56,12 @@ export async function applyOne(args: { conn: Connector; host: Host; passwords: M
     const runnable = plan.changes.filter((c) => !c.restart || confirmRestart);
     out.skipped = plan.changes.filter((c) => c.restart && !confirmRestart);
     if (!runnable.length) return out;
-    for (const change of runnable) {
-      await runCommands(conn, change.commands);
-      out.applied.push(change);
-    }
+    await runCommands(conn, joinSql(runnable.flatMap((c) => c.commands)));
+    out.applied.push(...runnable);
     for (const c of out.skipped) await runCommands(conn, c.unconfirmed ?? []);
   }
+  // four rounds and still changing: a change that does not take (a server that never comes up) is a failure
+  const left = (await planOne(conn, host, passwords, out.applied.some((c) => c.operation === 'cluster'))).changes.filter((c) => !c.restart || confirmRestart);
+  if (left.length) throw new OperationError(`${host.name}: still not converged after 4 rounds; left: ${left.map((c) => c.description).join('; ')}`);
   return out;
 }

@@ -47,6 +47,23 @@ async function main() {
     t.same(JSON.parse(r.stdout).hosts.map((h: { host: string; changes: unknown[] }) => [h.host, h.changes.length]), [['db-prod', 0], ['app-prod', 0], ['backup-far', 0], ['staging', 0]]);
   });
 
+  await t.test('without systemd the server runs as pg_ctlcluster starts it; a server that cannot start shows its log', async (t) => {
+    const psql = (sql: string) => lab.sshOk('db-prod', `cd / && su postgres -c "psql -XAtc '${sql}'"`);
+    t.equal((await psql('SHOW config_file')).trim(), '/etc/postgresql/15/main/postgresql.conf');
+    t.equal((await psql('SHOW external_pid_file')).trim(), '/var/run/postgresql/15-main.pid');
+    t.match(await lab.sshOk('db-prod', 'pg_ctlcluster 15 main status'), /server is running/);
+    t.match(await lab.sshOk('db-prod', 'cat /var/log/postgresql/postgresql-15-main.log'), /database system is ready to accept connections/, 'it logs where pg_ctlcluster logs');
+    await lab.sshOk('db-prod', 'pg_ctlcluster --skip-systemctl-redirect 15 main stop && echo "shared_buffers = banana" > /etc/postgresql/15/main/conf.d/zz-broken.conf');
+    const r = await ironclad([...inv, '--limit', 'db-prod', 'apply', '--yes']);
+    t.equal(r.code, 1, 'the start failed');
+    t.match(r.stdout + r.stderr, /the server did not start; the end of \/var\/log\/postgresql\/postgresql-15-main\.log/);
+    t.match(r.stdout + r.stderr, /invalid value for parameter "shared_buffers": "banana"/);
+    await lab.sshOk('db-prod', 'rm /etc/postgresql/15/main/conf.d/zz-broken.conf');
+    const again = await ironclad([...inv, '--limit', 'db-prod', 'apply', '--yes']);
+    t.equal(again.code, 0, again.stdout + again.stderr);
+    t.match(await lab.sshOk('db-prod', 'pg_lsclusters -h'), /^15 main 5432 online/m);
+  });
+
   await t.test('a changed setting shows as a diff in plan; apply restarts only when confirmed', async (t) => {
     const changed = variant((s) => s.replace('shared_buffers: 128MB', 'shared_buffers: 64MB'));
     const plan = await ironclad(['-i', changed, '--limit', 'db-prod', 'plan']);

@@ -57,13 +57,14 @@ const convergedState: ClusterState = {
 };
 const ops = (p: { changes: { operation: string }[] }) => p.changes.map((c) => c.operation);
 
-const cases: { name: string; facts: HostFactsForPlan; state: ClusterState; pw?: Map<string, string>; host?: Host; changes: string[]; deferred?: string[]; refusal?: RegExp }[] = [
+const cases: { name: string; facts: HostFactsForPlan; state: ClusterState; pw?: Map<string, string>; host?: Host; created?: boolean; changes: string[]; deferred?: string[]; refusal?: RegExp }[] = [
   { name: 'fresh host: packages and cluster now, the rest once it exists', facts: freshFacts, state: emptyState, changes: ['packages', 'cluster', 'marker'], deferred: ['settings', 'pg_hba', 'service', 'identity', 'role', 'database'] },
   { name: 'converged host: nothing to do', facts: convergedFacts, state: convergedState, changes: [] },
   { name: 'password changed in the secret: role altered', facts: convergedFacts, state: convergedState, pw: new Map([['app', 'new']]), changes: ['role'] },
   { name: 'a user-context setting changed: write and reload', facts: convergedFacts, state: { ...convergedState, confFile: convergedState.confFile!.replace("'8MB'", "'4MB'") }, changes: ['settings', 'service'] },
   { name: 'a postmaster setting changed: restart', facts: convergedFacts, state: { ...convergedState, confFile: convergedState.confFile!.replace("'128MB'", "'64MB'") }, changes: ['settings', 'service'] },
   { name: 'database missing and owner of another wrong', facts: convergedFacts, state: { ...convergedState, databases: [] }, changes: ['database'] },
+  { name: 'cluster just created by this apply: files, start, identity, then its roles and databases', created: true, facts: { ...convergedFacts, clusters: [{ ...online, status: 'down' }], identity: { state: 'absent' } }, state: { ...convergedState, confFile: null, settings: null, roles: null, databases: null, dataDirectory: { ...convergedState.dataDirectory } }, changes: ['settings', 'service', 'identity', 'role', 'database'], deferred: [] },
   { name: 'cluster down: start it, roles checked once it runs', facts: { ...convergedFacts, clusters: [{ ...online, status: 'down' }] }, state: { ...convergedState, settings: null, roles: null, databases: null }, changes: ['service'], deferred: ['role', 'database'] },
   { name: 'data directory with another cluster: refused', facts: { ...convergedFacts, clusters: [] }, state: { ...emptyState, dataDirectory: { exists: true, entries: 19, pgVersion: '15', systemIdentifier: '9' } }, changes: ['packages'].slice(1), refusal: /already holds a PostgreSQL 15 data directory.*refusing to initialize/ },
   { name: 'system identifier changed: refused', facts: convergedFacts, state: { ...convergedState, dataDirectory: { ...convergedState.dataDirectory, systemIdentifier: '8002' } }, changes: [], refusal: /re-initialized/ },
@@ -73,7 +74,7 @@ const cases: { name: string; facts: HostFactsForPlan; state: ClusterState; pw?: 
 
 for (const c of cases)
   t.test(c.name, async (t) => {
-    const plan = planHost({ host: c.host ?? host, facts: c.facts, state: c.state, passwords: c.pw ?? passwords });
+    const plan = planHost({ host: c.host ?? host, facts: c.facts, state: c.state, passwords: c.pw ?? passwords, created: c.created });
     t.same(ops(plan), c.changes, 'changes now');
     if (c.deferred) t.same(plan.deferred.map((d) => d.operation), c.deferred, 'deferred');
     if (c.refusal) t.match(plan.refusals.map((r) => r.message).join('\n'), c.refusal);
