@@ -3,11 +3,11 @@
 import { exitCodeOf, UserError } from '../src/core/errors.js';
 import { mask } from '../src/core/secrets.js';
 import { parseInvocation, type Family } from './cli.js';
-import { families } from './families.js';
+import { allFamilies, familyNames, loadFamily } from './families.js';
 
-const usage = `usage: ironclad [-i FILE] [--limit HOST,...] [--json] [--yes] COMMAND
+const usage = async () => `usage: ironclad [-i FILE] [--limit HOST,...] [--json] [--yes] COMMAND
 
-${families.map((f) => `  ${f.name.padEnd(10)} ${f.summary}`).join('\n')}
+${(await allFamilies()).map((f) => `  ${f.name.padEnd(10)} ${f.summary}`).join('\n')}
 
   -i FILE     inventory (default: $IRONCLAD_INVENTORY, else ./inventory/inventory.yaml)
   --limit     only these hosts      --json  one JSON document on stdout
@@ -17,13 +17,13 @@ exit codes: 0 done, 1 failed, 2 bad input, 3 problem found or refused for safety
 /** Run the CLI and return the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const name = argv.find((a, i) => !a.startsWith('-') && !(i > 0 && ['-i', '--inventory', '--limit'].includes(argv[i - 1])));
-  const family: Family | undefined = families.find((f) => f.name === name);
   try {
     if (!name) {
       const { help } = parseInvocation(argv, undefined);
-      process.stdout.write(usage + '\n');
+      process.stdout.write((await usage()) + '\n');
       return help ? 0 : 2;
     }
+    const family: Family | undefined = familyNames.includes(name) ? await loadFamily(name) : undefined;
     if (!family) throw new UserError(`unknown command '${name}'`, 'see `ironclad --help`');
     const { invocation, help } = parseInvocation(argv, family);
     if (help) {

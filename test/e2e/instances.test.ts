@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { Family } from '../../scripts/cli.js';
-import { families } from '../../scripts/families.js';
+import { familyNames } from '../../scripts/families.js';
 import { applyFamily } from '../../scripts/provision.js';
 import { checkFamily } from '../../scripts/instances.js';
 import { withPool } from '../../src/executor/pool.js';
@@ -59,7 +59,7 @@ const CLI = fileURLToPath(new URL('../../dist/scripts/ironclad.js', import.meta.
  */
 async function ironclad(t: Test, f: Family, words: string[], opts: { json?: boolean; yes?: boolean } = {}): Promise<{ code: number; out: string; err: string; via: string }> {
   const flags = [...(opts.json ? ['--json'] : []), ...(opts.yes ? ['--yes'] : [])];
-  if (existsSync(CLI) && families.some((x) => x.name === f.name)) {
+  if (existsSync(CLI) && familyNames.includes(f.name)) {
     const r = spawnSync(process.execPath, [CLI, '-i', INVENTORY, ...flags, f.name, ...words], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return { code: r.status ?? 1, out: r.stdout, err: r.stderr, via: 'the built CLI' };
   }
