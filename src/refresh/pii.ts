@@ -40,10 +40,24 @@ export function scanValue(value: string, allowedDomains: string[]): PiiHit[] {
   return hits;
 }
 
-/** SQL that returns candidate values (text-like columns with an @ or a long digit run) of a table, at most `limit`. */
-export function candidateSql(table: string, columns: string[], limit: number): string {
+/** A value that is nothing but one email address of an allowed domain, or one fictional phone number (555-01xx),
+ *  holds no hit for scanValue. As a POSIX regular expression for the server; the domains' letters are written as
+ *  [xX] classes, so the match needs no case folding. */
+export function harmlessPattern(allowedDomains: string[]): string {
+  const domains = allowedDomains
+    .filter((d) => /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(d))
+    .map((d) => d.replace(/[a-z]/gi, (ch) => `[${ch.toLowerCase()}${ch.toUpperCase()}]`).replace(/\./g, '\\.'));
+  const email = domains.length ? [`[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\\.)*(${domains.join('|')})`] : [];
+  return `^(${[...email, '(\\+?1[ .-]?)?\\(?555\\)?[ .-]?01[0-9]{2}'].join('|')})$`;
+}
+
+/** SQL that returns the candidate values of a table's text-like columns (with an @ or a long digit run, and not
+ *  harmless), in one pass over the table: a row per table row that has any, a column per column given (NULL where that
+ *  column's value is not a candidate), at most `limit` rows. Only values that may hold a hit come back, so the limit
+ *  caps what is reported, never what is looked at: a table of scrubbed emails is read whole on the server. */
+export function candidateSql(table: string, columns: string[], limit: number, allowedDomains: string[] = []): string {
   const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  return columns
-    .map((c) => `(SELECT ${`'${c.replace(/'/g, "''")}'`} AS col, ${ident(c)}::text AS val FROM ${ident(table)} WHERE ${ident(c)}::text ~ '@|[0-9][0-9 ().-]{5,}[0-9]' LIMIT ${limit})`)
-    .join(' UNION ALL ');
+  const harmless = `'${harmlessPattern(allowedDomains).replace(/'/g, "''")}'`;
+  const candidate = (c: string) => `${ident(c)}::text ~ '@|[0-9][0-9 ().-]{5,}[0-9]' AND ${ident(c)}::text !~ ${harmless}`;
+  return `SELECT ${columns.map((c) => `CASE WHEN ${candidate(c)} THEN ${ident(c)}::text END`).join(', ')} FROM ${ident(table)} WHERE ${columns.map((c) => `(${candidate(c)})`).join(' OR ')} LIMIT ${limit}`;
 }

@@ -10,17 +10,25 @@ import type { Host } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
 import { query, refreshOf, sideNames } from './db.js';
 import { scrubMarker, scrubPlan, scrubStatements, scrubTables, type ScrubRules } from './scrub.js';
-import { rulesOf } from './transform.js';
+import { piiFindings, piiRefusal, piiScanMark, rulesOf } from './transform.js';
+
+const dataOf = (line: string) => /^\d+; \d+ \d+ TABLE DATA public (\S+) /.exec(line)?.[1];
 
 /** A pg_restore table of contents (`pg_restore -l`) without the data of the given public tables (pure). */
 export function withoutDataOf(list: string, tables: string[]): string {
   const skip = new Set(tables);
   return list
     .split('\n')
-    .filter((line) => {
-      const m = /^\d+; \d+ \d+ TABLE DATA public (\S+) /.exec(line);
-      return !(m && skip.has(m[1]));
-    })
+    .filter((line) => !skip.has(dataOf(line) ?? ''))
+    .join('\n');
+}
+
+/** Only the data entries of the given public tables from a pg_restore table of contents (pure). */
+export function onlyDataOf(list: string, tables: string[]): string {
+  const keep = new Set(tables);
+  return list
+    .split('\n')
+    .filter((line) => keep.has(dataOf(line) ?? ''))
     .join('\n');
 }
 
@@ -47,9 +55,9 @@ interface Restore {
   maintenanceWorkMem: string;
 }
 
-async function pgRestore(r: Restore, args: string, what: string): Promise<void> {
+async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs): Promise<void> {
   const env = `PGOPTIONS='-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB'`; // index builds, constraint checks
-  const res = await r.conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`${env} pg_restore -p ${r.host.postgres!.port} -d ${r.database} -j ${r.jobs} --no-owner --no-acl --role=${r.owner} --exit-on-error ${args} ${shq(r.dump)}`)}`);
+  const res = await r.conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`${env} pg_restore -p ${r.host.postgres!.port} -d ${r.database} -j ${jobs} --no-owner --no-acl --role=${r.owner} --exit-on-error ${args} ${shq(r.dump)}`)}`);
   if (res.code !== 0) throw new OperationError(`pg_restore (${what}) into ${r.database} on ${r.host.name} failed (exit ${res.code}); the live database is untouched\n${tail(res.stderr || res.stdout)}`);
 }
 
@@ -59,12 +67,44 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
  *  scrubbing before those exist would skip them, so such a dump is restored whole and scrubbed after. */
 export const ACTS_ON_UPDATES = /^CREATE (?:CONSTRAINT )?TRIGGER |^CREATE (?:OR REPLACE )?RULE |ON UPDATE CASCADE/m;
 
+/** A dump's table of contents (`pg_restore -l`) and post-data SQL (`pg_restore --section=post-data -f -`). */
+async function readDump(r: Restore): Promise<{ toc: string; postSql: string }> {
+  const [toc, post] = await Promise.all([r.conn.run(`pg_restore -l ${shq(r.dump)}`), r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`)]);
+  for (const [res, what] of [[toc, '-l'], [post, '--section=post-data']] as const)
+    if (res.code !== 0) throw new OperationError(`pg_restore ${what} ${r.dump} on ${r.host.name} failed (exit ${res.code})\n${tail(res.stderr)}`);
+  return { toc: toc.stdout, postSql: post.stdout };
+}
+
 /** Why a dump must be restored whole before its scrub, or undefined when scrubbing between data and indexes is safe. */
-async function scrubBeforeIndexesUnsafe(r: Restore): Promise<string | undefined> {
-  const post = await r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`);
-  if (post.code !== 0) throw new OperationError(`pg_restore --section=post-data ${r.dump} on ${r.host.name} failed (exit ${post.code})\n${tail(post.stderr)}`);
-  const m = ACTS_ON_UPDATES.exec(post.stdout);
+function scrubBeforeIndexesUnsafe(postSql: string): string | undefined {
+  const m = ACTS_ON_UPDATES.exec(postSql);
   return m ? `the dump has ${m[0].trim()} definitions, which must see the scrub` : undefined;
+}
+
+export interface ForeignKey {
+  table: string;
+  name: string;
+  /** The dump's ADD CONSTRAINT statement with NOT VALID: no check of the rows, an instant catalog change. */
+  add: string;
+}
+
+/** The plain foreign keys of a dump's post-data, taken out of its restore list (pure). pg_restore adds foreign keys one
+ *  after another (each checks every row while it locks the table it references), so these are added NOT VALID and then
+ *  validated in parallel instead: the same constraints, checked the same way, in the end. Keys of another shape
+ *  (partitioned tables, quoted names, already NOT VALID in the dump, with a comment) stay in the list for pg_restore. */
+export function parallelForeignKeys(postSql: string, list: string): { list: string; keys: ForeignKey[] } {
+  const keys: ForeignKey[] = [];
+  let lines = list.split('\n');
+  const header = /^-- Name: ([^;\n]+); Type: FK CONSTRAINT; Schema: ([^;\n]+); Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
+  for (const [, tag, schema, statement] of postSql.matchAll(header)) {
+    const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES [^;]*;$/.exec(statement);
+    if (!m || /\bNOT VALID;$/.test(statement) || postSql.includes(`COMMENT ON CONSTRAINT ${m[2]} ON`)) continue;
+    const entry = (l: string) => l.endsWith(` FK CONSTRAINT ${schema} ${tag} ${l.split(' ').pop()}`) && /^\d+; \d+ \d+ FK CONSTRAINT /.test(l);
+    if (lines.filter(entry).length !== 1) continue;
+    lines = lines.filter((l) => !entry(l));
+    keys.push({ table: m[1], name: m[2], add: `${statement.slice(0, -1)} NOT VALID;` });
+  }
+  return { list: lines.join('\n'), keys };
 }
 
 /** Run the per-table scrub transactions: at most `jobs` at once, one after another in the rules' order when a
@@ -77,48 +117,112 @@ export function scrubOrder(rules: ScrubRules, jobs: number): number {
   return reads ? 1 : Math.max(1, Math.min(jobs, 8));
 }
 
+/** Whether a keep_where reads more than its own table's rows: another of the dump's tables by name, or any subquery.
+ *  The scrub of such rules waits until every table's data is loaded. */
+export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boolean {
+  const names = (table: string) => tables.filter((t) => t !== table).map((t) => new RegExp(`\\b${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i'));
+  return Object.entries(rules.tables).some(
+    ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && (/\bselect\b/i.test(c.keep_where) || names(table).some((re) => re.test(c.keep_where!)))),
+  );
+}
+
+/** Add the foreign keys NOT VALID (no row is read), then validate them, up to `jobs` at once: a validation locks its
+ *  table against writes and reads the rows, as ADD CONSTRAINT does, but no longer blocks the other keys' checks. */
+async function addForeignKeys(r: Restore, keys: ForeignKey[], log: (l: string) => void): Promise<void> {
+  if (!keys.length) return;
+  const t0 = Date.now();
+  await query(r.conn, r.host, r.database, ['BEGIN;', ...keys.map((k) => k.add), 'COMMIT;'].join('\n'));
+  const outcomes = await fanOut(keys.map((k) => ({ name: k.name, key: k })), ({ key }) => query(r.conn, r.host, r.database, `ALTER TABLE ONLY ${key.table} VALIDATE CONSTRAINT ${key.name};`), Math.max(1, Number(r.jobs)));
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed && !failed.ok) throw new OperationError(`foreign key ${failed.host} of ${r.database} on ${r.host.name} does not hold: ${failed.error.message}`);
+  log(`${keys.length} foreign keys checked, up to ${r.jobs} at once, in ${seconds(t0)}`);
+}
+
 /** Restore in three sections (tables, data, indexes and constraints) with the scrub between data and indexes: the
  *  rewritten plain tables are loaded UNLOGGED (no WAL for rows the scrub replaces) and become LOGGED again in their
- *  scrub transaction; the tables are scrubbed in parallel, the truncated ones are never loaded. */
-async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[], dir: string, log: (l: string) => void): Promise<void> {
+ *  scrub transaction; the tables are scrubbed in parallel, the truncated ones are never loaded. The rewritten tables
+ *  are loaded and scrubbed while the other tables' data loads beside them (the jobs shared between the two). */
+async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[], dir: string, dump: { toc: string; postSql: string }, log: (l: string) => void): Promise<string> {
   const { truncated, updated } = scrubTables(rules);
-  const listed = await r.conn.run(`pg_restore -l ${shq(r.dump)}`);
-  if (listed.code !== 0) throw new OperationError(`pg_restore -l ${r.dump} on ${r.host.name} failed (exit ${listed.code})\n${tail(listed.stderr)}`);
-  const list = `${dir}/restore.list`;
-  const saved = await r.conn.run(`cat > ${shq(list)} && chmod 644 ${shq(list)}`, { stdin: withoutDataOf(listed.stdout, truncated) + '\n' });
-  if (saved.code !== 0) throw new OperationError(`cannot write ${list} on ${r.host.name}\n${tail(saved.stderr)}`);
+  const list = `${dir}/restore.list`; // everything but the data of the truncated and the rewritten tables, and the parallel foreign keys
+  const rewritten = `${dir}/rewritten.list`; // the data of the rewritten tables only
+  const fks = parallelForeignKeys(dump.postSql, withoutDataOf(dump.toc, [...truncated, ...updated]));
+  const save = async (path: string, text: string) => {
+    const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: text + '\n' });
+    if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
+  };
   let since = Date.now();
-  const started = await query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();');
+  const [started] = await Promise.all([query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'), save(list, fks.list), save(rewritten, onlyDataOf(dump.toc, updated))]);
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
   const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   const unlogged = updated.length
     ? (await query(r.conn, r.host, r.database, `SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition AND c.relname IN (${updated.map(sqlLiteral).join(', ')}) ORDER BY 1;`)).map(([t]) => t)
     : [];
   if (unlogged.length) await query(r.conn, r.host, r.database, unlogged.map((t) => `ALTER TABLE ${sqlIdent(t)} SET UNLOGGED;`).join('\n'));
-  await pgRestore(r, `--section=data -L ${shq(list)}`, 'data');
-  log(`tables and data loaded in ${seconds(since)}${truncated.length ? ` (not the data of ${truncated.join(', ')}: the scrub rules empty them)` : ''}`);
+  log(`tables created in ${seconds(since)}`);
+  const jobs = Number(r.jobs);
+  const scrubJobs = Math.max(1, Math.floor(jobs / 2));
+  // a keep_where that reads other tables must see them whole: then the scrub waits for all the data
+  const waits = keepWhereReadsOthers(rules, dump.toc.split('\n').flatMap((l) => dataOf(l) ?? []));
+  const loadOthers = async () => {
+    const t0 = Date.now();
+    await pgRestore(r, `--section=data -L ${shq(list)}`, 'data', Math.max(1, jobs - scrubJobs));
+    log(`the other tables' data loaded in ${seconds(t0)}${waits ? ' (the scrub waited for them: a keep_where reads other tables)' : ', beside the scrub'}${truncated.length ? ` (not the data of ${truncated.join(', ')}: the scrub rules empty them)` : ''}`);
+  };
+  const loadAndScrub = async (othersLoaded: Promise<void>) => {
+    const t0 = Date.now();
+    if (updated.length) await pgRestore(r, `--section=data -L ${shq(rewritten)}`, 'data of the scrubbed tables', scrubJobs);
+    log(`the scrubbed tables' data loaded in ${seconds(t0)}`);
+    if (waits) await othersLoaded;
+    const t1 = Date.now();
+    const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged);
+    if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
+    const parallel = scrubOrder(rules, jobs);
+    const outcomes = await fanOut(sql.updates.map((u, i) => ({ name: String(i), sql: u })), (u) => query(r.conn, r.host, r.database, u.sql), parallel);
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) throw failed.error;
+    log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}) before their indexes were built, in ${seconds(t1)}`);
+  };
   since = Date.now();
-  const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged);
-  if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
-  const parallel = scrubOrder(rules, Number(r.jobs));
-  const outcomes = await fanOut(sql.updates.map((u, i) => ({ name: String(i), sql: u })), (u) => query(r.conn, r.host, r.database, u.sql), parallel);
-  const failed = outcomes.find((o) => !o.ok);
-  if (failed && !failed.ok) throw failed.error;
+  // both run to their end before a failure is reported: nothing keeps writing into the database after this step
+  const others = loadOthers();
+  const failure = (await Promise.allSettled([others, loadAndScrub(others)])).find((o) => o.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+  log(`data loaded and scrubbed in ${seconds(since)}`);
   const after = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   if (after.join('\n') !== before.join('\n')) throw new OperationError(`${r.database} on ${r.host.name}: tables are not logged as the dump made them after the scrub`);
-  log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}) before their indexes were built, in ${seconds(since)}`);
-  since = Date.now();
-  await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints');
-  log(`indexes and constraints built in ${seconds(since)}`);
+  // the rows are final now (nothing in post-data acts on them): the scan for personal data runs beside the index build
+  const timed = async <T>(work: Promise<T>, done: (s: string) => string): Promise<T> => {
+    const t0 = Date.now();
+    const value = await work;
+    log(done(seconds(t0)));
+    return value;
+  };
+  const [built, scanned] = await Promise.allSettled([
+    timed(
+      (async () => {
+        await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints');
+        // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages:
+        // they are written now, while the keys are checked (which only read)
+        await Promise.all([addForeignKeys(r, fks.keys, log), query(r.conn, r.host, r.database, 'CHECKPOINT;')]);
+      })(),
+      (s) => `indexes and constraints built in ${s}`,
+    ),
+    timed(piiFindings(r.conn, r.host, r.database, rules), (s) => `scanned ${(rules.verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data beside the index build, in ${s}`),
+  ]);
+  if (built.status === 'rejected') throw built.reason;
+  if (scanned.status === 'rejected') throw scanned.reason;
+  if (scanned.value.length) throw piiRefusal(scanned.value);
   // a crash restart while tables were UNLOGGED empties them: their rows would be silently gone
   const restarted = await query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();');
   if (restarted.join() !== started.join()) throw new OperationError(`the server on ${r.host.name} restarted during the restore; tables loaded unlogged may have lost their rows: run the refresh again`);
   await query(r.conn, r.host, r.database, `COMMENT ON DATABASE ${sqlIdent(r.database)} IS ${sqlLiteral(scrubMarker(scrubStatements(rules, accounts)))};`);
+  return piiScanMark(rules, r.database);
 }
 
 export const restoreAction: Action = {
   name: 'refresh.restore',
-  summary: 'restore into a new database beside the live one, with parallel jobs (scrubbed before its indexes are built when there are scrub rules)',
+  summary: 'restore into a new database beside the live one, with parallel jobs (with scrub rules: scrubbed before its indexes are built, scanned for personal data while they are built)',
   describe: (p, ctx) => {
     const r = refreshOf(ctx.inv, p);
     return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs${r.spec.scrub ? `, scrubbed by ${r.spec.scrub} before indexes are built` : ''}`;
@@ -130,20 +234,25 @@ export const restoreAction: Action = {
     const { incoming } = sideNames(db);
     const conn = await ctx.pool.get(r.target);
     const rules = r.spec.scrub ? rulesOf(r.spec.scrub) : undefined; // invalid rules fail before anything is dropped
-    await query(conn, r.target, 'postgres', `DROP DATABASE IF EXISTS "${incoming}" WITH (FORCE);`);
-    await query(conn, r.target, 'postgres', `CREATE DATABASE "${incoming}" OWNER "${owner}";`);
-    const dir = String(p.dir);
-    const found = await conn.run(`if [ -d ${shq(`${dir}/dump`)} ]; then echo ${shq(`${dir}/dump`)}; else echo ${shq(`${dir}/dump.pgdump`)}; fi`);
-    const jobs = Number(p.jobs ?? r.spec.jobs ?? 0) || Number((await conn.run('nproc')).stdout.trim()) || 2;
     const maintenanceWorkMem = String(p.maintenance_work_mem ?? '256MB');
     if (!/^\d+(kB|MB|GB)$/.test(maintenanceWorkMem)) throw new UserError(`maintenance_work_mem: '${maintenanceWorkMem}' is not a size like 256MB`);
-    const restore: Restore = { conn, host: r.target, database: incoming, owner, dump: found.stdout.trim(), jobs, maintenanceWorkMem };
-    const unsafe = rules ? await scrubBeforeIndexesUnsafe(restore) : undefined;
+    const dir = String(p.dir);
+    // the new database, and what is in the dump and on the host, asked at the same time
+    const [, found] = await Promise.all([
+      query(conn, r.target, 'postgres', `DROP DATABASE IF EXISTS "${incoming}" WITH (FORCE);\nCREATE DATABASE "${incoming}" OWNER "${owner}";`),
+      conn.run(`if [ -d ${shq(`${dir}/dump`)} ]; then echo ${shq(`${dir}/dump`)}; else echo ${shq(`${dir}/dump.pgdump`)}; fi; nproc`),
+    ]);
+    const [dump, nproc] = found.stdout.trim().split('\n');
+    const jobs = Number(p.jobs ?? r.spec.jobs ?? 0) || Number(nproc) || 2;
+    const restore: Restore = { conn, host: r.target, database: incoming, owner, dump, jobs, maintenanceWorkMem };
+    const contents = rules ? await readDump(restore) : undefined;
+    const unsafe = contents ? scrubBeforeIndexesUnsafe(contents.postSql) : undefined;
     if (unsafe) ctx.log(`restoring everything before the scrub step: ${unsafe}`);
-    if (rules && !unsafe) await restoreScrubbed(restore, rules, r.spec.promote?.accounts ?? [], dir, ctx.log);
+    let piiScanned = '';
+    if (rules && contents && !unsafe) piiScanned = await restoreScrubbed(restore, rules, r.spec.promote?.accounts ?? [], dir, contents, ctx.log);
     else await pgRestore(restore, '', 'everything');
     const [[tables]] = await query(conn, r.target, incoming, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
     ctx.log(`restored ${tables} tables into ${incoming} with ${jobs} jobs`);
-    return { database: incoming };
+    return { database: incoming, pii_scanned: piiScanned };
   },
 };

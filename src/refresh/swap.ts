@@ -7,13 +7,15 @@ import { refuseProduction } from './guard.js';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** SQL that renames databases in one transaction after closing every session on them (pure). */
+/** SQL that renames databases in one transaction after closing every session on them (pure). The ended sessions are
+ *  waited for (at most 2 s, polled every 10 ms); one still there makes the rename fail, and the swap tries again. */
 export function renameSql(renames: [string, string][], closing: string[]): string {
   const names = closing.map((n) => `'${n.replace(/'/g, "''")}'`).join(', ');
+  const others = `FROM pg_stat_activity WHERE datname IN (${names}) AND pid <> pg_backend_pid()`;
   return [
     ...closing.map((n) => `ALTER DATABASE ${q(n)} ALLOW_CONNECTIONS false;`),
-    `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN (${names}) AND pid <> pg_backend_pid();`,
-    'SELECT pg_sleep(0.2);',
+    `SELECT count(pg_terminate_backend(pid)) ${others};`,
+    `DO $$ BEGIN FOR i IN 1..200 LOOP EXIT WHEN NOT EXISTS (SELECT 1 ${others}); PERFORM pg_sleep(0.01); END LOOP; END $$;`,
     'BEGIN;',
     ...renames.map(([from, to]) => `ALTER DATABASE ${q(from)} RENAME TO ${q(to)};`),
     'COMMIT;',

@@ -60,7 +60,8 @@ async function main() {
   });
 
   await t.test('an interrupted copy resumes with --resume and completes the refresh', async (t) => {
-    await sql('db-prod', 'app', "SET ROLE app; CREATE TABLE blobs AS SELECT g, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS junk FROM generate_series(1, 150000) g;");
+    await sql('db-prod', 'app', "SET ROLE app; CREATE TABLE blobs AS SELECT g, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS junk FROM generate_series(1, 150000) g;" +
+      ' ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id); ALTER TABLE events ADD FOREIGN KEY (user_id) REFERENCES users (id); ALTER TABLE sessions ADD FOREIGN KEY (user_id) REFERENCES users (id);');
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'bigger backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
     const link = lab.host('backup-far').link;
@@ -83,6 +84,8 @@ async function main() {
     const r = await ironclad([...inv, '--yes', 'refresh', 'staging', '--resume', runId!]);
     t.equal(r.code, 0, r.stdout.split('\n').slice(-5).join('\n'));
     t.match(r.stdout, /guard: already done/);
+    t.match(r.stdout, /3 foreign keys checked, up to \d+ at once/, 'the foreign keys were added NOT VALID and validated by ironclad');
+    t.match(r.stdout, /scanned users, orders for personal data beside the index build/);
     t.match(r.stdout, /newest event: /);
   });
 
@@ -96,6 +99,9 @@ async function main() {
     t.same(leaked, [], 'no original email, name or phone remains');
     t.equal(await sql('staging', 'app', "SELECT string_agg(email || ':' || role, ',' ORDER BY email) FROM users WHERE role = 'admin'"), 'dev@example.com:admin,qa@example.com:admin');
     t.equal(await sql('staging', 'app_' + '_previous', 'SELECT note FROM staging_marker'), 'the staging before', 'the previous database is kept');
+    const keys = "SELECT string_agg(conrelid::regclass || '.' || conname || ' ' || convalidated, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f'";
+    t.equal(await sql('staging', 'app', keys), 'events.events_user_id_fkey true,orders.orders_user_id_fkey true,sessions.sessions_user_id_fkey true', 'the foreign keys, added NOT VALID and validated in parallel, are valid');
+    t.equal(await sql('staging', 'app', keys), await sql('db-prod', 'app', keys), "production's foreign keys");
   });
 
   await t.test('swap back puts the previous database in place', async (t) => {

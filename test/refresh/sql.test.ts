@@ -1,6 +1,6 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { ACTS_ON_UPDATES, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { ACTS_ON_UPDATES, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
 import { sideNames } from '../../src/refresh/db.js';
 import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
 import { renameSql } from '../../src/refresh/swap.js';
@@ -68,6 +68,20 @@ t.test('withoutDataOf drops only the data entries of the named public tables', a
     '3200; 2606 16400 CONSTRAINT public sessions sessions_pkey app',
   ]);
   t.equal(withoutDataOf(list, []), list);
+  t.same(onlyDataOf(list, ['sessions', 'users']).split('\n'), ['3370; 0 16390 TABLE DATA public sessions app', '3372; 0 16392 TABLE DATA public users app']);
+  t.equal(onlyDataOf(list, []), '');
+});
+
+t.test('keepWhereReadsOthers: the scrub waits for the other tables only when a keep_where reads them', async (t) => {
+  const rules = (keep: string) => ({ version: 1 as const, tables: { users: { email: { fake: 'email' as const, keep_where: keep } }, sessions: 'truncate' as const } });
+  const tables = ['users', 'staff', 'events', 'odd$name'];
+  t.notOk(keepWhereReadsOthers(rules('email = ANY(:accounts)'), tables), 'its own row only');
+  t.notOk(keepWhereReadsOthers(rules('users.role = $$staff_member$$'), tables), 'a word that only contains a table name');
+  t.ok(keepWhereReadsOthers(rules('id IN (SELECT user_id FROM staff)'), tables), 'another table');
+  t.ok(keepWhereReadsOthers(rules('EXISTS (select 1 from some_view)'), tables), 'any subquery');
+  t.ok(keepWhereReadsOthers(rules('EVENTS.user_id IS NOT NULL'), tables), 'a name, whatever its case');
+  t.ok(keepWhereReadsOthers(rules('x = odd$name.x'), tables), 'a name with a regular expression character');
+  t.notOk(keepWhereReadsOthers({ version: 1, tables: { users: { email: { fake: 'email' } } } }, tables), 'no keep_where');
 });
 
 
@@ -82,7 +96,7 @@ t.test('fakes keep NULL and are expressions of the value only (deterministic)', 
 
 t.test('renameSql closes sessions and renames inside one transaction', async (t) => {
   const sql = renameSql([['app', 'app__previous'], ['app__incoming', 'app']], ['app', 'app__incoming']);
-  t.match(sql, /ALTER DATABASE "app" ALLOW_CONNECTIONS false;[\s\S]*pg_terminate_backend[\s\S]*BEGIN;\nALTER DATABASE "app" RENAME TO "app__previous";\nALTER DATABASE "app__incoming" RENAME TO "app";\nCOMMIT;$/);
+  t.match(sql, /ALTER DATABASE "app" ALLOW_CONNECTIONS false;[\s\S]*pg_terminate_backend[\s\S]*EXIT WHEN NOT EXISTS \(SELECT 1 FROM pg_stat_activity WHERE datname IN \('app', 'app__incoming'\)[\s\S]*BEGIN;\nALTER DATABASE "app" RENAME TO "app__previous";\nALTER DATABASE "app__incoming" RENAME TO "app";\nCOMMIT;$/);
 });
 
 t.test('rowMismatches', async (t) => {
@@ -109,4 +123,39 @@ t.test('the scrub between data and indexes: when it must wait, and how many tabl
   t.notOk(post('CREATE INDEX users_email ON public.users USING btree (email);\nALTER TABLE ONLY public.orders\n    ADD CONSTRAINT o_fk FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;'), 'indexes and plain keys do not');
   t.throws(() => sideNames('x'.repeat(54)), /at most 53 bytes/);
   t.same(sideNames('app'), { incoming: 'app__incoming', previous: 'app__previous' });
+});
+
+t.test('parallelForeignKeys takes the plain foreign keys out of the list, to be added NOT VALID and validated', async (t) => {
+  const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
+  const post = [
+    '--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n\n',
+    block('events events_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);'),
+    block('events_user_id', 'INDEX', 'CREATE INDEX events_user_id ON public.events USING btree (user_id);'),
+    block('events events_user_id_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);'),
+    block('orders orders_user_id_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;'),
+    block('old old_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.old\n    ADD CONSTRAINT old_fkey FOREIGN KEY (u) REFERENCES public.users(id) NOT VALID;'),
+    block('parts parts_fkey', 'FK CONSTRAINT', 'ALTER TABLE public.parts\n    ADD CONSTRAINT parts_fkey FOREIGN KEY (u) REFERENCES public.users(id);'),
+    block('"Odd" "Odd_fkey"', 'FK CONSTRAINT', 'ALTER TABLE ONLY public."Odd"\n    ADD CONSTRAINT "Odd_fkey" FOREIGN KEY (u) REFERENCES public.users(id);'),
+    block('noted noted_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.noted\n    ADD CONSTRAINT noted_fkey FOREIGN KEY (u) REFERENCES public.users(id);'),
+    block('CONSTRAINT noted_fkey ON noted', 'COMMENT', "COMMENT ON CONSTRAINT noted_fkey ON public.noted IS 'why';"),
+    '--\n-- PostgreSQL database dump complete\n--\n',
+  ].join('');
+  const list = [
+    ';',
+    '3232; 2606 16407 CONSTRAINT public events events_pkey app',
+    '3233; 1259 16437 INDEX public events_user_id app',
+    '3243; 2606 16442 FK CONSTRAINT public events events_user_id_fkey app',
+    '3244; 2606 16447 FK CONSTRAINT public orders orders_user_id_fkey app',
+    '3245; 2606 16448 FK CONSTRAINT public old old_fkey app',
+    '3246; 2606 16449 FK CONSTRAINT public parts parts_fkey app',
+    '3247; 2606 16450 FK CONSTRAINT public "Odd" "Odd_fkey" app',
+    '3248; 2606 16451 FK CONSTRAINT public noted noted_fkey app',
+  ].join('\n');
+  const out = parallelForeignKeys(post, list);
+  t.same(out.keys, [
+    { table: 'public.events', name: 'events_user_id_fkey', add: 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) NOT VALID;' },
+    { table: 'public.orders', name: 'orders_user_id_fkey', add: 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE NOT VALID;' },
+  ]);
+  t.same(out.list.split('\n'), list.split('\n').filter((l) => !/events_user_id_fkey|orders_user_id_fkey/.test(l)), 'the others stay for pg_restore');
+  t.same(parallelForeignKeys(post, list.split('\n').filter((l) => !l.includes('events_user_id_fkey')).join('\n')).keys.map((k) => k.name), ['orders_user_id_fkey'], 'a key without its list entry stays');
 });
