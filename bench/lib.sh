@@ -7,12 +7,15 @@
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
-# On every exit: the caller's own cleanup, then the lab down; the logs kept when the run failed or KEEP_OUT is set.
+# On every exit: the caller's own cleanup, then the lab down (unless KEEP_LAB is set, for a look at it after the
+# run); the logs kept when the run failed or KEEP_OUT is set.
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if declare -F bench_cleanup >/dev/null; then bench_cleanup || true; fi
-  if ((lab_is_up)); then
+  if ((lab_is_up)) && [[ -n ${KEEP_LAB:-} ]]; then
+    log "KEEP_LAB is set: the lab stays up (take it down with: ${ironclad[*]} lab down)"
+  elif ((lab_is_up)); then
     log "tearing the lab down"
     "${ironclad[@]}" lab down >"$out/lab-down-final.log" 2>&1 || log "lab down failed, see $out/lab-down-final.log"
   fi

@@ -6,6 +6,7 @@
 #
 # Needs root (the lab). Not part of `npm test`.
 #   bench/refresh/run.sh     ROUNDS=3 (default)   SEED_ROWS=850000 (users; ~1 GB on disk)   KEEP_OUT=1 (keep the logs)
+#                            KEEP_LAB=1 (leave the lab up after the run, to look at it)
 # One lab for the whole run: seeded, backed up, the backup verified by a restore drill (refresh takes the latest
 # verified backup); then ROUNDS rounds of one ironclad refresh and one plain refresh, the order alternating, a
 # CHECKPOINT on staging before each. Every run's result is checked (same scrubbed rows for both tools).
@@ -69,7 +70,7 @@ ironclad_steps() {
     const lines = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "step");
     const parts = lines.map((e) => `${e.step}=${((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(2)}`);
     const restore = lines.find((e) => e.step === "restore");
-    for (const [key, re] of [["restore.data", /data loaded in ([\d.]+) s/], ["restore.scrub", /before their indexes were built, in ([\d.]+) s/], ["restore.indexes", /constraints built in ([\d.]+) s/]]) {
+    for (const [key, re] of [["restore.tables", /tables created in ([\d.]+) s/], ["restore.data", /other tables. data loaded in ([\d.]+) s/], ["restore.load-scrubbed", /scrubbed tables. data loaded in ([\d.]+) s/], ["restore.scrub", /before their indexes were built, in ([\d.]+) s/], ["restore.data+scrub", /data loaded and scrubbed in ([\d.]+) s/], ["restore.indexes", /constraints built in ([\d.]+) s/]]) {
       const m = (restore?.tail ?? []).map((l) => re.exec(l)).find(Boolean);
       if (m) parts.push(`${key}=${m[1]}`);
     }
@@ -141,9 +142,11 @@ for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this m
 done
 load_end=$(load)
 
-lab_is_up=0
-log "lab down"
-"${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
+if [[ -z ${KEEP_LAB:-} ]]; then
+  lab_is_up=0
+  log "lab down"
+  "${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
+fi
 
 # The median of each step over the runs: "name=seconds ..." lines in, "name median" lines out (first run's order).
 step_medians() {
