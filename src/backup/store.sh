@@ -1,5 +1,6 @@
 # --- body: the backup store's forced command (POSIX sh). ROOT is rendered above by `ironclad apply`. ---
-# The database hosts' keys run only this: they may upload into incoming/ (rrsync, write-only, no deletes),
+# The database hosts' keys run only this: they may upload into incoming/ (a new file's bytes on stdin, or rrsync:
+# write-only, no deletes),
 # commit a complete upload (checksums verified, renamed into place, never over an existing backup), and read the
 # last good manifest. Nothing here deletes or overwrites a committed backup. Root runs `prune` for retention.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -37,6 +38,21 @@ commit() {
   mv "$src" "$dst" || die "cannot move $id into place"
   chmod -R a-w "$dst"
   printf 'committed %s\n' "$id"
+}
+
+# put ID NAME BYTES: one file of a new upload, from stdin. It is written where rsync keeps a partial file and moved into
+# place only when all its bytes came; an interrupted one stays there, and the next run's rsync resumes from it.
+put() {
+  id=$1 name=$2 bytes=$3
+  for v in "$id" "$name"; do name_ok "$v" || die "bad name '$v'"; done
+  case "$bytes" in '' | *[!0-9]*) die "bad size '$bytes'" ;; esac
+  dir="$ROOT/incoming/$id"
+  [ ! -e "$dir/$name" ] || die "$id/$name was uploaded already"
+  mkdir -p "$dir/.partial"
+  cat > "$dir/.partial/$name" || die "$id/$name: the write failed"
+  got=$(stat -c %s "$dir/.partial/$name")
+  [ "$got" = "$bytes" ] || die "$id/$name: $got of $bytes bytes arrived; the next run resumes from them"
+  mv "$dir/.partial/$name" "$dir/$name"
 }
 
 last() {
@@ -78,10 +94,11 @@ if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
 fi
 case "${1:-}" in
   rsync) exec rrsync -wo -no-del "$ROOT/incoming" ;;
+  put) [ $# -eq 4 ] || die "usage: put ID NAME BYTES"; put "$2" "$3" "$4" ;;
   commit) [ $# -eq 4 ] || die "usage: commit HOST DB ID"; commit "$2" "$3" "$4" ;;
   last) [ $# -eq 3 ] || die "usage: last HOST DB"; last "$2" "$3" ;;
   prune)
     [ -z "${SSH_ORIGINAL_COMMAND:-}" ] || die "prune is for root on the store itself"
     [ $# -ge 5 ] || die "usage: prune HOST DAILY WEEKLY MONTHLY [--dry-run]"; prune "$2" "$3" "$4" "$5" "${6:-}" ;;
-  *) die "refused: '${SSH_ORIGINAL_COMMAND:-$*}': this key may only add backups (rsync upload, commit, last)" ;;
+  *) die "refused: '${SSH_ORIGINAL_COMMAND:-$*}': this key may only add backups (put or rsync upload, commit, last)" ;;
 esac

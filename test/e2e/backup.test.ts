@@ -80,6 +80,38 @@ async function main() {
     t.equal((await list()).length, count + 1);
   });
 
+  await t.test('an upload stopped midway resumes from its partial file on the next run', async (t) => {
+    const count = (await list()).length;
+    await psql('db-prod', "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 3)::text) AS junk FROM generate_series(1, 120000) g;");
+    const link = lab.host('backup-far').link;
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('tc', ['qdisc', 'add', 'dev', link, 'root', 'tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms']);
+    let stopped;
+    try {
+      const running = run();
+      // the dump is being sent: stop the job there (as a reboot or a killed job would)
+      const partial = "find /srv/ironclad/backups/incoming -path '*/.partial/dump.pgdump' -size +20k | head -n 1";
+      let seen = '';
+      for (let i = 0; i < 150 && !seen; i++) {
+        seen = (await lab.sshOk('backup-far', partial)).trim();
+        if (!seen) await new Promise((r) => setTimeout(r, 200));
+      }
+      t.ok(seen, `a partial upload on the store: ${seen}`);
+      await lab.ssh('db-prod', 'pkill -TERM -f /usr/local/sbin/ironclad-backup');
+      stopped = await running;
+    } finally {
+      execFileSync('tc', ['qdisc', 'del', 'dev', link, 'root']);
+    }
+    t.equal(stopped.code, 1, 'the stopped run failed');
+    t.equal((await list()).length, count, 'nothing half-sent counted as a backup');
+    const again = await run();
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stderr, /resuming the transfer of \S+-db-prod-app/);
+    t.equal((await list()).length, count + 2, 'the resumed backup and a new one');
+    t.equal((await ironclad([...inv, 'backup', 'verify', '--latest'])).code, 0, 'checksums verified');
+    await psql('db-prod', 'DROP TABLE bulk;');
+  });
+
   await t.test('a file corrupted in the store: verify fails and names it', async (t) => {
     const [latest, older] = await list();
     await lab.sshOk('backup-far', `f=/srv/ironclad/backups/db-prod/app/${latest.id}/dump.pgdump; chmod u+w "$f"; printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null`);
@@ -120,6 +152,9 @@ async function main() {
     t.not(del.code, 0, 'rsync --delete refused');
     const escape = await lab.ssh('db-prod', `echo evil > /tmp/e/dump.pgdump && rsync -a -e "${as.replace(/ ironclad-backup@.*/, '')}" /tmp/e/ ironclad-backup@${lab.host('backup-far').address}:../db-prod/app/${latest.id}/`);
     t.not(escape.code, 0, 'writing outside incoming/ refused');
+    const put = await lab.ssh('db-prod', `echo evil | ${as} put ../db-prod/app/${latest.id} dump.pgdump 5`);
+    t.not(put.code, 0, 'put outside incoming/ refused');
+    t.match(put.stderr, /bad name/);
     const dup = await lab.ssh('db-prod', `${as} commit db-prod app ${latest.id}`);
     t.not(dup.code, 0, 'commit of an existing id refused');
     t.equal(await storeSums(), before, 'every backup is byte for byte as it was');
