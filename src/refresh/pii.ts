@@ -40,24 +40,36 @@ export function scanValue(value: string, allowedDomains: string[]): PiiHit[] {
   return hits;
 }
 
-/** A value that is nothing but one email address of an allowed domain, or one fictional phone number (555-01xx),
- *  holds no hit for scanValue. As a POSIX regular expression for the server; the domains' letters are written as
- *  [xX] classes, so the match needs no case folding. */
-export function harmlessPattern(allowedDomains: string[]): string {
-  const domains = allowedDomains
-    .filter((d) => /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(d))
-    .map((d) => d.replace(/[a-z]/gi, (ch) => `[${ch.toLowerCase()}${ch.toUpperCase()}]`).replace(/\./g, '\\.'));
-  const email = domains.length ? [`[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\\.)*(${domains.join('|')})`] : [];
-  return `^(${[...email, '(\\+?1[ .-]?)?\\(?555\\)?[ .-]?01[0-9]{2}'].join('|')})$`;
+/** The allowed domains that can be put into SQL (pure). */
+const sqlDomains = (allowed: string[]) => allowed.filter((d) => /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(d)).map((d) => d.toLowerCase());
+
+/** SQL: whether the text value `v` (an expression) may hold a hit for scanValue (pure). It has an @ and is not one
+ *  email address of an allowed domain and nothing else, or it has no @ and a run of 7 digits or more that is not one
+ *  fictional phone number (555-01xx) and nothing else. The harmless email is recognised with string functions: the
+ *  same test as ^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)*domain$ (one label at least under a dotless domain, where
+ *  scanValue sees no email), at a third of a regular expression's cost on PostgreSQL. NULL for NULL. */
+export function candidateCondition(v: string, allowedDomains: string[]): string {
+  const at = `strpos(${v}, '@')`;
+  const dom = `substr(${v}, ${at} + 1)`;
+  const domains = sqlDomains(allowedDomains);
+  const dotted = domains.filter((d) => d.includes('.'));
+  const allowed = [
+    ...(dotted.length ? [`lower(${dom}) IN (${dotted.map((d) => `'${d}'`).join(', ')})`] : []),
+    ...(domains.length ? [`lower(${dom}) LIKE ANY (ARRAY[${domains.map((d) => `'%.${d}'`).join(', ')}])`] : []),
+  ];
+  const harmlessEmail = allowed.length
+    ? `(${at} > 1 AND strpos(${dom}, '@') = 0 AND ${v} !~ '[^A-Za-z0-9._%+@-]' AND ${dom} !~ '[^A-Za-z0-9.-]' AND ${dom} NOT LIKE '.%' AND ${dom} NOT LIKE '%..%' AND (${allowed.join(' OR ')}))`
+    : 'false';
+  const fictionalPhone = '^(?:\\+?1[ .-]?)?\\(?555\\)?[ .-]?01[0-9]{2}$';
+  return `((${at} > 0 AND NOT ${harmlessEmail}) OR (${at} = 0 AND ${v} ~ '[0-9][0-9 ().-]{5,}[0-9]' AND ${v} !~ '${fictionalPhone}'))`;
 }
 
-/** SQL that returns the candidate values of a table's text-like columns (with an @ or a long digit run, and not
- *  harmless), in one pass over the table: a row per table row that has any, a column per column given (NULL where that
- *  column's value is not a candidate), at most `limit` rows. Only values that may hold a hit come back, so the limit
- *  caps what is reported, never what is looked at: a table of scrubbed emails is read whole on the server. */
+/** SQL that returns the candidate values of a table's text-like columns, in one pass over the table: a row per table
+ *  row that has any, a column per column given (NULL where that column's value is not a candidate), at most `limit`
+ *  rows. Only values that may hold a hit come back, so the limit caps what is reported, never what is looked at: a
+ *  table of scrubbed emails is read whole on the server, not sent back. */
 export function candidateSql(table: string, columns: string[], limit: number, allowedDomains: string[] = []): string {
   const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  const harmless = `'${harmlessPattern(allowedDomains).replace(/'/g, "''")}'`;
-  const candidate = (c: string) => `${ident(c)}::text ~ '@|[0-9][0-9 ().-]{5,}[0-9]' AND ${ident(c)}::text !~ ${harmless}`;
-  return `SELECT ${columns.map((c) => `CASE WHEN ${candidate(c)} THEN ${ident(c)}::text END`).join(', ')} FROM ${ident(table)} WHERE ${columns.map((c) => `(${candidate(c)})`).join(' OR ')} LIMIT ${limit}`;
+  const candidate = (c: string) => candidateCondition(`${ident(c)}::text`, allowedDomains);
+  return `SELECT ${columns.map((c) => `CASE WHEN ${candidate(c)} THEN ${ident(c)}::text END`).join(', ')} FROM ${ident(table)} WHERE ${columns.map(candidate).join(' OR ')} LIMIT ${limit}`;
 }

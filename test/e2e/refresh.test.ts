@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { BIN, ironclad } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+import { candidateCondition, scanValue } from '../../src/refresh/pii.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const SCRUB = readFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), 'utf8');
@@ -34,6 +35,22 @@ async function main() {
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
     await sql('staging', 'app', "SET ROLE app; CREATE TABLE staging_marker (note text); INSERT INTO staging_marker VALUES ('the staging before');");
+  });
+
+  await t.test("the PII scan's server-side filter, run by PostgreSQL, leaves out only values scanValue finds nothing in", async (t) => {
+    const allowed = ['example.com', 'qa.example.org', 'localhost', 'not a domain'];
+    const harmless = ['anna.smith1@example.com', 'X.Y+z@Mail.Example.COM', 'dev@qa.example.org', 'dev@box.localhost', 'a-b_c%d@x-1.example.com', '555-0142', '+1 (555) 0100', '1-555-0199', 'Max Doe', 'user', '$2b$12$stagingstagingO'];
+    const others = [
+      'anna@gmail.com', 'anna@badexample.com', 'a@example.com b@gmail.com', 'a@example.com +44 20 7946 0000', 'a!b@gmail.com', 'call +44 20 7946 0000',
+      'a@example.org', 'dev@qa.example.org.evil.net', '555-0142 and 4111 1111 1111 1111', '+44 555 0100', '4111111111111111@localhost', 'a@localhost',
+      'a@.example.com', 'a@x..example.com', '@example.com', 'a@b@example.com', 'a@4111111111111111_x.example.com', 'a@example.com.', 'a @example.com', 'ä@example.com', 'a@example.com 4111 1111 1111 1111',
+    ];
+    const values = [...harmless, ...others];
+    const rows = await sql('staging', 'postgres', `SELECT i, coalesce(${candidateCondition('v', allowed)}::text, 'null') FROM (VALUES ${values.map((v, i) => `(${i}, '${v.replace(/'/g, "''")}')`).join(', ')}) AS t(i, v) ORDER BY i`);
+    const candidate = new Map(rows.split('\n').map((l) => l.split('|') as [string, string]));
+    t.same(values.filter((_, i) => candidate.get(String(i)) === 'false'), harmless, 'exactly these are left out');
+    for (const v of harmless) t.same(scanValue(v, allowed), [], `left out, and scanValue finds nothing in it: ${v}`);
+    t.equal(await sql('staging', 'postgres', `SELECT coalesce(${candidateCondition('NULL::text', allowed)}::text, 'null')`), 'null', 'NULL is not a candidate');
   });
 
   const failures: [string, string, string[], number, RegExp][] = [
