@@ -9,6 +9,8 @@ import { ACTIONS } from '../src/runbook/actions.js';
 import { runRunbook } from '../src/runbook/engine.js';
 import { listRuns, stateDir } from '../src/runbook/journal.js';
 import { loadRunbook } from '../src/runbook/load.js';
+import { refreshOf } from '../src/refresh/db.js';
+import { lockTarget } from '../src/refresh/lock.js';
 import { type Family, type Invocation, printJson } from './cli.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -37,8 +39,13 @@ function inventoryFor(inv: Invocation, refresh: boolean) {
 async function execute(inv: Invocation, file: string, params: Record<string, unknown>, refresh = false, resumeCommand?: string): Promise<number> {
   const inventory = inventoryFor(inv, refresh);
   const runbook = loadRunbook(file, ACTIONS);
-  return withPool((pool) =>
-    runRunbook({
+  return withPool(async (pool) => {
+    // one run into a target database at a time (the staging refresh; restore-production with --set target, database)
+    if (!inv.options['dry-run'] && (params.refresh !== undefined || (params.target !== undefined && params.database !== undefined))) {
+      const r = refreshOf(inventory, params);
+      await lockTarget(await pool.get(r.target), r.target, r.spec.to.database);
+    }
+    return runRunbook({
       runbook,
       actions: ACTIONS,
       ctx: { inv: inventory, pool, flags: { yes: inv.flags.yes, json: inv.flags.json } },
@@ -47,8 +54,8 @@ async function execute(inv: Invocation, file: string, params: Record<string, unk
       resume: inv.options.resume as string | undefined,
       resumeCommand,
       out,
-    }),
-  );
+    });
+  });
 }
 
 export const runbookFamily: Family = {

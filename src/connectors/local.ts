@@ -1,10 +1,12 @@
 // The local connector: runs shell text on this machine through zx.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile, chmod } from 'node:fs/promises';
 import { mask } from '../core/secrets.js';
 import type { Connector, RunOptions, RunResult } from './types.js';
 
 /** A connector for this machine; `host` is the name used in reports. */
 export function localConnector(host = 'localhost'): Connector {
+  const holding: ChildProcess[] = [];
   return {
     host,
     async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
@@ -28,6 +30,23 @@ export function localConnector(host = 'localhost'): Connector {
     async get(path) {
       return readFile(path);
     },
-    async close() {},
+    hold(script) {
+      const started = Date.now();
+      const child = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      holding.push(child);
+      let out = '';
+      let err = '';
+      return new Promise((resolve) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+          if (out.includes('\n')) resolve(undefined);
+        });
+        child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+        child.on('close', (code) => resolve({ host, command: mask(script), code: code ?? 255, stdout: out, stderr: err, durationMs: Date.now() - started }));
+      });
+    },
+    async close() {
+      for (const child of holding.splice(0)) child.stdin?.end();
+    },
   };
 }

@@ -49,6 +49,7 @@ export async function sshConnector(host: Host): Promise<Connector> {
   return {
     host: host.name,
     run: (script, opts = {}) => exec(client, host.name, script, { ...opts, timeoutMs: opts.timeoutMs ?? defaultTimeout }),
+    hold: (script) => hold(client, host.name, script),
     async put(path, content, mode) {
       const sftp = await client.requestSFTP();
       await new Promise<void>((resolve, reject) =>
@@ -66,6 +67,34 @@ export async function sshConnector(host: Host): Promise<Connector> {
       client.dispose();
     },
   };
+}
+
+/** Shell text that holds something while its channel stays open (Connector.hold): closing the connection, or losing it,
+ *  ends it. */
+function hold(client: NodeSSH, host: string, script: string): Promise<RunResult | undefined> {
+  const conn = client.connection;
+  const started = Date.now();
+  const ended = (code: number, stdout: string, stderr: string): RunResult => ({ host, command: mask(script), code, stdout, stderr, durationMs: Date.now() - started });
+  if (!conn) return Promise.resolve(ended(255, '', 'not connected'));
+  return new Promise((resolve) => {
+    conn.exec(script, (err, stream) => {
+      if (err) return resolve(ended(255, '', `ssh exec failed: ${err.message}`));
+      const out: Buffer[] = [];
+      const errOut: Buffer[] = [];
+      let held = false;
+      let code = 255;
+      stream.on('data', (d: Buffer) => {
+        out.push(d);
+        if (!held && Buffer.concat(out).includes('\n')) {
+          held = true;
+          resolve(undefined);
+        }
+      });
+      stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+      stream.on('exit', (c: number | null) => (code = c ?? 255));
+      stream.on('close', () => held || resolve(ended(code, Buffer.concat(out).toString('utf8'), Buffer.concat(errOut).toString('utf8'))));
+    });
+  });
 }
 
 /** Run shell text on an open connection with a timeout; a timed-out command is closed and reported with code 124. */

@@ -21,5 +21,8 @@ export interface Connector {
   run(script: string, opts?: RunOptions): Promise<RunResult>;
   put(path: string, content: string | Buffer, mode?: number): Promise<void>;
   get(path: string): Promise<Buffer>;
+  /** Start shell text that holds something (a lock) until the connector closes, its stdin left open: resolves with
+   *  undefined once it has printed a line (held), or with its result when it ended first (not held). */
+  hold(script: string): Promise<RunResult | undefined>;
   close(): Promise<void>;
 }

@@ -76,7 +76,7 @@ async function main() {
     t.equal(await marker(), 'the staging before');
   });
 
-  await t.test('an interrupted copy resumes with --resume and completes the refresh', async (t) => {
+  await t.test('a second refresh is refused while one runs; an interrupted copy resumes with --resume and completes the refresh', async (t) => {
     await sql('db-prod', 'app', "SET ROLE app; CREATE TABLE blobs AS SELECT g, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS junk FROM generate_series(1, 150000) g;" +
       ' ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id); ALTER TABLE events ADD FOREIGN KEY (user_id) REFERENCES users (id); ALTER TABLE sessions ADD FOREIGN KEY (user_id) REFERENCES users (id);');
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'bigger backup');
@@ -86,12 +86,20 @@ async function main() {
     let out = '';
     try {
       const child = spawn(process.execPath, [BIN, ...inv, '--yes', 'refresh', 'staging'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (/3\. copy/.test(out)) setTimeout(() => child.kill('SIGINT'), 1500);
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      t.equal(code, 130, 'interrupted');
+      const copying = new Promise<void>((resolve) =>
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (/3\. copy/.test(out)) resolve();
+        }),
+      );
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await copying;
+      // a second refresh while the first copies: refused, nothing of the first touched
+      const second = await ironclad([...inv, '--yes', 'refresh', 'staging']);
+      t.equal(second.code, 3, 'a second refresh at the same time is refused');
+      t.match(second.stderr + second.stdout, /another refresh or restore into app on staging is running \(ironclad on \S+ \(pid \d+\) since /);
+      child.kill('SIGINT');
+      t.equal(await closed, 130, 'interrupted');
     } finally {
       execFileSync('tc', ['qdisc', 'del', 'dev', link, 'root']);
     }

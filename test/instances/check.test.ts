@@ -24,6 +24,7 @@ function fake(host: string, answer: Partial<RunResult> | string, seen: { script?
     },
     put: async () => undefined,
     get: async () => Buffer.from(''),
+    hold: async () => undefined,
     close: async () => undefined,
   };
 }
