@@ -57,7 +57,9 @@ export function clusterSteps(args: {
     change: {
       operation: 'cluster',
       description: `create cluster ${pg.version}/${pg.cluster} on port ${pg.port} (${dd.path})`,
-      commands: [{ kind: 'sh', script: `pg_createcluster --port ${pg.port} --encoding UTF8 --locale C.UTF-8 --start-conf auto ${pg.version} ${shq(pg.cluster)}` }],
+      // initdb writes ~1,000 files and fsyncs each one; instead one syncfs of the data directory's filesystem makes
+      // them durable at once (what initdb --sync-method=syncfs does from PostgreSQL 17 on): several times quicker
+      commands: [{ kind: 'sh', script: `pg_createcluster --port ${pg.port} --encoding UTF8 --locale C.UTF-8 --start-conf auto ${pg.version} ${shq(pg.cluster)} -- --no-sync && sync -f ${shq(dd.path)}` }],
     },
   });
   return steps;
