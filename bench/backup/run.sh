@@ -9,6 +9,7 @@
 #
 # Needs root (the lab); pgbench and rsync on this machine (the lab hosts see them through their copy-on-write root).
 #   bench/backup/run.sh     ROUNDS=15 DRILLS=5 SCALE=70 (defaults: pgbench scale 70 is ~1 GB on disk)   KEEP_OUT=1 (keep logs)
+#                           KEEP_LAB=1 (leave the lab up after the run, to look at it)
 # One lab for the whole run; the database is loaded once. Each round runs the ironclad backup and the plain
 # pipeline side by side (the order alternates between rounds), then the job as cron runs it; the first DRILLS rounds
 # then also run the restore drill of the newest backup. The table shows medians. At the end one more job run is traced (bash xtrace with
@@ -113,9 +114,7 @@ remote "$db" 'cd / && bash -c '\''PS4="+ \$EPOCHREALTIME "; set -x; . /usr/local
 profile=$(awk '/^\++ [0-9]+\.[0-9]+ / { t = $2; if (p != "") { d = t - p; if (d >= 0.05) printf "%7.2f  %s\n", d, substr(line, 1, 110) } if (first == "") first = t; p = t; line = $0; sub(/^\++ [0-9.]+ /, "", line) }
   END { printf "%7.2f  total (first to last traced line)\n", p - first }' "$out/profile.trace")
 
-lab_is_up=0
-log "lab down"
-"${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
+end_lab
 
 m_ic=$(median "${ic[@]}") m_pl=$(median "${pl[@]}") m_job=$(median "${job[@]}") m_dr=$(median "${dr[@]}")
 row() { printf '%-58s %9s %9s\n' "$@"; }

@@ -59,6 +59,8 @@ fresh_lab() {
       dpkg-query -W -f="\${Status}\n" postgresql-15 | grep -q "ok installed" &&
       [ -z "$(pg_lsclusters -h)" ]' || die "$address is not a fresh host (packages installed, no cluster)"
   done
+  # the new lab's writes reach the disk now, not during the timed run (initdb's fsync would wait for them)
+  sync
 }
 
 # Every host converged the same way: both roles log in over TCP with their secret, database app owned by app.
@@ -144,9 +146,7 @@ t_an_warm=$t
 an_warm_changed=$(ansible_changed "$out/ansible-warm-2.out") || die "ansible (warm no-op) failed on a host"
 load_end=$(load)
 
-lab_is_up=0
-log "lab down"
-"${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
+end_lab
 
 # "0 x9" when every value is the same, else the values.
 same() { if [[ $(printf '%s\n' "$@" | sort -u | wc -l) == 1 ]]; then echo "$1 x$#"; else joined "$@"; fi; }

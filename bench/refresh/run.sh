@@ -142,11 +142,7 @@ for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this m
 done
 load_end=$(load)
 
-if [[ -z ${KEEP_LAB:-} ]]; then
-  lab_is_up=0
-  log "lab down"
-  "${ironclad[@]}" lab down >"$out/lab-down-end.log" 2>&1 || { lab_is_up=1; die "lab down, see $out/lab-down-end.log"; }
-fi
+end_lab
 
 # The median of each step over the runs: "name=seconds ..." lines in, "name median" lines out (first run's order).
 step_medians() {
