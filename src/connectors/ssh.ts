@@ -1,6 +1,7 @@
 // The ssh connector (node-ssh over ssh2): host keys verified against known_hosts, one connection per host, timeouts.
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
 import { OperationError, UserError } from '../core/errors.js';
 import { mask } from '../core/secrets.js';
 import type { Host } from '../inventory/types.js';
@@ -69,73 +70,65 @@ export async function sshConnector(host: Host): Promise<Connector> {
   };
 }
 
+/** What shell text on a host did, timed from now on (the command masked). */
+type ResultOf = (code: number, stdout: string, stderr: string) => RunResult;
+
+/** An exec channel for shell text on the open connection, handed to `use`; not connected, or the channel refused:
+ *  that result instead. */
+function onChannel<T>(client: NodeSSH, host: string, script: string, use: (stream: ClientChannel, result: ResultOf, resolve: (v: T | RunResult) => void) => void): Promise<T | RunResult> {
+  const started = Date.now();
+  const result: ResultOf = (code, stdout, stderr) => ({ host, command: mask(script), code, stdout, stderr, durationMs: Date.now() - started });
+  const conn = client.connection;
+  if (!conn) return Promise.resolve(result(255, '', 'not connected'));
+  return new Promise((resolve) => conn.exec(script, (err, stream) => (err ? resolve(result(255, '', `ssh exec failed: ${err.message}`)) : use(stream, result, resolve))));
+}
+
 /** Shell text that holds something while its channel stays open (Connector.hold): closing the connection, or losing it,
  *  ends it. */
 function hold(client: NodeSSH, host: string, script: string): Promise<RunResult | undefined> {
-  const conn = client.connection;
-  const started = Date.now();
-  const ended = (code: number, stdout: string, stderr: string): RunResult => ({ host, command: mask(script), code, stdout, stderr, durationMs: Date.now() - started });
-  if (!conn) return Promise.resolve(ended(255, '', 'not connected'));
-  return new Promise((resolve) => {
-    conn.exec(script, (err, stream) => {
-      if (err) return resolve(ended(255, '', `ssh exec failed: ${err.message}`));
-      const out: Buffer[] = [];
-      const errOut: Buffer[] = [];
-      let held = false;
-      let code = 255;
-      stream.on('data', (d: Buffer) => {
-        out.push(d);
-        if (!held && Buffer.concat(out).includes('\n')) {
-          held = true;
-          resolve(undefined);
-        }
-      });
-      stream.stderr.on('data', (d: Buffer) => errOut.push(d));
-      stream.on('exit', (c: number | null) => (code = c ?? 255));
-      stream.on('close', () => held || resolve(ended(code, Buffer.concat(out).toString('utf8'), Buffer.concat(errOut).toString('utf8'))));
+  return onChannel<undefined>(client, host, script, (stream, result, resolve) => {
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    let held = false;
+    let code = 255;
+    stream.on('data', (d: Buffer) => {
+      out.push(d);
+      if (!held && Buffer.concat(out).includes('\n')) {
+        held = true;
+        resolve(undefined);
+      }
     });
+    stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+    stream.on('exit', (c: number | null) => (code = c ?? 255));
+    stream.on('close', () => held || resolve(result(code, Buffer.concat(out).toString('utf8'), Buffer.concat(errOut).toString('utf8'))));
   });
 }
 
 /** Run shell text on an open connection with a timeout; a timed-out command is closed and reported with code 124. */
 function exec(client: NodeSSH, host: string, script: string, opts: RunOptions): Promise<RunResult> {
-  const started = Date.now();
-  const conn = client.connection;
-  const result = (code: number, stdout: string, stderr: string): RunResult => ({
-    host,
-    command: mask(script),
-    code,
-    stdout,
-    stderr,
-    durationMs: Date.now() - started,
-  });
-  if (!conn) return Promise.resolve(result(255, '', 'not connected'));
-  return new Promise((resolve) => {
-    conn.exec(script, (err, stream) => {
-      if (err) return resolve(result(255, '', `ssh exec failed: ${err.message}`));
-      const out: Buffer[] = [];
-      const errOut: Buffer[] = [];
-      let code: number | undefined;
-      let timedOut = false;
-      const timer = opts.timeoutMs
-        ? setTimeout(() => {
-            timedOut = true;
-            stream.signal?.('KILL');
-            stream.close();
-          }, opts.timeoutMs)
-        : undefined;
-      stream.on('data', (d: Buffer) => out.push(d));
-      stream.stderr.on('data', (d: Buffer) => errOut.push(d));
-      stream.on('exit', (c: number | null, signal?: string) => {
-        code = c ?? (signal ? 128 : 255);
-      });
-      stream.on('close', () => {
-        if (timer) clearTimeout(timer);
-        const stderr = Buffer.concat(errOut).toString('utf8') + (timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : '');
-        resolve(result(timedOut ? 124 : code ?? 255, Buffer.concat(out).toString('utf8'), stderr));
-      });
-      if (opts.stdin !== undefined) stream.end(opts.stdin);
-      else stream.end();
+  return onChannel<RunResult>(client, host, script, (stream, result, resolve) => {
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    let code: number | undefined;
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          stream.signal?.('KILL');
+          stream.close();
+        }, opts.timeoutMs)
+      : undefined;
+    stream.on('data', (d: Buffer) => out.push(d));
+    stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+    stream.on('exit', (c: number | null, signal?: string) => {
+      code = c ?? (signal ? 128 : 255);
     });
+    stream.on('close', () => {
+      if (timer) clearTimeout(timer);
+      const stderr = Buffer.concat(errOut).toString('utf8') + (timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : '');
+      resolve(result(timedOut ? 124 : code ?? 255, Buffer.concat(out).toString('utf8'), stderr));
+    });
+    if (opts.stdin !== undefined) stream.end(opts.stdin);
+    else stream.end();
   });
 }
