@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { jobChanges, storeChanges } from '../../src/backup/operations.js';
@@ -8,6 +7,7 @@ import { authorizedKeyLine, renderCron, renderJob, renderStore } from '../../src
 import type { BackupState } from '../../src/backup/state.js';
 import { gateScript } from '../../src/instances/gate.js';
 import { loadInventory } from '../../src/inventory/load.js';
+import { tempDir } from '../fixtures/tmp.js';
 
 const inv = loadInventory('inventory/lab.yaml');
 const db = inv.hosts.find((h) => h.name === 'db-prod')!;
@@ -16,7 +16,7 @@ const empty: BackupState = { publicKey: null, refreshKey: null, files: {}, rsync
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 
 t.test('the rendered job and store scripts are shellcheck clean', { skip: !hasShellcheck && 'shellcheck not installed' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ironclad-sc-'));
+  const dir = tempDir('ironclad-sc-');
   writeFileSync(join(dir, 'job.sh'), renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file }));
   writeFileSync(join(dir, 'store.sh'), renderStore(store));
   const r = spawnSync('shellcheck', ['-s', 'sh', join(dir, 'job.sh'), join(dir, 'store.sh')], { encoding: 'utf8' });
@@ -73,7 +73,7 @@ t.test('the store: restricted account, the database key may only add, the refres
 });
 
 t.test('retention on the store keeps the newest per day, week and month (the real script)', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'ironclad-store-'));
+  const root = tempDir('ironclad-store-');
   const dir = join(root, 'db-prod', 'app');
   const days = ['20260101', '20260102', '20260110', '20260201', '20260301', '20260315', '20260316', '20260317'];
   for (const d of days) for (const h of ['010000', '020000']) mkdirSync(join(dir, `${d}T${h}Z-db-prod-app`), { recursive: true });

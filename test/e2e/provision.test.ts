@@ -1,14 +1,14 @@
 // End to end on lab hosts: provisioning from bare packages, logins with the secrets, idempotence, diffs, refusals.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ironclad } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+import { tempDir } from '../fixtures/tmp.js';
 
 function variant(edit: (s: string) => string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ironclad-prov-'));
+  const dir = tempDir('ironclad-prov-');
   writeFileSync(join(dir, 'lab.yaml'), edit(readFileSync(LAB_INVENTORY, 'utf8')).replace('./scrub/app.yaml', join(process.cwd(), 'inventory/scrub/app.yaml')));
   return join(dir, 'lab.yaml');
 }

@@ -1,20 +1,20 @@
 // End to end on lab hosts: the staging refresh, and a failure at each step leaving the live staging database serving.
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { BIN, ironclad } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
 import { candidateCondition, scanValue } from '../../src/refresh/pii.js';
+import { tempDir } from '../fixtures/tmp.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const SCRUB = readFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), 'utf8');
 
 /** A copy of the lab inventory in its own folder, with other scrub rules or other text. */
 function variant(name: string, edit: (inv: string) => string, scrub = SCRUB): string {
-  const dir = mkdtempSync(join(tmpdir(), `ironclad-${name}-`));
+  const dir = tempDir(`ironclad-${name}-`);
   mkdirSync(join(dir, 'scrub'));
   writeFileSync(join(dir, 'scrub', 'app.yaml'), scrub);
   writeFileSync(join(dir, 'lab.yaml'), edit(readFileSync(LAB_INVENTORY, 'utf8')));

@@ -1,17 +1,17 @@
 // The ssh connector against a real lab sshd: a verified key connects; an unknown or changed key is refused.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { sshConnector } from '../../src/connectors/ssh.js';
 import { findHost } from '../../src/inventory/types.js';
 import { labUnavailable, withLab } from './helpers/lab.js';
+import { tempDir } from '../fixtures/tmp.js';
 
 async function main() {
   const lab = await withLab(t);
   const host = findHost(lab.inventory, 'db-prod')!;
-  const dir = mkdtempSync(join(tmpdir(), 'ironclad-kh-'));
+  const dir = tempDir('ironclad-kh-');
 
   await t.test('a verified host key connects, and one connection serves many commands', async (t) => {
     const conn = await sshConnector(host);

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { ConnectionPool } from '../../src/executor/pool.js';
 import type { Inventory } from '../../src/inventory/types.js';
@@ -8,6 +5,7 @@ import { runRunbook } from '../../src/runbook/engine.js';
 import { completedSteps, readJournal } from '../../src/runbook/journal.js';
 import { resolveTemplates } from '../../src/runbook/template.js';
 import type { Action, Runbook } from '../../src/runbook/types.js';
+import { tempDir } from '../fixtures/tmp.js';
 
 t.test('templates', async (t) => {
   const values = { params: { n: 3, name: 'x' }, steps: { a: { id: 'b-1', list: [1, 2] } } };
@@ -18,7 +16,7 @@ t.test('templates', async (t) => {
 });
 
 t.test('a failure stops the run; --resume continues at the failed step with earlier outputs', async (t) => {
-  process.env.IRONCLAD_STATE_DIR = mkdtempSync(join(tmpdir(), 'ironclad-runs-'));
+  process.env.IRONCLAD_STATE_DIR = tempDir('ironclad-runs-');
   let fail = true;
   const calls: string[] = [];
   const act = (name: string, fn: (p: Record<string, unknown>) => Record<string, unknown> | void): Action => ({ name, summary: name, describe: () => name, run: async (p) => (calls.push(`${name}:${JSON.stringify(p)}`), fn(p)) });
@@ -45,7 +43,7 @@ t.test('a failure stops the run; --resume continues at the failed step with earl
 });
 
 t.test('a destructive step without a terminal and without --yes is refused (exit 3)', async (t) => {
-  process.env.IRONCLAD_STATE_DIR = mkdtempSync(join(tmpdir(), 'ironclad-runs-'));
+  process.env.IRONCLAD_STATE_DIR = tempDir('ironclad-runs-');
   let ran = false;
   const actions = new Map<string, Action>([['boom', { name: 'boom', summary: '', destructive: true, describe: () => 'drop everything', run: async () => { ran = true; } }]]);
   const runbook: Runbook = { file: '/rb.yaml', version: 1, name: 'rb', description: 'test', params: {}, steps: [{ name: 'x', action: 'boom', with: { host: 'staging' } }] };
