@@ -110,20 +110,21 @@ export function parallelForeignKeys(postSql: string, list: string): { list: stri
 /** Run the per-table scrub transactions: at most `jobs` at once, one after another in the rules' order when a
  *  table's keep_where reads another table the scrub rewrites (its result must not depend on which commits first). */
 export function scrubOrder(rules: ScrubRules, jobs: number): number {
-  const rewritten = scrubTables(rules).updated;
-  const reads = Object.entries(rules.tables).some(
-    ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && rewritten.some((t) => t !== table && new RegExp(`\\b${t}\\b`, 'i').test(c.keep_where!))),
+  return keepWhereMatches(rules, scrubTables(rules).updated) ? 1 : Math.max(1, Math.min(jobs, 8));
+}
+
+/** Whether a keep_where names one of `tables` other than its own table (whatever its case), or matches `also`. */
+function keepWhereMatches(rules: ScrubRules, tables: string[], also?: RegExp): boolean {
+  const names = (table: string) => tables.filter((t) => t !== table).map((t) => new RegExp(`\\b${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i'));
+  return Object.entries(rules.tables).some(
+    ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && (also?.test(c.keep_where) || names(table).some((re) => re.test(c.keep_where!)))),
   );
-  return reads ? 1 : Math.max(1, Math.min(jobs, 8));
 }
 
 /** Whether a keep_where reads more than its own table's rows: another of the dump's tables by name, or any subquery.
  *  The scrub of such rules waits until every table's data is loaded. */
 export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boolean {
-  const names = (table: string) => tables.filter((t) => t !== table).map((t) => new RegExp(`\\b${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i'));
-  return Object.entries(rules.tables).some(
-    ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && (/\bselect\b/i.test(c.keep_where) || names(table).some((re) => re.test(c.keep_where!)))),
-  );
+  return keepWhereMatches(rules, tables, /\bselect\b/i);
 }
 
 /** Add the foreign keys NOT VALID (no row is read), then validate them, up to `jobs` at once: a validation locks its
