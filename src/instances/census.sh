@@ -253,7 +253,8 @@ while IFS=$T read -r pid ppid; do
   rec P "$pid" "$ppid" "$port" "$dd" "$sid" "$ctr" "$on"
 done <"$tmp/postmasters"
 
-# --- listening sockets: L tcp|unix PORT PID PROGRAM ADDRESS_OR_PATH ---------------------------------------
+# --- listening sockets: L tcp|unix PORT PID PROGRAM ADDRESS_OR_PATH SOCKET ---------------------------------
+# (SOCKET names the socket: a postmaster's child forked for a new connection holds its sockets for a moment too)
 if command -v ss >/dev/null 2>&1 && ss -H -lntp >"$tmp/tcp" 2>/dev/null && ss -H -lxp >"$tmp/unix" 2>/dev/null; then
   # ss: 'LISTEN 0 244 127.0.0.1:5432 0.0.0.0:* users:(("postgres",pid=812,fd=5))'; unix: path in field 5.
   if ! awk -v T="$T" '
@@ -262,9 +263,9 @@ if command -v ss >/dev/null 2>&1 && ss -H -lntp >"$tmp/tcp" 2>/dev/null && ss -H
       while (match(s, /\("[^"]*",pid=[0-9]+/)) {
         o = substr(s, RSTART + 2, RLENGTH - 2); s = substr(s, RSTART + RLENGTH)
         name = o; sub(/",pid=.*/, "", name); pid = o; sub(/.*pid=/, "", pid)
-        print "L" T kind T port T pid T name T where; any = 1
+        print "L" T kind T port T pid T name T where T FILENAME ":" FNR; any = 1
       }
-      if (!any) print "L" T kind T port T "-" T "-" T where
+      if (!any) print "L" T kind T port T "-" T "-" T where T "-"
     }
     FILENAME ~ /tcp$/ { n = split($4, a, ":"); port = a[n]; addr = substr($4, 1, length($4) - length(port) - 1); owners("tcp", port, addr); next }
     $5 ~ /\/\.s\.PGSQL\.[0-9]+$/ { port = $5; sub(/.*\.s\.PGSQL\./, "", port); owners("unix", port, $5) }
@@ -275,8 +276,8 @@ elif [ -r "$proc/net/unix" ]; then
   note 'ss is not available: listening sockets read from /proc/net without their owners'
   if ! awk -v T="$T" '
     function hex(h,   i, n) { n = 0; h = toupper(h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return n }
-    FILENAME ~ /unix$/ { if ($8 ~ /\/\.s\.PGSQL\.[0-9]+$/) { p = $8; sub(/.*\.s\.PGSQL\./, "", p); print "L" T "unix" T p T "-" T "-" T $8 }; next }
-    $4 == "0A" { split($2, a, ":"); print "L" T "tcp" T hex(a[2]) T "-" T "-" T a[1] }
+    FILENAME ~ /unix$/ { if ($8 ~ /\/\.s\.PGSQL\.[0-9]+$/) { p = $8; sub(/.*\.s\.PGSQL\./, "", p); print "L" T "unix" T p T "-" T "-" T $8 T "-" }; next }
+    $4 == "0A" { split($2, a, ":"); print "L" T "tcp" T hex(a[2]) T "-" T "-" T a[1] T "-" }
   ' "$proc/net/unix" "$proc/net/tcp" "$proc/net/tcp6" >>"$rec" 2>/dev/null; then
     note 'the socket tables in /proc/net could not be read'
   fi
@@ -390,15 +391,17 @@ $1 == "E" { ne++; Ev[ne] = $2; Ec[ne] = $3; Ep[ne] = $4; Ed[ne] = $5; Ex[ne] = $
 $1 == "C" { nc++; Cv[nc] = $2; Cc[nc] = $3; Cp[nc] = $4; Cs[nc] = $5; Cd[nc] = $6; Csc[nc] = $7; next }
 $1 == "F" { nf++; Fd[nf] = $2; Fpid[nf] = $3; Fport[nf] = $4; Fst[nf] = $5; Fprog[nf] = $6; next }
 $1 == "K" { nk++; Krt[nk] = $2; Kid[nk] = $3; Kimg[nk] = $4; Kname[nk] = $5; Kports[nk] = $6; Kpid[nk] = $7; next }
-$1 == "L" { for (f = 2; f <= NF; f++) if ($f == "-") $f = ""; nl++; Lkind[nl] = $2; Lport[nl] = $3; Lpid[nl] = $4; Lprog[nl] = $5; Lat[nl] = $6; next }
+$1 == "L" { for (f = 2; f <= NF; f++) if ($f == "-") $f = ""; nl++; Lkind[nl] = $2; Lport[nl] = $3; Lpid[nl] = $4; Lprog[nl] = $5; Lat[nl] = $6; Lsock[nl] = $7; next }
 $1 == "P" {
   for (f = 2; f <= NF; f++) if ($f == "-") $f = ""
   i = newinst($2, $4, $5, $6, "process"); Ippid[i] = $3; Ick[i] = $7; Ion[i] = $8; byPid[$2] = i; next
 }
 END {
-  # sockets: a postmaster gains its port and a source; a Postgres socket nobody explains is an instance itself
+  # sockets: a postmaster gains its port and a source; a Postgres socket nobody explains is an instance itself. The
+  # other holders of a socket of a postmaster are its children, caught between their fork and closing it: the same one.
+  for (l = 1; l <= nl; l++) if (Lsock[l] != "" && Lpid[l] != "" && (Lpid[l] in byPid)) Sown[Lsock[l]] = byPid[Lpid[l]]
   for (l = 1; l <= nl; l++) {
-    i = (Lpid[l] != "" && (Lpid[l] in byPid)) ? byPid[Lpid[l]] : 0
+    i = (Lpid[l] != "" && (Lpid[l] in byPid)) ? byPid[Lpid[l]] : (Lsock[l] in Sown ? Sown[Lsock[l]] : 0)
     if (i) { Isrc[i] = add(Isrc[i], Lkind[l]); if (Iport[i] == "") Iport[i] = Lport[l]; continue }
     pg = Lkind[l] == "unix" || Lprog[l] == "postgres" || Lprog[l] == "postmaster"
     if (!pg) continue
@@ -472,6 +475,7 @@ END {
   for (e = 1; e <= ne; e++) for (l = 1; l <= nl; l++) {
     if (Lkind[l] != "tcp" || Lport[l] != Ep[e]) continue
     if (Lpid[l] != "" && (Lpid[l] in byPid)) continue
+    if (Lsock[l] in Sown) continue
     if (Lpid[l] == "" && Em[e]) continue
     seen = Lpid[l] "/" e
     if (seen in held) continue

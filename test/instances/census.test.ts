@@ -158,6 +158,20 @@ const cases: Case[] = [
     problems: [/^a second PostgreSQL is running: pid 700 on port 5440 \(data directory unknown\) \(program pgx\), socket \/var\/run\/postgresql\/\.s\.PGSQL\.5440 \(not in the inventory\)/],
   },
   {
+    name: "a backend forked for a new connection, still holding the postmaster's sockets: the same instance",
+    host: {
+      ...clean(),
+      processes: [...clean().processes, child(150, 100)],
+      ss: {
+        tcp: clean().ss.tcp.replace('users:(("postgres",pid=100,fd=6))', 'users:(("postgres",pid=100,fd=6),("postgres",pid=150,fd=6),("postgres",pid=151,fd=6))'),
+        unix: clean().ss.unix.replace('users:(("postgres",pid=100,fd=7))', 'users:(("postgres",pid=151,fd=7),("postgres",pid=100,fd=7))'),
+      },
+    },
+    code: 0,
+    problems: [],
+    instances: 1,
+  },
+  {
     name: 'without ss: sockets from /proc/net (owners unknown)',
     host: {
       ...clean(),
