@@ -14,6 +14,10 @@ finish() {
   code=$1; shift
   msg="$*"
   if [ -n "${asking:-}" ]; then wait "$asking" 2>/dev/null || true; fi
+  # nothing this run started outlives it: the dump's pipeline, the upload, the counting session, the connection
+  for p in ${background:-}; do kill "$p" 2>/dev/null || true; done
+  exec 4>&-
+  if [ -n "${opening:-}" ]; then wait "$opening" 2>/dev/null || true; fi
   close_store
   mkdir -p "$(dirname "$STATUS")"
   state=ok; [ "$code" -eq 0 ] || state=failed; [ "$code" -eq 3 ] && state=refused
@@ -57,18 +61,33 @@ ship() { # ship DIR ID: resumable rsync into the store's incoming area (the stor
     "$1/" "$STORE_USER@$STORE_ADDR:$2/" 2> "$WORK/.rsync.err"
 }
 
-send() { # send DIR ID: a custom-format backup's three files as plain streams over the open connection, in parallel
-  # (quicker than rsync); false when any of them did not arrive whole; the caller then resumes the upload with rsync
-  [ "$FORMAT" = custom ] && [ -S "$CTL" ] || return 1
+send() { # send DIR ID FILE...: files as plain streams over the open connection, in parallel (quicker than rsync);
+  # false when any of them did not arrive whole; the caller then resumes the upload with rsync
+  [ -S "$CTL" ] || return 1
+  sdir=$1 sid=$2; shift 2
   sending=''
-  for f in dump.pgdump manifest.json SHA256SUMS; do
-    size=$(stat -c %s "$1/$f") || return 1
-    store put "$2" "$f" "$size" < "$1/$f" 2>> "$WORK/.send.err" &
+  for f in "$@"; do
+    size=$(stat -c %s "$sdir/$f") || return 1
+    store put "$sid" "$f" "$size" < "$sdir/$f" 2>> "$WORK/.send.err" &
     sending="$sending $!"
   done
   sent=0
   for p in $sending; do wait "$p" || sent=1; done
   return $sent
+}
+
+discard() { # the upload of a backup that failed or was refused leaves the store's incoming area (a committed backup is
+  # never touched: the store removes only an upload not committed yet); when the upload itself failed, the store's
+  # retention removes what arrived after a week
+  [ -n "${uploading:-}" ] || return 0
+  up=0; wait "$uploading" 2>/dev/null || up=$?
+  uploading=''; background=''
+  [ "$up" -ne 0 ] || store discard "$id" > /dev/null 2>&1 || true
+}
+
+connected() { # wait until the connection opened in the background is up; false, saying why, when it could not be opened
+  while [ ! -S "$CTL" ] && [ -n "$opening" ] && kill -0 "$opening" 2>/dev/null; do sleep 0.01; done
+  [ -S "$CTL" ] || { cat "$WORK/.store.err" >&2; return 1; }
 }
 
 store() { # store ARGS...: a verb for the restricted store account (forced command)
@@ -78,31 +97,35 @@ store() { # store ARGS...: a verb for the restricted store account (forced comma
 }
 
 # --- one database ------------------------------------------------------------------------------
-backup_db() {
+# open_session DB: the new backup's folder, and a psql session that opens a REPEATABLE READ transaction and exports its
+# snapshot: pg_dump imports it, and the row counts come from the same snapshot, so the manifest describes exactly what
+# the dump holds. The first database's session opens while the gate runs; nothing reads from it before the gate passed.
+open_session() {
   db=$1
   id="$(date -u +%Y%m%dT%H%M%SZ)-$HOST-$db"
   dir="$WORK/$id"
   mkdir -p "$dir"
   chown postgres "$dir"
   started=$(now)
-  # the store's last good backup (for the shrink rule), asked while the dump runs; judged after the refusals below
-  ( open_store && store last "$HOST" "$db" ) > "$dir/.last" 2> "$dir/.last.err" 9>&- &
-  asking=$!
   fifo="$WORK/.session-$$"
   rm -f "$fifo"; mkfifo "$fifo"
-  # One REPEATABLE READ transaction: its snapshot is exported to pg_dump, and the row counts come from the same snapshot,
-  # so the manifest describes exactly what the dump holds.
-  su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" &
+  su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" 9>&- &
   session=$!
   exec 4> "$fifo"
   # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below
   (trap '' PIPE; printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
+}
+
+backup_db() { # backup_db DB, its session opened
+  # the store's last good backup (for the shrink rule), asked while the dump runs; judged after the refusals below
+  ( exec 4>&- 9>&-; connected && store last "$HOST" "$db" ) > "$dir/.last" 2> "$dir/.last.err" &
+  asking=$!
   i=0; snap=''
-  while [ $i -lt 1500 ]; do
+  while [ $i -lt 3000 ]; do
     snap=$(head -n 1 "$dir/.session.out" 2>/dev/null || true)
     [ -n "$snap" ] && break
     kill -0 "$session" 2>/dev/null || break
-    i=$((i + 1)); sleep 0.02
+    i=$((i + 1)); sleep 0.01
   done
   if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; finish 1 "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
   # row counts of every user table and the server's identity, inside the exported snapshot's transaction. Sent now,
@@ -121,17 +144,52 @@ SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n
  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
  ORDER BY 1 \gexec
 SQL
-  if [ "$FORMAT" = directory ]; then target="$dir/dump"; else target="$dir/dump.pgdump"; fi
-  if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F $FORMAT -f \"\$2\" \"\$0\"" "$db" "$snap" "$target" 2> "$dir/.dump.err"; then
-    exec 4>&-; wait "$session" || true
-    finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+  : > "$WORK/.send.err"
+  uploading=''
+  if [ "$FORMAT" = directory ]; then
+    target="$dir/dump"
+    if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$target" 2> "$dir/.dump.err"; then
+      exec 4>&-; wait "$session" || true
+      finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+    fi
+  else
+    # custom format, written to a pipe as `pg_dump | ssh` writes it (no data offsets in its table of contents:
+    # pg_restore finds the data by reading on, also with parallel jobs). Its bytes go to the local file and to
+    # sha256sum at once, and the upload follows the file as it grows (tail -f): the dump never waits for the
+    # network, so the snapshot is held no longer than the dump, however slow the link, and the local file is there to
+    # resume from when the upload stops. The upload stays in the store's partial area until the commit checks it.
+    target="$dir/dump.pgdump"
+    : > "$target"
+    mkfifo "$dir/.sum"
+    sha256sum < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
+    summing=$!
+    # (background work closes the session's and the lock's descriptors with exec: a redirection of a { } group
+    # would keep a copy open in its shell, and psql would never see the end of its input)
+    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F custom \"\$0\"" "$db" "$snap" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
+      tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &
+    dumping=$!
+    { exec 4>&- 9>&-; connected 2> /dev/null && tail -c +1 -f -s 0.02 --pid="$dumping" "$target" 2> /dev/null; } |
+      { exec 4>&- 9>&-; connected 2>> "$WORK/.send.err" && store put "$id" dump.pgdump - 2>> "$WORK/.send.err"; } &
+    uploading=$!
+    background="$dumping $summing $uploading"
+    tee_rc=0; wait "$dumping" || tee_rc=$?
+    sum_rc=0; wait "$summing" || sum_rc=$?
+    background=$uploading
+    if [ "$(cat "$dir/.dump.rc" 2>/dev/null)" != 0 ]; then
+      exec 4>&-; wait "$session" || true
+      discard; finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+    fi
+    [ "$tee_rc" -eq 0 ] || { discard; finish 1 "$db: writing $target failed: $(tail -n 2 "$dir/.tee.err")"; }
+    sum=$(cut -d ' ' -f 1 "$dir/.dumpsum")
+    case "$sum_rc:$sum" in 0:????????????????????????????????????????????????????????????????) ;; *) discard; finish 1 "$db: the dump's checksum failed" ;; esac
+    printf '%s  dump.pgdump\n' "$sum" > "$dir/.files"
   fi
   (trap '' PIPE; printf '%s\n' "SELECT '@@end';" 'COMMIT;' >&4) 2>/dev/null || true
   exec 4>&-
-  if ! wait "$session"; then finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
+  if ! wait "$session"; then discard; finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
   rm -f "$fifo"
   sed -n '/^@@counts$/,/^@@end$/p' "$dir/.session.out" | grep -v '^@@' > "$dir/.counts" || true
-  grep -q '^@@end$' "$dir/.session.out" || finish 1 "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"
+  grep -q '^@@end$' "$dir/.session.out" || { discard; finish 1 "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"; }
   tables=$(grep -c . "$dir/.counts" || true)
   rows=$(awk -F '\t' '{ s += $2 } END { print s + 0 }' "$dir/.counts")
   sysid=$(awk -F '\t' '$1 == "@@server" { print $2; exit }' "$dir/.session.out")
@@ -140,19 +198,19 @@ SQL
 
   # --- the refusals: an empty or wrong backup is not a backup ---
   if [ "$tables" -lt "$MIN_TABLES" ]; then
-    finish 3 "$db: the dump has $tables tables, fewer than expect.min_tables=$MIN_TABLES: refusing it (is this the right instance?)"
+    discard; finish 3 "$db: the dump has $tables tables, fewer than expect.min_tables=$MIN_TABLES: refusing it (is this the right instance?)"
   fi
   if [ "$rows" -eq 0 ]; then
-    finish 3 "$db: the dump has $tables tables but no rows at all: refusing an empty backup"
+    discard; finish 3 "$db: the dump has $tables tables but no rows at all: refusing an empty backup"
   fi
   rc=0; wait "$asking" || rc=$?
   asking=''
-  [ "$rc" -eq 0 ] || finish 1 "$db: cannot ask the store for the last good backup: $(tail -n 2 "$dir/.last.err")"
+  [ "$rc" -eq 0 ] || { discard; finish 1 "$db: cannot ask the store for the last good backup: $(tail -n 2 "$dir/.last.err")"; }
   last=$(cat "$dir/.last")
   last_rows=$(printf '%s\n' "$last" | sed -n 's/.*"rows":\([0-9][0-9]*\).*/\1/p' | head -n 1)
   if [ -n "$last_rows" ] && [ "$last_rows" -gt 0 ]; then
     if awk -v now="$rows" -v last="$last_rows" -v max="$MAX_SHRINK" 'BEGIN { exit !(now < last * (1 - max)) }'; then
-      finish 3 "$db: rows fell from $last_rows to $rows since the last good backup, more than expect.max_shrink=$MAX_SHRINK: refusing it (truncated tables? wrong instance?)"
+      discard; finish 3 "$db: rows fell from $last_rows to $rows since the last good backup, more than expect.max_shrink=$MAX_SHRINK: refusing it (truncated tables? wrong instance?)"
     fi
   fi
 
@@ -161,7 +219,9 @@ SQL
   if [ -n "$EVENTS_TABLE" ]; then
     newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
   fi
-  ( cd "$dir" && find dump* -type f | sort | xargs sha256sum ) > "$dir/.files" || finish 1 "$db: checksums failed"
+  if [ "$FORMAT" = directory ]; then
+    ( cd "$dir" && find dump* -type f | sort | xargs sha256sum ) > "$dir/.files" || finish 1 "$db: checksums failed"
+  fi
   bytes=$( (cd "$dir" && find dump* -type f -exec stat -c %s {} + ) | awk '{ s += $1 } END { print s + 0 }')
   {
     printf '{"id":%s,"host":%s,"cluster":%s,"system_identifier":%s,"server_version":%s,"database":%s,' \
@@ -177,13 +237,17 @@ SQL
   # every file's sum, sorted by name as sha256sum -c reads them: the dump files' (each read once, above; dump* sorts
   # before manifest.json), then the manifest's
   { cat "$dir/.files" && (cd "$dir" && sha256sum manifest.json); } > "$dir/SHA256SUMS.tmp" || finish 1 "$db: checksums failed"
-  rm -f "$dir"/.session.* "$dir"/.dump.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
+  rm -f "$dir"/.session.* "$dir"/.dump.* "$dir"/.sum "$dir"/.dumpsum "$dir"/.tee.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
   # only now is the folder a complete backup that a later run may resume shipping (it looks for SHA256SUMS)
   mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"
 
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
-  : > "$WORK/.send.err"
-  if ! send "$dir" "$id"; then
+  sent=0
+  if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; now the two small files
+    wait "$uploading" && send "$dir" "$id" manifest.json SHA256SUMS && sent=1
+    uploading=''; background=''
+  fi
+  if [ "$sent" -eq 0 ]; then  # a directory-format dump, or an upload that stopped: rsync, resuming from what arrived
     [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $id stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
     ship "$dir" "$id" || finish 1 "$db: shipping $id to $STORE_ADDR failed (it resumes on the next run): $(tail -n 2 "$WORK/.rsync.err")"
   fi
@@ -207,7 +271,16 @@ chmod 711 "$WORK"  # postgres writes the dump into its own folder below
 exec 9> "$WORK/.lock"
 flock -n 9 || { CTL=''; finish 1 "another backup of $HOST is still running"; }
 close_store  # a connection a killed run left behind
-asking=''
+asking='' background='' uploading=''
+# the connection to the store and the first database's session open while the gate runs (the session is not used
+# before the gate passed)
+open_store &
+opening=$!
+set -f
+# shellcheck disable=SC2086  # the list of databases is split on spaces, never globbed
+set -- $DATABASES
+set +f
+open_session "$1"
 # the single-instance gate first: never dump whatever instance happens to answer on the port
 gate_rc=0
 gate_out=$( (set +e; ironclad_gate) 2>&1 ) || gate_rc=$?
@@ -218,13 +291,16 @@ if [ "$gate_rc" -ne 0 ]; then
 fi
 # a transfer interrupted earlier is resumed first: its dump is already checked and checksummed
 for old in "$WORK"/*; do
+  [ "$old" != "$dir" ] || continue  # this run's first backup
   [ -f "$old/SHA256SUMS" ] || { [ -d "$old" ] && rm -rf "$old"; continue; }
   oid=$(basename "$old"); odb=$(sed -n 's/.*"database":"\([^"]*\)".*/\1/p' "$old/manifest.json")
   log "resuming the transfer of $oid"
-  open_store || true
+  connected 2> /dev/null || true  # without it, rsync connects on its own
   ship "$old" "$oid" || finish 1 "resuming $oid failed: $(tail -n 2 "$WORK/.rsync.err")"
   store commit "$HOST" "$odb" "$oid" 2> "$WORK/.commit.err" || finish 1 "the store refused to commit $oid: $(tail -n 3 "$WORK/.commit.err")"
   rm -rf "$old"
 done
-for db in $DATABASES; do backup_db "$db"; done
+backup_db "$1"
+shift
+for db in "$@"; do open_session "$db"; backup_db "$db"; done
 finish 0 "backed up: $DONE_IDS"

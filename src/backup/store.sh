@@ -29,6 +29,11 @@ commit() {
     die "backup $id already exists; a committed backup is never overwritten"
   fi
   if [ ! -f "$src/SHA256SUMS" ] || [ ! -f "$src/manifest.json" ]; then die "$id is incomplete (no SHA256SUMS or manifest.json)"; fi
+  # a file streamed while it was written (put with no size) waits in the partial area: checked below with the others
+  # (a short one fails the check; rsync then resumes it)
+  while read -r _ f; do
+    if name_ok "$f" && [ ! -e "$src/$f" ] && [ -f "$src/.partial/$f" ]; then mv "$src/.partial/$f" "$src/$f"; fi
+  done < "$src/SHA256SUMS"
   (cd "$src" && sha256sum --quiet -c SHA256SUMS) >&2 || die "$id: checksums do not match what was sent; the upload stays in incoming/ and is retried"
   if ! grep -q "\"host\":\"$host\"" "$src/manifest.json" || ! grep -q "\"database\":\"$db\"" "$src/manifest.json"; then
     die "$id: manifest names another host or database"
@@ -42,17 +47,27 @@ commit() {
 
 # put ID NAME BYTES: one file of a new upload, from stdin. It is written where rsync keeps a partial file and moved into
 # place only when all its bytes came; an interrupted one stays there, and the next run's rsync resumes from it.
+# BYTES '-': a file sent while it is being written, its size not known yet: it stays there until the commit checks it.
 put() {
   id=$1 name=$2 bytes=$3
   for v in "$id" "$name"; do name_ok "$v" || die "bad name '$v'"; done
-  case "$bytes" in '' | *[!0-9]*) die "bad size '$bytes'" ;; esac
+  case "$bytes" in -) ;; '' | *[!0-9]*) die "bad size '$bytes'" ;; esac
   dir="$ROOT/incoming/$id"
   [ ! -e "$dir/$name" ] || die "$id/$name was uploaded already"
   mkdir -p "$dir/.partial"
   cat > "$dir/.partial/$name" || die "$id/$name: the write failed"
+  [ "$bytes" != - ] || return 0
   got=$(stat -c %s "$dir/.partial/$name")
   [ "$got" = "$bytes" ] || die "$id/$name: $got of $bytes bytes arrived; the next run resumes from them"
   mv "$dir/.partial/$name" "$dir/$name"
+}
+
+# discard ID: an upload the job refused or could not finish leaves incoming/ (never a committed backup: those are
+# elsewhere, and only root's prune removes them)
+discard() {
+  name_ok "$1" || die "bad name '$1'"
+  [ -d "$ROOT/incoming/$1" ] || return 0
+  rm -rf "$ROOT/incoming/$1"
 }
 
 last() {
@@ -84,6 +99,11 @@ prune() {
         else chmod -R u+w "$dbdir$old" && rm -rf "$dbdir$old" && printf 'removed %s%s\n' "$dbdir" "$old"; fi
       done
   done
+  # uploads never committed (a job stopped for good, or its store unreachable since) are removed after a week
+  find "$ROOT/incoming" -mindepth 1 -maxdepth 1 -mtime +7 2>/dev/null | while read -r stale; do
+    if [ -n "$dry" ]; then printf 'would remove %s (never committed)\n' "$stale"
+    else rm -rf "$stale" && printf 'removed %s (never committed)\n' "$stale"; fi
+  done
 }
 
 if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
@@ -96,9 +116,10 @@ case "${1:-}" in
   rsync) exec rrsync -wo -no-del "$ROOT/incoming" ;;
   put) [ $# -eq 4 ] || die "usage: put ID NAME BYTES"; put "$2" "$3" "$4" ;;
   commit) [ $# -eq 4 ] || die "usage: commit HOST DB ID"; commit "$2" "$3" "$4" ;;
+  discard) [ $# -eq 2 ] || die "usage: discard ID"; discard "$2" ;;
   last) [ $# -eq 3 ] || die "usage: last HOST DB"; last "$2" "$3" ;;
   prune)
     [ -z "${SSH_ORIGINAL_COMMAND:-}" ] || die "prune is for root on the store itself"
     [ $# -ge 5 ] || die "usage: prune HOST DAILY WEEKLY MONTHLY [--dry-run]"; prune "$2" "$3" "$4" "$5" "${6:-}" ;;
-  *) die "refused: '${SSH_ORIGINAL_COMMAND:-$*}': this key may only add backups (put or rsync upload, commit, last)" ;;
+  *) die "refused: '${SSH_ORIGINAL_COMMAND:-$*}': this key may only add backups (put or rsync upload, commit, last, discard an upload)" ;;
 esac

@@ -28,7 +28,9 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
   t.match(job, /^MIN_TABLES='3'$/m);
   t.match(job, /^MAX_SHRINK='0\.5'$/m);
   t.match(job, /^STORE_ADDR='10\.213\.7\.12'$/m);
-  t.ok(job.indexOf('ironclad_gate) 2>&1') < job.lastIndexOf('for db in $DATABASES'), 'gate first');
+  const gate = job.indexOf('ironclad_gate) 2>&1');
+  t.ok(gate > 0 && gate < job.indexOf('\nbackup_db "$1"') && gate < job.indexOf('for db in "$@"; do open_session "$db"; backup_db "$db"; done'), 'the gate passes before any dump starts');
+  t.ok(job.indexOf('\nopen_session "$1"') < gate, "the first database's session opens while the gate runs (nothing reads from it before)");
   t.equal(renderCron(db).split('\n').at(-2), '15 2 * * * root /usr/local/sbin/ironclad-backup >/dev/null 2>&1');
 });
 
@@ -40,16 +42,19 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.ok(counts > 0 && dump > counts && commit > dump, 'counts sent before pg_dump starts, COMMIT only after it ended');
   t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
   t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
-  t.ok(job.indexOf('( open_store && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
+  t.ok(job.indexOf('connected && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
-  t.equal((job.match(/xargs sha256sum/g) ?? []).length, 1, 'the dump files are read once for their sums');
+  t.equal((job.match(/xargs sha256sum/g) ?? []).length, 1, "a directory-format dump's files are read once for their sums");
+  t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is summed as it is written');
+  t.match(job, /tail -c \+1 -f -s 0\.02 --pid="\$dumping" "\$target"/, 'and uploaded as it grows, without pg_dump waiting for the network');
   t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sha256sum manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
   t.ok(job.indexOf('mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS"') > job.indexOf('rm -f "$dir"/.session.*'), 'SHA256SUMS (what a resumed run looks for) appears whole, after the scratch files are gone');
   const writes = job.split('\n').filter((l) => />&4\b/.test(l) && !/exec 4>/.test(l));
   t.equal(writes.length, 3, 'three writes to the counting session');
   t.ok(writes.every((l) => l.includes("(trap '' PIPE;") && l.includes('|| true')), 'none can kill the job with SIGPIPE when psql died: its exit status is judged');
   t.match(job, /trap 'rc=\$\?; \[ -n "\$FINISHED" \] \|\| finish 1 "the job stopped unexpectedly/, 'any other exit still writes the status and alerts');
-  t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
+  t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.\* "\$dir"\/\.sum "\$dir"\/\.dumpsum "\$dir"\/\.tee\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
+  t.notMatch(job, /[})]\s*(?:[0-9]?[<>]\S*\s+)*[49]>&-/, 'no { } or ( ) group closes the session or the lock by a redirection: its shell would keep a copy, and psql would wait for it');
   const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
   t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
   t.equal(masters.filter((l) => l.includes('ControlMaster=no')).length, 2, 'store calls and rsync only use it');
@@ -83,4 +88,45 @@ t.test('retention on the store keeps the newest per day, week and month (the rea
   t.same(readdirSync(dir).sort(), ['20260316T020000Z-db-prod-app', '20260317T020000Z-db-prod-app', '20260201T020000Z-db-prod-app'].sort());
   const refused = spawnSync('sh', [join(root, 'store.sh')], { env: { PATH: process.env.PATH, SSH_ORIGINAL_COMMAND: 'prune db-prod 0 0 0' }, encoding: 'utf8' });
   t.not(refused.status, 0, 'the database key cannot run prune');
+});
+
+t.test('the store (the real script): a streamed upload is committed only when its checksum holds; discard and stale uploads', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const { existsSync, readFileSync, utimesSync } = await import('node:fs');
+  const root = tempDir('ironclad-store-');
+  writeFileSync(join(root, 'store.sh'), renderStore(store).replace(/^ROOT=.*$/m, `ROOT='${root}'`));
+  const verb = (command: string, input = '') => spawnSync('sh', [join(root, 'store.sh')], { env: { PATH: process.env.PATH, SSH_ORIGINAL_COMMAND: command }, input, encoding: 'utf8' });
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const upload = (id: string, streamed: string, intended: string) => {
+    const manifest = `{"id":"${id}","host":"db-prod","database":"app"}\n`;
+    t.equal(verb(`put ${id} dump.pgdump -`, streamed).status, 0, 'a streamed file of unknown size is accepted');
+    t.ok(existsSync(join(root, 'incoming', id, '.partial', 'dump.pgdump')), '...and waits in the partial area');
+    t.equal(verb(`put ${id} manifest.json ${manifest.length}`, manifest).status, 0);
+    const sums = `${sha(intended)}  dump.pgdump\n${sha(manifest)}  manifest.json\n`;
+    t.equal(verb(`put ${id} SHA256SUMS ${sums.length}`, sums).status, 0);
+  };
+  upload('20260101T020000Z-db-prod-app', 'the whole dump', 'the whole dump');
+  const ok = verb('commit db-prod app 20260101T020000Z-db-prod-app');
+  t.equal(ok.status, 0, ok.stderr);
+  t.equal(readFileSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app', 'dump.pgdump'), 'utf8'), 'the whole dump');
+  upload('20260102T020000Z-db-prod-app', 'the whole d', 'the whole dump');
+  const short = verb('commit db-prod app 20260102T020000Z-db-prod-app');
+  t.not(short.status, 0, 'a stream that stopped short is not committed');
+  t.match(short.stderr, /checksums do not match/);
+  t.notOk(existsSync(join(root, 'db-prod', 'app', '20260102T020000Z-db-prod-app')));
+  t.equal(verb('put 20260102T020000Z-db-prod-app dump.pgdump 3', 'abc').status, 1, 'a file already there is never overwritten by put');
+  t.equal(verb('discard 20260102T020000Z-db-prod-app').status, 0);
+  t.notOk(existsSync(join(root, 'incoming', '20260102T020000Z-db-prod-app')), 'a refused upload is discarded');
+  t.equal(verb('discard ../db-prod/app/20260101T020000Z-db-prod-app').status, 1, 'discard names uploads only');
+  t.equal(verb('discard 20260101T020000Z-db-prod-app').status, 0, 'discarding a committed id...');
+  t.ok(existsSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app', 'dump.pgdump')), '...leaves the backup');
+  for (const [id, days] of [['20260103T020000Z-db-prod-app', 9], ['20260104T020000Z-db-prod-app', 2]] as const) {
+    mkdirSync(join(root, 'incoming', id, '.partial'), { recursive: true });
+    const then = new Date(Date.now() - days * 86400_000);
+    utimesSync(join(root, 'incoming', id), then, then);
+  }
+  const pruned = spawnSync('sh', [join(root, 'store.sh'), 'prune', 'db-prod', '7', '4', '6'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  t.match(pruned.stdout, /removed .*20260103T020000Z-db-prod-app \(never committed\)/);
+  t.same(readdirSync(join(root, 'incoming')), ['20260104T020000Z-db-prod-app'], 'an upload untouched for a week goes, a recent one stays');
+  t.ok(existsSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app')), 'the committed backup stays');
 });

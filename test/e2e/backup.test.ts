@@ -57,6 +57,7 @@ async function main() {
     const left = Number((await psql('db-prod', TOTAL)).trim());
     t.match(r.stderr, new RegExp(`rows fell from ${total} to ${left} since the last good backup, more than expect.max_shrink=0.5`));
     t.equal(await storeSums(), before);
+    t.equal((await lab.sshOk('backup-far', 'ls -A /srv/ironclad/backups/incoming')).trim(), '', 'the refused dump, uploaded as it was written, is discarded from the store');
     await psql('db-prod', 'DROP TABLE users, events, orders, payment_methods, sessions;\n' + SEED);
   });
 
@@ -89,11 +90,12 @@ async function main() {
     let stopped;
     try {
       const running = run();
-      // the dump is being sent: stop the job there (as a reboot or a killed job would)
+      // the dump is complete and being sent: stop the job there (as a reboot or a killed job would)
       const partial = "find /srv/ironclad/backups/incoming -path '*/.partial/dump.pgdump' -size +20k | head -n 1";
       let seen = '';
       for (let i = 0; i < 150 && !seen; i++) {
-        seen = (await lab.sshOk('backup-far', partial)).trim();
+        const dumped = (await lab.ssh('db-prod', 'ls /var/lib/ironclad/backup-work/*/SHA256SUMS')).code === 0;
+        seen = dumped ? (await lab.sshOk('backup-far', partial)).trim() : '';
         if (!seen) await new Promise((r) => setTimeout(r, 200));
       }
       t.ok(seen, `a partial upload on the store: ${seen}`);
