@@ -32,15 +32,50 @@ export function onlyDataOf(list: string, tables: string[]): string {
     .join('\n');
 }
 
+/** A column's type as ALTER COLUMN ... TYPE names it: `format_type`, and its collation when it has one. */
+export interface ColumnType {
+  type: string;
+  collation?: string;
+}
+
 /** The transactions of the scrub done between data and indexes: the truncates, then one per rewritten table (run in
  *  parallel). Tables loaded UNLOGGED (no WAL for the rows the scrub replaces) become LOGGED again in their table's
- *  transaction; that rewrite also drops the replaced row versions. */
-export function scrubWhileRestoringSql(plan: { truncates: string[]; updates: { table: string; sql: string }[] }, unlogged: string[]): { truncates: string | undefined; updates: string[] } {
+ *  transaction; that rewrite also drops the replaced row versions.
+ *  Such a table whose columns are all known (`columns`: plain tables without inheritance) and whose keep_where has no
+ *  subquery gets `rewrite` too: ONE ALTER TABLE that sets it LOGGED and gives each scrubbed column its new value by
+ *  `ALTER COLUMN ... TYPE (its own type) USING (the value)`: PostgreSQL copies the table once, computing the values
+ *  from the row as restored, as the UPDATE does, instead of writing every row twice (UPDATE, then SET LOGGED). When
+ *  PostgreSQL refuses it (a view uses a column, say), the UPDATE runs as before. */
+export function scrubWhileRestoringSql(
+  plan: { truncates: string[]; updates: { table: string; sql: string; values: { column: string; value: string }[] }[] },
+  unlogged: string[],
+  columns: Record<string, Record<string, ColumnType>> = {},
+): { truncates: string | undefined; updates: { table: string; sql: string; rewrite?: string }[] } {
   const tx = (statements: string[]) => ['BEGIN;', ...statements, 'COMMIT;'].join('\n');
+  const rewrite = (u: (typeof plan.updates)[number]): string | undefined => {
+    const known = columns[u.table];
+    if (!unlogged.includes(u.table) || !known || u.values.some((v) => !known[v.column] || /\bselect\b/i.test(v.value))) return undefined;
+    const alters = u.values.map((v) => {
+      const c = known[v.column];
+      return `ALTER COLUMN ${sqlIdent(v.column)} TYPE ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''} USING ${v.value}`;
+    });
+    return tx([`ALTER TABLE ${sqlIdent(u.table)} SET LOGGED, ${alters.join(', ')};`]);
+  };
   return {
     truncates: plan.truncates.length ? tx(plan.truncates) : undefined,
-    updates: plan.updates.map((u) => tx([u.sql, ...(unlogged.includes(u.table) ? [`ALTER TABLE ${sqlIdent(u.table)} SET LOGGED;`] : [])])),
+    updates: plan.updates.map((u) => ({ table: u.table, sql: tx([u.sql, ...(unlogged.includes(u.table) ? [`ALTER TABLE ${sqlIdent(u.table)} SET LOGGED;`] : [])]), rewrite: rewrite(u) })),
   };
+}
+
+/** The columns of plain public tables among `tables` (not typed, without inheritance), for scrubWhileRestoringSql. */
+const columnTypesSql = (tables: string[]) =>
+  `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), coalesce(quote_ident(cn.nspname) || '.' || quote_ident(co.collname), '') FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.reloftype = 0 AND NOT c.relhassubclass AND NOT c.relispartition AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AND a.attnum > 0 AND NOT a.attisdropped AND c.relname IN (${tables.map(sqlLiteral).join(', ')}) ORDER BY 1, a.attnum;`;
+
+/** Rows of columnTypesSql by table and column (pure). */
+export function columnTypes(rows: string[][]): Record<string, Record<string, ColumnType>> {
+  const out: Record<string, Record<string, ColumnType>> = {};
+  for (const [table, column, type, collation] of rows) (out[table] ??= {})[column] = collation ? { type, collation } : { type };
+  return out;
 }
 
 const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1;";
@@ -159,7 +194,10 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const unlogged = updated.length
     ? (await query(r.conn, r.host, r.database, `SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition AND c.relname IN (${updated.map(sqlLiteral).join(', ')}) ORDER BY 1;`)).map(([t]) => t)
     : [];
-  if (unlogged.length) await query(r.conn, r.host, r.database, unlogged.map((t) => `ALTER TABLE ${sqlIdent(t)} SET UNLOGGED;`).join('\n'));
+  const [columns] = await Promise.all([
+    unlogged.length ? query(r.conn, r.host, r.database, columnTypesSql(unlogged)).then(columnTypes) : {},
+    unlogged.length ? query(r.conn, r.host, r.database, unlogged.map((t) => `ALTER TABLE ${sqlIdent(t)} SET UNLOGGED;`).join('\n')) : undefined,
+  ]);
   log(`tables created in ${seconds(since)}`);
   const jobs = Number(r.jobs);
   const scrubJobs = Math.max(1, Math.floor(jobs / 2));
@@ -176,13 +214,25 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     log(`the scrubbed tables' data loaded in ${seconds(t0)}`);
     if (waits) await othersLoaded;
     const t1 = Date.now();
-    const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged);
+    const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged, columns);
     if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
     const parallel = scrubOrder(rules, jobs);
-    const outcomes = await fanOut(sql.updates.map((u, i) => ({ name: String(i), sql: u })), (u) => query(r.conn, r.host, r.database, u.sql), parallel);
+    const copied: string[] = [];
+    const scrubTable = async (u: (typeof sql.updates)[number]) => {
+      if (u.rewrite) {
+        const done = await query(r.conn, r.host, r.database, u.rewrite).then(
+          () => true,
+          (e: Error) => (log(`${u.table}: one ALTER TABLE could not rewrite it (${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}); updated instead`), false),
+        );
+        if (done) return void copied.push(u.table);
+      }
+      await query(r.conn, r.host, r.database, u.sql);
+    };
+    const outcomes = await fanOut(sql.updates.map((u) => ({ name: u.table, u })), ({ u }) => scrubTable(u), parallel);
     const failed = outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) throw failed.error;
-    log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}) before their indexes were built, in ${seconds(t1)}`);
+    const how = copied.length ? `; ${copied.join(', ')} copied once with the new values by ALTER TABLE ... SET LOGGED, ALTER COLUMN ... USING` : '';
+    log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}${how}) before their indexes were built, in ${seconds(t1)}`);
   };
   since = Date.now();
   // both run to their end before a failure is reported: nothing keeps writing into the database after this step

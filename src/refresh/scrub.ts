@@ -33,13 +33,16 @@ export function bindAccounts(sql: string, accounts: string[]): string {
   return sql.replace(/:accounts\b/g, `ARRAY[${accounts.map(sqlLiteral).join(', ')}]::text[]`);
 }
 
-/** The assignments of one table's rules: one `"col" = value` each; a column with keep_where keeps its value where the condition holds. */
-function assignments(rule: Record<string, ScrubRule>, accounts: string[]): string[] {
+/** The new value of each column of one table's rules, as an SQL expression of the row as restored; a column with
+ *  keep_where keeps its value where the condition holds. */
+export function scrubValues(rule: Record<string, ScrubRule>, accounts: string[]): { column: string; value: string }[] {
   return Object.entries(rule).map(([column, r]) => {
     const value = 'fake' in r ? fakeExpression(r.fake, column) : r.set === null ? 'NULL' : sqlLiteral(String(r.set));
-    return `${sqlIdent(column)} = ${r.keep_where ? `CASE WHEN coalesce((${bindAccounts(r.keep_where, accounts)}), false) THEN ${sqlIdent(column)} ELSE ${value} END` : value}`;
+    return { column, value: r.keep_where ? `CASE WHEN coalesce((${bindAccounts(r.keep_where, accounts)}), false) THEN ${sqlIdent(column)} ELSE ${value} END` : value };
   });
 }
+
+const assignments = (rule: Record<string, ScrubRule>, accounts: string[]) => scrubValues(rule, accounts).map((v) => `${sqlIdent(v.column)} = ${v.value}`);
 
 /** The tables the rules empty and the tables they rewrite. */
 export function scrubTables(rules: ScrubRules): { truncated: string[]; updated: string[] } {
@@ -49,10 +52,12 @@ export function scrubTables(rules: ScrubRules): { truncated: string[]; updated: 
 
 /** The scrub of the given rules as statements: the truncates, and ONE UPDATE per table, so each table is rewritten once
  *  (keep_where conditions see the row as restored, before any rule changed it). */
-export function scrubPlan(rules: ScrubRules, accounts: string[]): { truncates: string[]; updates: { table: string; sql: string }[] } {
+export function scrubPlan(rules: ScrubRules, accounts: string[]): { truncates: string[]; updates: { table: string; sql: string; values: { column: string; value: string }[] }[] } {
   return {
     truncates: scrubTables(rules).truncated.map((t) => `TRUNCATE TABLE ${sqlIdent(t)};`),
-    updates: Object.entries(rules.tables).flatMap(([table, rule]) => (rule === 'truncate' ? [] : [{ table, sql: `UPDATE ${sqlIdent(table)} SET ${assignments(rule, accounts).join(', ')};` }])),
+    updates: Object.entries(rules.tables).flatMap(([table, rule]) =>
+      rule === 'truncate' ? [] : [{ table, sql: `UPDATE ${sqlIdent(table)} SET ${assignments(rule, accounts).join(', ')};`, values: scrubValues(rule, accounts) }],
+    ),
   };
 }
 

@@ -111,6 +111,7 @@ async function main() {
     t.match(r.stdout, /guard: already done/);
     t.match(r.stdout, /3 foreign keys checked, up to \d+ at once/, 'the foreign keys were added NOT VALID and validated by ironclad');
     t.match(r.stdout, /scanned users, orders for personal data beside the index build/);
+    t.match(r.stdout, /(users, orders|orders, users) copied once with the new values by ALTER TABLE \.\.\. SET LOGGED, ALTER COLUMN \.\.\. USING/);
     t.match(r.stdout, /newest event: /);
   });
 
@@ -161,6 +162,19 @@ async function main() {
     t.equal(r2.code, 3, r2.stdout + r2.stderr);
     t.match(r2.stdout, /carries the production marker/);
     t.equal(await marker(), 'the staging before');
+  });
+
+  await t.test('a view on a scrubbed column: PostgreSQL refuses the one-pass rewrite of its table, which is updated instead', async (t) => {
+    await sql('db-prod', 'app', 'SET ROLE app; CREATE VIEW user_emails AS SELECT id, email FROM users;');
+    t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
+    t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
+    const r = await ironclad([...inv, '--yes', 'refresh', 'staging']);
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-5).join('\n'));
+    t.match(r.stdout, /users: one ALTER TABLE could not rewrite it \(cannot alter type of a column used by a view or rule\); updated instead/);
+    t.match(r.stdout, /; orders copied once with the new values/);
+    t.equal(await sql('staging', 'app', "SELECT count(*) FROM user_emails WHERE email NOT LIKE '%@example.invalid' AND email NOT IN ('dev@example.com', 'qa@example.com')"), '0', 'scrubbed all the same');
+    t.equal(await sql('staging', 'app', 'SELECT count(*) FROM users'), await sql('db-prod', 'app', 'SELECT count(*) FROM users'));
+    await sql('db-prod', 'app', 'SET ROLE app; DROP VIEW user_emails;');
   });
 
   await t.test('a dump with triggers is restored whole, then scrubbed, so that its triggers see the scrubbed rows', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { ACTS_ON_UPDATES, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
 import { sideNames } from '../../src/refresh/db.js';
 import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
 import { renameSql } from '../../src/refresh/swap.js';
@@ -42,9 +42,35 @@ t.test('scrub while restoring: truncates, then one transaction per table that tu
   const sql = scrubWhileRestoringSql(scrubPlan(RULES, ACCOUNTS), ['users']);
   t.equal(sql.truncates, 'BEGIN;\nTRUNCATE TABLE "sessions";\nCOMMIT;');
   t.equal(sql.updates.length, 2);
-  t.match(sql.updates[0], /^BEGIN;\nUPDATE "users" SET [^\n]*;\nALTER TABLE "users" SET LOGGED;\nCOMMIT;$/);
-  t.match(sql.updates[1], /^BEGIN;\nUPDATE "orders" SET [^\n]*;\nCOMMIT;$/, 'a table left logged is not altered');
+  t.match(sql.updates[0].sql, /^BEGIN;\nUPDATE "users" SET [^\n]*;\nALTER TABLE "users" SET LOGGED;\nCOMMIT;$/);
+  t.match(sql.updates[1].sql, /^BEGIN;\nUPDATE "orders" SET [^\n]*;\nCOMMIT;$/, 'a table left logged is not altered');
+  t.equal(sql.updates[0].rewrite, undefined, 'without the column types, no one-pass rewrite');
   t.equal(scrubWhileRestoringSql({ truncates: [], updates: [] }, []).truncates, undefined);
+});
+
+t.test('scrub while restoring: an unlogged table whose columns are known is copied once by ALTER TABLE ... USING', async (t) => {
+  const columns = columnTypes([
+    ['users', 'id', 'bigint', ''],
+    ['users', 'email', 'text', ''],
+    ['users', 'full_name', 'character varying(200)', 'pg_catalog."C"'],
+    ['users', 'phone', 'text', 'pg_catalog."default"'],
+    ['users', 'password_hash', 'text', ''],
+    ['orders', 'shipping_address', 'text', ''],
+  ]);
+  t.same(columns.users.full_name, { type: 'character varying(200)', collation: 'pg_catalog."C"' });
+  const plan = scrubPlan(RULES, ACCOUNTS);
+  const sql = scrubWhileRestoringSql(plan, ['users'], columns);
+  const rewrite = sql.updates[0].rewrite!;
+  t.match(rewrite, /^BEGIN;\nALTER TABLE "users" SET LOGGED, ALTER COLUMN "email" TYPE text USING CASE WHEN coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\) THEN "email" ELSE /);
+  t.match(rewrite, /, ALTER COLUMN "full_name" TYPE character varying\(200\) COLLATE pg_catalog\."C" USING /, 'the same type and collation');
+  t.match(rewrite, /, ALTER COLUMN "phone" TYPE text COLLATE pg_catalog\."default" USING NULL, ALTER COLUMN "password_hash" TYPE text USING 'it''s';\nCOMMIT;$/);
+  for (const v of plan.updates[0].values) t.ok(rewrite.includes(` USING ${v.value}`) && plan.updates[0].sql.includes(`= ${v.value}`), `${v.column}: the same value as the UPDATE's`);
+  t.match(sql.updates[0].sql, /^BEGIN;\nUPDATE "users"/, 'the UPDATE stays, for when PostgreSQL refuses the ALTER');
+  t.equal(sql.updates[1].rewrite, undefined, 'a logged table is updated in place');
+  const missing = scrubWhileRestoringSql(plan, ['users'], columnTypes([['users', 'email', 'text', '']]));
+  t.equal(missing.updates[0].rewrite, undefined, 'a rule on a column the table lacks: the UPDATE, and its error');
+  const sub = { ...RULES, tables: { users: { email: { fake: 'email' as const, keep_where: 'id IN (SELECT user_id FROM staff)' } } } };
+  t.equal(scrubWhileRestoringSql(scrubPlan(sub, []), ['users'], columns).updates[0].rewrite, undefined, 'a subquery (not allowed in USING): the UPDATE');
 });
 
 t.test('withoutDataOf drops only the data entries of the named public tables', async (t) => {
