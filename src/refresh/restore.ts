@@ -252,7 +252,9 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const [built, scanned] = await Promise.allSettled([
     timed(
       (async () => {
-        await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints');
+        // one job more than the restore's: index builds are of very unequal sizes, and the last ones would
+        // otherwise leave CPUs idle while the scan beside them has ended
+        await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints', Number(r.jobs) + 1);
         // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages:
         // they are written now, while the keys are checked (which only read)
         await Promise.all([addForeignKeys(r, fks.keys, log), query(r.conn, r.host, r.database, 'CHECKPOINT;')]);

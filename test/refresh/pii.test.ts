@@ -38,8 +38,7 @@ t.test('candidateSql: one pass over the table, a column per column, NULL where n
 
 t.test('candidateCondition puts only real domain names into SQL, lower-cased; a dotless one needs a label before it', async (t) => {
   const c = candidateCondition('v', ['Example.COM', 'localhost', "x'; DROP TABLE users; --", 'not a domain']);
-  t.match(c, /lower\(substr\(v, strpos\(v, '@'\) \+ 1\)\) IN \('example\.com'\)/);
-  t.match(c, /LIKE ANY \(ARRAY\['%\.example\.com', '%\.localhost'\]\)/);
+  t.match(c, /lower\(\(v COLLATE "C"\)\) LIKE ANY \(ARRAY\['%@example\.com', '%\.example\.com', '%\.localhost'\]\)/);
   t.notMatch(c, /DROP|not a domain/);
   t.match(candidateCondition('v', []), /AND NOT false\)/, 'no allowed domains: every value with an @ is a candidate');
   // evaluated by PostgreSQL in test/e2e/refresh.test.ts, against scanValue
