@@ -96,12 +96,6 @@ async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs):
   if (res.code !== 0) throw new OperationError(`pg_restore (${what}) into ${r.database} on ${r.host.name} failed (exit ${res.code}); the live database is untouched\n${tail(res.stderr || res.stdout)}`);
 }
 
-/** Write a pg_restore list (`-L`) on the target host, readable by postgres. */
-async function saveList(r: Restore, path: string, lines: string[]): Promise<void> {
-  const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: lines.join('\n') + '\n' });
-  if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
-}
-
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 /** What in a dump's post-data would act on the rows the scrub rewrites (triggers, rules, keys that cascade updates):
@@ -124,8 +118,6 @@ function scrubBeforeIndexesUnsafe(postSql: string): string | undefined {
 
 export interface ForeignKey {
   table: string;
-  /** The table it references (schema-qualified, as `table`). */
-  references: string;
   name: string;
   /** The dump's ADD CONSTRAINT statement with NOT VALID: no check of the rows, an instant catalog change. */
   add: string;
@@ -140,12 +132,12 @@ export function parallelForeignKeys(postSql: string, list: string): { list: stri
   let lines = list.split('\n');
   const header = /^-- Name: ([^;\n]+); Type: FK CONSTRAINT; Schema: ([^;\n]+); Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
   for (const [, tag, schema, statement] of postSql.matchAll(header)) {
-    const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\([^;]*;$/.exec(statement);
+    const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES [^;]*;$/.exec(statement);
     if (!m || /\bNOT VALID;$/.test(statement) || postSql.includes(`COMMENT ON CONSTRAINT ${m[2]} ON`)) continue;
     const entry = (l: string) => l.endsWith(` FK CONSTRAINT ${schema} ${tag} ${l.split(' ').pop()}`) && /^\d+; \d+ \d+ FK CONSTRAINT /.test(l);
     if (lines.filter(entry).length !== 1) continue;
     lines = lines.filter((l) => !entry(l));
-    keys.push({ table: m[1], references: m[3], name: m[2], add: `${statement.slice(0, -1)} NOT VALID;` });
+    keys.push({ table: m[1], name: m[2], add: `${statement.slice(0, -1)} NOT VALID;` });
   }
   return { list: lines.join('\n'), keys };
 }
@@ -170,80 +162,16 @@ export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boole
   return keepWhereMatches(rules, tables, /\bselect\b/i);
 }
 
-/** A dump's post-data entries (indexes and constraints) by the public table they are built on, from the list and the
- *  post-data SQL, and the entries of any other kind or on a table with a quoted name, in `rest` (pure). */
-export function postDataByTable(postSql: string, list: string): { tables: Map<string, string[]>; rest: string[] } {
-  const indexed = new Map<string, string>();
-  for (const [, name, table] of postSql.matchAll(/^CREATE (?:UNIQUE )?INDEX ([a-z_][a-z0-9_]*) ON (?:ONLY )?public\.([a-z_][a-z0-9_]*) /gm)) indexed.set(name, table);
-  const constrained = new Set([...postSql.matchAll(/^-- Name: ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*); Type: CONSTRAINT; Schema: public;/gm)].map(([, t, c]) => `${t} ${c}`));
-  const tables = new Map<string, string[]>();
-  const rest: string[] = [];
-  for (const line of list.split('\n').filter((l) => /^\d+;/.test(l))) {
-    const index = /^\d+; \d+ \d+ INDEX public ([a-z_][a-z0-9_]*) /.exec(line);
-    const constraint = /^\d+; \d+ \d+ CONSTRAINT public ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*) /.exec(line);
-    const table = index ? indexed.get(index[1]) : constraint && constrained.has(`${constraint[1]} ${constraint[2]}`) ? constraint[1] : undefined;
-    if (table) tables.set(table, [...(tables.get(table) ?? []), line]);
-    else rest.push(line);
-  }
-  return { tables, rest };
-}
-
-/** At most `n` of the functions given run at once (the others wait their turn, in the order they came). */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}
-
-/** Build the post-data (indexes, constraints) table by table, largest first, at most one more at once than the
- *  restore's jobs (index builds are of very unequal sizes: one table at a time each keeps the CPUs busy to the end).
- *  Each foreign key is added NOT VALID (no row read, an instant catalog change) and validated as soon as both its
- *  tables are built, while other tables' indexes are still being built: the same constraints, checked the same way
- *  as pg_restore's ADD CONSTRAINT, which would add them one after another, each reading its whole table, after every
- *  index. What is not on one table (or not a plain key) is restored after all the tables' entries. */
-async function buildPostData(r: Restore, dir: string, postSql: string, fks: { list: string; keys: ForeignKey[] }, log: (l: string) => void): Promise<void> {
-  const { tables, rest } = postDataByTable(postSql, fks.list);
-  const bySize = (await query(r.conn, r.host, r.database, "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY pg_total_relation_size(c.oid) DESC, 1;")).map(([t]) => t);
-  const order = [...tables.keys()].sort((a, b) => (bySize.indexOf(a) + 1 || 1e9) - (bySize.indexOf(b) + 1 || 1e9));
-  await Promise.all([
-    ...order.map((t, i) => saveList(r, `${dir}/post-${i}.list`, tables.get(t)!)),
-    saveList(r, `${dir}/post-rest.list`, rest),
-  ]);
-  const slot = limiter(Number(r.jobs) + 1);
-  const built = new Map(order.map((t, i) => [`public.${t}`, slot(() => pgRestore(r, `--section=post-data -L ${shq(`${dir}/post-${i}.list`)}`, `indexes and constraints of ${t}`, 1))]));
+/** Add the foreign keys NOT VALID (no row is read), then validate them, up to `jobs` at once: a validation locks its
+ *  table against writes and reads the rows, as ADD CONSTRAINT does, but no longer blocks the other keys' checks. */
+async function addForeignKeys(r: Restore, keys: ForeignKey[], log: (l: string) => void): Promise<void> {
+  if (!keys.length) return;
   const t0 = Date.now();
-  const restDone = Promise.all(built.values()).then(async () => {
-    if (rest.length) await pgRestore(r, `--section=post-data -L ${shq(`${dir}/post-rest.list`)}`, 'the other indexes and constraints', r.jobs);
-  });
-  // a key on a table without entries of its own waits for everything (its referenced unique index may be in the rest)
-  const ready = (table: string) => built.get(table) ?? restDone;
-  const keys = fks.keys.map((k) =>
-    Promise.all([ready(k.table), ready(k.references)]).then(() =>
-      slot(async () => {
-        await query(r.conn, r.host, r.database, k.add);
-        await query(r.conn, r.host, r.database, `ALTER TABLE ONLY ${k.table} VALIDATE CONSTRAINT ${k.name};`);
-      }).catch((e: Error) => {
-        throw new OperationError(`foreign key ${k.name} of ${r.database} on ${r.host.name} does not hold: ${e.message}`);
-      }),
-    ),
-  );
-  // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages: they
-  // are written now, while the last keys are checked (which only read)
-  const checkpoint = restDone.then(() => query(r.conn, r.host, r.database, 'CHECKPOINT;'));
-  // everything runs to its end before a failure is reported: nothing keeps writing after this step
-  const failed = (await Promise.allSettled([...built.values(), restDone, ...keys, checkpoint])).find((o) => o.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  if (fks.keys.length) log(`${fks.keys.length} foreign keys checked, each as soon as its tables were built, in ${seconds(t0)}`);
+  await query(r.conn, r.host, r.database, ['BEGIN;', ...keys.map((k) => k.add), 'COMMIT;'].join('\n'));
+  const outcomes = await fanOut(keys.map((k) => ({ name: k.name, key: k })), ({ key }) => query(r.conn, r.host, r.database, `ALTER TABLE ONLY ${key.table} VALIDATE CONSTRAINT ${key.name};`), Math.max(1, Number(r.jobs)));
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed && !failed.ok) throw new OperationError(`foreign key ${failed.host} of ${r.database} on ${r.host.name} does not hold: ${failed.error.message}`);
+  log(`${keys.length} foreign keys checked, up to ${r.jobs} at once, in ${seconds(t0)}`);
 }
 
 /** Restore in three sections (tables, data, indexes and constraints) with the scrub between data and indexes: the
@@ -255,8 +183,12 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const list = `${dir}/restore.list`; // everything but the data of the truncated and the rewritten tables, and the parallel foreign keys
   const rewritten = `${dir}/rewritten.list`; // the data of the rewritten tables only
   const fks = parallelForeignKeys(dump.postSql, withoutDataOf(dump.toc, [...truncated, ...updated]));
+  const save = async (path: string, text: string) => {
+    const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: text + '\n' });
+    if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
+  };
   let since = Date.now();
-  const [started] = await Promise.all([query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'), saveList(r, list, fks.list.split('\n')), saveList(r, rewritten, onlyDataOf(dump.toc, updated).split('\n'))]);
+  const [started] = await Promise.all([query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'), save(list, fks.list), save(rewritten, onlyDataOf(dump.toc, updated))]);
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
   const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   const unlogged = updated.length
@@ -319,7 +251,14 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   };
   const [built, scanned] = await Promise.allSettled([
     timed(
-      buildPostData(r, dir, dump.postSql, fks, log),
+      (async () => {
+        // one job more than the restore's: index builds are of very unequal sizes, and the last ones would
+        // otherwise leave CPUs idle while the scan beside them has ended
+        await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints', Number(r.jobs) + 1);
+        // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages:
+        // they are written now, while the keys are checked (which only read)
+        await Promise.all([addForeignKeys(r, fks.keys, log), query(r.conn, r.host, r.database, 'CHECKPOINT;')]);
+      })(),
       (s) => `indexes and constraints built in ${s}`,
     ),
     timed(piiFindings(r.conn, r.host, r.database, rules), (s) => `scanned ${(rules.verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data beside the index build, in ${s}`),
