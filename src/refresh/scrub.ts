@@ -42,8 +42,6 @@ export function scrubValues(rule: Record<string, ScrubRule>, accounts: string[])
   });
 }
 
-const assignments = (rule: Record<string, ScrubRule>, accounts: string[]) => scrubValues(rule, accounts).map((v) => `${sqlIdent(v.column)} = ${v.value}`);
-
 /** The tables the rules empty and the tables they rewrite. */
 export function scrubTables(rules: ScrubRules): { truncated: string[]; updated: string[] } {
   const entries = Object.entries(rules.tables);
@@ -55,9 +53,11 @@ export function scrubTables(rules: ScrubRules): { truncated: string[]; updated: 
 export function scrubPlan(rules: ScrubRules, accounts: string[]): { truncates: string[]; updates: { table: string; sql: string; values: { column: string; value: string }[] }[] } {
   return {
     truncates: scrubTables(rules).truncated.map((t) => `TRUNCATE TABLE ${sqlIdent(t)};`),
-    updates: Object.entries(rules.tables).flatMap(([table, rule]) =>
-      rule === 'truncate' ? [] : [{ table, sql: `UPDATE ${sqlIdent(table)} SET ${assignments(rule, accounts).join(', ')};`, values: scrubValues(rule, accounts) }],
-    ),
+    updates: Object.entries(rules.tables).flatMap(([table, rule]) => {
+      if (rule === 'truncate') return [];
+      const values = scrubValues(rule, accounts);
+      return [{ table, sql: `UPDATE ${sqlIdent(table)} SET ${values.map((v) => `${sqlIdent(v.column)} = ${v.value}`).join(', ')};`, values }];
+    }),
   };
 }
 
