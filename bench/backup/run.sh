@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Backup benchmark: ironclad's real backup job (installed by `ironclad apply`, run by `ironclad backup run --host
 # bb-db`: single-instance gate, REPEATABLE READ dump + row counts from the same snapshot, refusals, manifest,
-# checksums, resumable rsync into the store, commit on the store) against a plain
+# checksums, the upload into the store while the dump is written (resumed by rsync), commit on the store) against a plain
 # `pg_dump -Fc app | ssh store 'cat > file'` doing the same transfer between the same two lab hosts (lab.yaml).
 # Also times the restore drill (`ironclad backup verify --latest --restore`) and, for the breakdown, the job
 # started directly over SSH as cron starts it (no ironclad CLI).
