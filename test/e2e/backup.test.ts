@@ -3,7 +3,9 @@ import t from 'tap';
 import { ironclad } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab, type LabHandle } from './helpers/lab.js';
 
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../fixtures/tmp.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const TOTAL = 'SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM events) + (SELECT count(*) FROM orders) + (SELECT count(*) FROM payment_methods) + (SELECT count(*) FROM sessions)';
@@ -141,6 +143,26 @@ async function main() {
     t.equal((await list()).length, count);
     const again = await run();
     t.equal(again.code, 0, `the next run succeeds: ${again.stderr}`);
+  });
+
+  await t.test('a directory-format backup: dumped, shipped by rsync, committed and proven by a restore drill', async (t) => {
+    const dir = tempDir('ironclad-directory-');
+    mkdirSync(join(dir, 'scrub'));
+    copyFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), join(dir, 'scrub', 'app.yaml'));
+    const file = join(dir, 'lab.yaml');
+    writeFileSync(file, readFileSync(LAB_INVENTORY, 'utf8').replace('      databases: [app]\n', '      databases: [app]\n      format: directory\n'));
+    const directory = ['-i', file];
+    t.equal((await ironclad([...directory, 'apply', '--yes'])).code, 0, 'apply renders the job for the directory format');
+    const count = (await list()).length;
+    const r = await ironclad([...directory, 'backup', 'run', '--host', 'db-prod']);
+    t.equal(r.code, 0, r.stderr);
+    const [b] = await list();
+    t.equal((await list()).length, count + 1);
+    t.match(await lab.sshOk('backup-far', `ls /srv/ironclad/backups/db-prod/app/${b.id}/dump`), /toc\.dat/, 'a directory dump in the store');
+    const v = await ironclad([...directory, 'backup', 'verify', '--latest', '--restore']);
+    t.equal(v.code, 0, v.stdout + v.stderr);
+    t.match(v.stdout, /OK \(restore drill passed/);
+    t.equal((await ironclad([...inv, 'apply', '--yes'])).code, 0, 'back to the custom format');
   });
 
   await t.test("the database host's key cannot delete or overwrite a backup", async (t) => {
