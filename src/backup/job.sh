@@ -86,7 +86,8 @@ discard() { # the upload of a backup that failed or was refused leaves the store
 }
 
 connected() { # wait until the connection opened in the background is up; false, saying why, when it could not be opened
-  while [ ! -S "$CTL" ] && [ -n "$opening" ] && kill -0 "$opening" 2>/dev/null; do sleep 0.01; done
+  # (its opening leaves a mark when it ends, up or not: a test of its process would also see a child not reaped yet)
+  while [ ! -S "$CTL" ] && [ ! -e "$WORK/.store.opened" ]; do sleep 0.01; done
   [ -S "$CTL" ] || { cat "$WORK/.store.err" >&2; return 1; }
 }
 
@@ -274,7 +275,8 @@ close_store  # a connection a killed run left behind
 asking='' background='' uploading=''
 # the connection to the store and the first database's session open while the gate runs (the session is not used
 # before the gate passed)
-open_store &
+rm -f "$WORK/.store.opened"
+{ open_store || true; : > "$WORK/.store.opened"; } &  # (set -e: a failed opening must still leave the mark)
 opening=$!
 set -f
 # shellcheck disable=SC2086  # the list of databases is split on spaces, never globbed
