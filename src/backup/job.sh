@@ -71,9 +71,9 @@ send() { # send DIR ID FILE...: files as plain streams over the open connection,
     store put "$sid" "$f" "$size" < "$sdir/$f" 2>> "$WORK/.send.err" &
     sending="$sending $!"
   done
-  sent=0
-  for p in $sending; do wait "$p" || sent=1; done
-  return $sent
+  unsent=0
+  for p in $sending; do wait "$p" || unsent=1; done
+  return $unsent
 }
 
 discard() { # the upload of a backup that failed or was refused leaves the store's incoming area (a committed backup is

@@ -56,6 +56,8 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.\* "\$dir"\/\.sum "\$dir"\/\.dumpsum "\$dir"\/\.tee\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
   t.notMatch(job, /[})]\s*(?:[0-9]?[<>]\S*\s+)*[49]>&-/, 'no { } or ( ) group closes the session or the lock by a redirection: its shell would keep a copy, and psql would wait for it');
   t.match(job, /^\{ open_store \|\| true; : > "\$WORK\/\.store\.opened"; \} &/m, 'the connection opened in the background leaves its mark also when it fails (set -e would end the group first, and every wait for the connection would last forever)');
+  const send = job.slice(job.indexOf('\nsend() {'), job.indexOf('\n}\n', job.indexOf('\nsend() {')));
+  t.ok(job.includes('&& send "$dir" "$id" manifest.json SHA256SUMS && sent=1') && !/\bsent=/.test(send), "send keeps its own flag: the caller's sent (whether rsync must resume the upload) is not overwritten by a failed send");
   const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
   t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
   t.equal(masters.filter((l) => l.includes('ControlMaster=no')).length, 2, 'store calls and rsync only use it');
