@@ -47,26 +47,57 @@ export async function sshConnector(host: Host): Promise<Connector> {
     throw new OperationError(`${host.name}: cannot connect to ${cfg.user}@${address}:${cfg.port}: ${e.message ?? e}`);
   }
   const defaultTimeout = (cfg.command_timeout ?? 3600) * 1000;
+  const ch: Channels = { client, slot: channelSlots(MAX_CHANNELS) };
+  const onSftp = async <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> => {
+    const release = await ch.slot();
+    try {
+      const sftp = await client.requestSFTP();
+      try {
+        return await use(sftp);
+      } finally {
+        sftp.end();
+      }
+    } finally {
+      release();
+    }
+  };
   return {
     host: host.name,
-    run: (script, opts = {}) => exec(client, host.name, script, { ...opts, timeoutMs: opts.timeoutMs ?? defaultTimeout }),
-    hold: (script) => hold(client, host.name, script),
-    async put(path, content, mode) {
-      const sftp = await client.requestSFTP();
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(path, content, mode !== undefined ? { mode } : {}, (err) => (err ? reject(err) : resolve())),
-      );
-      sftp.end();
-    },
-    async get(path) {
-      const sftp = await client.requestSFTP();
-      const data = await new Promise<Buffer>((resolve, reject) => sftp.readFile(path, (err, buf) => (err ? reject(err) : resolve(buf))));
-      sftp.end();
-      return data;
-    },
+    run: (script, opts = {}) => exec(ch, host.name, script, { ...opts, timeoutMs: opts.timeoutMs ?? defaultTimeout }),
+    hold: (script) => hold(ch, host.name, script),
+    put: (path, content, mode) =>
+      onSftp((sftp) => new Promise<void>((resolve, reject) => sftp.writeFile(path, content, mode !== undefined ? { mode } : {}, (err) => (err ? reject(err) : resolve())))),
+    get: (path) => onSftp((sftp) => new Promise<Buffer>((resolve, reject) => sftp.readFile(path, (err, buf) => (err ? reject(err) : resolve(buf))))),
     async close() {
       client.dispose();
     },
+  };
+}
+
+/** sshd opens at most MaxSessions channels on one connection (10 by default) and refuses more ("Channel open
+ *  failure"); a command beyond this many waits until a channel closes. */
+const MAX_CHANNELS = 8;
+
+/** A connection and its channel slots: `slot()` waits for a free one and gives the function that frees it again. */
+interface Channels {
+  client: NodeSSH;
+  slot: () => Promise<() => void>;
+}
+
+function channelSlots(n: number): () => Promise<() => void> {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  return async () => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    };
   };
 }
 
@@ -75,18 +106,31 @@ type ResultOf = (code: number, stdout: string, stderr: string) => RunResult;
 
 /** An exec channel for shell text on the open connection, handed to `use`; not connected, or the channel refused:
  *  that result instead. */
-function onChannel<T>(client: NodeSSH, host: string, script: string, use: (stream: ClientChannel, result: ResultOf, resolve: (v: T | RunResult) => void) => void): Promise<T | RunResult> {
+async function onChannel<T>(ch: Channels, host: string, script: string, use: (stream: ClientChannel, result: ResultOf, resolve: (v: T | RunResult) => void) => void): Promise<T | RunResult> {
   const started = Date.now();
   const result: ResultOf = (code, stdout, stderr) => ({ host, command: mask(script), code, stdout, stderr, durationMs: Date.now() - started });
-  const conn = client.connection;
-  if (!conn) return Promise.resolve(result(255, '', 'not connected'));
-  return new Promise((resolve) => conn.exec(script, (err, stream) => (err ? resolve(result(255, '', `ssh exec failed: ${err.message}`)) : use(stream, result, resolve))));
+  const release = await ch.slot();
+  const conn = ch.client.connection;
+  if (!conn) {
+    release();
+    return result(255, '', 'not connected');
+  }
+  return new Promise((resolve) =>
+    conn.exec(script, (err, stream) => {
+      if (err) {
+        release();
+        return resolve(result(255, '', `ssh exec failed: ${err.message}`));
+      }
+      stream.on('close', release);
+      use(stream, result, resolve);
+    }),
+  );
 }
 
 /** Shell text that holds something while its channel stays open (Connector.hold): closing the connection, or losing it,
  *  ends it. */
-function hold(client: NodeSSH, host: string, script: string): Promise<RunResult | undefined> {
-  return onChannel<undefined>(client, host, script, (stream, result, resolve) => {
+function hold(ch: Channels, host: string, script: string): Promise<RunResult | undefined> {
+  return onChannel<undefined>(ch, host, script, (stream, result, resolve) => {
     const out: Buffer[] = [];
     const errOut: Buffer[] = [];
     let held = false;
@@ -105,8 +149,8 @@ function hold(client: NodeSSH, host: string, script: string): Promise<RunResult 
 }
 
 /** Run shell text on an open connection with a timeout; a timed-out command is closed and reported with code 124. */
-function exec(client: NodeSSH, host: string, script: string, opts: RunOptions): Promise<RunResult> {
-  return onChannel<RunResult>(client, host, script, (stream, result, resolve) => {
+function exec(ch: Channels, host: string, script: string, opts: RunOptions): Promise<RunResult> {
+  return onChannel<RunResult>(ch, host, script, (stream, result, resolve) => {
     const out: Buffer[] = [];
     const errOut: Buffer[] = [];
     let code: number | undefined;

@@ -23,6 +23,16 @@ async function main() {
     await conn.close();
   });
 
+  await t.test("more commands at once than sshd's MaxSessions (10) all run: the others wait for a channel", async (t) => {
+    const conn = await sshConnector(host);
+    const held = await conn.hold('echo held; sleep 30');
+    t.equal(held, undefined, 'a held channel counts too');
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => conn.run(`sleep 0.2; echo ${i}`)));
+    t.same(results.map((r) => r.code), Array(24).fill(0), results.map((r) => r.stderr).filter(Boolean).join('; '));
+    t.same(results.map((r) => r.stdout.trim()), Array.from({ length: 24 }, (_, i) => String(i)));
+    await conn.close();
+  });
+
   await t.test('a changed host key is refused, with the way to fix it', async (t) => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other')]);
     const other = readFileSync(join(dir, 'other.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
