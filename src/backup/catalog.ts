@@ -5,6 +5,7 @@ import type { Connector } from '../connectors/types.js';
 import { packageRoot } from '../core/paths.js';
 import { shq } from '../core/quote.js';
 import { sh } from '../executor/run.js';
+import { shellSums } from './render.js';
 import type { Host } from '../inventory/types.js';
 
 /** One backup as `backup list` shows it (the contract's fields first). */
@@ -71,7 +72,7 @@ export async function readCatalog(conn: Connector, store: Host): Promise<{ entri
 
 /** The verification script run on the store as root: `sh -s DIR [--restore]`. */
 export function verifyScript(): string {
-  return readFileSync(join(packageRoot(), 'src', 'backup', 'verify.sh'), 'utf8');
+  return [shellSums(), readFileSync(join(packageRoot(), 'src', 'backup', 'verify.sh'), 'utf8')].join('\n');
 }
 
 /** Pure: the verify script's output to problems and the drill result. */

@@ -44,7 +44,7 @@ psql_at() { # psql_at DB SQL: tab-separated rows, no headers
 CTL="$WORK/.store.ctl"
 open_store() {
   [ -S "$CTL" ] && return 0
-  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" \
+  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" -o Ciphers="$CIPHERS" \
       -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 \
       -o ControlMaster=yes -o ControlPath="$CTL" -o ControlPersist=600 -f -N "$STORE_USER@$STORE_ADDR" \
       < /dev/null > /dev/null 2> "$WORK/.store.err" 4>&- 9>&- || { cat "$WORK/.store.err" >&2; return 1; }
@@ -57,7 +57,7 @@ close_store() { # ends the shared connection (also one a killed run left behind)
 
 ship() { # ship DIR ID: resumable rsync into the store's incoming area (the store's rrsync allows writing only)
   rsync -a --partial --partial-dir=.partial --timeout=60 \
-    -e "ssh -i $KEY -p $STORE_PORT -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN -o ConnectTimeout=20 -o ControlMaster=no -o ControlPath=$CTL" \
+    -e "ssh -i $KEY -p $STORE_PORT -o Ciphers=$CIPHERS -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN -o ConnectTimeout=20 -o ControlMaster=no -o ControlPath=$CTL" \
     "$1/" "$STORE_USER@$STORE_ADDR:$2/" 2> "$WORK/.rsync.err"
 }
 
@@ -92,7 +92,7 @@ connected() { # wait until the connection opened in the background is up; false,
 }
 
 store() { # store ARGS...: a verb for the restricted store account (forced command)
-  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" \
+  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" -o Ciphers="$CIPHERS" \
       -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o ControlMaster=no -o ControlPath="$CTL" \
       "$STORE_USER@$STORE_ADDR" "$@"
 }
@@ -156,13 +156,13 @@ SQL
   else
     # custom format, written to a pipe as `pg_dump | ssh` writes it (no data offsets in its table of contents:
     # pg_restore finds the data by reading on, also with parallel jobs). Its bytes go to the local file and to
-    # sha256sum at once, and the upload follows the file as it grows (tail -f): the dump never waits for the
+    # its checksum at once, and the upload follows the file as it grows (tail -f): the dump never waits for the
     # network, so the snapshot is held no longer than the dump, however slow the link, and the local file is there to
     # resume from when the upload stops. The upload stays in the store's partial area until the commit checks it.
     target="$dir/dump.pgdump"
     : > "$target"
     mkfifo "$dir/.sum"
-    sha256sum < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
+    sums < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
     summing=$!
     # (background work closes the session's and the lock's descriptors with exec: a redirection of a { } group
     # would keep a copy open in its shell, and psql would never see the end of its input)
@@ -221,7 +221,9 @@ SQL
     newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
   fi
   if [ "$FORMAT" = directory ]; then
-    ( cd "$dir" && find dump* -type f | sort | xargs sha256sum ) > "$dir/.files" || finish 1 "$db: checksums failed"
+    # (pg_dump names the files: toc.dat and NNNN.dat.gz, never with a space)
+    # shellcheck disable=SC2046
+    ( cd "$dir" && set -f && sums $(find dump* -type f | sort) ) > "$dir/.files" || finish 1 "$db: checksums failed"
   fi
   bytes=$( (cd "$dir" && find dump* -type f -exec stat -c %s {} + ) | awk '{ s += $1 } END { print s + 0 }')
   {
@@ -235,9 +237,9 @@ SQL
     awk 'BEGIN { sep = "" } { printf "%s\"%s\":\"%s\"", sep, $2, $1; sep = "," }' "$dir/.files"
     printf '}}\n'
   } > "$dir/manifest.json"
-  # every file's sum, sorted by name as sha256sum -c reads them: the dump files' (each read once, above; dump* sorts
+  # every file's sum, sorted by name: the dump files' (each read once, above; dump* sorts
   # before manifest.json), then the manifest's
-  { cat "$dir/.files" && (cd "$dir" && sha256sum manifest.json); } > "$dir/SHA256SUMS.tmp" || finish 1 "$db: checksums failed"
+  { cat "$dir/.files" && (cd "$dir" && sums manifest.json); } > "$dir/SHA256SUMS.tmp" || finish 1 "$db: checksums failed"
   rm -f "$dir"/.session.* "$dir"/.dump.* "$dir"/.sum "$dir"/.dumpsum "$dir"/.tee.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
   # only now is the folder a complete backup that a later run may resume shipping (it looks for SHA256SUMS)
   mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"

@@ -24,6 +24,13 @@ export const PATHS = {
 
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'backup', name), 'utf8');
 
+/** The ciphers of the SSH transfers between hosts: OpenSSH's own, AES-GCM first (the CPU's AES instructions: a copy
+ *  of a 118 MB dump took 0.60 s against chacha20-poly1305's 0.64-0.83 s, with less CPU on both sides). */
+export const SSH_CIPHERS = 'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
+
+/** The sh functions `sums` and `sums_check` (SHA-256, OpenSSL's where installed) for scripts run on hosts. */
+export const shellSums = () => body('sums.sh');
+
 function assignments(vars: Record<string, string | number>): string {
   return Object.entries(vars).map(([k, v]) => `${k}=${shqAlways(v)}`).join('\n');
 }
@@ -49,6 +56,7 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
       STORE_USER: store.backup_store!.user,
       KEY: PATHS.key,
       KNOWN: PATHS.knownHosts,
+      CIPHERS: SSH_CIPHERS,
       MIN_TABLES: b.expect.min_tables,
       MAX_SHRINK: b.expect.max_shrink,
       FORMAT: b.format ?? 'custom',
@@ -62,13 +70,14 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
     '',
     gate.trim(),
     '',
+    shellSums(),
     body('job.sh'),
   ].join('\n');
 }
 
 /** The store's forced command for its backup account. */
 export function renderStore(store: Host): string {
-  return ['#!/bin/sh', `# ironclad backup store on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`, 'set -eu', `ROOT=${shq(store.backup_store!.path)}`, '', body('store.sh')].join('\n');
+  return ['#!/bin/sh', `# ironclad backup store on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`, 'set -eu', `ROOT=${shq(store.backup_store!.path)}`, '', shellSums(), body('store.sh')].join('\n');
 }
 
 /** The cron file that runs the job at the inventory's schedule (hosts without systemd). */

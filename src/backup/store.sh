@@ -34,7 +34,7 @@ commit() {
   while read -r _ f; do
     if name_ok "$f" && [ ! -e "$src/$f" ] && [ -f "$src/.partial/$f" ]; then mv "$src/.partial/$f" "$src/$f"; fi
   done < "$src/SHA256SUMS"
-  (cd "$src" && sha256sum --quiet -c SHA256SUMS) >&2 || die "$id: checksums do not match what was sent; the upload stays in incoming/ and is retried"
+  (cd "$src" && sums_check SHA256SUMS) >&2 || die "$id: checksums do not match what was sent; the upload stays in incoming/ and is retried"
   if ! grep -q "\"host\":\"$host\"" "$src/manifest.json" || ! grep -q "\"database\":\"$db\"" "$src/manifest.json"; then
     die "$id: manifest names another host or database"
   fi

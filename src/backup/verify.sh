@@ -9,7 +9,8 @@ problem() { printf 'problem\t%s\n' "$*"; problems=$((problems + 1)); }
 [ -f "$dir/manifest.json" ] || { problem "manifest.json is missing"; exit 3; }
 [ -f "$dir/SHA256SUMS" ] || { problem "SHA256SUMS is missing"; exit 3; }
 # every file against its checksum, naming each that fails
-bad=$(cd "$dir" && sha256sum -c SHA256SUMS 2>/dev/null | grep -v ': OK$' || true)
+summed=0; bad=$(cd "$dir" && sums_check SHA256SUMS 2>/dev/null) || summed=$?
+if [ "$summed" -ne 0 ] && [ -z "$bad" ]; then problem "SHA256SUMS lists no file"; fi
 if [ -n "$bad" ]; then
   printf '%s\n' "$bad" | while IFS= read -r line; do printf 'problem\t%s\n' "checksum mismatch: ${line%%:*} (${line##*: })"; done
   problems=$((problems + $(printf '%s\n' "$bad" | grep -c .)))

@@ -2,7 +2,7 @@
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { readCatalog } from '../backup/catalog.js';
-import { PATHS } from '../backup/render.js';
+import { PATHS, shellSums, SSH_CIPHERS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import type { Action } from '../runbook/types.js';
 import { refreshOf } from './db.js';
@@ -38,12 +38,13 @@ export const copyAction: Action = {
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
     const dir = `${PATHS.refreshDir}/${String(p.id)}`;
-    const ssh = `ssh -i ${PATHS.refreshKey} -p ${r.store.ssh.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${PATHS.knownHosts} -o ConnectTimeout=20`;
+    const ssh = `ssh -i ${PATHS.refreshKey} -p ${r.store.ssh.port} -o Ciphers=${SSH_CIPHERS} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${PATHS.knownHosts} -o ConnectTimeout=20`;
     const script = [
+      shellSums(),
       'set -e',
       `mkdir -p ${shq(dir)}`,
       `rsync -a --partial --partial-dir=.partial --timeout=60 -e ${shq(ssh)} ${shq(`${r.store.backup_store!.user}@${r.store.address}:${String(p.relative)}/`)} ${shq(dir)}/`,
-      `cd ${shq(dir)} && sha256sum --quiet -c SHA256SUMS`,
+      `cd ${shq(dir)} && sums_check SHA256SUMS`,
       `chown -R postgres: ${shq(dir)}`,
       `du -sb ${shq(dir)} | cut -f1`,
     ].join('\n');

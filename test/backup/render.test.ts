@@ -44,10 +44,10 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
   t.ok(job.indexOf('connected && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
-  t.equal((job.match(/xargs sha256sum/g) ?? []).length, 1, "a directory-format dump's files are read once for their sums");
+  t.equal((job.match(/sums \$\(find dump\* -type f \| sort\)/g) ?? []).length, 1, "a directory-format dump's files are read once for their sums");
   t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is summed as it is written');
   t.match(job, /tail -c \+1 -f -s 0\.02 --pid="\$dumping" "\$target"/, 'and uploaded as it grows, without pg_dump waiting for the network');
-  t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sha256sum manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
+  t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sums manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
   t.ok(job.indexOf('mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS"') > job.indexOf('rm -f "$dir"/.session.*'), 'SHA256SUMS (what a resumed run looks for) appears whole, after the scratch files are gone');
   const writes = job.split('\n').filter((l) => />&4\b/.test(l) && !/exec 4>/.test(l));
   t.equal(writes.length, 3, 'three writes to the counting session');
