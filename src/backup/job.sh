@@ -6,7 +6,13 @@ export PATH LC_ALL=C
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 log() { printf '%s ironclad-backup[%s]: %s\n' "$(now)" "$HOST" "$*" >&2; }
-json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')"; }
+json_str() { # a JSON string; sed and tr only when there is something to escape or drop
+  case $1 in
+    *[\\\"]* | *"
+"*) printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n')" ;;
+    *) printf '"%s"' "$1" ;;
+  esac
+}
 
 # status + alert on every failure; never hides the original exit code
 finish() {
@@ -221,9 +227,9 @@ SQL
     newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
   fi
   if [ "$FORMAT" = directory ]; then
-    # (pg_dump names the files: toc.dat and NNNN.dat.gz, never with a space)
-    # shellcheck disable=SC2046
-    ( cd "$dir" && set -f && sums $(find dump* -type f | sort) ) > "$dir/.files" || finish 1 "$db: checksums failed"
+    # (pg_dump names the files: toc.dat and NNNN.dat.gz, never with a space or a wildcard)
+    # shellcheck disable=SC2086
+    ( cd "$dir" && names=$(find dump -type f | sort) && [ -n "$names" ] && set -f && sums $names ) > "$dir/.files" || finish 1 "$db: checksums failed"
   fi
   bytes=$( (cd "$dir" && find dump* -type f -exec stat -c %s {} + ) | awk '{ s += $1 } END { print s + 0 }')
   {

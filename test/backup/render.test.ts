@@ -44,7 +44,7 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
   t.ok(job.indexOf('connected && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
-  t.equal((job.match(/sums \$\(find dump\* -type f \| sort\)/g) ?? []).length, 1, "a directory-format dump's files are read once for their sums");
+  t.equal((job.match(/names=\$\(find dump -type f \| sort\) && \[ -n "\$names" \] && set -f && sums \$names/g) ?? []).length, 1, "a directory-format dump's files are read once for their sums (the list made before set -f, which would keep a wildcard from matching)");
   t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is summed as it is written');
   t.match(job, /tail -c \+1 -f -s 0\.02 --pid="\$dumping" "\$target"/, 'and uploaded as it grows, without pg_dump waiting for the network');
   t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sums manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
@@ -132,4 +132,11 @@ t.test('the store (the real script): a streamed upload is committed only when it
   t.match(pruned.stdout, /removed .*20260103T020000Z-db-prod-app \(never committed\)/);
   t.same(readdirSync(join(root, 'incoming')), ['20260104T020000Z-db-prod-app'], 'an upload untouched for a week goes, a recent one stays');
   t.ok(existsSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app')), 'the committed backup stays');
+});
+
+t.test("job: json_str escapes quotes and backslashes, drops newlines, and forks only when it must", async (t) => {
+  const job = renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file });
+  const fn = job.slice(job.indexOf('json_str() {'), job.indexOf('\n}\n', job.indexOf('json_str() {')) + 3);
+  const run = (v: string) => execFileSync('sh', ['-c', `${fn}\njson_str "$1"`, 'sh', v], { encoding: 'utf8' });
+  for (const v of ['plain', 'a"b', 'back\\slash', 'two\nlines', '15.20 (Debian 15.20-0+deb12u1)', "it's", '']) t.same(JSON.parse(run(v)), v.replace(/\n/g, ''), JSON.stringify(v));
 });
