@@ -70,7 +70,7 @@ ironclad_steps() {
     const lines = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "step");
     const parts = lines.map((e) => `${e.step}=${((Date.parse(e.end) - Date.parse(e.start)) / 1000).toFixed(2)}`);
     const restore = lines.find((e) => e.step === "restore");
-    for (const [key, re] of [["restore.tables", /tables created in ([\d.]+) s/], ["restore.data", /other tables. data loaded in ([\d.]+) s/], ["restore.load-scrubbed", /scrubbed tables. data loaded in ([\d.]+) s/], ["restore.scrub", /before their indexes were built, in ([\d.]+) s/], ["restore.data+scrub", /data loaded and scrubbed in ([\d.]+) s/], ["restore.indexes", /constraints built in ([\d.]+) s/], ["restore.pii-scan", /for personal data beside the index build, in ([\d.]+) s/], ["restore.foreign-keys", /foreign keys checked, up to \d+ at once, in ([\d.]+) s/]]) {
+    for (const [key, re] of [["restore.tables", /tables created in ([\d.]+) s/], ["restore.data", /other tables. data loaded in ([\d.]+) s/], ["restore.load-scrubbed", /scrubbed tables. data loaded in ([\d.]+) s/], ["restore.scrub", /before their indexes were built, in ([\d.]+) s/], ["restore.data+scrub", /data loaded and scrubbed in ([\d.]+) s/], ["restore.indexes", /constraints built in ([\d.]+) s/], ["restore.pii-scan", /for personal data beside the index build, in ([\d.]+) s/], ["restore.foreign-keys", /foreign keys checked, up to \d+ at once, [^\n]*?in ([\d.]+) s/]]) {
       const m = (restore?.tail ?? []).map((l) => re.exec(l)).find(Boolean);
       if (m) parts.push(`${key}=${m[1]}`);
     }

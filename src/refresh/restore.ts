@@ -78,7 +78,8 @@ export function columnTypes(rows: string[][]): Record<string, Record<string, Col
   return out;
 }
 
-const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1;";
+// (tables, sequences, views: the indexes are built beside the scrub and take their table's persistence)
+const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind NOT IN ('i', 'I') ORDER BY 1;";
 
 interface Restore {
   conn: Connector;
@@ -102,12 +103,24 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
  *  scrubbing before those exist would skip them, so such a dump is restored whole and scrubbed after. */
 export const ACTS_ON_UPDATES = /^CREATE (?:CONSTRAINT )?TRIGGER |^CREATE (?:OR REPLACE )?RULE |ON UPDATE CASCADE/m;
 
-/** A dump's table of contents (`pg_restore -l`) and post-data SQL (`pg_restore --section=post-data -f -`). */
-async function readDump(r: Restore): Promise<{ toc: string; postSql: string }> {
-  const [toc, post] = await Promise.all([r.conn.run(`pg_restore -l ${shq(r.dump)}`), r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`)]);
-  for (const [res, what] of [[toc, '-l'], [post, '--section=post-data']] as const)
+interface Dump {
+  /** The table of contents (`pg_restore -l`). */
+  toc: string;
+  /** Its post-data entries (`pg_restore -l --section=post-data`). */
+  postList: string;
+  /** The post-data SQL (`pg_restore --section=post-data -f -`). */
+  postSql: string;
+}
+
+async function readDump(r: Restore): Promise<Dump> {
+  const [toc, postList, post] = await Promise.all([
+    r.conn.run(`pg_restore -l ${shq(r.dump)}`),
+    r.conn.run(`pg_restore -l --section=post-data ${shq(r.dump)}`),
+    r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`),
+  ]);
+  for (const [res, what] of [[toc, '-l'], [postList, '-l --section=post-data'], [post, '--section=post-data']] as const)
     if (res.code !== 0) throw new OperationError(`pg_restore ${what} ${r.dump} on ${r.host.name} failed (exit ${res.code})\n${tail(res.stderr)}`);
-  return { toc: toc.stdout, postSql: post.stdout };
+  return { toc: toc.stdout, postList: postList.stdout, postSql: post.stdout };
 }
 
 /** Why a dump must be restored whole before its scrub, or undefined when scrubbing between data and indexes is safe. */
@@ -118,6 +131,8 @@ function scrubBeforeIndexesUnsafe(postSql: string): string | undefined {
 
 export interface ForeignKey {
   table: string;
+  /** The table it references (schema-qualified, as `table`). */
+  references: string;
   name: string;
   /** The dump's ADD CONSTRAINT statement with NOT VALID: no check of the rows, an instant catalog change. */
   add: string;
@@ -132,14 +147,59 @@ export function parallelForeignKeys(postSql: string, list: string): { list: stri
   let lines = list.split('\n');
   const header = /^-- Name: ([^;\n]+); Type: FK CONSTRAINT; Schema: ([^;\n]+); Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
   for (const [, tag, schema, statement] of postSql.matchAll(header)) {
-    const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES [^;]*;$/.exec(statement);
+    const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\([^;]*;$/.exec(statement);
     if (!m || /\bNOT VALID;$/.test(statement) || postSql.includes(`COMMENT ON CONSTRAINT ${m[2]} ON`)) continue;
     const entry = (l: string) => l.endsWith(` FK CONSTRAINT ${schema} ${tag} ${l.split(' ').pop()}`) && /^\d+; \d+ \d+ FK CONSTRAINT /.test(l);
     if (lines.filter(entry).length !== 1) continue;
     lines = lines.filter((l) => !entry(l));
-    keys.push({ table: m[1], name: m[2], add: `${statement.slice(0, -1)} NOT VALID;` });
+    keys.push({ table: m[1], references: m[3], name: m[2], add: `${statement.slice(0, -1)} NOT VALID;` });
   }
   return { list: lines.join('\n'), keys };
+}
+
+/** A dump's post-data entries (indexes and constraints) by the public table they are built on, from the post-data
+ *  SQL and a list of post-data entries (`pg_restore -l --section=post-data`), and the entries of any other kind or on a
+ *  table with a quoted name, in `rest` (pure). */
+export function postDataByTable(postSql: string, list: string): { tables: Map<string, string[]>; rest: string[] } {
+  const indexed = new Map<string, string>();
+  for (const [, name, table] of postSql.matchAll(/^CREATE (?:UNIQUE )?INDEX ([a-z_][a-z0-9_]*) ON (?:ONLY )?public\.([a-z_][a-z0-9_]*) /gm)) indexed.set(name, table);
+  const constrained = new Set([...postSql.matchAll(/^-- Name: ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*); Type: CONSTRAINT; Schema: public;/gm)].map(([, t, c]) => `${t} ${c}`));
+  const tables = new Map<string, string[]>();
+  const rest: string[] = [];
+  for (const line of list.split('\n').filter((l) => /^\d+;/.test(l))) {
+    const index = /^\d+; \d+ \d+ INDEX public ([a-z_][a-z0-9_]*) /.exec(line);
+    const constraint = /^\d+; \d+ \d+ CONSTRAINT public ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*) /.exec(line);
+    const table = index ? indexed.get(index[1]) : constraint && constrained.has(`${constraint[1]} ${constraint[2]}`) ? constraint[1] : undefined;
+    if (table) tables.set(table, [...(tables.get(table) ?? []), line]);
+    else rest.push(line);
+  }
+  return { tables, rest };
+}
+
+/** At most `n` of the functions given run at once (the others wait their turn, in the order they came). */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+/** A promise with its resolve and reject at hand; settled once (a rejection nobody awaits is not reported as such). */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /** Run the per-table scrub transactions: at most `jobs` at once, one after another in the rules' order when a
@@ -162,33 +222,38 @@ export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boole
   return keepWhereMatches(rules, tables, /\bselect\b/i);
 }
 
-/** Add the foreign keys NOT VALID (no row is read), then validate them, up to `jobs` at once: a validation locks its
- *  table against writes and reads the rows, as ADD CONSTRAINT does, but no longer blocks the other keys' checks. */
-async function addForeignKeys(r: Restore, keys: ForeignKey[], log: (l: string) => void): Promise<void> {
-  if (!keys.length) return;
-  const t0 = Date.now();
-  await query(r.conn, r.host, r.database, ['BEGIN;', ...keys.map((k) => k.add), 'COMMIT;'].join('\n'));
-  const outcomes = await fanOut(keys.map((k) => ({ name: k.name, key: k })), ({ key }) => query(r.conn, r.host, r.database, `ALTER TABLE ONLY ${key.table} VALIDATE CONSTRAINT ${key.name};`), Math.max(1, Number(r.jobs)));
-  const failed = outcomes.find((o) => !o.ok);
-  if (failed && !failed.ok) throw new OperationError(`foreign key ${failed.host} of ${r.database} on ${r.host.name} does not hold: ${failed.error.message}`);
-  log(`${keys.length} foreign keys checked, up to ${r.jobs} at once, in ${seconds(t0)}`);
-}
-
 /** Restore in three sections (tables, data, indexes and constraints) with the scrub between data and indexes: the
  *  rewritten plain tables are loaded UNLOGGED (no WAL for rows the scrub replaces) and become LOGGED again in their
  *  scrub transaction; the tables are scrubbed in parallel, the truncated ones are never loaded. The rewritten tables
- *  are loaded and scrubbed while the other tables' data loads beside them (the jobs shared between the two). */
-async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[], dir: string, dump: { toc: string; postSql: string }, log: (l: string) => void): Promise<string> {
+ *  are loaded and scrubbed while the other tables' data loads beside them (the jobs shared between the two).
+ *  Indexes and constraints are built as soon as their table is final: those of the tables the rules do not touch
+ *  when their data is in (beside the scrub), those of each table the rules rewrite or empty after its scrub, anything
+ *  not on one table after all of them. Each foreign key is added NOT VALID (no row read) and validated as soon as
+ *  both its tables are built, up to `jobs` at once: the same constraints, checked the same way as pg_restore's ADD
+ *  CONSTRAINT, which would add them one after another, each reading its whole table, after every index. */
+async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[], dir: string, dump: Dump, log: (l: string) => void): Promise<string> {
   const { truncated, updated } = scrubTables(rules);
+  const touched = [...updated, ...truncated];
   const list = `${dir}/restore.list`; // everything but the data of the truncated and the rewritten tables, and the parallel foreign keys
   const rewritten = `${dir}/rewritten.list`; // the data of the rewritten tables only
-  const fks = parallelForeignKeys(dump.postSql, withoutDataOf(dump.toc, [...truncated, ...updated]));
+  const fks = parallelForeignKeys(dump.postSql, withoutDataOf(dump.toc, touched));
+  const kept = new Set(fks.list.split('\n'));
+  const post = postDataByTable(dump.postSql, dump.postList.split('\n').filter((l) => kept.has(l)).join('\n'));
+  const others = [...post.tables].filter(([t]) => !touched.includes(t));
+  const own = touched.filter((t) => post.tables.has(t));
   const save = async (path: string, text: string) => {
     const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: text + '\n' });
     if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
   };
   let since = Date.now();
-  const [started] = await Promise.all([query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'), save(list, fks.list), save(rewritten, onlyDataOf(dump.toc, updated))]);
+  const [started] = await Promise.all([
+    query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'),
+    save(list, fks.list),
+    save(rewritten, onlyDataOf(dump.toc, updated)),
+    save(`${dir}/post-others.list`, others.flatMap(([, lines]) => lines).join('\n')),
+    save(`${dir}/post-rest.list`, post.rest.join('\n')),
+    ...own.map((t, i) => save(`${dir}/post-${i}.list`, post.tables.get(t)!.join('\n'))),
+  ]);
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
   const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   const unlogged = updated.length
@@ -201,6 +266,8 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   log(`tables created in ${seconds(since)}`);
   const jobs = Number(r.jobs);
   const scrubJobs = Math.max(1, Math.floor(jobs / 2));
+  // each table the rules touch is final once its scrub committed (the truncated ones with the truncates)
+  const final = new Map(touched.map((t) => [t, deferred()]));
   // a keep_where that reads other tables must see them whole: then the scrub waits for all the data
   const waits = keepWhereReadsOthers(rules, dump.toc.split('\n').flatMap((l) => dataOf(l) ?? []));
   const loadOthers = async () => {
@@ -216,6 +283,7 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     const t1 = Date.now();
     const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged, columns);
     if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
+    for (const t of truncated) final.get(t)!.resolve();
     const parallel = scrubOrder(rules, jobs);
     const copied: string[] = [];
     const scrubTable = async (u: (typeof sql.updates)[number]) => {
@@ -224,9 +292,13 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
           () => true,
           (e: Error) => (log(`${u.table}: one ALTER TABLE could not rewrite it (${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}); updated instead`), false),
         );
-        if (done) return void copied.push(u.table);
+        if (done) {
+          copied.push(u.table);
+          return final.get(u.table)?.resolve();
+        }
       }
       await query(r.conn, r.host, r.database, u.sql);
+      final.get(u.table)?.resolve();
     };
     const outcomes = await fanOut(sql.updates.map((u) => ({ name: u.table, u })), ({ u }) => scrubTable(u), parallel);
     const failed = outcomes.find((o) => !o.ok);
@@ -235,37 +307,64 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}${how}) before their indexes were built, in ${seconds(t1)}`);
   };
   since = Date.now();
-  // both run to their end before a failure is reported: nothing keeps writing into the database after this step
-  const others = loadOthers();
-  const failure = (await Promise.allSettled([others, loadAndScrub(others)])).find((o) => o.status === 'rejected');
+  let scrubbedAt = 0;
+  const othersLoaded = loadOthers();
+  const scrubbing = loadAndScrub(othersLoaded).then(
+    () => void (scrubbedAt = Date.now()),
+    (e: unknown) => {
+      for (const f of final.values()) f.reject(e); // what waits for a table never starts
+      throw e;
+    },
+  );
+  const dataDone = Promise.all([othersLoaded, scrubbing]).then(() => log(`data loaded and scrubbed in ${seconds(since)}`));
+  // index builds: of very unequal sizes, one job more than the restore's keeps the CPUs busy to the end of each group
+  const build = (file: string, what: string, n: number) => pgRestore(r, `--section=post-data -L ${shq(`${dir}/${file}`)}`, what, n);
+  const builtOthers = others.length ? othersLoaded.then(() => build('post-others.list', 'indexes and constraints of the other tables', jobs + 1)) : Promise.resolve();
+  const builtOwn = new Map(own.map((t, i) => [t, final.get(t)!.promise.then(() => build(`post-${i}.list`, `indexes and constraints of ${t}`, jobs))]));
+  // what is on no one table (or not a plain key) may need any of them: after all
+  const builtAll = Promise.all([dataDone, builtOthers, ...builtOwn.values()]).then(async () => {
+    if (post.rest.length) await build('post-rest.list', 'the other indexes and constraints', jobs + 1);
+  });
+  // a key waits for its two tables' builds; for everything when a unique index it may need is in the rest
+  const restBuildsKeys = post.rest.some((l) => /^\d+; \d+ \d+ (?:INDEX|CONSTRAINT) /.test(l));
+  const ready = (table: string): Promise<unknown> => {
+    const name = table.startsWith('public.') ? table.slice('public.'.length) : '';
+    if (restBuildsKeys || !post.tables.has(name)) return builtAll;
+    return builtOwn.get(name) ?? builtOthers;
+  };
+  const slot = limiter(Math.max(1, jobs));
+  let keysFrom = 0;
+  const keys = fks.keys.map((k) =>
+    Promise.all([ready(k.table), ready(k.references)]).then(() =>
+      slot(async () => {
+        keysFrom ||= Date.now();
+        await query(r.conn, r.host, r.database, `BEGIN;\n${k.add}\nCOMMIT;\nALTER TABLE ONLY ${k.table} VALIDATE CONSTRAINT ${k.name};`);
+      }).catch((e: Error) => {
+        throw new OperationError(`foreign key ${k.name} of ${r.database} on ${r.host.name} does not hold: ${e.message}`);
+      }),
+    ),
+  );
+  // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages: they are
+  // written now, while the last keys are checked (which only read)
+  const checkpoint = builtAll.then(() => query(r.conn, r.host, r.database, 'CHECKPOINT;'));
+  // the rows are final once scrubbed (nothing in post-data acts on them): the scan for personal data runs beside the
+  // index builds
+  const scanned = dataDone.then(async () => {
+    const t0 = Date.now();
+    const findings = await piiFindings(r.conn, r.host, r.database, rules);
+    log(`scanned ${(rules.verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data beside the index build, in ${seconds(t0)}`);
+    return findings;
+  });
+  // everything runs to its end before a failure is reported: nothing keeps writing into the database after this step
+  const outcomes = await Promise.allSettled([dataDone, builtOthers, ...builtOwn.values(), builtAll, ...keys, checkpoint, scanned]);
+  const failure = outcomes.find((o) => o.status === 'rejected');
   if (failure) throw (failure as PromiseRejectedResult).reason;
-  log(`data loaded and scrubbed in ${seconds(since)}`);
+  if (fks.keys.length) log(`${fks.keys.length} foreign keys checked, up to ${jobs} at once, each as soon as its tables were built, in ${seconds(keysFrom)}`);
+  log(`indexes and constraints built in ${seconds(scrubbedAt)} after the scrub (the other tables' from when their data was in)`);
   const after = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   if (after.join('\n') !== before.join('\n')) throw new OperationError(`${r.database} on ${r.host.name}: tables are not logged as the dump made them after the scrub`);
-  // the rows are final now (nothing in post-data acts on them): the scan for personal data runs beside the index build
-  const timed = async <T>(work: Promise<T>, done: (s: string) => string): Promise<T> => {
-    const t0 = Date.now();
-    const value = await work;
-    log(done(seconds(t0)));
-    return value;
-  };
-  const [built, scanned] = await Promise.allSettled([
-    timed(
-      (async () => {
-        // one job more than the restore's: index builds are of very unequal sizes, and the last ones would
-        // otherwise leave CPUs idle while the scan beside them has ended
-        await pgRestore(r, `--section=post-data -L ${shq(list)}`, 'indexes and constraints', Number(r.jobs) + 1);
-        // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages:
-        // they are written now, while the keys are checked (which only read)
-        await Promise.all([addForeignKeys(r, fks.keys, log), query(r.conn, r.host, r.database, 'CHECKPOINT;')]);
-      })(),
-      (s) => `indexes and constraints built in ${s}`,
-    ),
-    timed(piiFindings(r.conn, r.host, r.database, rules), (s) => `scanned ${(rules.verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data beside the index build, in ${s}`),
-  ]);
-  if (built.status === 'rejected') throw built.reason;
-  if (scanned.status === 'rejected') throw scanned.reason;
-  if (scanned.value.length) throw piiRefusal(scanned.value);
+  const findings = await scanned;
+  if (findings.length) throw piiRefusal(findings);
   // a crash restart while tables were UNLOGGED empties them: their rows would be silently gone
   const restarted = await query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();');
   if (restarted.join() !== started.join()) throw new OperationError(`the server on ${r.host.name} restarted during the restore; tables loaded unlogged may have lost their rows: run the refresh again`);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, postDataByTable, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
 import { sideNames } from '../../src/refresh/db.js';
 import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
 import { renameSql } from '../../src/refresh/swap.js';
@@ -179,9 +179,44 @@ t.test('parallelForeignKeys takes the plain foreign keys out of the list, to be 
   ].join('\n');
   const out = parallelForeignKeys(post, list);
   t.same(out.keys, [
-    { table: 'public.events', name: 'events_user_id_fkey', add: 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) NOT VALID;' },
-    { table: 'public.orders', name: 'orders_user_id_fkey', add: 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE NOT VALID;' },
+    { table: 'public.events', references: 'public.users', name: 'events_user_id_fkey', add: 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) NOT VALID;' },
+    { table: 'public.orders', references: 'public.users', name: 'orders_user_id_fkey', add: 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE NOT VALID;' },
   ]);
   t.same(out.list.split('\n'), list.split('\n').filter((l) => !/events_user_id_fkey|orders_user_id_fkey/.test(l)), 'the others stay for pg_restore');
   t.same(parallelForeignKeys(post, list.split('\n').filter((l) => !l.includes('events_user_id_fkey')).join('\n')).keys.map((k) => k.name), ['orders_user_id_fkey'], 'a key without its list entry stays');
+});
+
+t.test('postDataByTable groups the indexes and constraints by their table; everything else is the rest', async (t) => {
+  const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
+  const post = [
+    block('events events_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);'),
+    block('users users_email_key', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_email_key UNIQUE (email);'),
+    block('events_user_id', 'INDEX', 'CREATE INDEX events_user_id ON public.events USING btree (user_id);'),
+    block('users_lower', 'INDEX', 'CREATE UNIQUE INDEX users_lower ON public.users USING btree (lower(email));'),
+    block('parts_idx', 'INDEX', 'CREATE INDEX parts_idx ON ONLY public.parts USING btree (id);'),
+    block('"Odd" "Odd_pkey"', 'CONSTRAINT', 'ALTER TABLE ONLY public."Odd"\n    ADD CONSTRAINT "Odd_pkey" PRIMARY KEY (id);'),
+    block('orders orders_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_fkey FOREIGN KEY (u) REFERENCES public.users(id) ON UPDATE CASCADE;'),
+    block('users users_audit', 'TRIGGER', 'CREATE TRIGGER users_audit AFTER DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit();'),
+  ].join('');
+  const list = [
+    ';',
+    '; Selected TOC Entries:',
+    '3232; 2606 16407 CONSTRAINT public events events_pkey app',
+    '3233; 2606 16408 CONSTRAINT public users users_email_key app',
+    '3234; 1259 16437 INDEX public events_user_id app',
+    '3235; 1259 16438 INDEX public users_lower app',
+    '3236; 1259 16439 INDEX public parts_idx app',
+    '3237; 2606 16440 CONSTRAINT public "Odd" "Odd_pkey" app',
+    '3238; 2606 16441 FK CONSTRAINT public orders orders_fkey app',
+    '3239; 2620 16442 TRIGGER public users users_audit app',
+  ].join('\n');
+  const { tables, rest } = postDataByTable(post, list);
+  t.same([...tables.entries()], [
+    ['events', ['3232; 2606 16407 CONSTRAINT public events events_pkey app', '3234; 1259 16437 INDEX public events_user_id app']],
+    ['users', ['3233; 2606 16408 CONSTRAINT public users users_email_key app', '3235; 1259 16438 INDEX public users_lower app']],
+    ['parts', ['3236; 1259 16439 INDEX public parts_idx app']],
+  ]);
+  t.same(rest, ['3237; 2606 16440 CONSTRAINT public "Odd" "Odd_pkey" app', '3238; 2606 16441 FK CONSTRAINT public orders orders_fkey app', '3239; 2620 16442 TRIGGER public users users_audit app'], 'a quoted name, the keys pg_restore keeps and other kinds: after all the tables');
+  const all = [...[...tables.values()].flat(), ...rest].sort();
+  t.same(all, list.split('\n').filter((l) => /^\d+;/.test(l)).sort(), 'every entry restored once');
 });
