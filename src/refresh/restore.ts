@@ -268,22 +268,25 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const scrubJobs = Math.max(1, Math.floor(jobs / 2));
   // each table the rules touch is final once its scrub committed (the truncated ones with the truncates)
   const final = new Map(touched.map((t) => [t, deferred()]));
-  // a keep_where that reads other tables must see them whole: then the scrub waits for all the data
-  const waits = keepWhereReadsOthers(rules, dump.toc.split('\n').flatMap((l) => dataOf(l) ?? []));
+  // the scrub waits for all the data when a keep_where reads other tables (it must see them whole), and when a table
+  // it touches is partitioned or inherited (its rows are loaded into the partitions, with the other tables' data)
+  const spread = touched.length
+    ? (await query(r.conn, r.host, r.database, `SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND (c.relkind = 'p' OR c.relhassubclass) AND c.relname IN (${touched.map(sqlLiteral).join(', ')}) ORDER BY 1;`)).map(([t]) => t)
+    : [];
+  const waits = keepWhereReadsOthers(rules, dump.toc.split('\n').flatMap((l) => dataOf(l) ?? [])) || spread.length > 0;
+  const why = spread.length ? `${spread.join(', ')} ${spread.length > 1 ? 'have' : 'has'} partitions or child tables, loaded with the other tables` : 'a keep_where reads other tables';
+  // the rewritten tables in the order they load: those a foreign key references first (the keys wait for them)
+  const referenced = new Set(fks.keys.map((k) => k.references.replace(/^public\./, '')));
+  const loadOrder = [...updated].sort((a, b) => Number(referenced.has(b)) - Number(referenced.has(a)));
+  await Promise.all(loadOrder.map((t, i) => save(`${dir}/rewritten-${i}.list`, onlyDataOf(dump.toc, [t]))));
   const loadOthers = async () => {
     const t0 = Date.now();
     await pgRestore(r, `--section=data -L ${shq(list)}`, 'data', Math.max(1, jobs - scrubJobs));
-    log(`the other tables' data loaded in ${seconds(t0)}${waits ? ' (the scrub waited for them: a keep_where reads other tables)' : ', beside the scrub'}${truncated.length ? ` (not the data of ${truncated.join(', ')}: the scrub rules empty them)` : ''}`);
+    log(`the other tables' data loaded in ${seconds(t0)}${waits ? ` (the scrub waited for them: ${why})` : ', beside the scrub'}${truncated.length ? ` (not the data of ${truncated.join(', ')}: the scrub rules empty them)` : ''}`);
   };
   const loadAndScrub = async (othersLoaded: Promise<void>) => {
     const t0 = Date.now();
-    if (updated.length) await pgRestore(r, `--section=data -L ${shq(rewritten)}`, 'data of the scrubbed tables', scrubJobs);
-    log(`the scrubbed tables' data loaded in ${seconds(t0)}`);
-    if (waits) await othersLoaded;
-    const t1 = Date.now();
     const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged, columns);
-    if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
-    for (const t of truncated) final.get(t)!.resolve();
     const parallel = scrubOrder(rules, jobs);
     const copied: string[] = [];
     const scrubTable = async (u: (typeof sql.updates)[number]) => {
@@ -300,9 +303,40 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
       await query(r.conn, r.host, r.database, u.sql);
       final.get(u.table)?.resolve();
     };
-    const outcomes = await fanOut(sql.updates.map((u) => ({ name: u.table, u })), ({ u }) => scrubTable(u), parallel);
-    const failed = outcomes.find((o) => !o.ok);
-    if (failed && !failed.ok) throw failed.error;
+    const truncate = async () => {
+      if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
+      for (const t of truncated) final.get(t)!.resolve();
+    };
+    let t1 = Date.now();
+    let failures: unknown[];
+    if (waits) {
+      // all the data, then the scrub (one after another in the rules' order when a keep_where reads a rewritten table)
+      if (updated.length) await pgRestore(r, `--section=data -L ${shq(rewritten)}`, 'data of the scrubbed tables', scrubJobs);
+      log(`the scrubbed tables' data loaded in ${seconds(t0)}`);
+      await othersLoaded;
+      t1 = Date.now();
+      await truncate();
+      const outcomes = await fanOut(sql.updates.map((u) => ({ name: u.table, u })), ({ u }) => scrubTable(u), parallel);
+      failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+    } else {
+      // each rewritten table is scrubbed as soon as its own data is in, while the next one loads
+      await truncate();
+      const load = limiter(scrubJobs);
+      const scrub = limiter(parallel);
+      const byTable = new Map(sql.updates.map((u) => [u.table, u]));
+      let loadedAt = t0;
+      const outcomes = await Promise.allSettled(
+        loadOrder.map((t, i) =>
+          load(() => pgRestore(r, `--section=data -L ${shq(`${dir}/rewritten-${i}.list`)}`, `data of ${t}`, 1)).then(() => {
+            loadedAt = Date.now();
+            return scrub(() => scrubTable(byTable.get(t)!));
+          }),
+        ),
+      );
+      log(`the scrubbed tables' data loaded in ${((loadedAt - t0) / 1000).toFixed(1)} s (${loadOrder.join(', ')}; each scrubbed as soon as it was in)`);
+      failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    }
+    if (failures.length) throw failures[0];
     const how = copied.length ? `; ${copied.join(', ')} copied once with the new values by ALTER TABLE ... SET LOGGED, ALTER COLUMN ... USING` : '';
     log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}${how}) before their indexes were built, in ${seconds(t1)}`);
   };
