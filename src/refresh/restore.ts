@@ -157,6 +157,47 @@ export function parallelForeignKeys(postSql: string, list: string): { list: stri
   return { list: lines.join('\n'), keys };
 }
 
+/** A primary key or unique constraint that ironclad builds itself: its unique index by CREATE UNIQUE INDEX (a SHARE
+ *  lock, built beside the table's other indexes), then the constraint on it by ADD CONSTRAINT ... USING INDEX (an
+ *  instant catalog change). pg_restore's ADD CONSTRAINT builds the index under an ACCESS EXCLUSIVE lock, after and
+ *  before every other index of its table, so that one table's indexes are built one after another. */
+export interface UniqueKey {
+  table: string;
+  name: string;
+  kind: 'PRIMARY KEY' | 'UNIQUE';
+  /** The dump's own statement, run instead when PostgreSQL refuses the constraint on the index. */
+  statement: string;
+  index: string;
+  constraint: string;
+  /** Its line in the restore list, taken out of it. */
+  line: string;
+}
+
+/** The plain primary keys and unique constraints among a dump's post-data entries (pure): unquoted names, a column
+ *  list and nothing else (no index options, DEFERRABLE, NULLS NOT DISTINCT or comment), and no tablespace set for any
+ *  entry of the dump. */
+export function uniqueKeys(postSql: string, lines: string[]): UniqueKey[] {
+  if (/^SET default_tablespace = (?!'';)/m.test(postSql)) return [];
+  const keys: UniqueKey[] = [];
+  const header = /^-- Name: ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*); Type: CONSTRAINT; Schema: public; Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
+  for (const [, tag, name, statement] of postSql.matchAll(header)) {
+    const m = /^ALTER TABLE ONLY (public\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) (PRIMARY KEY|UNIQUE) (\([^()"]*\));$/.exec(statement);
+    if (!m || m[1] !== `public.${tag}` || m[2] !== name || postSql.includes(`COMMENT ON CONSTRAINT ${name} ON`)) continue;
+    const entry = lines.filter((l) => new RegExp(`^\\d+; \\d+ \\d+ CONSTRAINT public ${tag} ${name} `).test(l));
+    if (entry.length !== 1) continue;
+    keys.push({
+      table: m[1],
+      name,
+      kind: m[3] as UniqueKey['kind'],
+      statement,
+      index: `CREATE UNIQUE INDEX ${name} ON ${m[1]} USING btree ${m[4]};`,
+      constraint: `ALTER TABLE ONLY ${m[1]} ADD CONSTRAINT ${name} ${m[3]} USING INDEX ${name};`,
+      line: entry[0],
+    });
+  }
+  return keys;
+}
+
 /** A dump's post-data entries (indexes and constraints) by the public table they are built on, from the post-data
  *  SQL and a list of post-data entries (`pg_restore -l --section=post-data`), and the entries of any other kind or on a
  *  table with a quoted name, in `rest` (pure). */
@@ -238,8 +279,12 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const rewritten = `${dir}/rewritten.list`; // the data of the rewritten tables only
   const fks = parallelForeignKeys(dump.postSql, withoutDataOf(dump.toc, touched));
   const kept = new Set(fks.list.split('\n'));
-  const post = postDataByTable(dump.postSql, dump.postList.split('\n').filter((l) => kept.has(l)).join('\n'));
-  const others = [...post.tables].filter(([t]) => !touched.includes(t));
+  const postLines = dump.postList.split('\n').filter((l) => kept.has(l));
+  const post = postDataByTable(dump.postSql, postLines.join('\n'));
+  const uniques = uniqueKeys(dump.postSql, postLines);
+  const byUs = new Set(uniques.map((k) => k.line));
+  const listOf = (tables: string[]) => tables.flatMap((t) => post.tables.get(t) ?? []).filter((l) => !byUs.has(l));
+  const others = [...post.tables.keys()].filter((t) => !touched.includes(t));
   const own = touched.filter((t) => post.tables.has(t));
   const save = async (path: string, text: string) => {
     const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: text + '\n' });
@@ -250,9 +295,9 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'),
     save(list, fks.list),
     save(rewritten, onlyDataOf(dump.toc, updated)),
-    save(`${dir}/post-others.list`, others.flatMap(([, lines]) => lines).join('\n')),
+    save(`${dir}/post-others.list`, listOf(others).join('\n')),
     save(`${dir}/post-rest.list`, post.rest.join('\n')),
-    ...own.map((t, i) => save(`${dir}/post-${i}.list`, post.tables.get(t)!.join('\n'))),
+    ...own.map((t, i) => save(`${dir}/post-${i}.list`, listOf([t]).join('\n'))),
   ]);
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
   const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
@@ -352,12 +397,28 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   );
   const dataDone = Promise.all([othersLoaded, scrubbing]).then(() => log(`data loaded and scrubbed in ${seconds(since)}`));
   // index builds: of very unequal sizes, one job more than the restore's keeps the CPUs busy to the end of each group
-  const build = (file: string, what: string, n: number) => pgRestore(r, `--section=post-data -L ${shq(`${dir}/${file}`)}`, what, n);
-  const builtOthers = others.length ? othersLoaded.then(() => build('post-others.list', 'indexes and constraints of the other tables', jobs + 1)) : Promise.resolve();
-  const builtOwn = new Map(own.map((t, i) => [t, final.get(t)!.promise.then(() => build(`post-${i}.list`, `indexes and constraints of ${t}`, jobs))]));
+  // (a group's primary keys and unique constraints: their unique indexes beside the others, then the constraints on them;
+  // the dump's own statement when PostgreSQL refuses one)
+  const settings = `SET maintenance_work_mem = ${sqlLiteral(r.maintenanceWorkMem)};\nSET work_mem = '64MB';`;
+  const buildKey = async (k: UniqueKey) => {
+    await query(r.conn, r.host, r.database, `${settings}\n${k.index}`);
+    await query(r.conn, r.host, r.database, k.constraint).catch(async (e: Error) => {
+      log(`${k.name}: ${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}; built by the dump's ADD CONSTRAINT instead`);
+      await query(r.conn, r.host, r.database, `DROP INDEX IF EXISTS ${k.table.split('.')[0]}.${k.name};\n${settings}\n${k.statement}`);
+    });
+  };
+  const build = async (file: string, what: string, n: number, tables: string[]) => {
+    const slot = limiter(n);
+    await Promise.all([
+      listOf(tables).length ? pgRestore(r, `--section=post-data -L ${shq(`${dir}/${file}`)}`, what, n) : undefined,
+      ...uniques.filter((k) => tables.includes(k.table.slice('public.'.length))).map((k) => slot(() => buildKey(k))),
+    ]);
+  };
+  const builtOthers = others.length ? othersLoaded.then(() => build('post-others.list', 'indexes and constraints of the other tables', jobs + 1, others)) : Promise.resolve();
+  const builtOwn = new Map(own.map((t, i) => [t, final.get(t)!.promise.then(() => build(`post-${i}.list`, `indexes and constraints of ${t}`, jobs, [t]))]));
   // what is on no one table (or not a plain key) may need any of them: after all
   const builtAll = Promise.all([dataDone, builtOthers, ...builtOwn.values()]).then(async () => {
-    if (post.rest.length) await build('post-rest.list', 'the other indexes and constraints', jobs + 1);
+    if (post.rest.length) await pgRestore(r, `--section=post-data -L ${shq(`${dir}/post-rest.list`)}`, 'the other indexes and constraints', jobs + 1);
   });
   // a key waits for its two tables' builds; for everything when a unique index it may need is in the rest
   const restBuildsKeys = post.rest.some((l) => /^\d+; \d+ \d+ (?:INDEX|CONSTRAINT) /.test(l));
@@ -394,7 +455,7 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const failure = outcomes.find((o) => o.status === 'rejected');
   if (failure) throw (failure as PromiseRejectedResult).reason;
   if (fks.keys.length) log(`${fks.keys.length} foreign keys checked, up to ${jobs} at once, each as soon as its tables were built, in ${seconds(keysFrom)}`);
-  log(`indexes and constraints built in ${seconds(scrubbedAt)} after the scrub (the other tables' from when their data was in)`);
+  log(`indexes and constraints built in ${seconds(scrubbedAt)} after the scrub (the other tables' from when their data was in; ${uniques.length} primary keys and unique constraints on unique indexes built beside their tables' other indexes)`);
   const after = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
   if (after.join('\n') !== before.join('\n')) throw new OperationError(`${r.database} on ${r.host.name}: tables are not logged as the dump made them after the scrub`);
   const findings = await scanned;

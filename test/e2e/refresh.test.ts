@@ -129,6 +129,11 @@ async function main() {
     const keys = "SELECT string_agg(conrelid::regclass || '.' || conname || ' ' || convalidated, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f'";
     t.equal(await sql('staging', 'app', keys), 'events.events_user_id_fkey true,orders.orders_user_id_fkey true,sessions.sessions_user_id_fkey true', 'the foreign keys, added NOT VALID and validated in parallel, are valid');
     t.equal(await sql('staging', 'app', keys), await sql('db-prod', 'app', keys), "production's foreign keys");
+    const constraints = "SELECT string_agg(conrelid::regclass || '.' || conname || ' ' || contype::text || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated, E'\\n' ORDER BY conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace";
+    t.equal(await sql('staging', 'app', constraints), await sql('db-prod', 'app', constraints), "production's constraints, each as it is there (primary keys and unique constraints on the unique indexes ironclad built)");
+    const indexes = "SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'";
+    t.equal(await sql('staging', 'app', indexes), await sql('db-prod', 'app', indexes), "production's indexes");
+    t.match(await sql('staging', 'app', constraints), /users\.users_pkey p PRIMARY KEY \(id\) true/);
   });
 
   await t.test('swap back puts the previous database in place', async (t) => {

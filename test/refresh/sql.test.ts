@@ -1,6 +1,6 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, postDataByTable, scrubOrder, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, postDataByTable, scrubOrder, uniqueKeys, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
 import { sideNames } from '../../src/refresh/db.js';
 import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
 import { renameSql } from '../../src/refresh/swap.js';
@@ -219,4 +219,32 @@ t.test('postDataByTable groups the indexes and constraints by their table; every
   t.same(rest, ['3237; 2606 16440 CONSTRAINT public "Odd" "Odd_pkey" app', '3238; 2606 16441 FK CONSTRAINT public orders orders_fkey app', '3239; 2620 16442 TRIGGER public users users_audit app'], 'a quoted name, the keys pg_restore keeps and other kinds: after all the tables');
   const all = [...[...tables.values()].flat(), ...rest].sort();
   t.same(all, list.split('\n').filter((l) => /^\d+;/.test(l)).sort(), 'every entry restored once');
+});
+
+t.test('uniqueKeys: the plain primary keys and unique constraints, built on unique indexes; the others stay for pg_restore', async (t) => {
+  const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
+  const post = [
+    block('events events_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);'),
+    block('users users_email_key', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_email_key UNIQUE (email, tenant);'),
+    block('users users_ff', 'CONSTRAINT', "ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_ff UNIQUE (x) WITH (fillfactor='70');"),
+    block('users users_def', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_def UNIQUE (y) DEFERRABLE;'),
+    block('users users_nn', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_nn UNIQUE NULLS NOT DISTINCT (z);'),
+    block('users users_q', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_q UNIQUE ("Odd");'),
+    block('users users_check', 'CONSTRAINT', 'ALTER TABLE public.users\n    ADD CONSTRAINT users_check CHECK ((id > 0)) NOT VALID;'),
+    block('users users_noted', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_noted UNIQUE (w);'),
+    block('CONSTRAINT users_noted ON users', 'COMMENT', "COMMENT ON CONSTRAINT users_noted ON public.users IS 'why';"),
+  ].join('');
+  const lines = ['events events_pkey', 'users users_email_key', 'users users_ff', 'users users_def', 'users users_nn', 'users users_q', 'users users_check', 'users users_noted'].map((n, i) => `${3200 + i}; 2606 ${16400 + i} CONSTRAINT public ${n} app`);
+  const keys = uniqueKeys(post, lines);
+  t.same(keys.map((k) => [k.name, k.kind, k.line]), [
+    ['events_pkey', 'PRIMARY KEY', lines[0]],
+    ['users_email_key', 'UNIQUE', lines[1]],
+  ]);
+  t.equal(keys[0].index, 'CREATE UNIQUE INDEX events_pkey ON public.events USING btree (id);');
+  t.equal(keys[0].constraint, 'ALTER TABLE ONLY public.events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey;');
+  t.equal(keys[1].index, 'CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email, tenant);');
+  t.equal(keys[0].statement, 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);', "the dump's own statement, for when PostgreSQL refuses");
+  t.same(uniqueKeys(post, lines.slice(1)).map((k) => k.name), ['users_email_key'], 'a key without its list entry stays');
+  t.same(uniqueKeys("SET default_tablespace = fast;\n" + post, lines), [], 'none when the dump sets a tablespace');
+  t.same(uniqueKeys("SET default_tablespace = '';\n" + post, lines).length, 2, "the default tablespace ('') is no tablespace");
 });
