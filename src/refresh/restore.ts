@@ -174,8 +174,8 @@ export interface UniqueKey {
 }
 
 /** The plain primary keys and unique constraints among a dump's post-data entries (pure): unquoted names, a column
- *  list and nothing else (no index options, DEFERRABLE, NULLS NOT DISTINCT or comment), and no tablespace set for any
- *  entry of the dump. */
+ *  list and nothing else (no index options, DEFERRABLE, NULLS NOT DISTINCT or comment), not of a partitioned table, and
+ *  no tablespace set for any entry of the dump. */
 export function uniqueKeys(postSql: string, lines: string[]): UniqueKey[] {
   if (/^SET default_tablespace = (?!'';)/m.test(postSql)) return [];
   const keys: UniqueKey[] = [];
@@ -183,6 +183,8 @@ export function uniqueKeys(postSql: string, lines: string[]): UniqueKey[] {
   for (const [, tag, name, statement] of postSql.matchAll(header)) {
     const m = /^ALTER TABLE ONLY (public\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) (PRIMARY KEY|UNIQUE) (\([^()"]*\));$/.exec(statement);
     if (!m || m[1] !== `public.${tag}` || m[2] !== name || postSql.includes(`COMMENT ON CONSTRAINT ${name} ON`)) continue;
+    // a partitioned table's (its partitions' indexes are attached to it): USING INDEX is not for those
+    if (postSql.includes(`ALTER INDEX public.${name} ATTACH PARTITION `)) continue;
     const entry = lines.filter((l) => new RegExp(`^\\d+; \\d+ \\d+ CONSTRAINT public ${tag} ${name} `).test(l));
     if (entry.length !== 1) continue;
     keys.push({

@@ -245,6 +245,7 @@ t.test('uniqueKeys: the plain primary keys and unique constraints, built on uniq
   t.equal(keys[1].index, 'CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email, tenant);');
   t.equal(keys[0].statement, 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);', "the dump's own statement, for when PostgreSQL refuses");
   t.same(uniqueKeys(post, lines.slice(1)).map((k) => k.name), ['users_email_key'], 'a key without its list entry stays');
+  t.same(uniqueKeys(post + block('events_pkey_1', 'INDEX ATTACH', 'ALTER INDEX public.events_pkey ATTACH PARTITION public.events_1_pkey;'), lines).map((k) => k.name), ['users_email_key'], "a partitioned table's stays");
   t.same(uniqueKeys("SET default_tablespace = fast;\n" + post, lines), [], 'none when the dump sets a tablespace');
   t.same(uniqueKeys("SET default_tablespace = '';\n" + post, lines).length, 2, "the default tablespace ('') is no tablespace");
 });
