@@ -14,6 +14,8 @@ const RULES = {
   },
 };
 const ACCOUNTS = ['dev@example.com', "o'brien@example.com"];
+/** One entry of pg_restore's post-data SQL (`pg_restore --section=post-data -f -`). */
+const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
 
 t.test('scrubSql: one transaction, truncates first, ONE update per table, keep_where bound to the accounts', async (t) => {
   const sql = scrubSql(RULES, ACCOUNTS).split('\n');
@@ -152,7 +154,6 @@ t.test('the scrub between data and indexes: when it must wait, and how many tabl
 });
 
 t.test('parallelForeignKeys takes the plain foreign keys out of the list, to be added NOT VALID and validated', async (t) => {
-  const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
   const post = [
     '--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n\n',
     block('events events_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);'),
@@ -187,7 +188,6 @@ t.test('parallelForeignKeys takes the plain foreign keys out of the list, to be 
 });
 
 t.test('postDataByTable groups the indexes and constraints by their table; everything else is the rest', async (t) => {
-  const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
   const post = [
     block('events events_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);'),
     block('users users_email_key', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_email_key UNIQUE (email);'),
@@ -222,7 +222,6 @@ t.test('postDataByTable groups the indexes and constraints by their table; every
 });
 
 t.test('uniqueKeys: the plain primary keys and unique constraints, built on unique indexes; the others stay for pg_restore', async (t) => {
-  const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
   const post = [
     block('events events_pkey', 'CONSTRAINT', 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_pkey PRIMARY KEY (id);'),
     block('users users_email_key', 'CONSTRAINT', 'ALTER TABLE ONLY public.users\n    ADD CONSTRAINT users_email_key UNIQUE (email, tenant);'),
