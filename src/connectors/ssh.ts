@@ -4,6 +4,7 @@ import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { OperationError, UserError } from '../core/errors.js';
 import { mask } from '../core/secrets.js';
+import { limiter } from '../executor/fanout.js';
 import type { Host } from '../inventory/types.js';
 import { algorithmsFor, keyRefusal, keysFor, verifyKey, type KeyVerdict } from './known-hosts.js';
 import type { Connector, RunOptions, RunResult } from './types.js';
@@ -47,19 +48,16 @@ export async function sshConnector(host: Host): Promise<Connector> {
     throw new OperationError(`${host.name}: cannot connect to ${cfg.user}@${address}:${cfg.port}: ${e.message ?? e}`);
   }
   const defaultTimeout = (cfg.command_timeout ?? 3600) * 1000;
-  const ch: Channels = { client, slot: channelSlots(MAX_CHANNELS) };
-  const onSftp = async <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> => {
-    const release = await ch.slot();
-    try {
-      const sftp = await client.requestSFTP();
-      try {
-        return await use(sftp);
-      } finally {
-        sftp.end();
-      }
-    } finally {
-      release();
-    }
+  const ch: Channels = { client, slot: limiter(MAX_CHANNELS) };
+  const onSftp = <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> => {
+    let result!: Promise<T>;
+    return ch
+      .slot(async () => {
+        const sftp = await client.requestSFTP();
+        result = use(sftp).finally(() => sftp.end());
+        await result.catch(() => undefined);
+      })
+      .then(() => result);
   };
   return {
     host: host.name,
@@ -75,30 +73,14 @@ export async function sshConnector(host: Host): Promise<Connector> {
 }
 
 /** sshd opens at most MaxSessions channels on one connection (10 by default) and refuses more ("Channel open
- *  failure"); a command beyond this many waits until a channel closes. */
+ *  failure"); a command beyond this many waits until a channel closes (and a refused opening is retried). */
 const MAX_CHANNELS = 8;
 
-/** A connection and its channel slots: `slot()` waits for a free one and gives the function that frees it again. */
+/** A connection and its channel slots: `slot(fn)` runs fn when a channel is free and holds that channel until the
+ *  promise fn returns has settled. */
 interface Channels {
   client: NodeSSH;
-  slot: () => Promise<() => void>;
-}
-
-function channelSlots(n: number): () => Promise<() => void> {
-  let free = n;
-  const waiting: (() => void)[] = [];
-  return async () => {
-    if (free > 0) free--;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    };
-  };
+  slot: (fn: () => Promise<void>) => Promise<void>;
 }
 
 /** What shell text on a host did, timed from now on (the command masked). */
@@ -106,25 +88,35 @@ type ResultOf = (code: number, stdout: string, stderr: string) => RunResult;
 
 /** An exec channel for shell text on the open connection, handed to `use`; not connected, or the channel refused:
  *  that result instead. */
-async function onChannel<T>(ch: Channels, host: string, script: string, use: (stream: ClientChannel, result: ResultOf, resolve: (v: T | RunResult) => void) => void): Promise<T | RunResult> {
+function onChannel<T>(ch: Channels, host: string, script: string, use: (stream: ClientChannel, result: ResultOf, resolve: (v: T | RunResult) => void) => void): Promise<T | RunResult> {
   const started = Date.now();
   const result: ResultOf = (code, stdout, stderr) => ({ host, command: mask(script), code, stdout, stderr, durationMs: Date.now() - started });
-  const release = await ch.slot();
-  const conn = ch.client.connection;
-  if (!conn) {
-    release();
-    return result(255, '', 'not connected');
-  }
-  return new Promise((resolve) =>
-    conn.exec(script, (err, stream) => {
-      if (err) {
-        release();
-        return resolve(result(255, '', `ssh exec failed: ${err.message}`));
-      }
-      stream.on('close', release);
-      use(stream, result, resolve);
-    }),
-  );
+  return new Promise((resolve) => {
+    // the channel's slot is held until the channel closes (a held command's promise resolves long before)
+    void ch.slot(
+      () =>
+        new Promise<void>((closed) => {
+          const conn = ch.client.connection;
+          if (!conn) {
+            closed();
+            return resolve(result(255, '', 'not connected'));
+          }
+          // sshd frees a closed channel's session a moment after the close: a channel opened right after several
+          // closed may still find MaxSessions taken, and is refused without running anything. It is asked again.
+          const open = (attempt: number) =>
+            conn.exec(script, (err, stream) => {
+              if (err) {
+                if (/open failed/i.test(err.message) && attempt < 8) return void setTimeout(() => open(attempt + 1), 10 * 2 ** attempt);
+                closed();
+                return resolve(result(255, '', `ssh exec failed: ${err.message}`));
+              }
+              stream.on('close', () => closed());
+              use(stream, result, resolve);
+            });
+          open(0);
+        }),
+    );
+  });
 }
 
 /** Shell text that holds something while its channel stays open (Connector.hold): closing the connection, or losing it,

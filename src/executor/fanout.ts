@@ -19,3 +19,20 @@ export async function fanOut<I extends { name: string }, T>(items: I[], fn: (ite
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return outcomes;
 }
+
+/** At most `n` of the functions given run at once (the others wait their turn, in the order they came). */
+export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}

@@ -4,7 +4,7 @@
 import { OperationError, UserError } from '../core/errors.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
-import { fanOut } from '../executor/fanout.js';
+import { fanOut, limiter } from '../executor/fanout.js';
 import { tail } from '../executor/run.js';
 import type { Host } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
@@ -217,23 +217,6 @@ export function postDataByTable(postSql: string, list: string): { tables: Map<st
     else rest.push(line);
   }
   return { tables, rest };
-}
-
-/** At most `n` of the functions given run at once (the others wait their turn, in the order they came). */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }
 
 /** A promise with its resolve and reject at hand; settled once (a rejection nobody awaits is not reported as such). */
