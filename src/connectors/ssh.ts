@@ -49,16 +49,15 @@ export async function sshConnector(host: Host): Promise<Connector> {
   }
   const defaultTimeout = (cfg.command_timeout ?? 3600) * 1000;
   const ch: Channels = { client, slot: limiter(MAX_CHANNELS) };
-  const onSftp = <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> => {
-    let result!: Promise<T>;
-    return ch
-      .slot(async () => {
-        const sftp = await client.requestSFTP();
-        result = use(sftp).finally(() => sftp.end());
-        await result.catch(() => undefined);
-      })
-      .then(() => result);
-  };
+  const onSftp = <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> =>
+    ch.slot(async () => {
+      const sftp = await client.requestSFTP();
+      try {
+        return await use(sftp);
+      } finally {
+        sftp.end();
+      }
+    });
   return {
     host: host.name,
     run: (script, opts = {}) => exec(ch, host.name, script, { ...opts, timeoutMs: opts.timeoutMs ?? defaultTimeout }),
@@ -80,7 +79,7 @@ const MAX_CHANNELS = 8;
  *  promise fn returns has settled. */
 interface Channels {
   client: NodeSSH;
-  slot: (fn: () => Promise<void>) => Promise<void>;
+  slot: ReturnType<typeof limiter>;
 }
 
 /** What shell text on a host did, timed from now on (the command masked). */

@@ -4,20 +4,15 @@ export type HostOutcome<T> = { host: string; ok: true; value: T } | { host: stri
 
 /** Run fn for every item with at most `limit` at once; every outcome is returned in input order. */
 export async function fanOut<I extends { name: string }, T>(items: I[], fn: (item: I) => Promise<T>, limit = 8): Promise<HostOutcome<T>[]> {
-  const outcomes: HostOutcome<T>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        outcomes[i] = { host: items[i].name, ok: true, value: await fn(items[i]) };
-      } catch (e) {
-        outcomes[i] = { host: items[i].name, ok: false, error: e instanceof Error ? e : new Error(String(e)) };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return outcomes;
+  const slot = limiter(limit);
+  return Promise.all(
+    items.map((item) =>
+      slot(() => fn(item)).then(
+        (value): HostOutcome<T> => ({ host: item.name, ok: true, value }),
+        (e: unknown): HostOutcome<T> => ({ host: item.name, ok: false, error: e instanceof Error ? e : new Error(String(e)) }),
+      ),
+    ),
+  );
 }
 
 /** At most `n` of the functions given run at once (the others wait their turn, in the order they came). */
