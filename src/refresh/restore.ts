@@ -275,6 +275,9 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: text + '\n' });
     if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
   };
+  // the rewritten tables in the order they load: those a foreign key references first (the keys wait for them)
+  const referenced = new Set(fks.keys.map((k) => k.references.replace(/^public\./, '')));
+  const loadOrder = [...updated].sort((a, b) => Number(referenced.has(b)) - Number(referenced.has(a)));
   let since = Date.now();
   const [started] = await Promise.all([
     query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'),
@@ -283,12 +286,17 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     save(`${dir}/post-others.list`, listOf(others).join('\n')),
     save(`${dir}/post-rest.list`, post.rest.join('\n')),
     ...own.map((t, i) => save(`${dir}/post-${i}.list`, listOf([t]).join('\n'))),
+    ...loadOrder.map((t, i) => save(`${dir}/rewritten-${i}.list`, onlyDataOf(dump.toc, [t]))),
   ]);
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
   const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
-  const unlogged = updated.length
-    ? (await query(r.conn, r.host, r.database, `SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition AND c.relname IN (${updated.map(sqlLiteral).join(', ')}) ORDER BY 1;`)).map(([t]) => t)
+  // the tables the rules touch, as created: the rewritten plain ones are loaded UNLOGGED; one with partitions or
+  // child tables has its rows loaded with the other tables' data
+  const created = touched.length
+    ? await query(r.conn, r.host, r.database, `SELECT c.relname, c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition, c.relkind = 'p' OR c.relhassubclass FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN (${touched.map(sqlLiteral).join(', ')}) ORDER BY 1;`)
     : [];
+  const unlogged = created.filter(([t, plain]) => plain === 't' && updated.includes(t)).map(([t]) => t);
+  const spread = created.filter(([, , parts]) => parts === 't').map(([t]) => t);
   const [columns] = await Promise.all([
     unlogged.length ? query(r.conn, r.host, r.database, columnTypesSql(unlogged)).then(columnTypes) : {},
     unlogged.length ? query(r.conn, r.host, r.database, unlogged.map((t) => `ALTER TABLE ${sqlIdent(t)} SET UNLOGGED;`).join('\n')) : undefined,
@@ -300,15 +308,8 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const final = new Map(touched.map((t) => [t, deferred()]));
   // the scrub waits for all the data when a keep_where reads other tables (it must see them whole), and when a table
   // it touches is partitioned or inherited (its rows are loaded into the partitions, with the other tables' data)
-  const spread = touched.length
-    ? (await query(r.conn, r.host, r.database, `SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND (c.relkind = 'p' OR c.relhassubclass) AND c.relname IN (${touched.map(sqlLiteral).join(', ')}) ORDER BY 1;`)).map(([t]) => t)
-    : [];
   const waits = keepWhereReadsOthers(rules, dump.toc.split('\n').flatMap((l) => dataOf(l) ?? [])) || spread.length > 0;
   const why = spread.length ? `${spread.join(', ')} ${spread.length > 1 ? 'have' : 'has'} partitions or child tables, loaded with the other tables` : 'a keep_where reads other tables';
-  // the rewritten tables in the order they load: those a foreign key references first (the keys wait for them)
-  const referenced = new Set(fks.keys.map((k) => k.references.replace(/^public\./, '')));
-  const loadOrder = [...updated].sort((a, b) => Number(referenced.has(b)) - Number(referenced.has(a)));
-  await Promise.all(loadOrder.map((t, i) => save(`${dir}/rewritten-${i}.list`, onlyDataOf(dump.toc, [t]))));
   const loadOthers = async () => {
     const t0 = Date.now();
     await pgRestore(r, `--section=data -L ${shq(list)}`, 'data', Math.max(1, jobs - scrubJobs));
