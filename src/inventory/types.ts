@@ -54,11 +54,18 @@ export interface BackupSpec {
   alert?: { command: string };
   format?: 'custom' | 'directory';
   events?: { table: string; time_column: string };
+  /** The host that runs this database's restore drills (it holds the decryption identity; never the store). */
+  drill?: { host: string };
+  /** More age recipients (an offline break-glass key) beside the hosts that restore. */
+  recipients?: string[];
 }
 
 export interface BackupStore {
   path: string;
   user: string;
+  /** Free space kept on the store: '10%' or '20G' (default 5%). */
+  min_free?: string;
+  health?: { grace?: string; alert?: { command: string }; schedule?: string; textfile?: string };
 }
 
 export interface Host {
