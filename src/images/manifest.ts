@@ -1,4 +1,5 @@
 // Manifest records (NUL-terminated, TAB-separated: HASH SIZE MTIME CTIME INODE PATH) parsed from a byte stream.
+// HASH is hex (or decimal for crc32), '-' not hashed, '!' unreadable, NEW/GOOD for a file whose bytes rotted.
 import type { Digest, Entry } from './types.js';
 
 /** A manifest that cannot be read as one; names the record so the host's file can be looked at. */
@@ -15,6 +16,8 @@ const UNREADABLE: Digest = Object.freeze({ kind: 'unreadable' });
 function digestOf(field: string): Digest {
   if (field === '-') return UNHASHED;
   if (field === '!') return UNREADABLE;
+  const slash = field.indexOf('/');
+  if (slash > 0) return { kind: 'rotten', value: field.slice(0, slash), expected: field.slice(slash + 1) };
   return { kind: 'hashed', value: field };
 }
 

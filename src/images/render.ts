@@ -1,4 +1,5 @@
 // The human summary of a comparison: both sides, every kind of discrepancy with count and bytes, the first paths.
+import { shq } from '../core/quote.js';
 import { humanBytes } from '../facts/render.js';
 import type { CompareResult, SideResult } from './summary.js';
 import { PROBLEMS, type Problem, type ScanMode } from './types.js';
@@ -9,6 +10,7 @@ export const PROBLEM_LABELS: Record<Problem, string> = {
   extra: 'extra on replica',
   size_mismatch: 'size mismatch',
   content_mismatch: 'content mismatch',
+  source_rot: 'rot on source',
   unreadable: 'unreadable',
 };
 
@@ -34,6 +36,16 @@ function sideLine(label: string, side: SideResult): string {
   return `  ${label.padEnd(9)}${count(side.files).padStart(12)} files ${humanBytes(side.bytes).padStart(11)}${scan}${walk}   ${side.location}`;
 }
 
+/** What rot on the source means and how to undo it from the replica (a repair never copies a rotten file). */
+export function sourceRotAdvice(result: Pick<CompareResult, 'source' | 'replica' | 'source_rot'>): string[] {
+  const example = result.source_rot[0] ?? 'PATH';
+  return [
+    '  rot on source: the bytes changed while size, mtime and inode did not; `images repair` never copies these.',
+    "  The replica's copy may be the healthy one (it was, if it still has the hash the source had). Check it, then",
+    `  restore it the other way: ironclad images repair ${shq(result.replica.location)} ${shq(result.source.location)} --only ${shq(example)}`,
+  ];
+}
+
 /** The summary printed without --json. */
 export function renderResult(result: CompareResult): string {
   const out = [`images compare ${result.name} (${result.hash}; ${modeText(result.mode)})`, sideLine('source', result.source), sideLine('replica', result.replica), ''];
@@ -49,6 +61,7 @@ export function renderResult(result: CompareResult): string {
     for (const path of result[p]) out.push(`  ${PROBLEM_LABELS[p]}: ${JSON.stringify(path).slice(1, -1)}`);
     if (result[p].length < result.counts[p]) out.push(`  ${PROBLEM_LABELS[p]}: ... ${count(result.counts[p] - result[p].length)} more`);
   }
+  if (result.counts.source_rot) out.push('', ...sourceRotAdvice(result));
   const total = PROBLEMS.reduce((n, p) => n + result.counts[p], 0);
   const walk = (result.source.walk_errors ?? 0) + (result.replica.walk_errors ?? 0);
   out.push('');

@@ -24,6 +24,8 @@ function hashText(e: Entry | undefined): string {
   switch (e.digest.kind) {
     case 'hashed':
       return e.digest.value;
+    case 'rotten':
+      return `${e.digest.value}/${e.digest.expected}`;
     case 'unhashed':
       return '-';
     case 'unreadable':
@@ -32,7 +34,7 @@ function hashText(e: Entry | undefined): string {
 }
 
 function sides(row: Row): { source?: Entry; replica?: Entry } {
-  return row.status === 'missing' ? { source: row.source } : row.status === 'extra' ? { replica: row.replica } : row;
+  return row.status === 'missing' ? { source: row.source } : row.status === 'extra' ? { replica: row.replica } : { source: row.source, replica: row.replica };
 }
 
 /** One row as a TSV line, a latin1 string so that the path's bytes are written unchanged. */

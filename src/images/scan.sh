@@ -7,6 +7,10 @@
 #   HASH SIZE MTIME CTIME INODE PATH     HASH is '-' when not hashed (sample), '!' when the file could not be read.
 # The cache ($prefix.$algo.tsv) is the last manifest; a record is reused when SIZE, MTIME, CTIME, INODE and PATH
 # are unchanged. New hashes are appended to a journal as they come, so an interrupted run resumes from there.
+# Rot: a file hashed again whose SIZE, MTIME and INODE are those of its cached record but whose hash is not gets
+# HASH = NEW/GOOD (GOOD: the hash its bytes had); the cache keeps that mark until the file is written again (a new
+# size or mtime, or a new inode), so every later comparison reports it too.
+# Not part of a tree: its .ironclad-quarantine directory and .ironclad-*.part files (both left by images repair).
 #
 # op=probe  root=DIR [cachedir=DIR]       prints prefix=, algos=, jobs=
 # op=scan   root=DIR algo=sha256|xxh128|crc32 manifest=FILE [progress=FILE] [mode=cached|rehash|sample]
@@ -102,13 +106,14 @@ rm -f "$journal"
 
 # Walk: SIZE MTIME CTIME INODE PATH, sorted by path. Unreadable directories are counted, not fatal.
 # A cache kept inside the tree itself (say the tree is a home directory) is not part of it.
-set -- .
+set -- . -path ./.ironclad-quarantine -prune -o -name '.ironclad-*.part' -prune -o
 cachedir_p=$(cd "$cachedir" && pwd -P)
-case $cachedir_p/ in "$absroot"/?*) set -- . -path "./${cachedir_p#"$absroot"/}" -prune -o ;; esac
+case $cachedir_p/ in "$absroot"/?*) set -- "$@" -path "./${cachedir_p#"$absroot"/}" -prune -o ;; esac
 find "$@" -type f -printf '%s\t%T@\t%C@\t%i\t%P\0' 2>"$work/walk.err" | sort -z -t "$tab" -k5 -T "$work" >"$work/list"
 
 # Classify each file against the cache (a merge of two sorted streams): reuse, leave unhashed, or queue for
-# hashing in chunks of at most chunk_files files or chunk_bytes bytes. Names holding \, CR or LF are hashed one
+# hashing in chunks of at most chunk_files files or chunk_bytes bytes. A queued record starts with PRIOR: the good
+# hash of its cached record when SIZE, MTIME and INODE are unchanged (a new hash then is rot), else '-'. Names holding \, CR or LF are hashed one
 # by one (a.*) because hashing tools escape them in their output.
 : >"$work/hits"; : >"$work/unhashed"; : >"$work/new"; : >"$work/new.a"; : >"$work/index"
 awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" -v seed="$seed" \
@@ -118,6 +123,7 @@ awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" 
     if ((getline line < cache) <= 0) { cdone = 1; return }
     t = index(line, "\t"); chash = substr(line, 1, t - 1); crest = substr(line, t + 1); cpath = pathof(crest)
   }
+  function good(h, s) { s = index(h, "/"); return s ? substr(h, s + 1) : h }
   function picked(p, h, i, n) {
     h = seed; n = length(p)
     for (i = 1; i <= n; i++) h = (h * 31 + ord[substr(p, i, 1)]) % 2147483647
@@ -130,9 +136,9 @@ awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" 
   }
   function queue(size) {
     tohash++; tohash_bytes += size
-    if (path ~ /[\\\r\n]/) { print $0 > (work "/a.rec"); print "./" path > (work "/a.names"); an++; ab += size; return }
+    if (path ~ /[\\\r\n]/) { print prior FS $0 > (work "/a.rec"); print "./" path > (work "/a.names"); an++; ab += size; return }
     if (cn == 0) { ci++; cname = sprintf("%s/c.%06d", work, ci) }
-    print $0 > (cname ".rec"); print "./" path > (cname ".names"); cn++; cb += size
+    print prior FS $0 > (cname ".rec"); print "./" path > (cname ".names"); cn++; cb += size
     if (cn >= chunk_files + 0 || cb >= chunk_bytes + 0) endchunk()
   }
   BEGIN {
@@ -142,9 +148,15 @@ awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" 
   }
   {
     path = substr($0, length($1 $2 $3 $4) + 5)
-    files++; bytes += $1; hit = ""
+    files++; bytes += $1; hit = ""; prior = "-"
     while (!cdone && cpath < path) cread()
-    while (!cdone && cpath == path) { if (crest == $0 && chash != "-" && chash != "!") hit = chash; cread() }
+    while (!cdone && cpath == path) {
+      if (chash != "-" && chash != "!") {
+        if (crest == $0) hit = chash
+        split(crest, c, "\t"); if (c[1] == $1 && c[2] == $2 && c[4] == $4) prior = good(chash)
+      }
+      cread()
+    }
     if (mode == "sample" ? picked(path) : (mode == "rehash" || hit == "")) queue($1)
     else if (hit != "") { print hit FS $0 > (work "/hits"); cached++ }
     else { print "-" FS $0 > (work "/unhashed"); unhashed++ }
@@ -179,13 +191,18 @@ hash_chunk() { # $1: c|a, $2: chunk file prefix, $3: output file
   fi
   awk -v hashes="$work/hashes" -v bad="$work/bad" '
     BEGIN { RS = ORS = "\0"; FS = "\t"; while ((getline line < hashes) > 0) { t = index(line, "\t"); h[substr(line, t + 1)] = substr(line, 1, t - 1) } }
-    { path = substr($0, length($1 $2 $3 $4) + 5); if (path in h) print h[path] FS $0; else { print "!" FS $0; n++; b += $1 } }
-    END { printf "%.0f %.0f\n", n, b > bad }' "$2.rec" | tee -a "$journal" >>"$3"
-  read -r n_bad b_bad <"$work/bad"
-  unreadable=$((unreadable + n_bad)) unreadable_bytes=$((unreadable_bytes + b_bad))
+    {
+      stat = substr($0, length($1) + 2); path = substr(stat, length($2 $3 $4 $5) + 5)
+      if (!(path in h)) { print "!" FS stat; n++; b += $2 }
+      else if ($1 != "-" && h[path] != $1) { print h[path] "/" $1 FS stat; rot++ }
+      else print h[path] FS stat
+    }
+    END { printf "%.0f %.0f %.0f\n", n, b, rot > bad }' "$2.rec" | tee -a "$journal" >>"$3"
+  read -r n_bad b_bad n_rot <"$work/bad"
+  unreadable=$((unreadable + n_bad)) unreadable_bytes=$((unreadable_bytes + b_bad)) rot=$((rot + n_rot))
 }
 
-unreadable=0 unreadable_bytes=0 done_files=0 done_bytes=0
+unreadable=0 unreadable_bytes=0 rot=0 done_files=0 done_bytes=0
 say hashing 0 "$tohash" 0 "$tohash_bytes"
 while read -r kind id n b <&3; do
   if [ "$kind" = c ]; then hash_chunk c "$work/c.$id" "$work/new"; else hash_chunk a "$work/a" "$work/new.a"; fi
@@ -208,5 +225,5 @@ esac
 walk_errors=$(wc -l <"$work/walk.err")
 head -n 5 "$work/walk.err" >&2
 [ -f "$work/hash.err" ] && head -n 5 "$work/hash.err" >&2
-printf 'files=%s\nbytes=%s\nhashed=%s\nhashed_bytes=%s\ncached=%s\nunhashed=%s\nunreadable=%s\nwalk_errors=%s\ntool=%s\n' \
-  "$files" "$bytes" "$((tohash - unreadable))" "$((tohash_bytes - unreadable_bytes))" "$cached" "$unhashed" "$unreadable" "$walk_errors" "${tool%% *}"
+printf 'files=%s\nbytes=%s\nhashed=%s\nhashed_bytes=%s\ncached=%s\nunhashed=%s\nunreadable=%s\nrot_found=%s\nwalk_errors=%s\ntool=%s\n' \
+  "$files" "$bytes" "$((tohash - unreadable))" "$((tohash_bytes - unreadable_bytes))" "$cached" "$unhashed" "$unreadable" "$rot" "$walk_errors" "${tool%% *}"

@@ -94,7 +94,7 @@ export function parseScanStats(stdout: string): ScanStats {
   const missing = statFields.filter((k) => !/^\d+$/.test(v[k] ?? ''));
   if (missing.length) throw new OperationError(`unexpected answer from the image scanner (no ${missing.join(', ')}): ${JSON.stringify(stdout.slice(0, 200))}`);
   const stats = Object.fromEntries(statFields.map((k) => [k, Number(v[k])])) as Omit<ScanStats, 'tool'>;
-  return { ...stats, tool: v.tool ?? '' };
+  return { ...stats, ...(/^\d+$/.test(v.rot_found ?? '') ? { rot_found: Number(v.rot_found) } : {}), tool: v.tool ?? '' };
 }
 
 /** The error for a failed host script run, by its exit code (see scan.sh). */

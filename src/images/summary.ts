@@ -26,7 +26,7 @@ export type CompareResult = {
   duration_ms: number;
 } & Record<Problem, string[]>;
 
-const zeroes = (): Record<Problem, number> => ({ missing: 0, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0 });
+const zeroes = (): Record<Problem, number> => ({ missing: 0, extra: 0, size_mismatch: 0, content_mismatch: 0, source_rot: 0, unreadable: 0 });
 
 /** Accumulates rows as they stream by; keeps at most `listLimit` paths per problem (Infinity for --json). */
 export class Tally {
@@ -34,7 +34,7 @@ export class Tally {
   readonly replica = { files: 0, bytes: 0 };
   readonly counts = zeroes();
   readonly bytes = zeroes();
-  readonly lists: Record<Problem, string[]> = { missing: [], extra: [], size_mismatch: [], content_mismatch: [], unreadable: [] };
+  readonly lists: Record<Problem, string[]> = { missing: [], extra: [], size_mismatch: [], content_mismatch: [], source_rot: [], unreadable: [] };
   equal = 0;
   unverified = 0;
   mtimeDiffers = 0;
@@ -44,7 +44,7 @@ export class Tally {
   /** Count one row. */
   add(row: Row): void {
     if (row.status !== 'extra') this.count(this.source, row.source.size);
-    if (row.status !== 'missing') this.count(this.replica, row.replica.size);
+    if (row.status !== 'missing' && row.replica) this.count(this.replica, row.replica.size);
     switch (row.status) {
       case 'equal':
         this.equal++;
@@ -56,6 +56,7 @@ export class Tally {
       case 'missing':
       case 'size_mismatch':
       case 'content_mismatch':
+      case 'source_rot':
       case 'unreadable':
         return this.problem(row.status, row.path, row.source.size);
     }

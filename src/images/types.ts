@@ -6,8 +6,15 @@
  */
 export type BytePath = string;
 
-/** What is known of one file's content. */
-export type Digest = { kind: 'hashed'; value: string } | { kind: 'unhashed' } | { kind: 'unreadable' };
+/**
+ * What is known of one file's content. `rotten`: hashed again with size, mtime and inode unchanged since an earlier
+ * hash, the bytes now hash to `value` where they hashed to `expected` (bit rot, or a write that put the mtime back).
+ */
+export type Digest =
+  | { kind: 'hashed'; value: string }
+  | { kind: 'rotten'; value: string; expected: string }
+  | { kind: 'unhashed' }
+  | { kind: 'unreadable' };
 
 /** One file of one side, as read from its manifest. */
 export interface Entry {
@@ -26,13 +33,14 @@ export type Row =
   | ({ status: 'size_mismatch' } & Pair)
   | ({ status: 'content_mismatch' } & Pair)
   | ({ status: 'unreadable' } & Pair)
+  | { status: 'source_rot'; path: BytePath; source: Entry; replica?: Entry }
   | ({ status: 'equal'; verified: boolean } & Pair);
 
 /** The name of a verdict. */
 export type RowStatus = Row['status'];
 
 /** The statuses that are discrepancies (exit 3), in report order. */
-export const PROBLEMS = ['missing', 'extra', 'size_mismatch', 'content_mismatch', 'unreadable'] as const;
+export const PROBLEMS = ['missing', 'extra', 'size_mismatch', 'content_mismatch', 'source_rot', 'unreadable'] as const;
 /** A verdict that is a discrepancy. */
 export type Problem = (typeof PROBLEMS)[number];
 
@@ -54,6 +62,7 @@ export interface ScanStats {
   cached: number;
   unhashed: number;
   unreadable: number;
+  rot_found?: number; // files whose rot this scan found (rot found earlier and still there is in the cache)
   walk_errors: number;
   tool: string;
 }

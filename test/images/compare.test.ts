@@ -64,6 +64,37 @@ t.test('bit rot that happens after the cache was made: found by --rehash and by 
   t.equal(sample.unverified, 0);
 });
 
+for (const [what, side] of transports) {
+  t.test(`${what}: rot on the source after a first compare is source_rot, this time and every time after`, async (t) => {
+    const dir = t.testdir();
+    sourceTree(join(dir, 'src'));
+    execFileSync('cp', ['-a', join(dir, 'src'), join(dir, 'dst')]);
+    const req = { name: 'x', source: side('source', join(dir, 'src'), join(dir, 'c')), replica: side('replica', join(dir, 'dst'), join(dir, 'c')), hash: 'sha256' as const, mode: { kind: 'cached' as const } };
+    t.match(await compareImages(req), { equal: AWKWARD.length + 6, source_rot: [] });
+    flipBit(join(dir, 'src', 'photos/same.jpg'), 20, 1); // in place: same size, mtime put back, same inode
+    const first = await compareImages(req);
+    t.match(first, { source_rot: ['photos/same.jpg'], content_mismatch: [], missing: [], source: { rot_found: 1, hashed: 1 } });
+    t.equal(compareExitCode(first), 3);
+    const again = await compareImages(req);
+    t.match(again, { source_rot: ['photos/same.jpg'], source: { rot_found: 0, hashed: 0 } }, 'the cache remembers the rot');
+    t.match(await compareImages({ ...req, mode: { kind: 'rehash' } }), { source_rot: ['photos/same.jpg'] }, 'and so does a rehash');
+    flipBit(join(dir, 'src', 'photos/same.jpg'), 20, 1); // healed (say, restored from the replica in place)
+    t.match(await compareImages(req), { source_rot: [], content_mismatch: [], equal: AWKWARD.length + 6 }, 'back to its good hash: healed');
+  });
+}
+
+t.test('a written file (new mtime or new inode) is not rot, and the repair\'s leftovers are not part of a tree', async (t) => {
+  const dir = t.testdir();
+  sourceTree(join(dir, 'src'));
+  execFileSync('cp', ['-a', join(dir, 'src'), join(dir, 'dst')]);
+  const req = { name: 'x', source: localSide('source', join(dir, 'src'), join(dir, 'c')), replica: localSide('replica', join(dir, 'dst'), join(dir, 'c')), hash: 'sha256' as const, mode: { kind: 'cached' as const } };
+  await compareImages(req);
+  execFileSync('sh', ['-c', 'cd "$1" && echo v2 >photos/stale.jpg && cp -p photos/same.jpg x && head -c 3000 /dev/zero >x && touch -r photos/same.jpg x && mv x photos/same.jpg', 'sh', join(dir, 'src')]);
+  execFileSync('sh', ['-c', 'cd "$1" && mkdir -p .ironclad-quarantine/r1/photos && echo q >.ironclad-quarantine/r1/photos/a && echo p >photos/.ironclad-sha256-ab.part', 'sh', join(dir, 'dst')]);
+  const r = await compareImages(req);
+  t.match(r, { source_rot: [], extra: [], size_mismatch: ['photos/stale.jpg'], content_mismatch: ['photos/same.jpg'] });
+});
+
 t.test('equal trees (local against host transport, --hash fast): exit 0', async (t) => {
   const dir = t.testdir();
   sourceTree(join(dir, 'a'));

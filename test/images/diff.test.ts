@@ -4,6 +4,7 @@ import { ManifestError } from '../../src/images/manifest.js';
 import type { Digest, Entry, Row, RowStatus } from '../../src/images/types.js';
 
 const h = (value: string): Digest => ({ kind: 'hashed', value });
+const rot = (value: string, expected: string): Digest => ({ kind: 'rotten', value, expected });
 const e = (path: string, size = 1, digest: Digest = h('x'), mtime = '100.0'): Entry => ({ path, size, mtime, digest });
 
 t.test('comparePair: a table of verdicts', async (t) => {
@@ -17,6 +18,10 @@ t.test('comparePair: a table of verdicts', async (t) => {
     { name: 'unreadable on the replica', source: e('p', 5, h('a')), replica: e('p', 5, { kind: 'unreadable' }), want: 'unreadable' },
     { name: 'unreadable on the source', source: e('p', 5, { kind: 'unreadable' }), replica: e('p', 5, h('a')), want: 'unreadable' },
     { name: 'not sampled on one side: equal by size only', source: e('p', 5, { kind: 'unhashed' }), replica: e('p', 5, h('a')), want: 'equal', verified: false },
+    { name: 'rot on the source: whatever the replica holds', source: e('p', 5, rot('b', 'a')), replica: e('p', 5, h('a')), want: 'source_rot' },
+    { name: 'rot on the source wins over size', source: e('p', 5, rot('b', 'a')), replica: e('p', 9, h('a')), want: 'source_rot' },
+    { name: 'rot on the replica: its new hash is compared', source: e('p', 5, h('a')), replica: e('p', 5, rot('b', 'a')), want: 'content_mismatch' },
+    { name: 'rot on the replica healed to the source', source: e('p', 5, h('a')), replica: e('p', 5, rot('a', 'c')), want: 'equal', verified: true },
     { name: 'not sampled on both', source: e('p', 5, { kind: 'unhashed' }), replica: e('p', 5, { kind: 'unhashed' }), want: 'equal', verified: false },
   ];
   for (const c of cases) {
@@ -69,4 +74,9 @@ t.test('diffSorted: a large merge in batches', async (t) => {
   const rows = await diff(names.map((p) => e(p)), names.filter((_, i) => i % 10).map((p) => e(p)), [333, 1000]);
   t.equal(rows.length, 5000);
   t.equal(rows.filter((r) => r.status === 'missing').length, 500);
+});
+
+t.test('diffSorted: a rotten source file the replica lacks is source_rot, never missing', async (t) => {
+  const rows = await diff([e('a', 1, { kind: 'rotten', value: 'n', expected: 'o' }), e('b')], []);
+  t.same(summary(rows), ['source_rot:a', 'missing:b']);
 });

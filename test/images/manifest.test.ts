@@ -14,6 +14,11 @@ t.test('parseRecord: a table of records', async (t) => {
     { name: 'unhashed (sample)', rec: rec('-', 0, '1', '1', 1, 'x'), want: { path: 'x', size: 0, mtime: '1', digest: { kind: 'unhashed' } } },
     { name: 'unreadable', rec: rec('!', 7, '1', '1', 1, 'y'), want: { path: 'y', size: 7, mtime: '1', digest: { kind: 'unreadable' } } },
     { name: 'path with TABs and a newline', rec: rec('h', 1, '1', '1', 1, 'a\tb\nc\td'), want: { path: 'a\tb\nc\td', size: 1, mtime: '1', digest: { kind: 'hashed', value: 'h' } } },
+    {
+      name: 'rotten: NEW/GOOD',
+      rec: rec('bad1/good2', 3, '1', '1', 1, 'r'),
+      want: { path: 'r', size: 3, mtime: '1', digest: { kind: 'rotten', value: 'bad1', expected: 'good2' } },
+    },
     { name: 'crc32 digits', rec: rec('3287646509', 5, '1', '1', 1, '10'), want: { path: '10', size: 5, mtime: '1', digest: { kind: 'hashed', value: '3287646509' } } },
     { name: 'bytes above 0x7f kept as latin1', rec: rec('h', 1, '1', '1', 1, '\xc3\xbc'), want: { path: '\xc3\xbc', size: 1, mtime: '1', digest: { kind: 'hashed', value: 'h' } } },
   ];
