@@ -7,13 +7,13 @@ import { buildReport } from '../src/audit/report.js';
 import { UserError } from '../src/core/errors.js';
 import { withPool, type ConnectFn } from '../src/executor/pool.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
-import { printJson, type Family } from './cli.js';
+import { printJson, reportFailedHosts, type Family } from './cli.js';
 
 /** The family with a given way to connect (SSH by default). */
 export function createAuditFamily(connect?: ConnectFn): Family {
   return {
     name: 'audit',
-    summary: 'audit [--html FILE]: drift, instances, backups (freshness, trend, drills), images, disks, versions, unknowns',
+    summary: 'audit [--html FILE]: drift, instances, backups (freshness, trend, drills), images, disks, versions, unknowns (exit 3 on a failure, 1 when a host is unreachable)',
     options: { html: { type: 'string' } },
     async run({ words, options, flags }) {
       if (words.length) throw new UserError(`audit takes no words (got '${words.join(' ')}')`, 'e.g. ironclad audit --html audit.html');
@@ -26,6 +26,9 @@ export function createAuditFamily(connect?: ConnectFn): Family {
       }
       if (flags.json) printJson(report);
       else process.stdout.write(renderAudit(report, process.stdout.isTTY));
+      const unreachable = report.hosts.flatMap((h) => (h.error !== undefined ? [{ host: h.host, error: h.error }] : []));
+      reportFailedHosts(unreachable);
+      if (unreachable.length) return 1; // the others were audited; exit 1 names the hosts that could not be
       return report.ok ? 0 : 3;
     },
   };

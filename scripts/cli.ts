@@ -1,6 +1,7 @@
 // Shared shape of the command families: global flags, parsed options, output and exit codes.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../src/core/errors.js';
+import { mask } from '../src/core/secrets.js';
 
 export interface GlobalFlags {
   inventory?: string;
@@ -30,10 +31,11 @@ export const globalOptions = {
   json: { type: 'boolean' },
   yes: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Parse argv against the global options plus a family's own; usage problems are UserErrors. */
-export function parseInvocation(argv: string[], family: Family | undefined): { invocation: Invocation; help: boolean } {
+export function parseInvocation(argv: string[], family: Family | undefined): { invocation: Invocation; help: boolean; version: boolean } {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...globalOptions, ...(family?.options ?? {}) }, allowPositionals: true, strict: true });
@@ -48,10 +50,30 @@ export function parseInvocation(argv: string[], family: Family | undefined): { i
     yes: Boolean(v.yes),
   };
   const words = parsed.positionals.slice(1);
-  return { invocation: { words, options: v, flags }, help: Boolean(v.help) };
+  return { invocation: { words, options: v, flags }, help: Boolean(v.help), version: Boolean(v.version) };
 }
 
 /** Print one JSON document on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A host that failed, as the families report it: its name and its (masked) error. */
+export interface FailedHost {
+  host: string;
+  error: string;
+}
+
+/** Name each failed host on stderr, in human output and with --json alike (the exit code 1 that follows says why). */
+export function reportFailedHosts(failed: FailedHost[]): void {
+  for (const f of failed) {
+    const line = f.error.trim().split('\n')[0];
+    const first = line.startsWith(`${f.host}: `) ? line.slice(f.host.length + 2) : line;
+    process.stderr.write(`ironclad: ${f.host} FAILED: ${first}\n`);
+  }
+}
+
+/** The failed outcomes of a fan-out, masked, for reportFailedHosts. */
+export function failedOf(outcomes: { host: string; ok: boolean; error?: Error }[]): FailedHost[] {
+  return outcomes.flatMap((o) => (o.ok ? [] : [{ host: o.host, error: mask(o.error?.message ?? 'failed') }]));
 }

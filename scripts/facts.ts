@@ -9,7 +9,7 @@ import { factsExitCode, factsReport } from '../src/facts/report.js';
 import type { FactName } from '../src/facts/types.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
 import type { Host, Inventory } from '../src/inventory/types.js';
-import { printJson, type Family } from './cli.js';
+import { printJson, reportFailedHosts, type Family } from './cli.js';
 
 /** Hosts named as words (all when none), narrowed by --limit; an unknown name in either is a UserError. */
 export function pickHosts(inv: Inventory, words: string[], limit?: string[]): Host[] {
@@ -42,6 +42,7 @@ export function createFactsFamily(connect?: ConnectFn): Family {
       const report = factsReport(outcomes);
       if (flags.json) printJson(report);
       else process.stdout.write(renderReport(report));
+      reportFailedHosts(report.hosts.flatMap((h) => (h.ok ? [] : [h])));
       return factsExitCode(report);
     },
   };

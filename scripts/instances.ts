@@ -4,7 +4,7 @@ import { withPool, type ConnectFn } from '../src/executor/pool.js';
 import { checkAll } from '../src/instances/check.js';
 import { censusExitCode, censusJson, renderCensus } from '../src/instances/report.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
-import { printJson, type Family } from './cli.js';
+import { failedOf, printJson, reportFailedHosts, type Family } from './cli.js';
 
 const checks = ['instances'] as const;
 
@@ -24,6 +24,7 @@ export function createCheckFamily(connect?: ConnectFn): Family {
       const outcomes = await withPool((pool) => checkAll(hosts, pool), connect);
       if (flags.json) printJson(censusJson(outcomes));
       else process.stdout.write(renderCensus(outcomes) + '\n');
+      reportFailedHosts(failedOf(outcomes));
       return censusExitCode(outcomes);
     },
   };

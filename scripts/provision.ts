@@ -1,13 +1,30 @@
 // `ironclad plan` and `ironclad apply`: converge hosts to the inventory (packages, cluster, settings, pg_hba, roles, databases).
 import { confirm } from '../src/core/confirm.js';
-import { fanOut } from '../src/executor/fanout.js';
+import { mask } from '../src/core/secrets.js';
+import { fanOut, type HostOutcome } from '../src/executor/fanout.js';
 import { withPool } from '../src/executor/pool.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
-import { applyOne, rolePasswords } from '../src/provision/run.js';
+import type { Host, Inventory } from '../src/inventory/types.js';
+import { applyOne, rolePasswords, type HostApply } from '../src/provision/run.js';
 import { applyJson, planJson, renderApply, renderPlan } from '../src/report/plan.js';
 import { applyLinks } from '../src/backup/links.js';
 import { gate, mergeChanges, planEstate } from '../src/provision/estate.js';
-import { printJson, type Family } from './cli.js';
+import type { ConnectionPool } from '../src/executor/pool.js';
+import { failedOf, printJson, reportFailedHosts, type Family } from './cli.js';
+
+/** The wiring's line under the hosts' report when it failed (each host's own outcome stands). */
+const wiringLine = (error: string) => `backup wiring between hosts: FAILED  ${error}`;
+
+/** Print a report (JSON or text) with the wiring's failure, name the failed hosts on stderr; the exit code. */
+function finish(args: { json: boolean; doc: object; text: string; outcomes: HostOutcome<unknown>[]; wiringError: string | null; problem: boolean }): number {
+  const { json, doc, text, outcomes, wiringError, problem } = args;
+  if (json) printJson(wiringError ? { ...doc, wiring: { ok: false, error: wiringError } } : doc);
+  else process.stdout.write(text + (wiringError ? `\n${wiringLine(wiringError)}` : '') + '\n');
+  const failed = failedOf(outcomes);
+  reportFailedHosts(failed);
+  if (failed.length || wiringError) return 1;
+  return problem ? 3 : 0;
+}
 
 export const planFamily: Family = {
   name: 'plan',
@@ -15,13 +32,32 @@ export const planFamily: Family = {
   async run({ flags }) {
     const inv = loadInventory(inventoryFile(flags.inventory));
     const hosts = selectHosts(inv, flags.limit);
-    const outcomes = await withPool((pool) => planEstate(inv, hosts, pool));
-    if (flags.json) printJson(planJson(outcomes));
-    else process.stdout.write(renderPlan(outcomes) + '\n');
-    if (outcomes.some((o) => !o.ok)) return 1;
-    return outcomes.some((o) => o.ok && o.value.refusals.length) ? 3 : 0;
+    const { hosts: outcomes, wiringError } = await withPool((pool) => planEstate(inv, hosts, pool));
+    const problem = outcomes.some((o) => o.ok && o.value.refusals.length > 0);
+    return finish({ json: flags.json, doc: planJson(outcomes), text: renderPlan(outcomes), outcomes, wiringError, problem });
   },
 };
+
+/** Converge every host on its own (a host that fails fails alone), then the backup wiring between the converged ones. */
+async function applyEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, yes: boolean): Promise<{ outcomes: HostOutcome<HostApply>[]; wiringError: string | null }> {
+  const passwords = new Map(hosts.map((h) => [h.name, rolePasswords(inv, h)]));
+  let restartAsked: Promise<boolean> | undefined;
+  const allowRestart = () => (restartAsked ??= confirm('Some settings need a PostgreSQL restart (connections will drop).', { yes }));
+  const applied = await fanOut(hosts, async (h) => {
+    const conn = await pool.get(h);
+    const first = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: false });
+    if (!first.skipped.length || !(await allowRestart())) return first;
+    const second = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: true });
+    return { ...second, applied: [...first.applied, ...second.applied] };
+  });
+  const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));
+  try {
+    mergeChanges(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
+    return { outcomes: applied, wiringError: null };
+  } catch (e) {
+    return { outcomes: applied, wiringError: mask((e as Error).message) };
+  }
+}
 
 export const applyFamily: Family = {
   name: 'apply',
@@ -29,24 +65,8 @@ export const applyFamily: Family = {
   async run({ flags }) {
     const inv = loadInventory(inventoryFile(flags.inventory));
     const hosts = selectHosts(inv, flags.limit);
-    const passwords = new Map(hosts.map((h) => [h.name, rolePasswords(inv, h)]));
-    let restartAsked: Promise<boolean> | undefined;
-    const allowRestart = () => (restartAsked ??= confirm('Some settings need a PostgreSQL restart (connections will drop).', { yes: flags.yes }));
-    const outcomes = await withPool(async (pool) => {
-      const applied = await fanOut(hosts, async (h) => {
-        const conn = await pool.get(h);
-        const first = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: false });
-        if (!first.skipped.length || !(await allowRestart())) return first;
-        const second = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: true });
-        return { ...second, applied: [...first.applied, ...second.applied] };
-      });
-      const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));
-      mergeChanges(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
-      return applied;
-    });
-    if (flags.json) printJson(applyJson(outcomes));
-    else process.stdout.write(renderApply(outcomes) + '\n');
-    if (outcomes.some((o) => !o.ok)) return 1;
-    return outcomes.some((o) => o.ok && (o.value.refusals.length || o.value.skipped.length)) ? 3 : 0;
+    const { outcomes, wiringError } = await withPool((pool) => applyEstate(inv, hosts, pool, flags.yes));
+    const problem = outcomes.some((o) => o.ok && (o.value.refusals.length > 0 || o.value.skipped.length > 0));
+    return finish({ json: flags.json, doc: applyJson(outcomes), text: renderApply(outcomes), outcomes, wiringError, problem });
   },
 };

@@ -12,6 +12,13 @@ export function worst(findings: Finding[]): Level {
   return findings.reduce<Level>((w, f) => (RANK[f.level] > RANK[w] ? f.level : w), 'ok');
 }
 
+/** A host's part of the report: its worst level, `ok` unless a failure, `error` when it could not be reached. */
+function hostEntry(host: string, findings: Finding[]): AuditReport['hosts'][number] {
+  const level = worst(findings);
+  const reach = findings.find((f) => f.area === 'reach' && f.level === 'failure');
+  return { host, level, ok: level !== 'failure', ...(reach ? { error: reach.message.replace(/^UNREACHABLE: /, '') } : {}), findings };
+}
+
 /** Judge everything gathered into the report `audit` prints. */
 export function buildReport(input: AuditInput): AuditReport {
   const { inventory: inv, now } = input;
@@ -35,11 +42,14 @@ export function buildReport(input: AuditInput): AuditReport {
     if (census) findings.push(judgeCensus(host.name, census));
     if (host.backup) {
       findings.push(judgeJob(host.name, f.backup_job));
-      const storeRead = input.catalogs.some((c) => c.host === host.backup!.to && c.ok);
+      const store = host.backup.to;
+      const storeRead = input.catalogs.some((c) => c.host === store && c.ok);
+      const storeLeftOut = !input.catalogs.some((c) => c.host === store);
       for (const db of host.backup.databases) {
         const s = backupSeries(host.name, db, entries);
         series.push(s);
         if (storeRead) findings.push(judgeFreshness(host.name, host.backup, s, now), judgeTrend(host.name, s), judgeDrill(host.name, s, now));
+        else if (storeLeftOut) findings.push(finding(host.name, 'backup', db, 'warning', `not judged: its store ${store} is not among the audited hosts (--limit)`));
       }
     }
     findings.push(...judgePostgres(host.name, f), ...judgeDisks(host.name, f.disk), ...judgeUnknown(inv, host, f));
@@ -52,7 +62,7 @@ export function buildReport(input: AuditInput): AuditReport {
   const hosts = order
     .map((host) => ({ host, findings: findings.filter((x) => x.host === host).sort((a, b) => AREAS.indexOf(a.area) - AREAS.indexOf(b.area)) }))
     .filter((h) => h.findings.length)
-    .map((h) => ({ ...h, level: worst(h.findings) }));
+    .map((h) => hostEntry(h.host, h.findings));
   const counts = { ok: 0, warning: 0, failure: 0 };
   for (const x of findings) counts[x.level]++;
   return { generated_at: now.toISOString(), inventory: inv.file, ok: counts.failure === 0, counts, hosts, backups: series };

@@ -65,6 +65,7 @@ export interface AuditReport {
   inventory: string;
   ok: boolean;
   counts: Record<Level, number>;
-  hosts: { host: string; level: Level; findings: Finding[] }[];
+  /** `ok`: no failure on the host; `error`: why it could not be reached (only then). */
+  hosts: { host: string; level: Level; ok: boolean; error?: string; findings: Finding[] }[];
   backups: BackupSeries[];
 }

@@ -4,7 +4,8 @@ import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { OperationError, UserError } from '../core/errors.js';
 import { mask } from '../core/secrets.js';
-import { limiter } from '../executor/fanout.js';
+import { limiter } from '../core/limiter.js';
+import { COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, KEEPALIVE } from '../core/timeouts.js';
 import type { Host } from '../inventory/types.js';
 import { algorithmsFor, keyRefusal, keysFor, verifyKey, type KeyVerdict } from './known-hosts.js';
 import type { Connector, RunOptions, RunResult } from './types.js';
@@ -34,8 +35,9 @@ export async function sshConnector(host: Host): Promise<Connector> {
       port: cfg.port,
       username: cfg.user,
       privateKey,
-      readyTimeout: (cfg.connect_timeout ?? 10) * 1000,
-      keepaliveInterval: 15000,
+      readyTimeout: (cfg.connect_timeout ?? CONNECT_TIMEOUT_S) * 1000,
+      keepaliveInterval: KEEPALIVE.intervalMs,
+      keepaliveCountMax: KEEPALIVE.countMax,
       algorithms: algorithms.length ? { serverHostKey: algorithms as any } : undefined,
       hostVerifier: (key: Buffer) => {
         verdict = verifyKey(known, key);
@@ -47,7 +49,7 @@ export async function sshConnector(host: Host): Promise<Connector> {
     if (!verdict.ok) throw new HostKeyRefused(keyRefusal(verdict, host.name, address, cfg.port, cfg.known_hosts));
     throw new OperationError(`${host.name}: cannot connect to ${cfg.user}@${address}:${cfg.port}: ${e.message ?? e}`);
   }
-  const defaultTimeout = (cfg.command_timeout ?? 3600) * 1000;
+  const defaultTimeout = (cfg.command_timeout ?? COMMAND_TIMEOUT_S) * 1000;
   const ch: Channels = { client, slot: limiter(MAX_CHANNELS) };
   const onSftp = <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> =>
     ch.slot(async () => {

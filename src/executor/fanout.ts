@@ -1,4 +1,8 @@
 // Bounded parallel work over hosts: one failing or slow host never stops the others' results.
+import { limiter } from '../core/limiter.js';
+
+/** Kept for src/refresh/restore.ts until it imports core/limiter itself. */
+export { limiter };
 
 export type HostOutcome<T> = { host: string; ok: true; value: T } | { host: string; ok: false; error: Error };
 
@@ -13,21 +17,4 @@ export async function fanOut<I extends { name: string }, T>(items: I[], fn: (ite
       ),
     ),
   );
-}
-
-/** At most `n` of the functions given run at once (the others wait their turn, in the order they came). */
-export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

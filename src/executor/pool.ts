@@ -1,18 +1,24 @@
-// One connection per host per run, reused by every step, closed together at the end.
+// One connection per host per run, reused by every step, closed together at the end; never a host outside --limit.
 import { localConnector } from '../connectors/local.js';
 import { sshConnector } from '../connectors/ssh.js';
 import type { Connector } from '../connectors/types.js';
 import type { Host } from '../inventory/types.js';
+import { connectionLimit, OutsideLimit } from './limit.js';
 
 export type ConnectFn = (host: Host) => Promise<Connector>;
 
-/** A cache of connectors keyed by host name. `connect` defaults to SSH; tests may pass a fake. */
+/** A cache of connectors keyed by host name. `connect` defaults to SSH; tests may pass a fake. `limit`: the only
+ *  hosts it connects to (default: the process's --limit); asking for another is an OutsideLimit, nothing dialled. */
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Connector>>();
-  constructor(private readonly connect: ConnectFn = defaultConnect) {}
+  private readonly limit: ReadonlySet<string> | undefined;
+  constructor(private readonly connect: ConnectFn = defaultConnect, limit?: readonly string[]) {
+    this.limit = limit?.length ? new Set(limit) : connectionLimit();
+  }
 
   /** The host's connector, connecting on first use. A failed connection is not cached. */
   get(host: Host): Promise<Connector> {
+    if (this.limit && !this.limit.has(host.name)) return Promise.reject(new OutsideLimit(host.name, this.limit));
     let c = this.open.get(host.name);
     if (!c) {
       c = this.connect(host);

@@ -2,6 +2,7 @@
 import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { mask } from '../core/secrets.js';
+import { FACTS_TIMEOUT_MS } from '../core/timeouts.js';
 import { factDefs, FACT_NAMES } from './registry.js';
 import { buildFactScript, newNonce, splitSections } from './script.js';
 import type { FactDef, FactName, FactProblem, FactValues, HostFacts, Section } from './types.js';
@@ -45,7 +46,7 @@ export function parseFactOutput<N extends FactName>(host: string, names: readonl
 }
 
 /** How long the facts script may take on one host before what it printed so far is used. */
-export const FACTS_TIMEOUT_MS = 120_000;
+export { FACTS_TIMEOUT_MS };
 
 /** Gather facts (all by default) with one `conn.run`; a script that never ran throws, a failed fact is a problem. */
 export async function gatherFacts<N extends FactName = FactName>(

@@ -1,6 +1,7 @@
 // Run the census on hosts: one round trip each, all hosts in parallel; the judgement is census.sh's.
 import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
+import { CENSUS_TIMEOUT_MS } from '../core/timeouts.js';
 import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
 import { tail } from '../executor/run.js';
@@ -11,7 +12,7 @@ import { censusInvocation } from './script.js';
 import type { HostCensus } from './types.js';
 
 /** How long one census may take before the host counts as failed. */
-export const CENSUS_TIMEOUT_MS = 60_000;
+export { CENSUS_TIMEOUT_MS };
 
 /** The census of one host; a census that could not run or finish is an OperationError (exit 1), never a clean result. */
 export async function checkInstances(conn: Connector, host: Host): Promise<HostCensus> {

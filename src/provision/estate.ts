@@ -1,5 +1,6 @@
 // The plan of a whole estate: each host's own changes plus the backup wiring between hosts (read-only).
 import { planLinks } from '../backup/links.js';
+import { mask } from '../core/secrets.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
 import { gateScript } from '../instances/gate.js';
@@ -19,10 +20,21 @@ export function mergeChanges<T>(outcomes: HostOutcome<T>[], extra: Map<string, C
   }
 }
 
-/** What `plan` shows and `audit` calls drift: every selected host's plan, backup wiring included. */
-export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool): Promise<HostOutcome<HostPlan>[]> {
+/** Every selected host's plan, and why the backup wiring between hosts could not be planned (null when it was). */
+export interface EstatePlan {
+  hosts: HostOutcome<HostPlan>[];
+  wiringError: string | null;
+}
+
+/** What `plan` shows and `audit` calls drift: every selected host's plan, backup wiring included. The wiring failing
+ *  (a host it needs is unreachable) leaves each host's own plan standing and is reported beside it. */
+export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool): Promise<EstatePlan> {
   const planned = await planAll(inv, hosts, pool);
-  const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
-  mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-  return planned;
+  try {
+    const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
+    mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
+    return { hosts: planned, wiringError: null };
+  } catch (e) {
+    return { hosts: planned, wiringError: mask((e as Error).message) };
+  }
 }

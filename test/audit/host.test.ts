@@ -62,7 +62,7 @@ t.test('what the inventory does not know', async (t) => {
 t.test('image records', async (t) => {
   const pair = inv.images[0];
   const rec = (at: string, counts: Partial<ImageRecord['counts']> = {}): ImageRecord => {
-    const c = { missing: 0, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0, ...counts };
+    const c = { missing: 0, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0, source_rot: 0, ...counts };
     return { name: 'uploads', at, ok: Object.values(c).every((n) => n === 0), mode: 'cached', hash: 'sha256', source: { files: 5, bytes: 5000 }, replica: { files: 5, bytes: 5000 }, equal: 5, counts: c, walk_errors: 0, duration_ms: 9 };
   };
   const judge = (value: ImageRecord | null) => judgeImages(pair, { host: 'uploads', ok: true, value }, NOW);

@@ -43,7 +43,7 @@ function input(over: Partial<AuditInput> = {}): AuditInput {
     linksError: null,
     censuses: ['db-prod', 'staging'].map((host) => ({ host, ok: true as const, value: { host, ok: true, durationMs: 1, expected: [], instances: [], problems: [], notes: [] } })),
     catalogs: [{ host: 'backup-far', ok: true, value: [entry(28, 1000), entry(29, 1100), entry(30, 1200)] }],
-    images: [{ host: 'uploads', ok: true, value: { name: 'uploads', at: '2026-11-30T07:00:00Z', ok: true, mode: 'cached', hash: 'sha256', source: { files: 3, bytes: 30 }, replica: { files: 3, bytes: 30 }, equal: 3, counts: { missing: 0, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0 }, walk_errors: 0, duration_ms: 5 } }],
+    images: [{ host: 'uploads', ok: true, value: { name: 'uploads', at: '2026-11-30T07:00:00Z', ok: true, mode: 'cached', hash: 'sha256', source: { files: 3, bytes: 30 }, replica: { files: 3, bytes: 30 }, equal: 3, counts: { missing: 0, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0, source_rot: 0 }, walk_errors: 0, duration_ms: 5 } }],
     ...over,
   };
 }
@@ -75,6 +75,21 @@ t.test('problems: an unreachable host, an unreadable store, a shrunk backup', as
   t.notOk(unread.hosts[0].findings.some((f) => f.area === 'backup'), 'no freshness judged from a store that could not be read');
 });
 
+t.test('per host: ok, and error only for a host that could not be reached', async (t) => {
+  const r = buildReport(input({ facts: input().facts.map((f) => (f.host === 'staging' ? { host: 'staging', ok: false as const, error: new Error('staging: cannot connect to root@10.213.7.20:22: EHOSTUNREACH') } : f)) }));
+  t.match(r.hosts.find((h) => h.host === 'staging'), { ok: false, error: 'staging: cannot connect to root@10.213.7.20:22: EHOSTUNREACH' });
+  t.match(r.hosts.find((h) => h.host === 'db-prod'), { ok: true });
+  t.notOk('error' in r.hosts.find((h) => h.host === 'db-prod')!, 'a reached host has no error');
+});
+
+t.test('--limit leaving out the store: the backups are marked as not judged, not judged from nothing', async (t) => {
+  const only = (names: string[]) => ({ facts: input().facts.filter((f) => names.includes(f.host)), catalogs: [], images: [] });
+  const r = buildReport(input(only(['db-prod'])));
+  t.same(r.hosts.map((h) => h.host), ['db-prod']);
+  t.match(r.hosts[0].findings.filter((f) => f.area === 'backup'), [{ subject: 'app', level: 'warning', message: 'not judged: its store backup-far is not among the audited hosts (--limit)' }]);
+  t.equal(r.ok, true, 'a warning, not a failure');
+});
+
 t.test('the HTML page: self-contained, escaped, a chart per database with the drop in red', async (t) => {
   const r = buildReport(input({ catalogs: [{ host: 'backup-far', ok: true, value: [entry(29, 1000), entry(30, 3)] }] }));
   r.hosts[0].findings[0].message = '<script>alert(1)</script>';
@@ -88,7 +103,7 @@ t.test('the HTML page: self-contained, escaped, a chart per database with the dr
 });
 
 t.test('image records', async (t) => {
-  const result = { name: 'uploads', source: { location: 'a', files: 2, bytes: 9, walk_errors: 0 }, replica: { location: 'b', files: 1, bytes: 4, walk_errors: 1 }, equal: 1, unverified: 0, mtime_differs: 0, counts: { missing: 1, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0 }, problem_bytes: { missing: 5, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0 }, lists_complete: true, hash: 'sha256' as const, mode: { kind: 'cached' as const }, duration_ms: 3, missing: ['x'], extra: [], size_mismatch: [], content_mismatch: [], unreadable: [] };
+  const result = { name: 'uploads', source: { location: 'a', files: 2, bytes: 9, walk_errors: 0 }, replica: { location: 'b', files: 1, bytes: 4, walk_errors: 1 }, equal: 1, unverified: 0, mtime_differs: 0, counts: { missing: 1, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0, source_rot: 0 }, problem_bytes: { missing: 5, extra: 0, size_mismatch: 0, content_mismatch: 0, unreadable: 0, source_rot: 0 }, lists_complete: true, hash: 'sha256' as const, mode: { kind: 'cached' as const }, duration_ms: 3, missing: ['x'], extra: [], size_mismatch: [], content_mismatch: [], unreadable: [], source_rot: [] };
   const rec = toRecord(result, NOW);
   t.match(rec, { name: 'uploads', at: '2026-11-30T08:00:00.000Z', ok: false, walk_errors: 1, counts: { missing: 1 } });
   t.same(parseRecord(JSON.stringify(rec)), rec, 'round trip');
