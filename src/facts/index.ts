@@ -1,7 +1,9 @@
 // The facts API in one import: gather, the fact table, the typed values, the files ironclad pins on hosts.
 
 /** Gathering facts on a host (one round trip) and parsing a recorded output. */
-export { gatherFacts, parseFactOutput, factScript, FACTS_TIMEOUT_MS, ABSENT_CODE } from './gather.js';
+export { gatherFacts, gatherFactsWith, parseFactOutput, factScript, FACTS_TIMEOUT_MS, ABSENT_CODE } from './gather.js';
+/** Facts that take arguments. */
+export { clusterStateFact, clusterPaths, type ClusterState } from './cluster-state.js';
 /** The fact table and its names. */
 export { factDefs, FACT_NAMES, isFactName } from './registry.js';
 /** Files ironclad writes on hosts and facts read back. */

@@ -245,3 +245,12 @@ export interface HostFacts<N extends FactName = FactName> {
   absent: N[];
   problems: FactProblem[];
 }
+
+/** A fact that takes arguments (like pyinfra's `PostgresRoles(port=...)`): read-only sections built for the arguments
+ *  and a pure parser of their outputs by section name. Gathered in the same round trip as the named facts. */
+export interface ArgFact<A, T> {
+  /** Prefix of its sections in the combined script ([a-z_]+). */
+  name: string;
+  sections(args: A): { name: string; command: string }[];
+  parse(sections: Map<string, Section>): T;
+}

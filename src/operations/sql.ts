@@ -2,7 +2,7 @@
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import { registerSecret } from '../core/secrets.js';
 import type { Database, PostgresSpec } from '../inventory/types.js';
-import type { RoleState } from '../provision/state.js';
+import type { RoleState } from '../facts/cluster-state.js';
 import { scramMatches, scramVerifier } from './scram.js';
 import type { Change } from './types.js';
 

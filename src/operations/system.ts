@@ -3,7 +3,7 @@ import { shq } from '../core/quote.js';
 import type { ClusterFact, IdentityFact, PackageFact, ProductionMarkerFact } from '../facts/types.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../facts/identity.js';
 import type { PostgresSpec } from '../inventory/types.js';
-import { clusterPaths } from '../provision/state.js';
+import { clusterPaths } from '../facts/cluster-state.js';
 import type { Change, PlanStep } from './types.js';
 
 /** Install the major version's packages when absent; the default `main` cluster is never created behind our back. */

@@ -5,7 +5,7 @@ import { confChange, hbaChange, changedSettings, renderConf } from '../operation
 import { databaseChanges, desiredRoles, roleChanges } from '../operations/sql.js';
 import { clusterSteps, findCluster, identitySteps, markerChange, packagesChange, serviceChange } from '../operations/system.js';
 import type { Change, PlanStep, Refusal } from '../operations/types.js';
-import { clusterPaths, type ClusterState } from './state.js';
+import { clusterPaths, type ClusterState } from '../facts/cluster-state.js';
 
 export interface HostFactsForPlan {
   os: OsFact;

@@ -5,11 +5,11 @@ import { resolveSecret } from '../core/secrets.js';
 import { joinSql, runCommands } from '../executor/run.js';
 import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
-import { gatherFacts } from '../facts/gather.js';
+import { clusterStateFact } from '../facts/cluster-state.js';
+import { gatherFacts, gatherFactsWith } from '../facts/gather.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Change, Refusal } from '../operations/types.js';
 import { planHost, type HostPlan } from './plan.js';
-import { gatherClusterState } from './state.js';
 
 const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker'] as const;
 
@@ -20,12 +20,12 @@ export function rolePasswords(inv: Inventory, host: Host): Map<string, string> {
   return out;
 }
 
-/** Gather what the planner needs and plan one host (read-only). */
+/** Gather what the planner needs in one round trip and plan one host (read-only). */
 export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>, created = false): Promise<HostPlan> {
-  const [facts, state] = await Promise.all([
-    gatherFacts(conn, PLAN_FACTS),
-    host.postgres ? gatherClusterState(conn, host.postgres) : Promise.resolve(null),
-  ]);
+  const pg = host.postgres;
+  const { facts, state } = pg
+    ? await gatherFactsWith(conn, PLAN_FACTS, { fact: clusterStateFact, args: pg }).then((g) => ({ facts: g.facts, state: g.value }))
+    : { facts: await gatherFacts(conn, PLAN_FACTS), state: null };
   return planHost({ host, facts: facts.facts, state, passwords, created });
 }
 

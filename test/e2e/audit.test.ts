@@ -79,8 +79,11 @@ async function main() {
     const limited = await ironclad([...inv, '--json', '--limit', 'db-prod', 'audit']);
     t.equal(limited.code, 0);
     const only = (JSON.parse(limited.stdout) as AuditReport).hosts.flatMap((h) => h.findings);
-    t.equal(line(only, 'db-prod', 'backup', 'app')?.level, 'ok', '--limit db-prod still judges its backups from its store');
-    t.notOk(only.some((f) => f.host === 'staging'), 'and audits no other host');
+    t.match(line(only, 'db-prod', 'backup', 'app'), { level: 'warning', message: /not judged: its store backup-far/ }, '--limit db-prod does not contact its store');
+    t.notOk(only.some((f) => f.host !== 'db-prod'), 'and audits no other host');
+    const withStore = await ironclad([...inv, '--json', '--limit', 'db-prod,backup-far', 'audit']);
+    t.equal(withStore.code, 0);
+    t.equal(line((JSON.parse(withStore.stdout) as AuditReport).hosts.flatMap((h) => h.findings), 'db-prod', 'backup', 'app')?.level, 'ok', 'with its store in --limit its backups are judged');
   });
 
   const red = async (t: Test, host: string, area: string, subject: string | undefined, message: RegExp) => {

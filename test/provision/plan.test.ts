@@ -3,7 +3,7 @@ import type { ClusterFact } from '../../src/facts/types.js';
 import type { Host } from '../../src/inventory/types.js';
 import { scramVerifier } from '../../src/operations/scram.js';
 import { planHost, type HostFactsForPlan } from '../../src/provision/plan.js';
-import type { ClusterState } from '../../src/provision/state.js';
+import type { ClusterState } from '../../src/facts/cluster-state.js';
 import { renderConf, renderHba } from '../../src/operations/files.js';
 
 const host: Host = {

@@ -1,8 +1,8 @@
-// Facts of one managed cluster that provisioning needs: its files, data directory, settings, roles, databases.
+// The `cluster_state` fact, which takes the cluster as argument: its ironclad.conf and pg_hba.conf, its data directory,
+// and (when it runs) its settings, roles and databases. What provisioning plans from, read like every other fact.
 import { shq } from '../core/quote.js';
-import type { Connector } from '../connectors/types.js';
-import { buildFactScript, newNonce, splitSections } from '../facts/script.js';
 import type { PostgresSpec } from '../inventory/types.js';
+import type { ArgFact, Section } from './types.js';
 
 export interface RoleState {
   name: string;
@@ -67,7 +67,7 @@ function sqlParts(stdout: string | null): Record<QueryName, string> | null {
   return Object.keys(QUERIES).every((k) => k in out) ? (out as Record<QueryName, string>) : null;
 }
 
-/** The sections of the state script, each a read-only command. */
+/** The fact's sections for one cluster, each a read-only command. */
 export function stateCommands(pg: PostgresSpec): { name: string; command: string }[] {
   const p = clusterPaths(pg);
   return [
@@ -86,7 +86,7 @@ const rows = (text: string) => text.split('\n').filter((l) => l !== '').map((l) 
 const bool = (v: string) => v === 't';
 
 /** Pure: the cluster state from the sections' outputs (code 0 = present). */
-export function parseClusterState(sections: Map<string, { code: number; stdout: string }>): ClusterState {
+export function parseClusterState(sections: Map<string, Pick<Section, 'code' | 'stdout'>>): ClusterState {
   const ok = (n: string) => (sections.get(n)?.code === 0 ? sections.get(n)!.stdout : null);
   const dd = ok('datadir')?.split('\n');
   const sql = sqlParts(ok('sql'));
@@ -111,9 +111,9 @@ export function parseClusterState(sections: Map<string, { code: number; stdout: 
   };
 }
 
-/** Gather the cluster state in one round trip. */
-export async function gatherClusterState(conn: Connector, pg: PostgresSpec): Promise<ClusterState> {
-  const nonce = newNonce();
-  const result = await conn.run(buildFactScript(stateCommands(pg), nonce));
-  return parseClusterState(splitSections(result.stdout, nonce));
-}
+/** The fact: `gatherFacts(conn, names, { fact: clusterStateFact, args: pg })` reads it with the named facts. */
+export const clusterStateFact: ArgFact<PostgresSpec, ClusterState> = {
+  name: 'cluster_state',
+  sections: stateCommands,
+  parse: parseClusterState,
+};
