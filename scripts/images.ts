@@ -1,4 +1,5 @@
-// `ironclad images compare NAME | SRC DST`: production images against their backup, each side scanned where it lives.
+// `ironclad images compare|repair NAME | SRC DST`: production images against their backup, each side scanned where it
+// lives; repair copies what the backup lacks or holds wrong, from a healthy source.
 import { localConnector } from '../src/connectors/local.js';
 import { UserError } from '../src/core/errors.js';
 import type { Connector } from '../src/connectors/types.js';
@@ -10,9 +11,17 @@ import { renderResult } from '../src/images/render.js';
 import type { Side } from '../src/images/side.js';
 import { compareExitCode } from '../src/images/summary.js';
 import { saveRecord, toRecord, type ImageRecord } from '../src/images/record.js';
-import { printJson, type Family, type GlobalFlags } from './cli.js';
+import { confirm } from '../src/core/confirm.js';
+import { renderRepairPlan, renderRepairResult } from '../src/images/render-repair.js';
+import { repairExitCode } from '../src/images/repair-plan.js';
+import type { SshTarget } from '../src/images/repair-script.js';
+import { parseVia } from '../src/images/repair-transfer.js';
+import { repairImages } from '../src/images/repair.js';
+import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
 
-const USAGE = 'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash sha256|fast] [--cache-dir DIR]';
+const USAGE =
+  'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash sha256|fast] [--cache-dir DIR]\n' +
+  '       images repair NAME | SRC DST [--yes] [--dry-run] [--only PATH]... [--via auto|pull|controller] [--rehash] [--cache-dir DIR]';
 
 /** What is compared: a name for the report and both locations. */
 interface Resolved {
@@ -22,6 +31,7 @@ interface Resolved {
 }
 
 type OpenConnector = (location: Location) => Promise<Connector>;
+type AddressOf = (location: Location) => SshTarget | undefined;
 
 const named = (source: Location, replica: Location): Resolved => ({ name: `${describeLocation(source)} -> ${describeLocation(replica)}`, source, replica });
 
@@ -30,17 +40,21 @@ const named = (source: Location, replica: Location): Resolved => ({ name: `${des
  * SSH connection for an inventory host. The inventory and SSH modules are loaded only when a host is named, so
  * that comparing two local paths starts fast and needs no inventory. Unknown names fail before any connection.
  */
-async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect: ConnectFn | undefined, fn: (resolved: Resolved, open: OpenConnector) => Promise<T>): Promise<T> {
-  if (target.kind === 'paths' && !needsInventory(target)) return fn(named(target.source, target.replica), async () => localConnector());
+async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect: ConnectFn | undefined, fn: (resolved: Resolved, open: OpenConnector, addressOf: AddressOf) => Promise<T>): Promise<T> {
+  if (target.kind === 'paths' && !needsInventory(target)) return fn(named(target.source, target.replica), async () => localConnector(), () => undefined);
   const [{ inventoryFile, loadInventory, selectHosts }, { withPool }] = await Promise.all([import('../src/inventory/load.js'), import('../src/executor/pool.js')]);
   const inv = loadInventory(inventoryFile(flags.inventory));
   const resolved = target.kind === 'pair' ? { name: target.name, ...pairLocations(inv, target.name) } : named(target.source, target.replica);
   const hostOf = (loc: Location) => (loc.kind === 'host' ? selectHosts(inv, [loc.host])[0] : undefined);
   [resolved.source, resolved.replica].forEach(hostOf);
+  const addressOf: AddressOf = (loc) => {
+    const host = hostOf(loc);
+    return host && { user: host.ssh.user, address: host.address, port: host.ssh.port };
+  };
   return withPool((pool) => fn(resolved, async (loc) => {
     const host = hostOf(loc);
     return host ? pool.get(host) : localConnector();
-  }), connect);
+  }, addressOf), connect);
 }
 
 /** Keep the result of a named pair's comparison on its replica host, for `audit`; a failure to write is a warning. */
@@ -50,6 +64,35 @@ async function record(replica: Connector, rec: ImageRecord): Promise<void> {
   } catch (e) {
     process.stderr.write(`ironclad: warning: ${(e as Error).message}\n`);
   }
+}
+
+/** `images repair`: the plan, a confirmation, the copies; the report (or --json document) and its exit code. */
+async function runRepair({ words, options, flags }: Invocation, connect: ConnectFn | undefined): Promise<number> {
+  const target = parseTarget(words);
+  const opts = { mode: parseMode(options), hash: parseHash(options.hash), via: parseVia(options.via), only: options.only as unknown as string[] | undefined };
+  const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
+  const progress = process.stderr.isTTY && !flags.json ? process.stderr : undefined;
+  return withTarget(target, flags, connect, async ({ name, source, replica }, open, addressOf) => {
+    const side = async (role: Side['role'], location: Location): Promise<Side> => ({ role, location, connector: await open(location), cacheDir });
+    const [src, dst] = await Promise.all([side('source', source), side('replica', replica)]);
+    const result = await repairImages({
+      name,
+      source: src,
+      replica: dst,
+      ...opts,
+      pull: addressOf(source),
+      dryRun: Boolean(options['dry-run']),
+      progress,
+      async confirm(plan) {
+        process.stderr.write(renderRepairPlan(plan));
+        if (!flags.yes && !process.stdin.isTTY) process.stderr.write('stdin is not a terminal: refusing without --yes\n');
+        return confirm(`Copy into ${describeLocation(replica)}?`, { yes: flags.yes });
+      },
+    });
+    if (flags.json) printJson(result);
+    else process.stdout.write(result.dry_run ? renderRepairPlan(result) : renderRepairResult(result));
+    return repairExitCode(result);
+  });
 }
 
 /** The family with a given way to connect to hosts (SSH by default; tests pass another). */
@@ -64,9 +107,13 @@ export function createImagesFamily(connect?: ConnectFn): Family {
       seed: { type: 'string' },
       hash: { type: 'string' },
       'cache-dir': { type: 'string' },
+      only: { type: 'string', multiple: true },
+      via: { type: 'string' },
+      'dry-run': { type: 'boolean' },
     },
     async run({ words, options, flags }) {
       const [sub, ...rest] = words;
+      if (sub === 'repair') return runRepair({ words: rest, options, flags }, connect);
       if (sub !== 'compare') throw new UserError(`usage: ironclad ${USAGE}${sub ? ` (unknown subcommand '${sub}')` : ''}`);
       const target = parseTarget(rest);
       const mode = parseMode(options);

@@ -9,7 +9,7 @@ import { ReportWriter } from './report-file.js';
 import type { Probe, ScanTuning } from './script.js';
 import { manifestBytes, probeSide, readProgress, removeRunFiles, runFiles, scanSide, type RunFiles, type Side } from './side.js';
 import { buildResult, Tally, type CompareResult } from './summary.js';
-import type { HashAlgo, HashChoice, ScanMode, ScanStats } from './types.js';
+import type { HashAlgo, HashChoice, Row, ScanMode, ScanStats } from './types.js';
 
 /** One comparison; the caller opens the sides' connectors and closes them afterwards. */
 export interface CompareRequest {
@@ -22,6 +22,7 @@ export interface CompareRequest {
   listLimit?: number; // paths kept per problem in the result (all by default)
   progress?: NodeJS.WritableStream; // a terminal to show progress on
   tuning?: ScanTuning;
+  onRows?: (rows: Row[]) => void; // every row, as the merge finds them (repair plans from them)
 }
 
 /** The hash both sides will use: sha256, or for `fast` the fastest both have (xxh128, else crc32). */
@@ -49,6 +50,7 @@ async function mergeManifests(req: CompareRequest, files: RunFiles[], tally: Tal
     const replica = entryBatches(manifestBytes(req.replica, files[1]));
     for await (const rows of diffSorted(source, replica)) {
       for (const row of rows) tally.add(row);
+      req.onRows?.(rows);
       await writer?.write(rows);
     }
   } finally {

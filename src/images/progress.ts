@@ -7,7 +7,7 @@ import { count } from './render.js';
 export type ProgressState =
   | { phase: 'starting' }
   | { phase: 'walking' }
-  | { phase: 'hashing'; files: number; filesTotal: number; bytes: number; bytesTotal: number }
+  | { phase: 'hashing' | 'copying'; files: number; filesTotal: number; bytes: number; bytesTotal: number }
   | { phase: 'writing' };
 
 /** Parse the progress file's line; anything unreadable is 'starting' (the file appears once the scan runs). */
@@ -20,6 +20,7 @@ export function parseProgress(text: string): ProgressState {
     case 'writing':
       return { phase };
     case 'hashing':
+    case 'copying':
       if ([files, filesTotal, bytes, bytesTotal].every(Number.isFinite)) return { phase, files, filesTotal, bytes, bytesTotal };
       return { phase: 'starting' };
     default:
@@ -42,10 +43,10 @@ function seconds(s: number): string {
 /** One side's part of the line: phase, files, bytes, and while hashing the rate since `first` and the ETA. */
 export function describeProgress(label: string, first: Sample | undefined, last: Sample): string {
   const s = last.state;
-  if (s.phase !== 'hashing') return `${label}: ${s.phase}`;
+  if (s.phase !== 'hashing' && s.phase !== 'copying') return `${label}: ${s.phase}`;
   const base = `${label}: ${count(s.files)}/${count(s.filesTotal)} files ${humanBytes(s.bytes)}/${humanBytes(s.bytesTotal)}`;
   const f = first?.state;
-  if (!first || f?.phase !== 'hashing' || last.at <= first.at || s.bytes <= f.bytes) return base;
+  if (!first || f?.phase !== s.phase || last.at <= first.at || s.bytes <= f.bytes) return base;
   const rate = ((s.bytes - f.bytes) * 1000) / (last.at - first.at);
   return `${base} ${humanBytes(rate)}/s ETA ${seconds((s.bytesTotal - s.bytes) / rate)}`;
 }
@@ -68,7 +69,8 @@ export function watchProgress(opts: {
       const at = Date.now();
       texts.forEach((t, i) => {
         last[i] = { at, state: parseProgress(t) };
-        if (!first[i] && last[i].state.phase === 'hashing') first[i] = last[i];
+        const phase = last[i].state.phase;
+        if ((phase === 'hashing' || phase === 'copying') && first[i]?.state.phase !== phase) first[i] = last[i];
       });
       if (timer) opts.out.write(`\r\x1b[K${opts.labels.map((l, i) => describeProgress(l, first[i], last[i])).join(' | ')}`);
     } finally {

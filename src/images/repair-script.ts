@@ -1,0 +1,57 @@
+// The repair's host scripts as ironclad sends them: repair.sh where the replica lives, read.sh where the source does.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
+import { shq } from '../core/quote.js';
+import type { HashAlgo } from './types.js';
+
+const texts = new Map<string, string>();
+
+/** A host script of src/images, read once (from src/ also when running from dist/). */
+export function hostScript(name: 'repair.sh' | 'read.sh'): string {
+  let text = texts.get(name);
+  if (text === undefined) texts.set(name, (text = readFileSync(join(packageRoot(), 'src', 'images', name), 'utf8')));
+  return text;
+}
+
+/** One call of repair.sh on the replica's tree. */
+export type RepairCall =
+  | { op: 'part'; root: string; algo: HashAlgo }
+  | { op: 'apply'; root: string; algo: HashAlgo; quarantine: string; fetch: string; progress?: string }
+  | { op: 'receive'; root: string; algo: HashAlgo; quarantine: string; task: string; offset: number }
+  | { op: 'prune'; root: string; days: number };
+
+/** The shell text that runs repair.sh with `sh`, arguments as key=value words. */
+export function repairCommand(call: RepairCall, script = hostScript('repair.sh')): string {
+  const args = Object.entries(call)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => shq(`${k}=${v}`));
+  return ['sh', '-c', shq(script), 'ironclad-repair', ...args].join(' ');
+}
+
+/** Shell text printing a source file's bytes from offset "$1" (path on stdin): read.sh on the tree at `root`. */
+export function readCommand(root: string, rest: string[] = ['"$1"']): string {
+  return ['sh', '-c', shq(hostScript('read.sh')), 'ironclad-read', shq(root), ...rest].join(' ');
+}
+
+/** How the replica's host reaches the source's host for a pull: its own key, the source's key checked. */
+export interface SshTarget {
+  user: string;
+  address: string;
+  port: number;
+}
+
+/** ssh options for a host-to-host pull: no prompt, host key verified, a bounded wait for the connection. */
+export function sshArgs(target: SshTarget, connectTimeoutS = 10): string {
+  return `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=${connectTimeoutS} -p ${target.port} -- ${shq(`${target.user}@${target.address}`)}`;
+}
+
+/** The fetch command (repair.sh's fetch=): read the file where the source is, here or from the replica's host. */
+export function fetchCommand(sourceRoot: string, pull?: SshTarget): string {
+  return pull ? `exec ${sshArgs(pull)} ${shq(readCommand(sourceRoot, []))} "$1"` : readCommand(sourceRoot);
+}
+
+/** A piece of a source file as base64, for a copy streamed through this machine (offset 0-based). */
+export function pieceCommand(sourceRoot: string, offset: number, count: number): string {
+  return readCommand(sourceRoot, [String(offset + 1), String(count), 'base64']);
+}

@@ -1,0 +1,121 @@
+// How a repair's bytes travel: read where the source is and written where the replica is, by repair.sh there
+// (local, or the replica's host pulling over its own SSH key), or streamed through this machine in pieces.
+import { randomBytes } from 'node:crypto';
+import { OperationError, UserError } from '../core/errors.js';
+import { shq } from '../core/quote.js';
+import { tail } from '../executor/run.js';
+import { describeLocation } from './locations.js';
+import { watchProgress } from './progress.js';
+import { parseAnswers, taskLine, type RepairTask, type TaskAnswer, type Transfer } from './repair-plan.js';
+import { fetchCommand, pieceCommand, repairCommand, sshArgs, type SshTarget } from './repair-script.js';
+import type { Side } from './side.js';
+import type { HashAlgo } from './types.js';
+
+/** Which way to copy: decide (auto), or insist on the replica's host pulling, or on streaming through here. */
+export type Via = 'auto' | 'pull' | 'controller';
+
+/** --via, checked. */
+export function parseVia(value: unknown): Via {
+  if (value === undefined || value === 'auto' || value === 'pull' || value === 'controller') return (value ?? 'auto') as Via;
+  throw new UserError(`--via must be auto, pull or controller (got '${String(value)}')`, 'auto: the replica host pulls when it can reach the source by SSH, else through this machine');
+}
+
+/** Decide how the bytes travel, and say why; a pull is tried only when the replica's host can reach the source's. */
+export async function chooseTransfer(source: Side, replica: Side, via: Via, pull?: SshTarget): Promise<Transfer> {
+  const [s, r] = [source.location, replica.location];
+  if (s.kind === 'local' && r.kind === 'local') return { mode: 'local', reason: 'both trees are on this machine' };
+  if (s.kind === 'host' && r.kind === 'host' && s.host === r.host) return { mode: 'local', reason: `both trees are on ${s.host}` };
+  if (s.kind === 'local' || r.kind === 'local') return { mode: 'controller', reason: 'one tree is on this machine: the bytes stream through it' };
+  if (via === 'controller') return { mode: 'controller', reason: 'asked for (--via controller): the bytes stream through this machine' };
+  if (!pull) return { mode: 'controller', reason: `no address for ${s.host} in the inventory: the bytes stream through this machine` };
+  const probe = await replica.connector.run(`${sshArgs(pull, 5)} true </dev/null`, { timeoutMs: 20_000 });
+  if (probe.code === 0) return { mode: 'pull', reason: `${r.host} reaches ${s.host} with its own SSH key (host key checked): it pulls the files directly` };
+  const why = tail(probe.stderr, 1).trim() || `ssh exit ${probe.code}`;
+  if (via === 'pull') throw new OperationError(`${r.host} cannot reach ${s.host} over SSH by itself (${why}); set up a host-to-host key, or use --via controller`);
+  return { mode: 'controller', reason: `${r.host} has no SSH access of its own to ${s.host} (${why}): the bytes stream through this machine` };
+}
+
+/** What the copy needs to know, whichever way it goes. */
+export interface CopyJob {
+  source: Side;
+  replica: Side;
+  algo: HashAlgo;
+  quarantine: string; // relative to the replica's root
+  tasks: RepairTask[];
+  progress?: NodeJS.WritableStream;
+  pieceBytes?: number; // streamed copies: bytes per round trip
+}
+
+const failure = (where: string, r: { host: string; code: number; stderr: string }) =>
+  new OperationError(`${where}: the repair script failed on ${r.host} (exit ${r.code})\n${tail(r.stderr, 4)}`);
+
+/** One repair.sh run on the replica's host does every copy, fetching with `fetch` (here, or a pull over SSH). */
+export async function copyWithFetch(job: CopyJob, pull?: SshTarget): Promise<(TaskAnswer | undefined)[]> {
+  const { replica } = job;
+  const progressFile = `/tmp/ironclad-repair-${randomBytes(6).toString('hex')}.progress`;
+  const out = job.progress;
+  const watcher = out && watchProgress({ labels: ['copy'], read: async () => (await replica.connector.run(`cat ${shq(progressFile)} 2>/dev/null || true`)).stdout, out });
+  try {
+    const call = { op: 'apply' as const, root: replica.location.path, algo: job.algo, quarantine: job.quarantine, fetch: fetchCommand(job.source.location.path, pull), progress: progressFile };
+    const r = await replica.connector.run(repairCommand(call), { stdin: job.tasks.map((t) => taskLine(t) + '\n').join(''), timeoutMs: 0 });
+    if (r.code !== 0) throw failure(`replica ${describeLocation(replica.location)}`, r);
+    const answers: (TaskAnswer | undefined)[] = [];
+    for (const a of parseAnswers(r.stdout)) answers[a.index] = a;
+    return answers;
+  } finally {
+    watcher?.stop();
+    await replica.connector.run(`rm -f ${shq(progressFile)} ${shq(`${progressFile}.tmp`)}`).catch(() => undefined);
+  }
+}
+
+/** Copy each file through this machine: pieces read on the source's host, appended on the replica's, committed there. */
+export async function copyStreamed(job: CopyJob): Promise<(TaskAnswer | undefined)[]> {
+  const { source, replica, tasks } = job;
+  const piece = job.pieceBytes ?? 8 << 20;
+  const root = replica.location.path;
+  const lines = tasks.map(taskLine);
+  const part = await replica.connector.run(repairCommand({ op: 'part', root, algo: job.algo }), { stdin: lines.map((l) => l + '\n').join('') });
+  if (part.code !== 0) throw failure(`replica ${describeLocation(replica.location)}`, part);
+  const answers: (TaskAnswer | undefined)[] = [];
+  const have: number[] = [];
+  for (const a of parseAnswers(part.stdout)) (a.status === 'have' ? (have[a.index] = a.bytes) : (answers[a.index] = a));
+  const totalBytes = tasks.reduce((n, t) => n + t.size, 0);
+  let [doneFiles, doneBytes] = [0, 0];
+  const out = job.progress;
+  const watcher = out && watchProgress({ labels: ['copy'], read: async () => `copying ${doneFiles} ${tasks.length} ${doneBytes} ${totalBytes}`, out });
+  try {
+    for (let i = 0; i < tasks.length; i++) {
+      if (!answers[i]) answers[i] = await streamOne(job, tasks[i], lines[i], have[i] ?? 0, piece, (n) => (doneBytes += n));
+      doneFiles++;
+    }
+  } finally {
+    watcher?.stop();
+  }
+  return answers;
+}
+
+/** One file through this machine, from `offset` (what an earlier run left in its temp file). */
+async function streamOne(job: CopyJob, task: RepairTask, line: string, offset: number, piece: number, moved: (n: number) => void): Promise<TaskAnswer> {
+  const { source, replica } = job;
+  const failed = (detail: string): TaskAnswer => ({ index: 0, status: 'failed', bytes: 0, detail });
+  for (let stalls = 0; stalls < 3; ) {
+    let bytes = Buffer.alloc(0);
+    if (offset < task.size) {
+      const r = await source.connector.run(pieceCommand(source.location.path, offset, Math.min(piece, task.size - offset)), { stdin: Buffer.from(task.path, 'latin1') });
+      if (r.code === 65) return failed('the source refused the path (it leads out of its tree)');
+      if (r.code === 66) return failed('no longer a regular file on the source');
+      if (r.code !== 0) return failed(`reading on ${r.host} failed (exit ${r.code}): ${tail(r.stderr, 1).trim()}`);
+      bytes = Buffer.from(r.stdout, 'base64');
+      if (!bytes.length) return failed('the source file is shorter than when it was scanned (compare again)');
+    }
+    const w = await replica.connector.run(repairCommand({ op: 'receive', root: replica.location.path, algo: job.algo, quarantine: job.quarantine, task: line, offset }), { stdin: bytes });
+    if (w.code !== 0) throw failure(`replica ${describeLocation(replica.location)}`, w);
+    const a = parseAnswers(w.stdout)[0];
+    if (!a) throw new OperationError(`${w.host}: no answer from the repair script: ${JSON.stringify(w.stdout.slice(0, 200))}`);
+    moved(bytes.length);
+    if (a.status !== 'have' && a.status !== 'partial') return a;
+    stalls = a.bytes > offset ? 0 : stalls + 1;
+    offset = a.bytes;
+  }
+  return failed('the copy makes no progress');
+}
