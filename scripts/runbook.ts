@@ -93,14 +93,15 @@ export const runbookFamily: Family = {
 
 export const refreshFamily: Family = {
   name: 'refresh',
-  summary: 'refresh NAME [--from ID] [--dry-run] [--resume RUN_ID] [--swap-back]: the staging-refresh runbook',
-  options: { from: { type: 'string' }, resume: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'swap-back': { type: 'boolean' } },
+  summary: 'refresh NAME [--from ID] [--dry-run] [--resume RUN_ID] [--swap-back] [--keep-failed]: the staging-refresh runbook',
+  options: { from: { type: 'string' }, resume: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'swap-back': { type: 'boolean' }, 'keep-failed': { type: 'boolean' } },
   async run(inv) {
     const [name] = inv.words;
     if (!name) throw new UserError('refresh needs the name of a refresh: section', 'e.g. ironclad refresh staging');
     const book = inv.options['swap-back'] ? 'staging-swap-back.yaml' : 'staging-refresh.yaml';
     const params: Record<string, unknown> = { refresh: name };
     if (inv.options.from) params.from = inv.options.from;
+    if (inv.options['keep-failed']) params.keep_failed = true;
     const resumeCommand = `ironclad${inv.flags.inventory ? ` -i ${inv.flags.inventory}` : ''} refresh ${name}${inv.options['swap-back'] ? ' --swap-back' : ''} --resume`;
     return execute(inv, join(packageRoot(), 'runbooks', book), params, true, resumeCommand);
   },

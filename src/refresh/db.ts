@@ -1,11 +1,10 @@
 // Small helpers the refresh actions share: its spec, its hosts, and SQL on a host's cluster as postgres.
-import { OperationError, UserError } from '../core/errors.js';
-import { shq } from '../core/quote.js';
+import { UserError } from '../core/errors.js';
 import type { Connector } from '../connectors/types.js';
-import { tail } from '../executor/run.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory, RefreshSpec } from '../inventory/types.js';
 import type { ActionContext } from '../runbook/types.js';
+import { checkLogin, openLogin, runSql, type Login } from './login.js';
 
 /** What a restore-like action works on: a refresh: section by name (`refresh`), or explicit
  *  `source` host + `database` to a `target` host (the restore-production runbook). */
@@ -28,14 +27,13 @@ export function refreshOf(inv: Inventory, p: Record<string, unknown>): { name: s
   return { name, spec, source, target, store };
 }
 
-/** Rows of a query (tab-separated fields) run as postgres on the host's cluster. */
-export async function query(conn: Connector, host: Host, database: string, sql: string): Promise<string[][]> {
-  const r = await conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -p ${host.postgres!.port} -d ${shq(database)}`)}`, { stdin: sql });
-  if (r.code !== 0) {
-    const errors = (r.stderr || r.stdout).split('\n').filter((l) => /^(ERROR|FATAL|psql: error):?/.test(l));
-    throw new OperationError(`${host.name}: SQL on ${database} failed (exit ${r.code}): ${errors.join('; ') || 'see below'}\n${tail(r.stderr || r.stdout, 4)}`);
-  }
-  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+/** Rows of a query (tab-separated fields): as the refresh role when `login` is given, else as postgres (ironclad's
+ *  own statements only: never text from a dump, never where the dump's code could run). */
+export const query = (conn: Connector, host: Host, database: string, sql: string, login?: Login): Promise<string[][]> => runSql(conn, host, database, sql, login);
+
+/** The role that owns the target database on the target host (inventory), postgres when none is named. */
+export function ownerOf(target: Host, database: string): string {
+  return target.postgres!.databases?.find((d) => d.name === database)?.owner ?? 'postgres';
 }
 
 /** The connector of a host by name. */
@@ -48,4 +46,13 @@ export function sideNames(database: string): { incoming: string; previous: strin
   // PostgreSQL cuts names at 63 bytes: a longer side name would be the live database's own name
   if (Buffer.byteLength(database) > 53) throw new UserError(`database name '${database}' is too long for a refresh (at most 53 bytes: ${database}__incoming must stay a name of its own)`);
   return { incoming: `${database}__incoming`, previous: `${database}__previous` };
+}
+
+/** A step's session in the incoming database as the refresh role (never the live one: a wrong input is refused). */
+export async function incomingSession(ctx: ActionContext, r: ReturnType<typeof refreshOf>, database: string): Promise<{ conn: Connector; login: Login; sql: (text: string) => Promise<string[][]> }> {
+  if (database !== sideNames(r.spec.to.database).incoming) throw new UserError(`database '${database}' is not ${sideNames(r.spec.to.database).incoming}: the refresh steps work on the incoming copy only`);
+  const conn = await ctx.pool.get(r.target);
+  const login = await openLogin(conn, r.target, r.spec.to.database);
+  await checkLogin(conn, r.target, database, login);
+  return { conn, login, sql: (text) => runSql(conn, r.target, database, text, login) };
 }

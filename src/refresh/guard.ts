@@ -17,7 +17,8 @@ export async function refuseProduction(ctx: ActionContext, host: Host): Promise<
 
 export const guardAction: Action = {
   name: 'refresh.guard',
-  summary: 'refuse a production target; the single-instance check on the target',
+  summary: 'refuse a production target; the single-instance check on the target (run again on every --resume)',
+  rerunOnResume: true,
   describe: (p, ctx) => {
     const r = refreshOf(ctx.inv, p);
     return `${r.target.name} must not be production (tag and on-host marker) and must pass the single-instance check`;

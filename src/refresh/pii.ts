@@ -1,9 +1,12 @@
 // The scan for personal data left after scrubbing: emails outside the allowed domains, phone numbers, card numbers (Luhn).
+import { sqlIdent } from '../core/quote.js';
+import { tableSql, type TableName } from './names.js';
 
 export type PiiHit = { kind: 'email' | 'phone' | 'card'; value: string };
 
 const EMAIL = /[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
 const DIGITS = /\+?\d[\d ().-]{5,}\d/g;
+const WORD = /^[A-Za-z_]$/;
 
 /** True when a digit string passes the Luhn check. */
 export function luhn(digits: string): boolean {
@@ -33,6 +36,8 @@ export function scanValue(value: string, allowedDomains: string[]): PiiHit[] {
   }
   const withoutEmails = value.replace(EMAIL, ' ');
   for (const m of withoutEmails.matchAll(DIGITS)) {
+    // a run of digits inside a word (a hash, a token, an identifier) is not a number someone is reached at
+    if (WORD.test(withoutEmails[m.index - 1] ?? '') || WORD.test(withoutEmails[m.index + m[0].length] ?? '')) continue;
     const digits = m[0].replace(/\D/g, '');
     if (digits.length >= 13 && digits.length <= 19 && luhn(digits)) hits.push({ kind: 'card', value: m[0] });
     else if (digits.length >= 7 && digits.length <= 15 && !/^(1)?55501\d\d$/.test(digits) && !/^\d{4}-\d{2}-\d{2}/.test(m[0])) hits.push({ kind: 'phone', value: m[0] });
@@ -45,7 +50,7 @@ const sqlDomains = (allowed: string[]) => allowed.filter((d) => /^[A-Za-z0-9-]+(
 
 /** SQL: whether the text value `value` (an expression) may hold a hit for scanValue (pure). It has an @ and is not
  *  one email address of an allowed domain and nothing else, or it has no @ and a run of 7 digits or more that is not
- *  one fictional phone number (555-01xx) and nothing else. The harmless email is one local part of scanValue's
+ *  one fictional phone number (555-01xx) and nothing else, the run not inside a word (no letter or '_' next to it). The harmless email is one local part of scanValue's
  *  characters, one @, and a domain of letters, digits, dots and hyphens that does not start with a dot, has no two
  *  dots together (anywhere in the value: stricter than scanValue, never looser) and is an allowed domain or ends with
  *  a dot and one (under a dotless domain like localhost it needs a label: scanValue sees no email there). The value
@@ -58,15 +63,14 @@ export function candidateCondition(value: string, allowedDomains: string[]): str
     ? `(lower(${v}) LIKE ANY (ARRAY[${endings.join(', ')}]) AND ${v} ~ '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$' AND ${v} NOT LIKE '%@.%' AND ${v} NOT LIKE '%..%')`
     : 'false';
   const fictionalPhone = '^(?:\\+?1[ .-]?)?\\(?555\\)?[ .-]?01[0-9]{2}$';
-  return `((strpos(${v}, '@') > 0 AND NOT ${harmlessEmail}) OR (strpos(${v}, '@') = 0 AND ${v} ~ '[0-9][0-9 ().-]{5,}[0-9]' AND ${v} !~ '${fictionalPhone}'))`;
+  return `((strpos(${v}, '@') > 0 AND NOT ${harmlessEmail}) OR (strpos(${v}, '@') = 0 AND ${v} ~ '(^|[^A-Za-z_])[0-9][0-9 ().-]{5,}[0-9]([^A-Za-z0-9_]|$)' AND ${v} !~ '${fictionalPhone}'))`;
 }
 
 /** SQL that returns the candidate values of a table's text-like columns, in one pass over the table: a row per table
  *  row that has any, a column per column given (NULL where that column's value is not a candidate), at most `limit`
  *  rows. Only values that may hold a hit come back, so the limit caps what is reported, never what is looked at: a
  *  table of scrubbed emails is read whole on the server, not sent back. */
-export function candidateSql(table: string, columns: string[], limit: number, allowedDomains: string[] = []): string {
-  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  const candidate = (c: string) => candidateCondition(`${ident(c)}::text`, allowedDomains);
-  return `SELECT ${columns.map((c) => `CASE WHEN ${candidate(c)} THEN ${ident(c)}::text END`).join(', ')} FROM ${ident(table)} WHERE ${columns.map(candidate).join(' OR ')} LIMIT ${limit}`;
+export function candidateSql(table: string | TableName, columns: string[], limit: number, allowedDomains: string[] = []): string {
+  const candidate = (c: string) => candidateCondition(`${sqlIdent(c)}::text`, allowedDomains);
+  return `SELECT ${columns.map((c) => `CASE WHEN ${candidate(c)} THEN ${sqlIdent(c)}::text END`).join(', ')} FROM ${tableSql(table)} WHERE ${columns.map(candidate).join(' OR ')} LIMIT ${limit}`;
 }

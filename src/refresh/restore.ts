@@ -1,20 +1,28 @@
 // Restore a backup beside the live database, in parallel. With scrub rules, the scrub happens while restoring: tables
 // are loaded without their indexes and constraints, the scrub rewrites them once, then indexes and constraints are built
 // on the scrubbed rows. Much cheaper than a scrub after a full restore, which updates every index entry of every row.
-import { OperationError, UserError } from '../core/errors.js';
+import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { limiter } from '../core/limiter.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
-import type { Connector } from '../connectors/types.js';
-import { fanOut, limiter } from '../executor/fanout.js';
+import { fanOut } from '../executor/fanout.js';
 import { tail } from '../executor/run.js';
-import type { Host } from '../inventory/types.js';
-import type { Action } from '../runbook/types.js';
-import { query, refreshOf, sideNames } from './db.js';
-import { scrubMarker, scrubPlan, scrubStatements, scrubTables, type ScrubRules } from './scrub.js';
-import { piiFindings, piiRefusal, piiScanMark, rulesOf } from './transform.js';
+import type { Action, ActionContext } from '../runbook/types.js';
+import { ownerOf, query, refreshOf, sideNames } from './db.js';
+import { fakeKey, keyStatements } from './fakekey.js';
+import { checkLogin, createIncomingSql, incomingMark, openLogin, refreshRole, runSql, type Login } from './login.js';
+import { tableKey, tableName, tableRegclass, tableSql } from './names.js';
+import { pgRestore, prepareIncoming, saveFile, type Restore } from './prepare.js';
+import { checkRules, piiFindings, piiRefusal, scanSummary } from './scan.js';
+import { rulesHash, scrubPlan, scrubTables, type ScrubRules } from './scrub.js';
+import { rulesOf } from './transform.js';
 
-const dataOf = (line: string) => /^\d+; \d+ \d+ TABLE DATA public (\S+) /.exec(line)?.[1];
+/** The `schema.table` key of a TABLE DATA entry of a table of contents (names without spaces; others never match). */
+const dataOf = (line: string) => {
+  const m = /^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) /.exec(line);
+  return m ? `${m[1]}.${m[2]}` : undefined;
+};
 
-/** A pg_restore table of contents (`pg_restore -l`) without the data of the given public tables (pure). */
+/** A pg_restore table of contents (`pg_restore -l`) without the data of the given tables (`schema.table`) (pure). */
 export function withoutDataOf(list: string, tables: string[]): string {
   const skip = new Set(tables);
   return list
@@ -23,7 +31,7 @@ export function withoutDataOf(list: string, tables: string[]): string {
     .join('\n');
 }
 
-/** Only the data entries of the given public tables from a pg_restore table of contents (pure). */
+/** Only the data entries of the given tables (`schema.table`) from a pg_restore table of contents (pure). */
 export function onlyDataOf(list: string, tables: string[]): string {
   const keep = new Set(tables);
   return list
@@ -50,8 +58,9 @@ export function scrubWhileRestoringSql(
   plan: { truncates: string[]; updates: { table: string; sql: string; values: { column: string; value: string }[] }[] },
   unlogged: string[],
   columns: Record<string, Record<string, ColumnType>> = {},
+  keyHex = '00'.repeat(32),
 ): { truncates: string | undefined; updates: { table: string; sql: string; rewrite?: string }[] } {
-  const tx = (statements: string[]) => ['BEGIN;', ...statements, 'COMMIT;'].join('\n');
+  const tx = (statements: string[]) => ['BEGIN;', ...keyStatements(keyHex), ...statements, 'COMMIT;'].join('\n');
   const rewrite = (u: (typeof plan.updates)[number]): string | undefined => {
     const known = columns[u.table];
     if (!unlogged.includes(u.table) || !known || u.values.some((v) => !known[v.column] || /\bselect\b/i.test(v.value))) return undefined;
@@ -59,17 +68,17 @@ export function scrubWhileRestoringSql(
       const c = known[v.column];
       return `ALTER COLUMN ${sqlIdent(v.column)} TYPE ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''} USING ${v.value}`;
     });
-    return tx([`ALTER TABLE ${sqlIdent(u.table)} SET LOGGED, ${alters.join(', ')};`]);
+    return tx([`ALTER TABLE ${tableSql(u.table)} SET LOGGED, ${alters.join(', ')};`]);
   };
   return {
     truncates: plan.truncates.length ? tx(plan.truncates) : undefined,
-    updates: plan.updates.map((u) => ({ table: u.table, sql: tx([u.sql, ...(unlogged.includes(u.table) ? [`ALTER TABLE ${sqlIdent(u.table)} SET LOGGED;`] : [])]), rewrite: rewrite(u) })),
+    updates: plan.updates.map((u) => ({ table: u.table, sql: tx([u.sql, ...(unlogged.includes(u.table) ? [`ALTER TABLE ${tableSql(u.table)} SET LOGGED;`] : [])]), rewrite: rewrite(u) })),
   };
 }
 
-/** The columns of plain public tables among `tables` (not typed, without inheritance), for scrubWhileRestoringSql. */
+/** The columns of the plain tables among `tables` (not typed, without inheritance), for scrubWhileRestoringSql. */
 const columnTypesSql = (tables: string[]) =>
-  `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), coalesce(quote_ident(cn.nspname) || '.' || quote_ident(co.collname), '') FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.reloftype = 0 AND NOT c.relhassubclass AND NOT c.relispartition AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AND a.attnum > 0 AND NOT a.attisdropped AND c.relname IN (${tables.map(sqlLiteral).join(', ')}) ORDER BY 1, a.attnum;`;
+  `SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), coalesce(quote_ident(cn.nspname) || '.' || quote_ident(co.collname), '') FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND c.reloftype = 0 AND NOT c.relhassubclass AND NOT c.relispartition AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AND a.attnum > 0 AND NOT a.attisdropped AND c.oid IN (${tables.map(tableRegclass).join(', ')}) ORDER BY 1, a.attnum;`;
 
 /** Rows of columnTypesSql by table and column (pure). */
 export function columnTypes(rows: string[][]): Record<string, Record<string, ColumnType>> {
@@ -81,27 +90,12 @@ export function columnTypes(rows: string[][]): Record<string, Record<string, Col
 // (tables, sequences, views: the indexes are built beside the scrub and take their table's persistence)
 const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind NOT IN ('i', 'I') ORDER BY 1;";
 
-interface Restore {
-  conn: Connector;
-  host: Host;
-  database: string;
-  owner: string;
-  dump: string;
-  jobs: number | string;
-  maintenanceWorkMem: string;
-}
-
-async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs): Promise<void> {
-  const env = `PGOPTIONS='-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB'`; // index builds, constraint checks
-  const res = await r.conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`${env} pg_restore -p ${r.host.postgres!.port} -d ${r.database} -j ${jobs} --no-owner --no-acl --role=${r.owner} --exit-on-error ${args} ${shq(r.dump)}`)}`);
-  if (res.code !== 0) throw new OperationError(`pg_restore (${what}) into ${r.database} on ${r.host.name} failed (exit ${res.code}); the live database is untouched\n${tail(res.stderr || res.stdout)}`);
-}
-
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
-/** What in a dump's post-data would act on the rows the scrub rewrites (triggers, rules, keys that cascade updates):
- *  scrubbing before those exist would skip them, so such a dump is restored whole and scrubbed after. */
-export const ACTS_ON_UPDATES = /^CREATE (?:CONSTRAINT )?TRIGGER |^CREATE (?:OR REPLACE )?RULE |ON UPDATE CASCADE/m;
+/** What in a dump's post-data would act on the rows the scrub rewrites (rules, keys that cascade updates): scrubbing
+ *  before those exist would skip them, so such a dump is restored whole and scrubbed after. Triggers are not among
+ *  them: production's triggers never run for the scrub (switched off for it when they exist). */
+export const ACTS_ON_UPDATES = /^CREATE (?:OR REPLACE )?RULE |ON UPDATE CASCADE/m;
 
 interface Dump {
   /** The table of contents (`pg_restore -l`). */
@@ -112,11 +106,12 @@ interface Dump {
   postSql: string;
 }
 
-async function readDump(r: Restore): Promise<Dump> {
+async function readDump(r: Restore, whole: boolean): Promise<Dump> {
+  const none = Promise.resolve({ code: 0, stdout: '', stderr: '' });
   const [toc, postList, post] = await Promise.all([
     r.conn.run(`pg_restore -l ${shq(r.dump)}`),
-    r.conn.run(`pg_restore -l --section=post-data ${shq(r.dump)}`),
-    r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`),
+    whole ? r.conn.run(`pg_restore -l --section=post-data ${shq(r.dump)}`) : none,
+    whole ? r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`) : none,
   ]);
   for (const [res, what] of [[toc, '-l'], [postList, '-l --section=post-data'], [post, '--section=post-data']] as const)
     if (res.code !== 0) throw new OperationError(`pg_restore ${what} ${r.dump} on ${r.host.name} failed (exit ${res.code})\n${tail(res.stderr)}`);
@@ -236,7 +231,7 @@ export function scrubOrder(rules: ScrubRules, jobs: number): number {
 
 /** Whether a keep_where names one of `tables` other than its own table (whatever its case), or matches `also`. */
 function keepWhereMatches(rules: ScrubRules, tables: string[], also?: RegExp): boolean {
-  const names = (table: string) => tables.filter((t) => t !== table).map((t) => new RegExp(`\\b${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i'));
+  const names = (table: string) => tables.filter((t) => t !== tableKey(table)).map((t) => new RegExp(`\\b${tableName(t).table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i'));
   return Object.entries(rules.tables).some(
     ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && (also?.test(c.keep_where) || names(table).some((re) => re.test(c.keep_where!)))),
   );
@@ -257,7 +252,7 @@ export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boole
  *  not on one table after all of them. Each foreign key is added NOT VALID (no row read) and validated as soon as
  *  both its tables are built, up to `jobs` at once: the same constraints, checked the same way as pg_restore's ADD
  *  CONSTRAINT, which would add them one after another, each reading its whole table, after every index. */
-async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[], dir: string, dump: Dump, log: (l: string) => void): Promise<string> {
+async function restoreScrubbed(r: Restore, rules: ScrubRules, file: string, accounts: string[], dir: string, dump: Dump, log: (l: string) => void): Promise<void> {
   const { truncated, updated } = scrubTables(rules);
   const touched = [...updated, ...truncated];
   const list = `${dir}/restore.list`; // everything but the data of the truncated and the rewritten tables, and the parallel foreign keys
@@ -265,22 +260,21 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   const fks = parallelForeignKeys(dump.postSql, withoutDataOf(dump.toc, touched));
   const kept = new Set(fks.list.split('\n'));
   const postLines = dump.postList.split('\n').filter((l) => kept.has(l));
-  const post = postDataByTable(dump.postSql, postLines.join('\n'));
+  const byTable = postDataByTable(dump.postSql, postLines.join('\n'));
+  // (post-data entries are grouped for public tables with plain names; the others' are built after everything)
+  const post = { tables: new Map([...byTable.tables].map(([t, lines]) => [`public.${t}`, lines])), rest: byTable.rest };
   const uniques = uniqueKeys(dump.postSql, postLines);
   const byUs = new Set(uniques.map((k) => k.line));
   const listOf = (tables: string[]) => tables.flatMap((t) => post.tables.get(t) ?? []).filter((l) => !byUs.has(l));
   const others = [...post.tables.keys()].filter((t) => !touched.includes(t));
   const own = touched.filter((t) => post.tables.has(t));
-  const save = async (path: string, text: string) => {
-    const saved = await r.conn.run(`cat > ${shq(path)} && chmod 644 ${shq(path)}`, { stdin: text + '\n' });
-    if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
-  };
+  const save = (path: string, text: string) => saveFile(r, path, text);
   // the rewritten tables in the order they load: those a foreign key references first (the keys wait for them)
-  const referenced = new Set(fks.keys.map((k) => k.references.replace(/^public\./, '')));
+  const referenced = new Set(fks.keys.map((k) => k.references));
   const loadOrder = [...updated].sort((a, b) => Number(referenced.has(b)) - Number(referenced.has(a)));
   let since = Date.now();
   const [started] = await Promise.all([
-    query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();'),
+    r.sql('SELECT pg_postmaster_start_time();'),
     save(list, fks.list),
     save(rewritten, onlyDataOf(dump.toc, updated)),
     save(`${dir}/post-others.list`, listOf(others).join('\n')),
@@ -289,17 +283,19 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     ...loadOrder.map((t, i) => save(`${dir}/rewritten-${i}.list`, onlyDataOf(dump.toc, [t]))),
   ]);
   await pgRestore(r, `--section=pre-data -L ${shq(list)}`, 'tables');
-  const before = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
+  const catalog = await checkRules(r.conn, r.host, r.database, rules, file, r.login); // every name in the rules is there
+  const before = (await r.sql(PERSISTENCE)).flat();
   // the tables the rules touch, as created: the rewritten plain ones are loaded UNLOGGED; one with partitions or
   // child tables has its rows loaded with the other tables' data
   const created = touched.length
-    ? await query(r.conn, r.host, r.database, `SELECT c.relname, c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition, c.relkind = 'p' OR c.relhassubclass FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN (${touched.map(sqlLiteral).join(', ')}) ORDER BY 1;`)
+    ? await r.sql(`SELECT n.nspname || '.' || c.relname, c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition, c.relkind = 'p' OR c.relhassubclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid IN (${touched.map(tableRegclass).join(', ')}) ORDER BY 1;`)
     : [];
   const unlogged = created.filter(([t, plain]) => plain === 't' && updated.includes(t)).map(([t]) => t);
   const spread = created.filter(([, , parts]) => parts === 't').map(([t]) => t);
-  const [columns] = await Promise.all([
-    unlogged.length ? query(r.conn, r.host, r.database, columnTypesSql(unlogged)).then(columnTypes) : {},
-    unlogged.length ? query(r.conn, r.host, r.database, unlogged.map((t) => `ALTER TABLE ${sqlIdent(t)} SET UNLOGGED;`).join('\n')) : undefined,
+  const [columns, , keyHex] = await Promise.all([
+    unlogged.length ? r.sql(columnTypesSql(unlogged)).then(columnTypes) : {},
+    unlogged.length ? r.sql(unlogged.map((t) => `ALTER TABLE ${tableSql(t)} SET UNLOGGED;`).join('\n')) : undefined,
+    fakeKey(r.conn, r.host),
   ]);
   log(`tables created in ${seconds(since)}`);
   const jobs = Number(r.jobs);
@@ -317,12 +313,12 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   };
   const loadAndScrub = async (othersLoaded: Promise<void>) => {
     const t0 = Date.now();
-    const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged, columns);
+    const sql = scrubWhileRestoringSql(scrubPlan(rules, accounts), unlogged, columns, keyHex);
     const parallel = scrubOrder(rules, jobs);
     const copied: string[] = [];
     const scrubTable = async (u: (typeof sql.updates)[number]) => {
       if (u.rewrite) {
-        const done = await query(r.conn, r.host, r.database, u.rewrite).then(
+        const done = await r.sql(u.rewrite).then(
           () => true,
           (e: Error) => (log(`${u.table}: one ALTER TABLE could not rewrite it (${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}); updated instead`), false),
         );
@@ -331,11 +327,11 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
           return final.get(u.table)?.resolve();
         }
       }
-      await query(r.conn, r.host, r.database, u.sql);
+      await r.sql(u.sql);
       final.get(u.table)?.resolve();
     };
     const truncate = async () => {
-      if (sql.truncates) await query(r.conn, r.host, r.database, sql.truncates);
+      if (sql.truncates) await r.sql(sql.truncates);
       for (const t of truncated) final.get(t)!.resolve();
     };
     let t1 = Date.now();
@@ -387,17 +383,17 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   // the dump's own statement when PostgreSQL refuses one)
   const settings = `SET maintenance_work_mem = ${sqlLiteral(r.maintenanceWorkMem)};\nSET work_mem = '64MB';`;
   const buildKey = async (k: UniqueKey) => {
-    await query(r.conn, r.host, r.database, `${settings}\n${k.index}`);
-    await query(r.conn, r.host, r.database, k.constraint).catch(async (e: Error) => {
+    await r.sql(`${settings}\n${k.index}`);
+    await r.sql(k.constraint).catch(async (e: Error) => {
       log(`${k.name}: ${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}; built by the dump's ADD CONSTRAINT instead`);
-      await query(r.conn, r.host, r.database, `DROP INDEX IF EXISTS ${k.table.split('.')[0]}.${k.name};\n${settings}\n${k.statement}`);
+      await r.sql(`DROP INDEX IF EXISTS ${k.table.split('.')[0]}.${k.name};\n${settings}\n${k.statement}`);
     });
   };
   const build = async (file: string, what: string, n: number, tables: string[]) => {
     const slot = limiter(n);
     await Promise.all([
       listOf(tables).length ? pgRestore(r, `--section=post-data -L ${shq(`${dir}/${file}`)}`, what, n) : undefined,
-      ...uniques.filter((k) => tables.includes(k.table.slice('public.'.length))).map((k) => slot(() => buildKey(k))),
+      ...uniques.filter((k) => tables.includes(k.table)).map((k) => slot(() => buildKey(k))),
     ]);
   };
   const builtOthers = others.length ? othersLoaded.then(() => build('post-others.list', 'indexes and constraints of the other tables', jobs + 1, others)) : Promise.resolve();
@@ -409,9 +405,8 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   // a key waits for its two tables' builds; for everything when a unique index it may need is in the rest
   const restBuildsKeys = post.rest.some((l) => /^\d+; \d+ \d+ (?:INDEX|CONSTRAINT) /.test(l));
   const ready = (table: string): Promise<unknown> => {
-    const name = table.startsWith('public.') ? table.slice('public.'.length) : '';
-    if (restBuildsKeys || !post.tables.has(name)) return builtAll;
-    return builtOwn.get(name) ?? builtOthers;
+    if (restBuildsKeys || !post.tables.has(table)) return builtAll;
+    return builtOwn.get(table) ?? builtOthers;
   };
   const slot = limiter(Math.max(1, jobs));
   let keysFrom = 0;
@@ -419,7 +414,7 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
     Promise.all([ready(k.table), ready(k.references)]).then(() =>
       slot(async () => {
         keysFrom ||= Date.now();
-        await query(r.conn, r.host, r.database, `BEGIN;\n${k.add}\nCOMMIT;\nALTER TABLE ONLY ${k.table} VALIDATE CONSTRAINT ${k.name};`);
+        await r.sql(`BEGIN;\n${k.add}\nCOMMIT;\nALTER TABLE ONLY ${k.table} VALIDATE CONSTRAINT ${k.name};`);
       }).catch((e: Error) => {
         throw new OperationError(`foreign key ${k.name} of ${r.database} on ${r.host.name} does not hold: ${e.message}`);
       }),
@@ -427,13 +422,13 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   );
   // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages: they are
   // written now, while the last keys are checked (which only read)
-  const checkpoint = builtAll.then(() => query(r.conn, r.host, r.database, 'CHECKPOINT;'));
+  const checkpoint = builtAll.then(() => query(r.conn, r.host, 'postgres', 'CHECKPOINT;')); // (ironclad's own statement, as postgres)
   // the rows are final once scrubbed (nothing in post-data acts on them): the scan for personal data runs beside the
   // index builds
   const scanned = dataDone.then(async () => {
     const t0 = Date.now();
-    const findings = await piiFindings(r.conn, r.host, r.database, rules);
-    log(`scanned ${(rules.verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data beside the index build, in ${seconds(t0)}`);
+    const findings = await piiFindings(r.conn, r.host, r.database, rules, catalog, r.login);
+    log(`scanned ${scanSummary(rules, catalog)} for personal data beside the index build, in ${seconds(t0)}`);
     return findings;
   });
   // everything runs to its end before a failure is reported: nothing keeps writing into the database after this step
@@ -442,50 +437,71 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, accounts: string[]
   if (failure) throw (failure as PromiseRejectedResult).reason;
   if (fks.keys.length) log(`${fks.keys.length} foreign keys checked, up to ${jobs} at once, each as soon as its tables were built, in ${seconds(keysFrom)}`);
   log(`indexes and constraints built in ${seconds(scrubbedAt)} after the scrub (the other tables' from when their data was in; ${uniques.length} primary keys and unique constraints on unique indexes built beside their tables' other indexes)`);
-  const after = (await query(r.conn, r.host, r.database, PERSISTENCE)).flat();
+  const after = (await r.sql(PERSISTENCE)).flat();
   if (after.join('\n') !== before.join('\n')) throw new OperationError(`${r.database} on ${r.host.name}: tables are not logged as the dump made them after the scrub`);
   const findings = await scanned;
-  if (findings.length) throw piiRefusal(findings);
+  if (findings.length) throw piiRefusal(findings, file);
   // a crash restart while tables were UNLOGGED empties them: their rows would be silently gone
-  const restarted = await query(r.conn, r.host, r.database, 'SELECT pg_postmaster_start_time();');
+  const restarted = await r.sql('SELECT pg_postmaster_start_time();');
   if (restarted.join() !== started.join()) throw new OperationError(`the server on ${r.host.name} restarted during the restore; tables loaded unlogged may have lost their rows: run the refresh again`);
-  await query(r.conn, r.host, r.database, `COMMENT ON DATABASE ${sqlIdent(r.database)} IS ${sqlLiteral(scrubMarker(scrubStatements(rules, accounts)))};`);
-  return piiScanMark(rules, r.database);
+}
+
+/** Make the incoming database for this run, owned by the refresh role and closed to everyone else. A database of that
+ *  name already there is dropped only when it is a refresh's work copy (`replace`) or this very run made it: the
+ *  restore-production runbook leaves its copy for the operator to put in service, and never drops it again. */
+async function createIncoming(ctx: ActionContext, r: ReturnType<typeof refreshOf>, incoming: string, replace: boolean): Promise<Login> {
+  const conn = await ctx.pool.get(r.target);
+  const [found] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(incoming)};`);
+  if (found && !replace && found[0] !== incomingMark(ctx.runId))
+    throw new SafetyRefusal(`${incoming} already exists on ${r.target.name} and this run did not make it: it may be the database the application now uses (restore-production leaves its copy there). Rename or drop it yourself, then run again`);
+  const login = await openLogin(conn, r.target, r.spec.to.database);
+  await query(conn, r.target, 'postgres', `${found ? `DROP DATABASE IF EXISTS ${sqlIdent(incoming)} WITH (FORCE);\n` : ''}${createIncomingSql(incoming, login.role, ctx.runId)}`);
+  await checkLogin(conn, r.target, incoming, login);
+  return login;
 }
 
 export const restoreAction: Action = {
   name: 'refresh.restore',
-  summary: 'restore into a new database beside the live one, with parallel jobs (with scrub rules: scrubbed before its indexes are built, scanned for personal data while they are built)',
+  summary: 'restore into a new database beside the live one, as a plain role, with parallel jobs (with scrub rules: scrubbed before its indexes are built, scanned for personal data while they are built)',
   describe: (p, ctx) => {
     const r = refreshOf(ctx.inv, p);
-    return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs${r.spec.scrub ? `, scrubbed by ${r.spec.scrub} before indexes are built` : ''}`;
+    return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} as ${refreshRole(r.spec.to.database)} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs${r.spec.scrub ? `, scrubbed by ${r.spec.scrub} before indexes are built` : ''}`;
   },
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
     const db = r.spec.to.database;
-    const owner = r.target.postgres!.databases?.find((d) => d.name === db)?.owner ?? 'postgres';
     const { incoming } = sideNames(db);
     const conn = await ctx.pool.get(r.target);
     const rules = r.spec.scrub ? rulesOf(r.spec.scrub) : undefined; // invalid rules fail before anything is dropped
     const maintenanceWorkMem = String(p.maintenance_work_mem ?? '256MB');
     if (!/^\d+(kB|MB|GB)$/.test(maintenanceWorkMem)) throw new UserError(`maintenance_work_mem: '${maintenanceWorkMem}' is not a size like 256MB`);
     const dir = String(p.dir);
-    // the new database, and what is in the dump and on the host, asked at the same time
-    const [, found] = await Promise.all([
-      query(conn, r.target, 'postgres', `DROP DATABASE IF EXISTS "${incoming}" WITH (FORCE);\nCREATE DATABASE "${incoming}" OWNER "${owner}";`),
-      conn.run(`if [ -d ${shq(`${dir}/dump`)} ]; then echo ${shq(`${dir}/dump`)}; else echo ${shq(`${dir}/dump.pgdump`)}; fi; nproc`),
+    // the new database, and what is in the dump and on the host, asked at the same time (the copy closed to others)
+    const [login, found] = await Promise.all([
+      createIncoming(ctx, r, incoming, p.refresh !== undefined),
+      conn.run(`chmod -R go-rwx ${shq(dir)} && if [ -d ${shq(`${dir}/dump`)} ]; then echo ${shq(`${dir}/dump`)}; else echo ${shq(`${dir}/dump.pgdump`)}; fi; nproc`),
     ]);
+    if (found.code !== 0) throw new OperationError(`${r.target.name}: no copied backup in ${dir} (exit ${found.code})\n${tail(found.stderr)}`);
     const [dump, nproc] = found.stdout.trim().split('\n');
     const jobs = Number(p.jobs ?? r.spec.jobs ?? 0) || Number(nproc) || 2;
-    const restore: Restore = { conn, host: r.target, database: incoming, owner, dump, jobs, maintenanceWorkMem };
-    const contents = rules ? await readDump(restore) : undefined;
-    const unsafe = contents ? scrubBeforeIndexesUnsafe(contents.postSql) : undefined;
+    const sql = (text: string) => runSql(conn, r.target, incoming, text, login);
+    const restore: Restore = { conn, host: r.target, database: incoming, login, dump, jobs, maintenanceWorkMem, sql };
+    const contents = await readDump(restore, Boolean(rules));
+    contents.toc = await prepareIncoming(restore, contents.toc, dir, ctx.log);
+    const touched = rules ? Object.keys(rules.tables) : [];
+    const unsafe = rules ? scrubBeforeIndexesUnsafe(contents.postSql) ?? (touched.some((t) => /\s/.test(t)) ? 'a table the rules name has a space in its name' : undefined) : undefined;
     if (unsafe) ctx.log(`restoring everything before the scrub step: ${unsafe}`);
-    let piiScanned = '';
-    if (rules && contents && !unsafe) piiScanned = await restoreScrubbed(restore, rules, r.spec.promote?.accounts ?? [], dir, contents, ctx.log);
-    else await pgRestore(restore, '', 'everything');
-    const [[tables]] = await query(conn, r.target, incoming, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
-    ctx.log(`restored ${tables} tables into ${incoming} with ${jobs} jobs`);
-    return { database: incoming, pii_scanned: piiScanned };
+    let scrubbed = '';
+    if (rules && !unsafe) {
+      await restoreScrubbed(restore, rules, r.spec.scrub, r.spec.promote?.accounts ?? [], dir, contents, ctx.log);
+      scrubbed = rulesHash(rules);
+    } else {
+      await saveFile(restore, `${dir}/everything.list`, contents.toc);
+      await pgRestore(restore, `-L ${shq(`${dir}/everything.list`)}`, 'everything');
+    }
+    const [[tables]] = await sql("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
+    ctx.log(`restored ${tables} tables into ${incoming} as ${login.role} (not a superuser) with ${jobs} jobs`);
+    // scrubbed and scanned by these rules while restoring: the scrub and pii-scan steps check it is still these rules
+    return { database: incoming, scrubbed, scanned: scrubbed };
   },
 };

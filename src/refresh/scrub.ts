@@ -1,29 +1,42 @@
-// Scrub rules (schemas/scrub.schema.json) turned into SQL: deterministic fakes, set, truncate, keep_where; one UPDATE per table.
+// Scrub rules (schemas/scrub.schema.json) turned into SQL: keyed fakes, set, truncate, keep_where; one UPDATE per table.
+// Tables are named as PostgreSQL spells them (`crm.Contacts`; a bare name is in public); see names.ts.
 import { createHash } from 'node:crypto';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
+import { keyStatements } from './fakekey.js';
+import { tableKey, tableRegclass, tableSql } from './names.js';
 
 export type ScrubRule = { fake: 'email' | 'name' | 'phone' | 'address' | 'text' | 'uuid'; keep_where?: string } | { set: string | number | boolean | null; keep_where?: string };
 export interface ScrubRules {
   version: 1;
   tables: Record<string, 'truncate' | Record<string, ScrubRule>>;
-  verify?: { pii_scan?: string[]; allow_email_domains?: string[] };
+  verify?: { pii_scan?: string[]; pii_skip?: string[]; allow_email_domains?: string[] };
 }
 
 const FIRST = ['Alex', 'Sam', 'Robin', 'Kim', 'Jo', 'Max', 'Noor', 'Ari'];
 const LAST = ['Example', 'Sample', 'Tester', 'Placeholder', 'Doe', 'Roe', 'Fictus', 'Nemo'];
 
-/** The SQL expression of a deterministic fake for a column's value (same input, same fake; NULL stays NULL). */
+/** SQL: HMAC-SHA256 (bytea) of a text value under the run's key, with a label so that kinds never share a fake (pure).
+ *  The key's pads come from the transaction's settings (fakekey.ts keyStatements). */
+export function hmacSql(label: string, text: string): string {
+  const pad = (name: string) => `decode(current_setting('ironclad.fake_${name}'), 'hex')`;
+  return `sha256(${pad('o')} || sha256(${pad('i')} || convert_to(${sqlLiteral(`${label}:`)} || ${text}, 'UTF8')))`;
+}
+
+/** The SQL expression of a keyed fake for a column's value (same input and key, same fake; NULL stays NULL). Every
+ *  fake passes the PII scan: no 7-digit runs, emails in example.invalid, phone numbers in the fictional 555-01xx. */
 export function fakeExpression(kind: Extract<ScrubRule, { fake: string }>['fake'], column: string): string {
   const c = `${sqlIdent(column)}::text`;
-  const h = (salt: string) => `abs(hashtext(${c} || ${sqlLiteral(salt)}))`;
-  const pick = (list: string[], salt: string) => `(ARRAY[${list.map(sqlLiteral).join(', ')}])[1 + ${h(salt)} % ${list.length}]`;
+  const h = hmacSql(kind, c);
+  const byte = (n: number) => `get_byte(${h}, ${n})`;
+  const pick = (list: string[], n: number) => `(ARRAY[${list.map(sqlLiteral).join(', ')}])[1 + ${byte(n)} % ${list.length}]`;
+  const hex = (n: number) => `substr(encode(${h}, 'hex'), 1, ${n})`;
   const expr = {
-    email: `'user-' || substr(md5(${c}), 1, 12) || '@example.invalid'`,
-    name: `${pick(FIRST, 'first')} || ' ' || ${pick(LAST, 'last')}`,
-    phone: `'555-01' || lpad((${h('phone')} % 100)::text, 2, '0')`,
-    address: `(1 + ${h('street')} % 999)::text || ' Example Street, Testville'`,
-    text: `'redacted-' || substr(md5(${c}), 1, 10)`,
-    uuid: `md5(${c})::uuid`,
+    email: `'user-' || ${hex(16)} || '@example.invalid'`,
+    name: `${pick(FIRST, 0)} || ' ' || ${pick(LAST, 1)}`,
+    phone: `'555-01' || lpad((${byte(0)} % 100)::text, 2, '0')`,
+    address: `(1 + (${byte(0)} * 256 + ${byte(1)}) % 999)::text || ' Example Street, Testville'`,
+    text: `'redacted-' || translate(${hex(16)}, '0123456789', 'ghijklmnop')`,
+    uuid: `encode(substring(${h} from 1 for 16), 'hex')::uuid`,
   }[kind];
   return `CASE WHEN ${sqlIdent(column)} IS NULL THEN NULL ELSE ${expr} END`;
 }
@@ -42,21 +55,21 @@ export function scrubValues(rule: Record<string, ScrubRule>, accounts: string[])
   });
 }
 
-/** The tables the rules empty and the tables they rewrite. */
+/** The tables the rules empty and the tables they rewrite, as `schema.table` keys. */
 export function scrubTables(rules: ScrubRules): { truncated: string[]; updated: string[] } {
   const entries = Object.entries(rules.tables);
-  return { truncated: entries.filter(([, r]) => r === 'truncate').map(([t]) => t), updated: entries.filter(([, r]) => r !== 'truncate').map(([t]) => t) };
+  return { truncated: entries.filter(([, r]) => r === 'truncate').map(([t]) => tableKey(t)), updated: entries.filter(([, r]) => r !== 'truncate').map(([t]) => tableKey(t)) };
 }
 
 /** The scrub of the given rules as statements: the truncates, and ONE UPDATE per table, so each table is rewritten once
- *  (keep_where conditions see the row as restored, before any rule changed it). */
+ *  (keep_where conditions see the row as restored, before any rule changed it). Tables by their `schema.table` key. */
 export function scrubPlan(rules: ScrubRules, accounts: string[]): { truncates: string[]; updates: { table: string; sql: string; values: { column: string; value: string }[] }[] } {
   return {
-    truncates: scrubTables(rules).truncated.map((t) => `TRUNCATE TABLE ${sqlIdent(t)};`),
+    truncates: scrubTables(rules).truncated.map((t) => `TRUNCATE TABLE ${tableSql(t)};`),
     updates: Object.entries(rules.tables).flatMap(([table, rule]) => {
       if (rule === 'truncate') return [];
       const values = scrubValues(rule, accounts);
-      return [{ table, sql: `UPDATE ${sqlIdent(table)} SET ${values.map((v) => `${sqlIdent(v.column)} = ${v.value}`).join(', ')};`, values }];
+      return [{ table: tableKey(table), sql: `UPDATE ${tableSql(table)} SET ${values.map((v) => `${sqlIdent(v.column)} = ${v.value}`).join(', ')};`, values }];
     }),
   };
 }
@@ -67,12 +80,30 @@ export function scrubStatements(rules: ScrubRules, accounts: string[]): string[]
   return [...truncates, ...updates.map((u) => u.sql)];
 }
 
-/** The scrub transaction for the given rules. */
-export function scrubSql(rules: ScrubRules, accounts: string[]): string {
-  return ['BEGIN;', ...scrubStatements(rules, accounts), 'COMMIT;'].join('\n');
+/** Statements that switch the user triggers of the given tables off for one transaction and back to their own state
+ *  after it (as the tables' owner: session_replication_role is for superusers), so that production's triggers never
+ *  run for the scrub (pure). Triggers of a partitioned table are switched on the table (PostgreSQL recurses). */
+export function triggersOff(tables: string[]): { off: string[]; on: string[] } {
+  if (!tables.length) return { off: [], on: [] };
+  const rels = tables.map((t) => `SELECT ${tableRegclass(t)} UNION SELECT relid FROM pg_partition_tree(${tableRegclass(t)})`).join(' UNION ');
+  const each = (what: string) => `DO $ironclad$ DECLARE t record; BEGIN FOR t IN SELECT * FROM pg_temp.ironclad_triggers LOOP EXECUTE format('ALTER TABLE %I.%I %s TRIGGER %I', t.nspname, t.relname, ${what}, t.tgname); END LOOP; END $ironclad$;`;
+  return {
+    off: [
+      `CREATE TEMP TABLE ironclad_triggers ON COMMIT DROP AS SELECT n.nspname, c.relname, g.tgname, g.tgenabled FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND g.tgrelid IN (${rels});`,
+      each("'DISABLE'"),
+    ],
+    on: [each("CASE t.tgenabled WHEN 'O' THEN 'ENABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' ELSE 'DISABLE' END")],
+  };
 }
 
-/** The comment a database carries once scrubbed by these statements (the scrub step then has nothing left to do). */
-export function scrubMarker(statements: string[]): string {
-  return `ironclad scrubbed: ${createHash('sha256').update(statements.join('\n')).digest('hex').slice(0, 16)}`;
+/** The scrub transaction for the given rules, keyed by `keyHex`, with the user triggers of the tables it updates off. */
+export function scrubSql(rules: ScrubRules, accounts: string[], keyHex: string): string {
+  const { truncates, updates } = scrubPlan(rules, accounts);
+  const triggers = triggersOff(updates.map((u) => u.table));
+  return ['BEGIN;', ...keyStatements(keyHex), ...triggers.off, ...truncates, ...updates.map((u) => u.sql), ...triggers.on, 'COMMIT;'].join('\n');
+}
+
+/** A fingerprint of the rules (pure): what a scrub or scan was done by, so a changed file is never taken as done. */
+export function rulesHash(rules: ScrubRules): string {
+  return createHash('sha256').update(JSON.stringify(rules)).digest('hex').slice(0, 16);
 }

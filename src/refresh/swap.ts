@@ -1,11 +1,18 @@
-// The swap (live -> __previous, incoming -> live, in one transaction), the swap back, and the latest events.
-import { OperationError } from '../core/errors.js';
+// The swap (live -> __previous, incoming -> live, in one transaction), the swap back, and the latest events (read in the
+// copy before the swap). No database is left refusing connections on any path.
+import type { Connector } from '../connectors/types.js';
+import { OperationError, SafetyRefusal } from '../core/errors.js';
+import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import { parseDuration } from '../inventory/schedule.js';
+import type { Host } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
-import { query, refreshOf, sideNames } from './db.js';
+import { incomingSession, ownerOf, query, refreshOf, sideNames } from './db.js';
 import { refuseProduction } from './guard.js';
+import { closeLogin, handOver, refreshRole } from './login.js';
+import { tableSql } from './names.js';
+import { rulesOf, scanProof } from './transform.js';
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = sqlIdent;
 
 /** SQL that renames databases in one transaction after closing every session on them (pure). The ended sessions are
  *  waited for (at most 2 s, polled every 10 ms); one still there makes the rename fail, and the swap tries again. */
@@ -22,9 +29,33 @@ export function renameSql(renames: [string, string][], closing: string[]): strin
   ].join('\n');
 }
 
+/** SQL that lets sessions into whichever of the named databases exist and refuse them (pure): every failure path of a
+ *  swap ends with it, so that no database is left refusing connections. */
+export function reopenSql(names: string[]): string {
+  return `DO $ironclad$ DECLARE d text; BEGIN FOR d IN SELECT datname FROM pg_database WHERE datname IN (${names.map(sqlLiteral).join(', ')}) AND NOT datallowconn LOOP EXECUTE format('ALTER DATABASE %I ALLOW_CONNECTIONS true', d); END LOOP; END $ironclad$;`;
+}
+
+/** Rename databases (closing sessions), trying again a few times; every database involved accepts connections again
+ *  after each failed attempt. */
+async function renameReopening(conn: Connector, host: Host, renames: [string, string][], closing: string[]): Promise<void> {
+  const names = [...new Set(renames.flat())];
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await query(conn, host, 'postgres', `${renameSql(renames, closing)}\n${reopenSql(names)}`);
+      return;
+    } catch (e) {
+      lastError = e;
+      await query(conn, host, 'postgres', reopenSql(names)).catch(() => undefined);
+    }
+  }
+  await query(conn, host, 'postgres', reopenSql(names)); // one more: a failure here is reported, never silent
+  throw lastError;
+}
+
 export const swapAction: Action = {
   name: 'refresh.swap',
-  summary: 'end sessions, keep the live database as __previous, put the refreshed one in its place',
+  summary: 'with the scan\'s proof: hand the scrubbed copy to the owner role, end sessions, keep the live database as __previous, put the copy in its place',
   destructive: true,
   describe: (p, ctx) => {
     const r = refreshOf(ctx.inv, p);
@@ -36,24 +67,18 @@ export const swapAction: Action = {
     await refuseProduction(ctx, r.target); // once more, right before the only destructive step
     const db = r.spec.to.database;
     const { previous, incoming } = sideNames(db);
+    if (!r.spec.scrub || p.proof !== scanProof(incoming, rulesOf(r.spec.scrub)))
+      throw new SafetyRefusal(`no clean scan of ${incoming} by the scrub rules as they are now in ${r.spec.scrub || '(none)'}: the swap puts only a scrubbed and scanned copy in place`);
     const conn = await ctx.pool.get(r.target);
     const present = new Set((await query(conn, r.target, 'postgres', 'SELECT datname FROM pg_database')).map(([n]) => n));
     if (!present.has(incoming)) throw new OperationError(`${incoming} does not exist on ${r.target.name}: nothing to swap in`);
-    if (present.has(previous)) await query(conn, r.target, 'postgres', `DROP DATABASE ${q(previous)} WITH (FORCE);`);
+    await handOver(conn, r.target, { database: incoming, owner: ownerOf(r.target, db), role: refreshRole(db) });
+    await closeLogin(conn, r.target, db);
+    if (present.has(previous)) await query(conn, r.target, 'postgres', `DROP DATABASE ${sqlIdent(previous)} WITH (FORCE);`);
     const renames: [string, string][] = present.has(db) ? [[db, previous], [incoming, db]] : [[incoming, db]];
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        const reopen = [db, ...(present.has(db) ? [previous] : [])].map((n) => `ALTER DATABASE ${q(n)} ALLOW_CONNECTIONS true;`).join('\n');
-        await query(conn, r.target, 'postgres', `${renameSql(renames, [db, incoming].filter((n) => present.has(n)))}\n${reopen}`);
-        ctx.log(`${db} is the refreshed copy; the old one is kept as ${previous} (ironclad refresh staging --swap-back restores it)`);
-        return { live: db, previous: present.has(db) ? previous : null };
-      } catch (e) {
-        lastError = e;
-        await query(conn, r.target, 'postgres', `ALTER DATABASE ${q(present.has(db) ? db : incoming)} ALLOW_CONNECTIONS true;`).catch(() => undefined);
-      }
-    }
-    throw lastError;
+    await renameReopening(conn, r.target, renames, [db, incoming].filter((n) => present.has(n)));
+    ctx.log(`${db} is the refreshed copy, owned by ${ownerOf(r.target, db)}; the old one is kept as ${previous} (ironclad refresh ${r.name} --swap-back puts it back)`);
+    return { live: db, previous: present.has(db) ? previous : null };
   },
 };
 
@@ -72,7 +97,10 @@ export const swapBackAction: Action = {
     const { previous } = sideNames(db);
     const swapName = `${db}__swap`;
     const conn = await ctx.pool.get(r.target);
-    await query(conn, r.target, 'postgres', `${renameSql([[db, swapName], [previous, db], [swapName, previous]], [db, previous])}\nALTER DATABASE ${q(db)} ALLOW_CONNECTIONS true;\nALTER DATABASE ${q(previous)} ALLOW_CONNECTIONS true;`);
+    const present = new Set((await query(conn, r.target, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, previous, swapName].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
+    if (!present.has(previous)) throw new OperationError(`${previous} does not exist on ${r.target.name}: refresh ${r.name} has nothing to swap back (no refresh kept one)`);
+    if (present.has(swapName)) throw new OperationError(`${swapName} exists on ${r.target.name} (left by an interrupted swap back?): rename it yourself first`);
+    await renameReopening(conn, r.target, [[db, swapName], [previous, db], [swapName, previous]], [db, previous]);
     ctx.log(`${db} is the previous database again; the refreshed one is ${previous}`);
   },
 };
@@ -88,9 +116,9 @@ export const eventsAction: Action = {
     const r = refreshOf(ctx.inv, p);
     const e = r.spec.events;
     if (!e) return;
-    const conn = await ctx.pool.get(r.target);
-    const rows = await query(conn, r.target, r.spec.to.database, `SELECT ${e.columns.map(q).join(', ')} FROM ${q(e.table)} ORDER BY ${q(e.time_column)} DESC LIMIT ${e.limit};`);
-    const [[newest, age]] = await query(conn, r.target, r.spec.to.database, `SELECT max(${q(e.time_column)}), extract(epoch FROM now() - max(${q(e.time_column)}))::bigint FROM ${q(e.table)};`);
+    const s = await incomingSession(ctx, r, String(p.database)); // the copy, before the swap, as the refresh role
+    const rows = await s.sql(`SELECT ${e.columns.map(q).join(', ')} FROM ${tableSql(e.table)} ORDER BY ${q(e.time_column)} DESC LIMIT ${e.limit};`);
+    const [[newest, age]] = await s.sql(`SELECT max(${q(e.time_column)}), extract(epoch FROM now() - max(${q(e.time_column)}))::bigint FROM ${tableSql(e.table)};`);
     const widths = e.columns.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
     ctx.log(e.columns.map((c, i) => c.padEnd(widths[i])).join('  '));
     for (const row of rows) ctx.log(row.map((v, i) => (v ?? '').padEnd(widths[i])).join('  '));

@@ -1,16 +1,14 @@
-// Scrub the restored copy, scan it for personal data left behind, promote the developer and tester accounts.
-import { createHash } from 'node:crypto';
-import type { Connector } from '../connectors/types.js';
+// Scrub the restored copy, scan it for personal data left behind, promote the developer and tester accounts: each as
+// the refresh role in the incoming database, each a gate on the rules as they are now (a changed file is never taken
+// as done: the scan's proof names the rules it was made with, and the swap checks it).
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
-import { fanOut } from '../executor/fanout.js';
-import { sqlLiteral } from '../core/quote.js';
 import { checkFile } from '../inventory/load.js';
 import { formatProblem } from '../inventory/problems.js';
-import type { Host } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
-import { query, refreshOf } from './db.js';
-import { candidateSql, redact, scanValue } from './pii.js';
-import { bindAccounts, scrubMarker, scrubSql, scrubStatements, type ScrubRules } from './scrub.js';
+import { incomingSession, refreshOf } from './db.js';
+import { fakeKey } from './fakekey.js';
+import { checkRules, piiFindings, piiRefusal, scanSummary } from './scan.js';
+import { bindAccounts, rulesHash, scrubSql, type ScrubRules } from './scrub.js';
 
 /** The scrub rules of a file, validated (UserError with every problem). */
 export function rulesOf(file: string): ScrubRules {
@@ -19,76 +17,62 @@ export function rulesOf(file: string): ScrubRules {
   return data as ScrubRules;
 }
 
+/** What a clean scan proves, for the swap: this database, scanned after a scrub by rules with this fingerprint (pure). */
+export function scanProof(database: string, rules: ScrubRules): string {
+  return `${database} scrubbed and scanned by rules ${rulesHash(rules)}`;
+}
+
+/** SQL that refreshes the populated materialized views, in the order they were made (pure): after a scrub, so that
+ *  none keeps the rows as restored. */
+export const REFRESH_MATVIEWS = "SELECT format('REFRESH MATERIALIZED VIEW %I.%I;', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND c.relispopulated ORDER BY c.oid;";
+
 export const scrubAction: Action = {
   name: 'refresh.scrub',
-  summary: 'apply the scrub rules to the restored copy, in one transaction',
+  summary: "apply the scrub rules to the restored copy, in one transaction, production's triggers off",
   describe: (p, ctx) => `scrub ${String(p.database ?? 'the restored copy')} by ${refreshOf(ctx.inv, p).spec.scrub}`,
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
     const rules = rulesOf(r.spec.scrub);
-    const accounts = r.spec.promote?.accounts ?? [];
-    const conn = await ctx.pool.get(r.target);
     const database = String(p.database);
-    const found = await query(conn, r.target, 'postgres', `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
-    if (!found.length) throw new OperationError(`${database} does not exist on ${r.target.name}: run the restore step first (ironclad runbook run --resume)`);
-    const comment = found[0][1] ?? '';
-    if (comment === scrubMarker(scrubStatements(rules, accounts))) {
+    const hash = rulesHash(rules);
+    if (p.scrubbed === hash) {
       ctx.log(`${database} was scrubbed by these rules while it was restored (before its indexes were built)`);
-      return;
+      return { scrubbed: hash };
     }
-    await query(conn, r.target, database, scrubSql(rules, accounts));
-    ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables`);
+    if (p.scrubbed) throw new SafetyRefusal(`${r.spec.scrub} changed after the restore scrubbed ${database} by the rules as they were: the copy is discarded; run the refresh again (or --resume: it starts again from the copy)`);
+    const s = await incomingSession(ctx, r, database);
+    await checkRules(s.conn, r.target, database, rules, r.spec.scrub, s.login);
+    await s.sql(scrubSql(rules, r.spec.promote?.accounts ?? [], await fakeKey(s.conn, r.target)));
+    const views = (await s.sql(REFRESH_MATVIEWS)).map(([q]) => q);
+    if (views.length) await s.sql(views.join('\n'));
+    ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables with their triggers off${views.length ? `; ${views.length} materialized views refreshed from the scrubbed rows` : ''}`);
+    return { scrubbed: hash };
   },
 };
 
-/** The scan for personal data in the tables the rules name: one line per column and kind found (none: clean). */
-export async function piiFindings(conn: Connector, host: Host, database: string, rules: ScrubRules): Promise<string[]> {
-  const allowed = rules.verify?.allow_email_domains ?? [];
-  const scanTable = async (table: string): Promise<string[]> => {
-    const cols = (await query(conn, host, database, `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ${sqlLiteral(table)} AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')`)).map(([c]) => c);
-    if (!cols.length) return [];
-    const hits = new Map<string, { count: number; example: string }>();
-    for (const row of await query(conn, host, database, candidateSql(table, cols, 100000, allowed) + ';'))
-      row.forEach((val, i) => {
-        for (const h of scanValue(val ?? '', allowed)) {
-          const key = `${table}.${cols[i] ?? cols[cols.length - 1]}: ${h.kind}`;
-          hits.set(key, { count: (hits.get(key)?.count ?? 0) + 1, example: hits.get(key)?.example ?? redact(h.value) });
-        }
-      });
-    return [...hits].map(([key, h]) => `${key} (${h.count} values, e.g. ${h.example})`);
-  };
-  const scanned = await fanOut((rules.verify?.pii_scan ?? []).map((name) => ({ name })), (t) => scanTable(t.name), 4); // 4 tables at once
-  const broken = scanned.find((o) => !o.ok);
-  if (broken && !broken.ok) throw broken.error;
-  return scanned.flatMap((o) => (o.ok ? o.value : []));
-}
-
-/** The refusal when the scan found something. */
-export function piiRefusal(findings: string[]): SafetyRefusal {
-  return new SafetyRefusal(`personal data remains after scrubbing; the live staging database was not touched:\n  - ${findings.join('\n  - ')}\n  add scrub rules for these columns`);
-}
-
-/** What a clean scan proves, for the pii-scan step after it: this database, scanned by these rules' verify section. */
-export function piiScanMark(rules: ScrubRules, database: string): string {
-  return `${database} ${createHash('sha256').update(JSON.stringify(rules.verify ?? {})).digest('hex').slice(0, 16)}`;
-}
-
 export const piiScanAction: Action = {
   name: 'refresh.pii_scan',
-  summary: 'fail before the swap when emails, phone or card numbers remain',
-  describe: (p, ctx) => `scan ${(rulesOf(refreshOf(ctx.inv, p).spec.scrub).verify?.pii_scan ?? []).join(', ') || 'no tables'} for personal data`,
+  summary: 'fail before the swap when emails, phone or card numbers remain in any column of any table',
+  describe: (p, ctx) => {
+    const skip = rulesOf(refreshOf(ctx.inv, p).spec.scrub).verify?.pii_skip ?? [];
+    return `scan every column that can hold text, of every table in every schema${skip.length ? ` but ${skip.join(', ')}` : ''}, for personal data`;
+  },
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
     const rules = rulesOf(r.spec.scrub);
     const database = String(p.database);
-    const tables = (rules.verify?.pii_scan ?? []).join(', ');
-    if (p.scanned && p.scanned === piiScanMark(rules, database)) {
-      ctx.log(`${database} was scanned while its indexes were built: no personal data found in ${tables}`);
-      return;
+    const hash = rulesHash(rules);
+    if (p.scrubbed !== hash) throw new SafetyRefusal(`${database} was not scrubbed by the rules as they are now in ${r.spec.scrub}: the copy is discarded; run the refresh again`);
+    if (p.scanned === hash) {
+      ctx.log(`${database} was scanned while its indexes were built: no personal data found`);
+      return { proof: scanProof(database, rules) };
     }
-    const findings = await piiFindings(await ctx.pool.get(r.target), r.target, database, rules);
-    if (findings.length) throw piiRefusal(findings);
-    ctx.log(`no personal data found in ${tables}`);
+    const s = await incomingSession(ctx, r, database);
+    const catalog = await checkRules(s.conn, r.target, database, rules, r.spec.scrub, s.login);
+    const findings = await piiFindings(s.conn, r.target, database, rules, catalog, s.login);
+    if (findings.length) throw piiRefusal(findings, r.spec.scrub);
+    ctx.log(`no personal data found in ${scanSummary(rules, catalog)}`);
+    return { proof: scanProof(database, rules) };
   },
 };
 
@@ -101,7 +85,10 @@ export const promoteAction: Action = {
     if (!r.spec.promote) return;
     const sql = bindAccounts(r.spec.promote.sql, r.spec.promote.accounts).replace(/;\s*$/, '');
     const countable = /^\s*update\b/i.test(sql) && !/\breturning\b/i.test(sql);
-    const rows = await query(await ctx.pool.get(r.target), r.target, String(p.database), countable ? `${sql} RETURNING 1;` : `${sql};`);
+    const s = await incomingSession(ctx, r, String(p.database));
+    const rows = await s.sql(countable ? `${sql} RETURNING 1;` : `${sql};`).catch((e: Error) => {
+      throw new OperationError(`promote.sql of refresh ${r.name} failed: ${e.message}`);
+    });
     if (!countable) {
       ctx.log('promote SQL done');
       return;

@@ -2,6 +2,7 @@
 import { cleanupAction, copyAction, pickAction } from '../refresh/copy.js';
 import { restoreAction } from '../refresh/restore.js';
 import { checkRowsAction } from '../refresh/check.js';
+import { discardAction, handOverAction } from '../refresh/discard.js';
 import { guardAction } from '../refresh/guard.js';
 import { eventsAction, swapAction, swapBackAction } from '../refresh/swap.js';
 import { piiScanAction, promoteAction, scrubAction } from '../refresh/transform.js';
@@ -9,5 +10,5 @@ import { cliAction } from './cli-action.js';
 import type { Action } from './types.js';
 
 export const ACTIONS = new Map<string, Action>(
-  [cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction].map((a) => [a.name, a]),
+  [cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction, discardAction, handOverAction].map((a) => [a.name, a]),
 );

@@ -6,7 +6,7 @@ import { selectHosts } from '../inventory/load.js';
 import { tail } from '../executor/run.js';
 import { completedSteps, newRunId, readJournal, record } from './journal.js';
 import { resolveTemplates } from './template.js';
-import type { Action, ActionContext, Runbook, StepSpec } from './types.js';
+import type { Action, ActionContext, FailureStepSpec, Runbook, StepSpec } from './types.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -62,22 +62,34 @@ export async function runRunbook(o: RunOptions): Promise<number> {
       const p = s.with ? safeResolve(s.with, ctx.values) : {};
       out(`  ${i + 1}. ${s.name}${isDestructive(s, actions) ? '  [destructive: needs confirmation]' : ''}\n       ${describe(s, p, actions, ctx)}`);
     });
+    for (const s of runbook.on_failure ?? []) out(`  on failure in ${s.when.join(', ')}: ${s.name}\n       ${describe(s, s.with ? safeResolve(s.with, ctx.values) : {}, actions, ctx)}`);
     return 0;
   }
   if (!o.resume) record(runId, { kind: 'run', runId, runbook: runbook.name, file: runbook.file, params, started: new Date().toISOString() });
   out(`${runbook.name}: run ${runId}${o.resume ? ` resumed (${done.size} steps already done)` : ''}`);
   let current: { step: StepSpec; index: number; start: string } | undefined;
+  let interrupted = false;
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = (failed: string) => (cleaning ??= runOnFailure(o, ctx, runId, failed));
   const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
     if (current) record(runId, { kind: 'step', step: current.step.name, index: current.index, start: current.start, end: new Date().toISOString(), outcome: 'interrupted', output: {}, tail: tailLines.slice(-20) });
-    record(runId, { kind: 'end', outcome: 'interrupted', at: new Date().toISOString() });
-    process.stdout.write(`\ninterrupted${current ? ` during step '${current.step.name}'` : ''}. Resume with: ${resumeWith} ${runId}\n`);
-    process.exit(130);
+    const failed = current?.step.name;
+    out(`\ninterrupted${failed ? ` during step '${failed}'` : ''}`);
+    // what the run made is cleaned up before the process ends (at most 2 minutes), as after a failure
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, 120_000).unref());
+    void Promise.race([failed ? cleanUp(failed) : Promise.resolve(), deadline]).finally(() => {
+      record(runId, { kind: 'end', outcome: 'interrupted', at: new Date().toISOString() });
+      process.stdout.write(`Resume with: ${resumeWith} ${runId}\n`);
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     for (const [index, step] of runbook.steps.entries()) {
-      if (done.has(step.name)) {
+      if (done.has(step.name) && !(step.action && actions.get(step.action)?.rerunOnResume)) {
         out(`  ${index + 1}. ${step.name}: already done`);
         continue;
       }
@@ -91,11 +103,14 @@ export async function runRunbook(o: RunOptions): Promise<number> {
         (ctx.values.steps as Record<string, unknown>)[step.name] = output;
         record(runId, { kind: 'step', step: step.name, index, start: current.start, end: new Date().toISOString(), outcome: 'done', output, tail: tailLines.slice(-20) });
       } catch (err) {
+        if (interrupted) await new Promise(() => undefined); // the signal's handler records, cleans up and ends the process
         const e = err as Error;
         record(runId, { kind: 'step', step: step.name, index, start: current.start, end: new Date().toISOString(), outcome: 'failed', output: {}, tail: tailLines.slice(-20), error: mask(e.message) });
         record(runId, { kind: 'end', outcome: 'failed', at: new Date().toISOString() });
         out(`\nstep '${step.name}' ${exitCodeOf(e) === 3 ? 'REFUSED' : 'FAILED'}: ${mask(e.message)}`);
-        out(`The steps before it are done and recorded. Fix the cause, then resume from this step:\n  ${resumeWith} ${runId}`);
+        await cleanUp(step.name);
+        const redo = runbook.steps.find((s) => !completedSteps(readJournal(runId)).has(s.name))?.name ?? step.name;
+        out(`The steps before '${redo}' are done and recorded. Fix the cause, then resume from '${redo}':\n  ${resumeWith} ${runId}`);
         return exitCodeOf(e);
       }
     }
@@ -106,6 +121,26 @@ export async function runRunbook(o: RunOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The runbook's on_failure steps for a failure (or interruption) in step `failed`: each runs when `failed` is one of
+ *  its `when`, its failure reported and the next one still run; the steps it undoes are recorded as not done. */
+async function runOnFailure(o: RunOptions, ctx: ActionContext, runId: string, failed: string): Promise<void> {
+  const steps = (o.runbook.on_failure ?? []).filter((s: FailureStepSpec) => s.when.includes(failed));
+  for (const step of steps) {
+    const start = new Date().toISOString();
+    o.out(`  on failure: ${step.name}${step.description ? `: ${step.description}` : ''}`);
+    try {
+      const p = (step.with ? resolveTemplates(step.with, ctx.values, 'undefined') : {}) as Record<string, unknown>;
+      await runStep(step, p, o.actions, ctx);
+    } catch (err) {
+      o.out(`  on failure: ${step.name} FAILED: ${mask((err as Error).message)}`);
+    }
+    for (const name of step.undoes ?? []) {
+      delete (ctx.values.steps as Record<string, unknown>)[name];
+      record(runId, { kind: 'step', step: name, index: o.runbook.steps.findIndex((s) => s.name === name), start, end: new Date().toISOString(), outcome: 'undone', output: {}, tail: [`undone by ${step.name} after '${failed}' failed`] });
+    }
   }
 }
 

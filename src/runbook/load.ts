@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { InvalidInput, type Problem } from '../inventory/problems.js';
 import { schemaProblems } from '../inventory/schema.js';
 import { readSource } from '../inventory/source.js';
-import type { Action, Runbook, StepSpec } from './types.js';
+import { stepsRead } from './template.js';
+import type { Action, FailureStepSpec, Runbook, StepSpec } from './types.js';
 
 /** Parse and validate a runbook; throws InvalidInput (exit 2) listing every problem. */
 export function loadRunbook(file: string, actions: Map<string, Action>): Runbook {
@@ -12,14 +13,26 @@ export function loadRunbook(file: string, actions: Map<string, Action>): Runbook
   const all: Problem[] = [...problems];
   if (!problems.length) all.push(...schemaProblems('runbook', source));
   if (!all.length) {
+    const data = source.data as { steps: StepSpec[]; on_failure?: FailureStepSpec[] };
+    const names = data.steps.map((s) => s.name);
     const seen = new Set<string>();
-    (source.data as { steps: StepSpec[] }).steps.forEach((s, i) => {
+    const checkStep = (s: StepSpec, at: (string | number)[], earlier: string[]) => {
+      if (Boolean(s.action) === Boolean(s.shell)) all.push(source.problem(at, 'a step is either an action (action: NAME, with: {...}) or shell on a host (shell: ..., host: NAME)'));
+      else if (s.shell && !s.host) all.push(source.problem(at, "a shell step needs 'host:' (which host it runs on)"));
+      if (s.action && !actions.has(s.action)) all.push(source.problem([...at, 'action'], `unknown action '${s.action}' (actions: ${[...actions.keys()].join(', ')})`));
+      // each input comes from a step that runs before this one
+      for (const read of stepsRead([s.with, s.shell, s.host, s.confirm]))
+        if (!earlier.includes(read)) all.push(source.problem(at, `reads {{steps.${read}...}}, but ${names.includes(read) ? `step '${read}' runs after this one` : `there is no step '${read}'`}`));
+    };
+    data.steps.forEach((s, i) => {
       if (seen.has(s.name)) all.push(source.problem(['steps', i, 'name'], `step '${s.name}' is defined twice`));
       seen.add(s.name);
-      if (Boolean(s.action) === Boolean(s.shell)) all.push(source.problem(['steps', i], 'a step is either an action (action: NAME, with: {...}) or shell on a host (shell: ..., host: NAME)'));
-      else if (s.shell && !s.host) all.push(source.problem(['steps', i], "a shell step needs 'host:' (which host it runs on)"));
-      if (s.action && !actions.has(s.action))
-        all.push(source.problem(['steps', i, 'action'], `unknown action '${s.action}' (actions: ${[...actions.keys()].join(', ')})`));
+      checkStep(s, ['steps', i], names.slice(0, i));
+    });
+    (data.on_failure ?? []).forEach((s, i) => {
+      checkStep(s, ['on_failure', i], names);
+      for (const [field, list] of [['when', s.when], ['undoes', s.undoes ?? []]] as const)
+        list.forEach((n, j) => names.includes(n) || all.push(source.problem(['on_failure', i, field, j], `no step '${n}' (steps: ${names.join(', ')})`)));
     });
   }
   if (all.length) throw new InvalidInput(all);

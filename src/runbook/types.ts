@@ -13,6 +13,13 @@ export interface StepSpec {
   confirm?: string;
 }
 
+/** A step run when the run fails or is interrupted in one of the steps `when` names; the steps it `undoes` count as
+ *  not done afterwards, so that --resume runs them again (what they made is gone). */
+export interface FailureStepSpec extends StepSpec {
+  when: string[];
+  undoes?: string[];
+}
+
 export interface Runbook {
   file: string;
   version: 1;
@@ -20,6 +27,7 @@ export interface Runbook {
   description: string;
   params: Record<string, string | number | boolean | null>;
   steps: StepSpec[];
+  on_failure?: FailureStepSpec[];
 }
 
 /** What an action sees: the inventory, connections, the run's values (params and earlier steps' outputs). */
@@ -39,11 +47,13 @@ export interface Action {
   summary: string;
   /** Destructive actions need confirmation (typing the target host's name, or --yes). */
   destructive?: boolean;
+  /** Run again on --resume even when a run already did it (a guard: what it checked may have changed since). */
+  rerunOnResume?: boolean;
   describe(params: Record<string, unknown>, ctx: ActionContext): string;
   run(params: Record<string, unknown>, ctx: ActionContext): Promise<Record<string, unknown> | void>;
 }
 
-export type StepOutcome = 'done' | 'failed' | 'skipped' | 'interrupted';
+export type StepOutcome = 'done' | 'failed' | 'skipped' | 'interrupted' | 'undone';
 
 /** One line of a run's journal. */
 export type JournalEntry =

@@ -54,17 +54,36 @@ async function main() {
     t.equal(await sql('staging', 'postgres', `SELECT coalesce(${candidateCondition('NULL::text', allowed)}::text, 'null')`), 'null', 'NULL is not a candidate');
   });
 
+  /** What a failed refresh may leave on staging: the incoming copy (its owner, who may connect), the copied backups,
+   *  whether the refresh role can still log in. */
+  const leftBehind = async () => ({
+    incoming: await sql('staging', 'postgres', "SELECT coalesce(string_agg(pg_get_userbyid(datdba) || ' ' || coalesce(datacl::text, 'default'), ','), 'none') FROM pg_database WHERE datname = 'app__incoming'"),
+    copies: (await lab.sshOk('staging', 'ls /var/lib/ironclad/refresh/ | grep -v "\\.lock$\\|^fake\\.key$" || true')).trim(),
+    login: await sql('staging', 'postgres', "SELECT coalesce(string_agg(rolcanlogin::text, ','), 'no role') FROM pg_roles WHERE rolname = 'ironclad_app'"),
+  });
   const failures: [string, string, string[], number, RegExp][] = [
-    ['a scrub rule on a missing column', variant('scrubcol', (s) => s, SCRUB.replace('full_name: { fake: name }', 'full_name: { fake: name }\n    nickname: { fake: name }')), [], 1, /nickname/],
-    ['the PII scan finding data', variant('pii', (s) => s, SCRUB.replace(/ {4}phone: \{ set: null \}\n/, '')), [], 3, /users\.phone: phone/],
+    ['a scrub rule on a missing column', variant('scrubcol', (s) => s, SCRUB.replace('full_name: { fake: name }', 'full_name: { fake: name }\n    nickname: { fake: name }')), [], 2, /tables\.users\.nickname: public\.users has no column nickname/],
+    ['a pii_scan entry naming no table', variant('scanname', (s) => s, SCRUB.replace('pii_scan: [users, orders]', 'pii_scan: [users, ordres]')), [], 2, /verify\.pii_scan: no table public\.ordres/],
+    ['the PII scan finding data', variant('pii', (s) => s, SCRUB.replace(/ {4}phone: \{ set: null \}\n/, '')), [], 3, /public\.users\.phone: phone \(\d+ values, e\.g\. \+4\*+\d\d\)/],
   ];
   for (const [what, file, extra, code, message] of failures)
-    await t.test(`failure: ${what} leaves the live staging database serving`, async (t) => {
+    await t.test(`failure: ${what} leaves the live staging database serving, and nothing readable behind`, async (t) => {
       const r = await ironclad(['-i', file, '--yes', 'refresh', 'staging', ...extra]);
       t.equal(r.code, code, r.stdout.split('\n').slice(-4).join('\n'));
       t.match(r.stdout, message);
+      t.match(r.stdout, /on failure: discard[\s\S]*dropped app__incoming/);
       t.equal(await marker(), 'the staging before');
+      t.same(await leftBehind(), { incoming: 'none', copies: '', login: 'false' }, 'no copy, no copied backup, no login');
     });
+
+  await t.test('--keep-failed keeps the unscrubbed copy for postgres only', async (t) => {
+    const r = await ironclad(['-i', variant('kept', (s) => s, SCRUB.replace(/ {4}phone: \{ set: null \}\n/, '')), '--yes', 'refresh', 'staging', '--keep-failed']);
+    t.equal(r.code, 3);
+    const left = await leftBehind();
+    t.match(left.incoming, /^postgres \{postgres=CTc\/postgres\}$/, 'owned by postgres; no CONNECT for anyone else');
+    t.same([left.copies, left.login], ['', 'false']);
+    await sql('staging', 'postgres', 'DROP DATABASE app__incoming');
+  });
 
   await t.test('failure: a corrupt backup leaves the live staging database serving', async (t) => {
     const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups;
@@ -109,9 +128,12 @@ async function main() {
     t.ok(runId, 'a run id to resume');
     const r = await ironclad([...inv, '--yes', 'refresh', 'staging', '--resume', runId!]);
     t.equal(r.code, 0, r.stdout.split('\n').slice(-5).join('\n'));
-    t.match(r.stdout, /guard: already done/);
+    t.match(r.stdout, /1\. guard: never a production host/, 'the guard runs again on --resume');
+    t.match(r.stdout, /3\. copy: /, 'the interrupted copy was discarded (nothing left behind) and is made again');
+    t.match(r.stdout, /restored \d+ tables into app__incoming as ironclad_app \(not a superuser\)/);
+    t.match(r.stdout, /the old one is kept as app__previous \(ironclad refresh staging --swap-back puts it back\)/);
     t.match(r.stdout, /3 foreign keys checked, up to \d+ at once/, 'the foreign keys were added NOT VALID and validated by ironclad');
-    t.match(r.stdout, /scanned users, orders for personal data beside the index build/);
+    t.match(r.stdout, /scanned \d+ columns of [4-9] tables in 1 schemas for personal data beside the index build/);
     t.match(r.stdout, /(users, orders|orders, users) copied once with the new values by ALTER TABLE \.\.\. SET LOGGED, ALTER COLUMN \.\.\. USING/);
     t.match(r.stdout, /newest event: /);
   });
@@ -154,6 +176,15 @@ async function main() {
     t.match(r.stdout, /every row count as in the manifest/);
     t.match(r.stdout, /this data is as of \d{4}-\d\d-\d\dT/);
     t.equal(await marker(), 'the staging before', 'the live database was not touched');
+    t.equal(await sql('staging', 'postgres', "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app__incoming'"), 'app', 'handed to the owner role');
+    // the operator points the application at app__incoming; running the runbook again never drops it
+    await sql('staging', 'app__incoming', "SET ROLE app; CREATE TABLE in_service (x int); INSERT INTO in_service VALUES (1);");
+    const again = await ironclad([...inv, '--yes', 'runbook', 'run', book, '--set', 'target=staging']);
+    t.equal(again.code, 3, again.stdout.split('\n').slice(-4).join('\n'));
+    t.match(again.stdout, /app__incoming already exists on staging and this run did not make it/);
+    t.equal(await sql('staging', 'app__incoming', 'SELECT count(*) FROM in_service'), '1', 'the copy in service is untouched');
+    t.same((await leftBehind()).copies, '', 'the copied backup removed');
+    await sql('staging', 'postgres', 'DROP DATABASE app__incoming');
   });
 
   await t.test('refused with exit 3: a production-tagged target, and a staging address that is a production machine', async (t) => {
@@ -183,18 +214,49 @@ async function main() {
     await sql('db-prod', 'app', 'SET ROLE app; DROP VIEW user_emails;');
   });
 
-  await t.test('a dump with triggers is restored whole, then scrubbed, so that its triggers see the scrubbed rows', async (t) => {
-    await sql('db-prod', 'app', `SET ROLE app; ALTER TABLE users ADD COLUMN search text;
-      CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
+  await t.test("production's code never runs as superuser; an application's schema is refused while it holds personal data, refreshed once rules cover it", async (t) => {
+    // a trigger function, an index expression and a materialized view written by the application's role that would
+    // run a shell command if they ever ran as a superuser; another schema, mixed-case names, citext, arrays, jsonb, a
+    // domain, an enum, identity and generated columns, a table without a primary key, a key cascading updates
+    const hostile = (file: string) => `IF current_user = 'postgres' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${file}'; END IF;
+        IF current_setting('is_superuser') = 'on' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${file}-su'; END IF;`;
+    await sql('db-prod', 'app', `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
+      CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${hostile('trigger')} NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
       CREATE TRIGGER users_search BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_search();
-      UPDATE users SET search = NULL;`);
+      UPDATE users SET search = NULL;
+      CREATE FUNCTION touchy(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN ${hostile('index')} RETURN lower(t); END $$;
+      CREATE INDEX users_touchy ON users (touchy(full_name));
+      CREATE SCHEMA crm; CREATE DOMAIN crm.email AS citext CHECK (VALUE LIKE '%@%'); CREATE TYPE crm.stage AS ENUM ('lead', 'won');
+      CREATE TABLE crm."Contacts" (id int GENERATED ALWAYS AS IDENTITY, "Email" crm.email, "Tags" text[], doc jsonb, stage crm.stage, lower_email text GENERATED ALWAYS AS (lower("Email"::text)) STORED);
+      INSERT INTO crm."Contacts" ("Email", "Tags", doc, stage) SELECT 'Person' || g || '@GMail.com', ARRAY['vip', 'call +1 415 867 ' || lpad(g::text, 4, '0')], jsonb_build_object('mail', 'p' || g || '@yahoo.fr'), 'lead' FROM generate_series(1, 500) g;
+      CREATE MATERIALIZED VIEW crm.contact_mails AS SELECT touchy("Email"::text) AS mail FROM crm."Contacts";
+      CREATE TABLE crm.nick (email text REFERENCES users (email) ON UPDATE CASCADE);
+      INSERT INTO crm.nick SELECT email FROM users WHERE id % 10 = 0;`);
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
-    const r = await ironclad([...inv, '--yes', 'refresh', 'staging']);
-    t.equal(r.code, 0, r.stdout.split('\n').slice(-5).join('\n'));
-    t.match(r.stdout, /restoring everything before the scrub step: the dump has CREATE TRIGGER/);
-    t.equal(await sql('staging', 'app', "SELECT count(*) FROM users WHERE search IS DISTINCT FROM lower(full_name || ' ' || email)"), '0', 'every trigger-kept value follows the scrubbed columns');
-    await sql('db-prod', 'app', 'SET ROLE app; DROP TRIGGER users_search ON users; DROP FUNCTION users_search(); ALTER TABLE users DROP COLUMN search;');
+    const file = variant('hostile', (s) => s);
+    const refused = await ironclad(['-i', file, '--yes', 'refresh', 'staging']);
+    t.equal(refused.code, 3, refused.stdout.split('\n').slice(-12).join('\n'));
+    t.match(refused.stdout, /restoring everything before the scrub step: the dump has ON UPDATE CASCADE/);
+    for (const hit of [/public\.users\.search: email/, /crm\.Contacts\.Email: email/, /crm\.Contacts\.Tags: phone/, /crm\.Contacts\.doc: email/, /crm\.Contacts\.lower_email: email/, /crm\.contact_mails\.mail: email/])
+      t.match(refused.stdout, hit, `refused: ${hit.source}`);
+    t.same(await leftBehind(), { incoming: 'none', copies: '', login: 'false' }, 'nothing readable left behind');
+    // the rules fixed, the same run resumed: the scrub and the scan run again (no loop on the old verdict)
+    writeFileSync(join(file, '..', 'scrub', 'app.yaml'), SCRUB.replace('    phone: { set: null }\n', '    phone: { set: null }\n    search: { fake: text }\n').replace('\nverify:', '\n  crm.Contacts:\n    Email: { fake: email }\n    Tags: { set: "{}" }\n    doc: { set: null }\nverify:'));
+    const r = await ironclad(['-i', file, '--yes', 'refresh', 'staging', '--resume', journal(refused.stdout)!]);
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-12).join('\n'));
+    t.match(r.stdout, /scrubbed \d+ tables with their triggers off; 1 materialized views refreshed/);
+    t.match(r.stdout, /no personal data found in \d+ columns of \d+ tables in 2 schemas/);
+    t.equal((await lab.sshOk('staging', 'ls /tmp/ | grep -c PWNED || true')).trim(), '0', 'nothing ran as a superuser: no file made');
+    t.equal(await sql('staging', 'app', "SELECT count(*) FROM users WHERE search !~ '^redacted-[a-p]{16}$'"), '0', 'the column the trigger keeps is scrubbed by its rule');
+    t.equal(await sql('staging', 'app', "SELECT tgenabled FROM pg_trigger WHERE tgname = 'users_search'"), 'O', "production's trigger is enabled again after the scrub");
+    t.equal(await sql('staging', 'app', "SELECT count(*) FROM crm.nick n LEFT JOIN users u USING (email) WHERE u.id IS NULL"), '0', 'the key cascading updates followed the scrub');
+    t.equal(await sql('staging', 'app', 'SELECT count(*) FROM crm."Contacts" WHERE lower_email <> lower("Email"::text) OR "Email"::text NOT LIKE \'%@example.invalid\''), '0', 'the generated column follows its scrubbed input');
+    t.equal(await sql('staging', 'app', "SELECT count(*) FROM crm.contact_mails WHERE mail NOT LIKE '%@example.invalid'"), '0', 'the materialized view shows the scrubbed rows');
+    t.equal(await sql('staging', 'app', "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class WHERE relnamespace IN ('public'::regnamespace, 'crm'::regnamespace)"), 'app', 'everything handed to the owner role');
+    for (const q of ['SELECT count(*) FROM users', 'SELECT count(*) FROM crm."Contacts"', "SELECT last_value FROM users_id_seq", 'SELECT count(*) FROM crm.nick'])
+      t.equal(await sql('staging', 'app', q), await sql('db-prod', 'app', q), q);
+    await sql('db-prod', 'app', 'SET ROLE app; DROP SCHEMA crm CASCADE; DROP INDEX users_touchy; DROP FUNCTION touchy(text); DROP TRIGGER users_search ON users; DROP FUNCTION users_search(); ALTER TABLE users DROP COLUMN search;');
   });
 
   await t.test('partitioned tables the rules rewrite or empty are scrubbed after their partitions are loaded', async (t) => {
@@ -212,6 +274,7 @@ async function main() {
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
     const r = await ironclad([...partitioned, '--yes', 'refresh', 'staging']);
+    t.notMatch(r.stdout, /restoring everything before the scrub step/, 'the fast path');
     t.equal(r.code, 0, r.stdout.split('\n').slice(-8).join('\n'));
     t.match(r.stdout, /the scrub waited for them: calls, contacts have partitions or child tables/);
     t.equal(await sql('staging', 'app', 'SELECT count(*) FROM contacts'), '200000', 'every row of the partitions');

@@ -2,8 +2,11 @@ import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
 import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, postDataByTable, scrubOrder, uniqueKeys, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
 import { sideNames } from '../../src/refresh/db.js';
-import { bindAccounts, fakeExpression, scrubMarker, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
-import { renameSql } from '../../src/refresh/swap.js';
+import { keyStatements } from '../../src/refresh/fakekey.js';
+import { bindAccounts, fakeExpression, rulesHash, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';
+import { renameSql, reopenSql } from '../../src/refresh/swap.js';
+
+const KEY = 'ab'.repeat(32);
 
 const RULES = {
   version: 1 as const,
@@ -17,65 +20,79 @@ const ACCOUNTS = ['dev@example.com', "o'brien@example.com"];
 /** One entry of pg_restore's post-data SQL (`pg_restore --section=post-data -f -`). */
 const block = (name: string, type: string, sql: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: app\n--\n\n${sql}\n\n\n`;
 
-t.test('scrubSql: one transaction, truncates first, ONE update per table, keep_where bound to the accounts', async (t) => {
-  const sql = scrubSql(RULES, ACCOUNTS).split('\n');
+t.test('scrubSql: one transaction keyed by the host key, triggers off, truncates first, ONE update per table, keep_where bound to the accounts', async (t) => {
+  const sql = scrubSql(RULES, ACCOUNTS, KEY).split('\n');
   t.equal(sql[0], 'BEGIN;');
   t.equal(sql.at(-1), 'COMMIT;');
-  t.equal(sql[1], 'TRUNCATE TABLE "sessions";');
-  const users = sql.filter((l) => l.startsWith('UPDATE "users"'));
+  t.same(sql.slice(1, 3), keyStatements(KEY), 'the key, for this transaction only');
+  t.match(sql[3], /^CREATE TEMP TABLE ironclad_triggers ON COMMIT DROP AS .*pg_partition_tree\('"public"\."users"'::regclass\).*'"public"\."orders"'::regclass/);
+  t.match(sql[4], /'DISABLE'/, "production's triggers off for the scrub");
+  t.equal(sql[5], 'TRUNCATE TABLE "public"."sessions";');
+  t.match(sql.at(-2)!, /ENABLE ALWAYS/, 'and back to their own state after it');
+  const users = sql.filter((l) => l.startsWith('UPDATE "public"."users"'));
   t.equal(users.length, 1, 'the table is rewritten once');
-  t.match(users[0], /^UPDATE "users" SET "email" = CASE WHEN coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\) THEN "email" ELSE CASE WHEN "email" IS NULL/);
+  t.match(users[0], /^UPDATE "public"."users" SET "email" = CASE WHEN coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\) THEN "email" ELSE CASE WHEN "email" IS NULL/);
   t.match(users[0], /"phone" = NULL, "password_hash" = 'it''s';$/);
   t.notMatch(users[0], /WHERE NOT/, 'no row is left out: only the kept column keeps its value');
-  t.equal(sql.filter((l) => l.startsWith('UPDATE "orders"')).length, 1);
+  t.equal(sql.filter((l) => l.startsWith('UPDATE "public"."orders"')).length, 1);
+  t.notMatch(scrubSql(RULES, ACCOUNTS, KEY).replace(/SET LOCAL [^\n]*/g, ''), new RegExp(KEY.slice(0, 8)), 'the key only in the SET LOCAL statements');
 });
 
-t.test('scrubPlan, scrubTables and the marker agree with scrubSql', async (t) => {
+t.test('scrub rules name tables as PostgreSQL spells them: schema.table, case-sensitive; a bare name is in public', async (t) => {
+  const rules: ScrubRules = { version: 1, tables: { 'crm.Contacts': { Email: { fake: 'email' } }, 'crm.log': 'truncate', users: { x: { set: null } } } };
+  t.same(scrubTables(rules), { truncated: ['crm.log'], updated: ['crm.Contacts', 'public.users'] });
+  const plan = scrubPlan(rules, []);
+  t.same(plan.truncates, ['TRUNCATE TABLE "crm"."log";']);
+  t.match(plan.updates[0].sql, /^UPDATE "crm"\."Contacts" SET "Email" = CASE WHEN "Email" IS NULL/);
+  t.not(rulesHash(rules), rulesHash({ ...rules, verify: { pii_skip: ['crm.log'] } }), 'any change of the rules, another fingerprint');
+});
+
+t.test('scrubPlan and scrubTables agree with scrubSql', async (t) => {
   const plan = scrubPlan(RULES, ACCOUNTS);
-  t.same(scrubTables(RULES), { truncated: ['sessions'], updated: ['users', 'orders'] });
-  t.same(plan.truncates, ['TRUNCATE TABLE "sessions";']);
-  t.same(plan.updates.map((u) => u.table), ['users', 'orders']);
-  t.same(['BEGIN;', ...scrubStatements(RULES, ACCOUNTS), 'COMMIT;'].join('\n'), scrubSql(RULES, ACCOUNTS));
-  t.match(scrubMarker(scrubStatements(RULES, ACCOUNTS)), /^ironclad scrubbed: [0-9a-f]{16}$/);
-  t.not(scrubMarker(scrubStatements(RULES, ACCOUNTS)), scrubMarker(scrubStatements(RULES, ['dev@example.com'])), 'other accounts, another marker');
+  t.same(scrubTables(RULES), { truncated: ['public.sessions'], updated: ['public.users', 'public.orders'] });
+  t.same(plan.truncates, ['TRUNCATE TABLE "public"."sessions";']);
+  t.same(plan.updates.map((u) => u.table), ['public.users', 'public.orders']);
+  const sql = scrubSql(RULES, ACCOUNTS, KEY);
+  for (const statement of scrubStatements(RULES, ACCOUNTS)) t.ok(sql.includes(`\n${statement}\n`), statement.slice(0, 40));
 });
 
 t.test('scrub while restoring: truncates, then one transaction per table that turns its table LOGGED again', async (t) => {
-  const sql = scrubWhileRestoringSql(scrubPlan(RULES, ACCOUNTS), ['users']);
-  t.equal(sql.truncates, 'BEGIN;\nTRUNCATE TABLE "sessions";\nCOMMIT;');
+  const sql = scrubWhileRestoringSql(scrubPlan(RULES, ACCOUNTS), ['public.users'], {}, KEY);
+  const key = keyStatements(KEY).join('\n');
+  t.equal(sql.truncates, `BEGIN;\n${key}\nTRUNCATE TABLE "public"."sessions";\nCOMMIT;`);
   t.equal(sql.updates.length, 2);
-  t.match(sql.updates[0].sql, /^BEGIN;\nUPDATE "users" SET [^\n]*;\nALTER TABLE "users" SET LOGGED;\nCOMMIT;$/);
-  t.match(sql.updates[1].sql, /^BEGIN;\nUPDATE "orders" SET [^\n]*;\nCOMMIT;$/, 'a table left logged is not altered');
+  t.match(sql.updates[0].sql, /^BEGIN;\nSET LOCAL ironclad.fake_i = '[0-9a-f]{128}';\nSET LOCAL ironclad.fake_o = '[0-9a-f]{128}';\nUPDATE "public"."users" SET [^\n]*;\nALTER TABLE "public"."users" SET LOGGED;\nCOMMIT;$/);
+  t.match(sql.updates[1].sql, /^BEGIN;\n.*\n.*\nUPDATE "public"."orders" SET [^\n]*;\nCOMMIT;$/, 'a table left logged is not altered');
   t.equal(sql.updates[0].rewrite, undefined, 'without the column types, no one-pass rewrite');
   t.equal(scrubWhileRestoringSql({ truncates: [], updates: [] }, []).truncates, undefined);
 });
 
 t.test('scrub while restoring: an unlogged table whose columns are known is copied once by ALTER TABLE ... USING', async (t) => {
   const columns = columnTypes([
-    ['users', 'id', 'bigint', ''],
-    ['users', 'email', 'text', ''],
-    ['users', 'full_name', 'character varying(200)', 'pg_catalog."C"'],
-    ['users', 'phone', 'text', 'pg_catalog."default"'],
-    ['users', 'password_hash', 'text', ''],
-    ['orders', 'shipping_address', 'text', ''],
+    ['public.users', 'id', 'bigint', ''],
+    ['public.users', 'email', 'text', ''],
+    ['public.users', 'full_name', 'character varying(200)', 'pg_catalog."C"'],
+    ['public.users', 'phone', 'text', 'pg_catalog."default"'],
+    ['public.users', 'password_hash', 'text', ''],
+    ['public.orders', 'shipping_address', 'text', ''],
   ]);
-  t.same(columns.users.full_name, { type: 'character varying(200)', collation: 'pg_catalog."C"' });
+  t.same(columns['public.users'].full_name, { type: 'character varying(200)', collation: 'pg_catalog."C"' });
   const plan = scrubPlan(RULES, ACCOUNTS);
-  const sql = scrubWhileRestoringSql(plan, ['users'], columns);
+  const sql = scrubWhileRestoringSql(plan, ['public.users'], columns, KEY);
   const rewrite = sql.updates[0].rewrite!;
-  t.match(rewrite, /^BEGIN;\nALTER TABLE "users" SET LOGGED, ALTER COLUMN "email" TYPE text USING CASE WHEN coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\) THEN "email" ELSE /);
+  t.match(rewrite, /^BEGIN;\n.*\n.*\nALTER TABLE "public"."users" SET LOGGED, ALTER COLUMN "email" TYPE text USING CASE WHEN coalesce\(\(email = ANY\(ARRAY\['dev@example\.com', 'o''brien@example\.com'\]::text\[\]\)\), false\) THEN "email" ELSE /);
   t.match(rewrite, /, ALTER COLUMN "full_name" TYPE character varying\(200\) COLLATE pg_catalog\."C" USING /, 'the same type and collation');
   t.match(rewrite, /, ALTER COLUMN "phone" TYPE text COLLATE pg_catalog\."default" USING NULL, ALTER COLUMN "password_hash" TYPE text USING 'it''s';\nCOMMIT;$/);
   for (const v of plan.updates[0].values) t.ok(rewrite.includes(` USING ${v.value}`) && plan.updates[0].sql.includes(`= ${v.value}`), `${v.column}: the same value as the UPDATE's`);
-  t.match(sql.updates[0].sql, /^BEGIN;\nUPDATE "users"/, 'the UPDATE stays, for when PostgreSQL refuses the ALTER');
+  t.match(sql.updates[0].sql, /^BEGIN;\n.*\n.*\nUPDATE "public"."users"/, 'the UPDATE stays, for when PostgreSQL refuses the ALTER');
   t.equal(sql.updates[1].rewrite, undefined, 'a logged table is updated in place');
-  const missing = scrubWhileRestoringSql(plan, ['users'], columnTypes([['users', 'email', 'text', '']]));
+  const missing = scrubWhileRestoringSql(plan, ['public.users'], columnTypes([['public.users', 'email', 'text', '']]));
   t.equal(missing.updates[0].rewrite, undefined, 'a rule on a column the table lacks: the UPDATE, and its error');
   const sub = { ...RULES, tables: { users: { email: { fake: 'email' as const, keep_where: 'id IN (SELECT user_id FROM staff)' } } } };
-  t.equal(scrubWhileRestoringSql(scrubPlan(sub, []), ['users'], columns).updates[0].rewrite, undefined, 'a subquery (not allowed in USING): the UPDATE');
+  t.equal(scrubWhileRestoringSql(scrubPlan(sub, []), ['public.users'], columns).updates[0].rewrite, undefined, 'a subquery (not allowed in USING): the UPDATE');
 });
 
-t.test('withoutDataOf drops only the data entries of the named public tables', async (t) => {
+t.test('withoutDataOf drops only the data entries of the named tables (schema.table)', async (t) => {
   const list = [
     ';',
     '; Selected TOC Entries:',
@@ -84,9 +101,10 @@ t.test('withoutDataOf drops only the data entries of the named public tables', a
     '3371; 0 16391 TABLE DATA public sessions_archive app',
     '3372; 0 16392 TABLE DATA public users app',
     '3373; 0 16393 TABLE DATA other sessions app',
+    '3374; 0 16394 TABLE DATA crm Contacts app',
     '3200; 2606 16400 CONSTRAINT public sessions sessions_pkey app',
   ].join('\n');
-  t.same(withoutDataOf(list, ['sessions']).split('\n'), [
+  t.same(withoutDataOf(list, ['public.sessions', 'crm.Contacts']).split('\n'), [
     ';',
     '; Selected TOC Entries:',
     '216; 1259 16390 TABLE public sessions app',
@@ -96,13 +114,14 @@ t.test('withoutDataOf drops only the data entries of the named public tables', a
     '3200; 2606 16400 CONSTRAINT public sessions sessions_pkey app',
   ]);
   t.equal(withoutDataOf(list, []), list);
-  t.same(onlyDataOf(list, ['sessions', 'users']).split('\n'), ['3370; 0 16390 TABLE DATA public sessions app', '3372; 0 16392 TABLE DATA public users app']);
+  t.same(onlyDataOf(list, ['public.sessions', 'public.users', 'crm.Contacts']).split('\n'), ['3370; 0 16390 TABLE DATA public sessions app', '3372; 0 16392 TABLE DATA public users app', '3374; 0 16394 TABLE DATA crm Contacts app']);
+  t.same(onlyDataOf(list, ['crm.contacts']), '', 'names are case-sensitive');
   t.equal(onlyDataOf(list, []), '');
 });
 
 t.test('keepWhereReadsOthers: the scrub waits for the other tables only when a keep_where reads them', async (t) => {
   const rules = (keep: string) => ({ version: 1 as const, tables: { users: { email: { fake: 'email' as const, keep_where: keep } }, sessions: 'truncate' as const } });
-  const tables = ['users', 'staff', 'events', 'odd$name'];
+  const tables = ['public.users', 'public.staff', 'public.events', 'public.odd$name'];
   t.notOk(keepWhereReadsOthers(rules('email = ANY(:accounts)'), tables), 'its own row only');
   t.notOk(keepWhereReadsOthers(rules('users.role = $$staff_member$$'), tables), 'a word that only contains a table name');
   t.ok(keepWhereReadsOthers(rules('id IN (SELECT user_id FROM staff)'), tables), 'another table');
@@ -113,17 +132,19 @@ t.test('keepWhereReadsOthers: the scrub waits for the other tables only when a k
 });
 
 
-t.test('fakes keep NULL and are expressions of the value only (deterministic)', async (t) => {
+t.test('fakes keep NULL and are keyed expressions of the value only (deterministic, no md5 of the original)', async (t) => {
   for (const kind of ['email', 'name', 'phone', 'address', 'text', 'uuid'] as const) {
     const e = fakeExpression(kind, 'col');
     t.match(e, /^CASE WHEN "col" IS NULL THEN NULL ELSE /, kind);
-    t.notMatch(e, /random|now\(\)|nextval/, `${kind} is deterministic`);
+    t.notMatch(e, /random|now\(\)|nextval|md5|hashtext/, `${kind} is deterministic and keyed`);
+    t.match(e, /current_setting\('ironclad\.fake_o'\)/, `${kind} is an HMAC under the host's key`);
   }
   t.equal(bindAccounts('x = ANY(:accounts) AND :accountsx', []), 'x = ANY(ARRAY[]::text[]) AND :accountsx');
 });
 
 t.test('renameSql closes sessions and renames inside one transaction', async (t) => {
   const sql = renameSql([['app', 'app__previous'], ['app__incoming', 'app']], ['app', 'app__incoming']);
+  t.match(reopenSql(['app', "o'k"]), /datname IN \('app', 'o''k'\) AND NOT datallowconn LOOP EXECUTE format\('ALTER DATABASE %I ALLOW_CONNECTIONS true', d\)/, 'reopening: every database named that refuses sessions');
   t.match(sql, /ALTER DATABASE "app" ALLOW_CONNECTIONS false;[\s\S]*pg_terminate_backend[\s\S]*EXIT WHEN NOT EXISTS \(SELECT 1 FROM pg_stat_activity WHERE datname IN \('app', 'app__incoming'\)[\s\S]*BEGIN;\nALTER DATABASE "app" RENAME TO "app__previous";\nALTER DATABASE "app__incoming" RENAME TO "app";\nCOMMIT;$/);
 });
 
@@ -144,8 +165,8 @@ t.test('the scrub between data and indexes: when it must wait, and how many tabl
   t.equal(scrubOrder(rules('EXISTS (SELECT 1 FROM sessions s)'), 4), 4, 'a truncated table is not rewritten');
   t.equal(scrubOrder(rules('x'), 32), 8, 'never more than 8 at once');
   const post = (text: string) => ACTS_ON_UPDATES.test(text);
-  t.ok(post('CREATE TRIGGER users_search BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION f();'), 'a trigger');
-  t.ok(post('CREATE CONSTRAINT TRIGGER t AFTER UPDATE ON public.users'), 'a constraint trigger');
+  t.notOk(post('CREATE TRIGGER users_search BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION f();'), "a trigger does not: production's triggers never run for the scrub");
+  t.notOk(post('CREATE CONSTRAINT TRIGGER t AFTER UPDATE ON public.users'), 'nor a constraint trigger');
   t.ok(post('CREATE RULE r AS ON UPDATE TO public.users DO ALSO NOTHING;'), 'a rule');
   t.ok(post('ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_fkey FOREIGN KEY (user_email) REFERENCES public.users(email) ON UPDATE CASCADE;'), 'a key cascading updates');
   t.notOk(post('CREATE INDEX users_email ON public.users USING btree (email);\nALTER TABLE ONLY public.orders\n    ADD CONSTRAINT o_fk FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;'), 'indexes and plain keys do not');

@@ -1,0 +1,50 @@
+// The secret that keys the scrub's fakes: one per target host, made there on first use and kept there (root only, 0600),
+// read into the run's memory. A fake is an HMAC of the original under it, so a list of candidate emails cannot be
+// matched to the fakes on staging by anyone who lacks the key; the same original gets the same fake on that host.
+import type { Connector } from '../connectors/types.js';
+import { OperationError } from '../core/errors.js';
+import { shq } from '../core/quote.js';
+import { PATHS } from '../backup/render.js';
+import { tail } from '../executor/run.js';
+import type { Host } from '../inventory/types.js';
+
+/** Where the key lives on the target host. */
+export const FAKE_KEY_FILE = `${PATHS.refreshDir}/fake.key`;
+
+/** Shell text that prints the host's key, made once from /dev/urandom (32 bytes, hex) in a root-only file (pure). */
+export function fakeKeyScript(file = FAKE_KEY_FILE): string {
+  const f = shq(file);
+  return `umask 077 && mkdir -p ${shq(file.replace(/\/[^/]*$/, ''))} && { [ -s ${f} ] || { head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \\n' > ${f}.new && mv ${f}.new ${f}; }; } && cat ${f}`;
+}
+
+const keys = new Map<string, Promise<string>>();
+
+/** The key of a target host (hex), read once per process. */
+export function fakeKey(conn: Connector, host: Host): Promise<string> {
+  let key = keys.get(host.name);
+  if (!key) {
+    key = conn.run(fakeKeyScript()).then((r) => {
+      const hex = r.stdout.trim();
+      if (r.code !== 0 || !/^[0-9a-f]{64}$/.test(hex)) throw new OperationError(`${host.name}: cannot read or make the scrub key ${FAKE_KEY_FILE} (exit ${r.code})\n${tail(r.stderr)}`);
+      return hex;
+    });
+    key.catch(() => keys.delete(host.name));
+    keys.set(host.name, key);
+  }
+  return key;
+}
+
+/** The HMAC-SHA256 pads of a key (pure): what the SQL of the fakes needs, set per transaction (never in a statement
+ *  that can fail, so never in an error's LINE context). */
+export function hmacPads(keyHex: string): { inner: string; outer: string } {
+  const block = Buffer.alloc(64);
+  Buffer.from(keyHex, 'hex').copy(block);
+  const xor = (b: number) => Buffer.from(block.map((x) => x ^ b)).toString('hex');
+  return { inner: xor(0x36), outer: xor(0x5c) };
+}
+
+/** The statements that give one transaction the key (SET LOCAL: gone at its end) (pure). */
+export function keyStatements(keyHex: string): string[] {
+  const { inner, outer } = hmacPads(keyHex);
+  return [`SET LOCAL ironclad.fake_i = '${inner}';`, `SET LOCAL ironclad.fake_o = '${outer}';`];
+}

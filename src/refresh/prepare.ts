@@ -1,0 +1,96 @@
+// The incoming database made ready for a dump restored by the refresh role: its schemas (by the role), the dump's
+// extensions (by postgres: ironclad's own CREATE EXTENSION of a name the host has, scripts from the host's packages),
+// and the entries a plain role cannot or must not restore left out (event triggers, subscriptions, publications).
+import type { Connector } from '../connectors/types.js';
+import { OperationError } from '../core/errors.js';
+import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
+import { tail } from '../executor/run.js';
+import type { Host } from '../inventory/types.js';
+import { asLogin, runSql, type Login } from './login.js';
+
+/** A restore into the incoming database, as the refresh role. */
+export interface Restore {
+  conn: Connector;
+  host: Host;
+  database: string;
+  login: Login;
+  dump: string;
+  jobs: number | string;
+  maintenanceWorkMem: string;
+  /** SQL in the incoming database as the refresh role. */
+  sql(text: string): Promise<string[][]>;
+}
+
+/** pg_restore as the refresh role (no owner, no ACL: everything it makes is its own until the hand-over). */
+export async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs): Promise<void> {
+  const env = shq(`PGOPTIONS=-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB`); // index builds, constraint checks
+  const res = await r.conn.run(asLogin(r.login, `env ${env} pg_restore -d ${shq(r.database)} -j ${jobs} --no-owner --no-acl --exit-on-error ${args} ${shq(r.dump)}`), { stdin: `${r.login.password}\n` });
+  if (res.code !== 0) throw new OperationError(`pg_restore (${what}) into ${r.database} on ${r.host.name} failed (exit ${res.code}); the live database is untouched\n${tail(res.stderr || res.stdout)}`);
+}
+
+/** Write a file on the host (a restore list), readable by root only. */
+export async function saveFile(r: Pick<Restore, 'conn' | 'host'>, path: string, text: string): Promise<void> {
+  const saved = await r.conn.run(`umask 077 && cat > ${shq(path)}`, { stdin: text + '\n' });
+  if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
+}
+
+/** Entries of a table of contents that are never restored into a copy (pure): superuser-only event triggers, and
+ *  subscriptions and publications (a copy must never replicate from or to production). */
+export const LEFT_OUT = /^\d+; \d+ \d+ (EVENT TRIGGER|SUBSCRIPTION|SUBSCRIPTION TABLE|PUBLICATION|PUBLICATION TABLE|PUBLICATION TABLES IN SCHEMA) /;
+const SCHEMA = /^\d+; \d+ \d+ SCHEMA - \S+ /;
+const EXTENSION = /^\d+; \d+ \d+ EXTENSION - (\S+) /;
+const EXTENSION_COMMENT = /^\d+; \d+ \d+ COMMENT - EXTENSION \S+ /;
+
+/** An identifier as pg_dump writes it, unquoted (pure); undefined for anything else. */
+export function dumpedIdent(text: string): string | undefined {
+  if (/^[a-z_][a-z0-9_$]*$/.test(text)) return text;
+  const q = /^"((?:[^"]|"")+)"$/.exec(text);
+  return q ? q[1].replace(/""/g, '"') : undefined;
+}
+
+/** The dump's extensions and the schema each goes in, from the pre-data SQL, for the names its TOC lists (pure). */
+export function dumpExtensions(toc: string, preSql: string): { name: string; schema: string }[] {
+  const names = new Set(toc.split('\n').flatMap((l) => EXTENSION.exec(l)?.[1] ?? []));
+  const out: { name: string; schema: string }[] = [];
+  for (const [, n, s] of preSql.matchAll(/^CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) WITH SCHEMA ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*);$/gm)) {
+    const name = dumpedIdent(n);
+    const schema = dumpedIdent(s);
+    if (name && schema && names.has(name) && !out.some((e) => e.name === name)) out.push({ name, schema });
+  }
+  return out;
+}
+
+/** The TOC without the entries prepareIncoming takes care of or leaves out (pure). */
+export function restorableToc(toc: string): { list: string; schemas: string; leftOut: string[] } {
+  const lines = toc.split('\n');
+  const leftOut = lines.filter((l) => LEFT_OUT.test(l)).map((l) => l.replace(/^\d+; \d+ \d+ /, ''));
+  return {
+    list: lines.filter((l) => !LEFT_OUT.test(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
+    schemas: lines.filter((l) => SCHEMA.test(l)).join('\n'),
+    leftOut,
+  };
+}
+
+/** Restore the dump's schemas as the refresh role, then create its extensions as postgres; returns the TOC that is
+ *  left to restore. Nothing of the dump runs as postgres: at that point the database holds only empty schemas. */
+export async function prepareIncoming(r: Restore, toc: string, dir: string, log: (l: string) => void): Promise<string> {
+  const { list, schemas, leftOut } = restorableToc(toc);
+  if (leftOut.length) log(`not restored (a copy never replicates, and event triggers are for superusers): ${leftOut.join('; ')}`);
+  if (schemas.trim()) {
+    await saveFile(r, `${dir}/schemas.list`, schemas);
+    await pgRestore(r, `-L ${shq(`${dir}/schemas.list`)}`, 'schemas', 1);
+  }
+  if (toc.split('\n').some((l) => EXTENSION.test(l))) {
+    const pre = await r.conn.run(`pg_restore --section=pre-data -f - ${shq(r.dump)}`);
+    if (pre.code !== 0) throw new OperationError(`pg_restore --section=pre-data ${r.dump} on ${r.host.name} failed (exit ${pre.code})\n${tail(pre.stderr)}`);
+    const extensions = dumpExtensions(toc, pre.stdout);
+    if (extensions.length) {
+      const available = new Set((await runSql(r.conn, r.host, 'postgres', `SELECT name FROM pg_available_extensions WHERE name IN (${extensions.map((e) => sqlLiteral(e.name)).join(', ')});`)).map(([n]) => n));
+      const missing = extensions.filter((e) => !available.has(e.name));
+      if (missing.length) throw new OperationError(`${r.host.name} lacks the extensions the dump uses: ${missing.map((e) => e.name).join(', ')} (install their packages there)`);
+      await runSql(r.conn, r.host, r.database, extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e.name)} WITH SCHEMA ${sqlIdent(e.schema)};`).join('\n'));
+      log(`extensions created by postgres: ${extensions.map((e) => `${e.name} (in ${e.schema})`).join(', ')}`);
+    }
+  }
+  return list;
+}
