@@ -20,7 +20,7 @@ import { repairImages } from '../src/images/repair.js';
 import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
 
 const USAGE =
-  'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash sha256|fast] [--cache-dir DIR]\n' +
+  'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash crypto|sha256|blake3|fast] [--cache-dir DIR]\n' +
   '       images repair NAME | SRC DST [--yes] [--dry-run] [--only PATH]... [--via auto|pull|controller] [--rehash] [--cache-dir DIR]';
 
 /** What is compared: a name for the report and both locations. */

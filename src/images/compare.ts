@@ -25,10 +25,18 @@ export interface CompareRequest {
   onRows?: (rows: Row[]) => void; // every row, as the merge finds them (repair plans from them)
 }
 
-/** The hash both sides will use: sha256, or for `fast` the fastest both have (xxh128, else crc32). */
+/** In order of preference, the hashes that answer each choice. */
+const PREFERENCES: Record<HashChoice, HashAlgo[]> = {
+  crypto: ['blake3', 'sha256'],
+  sha256: ['sha256'],
+  blake3: ['blake3'],
+  fast: ['xxh128', 'crc32', 'blake3', 'sha256'],
+};
+
+/** The hash both sides will use: the first of the choice's preferences that both have. */
 export function chooseAlgo(choice: HashChoice, source: HashAlgo[], replica: HashAlgo[]): HashAlgo {
   const both = (a: HashAlgo) => source.includes(a) && replica.includes(a);
-  const wanted: HashAlgo[] = choice === 'fast' ? ['xxh128', 'crc32', 'sha256'] : ['sha256'];
+  const wanted = PREFERENCES[choice];
   const algo = wanted.find(both);
   if (!algo) throw new OperationError(`no ${choice} hash tool on both sides (source has ${source.join(', ') || 'none'}, replica has ${replica.join(', ') || 'none'})`);
   return algo;

@@ -1,4 +1,4 @@
-// The flags of `images compare`, checked: --rehash, --sample PERCENT [--seed N], --hash sha256|fast.
+// The flags of `images compare`, checked: --rehash, --sample PERCENT [--seed N], --hash crypto|sha256|blake3|fast.
 import { randomInt } from 'node:crypto';
 import { UserError } from '../core/errors.js';
 import type { HashChoice, ScanMode } from './types.js';
@@ -21,9 +21,12 @@ export function parseMode(options: Options, drawSeed: () => number = () => rando
   return { kind: 'sample', percent, seed: s };
 }
 
-/** The hash asked for with --hash (sha256 by default). */
+/** The hash asked for with --hash (crypto by default). */
 export function parseHash(value: string | boolean | undefined): HashChoice {
-  if (value === undefined || value === 'sha256') return 'sha256';
-  if (value === 'fast') return 'fast';
-  throw new UserError(`--hash must be sha256 or fast (got '${value}')`, 'fast uses xxh128 when both hosts have xxhsum, else crc32 (cksum)');
+  if (value === undefined) return 'crypto';
+  if (value === 'crypto' || value === 'sha256' || value === 'blake3' || value === 'fast') return value;
+  throw new UserError(
+    `--hash must be crypto, sha256, blake3 or fast (got '${value}')`,
+    'crypto (default): BLAKE3 when both hosts have b3sum, else SHA-256; fast: xxh128 when both hosts have xxhsum, else crc32 (cksum)',
+  );
 }

@@ -13,7 +13,7 @@
 # Not part of a tree: its .ironclad-quarantine directory and .ironclad-*.part files (both left by images repair).
 #
 # op=probe  root=DIR [cachedir=DIR]       prints prefix=, algos=, jobs=
-# op=scan   root=DIR algo=sha256|xxh128|crc32 manifest=FILE [progress=FILE] [mode=cached|rehash|sample]
+# op=scan   root=DIR algo=sha256|blake3|xxh128|crc32 manifest=FILE [progress=FILE] [mode=cached|rehash|sample]
 #           [permyriad=N seed=N] [pack=none|gz] [jobs=N] [chunk_files=N] [chunk_bytes=N] [batch=N]
 #           prints files= bytes= hashed= hashed_bytes= cached= unhashed= unreadable= walk_errors= tool=
 # exit: 0 done, 64 bad arguments, 66 no such directory, 69 no hash tool, 75 tree locked by another scan.
@@ -22,8 +22,8 @@ LC_ALL=C
 export LC_ALL
 tab=$(printf '\t')
 
-op=scan root='' cachedir='' algo=sha256 mode=cached permyriad=0 seed=0 pack=none jobs='' manifest='' progress=''
-chunk_files=1000 chunk_bytes=268435456 batch=64
+op=scan root='' cachedir='' algo=sha256 utf8only=0 mode=cached permyriad=0 seed=0 pack=none jobs='' manifest='' progress=''
+chunk_files=2000 chunk_bytes=536870912 batch=100000
 for arg do
   case $arg in
     op=*) op=${arg#op=} ;;
@@ -58,6 +58,7 @@ prefix=$cachedir/$key
 if [ "$op" = probe ]; then
   algos=''
   if have openssl || have sha256sum; then algos=sha256; fi
+  if have b3sum; then algos="$algos,blake3"; fi
   if xxhsum -H2 </dev/null >/dev/null 2>&1; then algos="$algos,xxh128"; fi
   if have cksum; then algos="$algos,crc32"; fi
   printf 'prefix=%s\nalgos=%s\njobs=%s\n' "$prefix" "${algos#,}" "$jobs"
@@ -71,6 +72,7 @@ case $algo in
   sha256)
     if have openssl; then tool='openssl dgst -sha256 -r' strip='s/^\([0-9a-f]*\) \*\.\//\1\t/'
     else tool=sha256sum strip='s/^\([0-9a-f]*\)  \.\//\1\t/'; fi ;;
+  blake3) tool='b3sum --num-threads 1' strip='s/^\([0-9a-f]*\)  \.\//\1\t/' utf8only=1 ;; # it prints names as UTF-8
   xxh128) tool='xxhsum -H2' strip='s/^\([0-9a-f]*\)  \.\//\1\t/' ;;
   crc32) tool=cksum strip='s/^\([0-9]*\) [0-9]* \.\//\1\t/' ;;
   *) echo "ironclad-images: unknown algo: $algo" >&2; exit 64 ;;
@@ -112,12 +114,13 @@ case $cachedir_p/ in "$absroot"/?*) set -- "$@" -path "./${cachedir_p#"$absroot"
 find "$@" -type f -printf '%s\t%T@\t%C@\t%i\t%P\0' 2>"$work/walk.err" | sort -z -t "$tab" -k5 -T "$work" >"$work/list"
 
 # Classify each file against the cache (a merge of two sorted streams): reuse, leave unhashed, or queue for
-# hashing in chunks of at most chunk_files files or chunk_bytes bytes. A queued record starts with PRIOR: the good
-# hash of its cached record when SIZE, MTIME and INODE are unchanged (a new hash then is rot), else '-'. Names holding \, CR or LF are hashed one
-# by one (a.*) because hashing tools escape them in their output.
+# hashing in chunks of at most chunk_files files or chunk_bytes bytes. Names holding \, CR or LF (hashing tools
+# escape them), or for a tool that prints names as UTF-8 names that are not UTF-8, are hashed one by one from stdin
+# (a.*). A queued record starts with PRIOR: the good hash of its cached record when SIZE, MTIME and INODE are
+# unchanged (a new hash then is rot), else '-'.
 : >"$work/hits"; : >"$work/unhashed"; : >"$work/new"; : >"$work/new.a"; : >"$work/index"
 awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" -v seed="$seed" \
-  -v chunk_files="$chunk_files" -v chunk_bytes="$chunk_bytes" '
+  -v chunk_files="$chunk_files" -v chunk_bytes="$chunk_bytes" -v jobs="$jobs" -v utf8only="$utf8only" '
   function pathof(rec, f) { split(rec, f, "\t"); return substr(rec, length(f[1] f[2] f[3] f[4]) + 5) }
   function cread(line, t) {
     if ((getline line < cache) <= 0) { cdone = 1; return }
@@ -129,20 +132,29 @@ awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" 
     for (i = 1; i <= n; i++) h = (h * 31 + ord[substr(p, i, 1)]) % 2147483647
     return h % 10000 < permyriad
   }
-  function endchunk() {
-    close(cname ".rec"); close(cname ".names")
+  function endchunk(g) {
+    close(cname ".rec")
+    for (g = 1; g <= jobs; g++) { if (gb[g] != "") close(cname ".g" g); gb[g] = "" }
     printf "c %06d %.0f %.0f\n", ci, cn, cb > (work "/index")
     cn = 0; cb = 0
   }
+  # The group (one hashing process each) with the fewest bytes so far: groups end at about the same time.
+  function lightest(g, best) {
+    best = 1
+    for (g = 1; g <= jobs; g++) { if (gb[g] == "") { gb[g] = 0; return g } if (gb[g] < gb[best]) best = g }
+    return best
+  }
   function queue(size) {
     tohash++; tohash_bytes += size
-    if (path ~ /[\\\r\n]/) { print prior FS $0 > (work "/a.rec"); print "./" path > (work "/a.names"); an++; ab += size; return }
+    if (path ~ /[\\\r\n]/ || (utf8only && path !~ utf8)) { print prior FS $0 > (work "/a.rec"); print "./" path > (work "/a.names"); an++; ab += size; return }
     if (cn == 0) { ci++; cname = sprintf("%s/c.%06d", work, ci) }
-    print prior FS $0 > (cname ".rec"); print "./" path > (cname ".names"); cn++; cb += size
+    g = lightest(); gb[g] += size
+    print prior FS $0 > (cname ".rec"); print "./" path > (cname ".g" g); cn++; cb += size
     if (cn >= chunk_files + 0 || cb >= chunk_bytes + 0) endchunk()
   }
   BEGIN {
     RS = ORS = "\0"; FS = "\t"
+    utf8 = "^([\001-\177]|[\302-\337][\200-\277]|[\340-\357][\200-\277][\200-\277]|[\360-\364][\200-\277][\200-\277][\200-\277])*$"
     for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i
     cread()
   }
@@ -171,8 +183,9 @@ files=0 bytes=0 cached=0 unhashed=0 tohash=0 tohash_bytes=0
 # shellcheck disable=SC1091 # numbers written by the awk above
 . "$work/stats"
 
-# Workers run by xargs: a batch appends its tool output to a file of its own (parallel writers to one pipe can
-# split lines); an awkward name is hashed from stdin and written as HASH<TAB>PATH directly.
+# A chunk is hashed by one process per job, each given a group of files of about the same total bytes (few, long
+# processes: starting one costs more than hashing a small file). Each appends its tool output to a file of its own
+# (parallel writers to one pipe can split lines); an awkward name is hashed from stdin, written as HASH<TAB>PATH.
 # shellcheck disable=SC2016 # these are scripts for `sh -c`, expanded there
 batch_worker='out=$1; shift; exec "$@" >>"$out.$$"'
 # shellcheck disable=SC2016
@@ -182,8 +195,13 @@ file_worker='f=$1; shift; h=$("$@" <"$f") && printf "%s\t%s\0" "${h%% *}" "${f#.
 hash_chunk() { # $1: c|a, $2: chunk file prefix, $3: output file
   rm -f "$work"/h.*
   if [ "$1" = c ]; then
-    # shellcheck disable=SC2086 # the tool's fixed arguments are split on purpose
-    xargs -0 -r -P "$jobs" -n "$batch" sh -c "$batch_worker" worker "$work/h" $tool <"$2.names" 2>>"$work/hash.err" || [ $? -eq 123 ]
+    pids=''
+    for names in "$2".g*; do
+      # shellcheck disable=SC2086 # the tool's fixed arguments are split on purpose
+      xargs -0 -r -n "$batch" sh -c "$batch_worker" worker "$work/h" $tool <"$names" 2>>"$work/hash.err" &
+      pids="$pids $!"
+    done
+    for pid in $pids; do wait "$pid" || [ $? -eq 123 ] || { echo "ironclad-images: $tool failed" >&2; exit 70; }; done
     for out in "$work"/h.*; do [ -f "$out" ] && cat "$out"; done | sed "$strip" | tr '\n' '\0' >"$work/hashes"
   else
     # shellcheck disable=SC2086

@@ -77,7 +77,7 @@ export interface Probe {
   jobs: number;
 }
 
-const isAlgo = (s: string): s is HashAlgo => s === 'sha256' || s === 'xxh128' || s === 'crc32';
+const isAlgo = (s: string): s is HashAlgo => s === 'sha256' || s === 'blake3' || s === 'xxh128' || s === 'crc32';
 
 /** Parse the probe's answer. */
 export function parseProbe(stdout: string): Probe {

@@ -44,11 +44,15 @@ export const PROBLEMS = ['missing', 'extra', 'size_mismatch', 'content_mismatch'
 /** A verdict that is a discrepancy. */
 export type Problem = (typeof PROBLEMS)[number];
 
-/** A hash the host script knows: sha256 (openssl or sha256sum), xxh128 (xxhsum), crc32 (cksum). */
-export type HashAlgo = 'sha256' | 'xxh128' | 'crc32';
+/** A hash the host script knows: sha256 (openssl or sha256sum), blake3 (b3sum), xxh128 (xxhsum), crc32 (cksum). */
+export type HashAlgo = 'sha256' | 'blake3' | 'xxh128' | 'crc32';
 
-/** What the user asked for: a cryptographic hash, or the fastest both sides have. */
-export type HashChoice = 'sha256' | 'fast';
+/**
+ * What the user asked for: `crypto` (the default) the fastest cryptographic hash both sides have (BLAKE3 where b3sum
+ * is installed, else SHA-256); `sha256` or `blake3` exactly; `fast` the fastest of all (xxh128, crc32: not for rot
+ * an adversary could hide, but any accident shows).
+ */
+export type HashChoice = 'crypto' | 'sha256' | 'blake3' | 'fast';
 
 /** How much to hash: what the cache cannot vouch for, everything, or a deterministic sample (per seed) plus the cache. */
 export type ScanMode = { kind: 'cached' } | { kind: 'rehash' } | { kind: 'sample'; percent: number; seed: number };

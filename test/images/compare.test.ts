@@ -120,6 +120,10 @@ t.test('chooseAlgo: a table', async (t) => {
   t.equal(chooseAlgo('fast', ['sha256', 'xxh128', 'crc32'], ['sha256', 'xxh128', 'crc32']), 'xxh128');
   t.equal(chooseAlgo('fast', ['sha256', 'xxh128', 'crc32'], ['sha256', 'crc32']), 'crc32', 'xxh128 only when both sides have it');
   t.equal(chooseAlgo('fast', ['sha256'], ['sha256']), 'sha256');
+  t.equal(chooseAlgo('crypto', ['sha256', 'blake3'], ['sha256', 'blake3']), 'blake3', 'crypto: BLAKE3 where both have b3sum');
+  t.equal(chooseAlgo('crypto', ['sha256', 'blake3'], ['sha256']), 'sha256', 'else SHA-256');
+  t.equal(chooseAlgo('sha256', ['sha256', 'blake3'], ['sha256', 'blake3']), 'sha256');
+  t.throws(() => chooseAlgo('blake3', ['sha256', 'blake3'], ['sha256']), /no blake3 hash tool/);
   t.throws(() => chooseAlgo('sha256', ['crc32'], ['sha256']), /no sha256 hash tool/);
 });
 

@@ -50,7 +50,9 @@ t.test('parseMode: a table of flag combinations', async (t) => {
 });
 
 t.test('parseHash', async (t) => {
-  t.equal(parseHash(undefined), 'sha256');
+  t.equal(parseHash(undefined), 'crypto');
+  t.equal(parseHash('blake3'), 'blake3');
+  t.equal(parseHash('crypto'), 'crypto');
   t.equal(parseHash('sha256'), 'sha256');
   t.equal(parseHash('fast'), 'fast');
   t.throws(() => parseHash('md5'), UserError);

@@ -123,6 +123,32 @@ t.test('fast hashes: crc32 (cksum) always, xxh128 when xxhsum is installed', asy
   t.ok(x.every((e) => e.digest.kind === 'hashed' && /^[0-9a-f]{32}$/.test(e.digest.value)));
 });
 
+t.test('blake3 (b3sum, where installed): every name hashed right, the one that is not UTF-8 included', async (t) => {
+  const root = t.testdir();
+  const tree = join(root, 'tree');
+  sourceTree(tree);
+  const probe = parseProbe(script({ op: 'probe', root: tree, cachedir: join(root, 'c') }).stdout);
+  if (!probe.algos.includes('blake3')) return t.pass('b3sum is not installed here');
+  const s = scan(tree, join(root, 'c'), { algo: 'blake3' });
+  t.match(s, { tool: 'b3sum', unreadable: 0, hashed: AWKWARD.length + 6 });
+  for (const e of await entries(s.manifest)) {
+    const want = spawnSync('b3sum', ['--no-names'], { input: readFileSync(bytesPath(tree, e.path)), encoding: 'utf8' }).stdout.trim();
+    t.same(e.digest, { kind: 'hashed', value: want }, JSON.stringify(e.path));
+  }
+});
+
+t.test('hashing groups: any number of jobs and chunk sizes give the same manifest', async (t) => {
+  const root = t.testdir();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 60; i++) files[`d${i % 7}/f${i}.jpg`] = 'x'.repeat(i * 37);
+  writeTree(join(root, 't'), files);
+  const want = (await entries(scan(join(root, 't'), join(root, 'c0'), { jobs: 1 }).manifest)).map((e) => e.digest);
+  for (const [jobs, chunk_files, chunk_bytes] of [[2, 2000, 1 << 29], [3, 7, 1 << 29], [5, 1000, 500]]) {
+    const s = scan(join(root, 't'), join(root, `c${jobs}`), { jobs, chunk_files, chunk_bytes });
+    t.same((await entries(s.manifest)).map((e) => e.digest), want, `jobs=${jobs} chunk_files=${chunk_files} chunk_bytes=${chunk_bytes}`);
+  }
+});
+
 t.test('a cache kept inside the tree is not part of it', async (t) => {
   const root = t.testdir();
   writeTree(root, { 'a.jpg': 'a', 'sub/b.jpg': 'b' });
