@@ -21,6 +21,27 @@ export interface Restore {
   sql(text: string): Promise<string[][]>;
 }
 
+export interface Dump {
+  /** The table of contents (`pg_restore -l`). */
+  toc: string;
+  /** Its post-data entries (`pg_restore -l --section=post-data`). */
+  postList: string;
+  /** The post-data SQL (`pg_restore --section=post-data -f -`). */
+  postSql: string;
+}
+
+export async function readDump(r: Restore, whole: boolean): Promise<Dump> {
+  const none = Promise.resolve({ code: 0, stdout: '', stderr: '' });
+  const [toc, postList, post] = await Promise.all([
+    r.conn.run(`pg_restore -l ${shq(r.dump)}`),
+    whole ? r.conn.run(`pg_restore -l --section=post-data ${shq(r.dump)}`) : none,
+    whole ? r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`) : none,
+  ]);
+  for (const [res, what] of [[toc, '-l'], [postList, '-l --section=post-data'], [post, '--section=post-data']] as const)
+    if (res.code !== 0) throw new OperationError(`pg_restore ${what} ${r.dump} on ${r.host.name} failed (exit ${res.code})\n${tail(res.stderr)}`);
+  return { toc: toc.stdout, postList: postList.stdout, postSql: post.stdout };
+}
+
 /** pg_restore as the refresh role (no owner, no ACL: everything it makes is its own until the hand-over). */
 export async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs): Promise<void> {
   const env = shq(`PGOPTIONS=-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB`); // index builds, constraint checks

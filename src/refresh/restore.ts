@@ -1,218 +1,22 @@
 // Restore a backup beside the live database, in parallel. With scrub rules, the scrub happens while restoring: tables
 // are loaded without their indexes and constraints, the scrub rewrites them once, then indexes and constraints are built
 // on the scrubbed rows. Much cheaper than a scrub after a full restore, which updates every index entry of every row.
-import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { OperationError } from '../core/errors.js';
 import { limiter } from '../core/limiter.js';
-import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
+import { shq, sqlLiteral } from '../core/quote.js';
 import { fanOut } from '../executor/fanout.js';
-import { tail } from '../executor/run.js';
-import type { Action, ActionContext } from '../runbook/types.js';
-import { ownerOf, query, refreshOf, sideNames } from './db.js';
-import { fakeKey, keyStatements } from './fakekey.js';
-import { checkLogin, createIncomingSql, incomingMark, openLogin, refreshRole, runSql, type Login } from './login.js';
-import { tableKey, tableName, tableRegclass, tableSql } from './names.js';
-import { pgRestore, prepareIncoming, saveFile, type Restore } from './prepare.js';
+import { query } from './db.js';
+import { fakeKey } from './fakekey.js';
+import { tableRegclass, tableSql } from './names.js';
+import { pgRestore, saveFile, type Dump, type Restore } from './prepare.js';
+import { columnTypes, columnTypesSql, keepWhereReadsOthers, scrubOrder, scrubWhileRestoringSql } from './restore-scrub.js';
 import { checkRules, piiFindings, piiRefusal, scanSummary } from './scan.js';
-import { rulesHash, scrubPlan, scrubTables, type ScrubRules } from './scrub.js';
-import { rulesOf } from './transform.js';
+import { scrubPlan, scrubTables, type ScrubRules } from './scrub.js';
+import { dataOf, onlyDataOf, parallelForeignKeys, postDataByTable, uniqueKeys, withoutDataOf, type UniqueKey } from './toc.js';
 
-/** The `schema.table` key of a TABLE DATA entry of a table of contents (names without spaces; others never match). */
-const dataOf = (line: string) => {
-  const m = /^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) /.exec(line);
-  return m ? `${m[1]}.${m[2]}` : undefined;
-};
-
-/** A pg_restore table of contents (`pg_restore -l`) without the data of the given tables (`schema.table`) (pure). */
-export function withoutDataOf(list: string, tables: string[]): string {
-  const skip = new Set(tables);
-  return list
-    .split('\n')
-    .filter((line) => !skip.has(dataOf(line) ?? ''))
-    .join('\n');
-}
-
-/** Only the data entries of the given tables (`schema.table`) from a pg_restore table of contents (pure). */
-export function onlyDataOf(list: string, tables: string[]): string {
-  const keep = new Set(tables);
-  return list
-    .split('\n')
-    .filter((line) => keep.has(dataOf(line) ?? ''))
-    .join('\n');
-}
-
-/** A column's type as ALTER COLUMN ... TYPE names it: `format_type`, and its collation when it has one. */
-export interface ColumnType {
-  type: string;
-  collation?: string;
-}
-
-/** The transactions of the scrub done between data and indexes: the truncates, then one per rewritten table (run in
- *  parallel). Tables loaded UNLOGGED (no WAL for the rows the scrub replaces) become LOGGED again in their table's
- *  transaction; that rewrite also drops the replaced row versions.
- *  Such a table whose columns are all known (`columns`: plain tables without inheritance) and whose keep_where has no
- *  subquery gets `rewrite` too: ONE ALTER TABLE that sets it LOGGED and gives each scrubbed column its new value by
- *  `ALTER COLUMN ... TYPE (its own type) USING (the value)`: PostgreSQL copies the table once, computing the values
- *  from the row as restored, as the UPDATE does, instead of writing every row twice (UPDATE, then SET LOGGED). When
- *  PostgreSQL refuses it (a view uses a column, say), the UPDATE runs as before. */
-export function scrubWhileRestoringSql(
-  plan: { truncates: string[]; updates: { table: string; sql: string; values: { column: string; value: string }[] }[] },
-  unlogged: string[],
-  columns: Record<string, Record<string, ColumnType>> = {},
-  keyHex = '00'.repeat(32),
-): { truncates: string | undefined; updates: { table: string; sql: string; rewrite?: string }[] } {
-  const tx = (statements: string[]) => ['BEGIN;', ...keyStatements(keyHex), ...statements, 'COMMIT;'].join('\n');
-  const rewrite = (u: (typeof plan.updates)[number]): string | undefined => {
-    const known = columns[u.table];
-    if (!unlogged.includes(u.table) || !known || u.values.some((v) => !known[v.column] || /\bselect\b/i.test(v.value))) return undefined;
-    const alters = u.values.map((v) => {
-      const c = known[v.column];
-      return `ALTER COLUMN ${sqlIdent(v.column)} TYPE ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''} USING ${v.value}`;
-    });
-    return tx([`ALTER TABLE ${tableSql(u.table)} SET LOGGED, ${alters.join(', ')};`]);
-  };
-  return {
-    truncates: plan.truncates.length ? tx(plan.truncates) : undefined,
-    updates: plan.updates.map((u) => ({ table: u.table, sql: tx([u.sql, ...(unlogged.includes(u.table) ? [`ALTER TABLE ${tableSql(u.table)} SET LOGGED;`] : [])]), rewrite: rewrite(u) })),
-  };
-}
-
-/** The columns of the plain tables among `tables` (not typed, without inheritance), for scrubWhileRestoringSql. */
-const columnTypesSql = (tables: string[]) =>
-  `SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), coalesce(quote_ident(cn.nspname) || '.' || quote_ident(co.collname), '') FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND c.reloftype = 0 AND NOT c.relhassubclass AND NOT c.relispartition AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) AND a.attnum > 0 AND NOT a.attisdropped AND c.oid IN (${tables.map(tableRegclass).join(', ')}) ORDER BY 1, a.attnum;`;
-
-/** Rows of columnTypesSql by table and column (pure). */
-export function columnTypes(rows: string[][]): Record<string, Record<string, ColumnType>> {
-  const out: Record<string, Record<string, ColumnType>> = {};
-  for (const [table, column, type, collation] of rows) (out[table] ??= {})[column] = collation ? { type, collation } : { type };
-  return out;
-}
-
-// (tables, sequences, views: the indexes are built beside the scrub and take their table's persistence)
 const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind NOT IN ('i', 'I') ORDER BY 1;";
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
-
-/** What in a dump's post-data would act on the rows the scrub rewrites (rules, keys that cascade updates): scrubbing
- *  before those exist would skip them, so such a dump is restored whole and scrubbed after. Triggers are not among
- *  them: production's triggers never run for the scrub (switched off for it when they exist). */
-export const ACTS_ON_UPDATES = /^CREATE (?:OR REPLACE )?RULE |ON UPDATE CASCADE/m;
-
-interface Dump {
-  /** The table of contents (`pg_restore -l`). */
-  toc: string;
-  /** Its post-data entries (`pg_restore -l --section=post-data`). */
-  postList: string;
-  /** The post-data SQL (`pg_restore --section=post-data -f -`). */
-  postSql: string;
-}
-
-async function readDump(r: Restore, whole: boolean): Promise<Dump> {
-  const none = Promise.resolve({ code: 0, stdout: '', stderr: '' });
-  const [toc, postList, post] = await Promise.all([
-    r.conn.run(`pg_restore -l ${shq(r.dump)}`),
-    whole ? r.conn.run(`pg_restore -l --section=post-data ${shq(r.dump)}`) : none,
-    whole ? r.conn.run(`pg_restore --section=post-data -f - ${shq(r.dump)}`) : none,
-  ]);
-  for (const [res, what] of [[toc, '-l'], [postList, '-l --section=post-data'], [post, '--section=post-data']] as const)
-    if (res.code !== 0) throw new OperationError(`pg_restore ${what} ${r.dump} on ${r.host.name} failed (exit ${res.code})\n${tail(res.stderr)}`);
-  return { toc: toc.stdout, postList: postList.stdout, postSql: post.stdout };
-}
-
-/** Why a dump must be restored whole before its scrub, or undefined when scrubbing between data and indexes is safe. */
-function scrubBeforeIndexesUnsafe(postSql: string): string | undefined {
-  const m = ACTS_ON_UPDATES.exec(postSql);
-  return m ? `the dump has ${m[0].trim()} definitions, which must see the scrub` : undefined;
-}
-
-export interface ForeignKey {
-  table: string;
-  /** The table it references (schema-qualified, as `table`). */
-  references: string;
-  name: string;
-  /** The dump's ADD CONSTRAINT statement with NOT VALID: no check of the rows, an instant catalog change. */
-  add: string;
-}
-
-/** The plain foreign keys of a dump's post-data, taken out of its restore list (pure). pg_restore adds foreign keys one
- *  after another (each checks every row while it locks the table it references), so these are added NOT VALID and then
- *  validated in parallel instead: the same constraints, checked the same way, in the end. Keys of another shape
- *  (partitioned tables, quoted names, already NOT VALID in the dump, with a comment) stay in the list for pg_restore. */
-export function parallelForeignKeys(postSql: string, list: string): { list: string; keys: ForeignKey[] } {
-  const keys: ForeignKey[] = [];
-  let lines = list.split('\n');
-  const header = /^-- Name: ([^;\n]+); Type: FK CONSTRAINT; Schema: ([^;\n]+); Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
-  for (const [, tag, schema, statement] of postSql.matchAll(header)) {
-    const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\([^;]*;$/.exec(statement);
-    if (!m || /\bNOT VALID;$/.test(statement) || postSql.includes(`COMMENT ON CONSTRAINT ${m[2]} ON`)) continue;
-    const entry = (l: string) => l.endsWith(` FK CONSTRAINT ${schema} ${tag} ${l.split(' ').pop()}`) && /^\d+; \d+ \d+ FK CONSTRAINT /.test(l);
-    if (lines.filter(entry).length !== 1) continue;
-    lines = lines.filter((l) => !entry(l));
-    keys.push({ table: m[1], references: m[3], name: m[2], add: `${statement.slice(0, -1)} NOT VALID;` });
-  }
-  return { list: lines.join('\n'), keys };
-}
-
-/** A primary key or unique constraint that ironclad builds itself: its unique index by CREATE UNIQUE INDEX (a SHARE
- *  lock, built beside the table's other indexes), then the constraint on it by ADD CONSTRAINT ... USING INDEX (an
- *  instant catalog change). pg_restore's ADD CONSTRAINT builds the index under an ACCESS EXCLUSIVE lock, after and
- *  before every other index of its table, so that one table's indexes are built one after another. */
-export interface UniqueKey {
-  table: string;
-  name: string;
-  kind: 'PRIMARY KEY' | 'UNIQUE';
-  /** The dump's own statement, run instead when PostgreSQL refuses the constraint on the index. */
-  statement: string;
-  index: string;
-  constraint: string;
-  /** Its line in the restore list, taken out of it. */
-  line: string;
-}
-
-/** The plain primary keys and unique constraints among a dump's post-data entries (pure): unquoted names, a column
- *  list and nothing else (no index options, DEFERRABLE, NULLS NOT DISTINCT or comment), not of a partitioned table, and
- *  no tablespace set for any entry of the dump. */
-export function uniqueKeys(postSql: string, lines: string[]): UniqueKey[] {
-  if (/^SET default_tablespace = (?!'';)/m.test(postSql)) return [];
-  const keys: UniqueKey[] = [];
-  const header = /^-- Name: ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*); Type: CONSTRAINT; Schema: public; Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
-  for (const [, tag, name, statement] of postSql.matchAll(header)) {
-    const m = /^ALTER TABLE ONLY (public\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) (PRIMARY KEY|UNIQUE) (\([^()"]*\));$/.exec(statement);
-    if (!m || m[1] !== `public.${tag}` || m[2] !== name || postSql.includes(`COMMENT ON CONSTRAINT ${name} ON`)) continue;
-    // a partitioned table's (its partitions' indexes are attached to it): USING INDEX is not for those
-    if (postSql.includes(`ALTER INDEX public.${name} ATTACH PARTITION `)) continue;
-    const entry = lines.filter((l) => new RegExp(`^\\d+; \\d+ \\d+ CONSTRAINT public ${tag} ${name} `).test(l));
-    if (entry.length !== 1) continue;
-    keys.push({
-      table: m[1],
-      name,
-      kind: m[3] as UniqueKey['kind'],
-      statement,
-      index: `CREATE UNIQUE INDEX ${name} ON ${m[1]} USING btree ${m[4]};`,
-      constraint: `ALTER TABLE ONLY ${m[1]} ADD CONSTRAINT ${name} ${m[3]} USING INDEX ${name};`,
-      line: entry[0],
-    });
-  }
-  return keys;
-}
-
-/** A dump's post-data entries (indexes and constraints) by the public table they are built on, from the post-data
- *  SQL and a list of post-data entries (`pg_restore -l --section=post-data`), and the entries of any other kind or on a
- *  table with a quoted name, in `rest` (pure). */
-export function postDataByTable(postSql: string, list: string): { tables: Map<string, string[]>; rest: string[] } {
-  const indexed = new Map<string, string>();
-  for (const [, name, table] of postSql.matchAll(/^CREATE (?:UNIQUE )?INDEX ([a-z_][a-z0-9_]*) ON (?:ONLY )?public\.([a-z_][a-z0-9_]*) /gm)) indexed.set(name, table);
-  const constrained = new Set([...postSql.matchAll(/^-- Name: ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*); Type: CONSTRAINT; Schema: public;/gm)].map(([, t, c]) => `${t} ${c}`));
-  const tables = new Map<string, string[]>();
-  const rest: string[] = [];
-  for (const line of list.split('\n').filter((l) => /^\d+;/.test(l))) {
-    const index = /^\d+; \d+ \d+ INDEX public ([a-z_][a-z0-9_]*) /.exec(line);
-    const constraint = /^\d+; \d+ \d+ CONSTRAINT public ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*) /.exec(line);
-    const table = index ? indexed.get(index[1]) : constraint && constrained.has(`${constraint[1]} ${constraint[2]}`) ? constraint[1] : undefined;
-    if (table) tables.set(table, [...(tables.get(table) ?? []), line]);
-    else rest.push(line);
-  }
-  return { tables, rest };
-}
 
 /** A promise with its resolve and reject at hand; settled once (a rejection nobody awaits is not reported as such). */
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
@@ -221,26 +25,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
   promise.catch(() => undefined);
   return { promise, resolve, reject };
-}
-
-/** Run the per-table scrub transactions: at most `jobs` at once, one after another in the rules' order when a
- *  table's keep_where reads another table the scrub rewrites (its result must not depend on which commits first). */
-export function scrubOrder(rules: ScrubRules, jobs: number): number {
-  return keepWhereMatches(rules, scrubTables(rules).updated) ? 1 : Math.max(1, Math.min(jobs, 8));
-}
-
-/** Whether a keep_where names one of `tables` other than its own table (whatever its case), or matches `also`. */
-function keepWhereMatches(rules: ScrubRules, tables: string[], also?: RegExp): boolean {
-  const names = (table: string) => tables.filter((t) => t !== tableKey(table)).map((t) => new RegExp(`\\b${tableName(t).table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i'));
-  return Object.entries(rules.tables).some(
-    ([table, rule]) => rule !== 'truncate' && Object.values(rule).some((c) => c.keep_where && (also?.test(c.keep_where) || names(table).some((re) => re.test(c.keep_where!)))),
-  );
-}
-
-/** Whether a keep_where reads more than its own table's rows: another of the dump's tables by name, or any subquery.
- *  The scrub of such rules waits until every table's data is loaded. */
-export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boolean {
-  return keepWhereMatches(rules, tables, /\bselect\b/i);
 }
 
 /** Restore in three sections (tables, data, indexes and constraints) with the scrub between data and indexes: the
@@ -252,7 +36,7 @@ export function keepWhereReadsOthers(rules: ScrubRules, tables: string[]): boole
  *  not on one table after all of them. Each foreign key is added NOT VALID (no row read) and validated as soon as
  *  both its tables are built, up to `jobs` at once: the same constraints, checked the same way as pg_restore's ADD
  *  CONSTRAINT, which would add them one after another, each reading its whole table, after every index. */
-async function restoreScrubbed(r: Restore, rules: ScrubRules, file: string, accounts: string[], dir: string, dump: Dump, log: (l: string) => void): Promise<void> {
+export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: string, accounts: string[], dir: string, dump: Dump, log: (l: string) => void): Promise<void> {
   const { truncated, updated } = scrubTables(rules);
   const touched = [...updated, ...truncated];
   const list = `${dir}/restore.list`; // everything but the data of the truncated and the rewritten tables, and the parallel foreign keys
@@ -445,63 +229,3 @@ async function restoreScrubbed(r: Restore, rules: ScrubRules, file: string, acco
   const restarted = await r.sql('SELECT pg_postmaster_start_time();');
   if (restarted.join() !== started.join()) throw new OperationError(`the server on ${r.host.name} restarted during the restore; tables loaded unlogged may have lost their rows: run the refresh again`);
 }
-
-/** Make the incoming database for this run, owned by the refresh role and closed to everyone else. A database of that
- *  name already there is dropped only when it is a refresh's work copy (`replace`) or this very run made it: the
- *  restore-production runbook leaves its copy for the operator to put in service, and never drops it again. */
-async function createIncoming(ctx: ActionContext, r: ReturnType<typeof refreshOf>, incoming: string, replace: boolean): Promise<Login> {
-  const conn = await ctx.pool.get(r.target);
-  const [found] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(incoming)};`);
-  if (found && !replace && found[0] !== incomingMark(ctx.runId))
-    throw new SafetyRefusal(`${incoming} already exists on ${r.target.name} and this run did not make it: it may be the database the application now uses (restore-production leaves its copy there). Rename or drop it yourself, then run again`);
-  const login = await openLogin(conn, r.target, r.spec.to.database);
-  await query(conn, r.target, 'postgres', `${found ? `DROP DATABASE IF EXISTS ${sqlIdent(incoming)} WITH (FORCE);\n` : ''}${createIncomingSql(incoming, login.role, ctx.runId)}`);
-  await checkLogin(conn, r.target, incoming, login);
-  return login;
-}
-
-export const restoreAction: Action = {
-  name: 'refresh.restore',
-  summary: 'restore into a new database beside the live one, as a plain role, with parallel jobs (with scrub rules: scrubbed before its indexes are built, scanned for personal data while they are built)',
-  describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p);
-    return `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} as ${refreshRole(r.spec.to.database)} (the live ${r.spec.to.database} is not touched), ${String(p.jobs ?? 'auto')} jobs${r.spec.scrub ? `, scrubbed by ${r.spec.scrub} before indexes are built` : ''}`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    const db = r.spec.to.database;
-    const { incoming } = sideNames(db);
-    const conn = await ctx.pool.get(r.target);
-    const rules = r.spec.scrub ? rulesOf(r.spec.scrub) : undefined; // invalid rules fail before anything is dropped
-    const maintenanceWorkMem = String(p.maintenance_work_mem ?? '256MB');
-    if (!/^\d+(kB|MB|GB)$/.test(maintenanceWorkMem)) throw new UserError(`maintenance_work_mem: '${maintenanceWorkMem}' is not a size like 256MB`);
-    const dir = String(p.dir);
-    // the new database, and what is in the dump and on the host, asked at the same time (the copy closed to others)
-    const [login, found] = await Promise.all([
-      createIncoming(ctx, r, incoming, p.refresh !== undefined),
-      conn.run(`chmod -R go-rwx ${shq(dir)} && if [ -d ${shq(`${dir}/dump`)} ]; then echo ${shq(`${dir}/dump`)}; else echo ${shq(`${dir}/dump.pgdump`)}; fi; nproc`),
-    ]);
-    if (found.code !== 0) throw new OperationError(`${r.target.name}: no copied backup in ${dir} (exit ${found.code})\n${tail(found.stderr)}`);
-    const [dump, nproc] = found.stdout.trim().split('\n');
-    const jobs = Number(p.jobs ?? r.spec.jobs ?? 0) || Number(nproc) || 2;
-    const sql = (text: string) => runSql(conn, r.target, incoming, text, login);
-    const restore: Restore = { conn, host: r.target, database: incoming, login, dump, jobs, maintenanceWorkMem, sql };
-    const contents = await readDump(restore, Boolean(rules));
-    contents.toc = await prepareIncoming(restore, contents.toc, dir, ctx.log);
-    const touched = rules ? Object.keys(rules.tables) : [];
-    const unsafe = rules ? scrubBeforeIndexesUnsafe(contents.postSql) ?? (touched.some((t) => /\s/.test(t)) ? 'a table the rules name has a space in its name' : undefined) : undefined;
-    if (unsafe) ctx.log(`restoring everything before the scrub step: ${unsafe}`);
-    let scrubbed = '';
-    if (rules && !unsafe) {
-      await restoreScrubbed(restore, rules, r.spec.scrub, r.spec.promote?.accounts ?? [], dir, contents, ctx.log);
-      scrubbed = rulesHash(rules);
-    } else {
-      await saveFile(restore, `${dir}/everything.list`, contents.toc);
-      await pgRestore(restore, `-L ${shq(`${dir}/everything.list`)}`, 'everything');
-    }
-    const [[tables]] = await sql("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
-    ctx.log(`restored ${tables} tables into ${incoming} as ${login.role} (not a superuser) with ${jobs} jobs`);
-    // scrubbed and scanned by these rules while restoring: the scrub and pii-scan steps check it is still these rules
-    return { database: incoming, scrubbed, scanned: scrubbed };
-  },
-};

@@ -1,6 +1,6 @@
 // Every built-in action a runbook step may name.
 import { cleanupAction, copyAction, pickAction } from '../refresh/copy.js';
-import { restoreAction } from '../refresh/restore.js';
+import { restoreAction } from '../refresh/restore-action.js';
 import { checkRowsAction } from '../refresh/check.js';
 import { discardAction, handOverAction } from '../refresh/discard.js';
 import { guardAction } from '../refresh/guard.js';

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { rowMismatches } from '../../src/refresh/check.js';
-import { ACTS_ON_UPDATES, columnTypes, keepWhereReadsOthers, onlyDataOf, parallelForeignKeys, postDataByTable, scrubOrder, uniqueKeys, scrubWhileRestoringSql, withoutDataOf } from '../../src/refresh/restore.js';
+import { columnTypes, keepWhereReadsOthers, scrubOrder, scrubWhileRestoringSql } from '../../src/refresh/restore-scrub.js';
+import { ACTS_ON_UPDATES, onlyDataOf, parallelForeignKeys, postDataByTable, uniqueKeys, withoutDataOf } from '../../src/refresh/toc.js';
 import { sideNames } from '../../src/refresh/db.js';
 import { keyStatements } from '../../src/refresh/fakekey.js';
 import { bindAccounts, fakeExpression, rulesHash, scrubPlan, scrubSql, scrubStatements, scrubTables, type ScrubRules } from '../../src/refresh/scrub.js';

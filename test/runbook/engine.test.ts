@@ -53,3 +53,41 @@ t.test('a destructive step without a terminal and without --yes is refused (exit
   t.notOk(ran);
   t.match(lines.join('\n'), /confirmation declined for destructive step 'x' \(type 'staging'/);
 });
+
+t.test('a failure runs the on_failure steps it names; the steps they undo run again on --resume, the guard always', async (t) => {
+  process.env.IRONCLAD_STATE_DIR = tempDir('ironclad-runs-');
+  let fail = true;
+  const calls: string[] = [];
+  const act = (name: string, fn: (p: Record<string, unknown>) => Record<string, unknown> | void, rerunOnResume = false): Action => ({ name, summary: name, rerunOnResume, describe: () => name, run: async (p) => (calls.push(`${name}:${JSON.stringify(p)}`), fn(p)) });
+  const actions = new Map<string, Action>([
+    ['guard', act('guard', () => ({ ok: true }), true)],
+    ['make', act('make', () => ({ dir: '/x/B1' }))],
+    ['scan', act('scan', () => { if (fail) throw new Error('personal data remains'); return { proof: 'p' }; })],
+    ['discard', act('discard', () => undefined)],
+  ]);
+  const runbook: Runbook = { file: '/rb.yaml', version: 1, name: 'rb', description: 'test', params: {}, steps: [
+    { name: 'guard', action: 'guard' },
+    { name: 'copy', action: 'make' },
+    { name: 'scan', action: 'scan' },
+  ], on_failure: [
+    { name: 'discard', action: 'discard', when: ['copy', 'scan'], undoes: ['copy', 'scan'], with: { dir: '{{steps.copy.dir}}', id: '{{steps.nothing.id}}' } },
+  ] };
+  const lines: string[] = [];
+  const base = { runbook, actions, ctx: { inv: {} as Inventory, pool: new ConnectionPool(), flags: { yes: false, json: false } }, params: {}, dryRun: false, out: (l: string) => lines.push(l) };
+  t.equal(await runRunbook(base), 1);
+  const runId = /run (\S+)/.exec(lines[0])![1];
+  t.same(calls, ['guard:{}', 'make:{}', 'scan:{}', 'discard:{"dir":"/x/B1"}'], 'the cleanup ran with what is known (a missing value is left out)');
+  t.match(lines.join('\n'), /resume from 'copy'/, 'the operator is told where the run starts again');
+  t.same([...completedSteps(readJournal(runId)).keys()], ['guard'], 'what the cleanup removed counts as not done');
+  fail = false;
+  calls.length = 0;
+  t.equal(await runRunbook({ ...base, resume: runId }), 0);
+  t.same(calls, ['guard:{}', 'make:{}', 'scan:{}'], 'the guard again, then the undone steps; no cleanup on success');
+  calls.length = 0;
+  t.equal(await runRunbook({ ...base, runbook: { ...runbook, steps: [{ name: 'guard', action: 'guard' }, { name: 'scan', action: 'scan' }] } }), 0);
+  fail = true;
+  calls.length = 0;
+  const failedGuard = new Map(actions).set('guard', act('guard', () => { throw new Error('production'); }, true));
+  t.equal(await runRunbook({ ...base, actions: failedGuard }), 1);
+  t.same(calls, ['guard:{}'], 'a failure in a step no cleanup names runs none (nothing to clean on a refused target)');
+});
