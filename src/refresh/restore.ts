@@ -10,7 +10,7 @@ import { fakeKey } from './fakekey.js';
 import { tableRegclass, tableSql } from './names.js';
 import { pgRestore, saveFile, type Dump, type Restore } from './prepare.js';
 import { columnTypes, columnTypesSql, keepWhereReadsOthers, scrubOrder, scrubWhileRestoringSql } from './restore-scrub.js';
-import { checkRules, piiFindings, piiRefusal, scanSummary } from './scan.js';
+import { CATALOG_SQL, catalogOf, checkRules, piiFindings, piiRefusal, scanSummary, unpopulated, type Relation } from './scan.js';
 import { scrubPlan, scrubTables, type ScrubRules } from './scrub.js';
 import { dataOf, onlyDataOf, parallelForeignKeys, postDataByTable, uniqueKeys, withoutDataOf, type UniqueKey } from './toc.js';
 
@@ -223,7 +223,12 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
   log(`indexes and constraints built in ${seconds(scrubbedAt)} after the scrub (the other tables' from when their data was in; ${uniques.length} primary keys and unique constraints on unique indexes built beside their tables' other indexes)`);
   const after = (await r.sql(PERSISTENCE)).flat();
   if (after.join('\n') !== before.join('\n')) throw new OperationError(`${r.database} on ${r.host.name}: tables are not logged as the dump made them after the scrub`);
-  const findings = await scanned;
+  // materialized views are made by the post-data, from the scrubbed rows: scanned now that they are
+  const views = unpopulated(catalog);
+  const late = views.length ? catalogOf(await r.sql(CATALOG_SQL)) : new Map<string, Relation>();
+  const viewFindings = views.length ? await piiFindings(r.conn, r.host, r.database, rules, new Map(views.flatMap((v) => (late.has(v) ? [[v, late.get(v)!]] : []))), r.login) : [];
+  if (views.length) log(`scanned ${views.length} materialized views made from the scrubbed rows`);
+  const findings = [...(await scanned), ...viewFindings];
   if (findings.length) throw piiRefusal(findings, file);
   // a crash restart while tables were UNLOGGED empties them: their rows would be silently gone
   const restarted = await r.sql('SELECT pg_postmaster_start_time();');

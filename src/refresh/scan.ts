@@ -11,8 +11,8 @@ import { tableKey, tableLabel, tableName } from './names.js';
 import { candidateSql, redact, scanValue } from './pii.js';
 import type { ScrubRules } from './scrub.js';
 
-/** The relations of the user's schemas with each column and whether its type can hold text: (schema, name, relkind,
- *  column or '', t/f). Domains, arrays and composite types are followed down to their base types. */
+/** The relations of the user's schemas with each column and whether its type can hold text: (schema, name, relkind
+ *  ('-' for a materialized view not populated yet), column or '', t/f). Domains, arrays and composite types are followed down to their base types. */
 export const CATALOG_SQL = `WITH RECURSIVE textlike(oid) AS (
   SELECT t.oid FROM pg_type t WHERE t.typcategory = 'S' OR t.typname IN ('json', 'jsonb', 'xml', 'tsvector', 'hstore', 'ltree')
   UNION
@@ -22,7 +22,7 @@ export const CATALOG_SQL = `WITH RECURSIVE textlike(oid) AS (
     UNION ALL SELECT t.oid, a.atttypid FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid WHERE t.typtype = 'c' AND a.attnum > 0 AND NOT a.attisdropped
   ) e ON e.child = x.oid
 )
-SELECT n.nspname, c.relname, c.relkind, coalesce(a.attname, ''), coalesce(a.atttypid IN (SELECT oid FROM textlike), false)
+SELECT n.nspname, c.relname, CASE WHEN c.relkind = 'm' AND NOT c.relispopulated THEN '-' ELSE c.relkind::text END, coalesce(a.attname, ''), coalesce(a.atttypid IN (SELECT oid FROM textlike), false)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
  WHERE c.relkind IN ('r', 'p', 'm', 'v', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
@@ -58,7 +58,7 @@ export function ruleProblems(rules: ScrubRules, catalog: Map<string, Relation>):
   const problems: string[] = [];
   for (const [name, rule] of Object.entries(rules.tables)) {
     const rel = catalog.get(tableKey(name));
-    if (!rel || !'rp'.includes(rel.kind)) {
+    if (!rel || !['r', 'p'].includes(rel.kind)) {
       problems.push(`tables.${name}: no table ${tableKey(name)} in the restored database${like(name)}`);
       continue;
     }
@@ -82,11 +82,11 @@ export async function checkRules(conn: Connector, host: Host, database: string, 
   return catalog;
 }
 
-/** What the scan reads (pure): every table (partitions, not their parents) and materialized view with a column that can
- *  hold text, but those `verify.pii_skip` names. */
+/** What the scan reads (pure): every table (partitions, not their parents) and populated materialized view with a
+ *  column that can hold text, but those `verify.pii_skip` names. */
 export function scanTargets(rules: ScrubRules, catalog: Map<string, Relation>): { table: string; columns: string[] }[] {
   const skip = new Set((rules.verify?.pii_skip ?? []).map((t) => tableKey(t)));
-  return [...catalog].filter(([key, rel]) => 'rm'.includes(rel.kind) && rel.textColumns.length && !skip.has(key)).map(([table, rel]) => ({ table, columns: rel.textColumns }));
+  return [...catalog].filter(([key, rel]) => ['r', 'm'].includes(rel.kind) && rel.textColumns.length && !skip.has(key)).map(([table, rel]) => ({ table, columns: rel.textColumns }));
 }
 
 /** The columns the rules rewrite, as `schema.table.column` (pure). */
@@ -127,4 +127,9 @@ export function scanSummary(rules: ScrubRules, catalog: Map<string, Relation>): 
   const targets = scanTargets(rules, catalog);
   const skipped = rules.verify?.pii_skip ?? [];
   return `${targets.reduce((n, t) => n + t.columns.length, 0)} columns of ${targets.length} tables in ${new Set(targets.map((t) => tableName(t.table).schema)).size} schemas${skipped.length ? ` (skipped by verify.pii_skip: ${skipped.join(', ')})` : ''}`;
+}
+
+/** The catalog's materialized views not populated yet (pure): the restore scans them once its post-data made them. */
+export function unpopulated(catalog: Map<string, Relation>): string[] {
+  return [...catalog].filter(([, rel]) => rel.kind === '-').map(([key]) => key);
 }
