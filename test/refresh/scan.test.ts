@@ -1,5 +1,5 @@
 import t from 'tap';
-import { catalogOf, ruleProblems, scanSummary, scanTargets } from '../../src/refresh/scan.js';
+import { catalogOf, ruleProblems, scanSummary, scanTargets, unpopulated } from '../../src/refresh/scan.js';
 import type { ScrubRules } from '../../src/refresh/scrub.js';
 
 // rows as CATALOG_SQL returns them: schema, relation, relkind, column, can it hold text
@@ -14,6 +14,7 @@ const CATALOG = catalogOf([
   ['public', 'counts', 'r', 'n', 'f'],
   ['public', 'user_emails', 'm', 'email', 't'],
   ['public', 'active', 'v', 'email', 't'],
+  ['public', 'later', '-', 'email', 't'],
   ['audit', 'empty', 'r', '', 'f'],
 ]);
 
@@ -24,7 +25,8 @@ t.test('the scan reads every table with a column that can hold text, in every sc
     { table: 'crm.Contacts', columns: ['Email', 'doc'] },
     { table: 'crm.calls_2026', columns: ['note'] },
     { table: 'public.user_emails', columns: ['email'] },
-  ], 'views are read through their tables; a table without text columns has nothing to scan');
+  ], 'views are read through their tables; a materialized view not populated yet is scanned once it is; a table without text columns has nothing to scan');
+  t.same(unpopulated(CATALOG), ['public.later']);
   const skipping: ScrubRules = { ...rules, verify: { pii_skip: ['crm.Contacts'], pii_scan: ['users'] } };
   t.same(scanTargets(skipping, CATALOG).map((x) => x.table), ['public.users', 'crm.calls_2026', 'public.user_emails'], 'only pii_skip narrows it; pii_scan does not');
   t.match(scanSummary(skipping, CATALOG), /^4 columns of 3 tables in 2 schemas \(skipped by verify\.pii_skip: crm\.Contacts\)$/);
