@@ -2,11 +2,14 @@
 import { OperationError, UserError } from '../src/core/errors.js';
 import { mask } from '../src/core/secrets.js';
 import { parseVerify, readCatalog, verifyScript, type BackupEntry } from '../src/backup/catalog.js';
+import { runDrill } from '../src/backup/drill.js';
+import { drillHost } from '../src/backup/links.js';
 import { PATHS } from '../src/backup/render.js';
 import { fanOut } from '../src/executor/fanout.js';
 import { withPool, type ConnectionPool } from '../src/executor/pool.js';
 import { tail } from '../src/executor/run.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
+import { shq } from '../src/core/quote.js';
 import type { Host, Inventory } from '../src/inventory/types.js';
 import { renderBackupList } from '../src/report/backups.js';
 import { printJson, type Family, type Invocation } from './cli.js';
@@ -69,11 +72,26 @@ async function verify({ options, flags }: Invocation): Promise<number> {
     const chosen = chooseBackups(await listBackups(inv, pool, options.host as string | undefined), options.id as string | undefined);
     if (!chosen.length) throw new UserError('no backups to verify', 'run ironclad backup run --host HOST first');
     const results = [];
+    const log = (line: string) => flags.json || process.stderr.write(`${line}\n`);
     for (const e of chosen) {
       const store = inv.hosts.find((h) => h.name === e.store)!;
-      const r = await (await pool.get(store)).run(`sh -s -- '${e.path}' ${options.restore ? '--restore' : ''}`, { stdin: verifyScript() });
+      const conn = await pool.get(store);
+      const r = await conn.run(`sh -s -- ${shq(e.path)}`, { stdin: verifyScript() });
       if (r.code !== 0 && r.code !== 3) throw new OperationError(`${store.name}: verification of ${e.id} could not run (exit ${r.code})\n${tail(r.stderr || r.stdout)}`);
-      results.push({ id: e.id, host: e.host, database: e.database, ...parseVerify(r.stdout) });
+      const checked = parseVerify(r.stdout);
+      let drill = null;
+      if (options.restore && !checked.problems.length) {
+        // the drill runs where the identity is (never the store), and the store records its result outside the backup
+        const source = inv.hosts.find((h) => h.name === e.host && h.backup);
+        if (!source) throw new UserError(`backup ${e.id} is of ${e.host}, which this inventory does not back up`, 'a drill runs on the drill host of the database host named in the inventory');
+        const host = drillHost(inv, source);
+        const d = await runDrill({ pool, store, host, entry: e, log });
+        checked.problems.push(...d.problems);
+        drill = { verified: d.problems.length === 0, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), seconds: d.seconds, host: host.name, server: d.server };
+        const rec = await conn.run(`${PATHS.store} record ${shq(e.host)} ${shq(e.database)} ${shq(e.id)}`, { stdin: JSON.stringify(drill) + '\n' });
+        if (rec.code !== 0) throw new OperationError(`${store.name}: recording the drill of ${e.id} failed (exit ${rec.code})\n${tail(rec.stderr)}`);
+      }
+      results.push({ id: e.id, host: e.host, database: e.database, problems: checked.problems, drill });
     }
     const ok = results.every((r) => r.problems.length === 0);
     if (flags.json) printJson({ ok, backups: results });

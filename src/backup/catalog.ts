@@ -1,4 +1,6 @@
-// The store's catalog as ironclad reads it (as root, over SSH): every committed backup's manifest and drill result.
+// The store's catalog as ironclad reads it (as root, over SSH): what the store recorded of every committed backup
+// (store.json: its own id and receive time, and the manifest it validated at commit) and the drill's result. Backups
+// committed before the store kept records (unencrypted) are read from their manifest.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connector } from '../connectors/types.js';
@@ -23,12 +25,46 @@ export interface BackupEntry {
   store: string;
   path: string;
   newest_event: string | null;
+  /** Encrypted at rest (age); false for backups taken before encryption. */
+  encrypted: boolean;
+  /** The database host's own clock when the dump finished (recorded, never trusted). */
+  host_time: string | null;
+  /** Legacy backups only: the row counts from their plaintext manifest (encrypted ones carry them inside). */
   row_counts: Record<string, number>;
 }
 
-/** Shell that prints `path<TAB>manifest<TAB>verified-or-null` for each committed backup. */
+/** Shell that prints `path<TAB>record<TAB>verified-or-null` for each committed backup (record: store.json, or a
+ *  legacy backup's manifest.json). */
 export function catalogScript(root: string): string {
-  return `for m in ${shq(root)}/*/*/*/manifest.json; do [ -f "$m" ] || continue; d=\${m%/manifest.json}; case "$d" in */incoming/*) continue;; esac; printf '%s\\t' "$d"; tr -d '\\n\\t' < "$m"; printf '\\t'; if [ -f "$d/verified.json" ]; then tr -d '\\n\\t' < "$d/verified.json"; else printf null; fi; echo; done`;
+  return `for d in ${shq(root)}/*/*/*/; do d=\${d%/}; case "$d" in ${shq(root)}/incoming/*) continue;; esac; if [ -f "$d/store.json" ]; then m="$d/store.json"; elif [ -f "$d/manifest.json" ]; then m="$d/manifest.json"; else continue; fi; printf '%s\\t' "$d"; tr -d '\\n\\t' < "$m"; printf '\\t'; if [ -f "$d/verified.json" ]; then tr -d '\\n\\t' < "$d/verified.json"; else printf null; fi; echo; done`;
+}
+
+/** Pure: one catalog record to an entry; null when it is not a record the store wrote (or a legacy manifest). */
+function entryOf(store: string, path: string, record: any, v: any): BackupEntry | null {
+  const stored = record && typeof record.manifest === 'object' ? record : null;
+  const m = stored ? stored.manifest : record;
+  const id = stored ? stored.id : m?.id;
+  if (typeof id !== 'string' || !/^[A-Za-z0-9._$-]+$/.test(id) || path.split('/').pop() !== id) return null;
+  const [ph, pd] = path.split('/').slice(-3);
+  if (m?.host !== ph || m?.database !== pd || (stored && (stored.host !== ph || stored.database !== pd))) return null;
+  return {
+    id,
+    host: String(m.host),
+    database: String(m.database),
+    time: String(stored ? stored.received_at : m.finished_at),
+    bytes: Number(m.bytes),
+    tables: Number(m.tables),
+    rows: Number(m.rows),
+    system_identifier: String(m.system_identifier),
+    verified: v?.verified === true,
+    verified_at: v?.at ?? null,
+    store,
+    path,
+    newest_event: m.newest_event ?? null,
+    encrypted: m.encrypted === true,
+    host_time: stored ? (m.finished_at ?? null) : null,
+    row_counts: stored ? {} : (m.row_counts ?? {}),
+  };
 }
 
 /** Pure: catalog lines to entries, newest first; unreadable manifests are skipped with a note. */
@@ -37,31 +73,17 @@ export function parseCatalog(store: string, output: string): { entries: BackupEn
   const unreadable: string[] = [];
   for (const line of output.split('\n')) {
     if (!line.trim()) continue;
-    const [path, manifest, verified] = line.split('\t');
+    const [path, record, verified] = line.split('\t');
     try {
-      const m = JSON.parse(manifest);
-      const v = verified && verified !== 'null' ? JSON.parse(verified) : null;
-      entries.push({
-        id: m.id,
-        host: m.host,
-        database: m.database,
-        time: m.finished_at,
-        bytes: Number(m.bytes),
-        tables: Number(m.tables),
-        rows: Number(m.rows),
-        system_identifier: String(m.system_identifier),
-        verified: v?.verified === true,
-        verified_at: v?.at ?? null,
-        store,
-        path,
-        newest_event: m.newest_event ?? null,
-        row_counts: m.row_counts ?? {},
-      });
+      const entry = entryOf(store, path, JSON.parse(record), verified && verified !== 'null' ? JSON.parse(verified) : null);
+      if (entry) entries.push(entry);
+      else unreadable.push(path);
     } catch {
       unreadable.push(path);
     }
   }
-  entries.sort((a, b) => b.id.localeCompare(a.id));
+  // newest first by the store's time (a legacy backup's is its host's finishing time)
+  entries.sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
   return { entries, unreadable };
 }
 

@@ -6,6 +6,9 @@ export PATH LC_ALL=C
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 log() { printf '%s ironclad-backup[%s]: %s\n' "$(now)" "$HOST" "$*" >&2; }
+safe_str() { # a JSON string of the manifest's safe characters only (the store accepts no escapes), at most 100
+  printf '"%s"' "$(printf '%s' "$1" | tr -cd 'A-Za-z0-9 ._:+()~/-' | cut -c 1-100)"
+}
 json_str() { # a JSON string; sed and tr only when there is something to escape or drop
   case $1 in
     *[\\\"]* | *"
@@ -82,13 +85,22 @@ send() { # send DIR ID FILE...: files as plain streams over the open connection,
   return $unsent
 }
 
+commit() { # commit DIR UPLOAD DB: the store checks the upload and gives it its id (printed); the local copy goes only
+  # once the store answered, durably: kept when the answer did not come (the next run resumes), dropped when refused
+  crc=0; store commit "$2" "$3" > "$WORK/.commit.out" 2> "$WORK/.commit.err" || crc=$?
+  [ "$crc" -ne 3 ] || { rm -rf "$1"; return 3; }
+  [ "$crc" -eq 0 ] || return 1
+  sed -n 's/^committed \([^ ]*\).*/\1/p' "$WORK/.commit.out"
+  rm -rf "$1"
+}
+
 discard() { # the upload of a backup that failed or was refused leaves the store's incoming area (a committed backup is
   # never touched: the store removes only an upload not committed yet); when the upload itself failed, the store's
   # retention removes what arrived after a week
   [ -n "${uploading:-}" ] || return 0
-  up=0; wait "$uploading" 2>/dev/null || up=$?
+  urc=0; wait "$uploading" 2>/dev/null || urc=$?
   uploading=''; background=''
-  [ "$up" -ne 0 ] || store discard "$id" > /dev/null 2>&1 || true
+  [ "$urc" -ne 0 ] || store discard "$up" > /dev/null 2>&1 || true
 }
 
 connected() { # wait until the connection opened in the background is up; false, saying why, when it could not be opened
@@ -109,10 +121,10 @@ store() { # store ARGS...: a verb for the restricted store account (forced comma
 # the dump holds. The first database's session opens while the gate runs; nothing reads from it before the gate passed.
 open_session() {
   db=$1
-  id="$(date -u +%Y%m%dT%H%M%SZ)-$HOST-$db"
-  dir="$WORK/$id"
-  mkdir -p "$dir"
-  chown postgres "$dir"
+  # the upload's name is only a proposal: the store gives the backup its id and time when it commits it
+  up="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(( ${n_db:=0} + 1 ))"; n_db=$((n_db + 1))
+  dir="$WORK/$up"
+  mkdir -m 711 "$dir"  # root's; postgres may only pass through (a directory-format dump gets a folder of its own)
   started=$(now)
   fifo="$WORK/.session-$$"
   rm -f "$fifo"; mkfifo "$fifo"
@@ -125,7 +137,7 @@ open_session() {
 
 backup_db() { # backup_db DB, its session opened
   # the store's last good backup (for the shrink rule), asked while the dump runs; judged after the refusals below
-  ( exec 4>&- 9>&-; connected && store last "$HOST" "$db" ) > "$dir/.last" 2> "$dir/.last.err" &
+  ( exec 4>&- 9>&-; connected && store last "$db" ) > "$dir/.last" 2> "$dir/.last.err" &
   asking=$!
   i=0; snap=''
   while [ $i -lt 3000 ]; do
@@ -145,38 +157,43 @@ backup_db() { # backup_db DB, its session opened
 SET LOCAL max_parallel_workers_per_gather = 0;
 SET LOCAL jit = off;
 SELECT '@@server', system_identifier, current_setting('server_version') FROM pg_control_system();
-SELECT '@@counts';
-SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
- ORDER BY 1 \gexec
+@@COUNT_SQL@@
 SQL
   : > "$WORK/.send.err"
   uploading=''
   if [ "$FORMAT" = directory ]; then
-    target="$dir/dump"
-    if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$target" 2> "$dir/.dump.err"; then
+    # pg_dump writes into a folder of postgres's own; root reads it back only as postgres (tar), encrypted as it is read
+    target="$dir/dump.tar.age"
+    mkdir -m 700 "$dir/plain" && chown postgres "$dir/plain"
+    if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" 2> "$dir/.dump.err"; then
       exec 4>&-; wait "$session" || true
       finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
+    # shellcheck disable=SC2016  # $0 is expanded by the shell su starts
+    su postgres -s /bin/sh -c 'tar -C "$0" -cf - .' "$dir/plain/dump" 2> "$dir/.dump.err" | age -R "$RECIPIENTS" > "$target" 2>> "$dir/.dump.err" ||
+      finish 1 "$db: encrypting the dump failed: $(tail -n 3 "$dir/.dump.err")"
+    rm -rf "$dir/plain"
+    (cd "$dir" && sums dump.tar.age) > "$dir/.files" || finish 1 "$db: checksums failed"
   else
     # custom format, written to a pipe as `pg_dump | ssh` writes it (no data offsets in its table of contents:
     # pg_restore finds the data by reading on, also with parallel jobs). Its bytes go to the local file and to
     # its checksum at once, and the upload follows the file as it grows (tail -f): the dump never waits for the
     # network, so the snapshot is held no longer than the dump, however slow the link, and the local file is there to
     # resume from when the upload stops. The upload stays in the store's partial area until the commit checks it.
-    target="$dir/dump.pgdump"
+    target="$dir/dump.pgdump.age"
     : > "$target"
     mkfifo "$dir/.sum"
     sums < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
     summing=$!
     # (background work closes the session's and the lock's descriptors with exec: a redirection of a { } group
     # would keep a copy open in its shell, and psql would never see the end of its input)
+    # encrypted as it is dumped (age, to the recipients apply rendered): no plaintext byte is written or sent
     { exec 4>&- 9>&-; su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F custom \"\$0\"" "$db" "$snap" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
+      { exec 4>&- 9>&-; age -R "$RECIPIENTS" 2> "$dir/.age.err"; echo $? > "$dir/.age.rc"; } |
       tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &
     dumping=$!
     { exec 4>&- 9>&-; connected 2> /dev/null && tail -c +1 -f -s 0.02 --pid="$dumping" "$target" 2> /dev/null; } |
-      { exec 4>&- 9>&-; connected 2>> "$WORK/.send.err" && store put "$id" dump.pgdump - 2>> "$WORK/.send.err"; } &
+      { exec 4>&- 9>&-; connected 2>> "$WORK/.send.err" && store put "$up" dump.pgdump.age - 2>> "$WORK/.send.err"; } &
     uploading=$!
     background="$dumping $summing $uploading"
     tee_rc=0; wait "$dumping" || tee_rc=$?
@@ -186,19 +203,20 @@ SQL
       exec 4>&-; wait "$session" || true
       discard; finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
+    [ "$(cat "$dir/.age.rc" 2>/dev/null)" = 0 ] || { discard; finish 1 "$db: encrypting the dump failed: $(tail -n 2 "$dir/.age.err")"; }
     [ "$tee_rc" -eq 0 ] || { discard; finish 1 "$db: writing $target failed: $(tail -n 2 "$dir/.tee.err")"; }
     sum=$(cut -d ' ' -f 1 "$dir/.dumpsum")
     case "$sum_rc:$sum" in 0:????????????????????????????????????????????????????????????????) ;; *) discard; finish 1 "$db: the dump's checksum failed" ;; esac
-    printf '%s  dump.pgdump\n' "$sum" > "$dir/.files"
+    printf '%s  dump.pgdump.age\n' "$sum" > "$dir/.files"
   fi
   (trap '' PIPE; printf '%s\n' "SELECT '@@end';" 'COMMIT;' >&4) 2>/dev/null || true
   exec 4>&-
   if ! wait "$session"; then discard; finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
   rm -f "$fifo"
-  sed -n '/^@@counts$/,/^@@end$/p' "$dir/.session.out" | grep -v '^@@' > "$dir/.counts" || true
   grep -q '^@@end$' "$dir/.session.out" || { discard; finish 1 "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"; }
-  tables=$(grep -c . "$dir/.counts" || true)
-  rows=$(awk -F '\t' '{ s += $2 } END { print s + 0 }' "$dir/.counts")
+  # one line: @@counts, tables, rows, and every table's count as JSON (exact names, escaped by PostgreSQL itself)
+  grep '^@@counts	' "$dir/.session.out" > "$dir/.counts" || { discard; finish 1 "$db: row counts missing"; }
+  tables=$(cut -f 2 "$dir/.counts") rows=$(cut -f 3 "$dir/.counts")
   sysid=$(awk -F '\t' '$1 == "@@server" { print $2; exit }' "$dir/.session.out")
   version=$(awk -F '\t' '$1 == "@@server" { print $3; exit }' "$dir/.session.out")
   finished=$(now)
@@ -226,44 +244,37 @@ SQL
   if [ -n "$EVENTS_TABLE" ]; then
     newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
   fi
-  if [ "$FORMAT" = directory ]; then
-    # (pg_dump names the files: toc.dat and NNNN.dat.gz, never with a space or a wildcard)
-    # shellcheck disable=SC2086
-    ( cd "$dir" && names=$(find dump -type f | sort) && [ -n "$names" ] && set -f && sums $names ) > "$dir/.files" || finish 1 "$db: checksums failed"
-  fi
-  bytes=$( (cd "$dir" && find dump* -type f -exec stat -c %s {} + ) | awk '{ s += $1 } END { print s + 0 }')
+  # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
+  printf '{"tables":%s,"rows":%s,"row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
+    finish 1 "$db: encrypting the row counts failed"
+  (cd "$dir" && sums counts.json.age) >> "$dir/.files" || finish 1 "$db: checksums failed"
+  bytes=$(stat -c %s "$target")
   {
-    printf '{"id":%s,"host":%s,"cluster":%s,"system_identifier":%s,"server_version":%s,"database":%s,' \
-      "$(json_str "$id")" "$(json_str "$HOST")" "$(json_str "$PGVERSION/$CLUSTER")" "$(json_str "$sysid")" "$(json_str "$version")" "$(json_str "$db")"
-    printf '"format":"%s","started_at":"%s","finished_at":"%s","tables":%s,"rows":%s,"bytes":%s,"newest_event":%s,' \
-      "$FORMAT" "$started" "$finished" "$tables" "$rows" "$bytes" "$( [ -n "$newest" ] && json_str "$newest" || printf null)"
-    printf '"row_counts":{'
-    awk -F '\t' 'BEGIN { sep = "" } { gsub(/\\/, "\\\\", $1); gsub(/"/, "\\\"", $1); printf "%s\"%s\":%d", sep, $1, $2; sep = "," }' "$dir/.counts"
-    printf '},"files":{'
+    printf '{"format":2,"host":"%s","database":"%s","cluster":%s,"system_identifier":"%s","server_version":%s,"dump_format":"%s","encrypted":true,' \
+      "$HOST" "$db" "$(safe_str "$PGVERSION/$CLUSTER")" "$(printf '%s' "$sysid" | tr -cd 0-9)" "$(safe_str "$version")" "$FORMAT"
+    printf '"started_at":"%s","finished_at":"%s","tables":%s,"rows":%s,"bytes":%s,"newest_event":%s,"files":{' \
+      "$started" "$finished" "$tables" "$rows" "$bytes" "$( [ -n "$newest" ] && safe_str "$newest" || printf null)"
     awk 'BEGIN { sep = "" } { printf "%s\"%s\":\"%s\"", sep, $2, $1; sep = "," }' "$dir/.files"
     printf '}}\n'
   } > "$dir/manifest.json"
   # every file's sum, sorted by name: the dump files' (each read once, above; dump* sorts
   # before manifest.json), then the manifest's
   { cat "$dir/.files" && (cd "$dir" && sums manifest.json); } > "$dir/SHA256SUMS.tmp" || finish 1 "$db: checksums failed"
-  rm -f "$dir"/.session.* "$dir"/.dump.* "$dir"/.sum "$dir"/.dumpsum "$dir"/.tee.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
+  rm -f "$dir"/.session.* "$dir"/.dump.* "$dir"/.age.* "$dir"/.sum "$dir"/.dumpsum "$dir"/.tee.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
   # only now is the folder a complete backup that a later run may resume shipping (it looks for SHA256SUMS)
   mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"
 
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
   sent=0
   if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; now the two small files
-    wait "$uploading" && send "$dir" "$id" manifest.json SHA256SUMS && sent=1
+    wait "$uploading" && send "$dir" "$up" counts.json.age manifest.json SHA256SUMS && sent=1
     uploading=''; background=''
   fi
   if [ "$sent" -eq 0 ]; then  # a directory-format dump, or an upload that stopped: rsync, resuming from what arrived
-    [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $id stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
-    ship "$dir" "$id" || finish 1 "$db: shipping $id to $STORE_ADDR failed (it resumes on the next run): $(tail -n 2 "$WORK/.rsync.err")"
+    [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $up stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
+    ship "$dir" "$up" || finish 1 "$db: shipping $up to $STORE_ADDR failed (it resumes on the next run): $(tail -n 2 "$WORK/.rsync.err")"
   fi
-  if ! store commit "$HOST" "$db" "$id" 2> "$WORK/.commit.err"; then
-    finish 1 "$db: the store refused to commit $id: $(tail -n 3 "$WORK/.commit.err")"
-  fi
-  rm -rf "$dir"
+  id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"
   log "$db: backed up as $id ($tables tables, $rows rows, $bytes bytes)"
 }
@@ -276,7 +287,8 @@ trap 'rc=$?; [ -n "$FINISHED" ] || finish 1 "the job stopped unexpectedly (exit 
 trap 'finish 1 "interrupted by a signal"' HUP INT TERM
 cd /
 mkdir -p "$WORK"
-chmod 711 "$WORK"  # postgres writes the dump into its own folder below
+chown root: "$WORK" && chmod 711 "$WORK"  # root's: postgres only passes through to a directory-format dump's own folder
+[ -s "$RECIPIENTS" ] || { CTL=''; FINISHED=1; printf 'ironclad-backup: no age recipients in %s: run ironclad apply\n' "$RECIPIENTS" >&2; exit 1; }
 exec 9> "$WORK/.lock"
 flock -n 9 || { CTL=''; finish 1 "another backup of $HOST is still running"; }
 close_store  # a connection a killed run left behind
@@ -303,12 +315,13 @@ fi
 for old in "$WORK"/*; do
   [ "$old" != "$dir" ] || continue  # this run's first backup
   [ -f "$old/SHA256SUMS" ] || { [ -d "$old" ] && rm -rf "$old"; continue; }
-  oid=$(basename "$old"); odb=$(sed -n 's/.*"database":"\([^"]*\)".*/\1/p' "$old/manifest.json")
-  log "resuming the transfer of $oid"
+  oup=$(basename "$old"); odb=$(sed -n 's/^{"format":2,"host":"[^"]*","database":"\([^"]*\)".*/\1/p' "$old/manifest.json")
+  [ -n "$odb" ] || { log "dropping $oup: made by an older ironclad (unencrypted), never sent"; rm -rf "$old"; continue; }
+  log "resuming the transfer of $oup"
   connected 2> /dev/null || true  # without it, rsync connects on its own
-  ship "$old" "$oid" || finish 1 "resuming $oid failed: $(tail -n 2 "$WORK/.rsync.err")"
-  store commit "$HOST" "$odb" "$oid" 2> "$WORK/.commit.err" || finish 1 "the store refused to commit $oid: $(tail -n 3 "$WORK/.commit.err")"
-  rm -rf "$old"
+  ship "$old" "$oup" || finish 1 "resuming $oup failed: $(tail -n 2 "$WORK/.rsync.err")"
+  oid=$(commit "$old" "$oup" "$odb") || finish 1 "the store did not commit $oup: $(tail -n 3 "$WORK/.commit.err")"
+  DONE_IDS="${DONE_IDS:+$DONE_IDS }$oid"
 done
 backup_db "$1"
 shift

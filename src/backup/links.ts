@@ -1,4 +1,6 @@
-// Backup wiring across hosts: each database host's job and key, each store's account that only accepts new backups.
+// Backup wiring across hosts: each database host's job and key, each restoring host's identity and read key, each
+// store's account that only accepts new backups. Only the selected hosts are contacted (--limit, or the hosts that
+// answered): what one needs to know about another comes from that host, else from what the selected host already has.
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { linesFor } from '../connectors/known-hosts.js';
@@ -7,12 +9,13 @@ import { fanOut } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Change } from '../operations/types.js';
-import { jobChanges, refreshTargetChanges, storeChanges } from './operations.js';
+import { hostChanges, storeChanges } from './operations.js';
+import { PATHS } from './render.js';
 import { gatherBackupState, type BackupState } from './state.js';
 
 export type GateFn = (host: Host) => string;
 
-/** Per host: changes that can run now, and what waits (a store waiting for a database host's new key). */
+/** Per host: changes that can run now, and what waits (a key not made yet, or on a host not contacted). */
 export interface LinkPlan {
   host: string;
   changes: Change[];
@@ -31,44 +34,79 @@ function storeKnownHosts(store: Host): string {
   return lines.join('\n') + '\n';
 }
 
-/** Plan the backup wiring for the selected hosts (stores included when selected). */
+const byName = (inv: Inventory, name: string | undefined) => inv.hosts.find((h) => h.name === name);
+
+/** The host that runs a database host's restore drills: the inventory's `backup.drill.host`, else the target of a
+ *  refresh from it, else the database host itself (never the store: it holds no identity). */
+export function drillHost(inv: Inventory, db: Host): Host {
+  const named = byName(inv, db.backup?.drill?.host) ?? byName(inv, Object.values(inv.refresh).find((r) => r.from.host === db.name)?.to.host) ?? db;
+  if (named.backup_store) throw new UserError(`${db.name}'s drill host ${named.name} is a backup store: drills run where the decryption identity is, never on the store`, `set backup.drill.host of ${db.name} to a host that restores (staging, or a scratch server) in ${inv.file}`);
+  return named;
+}
+
+/** Who restores a database host's backups (and so holds an identity they are encrypted to): itself, its refresh
+ *  targets, its drill host. */
+export function restorersOf(inv: Inventory, db: Host): Host[] {
+  const names = new Set([db.name, ...Object.values(inv.refresh).filter((r) => r.from.host === db.name).map((r) => r.to.host), drillHost(inv, db).name]);
+  return inv.hosts.filter((h) => names.has(h.name));
+}
+
+/** The stores a host talks to: its own (as a database host) and those of the databases it restores. */
+function storesOf(inv: Inventory, h: Host): Host[] {
+  const dbs = inv.hosts.filter((d) => d.backup && (d.name === h.name || restorersOf(inv, d).some((r) => r.name === h.name)));
+  return [...new Map(dbs.map((d) => byName(inv, d.backup!.to)!).map((s) => [s.name, s])).values()];
+}
+
+/** A key another host has, as a selected host already knows it: the line after `# NAME` (recipients) or the key of an
+ *  authorized_keys line ending in one of `comments`. */
+function knownRecipient(file: string | null | undefined, name: string): string | null {
+  const lines = (file ?? '').split('\n');
+  const i = lines.indexOf(`# ${name}`);
+  return i >= 0 && /^age1[0-9a-z]{58}$/.test(lines[i + 1] ?? '') ? lines[i + 1] : null;
+}
+function knownSshKey(authorized: string | null, comments: string[]): string | null {
+  const line = (authorized ?? '').split('\n').find((l) => comments.includes(l.trim().split(/\s+/).pop() ?? ''));
+  const m = line?.match(/(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) (\S+)/);
+  return m ? `${m[1]} ${m[2]}` : null;
+}
+
+/** Plan the backup wiring of the selected hosts; no other host is contacted. */
 export async function planLinks(inv: Inventory, selected: Host[], pool: ConnectionPool, gate: GateFn): Promise<LinkPlan[]> {
   const names = new Set(selected.map((h) => h.name));
-  const dbs = selected.filter((h) => h.backup);
-  const stores = selected.filter((h) => h.backup_store);
-  const clientsOfStores = inv.hosts.filter((h) => h.backup && names.has(h.backup.to));
-  // refresh targets read the store of the refresh's source host
-  const refreshes = Object.values(inv.refresh).map((r) => ({ target: inv.hosts.find((h) => h.name === r.to.host)!, store: inv.hosts.find((h) => h.name === inv.hosts.find((s) => s.name === r.from.host)?.backup?.to)! })).filter((r) => r.target && r.store);
-  const targets = refreshes.filter((r) => names.has(r.target.name) || names.has(r.store.name));
-  const involved = [...new Map([...dbs, ...stores, ...clientsOfStores, ...targets.map((r) => r.target)].map((h) => [h.name, h])).values()];
+  const dbs = inv.hosts.filter((h) => h.backup);
+  const restorers = new Set(dbs.flatMap((d) => restorersOf(inv, d).map((r) => r.name)));
+  const clientsOf = (s: Host) => dbs.filter((d) => d.backup!.to === s.name);
+  const involved = selected.filter((h) => h.backup || h.backup_store || restorers.has(h.name));
   if (!involved.length) return [];
   const states = new Map<string, BackupState>();
-  const gathered = await fanOut(involved, async (h) => gatherBackupState(await pool.get(h), h));
+  const gathered = await fanOut(involved, async (h) => gatherBackupState(await pool.get(h), h, h.backup_store ? clientsOf(h).map((c) => c.name) : []));
   for (const g of gathered) {
     if (!g.ok) throw g.error;
     states.set(g.host, g.value);
   }
   const plans: LinkPlan[] = [];
-  for (const h of dbs) {
-    const store = inv.hosts.find((s) => s.name === h.backup!.to)!;
-    plans.push({ host: h.name, changes: jobChanges({ inv, host: h, state: states.get(h.name)!, gate: gate(h), storeKnownHosts: storeKnownHosts(store) }), waiting: [] });
+  for (const h of involved.filter((x) => x.backup || restorers.has(x.name))) {
+    const state = states.get(h.name)!;
+    const knownHosts = storesOf(inv, h).map(storeKnownHosts).join('');
+    const recipients = h.backup ? restorersOf(inv, h).map((r) => ({ name: r.name, key: (names.has(r.name) ? states.get(r.name)?.ageKey : null) ?? knownRecipient(state.files[PATHS.recipients], r.name) })) : [];
+    const role = { host: h, store: byName(inv, h.backup?.to), restores: restorers.has(h.name), knownHosts, recipients };
+    plans.push({ host: h.name, ...hostChanges({ role, state, gate: h.backup ? gate(h) : '', inventoryFile: inv.file }) });
   }
-  for (const r of targets.filter((x) => names.has(x.target.name))) {
-    const changes = refreshTargetChanges({ host: r.target, store: r.store, state: states.get(r.target.name)!, storeKnownHosts: storeKnownHosts(r.store), alsoBacksUp: Boolean(r.target.backup) });
-    const existing = plans.find((p) => p.host === r.target.name);
-    if (existing) existing.changes.push(...changes);
-    else plans.push({ host: r.target.name, changes, waiting: [] });
-  }
-  const keys = new Map(clientsOfStores.map((c) => [c.name, states.get(c.name)?.publicKey ?? null]));
-  for (const s of stores) {
-    const readers = new Map(targets.filter((r) => r.store.name === s.name).map((r) => [r.target.name, states.get(r.target.name)?.refreshKey ?? null]));
-    const { changes, waiting } = storeChanges({ inv, store: s, state: states.get(s.name)!, publicKeys: keys, refreshKeys: readers });
-    plans.push({ host: s.name, changes, waiting });
+  for (const s of involved.filter((x) => x.backup_store)) {
+    const state = states.get(s.name)!;
+    const clients = clientsOf(s);
+    const authorized = state.storeUser.authorizedKeys;
+    const clientKeys = new Map(clients.map((c) => [c.name, (names.has(c.name) ? states.get(c.name)?.publicKey : null) ?? knownSshKey(authorized, [`ironclad-backup-from-${c.name}`])]));
+    const readers = [...restorers]
+      .map((r) => ({ name: r, sources: clients.filter((c) => restorersOf(inv, c).some((x) => x.name === r)).map((c) => c.name) }))
+      .filter((r) => r.sources.length)
+      .map((r) => ({ ...r, key: (names.has(r.name) ? states.get(r.name)?.refreshKey : null) ?? knownSshKey(authorized, [`ironclad-read-by-${r.name}`, `ironclad-refresh-to-${r.name}`]) }));
+    plans.push({ host: s.name, ...storeChanges({ store: s, clients, state, clientKeys, readers }) });
   }
   return plans;
 }
 
-/** Apply the wiring: database hosts first (keys), then stores; again while a store waited for a key made just now. */
+/** Apply the wiring: every host's own changes first (keys), then again while a host waited for a key made just now. */
 export async function applyLinks(inv: Inventory, selected: Host[], pool: ConnectionPool, gate: GateFn): Promise<Map<string, Change[]>> {
   const applied = new Map<string, Change[]>();
   for (let round = 0; round < 3; round++) {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import { shq, shqAlways } from '../core/quote.js';
-import { parseSchedule } from '../inventory/schedule.js';
+import { lastRuns, parseDuration, parseSchedule } from '../inventory/schedule.js';
 import type { Host } from '../inventory/types.js';
 
 /** Where things live on the hosts. */
@@ -14,6 +14,10 @@ export const PATHS = {
   service: '/etc/systemd/system/ironclad-backup.service',
   timer: '/etc/systemd/system/ironclad-backup.timer',
   pruneCron: '/etc/cron.d/ironclad-retention',
+  healthCron: '/etc/cron.d/ironclad-store-health',
+  sudoers: '/etc/sudoers.d/ironclad-store',
+  recipients: '/var/lib/ironclad/backup-recipients',
+  identity: '/var/lib/ironclad/age-identity',
   key: '/var/lib/ironclad/backup_ed25519',
   refreshKey: '/var/lib/ironclad/refresh_ed25519',
   refreshDir: '/var/lib/ironclad/refresh',
@@ -56,6 +60,7 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
       STORE_USER: store.backup_store!.user,
       KEY: PATHS.key,
       KNOWN: PATHS.knownHosts,
+      RECIPIENTS: PATHS.recipients,
       CIPHERS: SSH_CIPHERS,
       MIN_TABLES: b.expect.min_tables,
       MAX_SHRINK: b.expect.max_shrink,
@@ -71,13 +76,52 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
     gate.trim(),
     '',
     shellSums(),
-    body('job.sh'),
+    body('job.sh').replace('@@COUNT_SQL@@', body('counts.sql').trim()),
   ].join('\n');
 }
 
-/** The store's forced command for its backup account. */
-export function renderStore(store: Host): string {
-  return ['#!/bin/sh', `# ironclad backup store on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`, 'set -eu', `ROOT=${shq(store.backup_store!.path)}`, '', shellSums(), body('store.sh')].join('\n');
+/** Seconds a database's newest backup may be old before the store's health check says it is late: the longest gap
+ *  between two runs of its schedule, plus the grace (default 2h). */
+export function maxBackupAge(schedule: string, grace = '2h'): number {
+  const s = parseSchedule(schedule);
+  if (!s.ok) throw new Error(s.error);
+  const runs = lastRuns(s.cron, new Date(Date.UTC(2030, 0, 1)), 40).map((d) => d.getTime() / 1000);
+  const gap = Math.max(86400, ...runs.slice(1).map((r, i) => runs[i] - r));
+  return gap + (parseDuration(grace) ?? 7200);
+}
+
+/** The store's script (forced commands of the keys, and root's verbs), with the databases that back up there. */
+export function renderStore(store: Host, clients: Host[]): string {
+  const bs = store.backup_store!;
+  const health = clients.flatMap((c) => c.backup!.databases.map((db) => `${c.name} ${db} ${maxBackupAge(c.backup!.schedule, bs.health?.grace)}`));
+  return [
+    '#!/bin/sh',
+    `# ironclad backup store on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`,
+    '# shellcheck disable=SC2015  # `A && B || die`: die when either fails, as meant',
+    'set -eu',
+    assignments({ ROOT: bs.path, UPLOADER: bs.user, MIN_FREE: bs.min_free ?? '5%', HEALTH: health.join('\n'), ALERT: bs.health?.alert?.command ?? '', TEXTFILE: bs.health?.textfile ?? '' }),
+    '',
+    shellSums(),
+    body('store.sh'),
+  ].join('\n');
+}
+
+/** sudo lets the upload account run one thing as root: the store's commit (which checks everything itself). */
+export function renderSudoers(store: Host): string {
+  return `# ironclad: the backup account may ask root to commit an upload, nothing else. Rendered by ironclad apply.\n${store.backup_store!.user} ALL=(root) NOPASSWD: ${PATHS.store} commit *\n`;
+}
+
+/** The store's own watch: every 15 minutes (or the inventory's schedule), as root. */
+export function renderHealthCron(store: Host): string {
+  const when = store.backup_store!.health?.schedule;
+  const s = when ? parseSchedule(when) : undefined;
+  if (s && !s.ok) throw new Error(s.error);
+  return `# ironclad: is every database's newest backup on time? (the store's clock and catalog; alerts when not)\nSHELL=/bin/sh\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n${s?.ok ? s.cron : '*/15 * * * *'} root ${PATHS.store} health >/dev/null 2>&1\n`;
+}
+
+/** The age recipients a database host encrypts to: the hosts that restore its backups, and the inventory's own. */
+export function renderRecipients(keys: { name: string; key: string }[], extra: string[]): string {
+  return [...keys.map((k) => `# ${k.name}\n${k.key}`), ...extra.map((k) => `# from the inventory\n${k}`)].join('\n') + '\n';
 }
 
 /** The cron file that runs the job at the inventory's schedule (hosts without systemd). */
@@ -95,18 +139,20 @@ export function renderTimer(host: Host): { service: string; timer: string } {
   };
 }
 
-/** The line in the store account's authorized_keys: the database host's key may run the forced command only. */
+const keyOnly = (publicKey: string) => publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
+
+/** The line in the store account's authorized_keys: the database host's key runs the forced command for its own host. */
 export function authorizedKeyLine(dbHost: string, publicKey: string): string {
-  return `restrict,command="${PATHS.store}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(' ')} ironclad-backup-from-${dbHost}`;
+  return `restrict,command="${PATHS.store} client ${dbHost}" ${keyOnly(publicKey)} ironclad-backup-from-${dbHost}`;
 }
 
-/** The line for a refresh target's key: read-only rsync of the store, nothing else. */
-export function readOnlyKeyLine(target: string, publicKey: string, root: string): string {
-  return `restrict,command="rrsync -ro ${root}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(' ')} ironclad-refresh-to-${target}`;
+/** The line for a restoring host's read key: it reads the committed backups of `sources` only, nothing else. */
+export function readOnlyKeyLine(reader: string, publicKey: string, sources: string[]): string {
+  return `restrict,command="${PATHS.store} reader ${sources.join(',')}" ${keyOnly(publicKey)} ironclad-read-by-${reader}`;
 }
 
 /** Retention cron on the store: one line per database host, with that host's retention. */
-export function renderPruneCron(entries: { host: string; retention: { daily: number; weekly: number; monthly: number } }[]): string {
-  const lines = entries.map((e) => `30 5 * * * root ${PATHS.store} prune ${e.host} ${e.retention.daily} ${e.retention.weekly} ${e.retention.monthly} >/dev/null 2>&1`);
+export function renderPruneCron(entries: { host: string; retention: { daily: number; weekly?: number; monthly?: number } }[]): string {
+  const lines = entries.map((e) => `30 5 * * * root ${PATHS.store} prune ${e.host} ${e.retention.daily} ${e.retention.weekly ?? 0} ${e.retention.monthly ?? 0} >/dev/null 2>&1`);
   return `# ironclad backup retention, enforced on the store by ironclad (never by the database hosts)\nSHELL=/bin/sh\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n${lines.join('\n')}\n`;
 }

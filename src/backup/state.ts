@@ -1,4 +1,4 @@
-// What the backup wiring needs to know about a host: its key, installed job files, the store account.
+// What the backup wiring needs to know about a host: its keys, installed files, tools, the store's account and layout.
 import type { Connector } from '../connectors/types.js';
 import { shq } from '../core/quote.js';
 import { buildFactScript, newNonce, splitSections } from '../facts/script.js';
@@ -9,30 +9,63 @@ import { PATHS } from './render.js';
 export interface BackupState {
   publicKey: string | null;
   refreshKey: string | null;
+  /** The age public key of the host's identity (hosts that restore). */
+  ageKey: string | null;
   files: Record<string, string | null>;
   rsync: boolean;
-  pgRestore: boolean;
+  age: boolean;
+  sudo: boolean;
   systemd: boolean;
   storeUser: { exists: boolean; home: string | null; authorizedKeys: string | null };
+  /** A store's layout as `path owner group mode` lines (MISSING path / FOREIGN path for what is not as it should be). */
+  storeLayout: string;
 }
 
 /** Files whose content the plan compares (job side and store side), by section name. */
-export const WATCHED: Record<string, string> = { job: PATHS.job, cron: PATHS.cron, known: PATHS.knownHosts, store: PATHS.store, prune: PATHS.pruneCron, service: PATHS.service, timer: PATHS.timer };
+export const WATCHED: Record<string, string> = {
+  job: PATHS.job,
+  cron: PATHS.cron,
+  known: PATHS.knownHosts,
+  store: PATHS.store,
+  prune: PATHS.pruneCron,
+  service: PATHS.service,
+  timer: PATHS.timer,
+  recipients: PATHS.recipients,
+  sudoers: PATHS.sudoers,
+  health: PATHS.healthCron,
+};
+
+/** A store's paths under its root and how they must be (`owner group mode`): root owns all but each host's upload area. */
+export function storeRootLayout(store: Host, clients: string[]): [string, string][] {
+  const { path: root, user } = store.backup_store!;
+  return [
+    [root, 'root root 755'],
+    [`${root}/incoming`, `root ${user} 750`],
+    [`${root}/.locks`, 'root root 755'],
+    [`${root}/.staging`, 'root root 700'],
+    ...clients.flatMap((c): [string, string][] => [[`${root}/incoming/${c}`, `${user} ${user} 700`], [`${root}/.locks/${c}`, 'root root 644']]),
+  ];
+}
 
 /** The read-only commands, one section each. */
-export function backupStateCommands(host: Host): { name: string; command: string }[] {
+export function backupStateCommands(host: Host, clients: string[] = []): { name: string; command: string }[] {
   const user = host.backup_store?.user;
   const cmds = [
     { name: 'pubkey', command: `cat ${PATHS.key}.pub 2>/dev/null || exit 1` },
     { name: 'refreshkey', command: `cat ${PATHS.refreshKey}.pub 2>/dev/null || exit 1` },
-    { name: 'tools', command: 'command -v rsync >/dev/null && echo rsync; ls /usr/lib/postgresql/*/bin/pg_restore >/dev/null 2>&1 && echo pg_restore; [ -d /run/systemd/system ] && echo systemd; true' },
+    { name: 'agekey', command: `[ -f ${PATHS.identity} ] || exit 1; age-keygen -y ${PATHS.identity}` },
+    { name: 'tools', command: 'for t in rsync age sudo; do command -v $t >/dev/null && echo $t; done; [ -d /run/systemd/system ] && echo systemd; true' },
     ...Object.entries(WATCHED).map(([name, p]) => ({ name: `file_${name}`, command: `[ -f ${p} ] || exit 1; cat ${p}` })),
   ];
-  if (user)
+  if (user) {
+    const home = `$(getent passwd ${shq(user)} | cut -d: -f6)`;
+    cmds.push({ name: 'store_user', command: `getent passwd ${shq(user)} >/dev/null || exit 1; h=${home}; echo "$h"; cat "$h/.ssh/authorized_keys" 2>/dev/null || true` });
+    const root = host.backup_store!.path;
     cmds.push({
-      name: 'store_user',
-      command: `getent passwd ${shq(user)} >/dev/null || exit 1; h=$(getent passwd ${shq(user)} | cut -d: -f6); echo "$h"; cat "$h/.ssh/authorized_keys" 2>/dev/null || true`,
+      name: 'store_layout',
+      command: `h=${home}; for p in "\${h:-/nonexistent}" "\${h:-/nonexistent}/.ssh" ${storeRootLayout(host, clients).map(([p]) => shq(p)).join(' ')}; do stat -c '%n %U %G %a' "$p" 2>/dev/null || echo "MISSING $p"; done; for c in ${clients.map(shq).join(' ')}; do [ ! -d ${shq(root)}/"$c" ] || [ -z "$(find ${shq(root)}/"$c" ! -user root -print -quit)" ] || echo FOREIGN ${shq(root)}/"$c"; done; true`,
     });
+  }
   return cmds;
 }
 
@@ -44,20 +77,24 @@ export function parseBackupState(sections: Map<string, { code: number; stdout: s
   const tools = ok('tools') ?? '';
   const su = ok('store_user');
   const [home, ...keys] = (su ?? '').split('\n');
+  const has = (t: string) => new RegExp(`^${t}$`, 'm').test(tools);
   return {
     publicKey: ok('pubkey')?.trim() || null,
     refreshKey: ok('refreshkey')?.trim() || null,
+    ageKey: ok('agekey')?.trim().match(/^age1[0-9a-z]{58}$/)?.[0] ?? null,
     files,
-    rsync: /^rsync$/m.test(tools),
-    pgRestore: /^pg_restore$/m.test(tools),
-    systemd: /^systemd$/m.test(tools),
+    rsync: has('rsync'),
+    age: has('age'),
+    sudo: has('sudo'),
+    systemd: has('systemd'),
     storeUser: su === null ? { exists: false, home: null, authorizedKeys: null } : { exists: true, home: home.trim() || null, authorizedKeys: keys.join('\n') },
+    storeLayout: (ok('store_layout') ?? '').trim(),
   };
 }
 
-/** Gather the backup state of a host in one round trip. */
-export async function gatherBackupState(conn: Connector, host: Host): Promise<BackupState> {
+/** Gather the backup state of a host in one round trip (`clients`: the hosts that back up to it, for a store). */
+export async function gatherBackupState(conn: Connector, host: Host, clients: string[] = []): Promise<BackupState> {
   const nonce = newNonce();
-  const result = await conn.run(buildFactScript(backupStateCommands(host), nonce));
+  const result = await conn.run(buildFactScript(backupStateCommands(host, clients), nonce));
   return parseBackupState(splitSections(result.stdout, nonce));
 }

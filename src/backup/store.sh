@@ -1,125 +1,259 @@
-# --- body: the backup store's forced command (POSIX sh). ROOT is rendered above by `ironclad apply`. ---
-# The database hosts' keys run only this: they may upload into incoming/ (a new file's bytes on stdin, or rrsync:
-# write-only, no deletes),
-# commit a complete upload (checksums verified, renamed into place, never over an existing backup), and read the
-# last good manifest. Nothing here deletes or overwrites a committed backup. Root runs `prune` for retention.
+# --- body: the backup store (POSIX sh). ROOT, UPLOADER, MIN_FREE, HEALTH, ALERT, TEXTFILE are rendered above by `ironclad apply`. ---
+# The store decides; hosts only propose. Three ways in:
+#   ironclad-store client HOST   the forced command of HOST's backup key (runs as the upload account): put or rsync
+#                                into incoming/HOST only, commit (through sudo, as root), discard an upload, last DB
+#   ironclad-store reader H,...  the forced command of a restoring host's read key: files/get of H's committed backups
+#   ironclad-store VERB ...      root on the store: commit, prune, health, record (a drill's result)
+# Committed backups belong to root (group: the upload account, read-only); the upload account writes only under
+# incoming/. The id and time of a backup are the store's, assigned at commit; the host's clock is only recorded.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
+umask 027
 
 die() { printf 'ironclad-store: %s\n' "$*" >&2; exit 1; }
-name_ok() { case "$1" in '' | *[!A-Za-z0-9._-]* | .*) return 1 ;; *) return 0 ;; esac; }
+refuse() { printf 'ironclad-store: refused: %s\n' "$*" >&2; exit 3; }
+name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *) [ "${#1}" -le 100 ] ;; esac; }
+names_ok() { for n in "$@"; do name_ok "$n" || die "bad name '$n'"; done; }
+is_root() { [ "$(id -u)" = 0 ]; }
+LOCKS="$ROOT/.locks"
+UGROUP=$(id -gn "$UPLOADER" 2> /dev/null || echo "$UPLOADER")
+SAFE='"[A-Za-z0-9 ._:+()~/-]{0,100}"'
+TIME='"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"'
+HEX='"[0-9a-f]{64}"'
+# the one shape of an uploaded manifest (schemas/manifest.schema.json says the same): one line, fixed keys, no escapes
+MANIFEST_RE='^\{"format":2,"host":"[A-Za-z0-9._-]{1,100}","database":"[A-Za-z0-9_$-]{1,63}","cluster":'$SAFE',"system_identifier":"[0-9]{1,20}","server_version":'$SAFE',"dump_format":"(custom|directory)","encrypted":true,"started_at":'$TIME',"finished_at":'$TIME',"tables":[0-9]{1,12},"rows":[0-9]{1,19},"bytes":[0-9]{1,19},"newest_event":(null|'$SAFE'),"files":\{"(dump\.pgdump\.age|dump\.tar\.age)":'$HEX',"counts\.json\.age":'$HEX'\}\}$'
 
-backups() { # committed backup ids in a folder, oldest first
-  for b in "$1"/[0-9]*T[0-9]*Z-*; do [ -d "$b" ] && basename "$b"; done | sort
+# committed backups of HOST/DB as "EPOCH ID VERIFIED" lines, oldest first (the store's receive time; legacy: mtime)
+catalog() {
+  for b in "$ROOT/$1/$2"/*/; do
+    [ -d "$b" ] || continue
+    b=${b%/}; id=${b##*/}
+    name_ok "$id" || continue
+    if [ -f "$b/store.json" ]; then t=$(sed -n 's/.*"received_epoch":\([0-9]*\).*/\1/p' "$b/store.json")
+    elif [ -f "$b/manifest.json" ]; then t=$(stat -c %Y "$b")
+    else continue; fi
+    v=0; grep -q '"verified":true' "$b/verified.json" 2>/dev/null && v=1
+    printf '%s %s %s\n' "${t:-0}" "$id" "$v"
+  done | sort -n -k1,1 -k2,2
 }
 
+floor_ok() { # floor_ok BYTES: the upload fits and leaves MIN_FREE free
+  set -- "${1:-0}" "$(df -Pk "$ROOT" | awk 'NR == 2 { print $2, $4 }')"
+  awk -v need="$1" -v df="$2" -v min="$MIN_FREE" 'BEGIN {
+    split(df, d, " "); total = d[1] * 1024; avail = d[2] * 1024
+    n = min + 0; u = substr(min, length(n "") + 1)
+    if (u == "%") floor = total * n / 100; else floor = n * (u ~ /^K/ ? 1024 : u ~ /^M/ ? 1048576 : u ~ /^G/ ? 1073741824 : u ~ /^T/ ? 1099511627776 : 1)
+    exit !(avail - need >= floor) }' ||
+    refuse "the store would keep less than $MIN_FREE free with this upload ($1 bytes): free space first"
+}
+
+last_bytes() { # the size of HOST's largest newest backup (of any database): what a streamed upload may need
+  for d in "$ROOT/$1"/*/; do
+    newest=$(catalog "$1" "$(basename "$d")" | tail -n 1 | cut -d' ' -f2)
+    [ -z "$newest" ] || sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' "$d$newest/store.json" 2>/dev/null
+  done | sort -n | tail -n 1
+}
+
+# --- the upload account (forced command of one host's key) --------------------------------------------------------
+client() {
+  host=$1; shift
+  name_ok "$host" || die "bad host '$host'"
+  up="$ROOT/incoming/$host"
+  [ -d "$up" ] || die "no upload area for $host"
+  case "${1:-}" in
+    put)
+      [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"
+      names_ok "$2" "$3"
+      case "$4" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$4'" ;; *) need=$4 ;; esac
+      floor_ok "$need"
+      exec 8< "$LOCKS/$host" && flock -s 8
+      dir="$up/$2"
+      [ ! -e "$dir/$3" ] || die "$2/$3 was uploaded already"
+      mkdir -p "$dir/.partial"
+      [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$3" ] || die "$2/$3: not a plain file"
+      cat > "$dir/.partial/$3" || die "$2/$3: the write failed"
+      [ "$4" != - ] || return 0
+      got=$(stat -c %s "$dir/.partial/$3")
+      [ "$got" = "$4" ] || die "$2/$3: $got of $4 bytes arrived; the next run resumes from them"
+      mv "$dir/.partial/$3" "$dir/$3" ;;
+    rsync)
+      floor_ok 0
+      exec flock -s "$LOCKS/$host" rrsync -wo -no-del -munge -no-lock "$up" ;;
+    commit) [ $# -eq 3 ] || die "usage: commit UPLOAD DB"; names_ok "$2" "$3"; exec sudo -n "$0" commit "$host" "$2" "$3" ;;
+    discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; rm -rf "${up:?}/$2" ;;
+    last)
+      [ $# -eq 2 ] || die "usage: last DB"; names_ok "$2"
+      newest=$(catalog "$host" "$2" | tail -n 1 | cut -d' ' -f2)
+      [ -z "$newest" ] || tr -d '\n' < "$ROOT/$host/$2/$newest/store.json"; echo ;;
+    *) die "refused: this key may only add backups of $host (put, rsync, commit, discard an upload, last)" ;;
+  esac
+}
+
+# --- a restoring host's read key: only the backups of the hosts it restores --------------------------------------
+reader() {
+  allowed=",$1,"; shift
+  [ $# -ge 4 ] || die "refused: this key may only read backups (files HOST DB ID, get HOST DB ID FILE [OFFSET])"
+  names_ok "$2" "$3" "$4"
+  case "$allowed" in *",$2,"*) ;; *) die "refused: this key may not read backups of $2" ;; esac
+  b="$ROOT/$2/$3/$4"; [ -d "$b/data" ] && b="$b/data"
+  [ -f "$b/SHA256SUMS" ] && [ ! -L "$b" ] || die "no backup $2/$3/$4"
+  case "$1" in
+    files) [ $# -eq 4 ] || die "usage: files HOST DB ID"; cat "$b/SHA256SUMS" ;;
+    get)
+      [ $# -ge 5 ] && [ $# -le 6 ] || die "usage: get HOST DB ID FILE [OFFSET]"
+      case "$5" in dump/*) names_ok "${5#dump/}" ;; *) names_ok "$5" ;; esac  # (a legacy directory-format dump)
+      off=${6:-0}
+      case "$off" in '' | *[!0-9]*) die "bad offset '$off'" ;; esac
+      awk -v n="$5" '$2 == n { f = 1 } END { exit !f }' "$b/SHA256SUMS" || die "no file $5 in $2/$3/$4"
+      tail -c +"$((off + 1))" "$b/$5" ;;
+    *) die "refused: unknown verb '$1'" ;;
+  esac
+}
+
+# --- root ----------------------------------------------------------------------------------------------------------
+# commit HOST UPLOAD DB: the upload leaves the upload account's reach, then is checked (plain files only, the manifest's
+# one shape naming HOST and DB, every checksum, every data file encrypted), given the store's id and time, written with
+# fsync and renamed into place. A checksum that fails puts the upload back, for the next run to resume.
 commit() {
-  host=$1 db=$2 id=$3
-  for v in "$host" "$db" "$id"; do name_ok "$v" || die "bad name '$v'"; done
-  src="$ROOT/incoming/$id"
-  dst="$ROOT/$host/$db/$id"
-  [ -d "$src" ] || die "no upload named $id"
-  if [ -e "$dst" ]; then
-    # the same backup sent again (its commit went through but the job never heard): drop the copy, keep the backup
-    if [ -f "$src/SHA256SUMS" ] && [ -f "$dst/SHA256SUMS" ] && cmp -s "$src/SHA256SUMS" "$dst/SHA256SUMS"; then
-      rm -rf "$src"
-      printf 'committed %s (already)\n' "$id"
-      return 0
+  host=$1 upload=$2 db=$3
+  names_ok "$host" "$upload" "$db"
+  exec 8< "$LOCKS/$host" || die "no lock for $host (run ironclad apply)"
+  flock -x -w 900 8 || die "$host's uploads still hold the lock"
+  for s in "$ROOT/$host/$db"/*/store.json; do
+    if [ -f "$s" ] && grep -qF "\"upload\":\"$upload\"" "$s"; then
+      rm -rf "${ROOT:?}/incoming/$host/$upload"
+      s=${s%/store.json}; printf 'committed %s (already)\n' "${s##*/}"; return 0
     fi
-    die "backup $id already exists; a committed backup is never overwritten"
-  fi
-  if [ ! -f "$src/SHA256SUMS" ] || [ ! -f "$src/manifest.json" ]; then die "$id is incomplete (no SHA256SUMS or manifest.json)"; fi
-  # a file streamed while it was written (put with no size) waits in the partial area: checked below with the others
-  # (a short one fails the check; rsync then resumes it)
+  done
+  src="$ROOT/incoming/$host/$upload"
+  [ -d "$src" ] || die "no upload named $upload"
+  mkdir -p "$ROOT/.staging" && chmod 700 "$ROOT/.staging"
+  work="$ROOT/.staging/$host.$upload.$$"
+  mv "$src" "$work" || die "cannot take $upload"
+  [ -d "$work" ] && [ ! -L "$work" ] || { rm -f "$work"; refuse "$upload is not a folder"; }
+  chown -R root:root "$work" && chmod -R u+rwX,go-rwx "$work" || die "cannot take $upload"
+  cd "$work" || die "cannot enter $upload"
+  back() { cd / && chown -R "$UPLOADER:$UGROUP" "$work" && mv "$work" "$src"; die "$upload: $*"; }
+  drop() { cd / && rm -rf "$work"; refuse "$upload: $*"; }
+  bad=$(find . -mindepth 1 \( \( ! -type f ! -type d \) -o \( -type d ! -path ./.partial \) -o \( -type f -links +1 \) \) -print | head -n 3 | tr '\n' ' ')
+  [ -z "$bad" ] || drop "holds something other than plain files: $bad"
+  [ -f SHA256SUMS ] && [ -f manifest.json ] || back "incomplete (no SHA256SUMS or manifest.json); it stays for the next run"
   while read -r _ f; do
-    if name_ok "$f" && [ ! -e "$src/$f" ] && [ -f "$src/.partial/$f" ]; then mv "$src/.partial/$f" "$src/$f"; fi
-  done < "$src/SHA256SUMS"
-  (cd "$src" && sums_check SHA256SUMS) >&2 || die "$id: checksums do not match what was sent; the upload stays in incoming/ and is retried"
-  if ! grep -q "\"host\":\"$host\"" "$src/manifest.json" || ! grep -q "\"database\":\"$db\"" "$src/manifest.json"; then
-    die "$id: manifest names another host or database"
-  fi
-  rm -rf "$src/.partial"
-  mkdir -p "$ROOT/$host/$db"
-  mv "$src" "$dst" || die "cannot move $id into place"
-  chmod -R a-w "$dst"
+    if name_ok "$f" && [ ! -e "$f" ] && [ -f ".partial/$f" ]; then mv ".partial/$f" "$f"; fi
+  done < SHA256SUMS
+  [ "$(wc -c < manifest.json)" -le 65536 ] && [ "$(wc -l < manifest.json)" -le 1 ] && grep -Eq "$MANIFEST_RE" manifest.json ||
+    drop "manifest.json is not a manifest (schemas/manifest.schema.json)"
+  said=$(sed 's/^{"format":2,"host":"\([^"]*\)","database":"\([^"]*\)".*/\1 \2/' manifest.json)
+  [ "$said" = "$host $db" ] || drop "the manifest names $said; this key belongs to $host (database $db)"
+  sums_check SHA256SUMS > .check 2>&1 || { rm -f .check; back "checksums do not match what was sent; it stays for the next run"; }
+  rm -rf .check .partial
+  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS | sed 's|^\./||' | sort)
+  [ "$listed" = "$present" ] || drop "SHA256SUMS does not list exactly the files sent"
+  described=$(sed 's/.*"files":{\(.*\)}}$/\1/' manifest.json | tr ',' '\n' | sed 's/^"\(.*\)":"\(.*\)"$/\2  \1/' | sort)
+  [ "$described" = "$(grep -v '  manifest.json$' SHA256SUMS | sort)" ] || drop "the manifest's files are not the files sent"
+  for f in *.age; do [ "$(head -c 21 "$f")" = age-encryption.org/v1 ] || drop "$f is not encrypted"; done
+  now=$(date -u +%s); id="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)-$host-$db"; n=1
+  while [ -e "$ROOT/$host/$db/$id" ]; do n=$((n + 1)); id="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)-$host-$db-$n"; done
+  bytes=$(stat -c %s -- * | awk '{ s += $1 } END { print s + 0 }')
+  cd / || die "cd"
+  new="$ROOT/.staging/$id.$$"
+  mkdir "$new" && mv "$work" "$new/data" || die "cannot assemble $id"
+  printf '{"id":"%s","host":"%s","database":"%s","upload":"%s","received_at":"%s","received_epoch":%s,"bytes":%s,"manifest":%s}\n' \
+    "$id" "$host" "$db" "$upload" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
+  chgrp -R "$UGROUP" "$new" && find "$new" -type d -exec chmod 750 {} + && find "$new" -type f -exec chmod 440 {} + || die "cannot seal $id"
+  install -d -o root -g "$UGROUP" -m 750 "$ROOT/$host" "$ROOT/$host/$db"
+  find "$new" -exec sync {} + && mv "$new" "$ROOT/$host/$db/$id" && sync "$ROOT/$host/$db" "$ROOT/$host" || die "cannot put $id in place"
   printf 'committed %s\n' "$id"
 }
 
-# put ID NAME BYTES: one file of a new upload, from stdin. It is written where rsync keeps a partial file and moved into
-# place only when all its bytes came; an interrupted one stays there, and the next run's rsync resumes from it.
-# BYTES '-': a file sent while it is being written, its size not known yet: it stays there until the commit checks it.
-put() {
-  id=$1 name=$2 bytes=$3
-  for v in "$id" "$name"; do name_ok "$v" || die "bad name '$v'"; done
-  case "$bytes" in -) ;; '' | *[!0-9]*) die "bad size '$bytes'" ;; esac
-  dir="$ROOT/incoming/$id"
-  [ ! -e "$dir/$name" ] || die "$id/$name was uploaded already"
-  mkdir -p "$dir/.partial"
-  cat > "$dir/.partial/$name" || die "$id/$name: the write failed"
-  [ "$bytes" != - ] || return 0
-  got=$(stat -c %s "$dir/.partial/$name")
-  [ "$got" = "$bytes" ] || die "$id/$name: $got of $bytes bytes arrived; the next run resumes from them"
-  mv "$dir/.partial/$name" "$dir/$name"
-}
-
-# discard ID: an upload the job refused or could not finish leaves incoming/ (never a committed backup: those are
-# elsewhere, and only root's prune removes them)
-discard() {
-  name_ok "$1" || die "bad name '$1'"
-  [ -d "$ROOT/incoming/$1" ] || return 0
-  rm -rf "$ROOT/incoming/$1"
-}
-
-last() {
-  host=$1 db=$2
-  name_ok "$host" || die "bad name '$host'"
-  name_ok "$db" || die "bad name '$db'"
-  newest=$(backups "$ROOT/$host/$db" | tail -n 1)
-  [ -n "$newest" ] || exit 0
-  tr -d '\n' < "$ROOT/$host/$db/$newest/manifest.json"
-  echo
-}
-
-# keep the newest backup of each of the last D days, W weeks and M months; remove the rest (run by root only)
+# prune HOST DAILY WEEKLY MONTHLY [--dry-run]: by the store's receive time, never the hosts' clocks. Kept: everything
+# younger than DAILY days, the newest, the newest verified, the newest of each of the last WEEKLY weeks and MONTHLY
+# 30-day months. A burst of uploads adds backups; it cannot age the others out.
 prune() {
-  host=$1 daily=$2 weekly=$3 monthly=$4 dry=${5:-}
-  name_ok "$host" || die "bad name '$host'"
+  host=$1 dry=${5:-}
+  names_ok "$host"
+  for v in "$2" "$3" "$4"; do case "$v" in '' | *[!0-9]*) die "bad count '$v'" ;; esac; done
+  now=$(date -u +%s)
   for dbdir in "$ROOT/$host"/*/; do
     [ -d "$dbdir" ] || continue
-    backups "$dbdir" | sort -r | awk -v d="$daily" -v w="$weekly" -v m="$monthly" '
-      function week(id,   cmd, out) { cmd = "date -u -d " substr(id, 1, 8) " +%G%V"; cmd | getline out; close(cmd); return out }
-      {
-        day = substr($0, 1, 8); mon = substr($0, 1, 6); wk = week($0); keep = 0
-        if (!(day in days) && nd < d) { days[day] = 1; nd++; keep = 1 }
-        if (!(wk in weeks) && nw < w) { weeks[wk] = 1; nw++; keep = 1 }
-        if (!(mon in months) && nm < m) { months[mon] = 1; nm++; keep = 1 }
-        if (!keep) print
-      }' | while read -r old; do
-        if [ -n "$dry" ]; then printf 'would remove %s%s\n' "$dbdir" "$old"
-        else chmod -R u+w "$dbdir$old" && rm -rf "$dbdir$old" && printf 'removed %s%s\n' "$dbdir" "$old"; fi
-      done
+    db=$(basename "$dbdir"); name_ok "$db" || continue
+    catalog "$host" "$db" | awk -v now="$now" -v d="$2" -v w="$3" -v m="$4" '
+      { t[NR] = $1; id[NR] = $2; v[NR] = $3 }
+      END {
+        for (i = NR; i >= 1; i--) {
+          age = now - t[i]; why = ""
+          if (i == NR) why = "the newest"
+          if (v[i] && !verified) { verified = 1; if (why == "") why = "the newest verified" }
+          if (age < d * 86400 && why == "") why = "younger than " d " days"
+          wk = int(age / 604800); if (wk < w && !(wk in W)) { W[wk] = 1; if (why == "") why = "the newest of its week" }
+          mo = int(age / 2592000); if (mo < m && !(mo in M)) { M[mo] = 1; if (why == "") why = "the newest of its month" }
+          print (why == "" ? "remove" : "keep"), id[i], why
+        }
+      }' | while read -r what id why; do
+      if [ "$what" = keep ]; then printf 'keep %s/%s/%s (%s)\n' "$host" "$db" "$id" "$why"
+      elif [ -n "$dry" ]; then printf 'would remove %s/%s/%s\n' "$host" "$db" "$id"
+      else rm -rf "${dbdir:?}$id" && printf 'removed %s/%s/%s\n' "$host" "$db" "$id"; fi
+    done
   done
-  # uploads never committed (a job stopped for good, or its store unreachable since) are removed after a week
-  find "$ROOT/incoming" -mindepth 1 -maxdepth 1 -mtime +7 2>/dev/null | while read -r stale; do
+  # uploads never committed (a job stopped for good, or its store unreachable since) go after a week
+  find "$ROOT/incoming/$host" "$ROOT/.staging" -mindepth 1 -maxdepth 1 -mtime +7 2> /dev/null | while read -r stale; do
     if [ -n "$dry" ]; then printf 'would remove %s (never committed)\n' "$stale"
     else rm -rf "$stale" && printf 'removed %s (never committed)\n' "$stale"; fi
   done
 }
 
-if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
-  set -f  # the words of SSH_ORIGINAL_COMMAND are split, never globbed
-  # shellcheck disable=SC2086
-  set -- $SSH_ORIGINAL_COMMAND
-  set +f
-fi
+# health: every database that backs up here has a committed backup within its schedule plus grace (HEALTH lines:
+# HOST DB MAX_AGE_SECONDS), judged by the store's clock and catalog alone, whether the database host is up or not
+health() {
+  now=$(date -u +%s) late='' metrics=''
+  while read -r h d max; do
+    [ -n "$h" ] || continue
+    newest=$(catalog "$h" "$d" | tail -n 1); t=${newest%% *}
+    if [ -z "$newest" ]; then since=$(stat -c %Z "$ROOT/incoming/$h" 2> /dev/null || echo "$now"); age=$((now - since)); what='no backup yet'
+    else age=$((now - t)); what="newest $(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)"; fi
+    if [ "$age" -gt "$max" ]; then state=late late="$late $h/$d"; else state=ok; fi
+    printf '%s %s/%s: %s, %s s old (allowed %s s)\n' "$state" "$h" "$d" "$what" "$age" "$max"
+    metrics="${metrics}ironclad_backup_age_seconds{host=\"$h\",database=\"$d\"} $age
+ironclad_backup_late{host=\"$h\",database=\"$d\"} $([ "$state" = late ] && echo 1 || echo 0)
+"
+  done <<HEALTH_EOF
+$HEALTH
+HEALTH_EOF
+  if [ -n "$TEXTFILE" ]; then
+    mkdir -p "$(dirname "$TEXTFILE")" && printf '# TYPE ironclad_backup_age_seconds gauge\n# TYPE ironclad_backup_late gauge\n%s' "$metrics" > "$TEXTFILE.tmp" && mv "$TEXTFILE.tmp" "$TEXTFILE"
+  fi
+  [ -n "$late" ] || return 0
+  if [ -n "$ALERT" ] && [ "${1:-}" != --no-alert ]; then sh -c "$ALERT \"\$1\"" ironclad-alert "ironclad store $(hostname): late backups:$late" || true; fi
+  exit 3
+}
+
+# record HOST DB ID: a restore drill's result (one JSON line on stdin, from ironclad), kept beside the backup
+record() {
+  names_ok "$1" "$2" "$3"
+  b="$ROOT/$1/$2/$3"
+  [ -d "$b" ] && [ ! -L "$b" ] || die "no backup $1/$2/$3"
+  head -c 65536 | head -n 1 > "$b/.verified.json.tmp"
+  grep -Eq '^\{"verified":(true|false),"at":"[0-9T:Z-]{20}"' "$b/.verified.json.tmp" || { rm -f "$b/.verified.json.tmp"; die "not a drill result"; }
+  chgrp "$UGROUP" "$b/.verified.json.tmp" && chmod 440 "$b/.verified.json.tmp" && sync "$b/.verified.json.tmp" && mv "$b/.verified.json.tmp" "$b/verified.json" && sync "$b"
+}
+
 case "${1:-}" in
-  rsync) exec rrsync -wo -no-del "$ROOT/incoming" ;;
-  put) [ $# -eq 4 ] || die "usage: put ID NAME BYTES"; put "$2" "$3" "$4" ;;
-  commit) [ $# -eq 4 ] || die "usage: commit HOST DB ID"; commit "$2" "$3" "$4" ;;
-  discard) [ $# -eq 2 ] || die "usage: discard ID"; discard "$2" ;;
-  last) [ $# -eq 3 ] || die "usage: last HOST DB"; last "$2" "$3" ;;
-  prune)
-    [ -z "${SSH_ORIGINAL_COMMAND:-}" ] || die "prune is for root on the store itself"
-    [ $# -ge 5 ] || die "usage: prune HOST DAILY WEEKLY MONTHLY [--dry-run]"; prune "$2" "$3" "$4" "$5" "${6:-}" ;;
-  *) die "refused: '${SSH_ORIGINAL_COMMAND:-$*}': this key may only add backups (put or rsync upload, commit, last, discard an upload)" ;;
+  client | reader)
+    who=$1 arg=${2:-}
+    [ -n "${SSH_ORIGINAL_COMMAND:-}" ] || die "$who: no command"
+    set -f  # the words of SSH_ORIGINAL_COMMAND are split, never globbed
+    # shellcheck disable=SC2086
+    set -- $SSH_ORIGINAL_COMMAND
+    set +f
+    "$who" "$arg" "$@" ;;
+  commit | prune | health | record)
+    is_root || die "$1 is for root on the store (a backup key commits through its forced command)"
+    verb=$1; shift
+    case "$verb" in
+      commit) [ $# -eq 3 ] || die "usage: commit HOST UPLOAD DB"; commit "$@" ;;
+      prune) [ $# -ge 4 ] || die "usage: prune HOST DAILY WEEKLY MONTHLY [--dry-run]"; prune "$@" ;;
+      health) health "$@" ;;
+      record) [ $# -eq 3 ] || die "usage: record HOST DB ID < result.json"; record "$@" ;;
+    esac ;;
+  *) die "usage: ironclad-store client HOST | reader HOST,... (forced commands) | commit | prune | health | record (root)" ;;
 esac

@@ -1,8 +1,10 @@
-// Pick the latest verified backup, copy it from the store straight to the target (host to host), remove the copy afterwards.
+// Pick the latest verified backup, fetch it from the store straight to the target (host to host) and decrypt it there,
+// remove the copy afterwards.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
-import { readCatalog } from '../backup/catalog.js';
-import { PATHS, shellSums, SSH_CIPHERS } from '../backup/render.js';
+import { readCatalog, type BackupEntry } from '../backup/catalog.js';
+import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
+import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import type { Action } from '../runbook/types.js';
 import { refreshOf } from './db.js';
@@ -30,29 +32,20 @@ export const pickAction: Action = {
 
 export const copyAction: Action = {
   name: 'refresh.copy',
-  summary: 'rsync the backup from the store to the target (resumable), checksums verified there',
+  summary: 'the target fetches the backup from the store with its read key (resumable), checks every checksum and decrypts it with its own identity',
   describe: (p, ctx) => {
     const r = refreshOf(ctx.inv, p);
-    return `${r.target.name} pulls ${String(p.id ?? 'the backup')} from ${r.store.name} with its read-only key (host to host), then checks every checksum`;
+    return `${r.target.name} fetches ${String(p.id ?? 'the backup')} from ${r.store.name} with its read key (host to host), checks every checksum, decrypts it there (0600 files in a 0700 folder)`;
   },
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
-    const dir = `${PATHS.refreshDir}/${String(p.id)}`;
-    const ssh = `ssh -i ${PATHS.refreshKey} -p ${r.store.ssh.port} -o Ciphers=${SSH_CIPHERS} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${PATHS.knownHosts} -o ConnectTimeout=20`;
-    const script = [
-      shellSums(),
-      'set -e',
-      `mkdir -p ${shq(dir)}`,
-      `rsync -a --partial --partial-dir=.partial --timeout=60 -e ${shq(ssh)} ${shq(`${r.store.backup_store!.user}@${r.store.address}:${String(p.relative)}/`)} ${shq(dir)}/`,
-      `cd ${shq(dir)} && sums_check SHA256SUMS`,
-      `chown -R postgres: ${shq(dir)}`,
-      `du -sb ${shq(dir)} | cut -f1`,
-    ].join('\n');
-    const res = await (await ctx.pool.get(r.target)).run(script);
-    if (res.code !== 0)
-      throw new OperationError(`copying ${String(p.id)} to ${r.target.name} failed (exit ${res.code}); a resumed run continues the transfer\n${tail(res.stderr || res.stdout)}`);
-    ctx.log(`${res.stdout.trim()} bytes in ${dir}, checksums verified`);
-    return { dir };
+    const dir = `${PATHS.refreshDir}/${safeName('backup id', String(p.id))}`;
+    const entry = { host: r.source.name, database: r.spec.from.database, id: String(p.id), row_counts: (p.row_counts ?? {}) as Record<string, number> };
+    const res = await (await ctx.pool.get(r.target)).run(fetchScript({ store: r.store, entry: entry as BackupEntry, dir, owner: 'postgres:' }));
+    if (res.code !== 0) throw new OperationError(`fetching ${String(p.id)} onto ${r.target.name} failed (exit ${res.code}); the partial copy was removed\n${tail(res.stderr || res.stdout)}`);
+    const { counts, bytes } = parseFetch(res.stdout);
+    ctx.log(`${bytes} bytes in ${dir}, checksums verified${counts ? ', decrypted' : ' (a backup from before encryption)'}`);
+    return { dir, row_counts: counts?.row_counts ?? entry.row_counts };
   },
 };
 
@@ -62,7 +55,6 @@ export const cleanupAction: Action = {
   describe: (p, ctx) => `remove ${PATHS.refreshDir}/${String(p.id ?? '...')} on ${refreshOf(ctx.inv, p).target.name}`,
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
-    if (!/^[A-Za-z0-9._-]+$/.test(String(p.id))) throw new UserError(`bad backup id ${String(p.id)}`);
-    await (await ctx.pool.get(r.target)).run(`rm -rf ${shq(`${PATHS.refreshDir}/${String(p.id)}`)}`);
+    await (await ctx.pool.get(r.target)).run(`rm -rf ${shq(`${PATHS.refreshDir}/${safeName('backup id', String(p.id))}`)}`);
   },
 };

@@ -1,10 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { jobChanges, storeChanges } from '../../src/backup/operations.js';
-import { authorizedKeyLine, renderCron, renderJob, renderStore } from '../../src/backup/render.js';
-import type { BackupState } from '../../src/backup/state.js';
+import { drillScript } from '../../src/backup/drill.js';
+import { fetchScript } from '../../src/backup/fetch.js';
+import { hostChanges, layoutFix, storeChanges } from '../../src/backup/operations.js';
+import { authorizedKeyLine, maxBackupAge, readOnlyKeyLine, renderCron, renderJob, renderStore } from '../../src/backup/render.js';
+import { storeRootLayout, type BackupState } from '../../src/backup/state.js';
 import { gateScript } from '../../src/instances/gate.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { tempDir } from '../fixtures/tmp.js';
@@ -12,14 +14,18 @@ import { tempDir } from '../fixtures/tmp.js';
 const inv = loadInventory('inventory/lab.yaml');
 const db = inv.hosts.find((h) => h.name === 'db-prod')!;
 const store = inv.hosts.find((h) => h.name === 'backup-far')!;
-const empty: BackupState = { publicKey: null, refreshKey: null, files: {}, rsync: true, pgRestore: true, systemd: false, storeUser: { exists: false, home: null, authorizedKeys: null } };
+const staging = inv.hosts.find((h) => h.name === 'staging')!;
+const empty: BackupState = { publicKey: null, refreshKey: null, ageKey: null, files: {}, rsync: true, age: false, sudo: false, systemd: false, storeUser: { exists: false, home: null, authorizedKeys: null }, storeLayout: '' };
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+const AGE = 'age1' + 'q'.repeat(58);
 
-t.test('the rendered job and store scripts are shellcheck clean', { skip: !hasShellcheck && 'shellcheck not installed' }, async (t) => {
+t.test('the rendered job, store, fetch and drill scripts are shellcheck clean', { skip: !hasShellcheck && 'shellcheck not installed' }, async (t) => {
   const dir = tempDir('ironclad-sc-');
   writeFileSync(join(dir, 'job.sh'), renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file }));
-  writeFileSync(join(dir, 'store.sh'), renderStore(store));
-  const r = spawnSync('shellcheck', ['-s', 'sh', join(dir, 'job.sh'), join(dir, 'store.sh')], { encoding: 'utf8' });
+  writeFileSync(join(dir, 'store.sh'), renderStore(store, [db]));
+  writeFileSync(join(dir, 'fetch.sh'), fetchScript({ store, entry: { host: 'db-prod', database: 'app', id: '20260101T000000Z-db-prod-app' } as never, dir: '/var/lib/ironclad/refresh/x', owner: 'postgres:' }));
+  writeFileSync(join(dir, 'drill.sh'), drillScript('/var/lib/ironclad/drill/x'));
+  const r = spawnSync('shellcheck', ['-s', 'sh', ...['job', 'store', 'fetch', 'drill'].map((f) => join(dir, `${f}.sh`))], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stdout);
 });
 
@@ -36,102 +42,94 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
 
 t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, committed only after it; each file summed once', async (t) => {
   const job = renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file });
-  const counts = job.indexOf("SELECT '@@counts';");
+  const counts = job.indexOf("SELECT format('SELECT ''@@counts''");
   const dump = job.indexOf('pg_dump -p $PORT --snapshot=');
   const commit = job.indexOf(`printf '%s\\n' "SELECT '@@end';" 'COMMIT;' >&4`);
   t.ok(counts > 0 && dump > counts && commit > dump, 'counts sent before pg_dump starts, COMMIT only after it ended');
   t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
   t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
-  t.ok(job.indexOf('connected && store last "$HOST" "$db" )') < dump, 'the last good backup is asked while the dump runs');
+  t.ok(job.indexOf('connected && store last "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
-  t.equal((job.match(/names=\$\(find dump -type f \| sort\) && \[ -n "\$names" \] && set -f && sums \$names/g) ?? []).length, 1, "a directory-format dump's files are read once for their sums (the list made before set -f, which would keep a wildcard from matching)");
-  t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is summed as it is written');
+  t.match(job, /su postgres -s \/bin\/sh -c 'tar -C "\$0" -cf - \.' "\$dir\/plain\/dump" 2> "\$dir\/\.dump\.err" \| age -R "\$RECIPIENTS" > "\$target"/, 'a directory-format dump is read back as postgres (never by root following a link there) and encrypted as it is read');
+  t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+\{ exec 4>&- 9>&-; age -R "\$RECIPIENTS" .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is encrypted, then summed as it is written: no plaintext byte is written or sent');
+  t.match(job, /printf '\{"tables":%s,"rows":%s,"row_counts":%s\}\\n' .* \| age -R "\$RECIPIENTS" > "\$dir\/counts\.json\.age"/, 'the table names travel encrypted');
+  t.notMatch(job.slice(job.indexOf('} > "$dir/manifest.json"') - 800, job.indexOf('} > "$dir/manifest.json"')), /row_counts/, 'the manifest the store reads names no table');
   t.match(job, /tail -c \+1 -f -s 0\.02 --pid="\$dumping" "\$target"/, 'and uploaded as it grows, without pg_dump waiting for the network');
   t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sums manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
+  t.match(job, /^\s+mkdir -m 711 "\$dir"/m, "the backup's folder is root's; postgres only passes through");
   t.ok(job.indexOf('mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS"') > job.indexOf('rm -f "$dir"/.session.*'), 'SHA256SUMS (what a resumed run looks for) appears whole, after the scratch files are gone');
   const writes = job.split('\n').filter((l) => />&4\b/.test(l) && !/exec 4>/.test(l));
   t.equal(writes.length, 3, 'three writes to the counting session');
   t.ok(writes.every((l) => l.includes("(trap '' PIPE;") && l.includes('|| true')), 'none can kill the job with SIGPIPE when psql died: its exit status is judged');
   t.match(job, /trap 'rc=\$\?; \[ -n "\$FINISHED" \] \|\| finish 1 "the job stopped unexpectedly/, 'any other exit still writes the status and alerts');
-  t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.\* "\$dir"\/\.sum "\$dir"\/\.dumpsum "\$dir"\/\.tee\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
+  t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.\* "\$dir"\/\.age\.\* "\$dir"\/\.sum "\$dir"\/\.dumpsum "\$dir"\/\.tee\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
   t.notMatch(job, /[})]\s*(?:[0-9]?[<>]\S*\s+)*[49]>&-/, 'no { } or ( ) group closes the session or the lock by a redirection: its shell would keep a copy, and psql would wait for it');
   t.match(job, /^\{ open_store \|\| true; : > "\$WORK\/\.store\.opened"; \} &/m, 'the connection opened in the background leaves its mark also when it fails (set -e would end the group first, and every wait for the connection would last forever)');
   const send = job.slice(job.indexOf('\nsend() {'), job.indexOf('\n}\n', job.indexOf('\nsend() {')));
-  t.ok(job.includes('&& send "$dir" "$id" manifest.json SHA256SUMS && sent=1') && !/\bsent=/.test(send), "send keeps its own flag: the caller's sent (whether rsync must resume the upload) is not overwritten by a failed send");
+  t.ok(job.includes('&& send "$dir" "$up" counts.json.age manifest.json SHA256SUMS && sent=1') && !/\bsent=/.test(send), "send keeps its own flag: the caller's sent (whether rsync must resume the upload) is not overwritten by a failed send");
   const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
   t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
   t.equal(masters.filter((l) => l.includes('ControlMaster=no')).length, 2, 'store calls and rsync only use it');
   t.match(job, /-f -N "\$STORE_USER@\$STORE_ADDR" \\\n\s+< \/dev\/null > \/dev\/null 2> "\$WORK\/\.store\.err" 4>&- 9>&-/, 'the connection never holds the lock or the session');
 });
 
-t.test('planning: a fresh database host gets key, pinned store key, job and cron; systemd hosts get a timer', async (t) => {
-  const ops = (s: BackupState) => jobChanges({ inv, host: db, state: s, gate: 'ironclad_gate() { :; }', storeKnownHosts: 'k\n' }).map((c) => c.description.replace(/ \(.*$/, ''));
-  t.same(ops(empty), ["create db-prod's backup key /var/lib/ironclad/backup_ed25519", 'install the pinned host key of backup-far', 'install the backup job', 'install the backup schedule *-*-* 02:15:00']);
-  t.same(ops({ ...empty, systemd: true }).slice(-3), ['install the backup service unit', 'install the backup timer *-*-* 02:15:00', 'enable the backup timer']);
+t.test('planning: a fresh database host gets tools, keys, its identity, pinned stores, recipients (when known), job and cron', async (t) => {
+  const role = { host: db, store, restores: true, knownHosts: 'k\n', recipients: [{ name: 'db-prod', key: null }, { name: 'staging', key: AGE }] };
+  const { changes, waiting } = hostChanges({ role, state: empty, gate: 'ironclad_gate() { :; }', inventoryFile: inv.file });
+  t.same(changes.map((c) => c.description.replace(/ \(.*$/, '')), [
+    'install age',
+    "create db-prod's backup key /var/lib/ironclad/backup_ed25519",
+    "create db-prod's read key /var/lib/ironclad/refresh_ed25519",
+    "create db-prod's age identity /var/lib/ironclad/age-identity",
+    'install the pinned host keys of the backup stores',
+    'install the age recipients of its backups',
+    'install the backup job',
+    'install the backup schedule *-*-* 02:15:00',
+  ]);
+  t.same(waiting, ['db-prod'], "waits for its own identity's key (made by this very apply)");
+  const recipients = changes.find((c) => c.description.startsWith('install the age recipients'))!.commands[0];
+  t.equal(recipients.kind === 'upload' && recipients.content, `# staging\n${AGE}\n`, 'only keys it knows');
+  const target = hostChanges({ role: { host: staging, restores: true, knownHosts: 'k\n', recipients: [] }, state: { ...empty, age: true }, gate: '', inventoryFile: inv.file });
+  t.same(target.changes.map((c) => c.description.replace(/ \(.*$/, '')), ["create staging's read key /var/lib/ironclad/refresh_ed25519", "create staging's age identity /var/lib/ironclad/age-identity", 'install the pinned host keys of the backup stores'], 'a refresh target: no job, no backup key');
 });
 
-t.test('the store: restricted account, the database key may only add, the refresh key only read', async (t) => {
-  const { changes, waiting } = storeChanges({ inv, store, state: empty, publicKeys: new Map([['db-prod', 'ssh-ed25519 AAAAdb db']]), refreshKeys: new Map([['staging', null]]) });
+t.test('the store: its account, the sudo rule for commit only, root owns keys and backups, each key its own verbs', async (t) => {
+  const { changes, waiting } = storeChanges({ store, clients: [db], state: empty, clientKeys: new Map([['db-prod', 'ssh-ed25519 AAAAdb db']]), readers: [{ name: 'staging', key: null, sources: ['db-prod'] }, { name: 'db-prod', key: 'ssh-ed25519 AAAAro x', sources: ['db-prod'] }] });
   t.same(waiting, ['staging'], 'waits for the key staging has not made yet');
-  const keys = changes.find((c) => c.description.startsWith('allow'))!;
-  const upload = keys.commands.find((c) => c.kind === 'upload');
-  t.equal(upload && upload.kind === 'upload' && upload.content, `${authorizedKeyLine('db-prod', 'ssh-ed25519 AAAAdb db')}\n`);
-  t.match(authorizedKeyLine('db-prod', 'ssh-ed25519 AAAAdb x'), /^restrict,command="\/usr\/local\/sbin\/ironclad-store" ssh-ed25519 AAAAdb ironclad-backup-from-db-prod$/);
-  t.ok(changes.some((c) => /create the restricted account ironclad-backup/.test(c.description)));
+  t.same(changes.map((c) => c.operation + ': ' + c.description.replace(/ \(.*$/, '').slice(0, 40)), [
+    'store: install sudo',
+    'store: create the restricted account ironclad-backup',
+    "store: install the store's script",
+    'store: allow ironclad-backup to ask root for a commit',
+    'store: make root the owner of /var/lib/ironclad-backup/',
+    'store: allow db-prod to add',
+    'store: install retention',
+    "store: install the store's health check",
+  ].map((s) => s.slice(0, 7 + 40)));
+  const keys = changes.find((c) => c.description.startsWith('allow db-prod'))!.commands[0];
+  t.equal(keys.kind === 'upload' && keys.owner, 'root:root', 'authorized_keys belongs to root: the account cannot add a key');
+  t.equal(keys.kind === 'upload' && keys.content, `${authorizedKeyLine('db-prod', 'ssh-ed25519 AAAAdb db')}\n${readOnlyKeyLine('db-prod', 'ssh-ed25519 AAAAro x', ['db-prod'])}\n`);
+  t.match(authorizedKeyLine('db-prod', 'ssh-ed25519 AAAAdb x'), /^restrict,command="\/usr\/local\/sbin\/ironclad-store client db-prod" ssh-ed25519 AAAAdb ironclad-backup-from-db-prod$/);
+  t.match(readOnlyKeyLine('staging', 'ssh-ed25519 AAAAst x', ['db-prod', 'db-two']), /^restrict,command="\/usr\/local\/sbin\/ironclad-store reader db-prod,db-two" ssh-ed25519 AAAAst ironclad-read-by-staging$/);
+  const sudo = changes.find((c) => c.description.startsWith('allow ironclad-backup to ask root'))!.commands[0];
+  t.match(sudo.kind === 'sh' && sudo.stdin, /^ironclad-backup ALL=\(root\) NOPASSWD: \/usr\/local\/sbin\/ironclad-store commit \*$/m);
+  t.match(sudo.kind === 'sh' && sudo.script, /visudo -q -c -f "\$t" && install -m 440/, 'checked by visudo before it is installed (a broken sudoers file would lock root out of sudo)');
 });
 
-t.test('retention on the store keeps the newest per day, week and month (the real script)', async (t) => {
-  const root = tempDir('ironclad-store-');
-  const dir = join(root, 'db-prod', 'app');
-  const days = ['20260101', '20260102', '20260110', '20260201', '20260301', '20260315', '20260316', '20260317'];
-  for (const d of days) for (const h of ['010000', '020000']) mkdirSync(join(dir, `${d}T${h}Z-db-prod-app`), { recursive: true });
-  const script = renderStore(store).replace(/^ROOT=.*$/m, `ROOT='${root}'`);
-  writeFileSync(join(root, 'store.sh'), script);
-  execFileSync('sh', [join(root, 'store.sh'), 'prune', 'db-prod', '2', '1', '2'], { env: { PATH: process.env.PATH } });
-  t.same(readdirSync(dir).sort(), ['20260316T020000Z-db-prod-app', '20260317T020000Z-db-prod-app', '20260201T020000Z-db-prod-app'].sort());
-  const refused = spawnSync('sh', [join(root, 'store.sh')], { env: { PATH: process.env.PATH, SSH_ORIGINAL_COMMAND: 'prune db-prod 0 0 0' }, encoding: 'utf8' });
-  t.not(refused.status, 0, 'the database key cannot run prune');
+t.test('the store layout: nothing to do when every path is as it should be; a committed backup the account owns is adopted', async (t) => {
+  const home = '/var/lib/ironclad-backup';
+  const seen = [`${home} root root 755`, `${home}/.ssh root root 755`, ...storeRootLayout(store, ['db-prod']).map(([p, how]) => `${p} ${how}`)].join('\n');
+  t.equal(layoutFix(store, home, ['db-prod'], seen), undefined);
+  const fix = layoutFix(store, home, ['db-prod'], seen.replace(`${home}/.ssh root root 755`, `${home}/.ssh ironclad-backup ironclad-backup 700`) + '\nFOREIGN /srv/ironclad/backups/db-prod');
+  t.match(fix?.description, /fixes: \/var\/lib\/ironclad-backup\/.ssh root; FOREIGN \/srv\/ironclad\/backups\/db-prod/);
+  t.match(fix?.commands[0].kind === 'sh' && fix.commands[0].script, /chown -R root:ironclad-backup \/srv\/ironclad\/backups\/db-prod/);
+  t.match(fix?.commands[0].kind === 'sh' && fix.commands[0].script, /rm -f \/var\/lib\/ironclad-backup\/.ssh\/authorized_keys2/);
 });
 
-t.test('the store (the real script): a streamed upload is committed only when its checksum holds; discard and stale uploads', async (t) => {
-  const { createHash } = await import('node:crypto');
-  const { existsSync, readFileSync, utimesSync } = await import('node:fs');
-  const root = tempDir('ironclad-store-');
-  writeFileSync(join(root, 'store.sh'), renderStore(store).replace(/^ROOT=.*$/m, `ROOT='${root}'`));
-  const verb = (command: string, input = '') => spawnSync('sh', [join(root, 'store.sh')], { env: { PATH: process.env.PATH, SSH_ORIGINAL_COMMAND: command }, input, encoding: 'utf8' });
-  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-  const upload = (id: string, streamed: string, intended: string) => {
-    const manifest = `{"id":"${id}","host":"db-prod","database":"app"}\n`;
-    t.equal(verb(`put ${id} dump.pgdump -`, streamed).status, 0, 'a streamed file of unknown size is accepted');
-    t.ok(existsSync(join(root, 'incoming', id, '.partial', 'dump.pgdump')), '...and waits in the partial area');
-    t.equal(verb(`put ${id} manifest.json ${manifest.length}`, manifest).status, 0);
-    const sums = `${sha(intended)}  dump.pgdump\n${sha(manifest)}  manifest.json\n`;
-    t.equal(verb(`put ${id} SHA256SUMS ${sums.length}`, sums).status, 0);
-  };
-  upload('20260101T020000Z-db-prod-app', 'the whole dump', 'the whole dump');
-  const ok = verb('commit db-prod app 20260101T020000Z-db-prod-app');
-  t.equal(ok.status, 0, ok.stderr);
-  t.equal(readFileSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app', 'dump.pgdump'), 'utf8'), 'the whole dump');
-  upload('20260102T020000Z-db-prod-app', 'the whole d', 'the whole dump');
-  const short = verb('commit db-prod app 20260102T020000Z-db-prod-app');
-  t.not(short.status, 0, 'a stream that stopped short is not committed');
-  t.match(short.stderr, /checksums do not match/);
-  t.notOk(existsSync(join(root, 'db-prod', 'app', '20260102T020000Z-db-prod-app')));
-  t.equal(verb('put 20260102T020000Z-db-prod-app dump.pgdump 3', 'abc').status, 1, 'a file already there is never overwritten by put');
-  t.equal(verb('discard 20260102T020000Z-db-prod-app').status, 0);
-  t.notOk(existsSync(join(root, 'incoming', '20260102T020000Z-db-prod-app')), 'a refused upload is discarded');
-  t.equal(verb('discard ../db-prod/app/20260101T020000Z-db-prod-app').status, 1, 'discard names uploads only');
-  t.equal(verb('discard 20260101T020000Z-db-prod-app').status, 0, 'discarding a committed id...');
-  t.ok(existsSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app', 'dump.pgdump')), '...leaves the backup');
-  for (const [id, days] of [['20260103T020000Z-db-prod-app', 9], ['20260104T020000Z-db-prod-app', 2]] as const) {
-    mkdirSync(join(root, 'incoming', id, '.partial'), { recursive: true });
-    const then = new Date(Date.now() - days * 86400_000);
-    utimesSync(join(root, 'incoming', id), then, then);
-  }
-  const pruned = spawnSync('sh', [join(root, 'store.sh'), 'prune', 'db-prod', '7', '4', '6'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
-  t.match(pruned.stdout, /removed .*20260103T020000Z-db-prod-app \(never committed\)/);
-  t.same(readdirSync(join(root, 'incoming')), ['20260104T020000Z-db-prod-app'], 'an upload untouched for a week goes, a recent one stays');
-  t.ok(existsSync(join(root, 'db-prod', 'app', '20260101T020000Z-db-prod-app')), 'the committed backup stays');
+t.test('health: a daily schedule may be 26 h old by default, the grace is the inventory\'s', async (t) => {
+  t.equal(maxBackupAge('*-*-* 02:15:00'), 86400 + 7200);
+  t.equal(maxBackupAge('*-*-* 02:15:00', '30m'), 86400 + 1800);
+  t.equal(maxBackupAge('Mon *-*-* 02:15:00'), 7 * 86400 + 7200);
 });
 
 t.test("job: json_str escapes quotes and backslashes, drops newlines, and forks only when it must", async (t) => {

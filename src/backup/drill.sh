@@ -1,0 +1,39 @@
+# --- body: a restore drill on a host that holds the decryption identity (POSIX sh, started as root). ---
+# DIR (rendered above) holds the fetched, decrypted backup. Nothing from the backup runs with privilege: a scratch
+# cluster is made by an unprivileged OS user (ironclad-drill), listening on a socket in its own 0700 folder only; the
+# dump is restored by a role without superuser; the row counts are read by the scratch cluster's own superuser with a
+# query that runs no function of the backup's. Everything is removed afterwards, whatever happens.
+# Prints `@@server BIN`, `@@restore EXIT`, `@@log LINE` (the restore's errors) and `@@counts TABLES ROWS JSON`.
+set -u
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+U=ironclad-drill
+fail() { printf 'ironclad-drill: %s\n' "$*" >&2; exit 1; }
+cd / || exit 1
+id -u "$U" > /dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U" || fail "cannot create the user $U"
+bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k4 -n | tail -n 1)
+[ -x "$bin/initdb" ] || fail "no PostgreSQL server binaries on this host for a restore drill"
+scratch=$(mktemp -d /var/tmp/ironclad-drill.XXXXXX) || fail "no scratch folder"
+cleanup() {
+  [ ! -f "$scratch/data/postmaster.pid" ] || runuser -u "$U" -- "$bin/pg_ctl" -D "$scratch/data" -m immediate stop > /dev/null 2>&1
+  rm -rf "$scratch" "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+chown "$U:" "$scratch" && chmod 700 "$scratch"
+as() { runuser -u "$U" -- "$@"; }
+as "$bin/initdb" -D "$scratch/data" -U "$U" -A trust -E UTF8 --locale C.UTF-8 --no-sync > "$scratch/initdb.log" 2>&1 || fail "initdb failed: $(tail -n 2 "$scratch/initdb.log")"
+as "$bin/pg_ctl" -D "$scratch/data" -w -l "$scratch/server.log" -o "-p 5432 -k $scratch -c listen_addresses='' -c fsync=off -c full_page_writes=off" start > /dev/null 2>&1 ||
+  fail "the scratch server did not start: $(tail -n 2 "$scratch/server.log")"
+sql() { as "$bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -h "$scratch" -p 5432 -U "$@"; }
+printf '%s\n' 'CREATE ROLE drill LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;' 'CREATE DATABASE drill OWNER drill;' | sql "$U" -d postgres > /dev/null || fail "cannot create the drill's role and database"
+if [ -d "$DIR/dump" ]; then src="$DIR/dump"; else src="$DIR/dump.pgdump"; fi
+chown -R "$U:" "$DIR"
+printf '@@server %s\n' "$bin"
+rc=0
+as "$bin/pg_restore" -h "$scratch" -p 5432 -U drill -d drill --no-owner --no-acl -j "$(nproc 2> /dev/null || echo 2)" "$src" > "$scratch/restore.log" 2>&1 || rc=$?
+printf '@@restore %s\n' "$rc"
+grep -E 'error:|ERROR:' "$scratch/restore.log" | head -n 20 | sed 's/^/@@log /'
+sql "$U" -d drill << 'SQL' || fail "counting the restored rows failed"
+@@COUNT_SQL@@
+SQL

@@ -1,0 +1,198 @@
+// The store's script, run for real (as root, in a scratch root, the upload account played by `nobody`): the store
+// decides. Forged, foreign, symlinked, unencrypted or short uploads are refused; ids and times are the store's;
+// retention cannot be flushed; readers read only what they restore; health judges by the store's clock alone.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { renderStore } from '../../src/backup/render.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { tempDir } from '../fixtures/tmp.js';
+
+const inv = loadInventory('inventory/lab.yaml');
+const db = inv.hosts.find((h) => h.name === 'db-prod')!;
+const base = inv.hosts.find((h) => h.name === 'backup-far')!;
+const asRoot = process.getuid?.() === 0;
+const hasAge = spawnSync('age', ['--version']).status === 0;
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A scratch store: its script rendered for a root in a temp dir, uploads by `nobody`. */
+function scratchStore(extra: Record<string, string> = {}) {
+  const root = tempDir('ironclad-store-');
+  const store = { ...base, backup_store: { ...base.backup_store!, path: root, user: 'nobody', ...extra } };
+  const script = join(root, '.store.sh');
+  writeFileSync(script, renderStore(store, [db]), { mode: 0o755 });
+  for (const d of ['incoming', '.locks', '.staging']) mkdirSync(join(root, d));
+  mkdirSync(join(root, 'incoming', 'db-prod'));
+  chownSync(join(root, 'incoming', 'db-prod'), 65534, 65534);
+  writeFileSync(join(root, '.locks', 'db-prod'), '');
+  const run = (args: string[], env: Record<string, string> = {}, input = '') => spawnSync(script, args, { env: { PATH: process.env.PATH!, ...env }, input, encoding: 'utf8' });
+  const client = (host: string, command: string, input = '') => run(['client', host], { SSH_ORIGINAL_COMMAND: command }, input);
+  const reader = (hosts: string, command: string) => run(['reader', hosts], { SSH_ORIGINAL_COMMAND: command });
+  return { root, run, client, reader };
+}
+
+const identity = () => {
+  const dir = tempDir('ironclad-age-');
+  execFileSync('age-keygen', ['-o', join(dir, 'key')], { stdio: 'ignore' });
+  return { key: join(dir, 'key'), recipient: execFileSync('age-keygen', ['-y', join(dir, 'key')], { encoding: 'utf8' }).trim() };
+};
+const encrypt = (recipient: string, text: string) => execFileSync('age', ['-r', recipient], { input: text });
+
+/** The files of a genuine upload, as the job makes them. */
+function genuine(recipient: string, over: { host?: string; database?: string; dump?: Buffer } = {}) {
+  const dump = over.dump ?? encrypt(recipient, 'PGDMP pretend dump of CREATE TABLE users');
+  const counts = encrypt(recipient, '{"tables":1,"rows":10,"row_counts":{"public.users":10}}');
+  const manifest = `{"format":2,"host":"${over.host ?? 'db-prod'}","database":"${over.database ?? 'app'}","cluster":"15/main","system_identifier":"7312345678901234567","server_version":"15.14 (Debian 15.14-0+deb12u1)","dump_format":"custom","encrypted":true,"started_at":"2099-01-01T02:15:00Z","finished_at":"2099-01-01T02:16:00Z","tables":1,"rows":10,"bytes":${dump.length},"newest_event":"2099-01-01 02:00:00+00","files":{"dump.pgdump.age":"${sha(dump)}","counts.json.age":"${sha(counts)}"}}\n`;
+  const sums = `${sha(dump)}  dump.pgdump.age\n${sha(counts)}  counts.json.age\n${sha(manifest)}  manifest.json\n`;
+  return { 'dump.pgdump.age': dump, 'counts.json.age': counts, 'manifest.json': Buffer.from(manifest), SHA256SUMS: Buffer.from(sums) } as Record<string, Buffer>;
+}
+
+function upload(s: ReturnType<typeof scratchStore>, name: string, files: Record<string, Buffer>, host = 'db-prod') {
+  for (const [f, content] of Object.entries(files)) {
+    const r = s.client(host, `put ${name} ${f} ${content.length}`, content as unknown as string);
+    if (r.status !== 0) throw new Error(`put ${f}: ${r.stderr}`);
+  }
+}
+
+t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the commit as root)') || (!hasAge && 'age not installed') }, async (t) => {
+  const { recipient } = identity();
+
+  t.test('a genuine upload is committed under the store\'s id and time, sealed read-only, its host\'s clock only recorded', async (t) => {
+    const s = scratchStore();
+    upload(s, 'u1', genuine(recipient));
+    const r = s.client('db-prod', 'commit u1 app');
+    t.equal(r.status, 0, r.stderr);
+    const id = r.stdout.match(/^committed (\S+)$/m)?.[1] ?? '';
+    t.match(id, /^\d{8}T\d{6}Z-db-prod-app$/, 'the id is the store\'s');
+    t.notMatch(id, /^2099/, 'not the host\'s 2099 clock');
+    const record = JSON.parse(readFileSync(join(s.root, 'db-prod', 'app', id, 'store.json'), 'utf8'));
+    t.match(record, { id, host: 'db-prod', database: 'app', upload: 'u1', manifest: { finished_at: '2099-01-01T02:16:00Z', rows: 10 } });
+    t.ok(Math.abs(record.received_epoch - Date.now() / 1000) < 60, 'received now, by the store\'s clock');
+    const file = statSync(join(s.root, 'db-prod', 'app', id, 'data', 'dump.pgdump.age'));
+    t.equal(file.uid, 0, 'root owns the committed files');
+    t.equal(file.mode & 0o777, 0o440, 'read-only');
+    t.equal(statSync(join(s.root, 'db-prod', 'app', id)).mode & 0o777, 0o750);
+    t.notOk(existsSync(join(s.root, 'incoming', 'db-prod', 'u1')), 'the upload left incoming/');
+    const again = s.client('db-prod', 'commit u1 app');
+    t.equal(again.status, 0, 'a commit whose answer was lost is answered again');
+    t.match(again.stdout, new RegExp(`committed ${id} \\(already\\)`));
+    const last = s.client('db-prod', 'last app');
+    t.match(JSON.parse(last.stdout), { id, manifest: { rows: 10 } }, 'last reads the store\'s record');
+  });
+
+  t.test('what a hostile database host proposes is refused, and nothing of it is kept', async (t) => {
+    const s = scratchStore();
+    const refusals: [string, Record<string, Buffer>, RegExp, string?][] = [
+      ['another host', genuine(recipient, { host: 'staging' }), /names staging app; this key belongs to db-prod/],
+      ['another database', genuine(recipient, { database: 'other' }), /names db-prod other/],
+      ['an unencrypted dump', (() => { const g = genuine(recipient, { dump: Buffer.from('PGDMP plain') }); return g; })(), /dump\.pgdump\.age is not encrypted/],
+      ['a forged verified.json', { ...genuine(recipient), 'verified.json': Buffer.from('{"verified":true}') }, /SHA256SUMS does not list exactly the files sent/],
+      ['a manifest with an escape', (() => { const g = genuine(recipient); g['manifest.json'] = Buffer.from(g['manifest.json'].toString().replace('"15/main"', '"15/main\\\\";x"')); return g; })(), /not a manifest/],
+    ];
+    for (const [what, files, message] of refusals) {
+      const name = `bad${refusals.findIndex((r) => r[0] === what)}`;
+      upload(s, name, files);
+      const r = s.client('db-prod', `commit ${name} app`);
+      t.equal(r.status, 3, `${what}: refused (exit 3)`);
+      t.match(r.stderr, message, what);
+      t.notOk(existsSync(join(s.root, 'incoming', 'db-prod', name)), `${what}: dropped`);
+    }
+    t.same(readdirSync(s.root).filter((d) => !d.startsWith('.') && d !== 'incoming'), [], 'nothing committed');
+  });
+
+  t.test('symlinks and foreign areas: an upload is plain files in the key\'s own area, and commit follows nothing', async (t) => {
+    const s = scratchStore();
+    const files = genuine(recipient);
+    upload(s, 'link', files);
+    symlinkSync('/etc', join(s.root, 'incoming', 'db-prod', 'link', 'etc'));
+    const r = s.client('db-prod', 'commit link app');
+    t.equal(r.status, 3);
+    t.match(r.stderr, /holds something other than plain files/);
+    symlinkSync('/root', join(s.root, 'incoming', 'db-prod', 'whole'));
+    const whole = s.client('db-prod', 'commit whole app');
+    t.equal(whole.status, 3, 'an upload that is itself a symlink is refused');
+    t.ok(existsSync('/root'), 'and what it pointed to is untouched');
+    t.match(s.client('staging', 'put x f 1', 'a').stderr, /no upload area for staging/, 'a key has no area but its own host\'s');
+    t.match(s.client('db-prod', 'put ../x f 1', 'a').stderr, /bad name/);
+    t.match(s.client('db-prod', 'discard ../../db-prod').stderr, /bad name/);
+    t.match(s.client('db-prod', 'prune db-prod 0 0 0').stderr, /refused: this key may only add backups of db-prod/);
+    t.match(s.client('db-prod', 'sh -c id').stderr, /refused/);
+    const notRoot = spawnSync('runuser', ['-u', 'nobody', '--', 'sh', '-c', `cat > /tmp/ironclad-store-try.sh && sh /tmp/ironclad-store-try.sh prune db-prod 0 0 0`], { input: readFileSync(join(s.root, '.store.sh')), encoding: 'utf8' });
+    t.match(notRoot.stderr, /prune is for root/, 'the upload account cannot run root\'s verbs');
+  });
+
+  t.test('a short stream goes back to incoming for the next run to resume; put never overwrites', async (t) => {
+    const s = scratchStore();
+    const files = genuine(recipient);
+    const dump = files['dump.pgdump.age'];
+    t.equal(s.client('db-prod', 'put u2 dump.pgdump.age -', dump.subarray(0, 100) as unknown as string).status, 0);
+    const { ['dump.pgdump.age']: _, ...rest } = files;
+    upload(s, 'u2', rest);
+    const r = s.client('db-prod', 'commit u2 app');
+    t.equal(r.status, 1);
+    t.match(r.stderr, /checksums do not match what was sent; it stays for the next run/);
+    t.ok(existsSync(join(s.root, 'incoming', 'db-prod', 'u2', '.partial', 'dump.pgdump.age')) || existsSync(join(s.root, 'incoming', 'db-prod', 'u2', 'dump.pgdump.age')), 'back in incoming/');
+    t.equal(statSync(join(s.root, 'incoming', 'db-prod', 'u2')).uid, 65534, '...owned by the upload account again');
+    t.equal(s.client('db-prod', 'put u2 manifest.json 3', 'abc').status, 1, 'a file already there is never overwritten by put');
+  });
+
+  t.test('retention by the store\'s clock: a burst of uploads cannot flush history; the newest verified stays', async (t) => {
+    const s = scratchStore();
+    const now = Math.floor(Date.now() / 1000);
+    const day = 86400;
+    const make = (id: string, epoch: number, verified = false) => {
+      const dir = join(s.root, 'db-prod', 'app', id);
+      mkdirSync(join(dir, 'data'), { recursive: true });
+      writeFileSync(join(dir, 'store.json'), `{"id":"${id}","host":"db-prod","database":"app","upload":"x","received_at":"x","received_epoch":${epoch},"bytes":1,"manifest":{}}\n`);
+      if (verified) writeFileSync(join(dir, 'verified.json'), '{"verified":true,"at":"2026-01-01T00:00:00Z"}\n');
+    };
+    make('old-verified', now - 40 * day, true);
+    make('old-1', now - 20 * day);
+    make('old-2', now - 9 * day);
+    for (let i = 0; i < 14; i++) make(`burst-${String(i).padStart(2, '0')}`, now - 60 + i);
+    const dry = s.run(['prune', 'db-prod', '7', '4', '6', '--dry-run']);
+    t.equal(dry.status, 0, dry.stderr);
+    t.match(dry.stdout, /keep db-prod\/app\/old-verified \(the newest verified\)/);
+    t.notMatch(dry.stdout, /removed/, 'a dry run removes nothing');
+    const real = s.run(['prune', 'db-prod', '7', '4', '6']);
+    t.equal(real.status, 0, real.stderr);
+    const left = readdirSync(join(s.root, 'db-prod', 'app')).sort();
+    t.ok(left.includes('old-verified') && left.includes('old-1') && left.includes('old-2'), `history kept: ${left.join(' ')}`);
+    t.equal(left.filter((d) => d.startsWith('burst-')).length, 14, 'everything younger than the daily window stays');
+    make('ancient', now - 400 * day);
+    s.run(['prune', 'db-prod', '7', '4', '6']);
+    t.notOk(existsSync(join(s.root, 'db-prod', 'app', 'ancient')), 'what no rule keeps goes');
+  });
+
+  t.test('readers read only the backups of the hosts they restore, named files only', async (t) => {
+    const s = scratchStore();
+    upload(s, 'u3', genuine(recipient));
+    const id = s.client('db-prod', 'commit u3 app').stdout.match(/^committed (\S+)$/m)![1];
+    t.match(s.reader('db-prod', `files db-prod app ${id}`).stdout, /  dump\.pgdump\.age$/m);
+    const got = s.reader('db-prod', `get db-prod app ${id} dump.pgdump.age 10`);
+    t.equal(got.status, 0);
+    t.equal(Buffer.from(got.stdout, 'latin1').length >= 0, true);
+    t.match(s.reader('other-db', `files db-prod app ${id}`).stderr, /may not read backups of db-prod/, 'a reader of other sources is refused');
+    t.match(s.reader('db-prod', `get db-prod app ${id} ../store.json`).stderr, /bad name/);
+    t.match(s.reader('db-prod', `get db-prod app ${id} store.json`).stderr, /no file store\.json/);
+    t.match(s.reader('db-prod', 'put x y 1').stderr, /refused/);
+  });
+
+  t.test('health: late or missing backups by the store\'s own clock, with a textfile metric and the alert', async (t) => {
+    const alerts = join(tempDir('ironclad-alert-'), 'alerts');
+    const textfile = join(tempDir('ironclad-prom-'), 'ironclad.prom');
+    const s = scratchStore({ health: { alert: { command: `sh -c 'echo "$1" >> ${alerts}' x` }, textfile } as never });
+    const late = s.run(['health']);
+    t.equal(late.status, 0, 'a database whose upload area is new is not late yet');
+    const id = 'recent';
+    mkdirSync(join(s.root, 'db-prod', 'app', id, 'data'), { recursive: true });
+    writeFileSync(join(s.root, 'db-prod', 'app', id, 'store.json'), `{"id":"${id}","received_epoch":${Math.floor(Date.now() / 1000) - 3 * 86400}}\n`);
+    const r = s.run(['health']);
+    t.equal(r.status, 3, 'three days old against a daily schedule: late');
+    t.match(r.stdout, /^late db-prod\/app: newest \S+, \d+ s old \(allowed 93600 s\)$/m);
+    t.match(readFileSync(textfile, 'utf8'), /ironclad_backup_late\{host="db-prod",database="app"\} 1/);
+    t.match(readFileSync(alerts, 'utf8'), /late backups: db-prod\/app/);
+  });
+});
