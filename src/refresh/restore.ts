@@ -7,7 +7,7 @@ import { shq, sqlLiteral } from '../core/quote.js';
 import { fanOut } from '../executor/fanout.js';
 import { query } from './db.js';
 import { fakeKey } from './fakekey.js';
-import { tableRegclass, tableSql } from './names.js';
+import { tableLabel, tableRegclass, tableSql } from './names.js';
 import { pgRestore, saveFile, type Dump, type Restore } from './prepare.js';
 import { columnTypes, columnTypesSql, keepWhereReadsOthers, scrubOrder, scrubWhileRestoringSql } from './restore-scrub.js';
 import { CATALOG_SQL, catalogOf, checkRules, piiFindings, piiRefusal, scanSummary, unpopulated, type Relation } from './scan.js';
@@ -15,6 +15,9 @@ import { scrubPlan, scrubTables, type ScrubRules } from './scrub.js';
 import { dataOf, onlyDataOf, parallelForeignKeys, postDataByTable, uniqueKeys, withoutDataOf, type UniqueKey } from './toc.js';
 
 const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind NOT IN ('i', 'I') ORDER BY 1;";
+
+/** Tables as the operator reads them (bare names in public). */
+const labels = (tables: string[]) => tables.map(tableLabel).join(', ');
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
@@ -89,11 +92,11 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
   // the scrub waits for all the data when a keep_where reads other tables (it must see them whole), and when a table
   // it touches is partitioned or inherited (its rows are loaded into the partitions, with the other tables' data)
   const waits = keepWhereReadsOthers(rules, dump.toc.split('\n').flatMap((l) => dataOf(l) ?? [])) || spread.length > 0;
-  const why = spread.length ? `${spread.join(', ')} ${spread.length > 1 ? 'have' : 'has'} partitions or child tables, loaded with the other tables` : 'a keep_where reads other tables';
+  const why = spread.length ? `${labels(spread)} ${spread.length > 1 ? 'have' : 'has'} partitions or child tables, loaded with the other tables` : 'a keep_where reads other tables';
   const loadOthers = async () => {
     const t0 = Date.now();
     await pgRestore(r, `--section=data -L ${shq(list)}`, 'data', Math.max(1, jobs - scrubJobs));
-    log(`the other tables' data loaded in ${seconds(t0)}${waits ? ` (the scrub waited for them: ${why})` : ', beside the scrub'}${truncated.length ? ` (not the data of ${truncated.join(', ')}: the scrub rules empty them)` : ''}`);
+    log(`the other tables' data loaded in ${seconds(t0)}${waits ? ` (the scrub waited for them: ${why})` : ', beside the scrub'}${truncated.length ? ` (not the data of ${labels(truncated)}: the scrub rules empty them)` : ''}`);
   };
   const loadAndScrub = async (othersLoaded: Promise<void>) => {
     const t0 = Date.now();
@@ -104,7 +107,7 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
       if (u.rewrite) {
         const done = await r.sql(u.rewrite).then(
           () => true,
-          (e: Error) => (log(`${u.table}: one ALTER TABLE could not rewrite it (${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}); updated instead`), false),
+          (e: Error) => (log(`${tableLabel(u.table)}: one ALTER TABLE could not rewrite it (${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}); updated instead`), false),
         );
         if (done) {
           copied.push(u.table);
@@ -144,11 +147,11 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
           }),
         ),
       );
-      log(`the scrubbed tables' data loaded in ${((loadedAt - t0) / 1000).toFixed(1)} s (${loadOrder.join(', ')}; each scrubbed as soon as it was in)`);
+      log(`the scrubbed tables' data loaded in ${((loadedAt - t0) / 1000).toFixed(1)} s (${labels(loadOrder)}; each scrubbed as soon as it was in)`);
       failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
     }
     if (failures.length) throw failures[0];
-    const how = copied.length ? `; ${copied.join(', ')} copied once with the new values by ALTER TABLE ... SET LOGGED, ALTER COLUMN ... USING` : '';
+    const how = copied.length ? `; ${labels(copied)} copied once with the new values by ALTER TABLE ... SET LOGGED, ALTER COLUMN ... USING` : '';
     log(`scrubbed ${Object.keys(rules.tables).length} tables (one transaction per rewritten table, ${parallel > 1 ? `up to ${parallel} at once` : 'one after another'}${how}) before their indexes were built, in ${seconds(t1)}`);
   };
   since = Date.now();
