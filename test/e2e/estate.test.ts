@@ -2,10 +2,12 @@
 // db-prod,backup-far (apply, backup run, audit, facts, census) never contacts nor names staging; a full run converges
 // the others, exits 1 and names staging; the next run with staging back converges it.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { ironclad, type CliResult } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab, type LabHandle } from './helpers/lab.js';
 
+const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const inv = ['-i', LAB_INVENTORY];
 const LIMIT = ['--limit', 'db-prod,backup-far'];
 const MARKER = '/var/lib/ironclad/production';
@@ -59,9 +61,10 @@ async function main() {
     t.notMatch(r.stdout + r.stderr, new RegExp(staging.address.replace(/\./g, '\\.')), `${what}: nor its address`);
   };
 
-  await t.test('setup: the whole estate provisioned and wired', async (t) => {
+  await t.test('setup: the whole estate provisioned and wired, db-prod seeded', async (t) => {
     const r = await ironclad([...inv, 'apply', '--yes']);
     t.equal(r.code, 0, shown(r));
+    await lab.sshOk('db-prod', 'cd / && su postgres -c "psql -X -q -v ON_ERROR_STOP=1 -d app"', { stdin: SEED });
   });
 
   await t.test('--limit db-prod,backup-far with staging down: apply, backup run, audit, facts, census never contact staging', async (t) => {
