@@ -56,7 +56,8 @@ export function parallelForeignKeys(postSql: string, list: string): { list: stri
   const header = /^-- Name: ([^;\n]+); Type: FK CONSTRAINT; Schema: ([^;\n]+); Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
   for (const [, tag, schema, statement] of postSql.matchAll(header)) {
     const m = /^ALTER TABLE ONLY ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) FOREIGN KEY \([^;]*\) REFERENCES ([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\([^;]*;$/.exec(statement);
-    if (!m || /\bNOT VALID;$/.test(statement) || postSql.includes(`COMMENT ON CONSTRAINT ${m[2]} ON`)) continue;
+    // (a backslash anywhere, even quoted, and the statement stays with pg_restore: psql never reads a meta-command from a dump)
+    if (!m || statement.includes('\\') || /\bNOT VALID;$/.test(statement) || postSql.includes(`COMMENT ON CONSTRAINT ${m[2]} ON`)) continue;
     const entry = (l: string) => l.endsWith(` FK CONSTRAINT ${schema} ${tag} ${l.split(' ').pop()}`) && /^\d+; \d+ \d+ FK CONSTRAINT /.test(l);
     if (lines.filter(entry).length !== 1) continue;
     lines = lines.filter((l) => !entry(l));
@@ -90,7 +91,7 @@ export function uniqueKeys(postSql: string, lines: string[]): UniqueKey[] {
   const header = /^-- Name: ([a-z_][a-z0-9_]*) ([a-z_][a-z0-9_]*); Type: CONSTRAINT; Schema: public; Owner: [^\n]*\n--\n\n(ALTER TABLE [^;]*;)$/gm;
   for (const [, tag, name, statement] of postSql.matchAll(header)) {
     const m = /^ALTER TABLE ONLY (public\.[a-z_][a-z0-9_]*)\n {4}ADD CONSTRAINT ([a-z_][a-z0-9_]*) (PRIMARY KEY|UNIQUE) (\([^()"]*\));$/.exec(statement);
-    if (!m || m[1] !== `public.${tag}` || m[2] !== name || postSql.includes(`COMMENT ON CONSTRAINT ${name} ON`)) continue;
+    if (!m || statement.includes('\\') || m[1] !== `public.${tag}` || m[2] !== name || postSql.includes(`COMMENT ON CONSTRAINT ${name} ON`)) continue;
     // a partitioned table's (its partitions' indexes are attached to it): USING INDEX is not for those
     if (postSql.includes(`ALTER INDEX public.${name} ATTACH PARTITION `)) continue;
     const entry = lines.filter((l) => new RegExp(`^\\d+; \\d+ \\d+ CONSTRAINT public ${tag} ${name} `).test(l));

@@ -187,6 +187,7 @@ t.test('parallelForeignKeys takes the plain foreign keys out of the list, to be 
     block('"Odd" "Odd_fkey"', 'FK CONSTRAINT', 'ALTER TABLE ONLY public."Odd"\n    ADD CONSTRAINT "Odd_fkey" FOREIGN KEY (u) REFERENCES public.users(id);'),
     block('noted noted_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.noted\n    ADD CONSTRAINT noted_fkey FOREIGN KEY (u) REFERENCES public.users(id);'),
     block('CONSTRAINT noted_fkey ON noted', 'COMMENT', "COMMENT ON CONSTRAINT noted_fkey ON public.noted IS 'why';"),
+    block('meta meta_fkey', 'FK CONSTRAINT', 'ALTER TABLE ONLY public.meta\n    ADD CONSTRAINT meta_fkey FOREIGN KEY ("a\n\\! touch /tmp/x\n") REFERENCES public.users(id);'),
     '--\n-- PostgreSQL database dump complete\n--\n',
   ].join('');
   const list = [
@@ -199,8 +200,10 @@ t.test('parallelForeignKeys takes the plain foreign keys out of the list, to be 
     '3246; 2606 16449 FK CONSTRAINT public parts parts_fkey app',
     '3247; 2606 16450 FK CONSTRAINT public "Odd" "Odd_fkey" app',
     '3248; 2606 16451 FK CONSTRAINT public noted noted_fkey app',
+    '3249; 2606 16452 FK CONSTRAINT public meta meta_fkey app',
   ].join('\n');
   const out = parallelForeignKeys(post, list);
+  t.notOk(out.keys.some((k) => k.name === 'meta_fkey'), 'a statement with a backslash (a psql meta-command) stays with pg_restore, never reaches psql');
   t.same(out.keys, [
     { table: 'public.events', references: 'public.users', name: 'events_user_id_fkey', add: 'ALTER TABLE ONLY public.events\n    ADD CONSTRAINT events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) NOT VALID;' },
     { table: 'public.orders', references: 'public.users', name: 'orders_user_id_fkey', add: 'ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE NOT VALID;' },
