@@ -17,11 +17,15 @@ import { repairExitCode } from '../src/images/repair-plan.js';
 import type { SshTarget } from '../src/images/repair-script.js';
 import { parseVia } from '../src/images/repair-transfer.js';
 import { repairImages } from '../src/images/repair.js';
+import { checkSpec, renderCheck } from '../src/images/check-spec.js';
+import { hostCoverageStore, runCheck } from '../src/images/check.js';
+import type { ImagePair } from '../src/inventory/types.js';
 import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
 
 const USAGE =
   'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash crypto|sha256|blake3|fast] [--cache-dir DIR]\n' +
-  '       images repair NAME | SRC DST [--yes] [--dry-run] [--only PATH]... [--via auto|pull|controller] [--rehash] [--cache-dir DIR]';
+  '       images repair NAME | SRC DST [--yes] [--dry-run] [--only PATH]... [--via auto|pull|controller] [--rehash] [--cache-dir DIR]\n' +
+  '       images check NAME [--days N] [--budget SIZE] [--runs-per-day N]   (the routine check: a slice a run, coverage)';
 
 /** What is compared: a name for the report and both locations. */
 interface Resolved {
@@ -40,7 +44,7 @@ const named = (source: Location, replica: Location): Resolved => ({ name: `${des
  * SSH connection for an inventory host. The inventory and SSH modules are loaded only when a host is named, so
  * that comparing two local paths starts fast and needs no inventory. Unknown names fail before any connection.
  */
-async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect: ConnectFn | undefined, fn: (resolved: Resolved, open: OpenConnector, addressOf: AddressOf) => Promise<T>): Promise<T> {
+async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect: ConnectFn | undefined, fn: (resolved: Resolved, open: OpenConnector, addressOf: AddressOf, pair?: ImagePair) => Promise<T>): Promise<T> {
   if (target.kind === 'paths' && !needsInventory(target)) return fn(named(target.source, target.replica), async () => localConnector(), () => undefined);
   const [{ inventoryFile, loadInventory, selectHosts }, { withPool }] = await Promise.all([import('../src/inventory/load.js'), import('../src/executor/pool.js')]);
   const inv = loadInventory(inventoryFile(flags.inventory));
@@ -54,7 +58,7 @@ async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect:
   return withPool((pool) => fn(resolved, async (loc) => {
     const host = hostOf(loc);
     return host ? pool.get(host) : localConnector();
-  }, addressOf), connect);
+  }, addressOf, target.kind === 'pair' ? inv.images.find((p) => p.name === target.name) : undefined), connect);
 }
 
 /** Keep the result of a named pair's comparison on its replica host, for `audit`; a failure to write is a warning. */
@@ -95,6 +99,30 @@ async function runRepair({ words, options, flags }: Invocation, connect: Connect
   });
 }
 
+/** `images check NAME`: one run of the pair's routine check; its record (with coverage) kept for `audit`. */
+async function runImageCheck({ words, options, flags }: Invocation, connect: ConnectFn | undefined): Promise<number> {
+  if (words.length !== 1) throw new UserError(`usage: ironclad images check NAME${words.length ? ` (got ${words.length} arguments)` : ''}`, 'NAME: an images pair of the inventory');
+  const hash = parseHash(options.hash);
+  const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
+  return withTarget({ kind: 'pair', name: words[0] }, flags, connect, async ({ name, source, replica }, open, _addressOf, pair) => {
+    const spec = checkSpec(pair?.check, options);
+    const [src, dst] = await Promise.all([open(source), open(replica)]);
+    const result = await runCheck({
+      name,
+      source: { role: 'source', location: source, connector: src, cacheDir },
+      replica: { role: 'replica', location: replica, connector: dst, cacheDir },
+      hash,
+      spec,
+      store: hostCoverageStore(dst, name),
+      progress: process.stderr.isTTY && !flags.json ? process.stderr : undefined,
+    });
+    await record(dst, { ...toRecord(result.compare, new Date()), coverage: result.coverage });
+    if (flags.json) printJson({ ...result.compare, coverage: result.coverage, slice: result.verified, slices: result.plan.slices });
+    else process.stdout.write(renderResult(result.compare) + renderCheck(result));
+    return result.ok ? 0 : 3;
+  });
+}
+
 /** The family with a given way to connect to hosts (SSH by default; tests pass another). */
 export function createImagesFamily(connect?: ConnectFn): Family {
   return {
@@ -110,10 +138,14 @@ export function createImagesFamily(connect?: ConnectFn): Family {
       only: { type: 'string', multiple: true },
       via: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      days: { type: 'string' },
+      budget: { type: 'string' },
+      'runs-per-day': { type: 'string' },
     },
     async run({ words, options, flags }) {
       const [sub, ...rest] = words;
       if (sub === 'repair') return runRepair({ words: rest, options, flags }, connect);
+      if (sub === 'check') return runImageCheck({ words: rest, options, flags }, connect);
       if (sub !== 'compare') throw new UserError(`usage: ironclad ${USAGE}${sub ? ` (unknown subcommand '${sub}')` : ''}`);
       const target = parseTarget(rest);
       const mode = parseMode(options);

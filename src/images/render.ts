@@ -25,6 +25,8 @@ function modeText(mode: ScanMode): string {
       return 'hashes reused from the cache where size, mtime, ctime and inode are unchanged';
     case 'rehash':
       return 'every file hashed (--rehash)';
+    case 'slice':
+      return `slice ${mode.slice + 1} of ${mode.slices} rehashed, the rest from the cache`;
     case 'sample':
       return `sample of ${mode.percent}% rehashed (seed ${mode.seed}, repeat with --seed ${mode.seed}), the rest from the cache`;
   }

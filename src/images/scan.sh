@@ -13,8 +13,8 @@
 # Not part of a tree: its .ironclad-quarantine directory and .ironclad-*.part files (both left by images repair).
 #
 # op=probe  root=DIR [cachedir=DIR]       prints prefix=, algos=, jobs=
-# op=scan   root=DIR algo=sha256|blake3|xxh128|crc32 manifest=FILE [progress=FILE] [mode=cached|rehash|sample]
-#           [permyriad=N seed=N] [pack=none|gz] [jobs=N] [chunk_files=N] [chunk_bytes=N] [batch=N]
+# op=scan   root=DIR algo=sha256|blake3|xxh128|crc32 manifest=FILE [progress=FILE] [mode=cached|rehash|sample|slice]
+#           [permyriad=N seed=N | slices=S slice=K] [pack=none|gz] [jobs=N] [chunk_files=N] [chunk_bytes=N] [batch=N]
 #           prints files= bytes= hashed= hashed_bytes= cached= unhashed= unreadable= walk_errors= tool=
 # exit: 0 done, 64 bad arguments, 66 no such directory, 69 no hash tool, 75 tree locked by another scan.
 set -eu
@@ -22,7 +22,7 @@ LC_ALL=C
 export LC_ALL
 tab=$(printf '\t')
 
-op=scan root='' cachedir='' algo=sha256 utf8only=0 mode=cached permyriad=0 seed=0 pack=none jobs='' manifest='' progress=''
+op=scan root='' cachedir='' algo=sha256 utf8only=0 mode=cached permyriad=0 seed=0 slices=1 slice=0 pack=none jobs='' manifest='' progress=''
 chunk_files=2000 chunk_bytes=536870912 batch=100000
 for arg do
   case $arg in
@@ -32,6 +32,8 @@ for arg do
     algo=*) algo=${arg#algo=} ;;
     mode=*) mode=${arg#mode=} ;;
     permyriad=*) permyriad=${arg#permyriad=} ;;
+    slices=*) slices=${arg#slices=} ;;
+    slice=*) slice=${arg#slice=} ;;
     seed=*) seed=${arg#seed=} ;;
     pack=*) pack=${arg#pack=} ;;
     jobs=*) jobs=${arg#jobs=} ;;
@@ -119,7 +121,7 @@ find "$@" -type f -printf '%s\t%T@\t%C@\t%i\t%P\0' 2>"$work/walk.err" | sort -z 
 # (a.*). A queued record starts with PRIOR: the good hash of its cached record when SIZE, MTIME and INODE are
 # unchanged (a new hash then is rot), else '-'.
 : >"$work/hits"; : >"$work/unhashed"; : >"$work/new"; : >"$work/new.a"; : >"$work/index"
-awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" -v seed="$seed" \
+awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" -v seed="$seed" -v slices="$slices" -v slice="$slice" \
   -v chunk_files="$chunk_files" -v chunk_bytes="$chunk_bytes" -v jobs="$jobs" -v utf8only="$utf8only" '
   function pathof(rec, f) { split(rec, f, "\t"); return substr(rec, length(f[1] f[2] f[3] f[4]) + 5) }
   function cread(line, t) {
@@ -127,11 +129,14 @@ awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" 
     t = index(line, "\t"); chash = substr(line, 1, t - 1); crest = substr(line, t + 1); cpath = pathof(crest)
   }
   function good(h, s) { s = index(h, "/"); return s ? substr(h, s + 1) : h }
-  function picked(p, h, i, n) {
+  function pathhash(p, h, i, n) {
     h = seed; n = length(p)
     for (i = 1; i <= n; i++) h = (h * 31 + ord[substr(p, i, 1)]) % 2147483647
-    return h % 10000 < permyriad
+    return h
   }
+  function picked(p) { return pathhash(p) % 10000 < permyriad }
+  # mode=slice: the files of slice K of S (by path), rehashed; the rest as in mode=cached (new or changed files hashed).
+  function inslice(p) { return pathhash(p) % slices == slice }
   function endchunk(g) {
     close(cname ".rec")
     for (g = 1; g <= jobs; g++) { if (gb[g] != "") close(cname ".g" g); gb[g] = "" }
@@ -169,7 +174,7 @@ awk -v cache="$cache" -v work="$work" -v mode="$mode" -v permyriad="$permyriad" 
       }
       cread()
     }
-    if (mode == "sample" ? picked(path) : (mode == "rehash" || hit == "")) queue($1)
+    if (mode == "sample" ? picked(path) : (mode == "rehash" || hit == "" || (mode == "slice" && inslice(path)))) queue($1)
     else if (hit != "") { print hit FS $0 > (work "/hits"); cached++ }
     else { print "-" FS $0 > (work "/unhashed"); unhashed++ }
   }

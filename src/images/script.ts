@@ -41,6 +41,8 @@ function modeArgs(mode: ScanMode): Record<string, string | number> {
       return { mode: mode.kind };
     case 'sample':
       return { mode: 'sample', permyriad: Math.round(mode.percent * 100), seed: mode.seed };
+    case 'slice':
+      return { mode: 'slice', slices: mode.slices, slice: mode.slice };
   }
 }
 

@@ -55,7 +55,11 @@ export type HashAlgo = 'sha256' | 'blake3' | 'xxh128' | 'crc32';
 export type HashChoice = 'crypto' | 'sha256' | 'blake3' | 'fast';
 
 /** How much to hash: what the cache cannot vouch for, everything, or a deterministic sample (per seed) plus the cache. */
-export type ScanMode = { kind: 'cached' } | { kind: 'rehash' } | { kind: 'sample'; percent: number; seed: number };
+export type ScanMode =
+  | { kind: 'cached' }
+  | { kind: 'rehash' }
+  | { kind: 'sample'; percent: number; seed: number }
+  | { kind: 'slice'; slices: number; slice: number }; // slice K of S rehashed (by path), the rest as cached
 
 /** What one side's scan did, as the host script reported it. */
 export interface ScanStats {

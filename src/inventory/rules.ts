@@ -41,6 +41,10 @@ export function ruleProblems(source: Source, resolvePath: (p: string) => string)
           if (typeof img[side]?.host === 'string' && !hosts[img[side].host]) at(['images', i, side, 'host'], unknownHost(img[side].host, hosts));
         if (img.source.host === img.replica.host && img.source.path === img.replica.path)
           at(['images', i, 'replica'], 'the replica is the same place as the source; point it at another host or path');
+        if (typeof img.check?.schedule === 'string') {
+          const s = parseSchedule(img.check.schedule);
+          if (!s.ok) at(['images', i, 'check', 'schedule'], s.error);
+        }
       }),
     );
 

@@ -82,6 +82,8 @@ export interface ImagePair {
   name: string;
   source: { host: string; path: string };
   replica: { host: string; path: string };
+  /** The routine check (`images check NAME`, on its schedule): every file verified within `days` (default 30). */
+  check?: { schedule: string; days?: number; runs_per_day?: number; budget?: string };
 }
 
 export interface RefreshSpec {

@@ -68,7 +68,7 @@ t.test('images compare between two lab hosts', { skip: unavailable }, async (t) 
   t.match(again.doc, { source: { hashed: 0, cached: 67 }, replica: { hashed: 0, cached: 67 }, content_mismatch: ['photos/rot.jpg'] }, 'a re-run hashes nothing');
   for (const h of [SOURCE.host, REPLICA.host]) {
     const left = await lab.sshOk(h, 'ls ~/.cache/ironclad/images');
-    t.match(left, /^[0-9a-f]{16}\.sha256\.tsv$/m, `${h} keeps its hash cache`);
+    t.match(left, /^[0-9a-f]{16}\.(sha256|blake3)\.tsv$/m, `${h} keeps its hash cache`);
     t.notMatch(left, /manifest|progress|work/, `${h}: no run files left behind`);
   }
 
