@@ -88,6 +88,6 @@ export function launchScript(host: LabHostPlan): string {
   return (
     `setsid -f env -i PATH=${LAB_PATH} ip netns exec ${shq(host.netns)} ` +
     `unshare --pid --uts --mount --ipc --fork --propagation private /bin/sh ${shq(host.bootFile)} ` +
-    `</dev/null >>${shq(host.logFile)} 2>&1`
+    `</dev/null >>${shq(host.logFile)} 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-`
   );
 }

@@ -1,9 +1,11 @@
 // `lab up`: observe, then build only what is missing: the bridge, and every host that is not fully up
 // (a half-built host is torn down without touching its disk, then booted again).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { OperationError } from '../core/errors.js';
+import { OperationError, UserError } from '../core/errors.js';
+import { ensureBase } from './base.js';
+import { systemdBootScript, systemdLaunchScript } from './nspawn.js';
 import { bootScript, launchScript } from './boot.js';
-import { mustRun, tail } from './exec.js';
+import { mustRun, runHere, tail } from './exec.js';
 import { ensureIdentity, ensureSecrets, syncKnownHosts } from './keys.js';
 import { pidAlive, withLabLock } from './lock.js';
 import { bridgeUpScript, hostNetworkScript } from './network.js';
@@ -41,13 +43,23 @@ function recordedPid(host: LabHostPlan): number | undefined {
   }
 }
 
+/** The base tree when some of the hosts to boot are systemd hosts (built on first use), after checking nspawn is here. */
+async function systemdBase(booting: LabHostPlan[], progress?: (line: string) => void): Promise<string | undefined> {
+  if (!booting.some((h) => h.flavor === 'systemd')) return undefined;
+  const missing = (await runHere('for c in systemd-nspawn debootstrap nsenter; do command -v "$c" >/dev/null || echo "$c"; done')).stdout.trim();
+  if (missing)
+    throw new UserError(`lab: systemd hosts need ${missing.split('\n').join(', ')}, not found on this machine`, 'apt-get install systemd-container debootstrap util-linux');
+  return (await ensureBase({ progress })).dir;
+}
+
 /** Boot one host from scratch (its disk is kept): network, boot script, launch, wait for sshd. */
-async function bootHost(plan: LabPlan, host: LabHostPlan, before: LabHostStatus, authorizedKey: string): Promise<LabUpHost> {
+async function bootHost(plan: LabPlan, host: LabHostPlan, before: LabHostStatus, authorizedKey: string, base: string | undefined): Promise<LabUpHost> {
   if (before.state !== 'down') await mustRun(host.name, 'clear the half-built host', hostDownScript(plan, host, { wipe: false }));
   mkdirSync(host.dir, { recursive: true, mode: 0o755 });
-  await localConnector(host.name).put(host.bootFile, bootScript(plan, host, authorizedKey), 0o700);
+  const boot = host.flavor === 'systemd' ? systemdBootScript(plan, host, base!, authorizedKey) : bootScript(plan, host, authorizedKey);
+  await localConnector(host.name).put(host.bootFile, boot, 0o700);
   await mustRun(host.name, 'network', hostNetworkScript(plan, host));
-  await mustRun(host.name, 'launch', launchScript(host));
+  await mustRun(host.name, 'launch', host.flavor === 'systemd' ? systemdLaunchScript(host) : launchScript(host));
   const started = Date.now();
   const booting = async () => {
     const pid = recordedPid(host);
@@ -63,7 +75,7 @@ async function bootHost(plan: LabPlan, host: LabHostPlan, before: LabHostStatus,
 }
 
 /** Bring the lab (or the named hosts) up; a second run on a healthy lab changes nothing. */
-export async function labUp(plan: LabPlan, names?: string[]): Promise<LabUpResult> {
+export async function labUp(plan: LabPlan, names?: string[], opts: { progress?: (line: string) => void } = {}): Promise<LabUpResult> {
   const hosts = selectLabHosts(plan, names);
   return withLabLock(plan.lockFile, async () => {
     const started = Date.now();
@@ -72,6 +84,7 @@ export async function labUp(plan: LabPlan, names?: string[]): Promise<LabUpResul
     if (conflicts.length) throw new OperationError(`lab: ${conflicts.flatMap((h) => h.problems).join('\n  ')}\n  give this lab's hosts other names`);
     if (!before.bridge.up) await mustRun('lab', `bridge ${plan.bridge}`, bridgeUpScript(plan));
     await ensureSecrets(plan.secretFiles);
+    const base = await systemdBase(hosts.filter((_, i) => before.hosts[i]!.state !== 'up'), opts.progress);
     const keys = new Map<string, string>();
     for (const file of new Set(hosts.filter((_, i) => before.hosts[i]!.state !== 'up').map((h) => h.identityFile)))
       keys.set(file, await ensureIdentity(file));
@@ -79,7 +92,7 @@ export async function labUp(plan: LabPlan, names?: string[]): Promise<LabUpResul
       hosts.map(async (h, i): Promise<LabUpHost> => {
         const status = before.hosts[i]!;
         if (status.state === 'up') return { host: h.name, address: h.address, action: 'none', pid: status.pid!, was: [] };
-        return bootHost(plan, h, status, keys.get(h.identityFile)!);
+        return bootHost(plan, h, status, keys.get(h.identityFile)!, base);
       }),
     );
     const knownHostsChanged = await syncKnownHosts(plan);

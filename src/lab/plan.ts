@@ -4,9 +4,21 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Inventory } from '../inventory/types.js';
 
+/**
+ * How a lab host is made. `namespace` (the default, fast): namespaces and a chroot with `/` as the lower layer and a
+ * small perl init. `systemd`: `systemd-nspawn -b` boots systemd as pid 1 on the cached Debian base tree (base.ts), as
+ * on a real server (postgresql@ units, timers, `systemctl`). Chosen per host by the tag `lab-systemd`, or for the whole
+ * lab by `lab.flavor: systemd` once the inventory schema accepts that field.
+ */
+export type LabFlavor = 'namespace' | 'systemd';
+
+/** The host tag that makes a lab host a systemd host. */
+export const SYSTEMD_TAG = 'lab-systemd';
+
 /** One lab host: where its network, disk, init and keys live. */
 export interface LabHostPlan {
   name: string;
+  flavor: LabFlavor;
   address: string;
   sshPort: number;
   netns: string; // network namespace, `icl-<host>`
@@ -21,6 +33,7 @@ export interface LabHostPlan {
   hostKeyPub: string; // the host's ed25519 public key, in its upper layer
   identityFile: string; // private key of the lab (accepted by every host)
   knownHosts: string; // known_hosts file clients use for this host
+  cgroup: string; // systemd hosts: the cgroup (under each hierarchy's root) nspawn runs in, `ironclad-lab/<netns>`
 }
 
 /** The whole lab: the bridge, its subnet, the state directory and every host. */
@@ -85,6 +98,12 @@ export function linkName(host: string): string {
   return `${LAB_PREFIX}-${host.slice(0, IFNAMSIZ - LAB_PREFIX.length - 6)}-${hash}`;
 }
 
+/** A host's flavor: the tag `lab-systemd`, else the lab's `flavor` (read loosely: the schema does not have it yet). */
+export function hostFlavor(inv: Inventory, host: Inventory['hosts'][number]): LabFlavor {
+  if (host.tags.includes(SYSTEMD_TAG)) return 'systemd';
+  return (inv.lab as { flavor?: unknown } | undefined)?.flavor === 'systemd' ? 'systemd' : 'namespace';
+}
+
 /** Every way an inventory cannot make a lab, as messages (empty when it can). */
 export function labProblems(inv: Inventory): string[] {
   const lab = inv.lab;
@@ -137,6 +156,7 @@ export function planLab(inv: Inventory): LabPlan {
       const upper = join(dir, 'upper');
       return {
         name: h.name,
+        flavor: hostFlavor(inv, h),
         address: h.address,
         sshPort: h.ssh.port,
         netns: `${LAB_PREFIX}-${h.name}`,
@@ -151,6 +171,7 @@ export function planLab(inv: Inventory): LabPlan {
         hostKeyPub: join(upper, 'etc/ssh/ssh_host_ed25519_key.pub'),
         identityFile: h.ssh.identity_file,
         knownHosts: h.ssh.known_hosts,
+        cgroup: `ironclad-lab/${LAB_PREFIX}-${h.name}`,
       };
     }),
   };

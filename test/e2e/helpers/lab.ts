@@ -25,6 +25,9 @@ import { labDownScript } from '../../../src/lab/teardown.js';
 /** The lab inventory of the repository (inventory/lab.yaml). */
 export const LAB_INVENTORY = fileURLToPath(new URL('../../../inventory/lab.yaml', import.meta.url));
 
+/** The systemd lab inventory of the repository (inventory/lab-systemd.yaml): hosts booted by systemd-nspawn. */
+export const SYSTEMD_LAB_INVENTORY = fileURLToPath(new URL('../../../inventory/lab-systemd.yaml', import.meta.url));
+
 /** What a test gets: the inventory, the lab's layout, and ssh to its hosts. */
 export interface LabHandle {
   inventoryFile: string;
