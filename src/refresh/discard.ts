@@ -25,7 +25,7 @@ export const discardAction: Action = {
   describe: (p, ctx) => {
     const r = refreshOf(ctx.inv, p);
     const { incoming } = sideNames(r.spec.to.database);
-    return `on ${r.target.name}: ${p.keep === true ? `keep ${incoming} for postgres only` : `drop ${incoming} if this run made it`}, remove the copied backup`;
+    return `on ${r.target.name}: ${p.keep === true || p.keep === 'true' ? `keep ${incoming} for postgres only` : `drop ${incoming} if this run made it`}, remove the copied backup`;
   },
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
@@ -44,7 +44,7 @@ export const discardAction: Action = {
       const [found] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(incoming)};`);
       if (!found) return;
       if (found[0] !== incomingMark(ctx.runId)) return ctx.log(`${incoming} was not made by this run: left as it is`);
-      if (p.keep === true) {
+      if (p.keep === true || p.keep === 'true') {
         await query(conn, r.target, 'postgres', `ALTER DATABASE ${sqlIdent(incoming)} OWNER TO postgres;\nREVOKE ALL ON DATABASE ${sqlIdent(incoming)} FROM PUBLIC;\nSELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(incoming)} AND pid <> pg_backend_pid();`);
         return ctx.log(`${incoming} kept (--keep-failed), UNSCRUBBED: only postgres can connect to it; drop it when done (DROP DATABASE "${incoming}")`);
       }

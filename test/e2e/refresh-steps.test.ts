@@ -1,0 +1,159 @@
+// End to end on lab hosts, the refresh's own steps from a dump made here (independent of the backup store): production's
+// code never runs as a superuser, the default-deny scan refuses an application's schema until rules cover it, a
+// failure leaves nothing readable, --resume after fixing the rules runs the scrub and scan again, the swap and its way back.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { ironclad } from './helpers/cli.js';
+import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+import { tempDir } from '../fixtures/tmp.js';
+
+const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
+const SCRUB = readFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), 'utf8');
+const DIR = '/var/lib/ironclad/refresh/T1';
+const STASH = '/root/ironclad-e2e-stash';
+
+/** The staging refresh without pick and copy: the copy is a stashed dump put in place by a shell step. */
+const RUNBOOK = `version: 1
+name: refresh-steps
+description: the refresh steps from a dump put in place
+params: { refresh: staging, dir: ${DIR}, keep_failed: false }
+steps:
+  - { name: guard, action: refresh.guard, with: { refresh: "{{params.refresh}}" } }
+  - { name: copy, host: staging, shell: "mkdir -p ${DIR} && cp ${STASH}/dump.pgdump ${DIR}/ && chown -R postgres: ${DIR} && echo ok" }
+  - { name: restore, action: refresh.restore, with: { refresh: "{{params.refresh}}", dir: "{{params.dir}}" } }
+  - { name: scrub, action: refresh.scrub, with: { refresh: "{{params.refresh}}", database: "{{steps.restore.database}}", scrubbed: "{{steps.restore.scrubbed}}" } }
+  - { name: pii-scan, action: refresh.pii_scan, with: { refresh: "{{params.refresh}}", database: "{{steps.restore.database}}", scrubbed: "{{steps.scrub.scrubbed}}", scanned: "{{steps.restore.scanned}}" } }
+  - { name: promote, action: refresh.promote, with: { refresh: "{{params.refresh}}", database: "{{steps.restore.database}}" } }
+  - { name: events, action: refresh.events, with: { refresh: "{{params.refresh}}", database: "{{steps.restore.database}}" } }
+  - { name: swap, action: refresh.swap, with: { refresh: "{{params.refresh}}", host: "{{steps.guard.host}}", proof: "{{steps.pii-scan.proof}}" } }
+  - { name: cleanup, host: staging, shell: "rm -rf ${DIR}" }
+on_failure:
+  - name: discard
+    when: [copy, restore, scrub, pii-scan, promote, events, swap]
+    undoes: [copy, restore, scrub, pii-scan, promote, events]
+    action: refresh.discard
+    with: { refresh: "{{params.refresh}}", dir: "{{params.dir}}", keep: "{{params.keep_failed}}" }
+`;
+
+async function main() {
+  const lab = await withLab(t);
+  const sql = async (host: string, db: string, text: string) =>
+    (await lab.sshOk(host, `cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -d ${db}"`, { stdin: text })).trim();
+  const marker = () => sql('staging', 'app', 'SELECT note FROM staging_marker');
+  const journal = (stdout: string) => /run (\S+)/.exec(stdout)?.[1];
+  const dir = tempDir('ironclad-steps-');
+  mkdirSync(join(dir, 'scrub'));
+  writeFileSync(join(dir, 'lab.yaml'), readFileSync(LAB_INVENTORY, 'utf8'));
+  const rules = (text: string) => writeFileSync(join(dir, 'scrub', 'app.yaml'), text);
+  const book = join(dir, 'refresh-steps.yaml');
+  writeFileSync(book, RUNBOOK);
+  const inv = ['-i', join(dir, 'lab.yaml'), '--yes'];
+  const leftBehind = async () => ({
+    incoming: await sql('staging', 'postgres', "SELECT coalesce(string_agg(pg_get_userbyid(datdba) || ' ' || coalesce(datacl::text, 'default'), ','), 'none') FROM pg_database WHERE datname = 'app__incoming'"),
+    copies: (await lab.sshOk('staging', 'ls /var/lib/ironclad/refresh/ 2>/dev/null | grep -v "\\.lock$\\|^fake\\.key$" || true')).trim(),
+    login: await sql('staging', 'postgres', "SELECT coalesce(string_agg(rolcanlogin::text, ','), 'no role') FROM pg_roles WHERE rolname = 'ironclad_app'"),
+  });
+  const pwned = async () => (await lab.sshOk('staging', 'ls /tmp/ /var/lib/postgresql/ | grep -c PWNED || true')).trim();
+  const hostile = (what: string) => `IF current_user = 'postgres' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}'; END IF;
+      IF current_setting('is_superuser') = 'on' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}-su'; END IF;`;
+
+  await t.test("setup: production seeded with an application's schema and code that would run a shell command as a superuser; its dump stashed on staging", async (t) => {
+    t.equal((await ironclad([...inv, 'apply'])).code, 0, 'apply');
+    await sql('db-prod', 'app', SEED);
+    await sql('db-prod', 'app', `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
+      CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${hostile('trigger')} NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
+      CREATE TRIGGER users_search BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_search();
+      UPDATE users SET search = NULL;
+      CREATE FUNCTION touchy(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN ${hostile('index')} RETURN lower(t); END $$;
+      CREATE INDEX users_touchy ON users (touchy(full_name));
+      CREATE SCHEMA crm; CREATE DOMAIN crm.email AS citext CHECK (VALUE LIKE '%@%'); CREATE TYPE crm.stage AS ENUM ('lead', 'won');
+      CREATE TABLE crm."Contacts" (id int GENERATED ALWAYS AS IDENTITY, "Email" crm.email, "Tags" text[], doc jsonb, stage crm.stage, lower_email text GENERATED ALWAYS AS (lower("Email"::text)) STORED);
+      INSERT INTO crm."Contacts" ("Email", "Tags", doc, stage) SELECT 'Person' || g || '@GMail.com', ARRAY['vip', 'call +1 415 867 ' || lpad(g::text, 4, '0')], jsonb_build_object('mail', 'p' || g || '@yahoo.fr'), 'lead' FROM generate_series(1, 500) g;
+      CREATE MATERIALIZED VIEW crm.contact_mails AS SELECT touchy("Email"::text) AS mail FROM crm."Contacts";
+      CREATE TABLE crm.nick (email text REFERENCES users (email) ON UPDATE CASCADE);
+      INSERT INTO crm.nick SELECT email FROM users WHERE id % 10 = 0;`);
+    const dump = await lab.sshOk('db-prod', 'cd / && su postgres -c "pg_dump -Fc -d app" | base64 -w0');
+    await lab.sshOk('staging', `umask 077 && mkdir -p ${STASH} && base64 -d > ${STASH}/dump.pgdump`, { stdin: dump });
+    await sql('staging', 'app', "SET ROLE app; CREATE TABLE staging_marker (note text); INSERT INTO staging_marker VALUES ('the staging before');");
+    t.equal(await pwned(), '0');
+  });
+
+  let refusedRun = '';
+  await t.test('refused (exit 3) while any column of any table in any schema holds personal data; nothing readable left behind', async (t) => {
+    rules(SCRUB);
+    const r = await ironclad([...inv, 'runbook', 'run', book]);
+    t.equal(r.code, 3, r.stdout.split('\n').slice(-14).join('\n'));
+    t.match(r.stdout, /restoring everything before the scrub step: the dump has ON UPDATE CASCADE/);
+    t.match(r.stdout, /restored \d+ tables into app__incoming as ironclad_app \(not a superuser\)/);
+    t.match(r.stdout, /extensions created by postgres: citext \(in public\)/);
+    for (const hit of [/public\.users\.search: email \(\d+ values, e\.g\. [a-z]{2}\*+/, /crm\.Contacts\.Email: email/, /crm\.Contacts\.Tags: phone/, /crm\.Contacts\.doc: email/, /crm\.Contacts\.lower_email: email/, /crm\.contact_mails\.mail: email/])
+      t.match(r.stdout, hit, `named: ${hit.source}`);
+    t.match(r.stdout, /on failure: discard[\s\S]*removed the copied backup[\s\S]*dropped app__incoming/);
+    t.same(await leftBehind(), { incoming: 'none', copies: '', login: 'false' }, 'no copy, no copied backup, no login');
+    t.equal(await marker(), 'the staging before');
+    t.equal(await pwned(), '0', "production's code never ran as a superuser");
+    refusedRun = journal(r.stdout) ?? '';
+  });
+
+  await t.test('rules naming what the database lacks: every name at once, exit 2, nothing left', async (t) => {
+    rules(SCRUB.replace('pii_scan: [users, orders]', 'pii_scan: [users, ordres]').replace('\nverify:', '\n  crm.contacts: truncate\nverify:'));
+    const r = await ironclad([...inv, 'runbook', 'run', book]);
+    t.equal(r.code, 2, r.stdout.split('\n').slice(-8).join('\n'));
+    t.match(r.stdout, /tables\.crm\.contacts: no table crm\.contacts in the restored database \(did you mean crm\.Contacts\?/);
+    t.match(r.stdout, /verify\.pii_scan: no table public\.ordres/);
+    t.same(await leftBehind(), { incoming: 'none', copies: '', login: 'false' });
+  });
+
+  await t.test('--keep-failed: the unscrubbed copy kept for postgres only', async (t) => {
+    rules(SCRUB);
+    const r = await ironclad([...inv, 'runbook', 'run', book, '--set', 'keep_failed=true']);
+    t.equal(r.code, 3);
+    const left = await leftBehind();
+    t.match(left.incoming, /^postgres \{postgres=CTc\/postgres\}$/, 'owned by postgres, no CONNECT for anyone else');
+    t.same([left.copies, left.login], ['', 'false']);
+    await sql('staging', 'postgres', 'DROP DATABASE app__incoming');
+  });
+
+  await t.test('the rules fixed, --resume runs the guard, the scrub and the scan again and refreshes exactly; nothing ran as a superuser', async (t) => {
+    rules(SCRUB.replace('    phone: { set: null }\n', '    phone: { set: null }\n    search: { fake: text }\n').replace('\nverify:', '\n  crm.Contacts:\n    Email: { fake: email }\n    Tags: { set: "{}" }\n    doc: { set: null }\nverify:').replace('pii_scan: [users, orders]', 'pii_scan: [users, orders, crm.Contacts]'));
+    const r = await ironclad([...inv, 'runbook', 'run', book, '--resume', refusedRun]);
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-14).join('\n'));
+    t.match(r.stdout, /1\. guard: /, 'the guard again');
+    t.match(r.stdout, /scrubbed \d+ tables with their triggers off; 1 materialized views refreshed/);
+    t.match(r.stdout, /no personal data found in \d+ columns of \d+ tables in 2 schemas/);
+    t.match(r.stdout, /the old one is kept as app__previous \(ironclad refresh staging --swap-back puts it back\)/);
+    t.equal(await pwned(), '0', 'no file made: nothing ran as a superuser');
+    t.equal(await sql('staging', 'app', "SELECT count(*) FROM users WHERE search !~ '^redacted-[a-p]{16}$' AND email NOT IN ('dev@example.com', 'qa@example.com')"), '0', 'the column the trigger keeps, scrubbed by its rule');
+    t.equal(await sql('staging', 'app', "SELECT tgenabled FROM pg_trigger WHERE tgname = 'users_search'"), 'O', "production's trigger enabled again after the scrub");
+    t.equal(await sql('staging', 'app', 'SELECT count(*) FROM crm.nick n LEFT JOIN users u USING (email) WHERE u.id IS NULL'), '0', 'the key cascading updates followed the scrub');
+    t.equal(await sql('staging', 'app', `SELECT count(*) FROM crm."Contacts" WHERE lower_email <> lower("Email"::text) OR "Email"::text NOT LIKE '%@example.invalid'`), '0', 'the generated column follows its scrubbed input');
+    t.equal(await sql('staging', 'app', "SELECT count(*) FROM crm.contact_mails WHERE mail NOT LIKE '%@example.invalid'"), '0', 'the materialized view shows the scrubbed rows');
+    t.equal(await sql('staging', 'app', "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class WHERE relnamespace IN ('public'::regnamespace, 'crm'::regnamespace)"), 'app', 'everything handed to the owner role');
+    t.equal(await sql('staging', 'postgres', "SELECT pg_get_userbyid(datdba) || ' ' || datallowconn FROM pg_database WHERE datname = 'app'"), 'app true');
+    for (const q of ['SELECT count(*) FROM users', 'SELECT count(*) FROM crm."Contacts"', 'SELECT last_value FROM users_id_seq', 'SELECT count(*) FROM crm.nick', 'SELECT count(*) FROM events'])
+      t.equal(await sql('staging', 'app', q), await sql('db-prod', 'app', q), q);
+    t.same(await leftBehind(), { incoming: 'none', copies: '', login: 'false' });
+  });
+
+  await t.test('fakes are keyed by a secret kept on the staging host: not an md5 of the original', async (t) => {
+    t.equal((await lab.sshOk('staging', 'stat -c %a /var/lib/ironclad/refresh/fake.key')).trim(), '600');
+    const prod = (await sql('db-prod', 'app', "SELECT 'user-' || substr(md5(email), 1, 12) || '@example.invalid', 'user-' || substr(md5(email), 1, 16) || '@example.invalid' FROM users")).split(/\s+/);
+    const fakes = new Set((await sql('staging', 'app', 'SELECT email FROM users')).split('\n'));
+    t.equal(prod.filter((p) => fakes.has(p)).length, 0, 'a list of candidate emails finds no one');
+    t.equal(await sql('staging', 'app', "SELECT count(DISTINCT email) = count(*) FROM users"), 't', 'still one fake per original (keys hold)');
+  });
+
+  await t.test('swap back: the previous database in place again, both accepting connections', async (t) => {
+    const r = await ironclad([...inv, 'refresh', 'staging', '--swap-back']);
+    t.equal(r.code, 0, r.stdout);
+    t.equal(await marker(), 'the staging before');
+    t.equal(await sql('staging', 'postgres', "SELECT string_agg(datname || ' ' || datallowconn, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'app%'"), 'app true,app__previous true');
+    await lab.sshOk('staging', `rm -rf ${STASH}`);
+    await sql('db-prod', 'app', 'SET ROLE app; DROP SCHEMA crm CASCADE; DROP INDEX users_touchy; DROP FUNCTION touchy(text); DROP TRIGGER users_search ON users; DROP FUNCTION users_search(); ALTER TABLE users DROP COLUMN search;');
+  });
+}
+
+const why = labUnavailable();
+if (why) t.plan(0, why);
+else await main();
