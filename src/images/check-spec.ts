@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import { humanBytes } from '../facts/render.js';
 import type { ImagePair } from '../inventory/types.js';
 import type { CheckResult, CheckSpec } from './check.js';
+import { runsPerDay } from './check-plan.js';
 import { parseBytes } from './coverage.js';
 
 type Options = Record<string, string | boolean | string[] | undefined>;
@@ -14,12 +15,12 @@ function positive(name: string, value: unknown, fallback: number): number {
   return n;
 }
 
-/** The check's days, runs a day and byte budget: flags first, then the pair's `check:` in the inventory, then defaults. */
+/** The check's days, runs a day (else from its schedule) and byte budget: flags, then the pair's `check:`, then defaults. */
 export function checkSpec(check: ImagePair['check'], options: Options): CheckSpec {
   const budgetText = typeof options.budget === 'string' ? options.budget : check?.budget;
   const budgetBytes = budgetText === undefined ? undefined : parseBytes(budgetText);
   if (budgetText !== undefined && !budgetBytes) throw new UserError(`the budget must be a size such as 50G or 800MB (got '${budgetText}')`);
-  return { days: positive('days', options.days, check?.days ?? 30), runsPerDay: positive('runs-per-day', options['runs-per-day'], check?.runs_per_day ?? 1), budgetBytes };
+  return { days: positive('days', options.days, check?.days ?? 30), runsPerDay: positive('runs-per-day', options['runs-per-day'], check?.runs_per_day ?? (check && runsPerDay(check.schedule)) ?? 1), budgetBytes };
 }
 
 /** The lines the check adds under the comparison: the slice, the coverage, and a budget too small for the days. */

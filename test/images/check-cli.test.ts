@@ -55,6 +55,7 @@ t.test('checkSpec: flags over the inventory over the defaults', async (t) => {
   t.same(checkSpec(undefined, {}), { days: 30, runsPerDay: 1, budgetBytes: undefined });
   t.same(checkSpec({ schedule: 'daily', days: 7, runs_per_day: 2, budget: '2G' }, {}), { days: 7, runsPerDay: 2, budgetBytes: 2 * 1024 ** 3 });
   t.same(checkSpec({ schedule: 'daily', days: 7 }, { days: '3', budget: '10M' }), { days: 3, runsPerDay: 1, budgetBytes: 10 * 1024 ** 2 });
+  t.same(checkSpec({ schedule: '*-*-* 00/6:00:00' }, {}), { days: 30, runsPerDay: 4, budgetBytes: undefined }, 'runs a day from the schedule');
   t.throws(() => checkSpec(undefined, { budget: 'lots' }), /budget must be a size/);
 });
 
