@@ -27,8 +27,9 @@ as "$bin/pg_ctl" -D "$scratch/data" -w -l "$scratch/server.log" -o "-p 5432 -k $
   fail "the scratch server did not start: $(tail -n 2 "$scratch/server.log")"
 sql() { as "$bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -h "$scratch" -p 5432 -U "$@"; }
 printf '%s\n' 'CREATE ROLE drill LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;' 'CREATE DATABASE drill OWNER drill;' | sql "$U" -d postgres > /dev/null || fail "cannot create the drill's role and database"
-if [ -d "$DIR/dump" ]; then src="$DIR/dump"; else src="$DIR/dump.pgdump"; fi
-chown -R "$U:" "$DIR"
+# the dump moves into the drill user's own folder (DIR's parents are root's alone)
+if [ -d "$DIR/dump" ]; then src="$scratch/dump"; else src="$scratch/dump.pgdump"; fi
+mv "${DIR}/${src##*/}" "$src" && chown -R "$U:" "$src" || fail "cannot hand the dump to $U"
 printf '@@server %s\n' "$bin"
 rc=0
 as "$bin/pg_restore" -h "$scratch" -p 5432 -U drill -d drill --no-owner --no-acl -j "$(nproc 2> /dev/null || echo 2)" "$src" > "$scratch/restore.log" 2>&1 || rc=$?

@@ -9,7 +9,7 @@ umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 fail() { printf 'ironclad-fetch: %s\n' "$*" >&2; rm -rf "$DIR"; exit 1; }
-store() { ssh -i /var/lib/ironclad/refresh_ed25519 -p "$PORT" -o Ciphers="$CIPHERS" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+store() { ssh -n -i /var/lib/ironclad/refresh_ed25519 -p "$PORT" -o Ciphers="$CIPHERS" -o BatchMode=yes -o StrictHostKeyChecking=yes \
   -o UserKnownHostsFile=/var/lib/ironclad/known_hosts -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$STORE" "$@"; }
 # shellcheck disable=SC2086  # SRC is three names the caller validated
 set -- $SRC
