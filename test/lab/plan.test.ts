@@ -55,6 +55,7 @@ t.test('the plan lays out every host', async (t) => {
   t.same(plan.hosts.map((h) => h.name), ['db-prod', 'app-prod', 'backup-far', 'staging']);
   t.same(plan.hosts[0], {
     name: 'db-prod',
+    flavor: 'namespace',
     address: '10.213.7.10',
     sshPort: 22,
     netns: 'icl-db-prod',
@@ -69,6 +70,7 @@ t.test('the plan lays out every host', async (t) => {
     hostKeyPub: '/var/lib/icl-test/hosts/db-prod/upper/etc/ssh/ssh_host_ed25519_key.pub',
     identityFile: '/var/lib/icl-test/id_ed25519',
     knownHosts: '/var/lib/icl-test/known_hosts',
+    cgroup: 'ironclad-lab/icl-db-prod',
   });
   t.equal(planLab(labInventory({ lab: { bridge: 'icl0', subnet: '10.213.7.0/24', state_dir: '/var/lib/icl-test///' } })).stateDir, '/var/lib/icl-test', 'trailing slashes dropped');
 });
