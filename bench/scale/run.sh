@@ -27,23 +27,37 @@ ironclad=(node "$root/dist/scripts/ironclad.js" -i "$inventory") state=/var/lib/
 
 node "$here/inventory.mjs" "$largest" >"$inventory"
 
-# Busy CPU seconds of the whole machine so far (all cores, /proc/stat: user nice system irq softirq steal).
+# Busy CPU seconds of the whole machine so far (all cores, /proc/stat: user nice system irq softirq steal); the
+# machine is shared, so this includes other work than ours.
 machine_cpu() { awk '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / 100 }' /proc/stat; }
 
+# CPU seconds used so far by the scale lab's hosts: every process in their network namespaces (sshd, the shells
+# and tools our scripts start, PostgreSQL), with the children they reaped (utime stime cutime cstime).
+hosts_cpu() {
+  local ns pid
+  for ns in $(ip netns list | awk '/^icl-sc[0-9]/ { print $1 }'); do
+    for pid in $(ip netns pids "$ns"); do cat "/proc/$pid/stat" 2>/dev/null || true; done
+  done | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 } END { printf "%.2f\n", s / hz }'
+}
+
 # Run the CLI on inventory $1 with the rest as arguments, output in $out/NAME.*; sets wall, cpu (controller user +
-# system), rss (controller peak, MiB), mcpu (machine CPU seconds meanwhile). Exit codes in OK_CODES are success.
+# system), rss (controller peak, MiB), hcpu (the lab hosts' CPU seconds meanwhile), mcpu (the whole machine's).
+# Exit codes in OK_CODES are success.
 measure() {
-  local name=$1 inv=$2 rc=0 m0 m1 e u s k
+  local name=$1 inv=$2 rc=0 h0 h1 m0 m1 e u s k
   shift 2
+  h0=$(hosts_cpu)
   m0=$(machine_cpu)
   /usr/bin/time -f '%e %U %S %M' -o "$out/$name.time" node "$root/dist/scripts/ironclad.js" -i "$inv" "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?
   m1=$(machine_cpu)
+  h1=$(hosts_cpu)
   read -r e u s k <"$out/$name.time"
   wall=$e
   cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
   rss=$(awk -v k="$k" 'BEGIN { printf "%.0f", k / 1024 }')
+  hcpu=$(awk -v a="$h0" -v b="$h1" 'BEGIN { printf "%.1f", b - a }')
   mcpu=$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.1f", b - a }')
-  log "$name: ${wall} s, controller ${cpu} s CPU, ${rss} MiB peak; machine ${mcpu} s CPU (exit $rc, load $(load))"
+  log "$name: ${wall} s, controller ${cpu} s CPU, ${rss} MiB peak; hosts ${hcpu} s CPU; machine ${mcpu} s CPU (exit $rc, load $(load))"
   [[ " ${OK_CODES:-0} " == *" $rc "* ]] || die "$name exited $rc, see $out/$name.err"
 }
 
@@ -60,7 +74,7 @@ for n in "${sizes[@]}"; do
   changes=$(node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(d.hosts.reduce((n, h) => n + h.changes.length, 0))' "$out/noop-check-$n.json")
   [[ $changes == 0 ]] || die "the second apply of $n hosts still changed $changes things"
   for cmd in census apply facts audit; do
-    walls=() cpus=() rsss=() mcpus=()
+    walls=() cpus=() rsss=() hcpus=() mcpus=()
     for ((r = 1; r <= repeat; r++)); do
       case $cmd in
         census) measure "census-$n-$r" "$inv" check instances ;;
@@ -68,9 +82,9 @@ for n in "${sizes[@]}"; do
         facts) measure "facts-$n-$r" "$inv" --json facts ;;
         audit) OK_CODES="0 3" measure "audit-$n-$r" "$inv" --json audit ;;
       esac
-      walls+=("$wall") cpus+=("$cpu") rsss+=("$rss") mcpus+=("$mcpu")
+      walls+=("$wall") cpus+=("$cpu") rsss+=("$rss") hcpus+=("$hcpu") mcpus+=("$mcpu")
     done
-    result[$cmd-$n]="$(median "${walls[@]}") $(median "${cpus[@]}") $(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1) $(median "${mcpus[@]}")"
+    result[$cmd-$n]="$(median "${walls[@]}") $(median "${cpus[@]}") $(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1) $(median "${hcpus[@]}") $(median "${mcpus[@]}")"
   done
   log "where the time goes: $n hosts"
   node "$here/where.mjs" -i "$inv" >"$out/where-$n.txt" 2>"$out/where-$n.err" || die "where.mjs, see $out/where-$n.err"
@@ -78,14 +92,14 @@ for n in "${sizes[@]}"; do
 done
 
 printf '\n## Scale: %s hosts, medians of %s runs (%s, %s cores, load %s)\n\n' "$(joined "${sizes[@]}")" "$repeat" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$(load)"
-printf '| command | hosts | wall s | controller CPU s | peak RSS MiB | machine CPU s |\n|---|---:|---:|---:|---:|---:|\n'
+printf '| command | hosts | wall s | controller CPU s | controller peak RSS MiB | lab hosts CPU s | machine CPU s |\n|---|---:|---:|---:|---:|---:|---:|\n'
 for cmd in census apply facts audit; do
   for n in "${sizes[@]}"; do
-    read -r w c m x <<<"${result[$cmd-$n]}"
+    read -r w c m h x <<<"${result[$cmd-$n]}"
     label=$cmd
     [[ $cmd == apply ]] && label='apply (no-op)'
     [[ $cmd == census ]] && label='check instances'
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$n" "$w" "$c" "$m" "$x"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$n" "$w" "$c" "$m" "$h" "$x"
   done
 done
 fence='```'
