@@ -88,7 +88,7 @@ async function runRepair({ words, options, flags }: Invocation, connect: Connect
       dryRun: Boolean(options['dry-run']),
       progress,
       async confirm(plan) {
-        process.stderr.write(renderRepairPlan(plan));
+        if (!flags.json || (!flags.yes && process.stdin.isTTY)) process.stderr.write(renderRepairPlan(plan));
         if (!flags.yes && !process.stdin.isTTY) process.stderr.write('stdin is not a terminal: refusing without --yes\n');
         return confirm(`Copy into ${describeLocation(replica)}?`, { yes: flags.yes });
       },

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Build a tree of image-like files: FILES files of exponentially distributed sizes (mean MEAN_KB), spread over
 // nested directories, all with one mtime. Names, sizes and bytes depend only on SEED, so that two hosts build the
-// same tree without copying it. Usage: make-tree.mjs DIR   (env: FILES=12000 MEAN_KB=240 SEED=1)
+// same tree without copying it. Usage: make-tree.mjs DIR   (env: FILES=12000 MEAN_KB=240 SEED=1 SIZES=exp|near)
+// SIZES=near: every file within 10% of MEAN_KB (a tree of many similar small files) instead of exponential sizes.
 import { createCipheriv, createHash } from 'node:crypto';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ if (!dir) {
 const files = Number(process.env.FILES ?? 12000);
 const meanBytes = Number(process.env.MEAN_KB ?? 240) * 1024;
 const seed = String(process.env.SEED ?? 1);
+const near = process.env.SIZES === 'near';
 const mtime = new Date('2024-06-01T12:00:00Z');
 
 let state = Number.parseInt(createHash('sha256').update(seed).digest('hex').slice(0, 8), 16) >>> 0 || 1;
@@ -31,7 +33,7 @@ const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
 const zeros = Buffer.alloc(16 * 1024 * 1024);
 let total = 0;
 for (let i = 0; i < files; i++) {
-  const size = Math.max(1, Math.min(Math.round(-Math.log(1 - rand()) * meanBytes), zeros.length));
+  const size = Math.max(1, Math.min(Math.round(near ? (0.9 + 0.2 * rand()) * meanBytes : -Math.log(1 - rand()) * meanBytes), zeros.length));
   const sub = join(dir, `y${2000 + (i % 7)}`, `m${String(i % 97).padStart(2, '0')}`);
   mkdirSync(sub, { recursive: true });
   const path = join(sub, `img_${String(i).padStart(7, '0')}.jpg`);

@@ -19,7 +19,7 @@ function leftAlone(r: RepairResult, out: string[], limit: number): void {
     for (const p of r.source_rot.slice(0, limit))
       out.push(`    ${shown(p)}: ${healthy.has(p) ? "the replica still has the source's last good copy" : 'the replica has no good copy either'}`);
     if (r.source_rot_replica_healthy.length)
-      out.push(`  to restore one from the replica: ironclad images repair REPLICA SOURCE --only ${shq(r.source_rot_replica_healthy[0])} (replica first)`);
+      out.push(`  to restore one from the replica (after checking it): ironclad images repair ${shq(r.replica)} ${shq(r.source)} --only ${shq(r.source_rot_replica_healthy[0])}`);
   }
   if (r.extra.length) out.push('', `  extra on the replica: ${count(r.extra.length)} file(s), kept (a repair never deletes)`);
   for (const s of r.skipped.slice(0, limit)) out.push(`  skipped: ${shown(s.path)}: ${s.why}`);

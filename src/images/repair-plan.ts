@@ -113,6 +113,8 @@ export type Transfer = { mode: 'local' | 'pull' | 'controller'; reason: string }
 /** The result of `images repair` (the --json document; DESIGN.md names copied, replaced, quarantine, source_rot, extra). */
 export interface RepairResult {
   name: string;
+  source: string; // where the copies came from (HOST:PATH or a local path)
+  replica: string;
   hash: HashAlgo;
   dry_run: boolean;
   transfer?: Transfer;
@@ -136,7 +138,7 @@ export function planTotals(plan: RepairPlan): RepairResult['planned'] {
 }
 
 /** The result document once the answers are in (an empty answer list: the plan only, nothing done). */
-export function buildRepairResult(run: { name: string; hash: HashAlgo; plan: RepairPlan; answers: (TaskAnswer | undefined)[]; transfer?: Transfer; quarantine: string; dryRun: boolean; durationMs: number }): RepairResult {
+export function buildRepairResult(run: { name: string; source?: string; replica?: string; hash: HashAlgo; plan: RepairPlan; answers: (TaskAnswer | undefined)[]; transfer?: Transfer; quarantine: string; dryRun: boolean; durationMs: number }): RepairResult {
   const { plan } = run;
   const byStatus = (s: TaskAnswer['status']) => plan.tasks.filter((_, i) => run.answers[i]?.status === s);
   const failed = plan.tasks.flatMap((t, i) => {
@@ -147,6 +149,8 @@ export function buildRepairResult(run: { name: string; hash: HashAlgo; plan: Rep
   const replaced = byStatus('replaced');
   return {
     name: run.name,
+    source: run.source ?? '',
+    replica: run.replica ?? '',
     hash: run.hash,
     dry_run: run.dryRun,
     ...(run.transfer ? { transfer: run.transfer } : {}),

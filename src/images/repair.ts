@@ -58,7 +58,7 @@ export async function repairImages(req: RepairRequest): Promise<RepairResult> {
   const quarantine = quarantineName(req.now ?? new Date());
   const where = describeLocation({ ...req.replica.location, path: posix.join(req.replica.location.path, quarantine) });
   const result = (answers: (TaskAnswer | undefined)[], dryRun: boolean, transfer?: Transfer) =>
-    buildRepairResult({ name: req.name, hash: compared.hash, plan, answers, transfer, quarantine: where, dryRun, durationMs: Date.now() - started });
+    buildRepairResult({ name: req.name, source: compared.source.location, replica: compared.replica.location, hash: compared.hash, plan, answers, transfer, quarantine: where, dryRun, durationMs: Date.now() - started });
   if (req.dryRun || !plan.tasks.length) return result([], req.dryRun);
   if (!(await req.confirm(result([], true)))) throw new SafetyRefusal('the repair was not confirmed: nothing was changed (answer yes on a terminal, or pass --yes)');
   const transfer = await chooseTransfer(req.source, req.replica, req.via, req.pull);

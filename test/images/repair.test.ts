@@ -8,6 +8,7 @@ import { localConnector } from '../../src/connectors/local.js';
 import { SafetyRefusal } from '../../src/core/errors.js';
 import { compareImages } from '../../src/images/compare.js';
 import { repairExitCode, taskLine } from '../../src/images/repair-plan.js';
+import { renderRepairResult } from '../../src/images/render-repair.js';
 import { repairCommand } from '../../src/images/repair-script.js';
 import { repairImages, type RepairRequest } from '../../src/images/repair.js';
 import type { Side } from '../../src/images/side.js';
@@ -41,6 +42,7 @@ for (const [what, replicaSide, mode] of [['local', localSide, 'local'], ['stream
     t.same(r.failed, []);
     t.equal(r.transfer?.mode, mode);
     t.equal(repairExitCode(r), 3, 'rot left for a person: exit 3');
+    t.match(renderRepairResult(r), /restore one from the replica \(after checking it\): ironclad images repair \S*\/dst \S*\/src --only photos\/same\.jpg/, 'the human report says how to restore it the other way');
     for (const p of [...REPAIR_CASE.missing, ...REPAIR_CASE.replaced]) {
       t.same(read(join(dir, 'dst'), p), read(join(dir, 'src'), p), `${p} has the source's bytes`);
       t.equal(statSync(join(dir, 'dst', p)).mtimeMs, statSync(join(dir, 'src', p)).mtimeMs, `${p} has the source's mtime`);
