@@ -94,6 +94,10 @@ commit() { # commit DIR UPLOAD DB: the store checks the upload and gives it its 
   rm -rf "$1"
 }
 
+said_store() { # what the store itself said when it refused a transfer (its reason, not rsync's)
+  grep -h '^ironclad-store: ' "$WORK/.send.err" "$WORK/.rsync.err" 2> /dev/null | tail -n 1
+}
+
 discard() { # the upload of a backup that failed or was refused leaves the store's incoming area (a committed backup is
   # never touched: the store removes only an upload not committed yet); when the upload itself failed, the store's
   # retention removes what arrived after a week
@@ -272,7 +276,7 @@ SQL
   fi
   if [ "$sent" -eq 0 ]; then  # a directory-format dump, or an upload that stopped: rsync, resuming from what arrived
     [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $up stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
-    ship "$dir" "$up" || finish 1 "$db: shipping $up to $STORE_ADDR failed (it resumes on the next run): $(tail -n 2 "$WORK/.rsync.err")"
+    ship "$dir" "$up" || finish 1 "$db: shipping $up to $STORE_ADDR failed (it resumes on the next run): $(said_store) $(tail -n 2 "$WORK/.rsync.err")"
   fi
   id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"

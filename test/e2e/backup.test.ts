@@ -59,7 +59,7 @@ async function main() {
     const left = Number((await psql('db-prod', TOTAL)).trim());
     t.match(r.stderr, new RegExp(`rows fell from ${total} to ${left} since the last good backup, more than expect.max_shrink=0.5`));
     t.equal(await storeSums(), before);
-    t.equal((await lab.sshOk('backup-far', 'ls -A /srv/ironclad/backups/incoming')).trim(), '', 'the refused dump, uploaded as it was written, is discarded from the store');
+    t.equal((await lab.sshOk('backup-far', 'ls -A /srv/ironclad/backups/incoming/db-prod')).trim(), '', 'the refused dump, uploaded as it was written, is discarded from the store');
     await psql('db-prod', 'DROP TABLE users, events, orders, payment_methods, sessions;\n' + SEED);
   });
 
@@ -93,7 +93,7 @@ async function main() {
     try {
       const running = run();
       // the dump is complete and being sent: stop the job there (as a reboot or a killed job would)
-      const partial = "find /srv/ironclad/backups/incoming -path '*/.partial/dump.pgdump' -size +20k | head -n 1";
+      const partial = "find /srv/ironclad/backups/incoming/db-prod -path '*/.partial/dump.pgdump.age' -size +20k | head -n 1";
       let seen = '';
       for (let i = 0; i < 150 && !seen; i++) {
         const dumped = (await lab.ssh('db-prod', 'ls /var/lib/ironclad/backup-work/*/SHA256SUMS')).code === 0;
@@ -110,7 +110,7 @@ async function main() {
     t.equal((await list()).length, count, 'nothing half-sent counted as a backup');
     const again = await run();
     t.equal(again.code, 0, again.stderr);
-    t.match(again.stderr, /resuming the transfer of \S+-db-prod-app/);
+    t.match(again.stderr, /resuming the transfer of \S+/);
     t.equal((await list()).length, count + 2, 'the resumed backup and a new one');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest'])).code, 0, 'checksums verified');
     await psql('db-prod', 'DROP TABLE bulk;');
@@ -118,10 +118,10 @@ async function main() {
 
   await t.test('a file corrupted in the store: verify fails and names it', async (t) => {
     const [latest, older] = await list();
-    await lab.sshOk('backup-far', `f=/srv/ironclad/backups/db-prod/app/${latest.id}/dump.pgdump; chmod u+w "$f"; printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null`);
+    await lab.sshOk('backup-far', `f=/srv/ironclad/backups/db-prod/app/${latest.id}/data/dump.pgdump.age; chmod u+w "$f"; printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null`);
     const v = await ironclad([...inv, 'backup', 'verify', '--id', latest.id]);
     t.equal(v.code, 3);
-    t.match(v.stdout, /checksum mismatch: dump\.pgdump/);
+    t.match(v.stdout, /checksum mismatch: dump\.pgdump\.age/);
     const ok = await ironclad([...inv, 'backup', 'verify', '--id', older.id]);
     t.equal(ok.code, 0, 'older backups are intact');
   });
@@ -130,12 +130,12 @@ async function main() {
     await psql('db-prod', "CREATE TABLE blobs AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS junk FROM generate_series(1, 60000) g;");
     const before = await storeSums();
     const count = (await list()).length;
-    await lab.sshOk('backup-far', 'mount -t tmpfs -o size=256k tmpfs /srv/ironclad/backups/incoming && chown ironclad-backup: /srv/ironclad/backups/incoming');
+    await lab.sshOk('backup-far', 'mount -t tmpfs -o size=256k tmpfs /srv/ironclad/backups/incoming/db-prod && chown ironclad-backup: /srv/ironclad/backups/incoming/db-prod && chmod 700 /srv/ironclad/backups/incoming/db-prod');
     let r;
     try {
       r = await run();
     } finally {
-      await lab.sshOk('backup-far', 'umount /srv/ironclad/backups/incoming');
+      await lab.sshOk('backup-far', 'umount /srv/ironclad/backups/incoming/db-prod');
     }
     t.equal(r.code, 1);
     t.match(r.stderr, /shipping .* failed .*(No space left|write failed|error in file IO)/s);
@@ -158,7 +158,7 @@ async function main() {
     t.equal(r.code, 0, r.stderr);
     const [b] = await list();
     t.equal((await list()).length, count + 1);
-    t.match(await lab.sshOk('backup-far', `ls /srv/ironclad/backups/db-prod/app/${b.id}/dump`), /toc\.dat/, 'a directory dump in the store');
+    t.match(await lab.sshOk('backup-far', `ls /srv/ironclad/backups/db-prod/app/${b.id}/data`), /dump\.tar\.age/, 'a directory dump in the store, encrypted as one archive');
     const v = await ironclad([...directory, 'backup', 'verify', '--latest', '--restore']);
     t.equal(v.code, 0, v.stdout + v.stderr);
     t.match(v.stdout, /OK \(restore drill passed/);
@@ -179,8 +179,9 @@ async function main() {
     const put = await lab.ssh('db-prod', `echo evil | ${as} put ../db-prod/app/${latest.id} dump.pgdump 5`);
     t.not(put.code, 0, 'put outside incoming/ refused');
     t.match(put.stderr, /bad name/);
-    const dup = await lab.ssh('db-prod', `${as} commit db-prod app ${latest.id}`);
+    const dup = await lab.ssh('db-prod', `${as} commit ${latest.id} app`);
     t.not(dup.code, 0, 'commit of an existing id refused');
+    t.match(dup.stderr, /no upload named/);
     t.equal(await storeSums(), before, 'every backup is byte for byte as it was');
   });
 }

@@ -1,0 +1,137 @@
+// End to end on lab hosts: the vault tried as a hostile database host would (root there, with every key it holds), as
+// the application's role (it names tables), with a lying clock, and with a shell as the store's upload account.
+// Afterwards every genuine backup is listed, restorable, and the refresh restores the genuine data.
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { ironclad } from './helpers/cli.js';
+import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+
+const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
+const ROOT = '/srv/ironclad/backups';
+// tables any application may name: quotes, slashes, a sed program, spaces, '#', a newline, Unicode
+const HOSTILE = ['x/id>\\/root\\/PWNED #/e;#', 'it\'s "quoted"', 'with space', 'new\nline', 'Zürich ✓', 'tab\there'];
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function main() {
+  const lab = await withLab(t);
+  const inv = ['-i', LAB_INVENTORY];
+  const psql = (sql: string) => lab.sshOk('db-prod', 'cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -d app"', { stdin: `SET ROLE app;\n${sql}` });
+  const list = async () => JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups as { id: string; rows: number; verified: boolean; encrypted: boolean; time: string }[];
+  const storeSums = () => lab.sshOk('backup-far', `cd ${ROOT} && find db-prod -type f | sort | xargs sha256sum`);
+  const store = lab.host('backup-far').address;
+  const key = (k: string) => `ssh -i /var/lib/ironclad/${k} -o BatchMode=yes -o UserKnownHostsFile=/var/lib/ironclad/known_hosts`;
+  const asDb = `${key('backup_ed25519')} ironclad-backup@${store}`;
+  const genuine: string[] = [];
+
+  await t.test('the lab provisioned, seeded with hostile table names, backed up and drilled', async (t) => {
+    t.equal((await ironclad([...inv, 'apply', '--yes'])).code, 0);
+    await psql(SEED + HOSTILE.map((n, i) => `CREATE TABLE ${ident(n)} (i int); INSERT INTO ${ident(n)} SELECT generate_series(1, ${i + 1});`).join('\n'));
+    const r = await ironclad([...inv, 'backup', 'run', '--host', 'db-prod']);
+    t.equal(r.code, 0, r.stderr);
+    const v = await ironclad([...inv, 'backup', 'verify', '--latest', '--restore']);
+    t.equal(v.code, 0, v.stdout + v.stderr);
+    t.match(v.stdout, /OK \(restore drill passed/, 'every hostile name dumped, counted and restored, compared as exact strings');
+    const [b] = await list();
+    t.match(b, { encrypted: true, verified: true, rows: Number((await psql('SELECT sum(n) FROM (SELECT count(*) n FROM users UNION ALL SELECT count(*) FROM events UNION ALL SELECT count(*) FROM orders UNION ALL SELECT count(*) FROM payment_methods UNION ALL SELECT count(*) FROM sessions) s')).trim()) + 21 });
+    genuine.push(b.id);
+    for (const h of ['backup-far', 'staging', 'db-prod']) t.equal((await lab.ssh(h, 'ls /root/PWNED')).code, 2, `nothing ran on ${h}`);
+  });
+
+  await t.test('the store holds no plaintext: no PGDMP header, no schema text, no table name', async (t) => {
+    const found = await lab.sshOk('backup-far', `grep -rlaE 'PGDMP|CREATE TABLE|payment_methods|PWNED' ${ROOT}/db-prod || true`);
+    t.equal(found.trim(), '', 'nothing readable in the store');
+    t.equal((await lab.sshOk('backup-far', `find ${ROOT} -name '*identity*' -o -name 'AGE-SECRET-KEY*'; grep -rl AGE-SECRET-KEY ${ROOT} /var/lib/ironclad-backup /var/lib/ironclad 2>/dev/null || true`)).trim(), '', 'and no private key');
+  });
+
+  await t.test("the database host's key: no shell, no symlink, no other host's area, no forged backup", async (t) => {
+    const before = await storeSums();
+    const login = await lab.ssh('db-prod', `${asDb} /bin/sh -c id`);
+    t.not(login.code, 0, 'no command but the store\'s verbs');
+    t.notMatch(login.stdout, /uid=/);
+    // the symlink that gave a shell before: upload incoming/k -> the account's .ssh, then put a key through it
+    await lab.sshOk('db-prod', 'rm -rf /tmp/up && mkdir -p /tmp/up/k && ln -s /var/lib/ironclad-backup/.ssh /tmp/up/k/ssh && rm -f /tmp/evil /tmp/evil.pub && ssh-keygen -q -t ed25519 -N "" -f /tmp/evil');
+    await lab.ssh('db-prod', `rsync -a -e "${key('backup_ed25519')}" /tmp/up/ ironclad-backup@${store}:`);
+    const through = await lab.ssh('db-prod', `${asDb} put k/ssh authorized_keys2 100 < /tmp/evil.pub`);
+    t.not(through.code, 0, 'put does not follow a path through the upload');
+    await lab.ssh('db-prod', `${asDb} put k authorized_keys2 $(stat -c %s /tmp/evil.pub) < /tmp/evil.pub`);
+    t.equal((await lab.ssh('backup-far', 'ls /var/lib/ironclad-backup/.ssh/authorized_keys2')).code, 2, 'no authorized_keys2 on the store');
+    const evil = await lab.ssh('db-prod', `ssh -i /tmp/evil -o BatchMode=yes -o UserKnownHostsFile=/var/lib/ironclad/known_hosts ironclad-backup@${store} id`);
+    t.not(evil.code, 0, 'a key of its own does not get in');
+    const linked = await lab.ssh('db-prod', `${asDb} commit k app`);
+    t.equal(linked.code, 3, 'an upload holding a symlink is refused');
+    t.match(linked.stderr, /plain files/);
+    // forgeries through the real key: another host's name, a path as an id, a verified.json of its own
+    await lab.sshOk('db-prod', `cd /tmp && printf '{"format":2,"host":"staging"}' > m && sha256sum m | sed 's/ m$/ manifest.json/' > s && ${asDb} put f1 manifest.json $(stat -c %s m) < m && ${asDb} put f1 SHA256SUMS $(stat -c %s s) < s`);
+    t.equal((await lab.ssh('db-prod', `${asDb} commit f1 app`)).code, 3, 'a manifest of another host or shape is refused');
+    t.match((await lab.ssh('db-prod', `${asDb} commit zzzz/../../../../etc/x app`)).stderr, /bad name/);
+    t.match((await lab.ssh('db-prod', `${asDb} put ../staging/x f 1 < /dev/null`)).stderr, /bad name/);
+    t.match((await lab.ssh('db-prod', `${asDb} last ../../etc`)).stderr, /bad name/);
+    t.match((await lab.ssh('db-prod', `${key('refresh_ed25519')} ironclad-backup@${store} files staging app x`)).stderr, /may not read backups of staging/, 'its read key reads its own backups only');
+    t.equal(await storeSums(), before, 'every committed backup is byte for byte as it was');
+  });
+
+  await t.test('a clock that says 2099: the store gives ids and times of its own; retention keeps the history', async (t) => {
+    await lab.sshOk('db-prod', 'cp /usr/bin/date /usr/local/bin/date.real && printf \'#!/bin/sh\\ncase "$*" in *-d*) exec /usr/local/bin/date.real "$@";; esac\\nexec /usr/local/bin/date.real -d "+73 years" "$@"\\n\' > /usr/bin/date && chmod 755 /usr/bin/date && date +%Y');
+    try {
+      t.match(await lab.sshOk('db-prod', 'date +%Y'), /^2099/);
+      for (let i = 0; i < 3; i++) t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, `run ${i + 1} with the clock in 2099`);
+    } finally {
+      await lab.sshOk('db-prod', 'cp /usr/local/bin/date.real /usr/bin/date && rm -f /usr/local/bin/date.real');
+    }
+    const all = await list();
+    t.ok(all.every((b) => !b.id.startsWith('2099') && !b.time.startsWith('2099')), 'no 2099 id or time in the catalog');
+    const pruned = await lab.sshOk('backup-far', '/usr/local/sbin/ironclad-store prune db-prod 1 0 0');
+    t.match(pruned, /keep db-prod\/app\//, 'root runs retention over SSH (it is not mistaken for a forced command)');
+    const after = (await list()).map((b) => b.id);
+    for (const id of genuine) t.ok(after.includes(id), `the genuine ${id} is still there`);
+    const dry = await lab.sshOk('backup-far', '/usr/local/sbin/ironclad-store prune db-prod 1 0 0 --dry-run');
+    t.notMatch(dry, /removed/, 'a dry run shows the plan only');
+  });
+
+  await t.test('a shell as the upload account cannot delete, change or add a way in', async (t) => {
+    const before = await storeSums();
+    const as = (script: string) => lab.ssh('backup-far', `cd / && runuser -u ironclad-backup -- sh -c ${JSON.stringify(script).replace(/\$/g, '\\$')}`);
+    const tries = [
+      `rm -rf ${ROOT}/db-prod`,
+      `chmod -R u+w ${ROOT}/db-prod`,
+      `for f in ${ROOT}/db-prod/app/*/data/*; do echo x >> "$f"; done`,
+      `mv ${ROOT}/db-prod ${ROOT}/incoming/db-prod/stolen`,
+      'echo ssh-ed25519 AAAA x >> /var/lib/ironclad-backup/.ssh/authorized_keys',
+      'touch /var/lib/ironclad-backup/.ssh/authorized_keys2',
+      `sudo -n /usr/local/sbin/ironclad-store prune db-prod 0 0 0`,
+      'sudo -n /bin/sh -c id',
+    ];
+    for (const attempt of tries) t.not((await as(attempt)).code, 0, `refused: ${attempt}`);
+    t.equal(await storeSums(), before, 'every committed backup is byte for byte as it was');
+  });
+
+  await t.test('the store checks itself: health by its own clock, a free-space floor before any upload', async (t) => {
+    const health = await lab.ssh('backup-far', '/usr/local/sbin/ironclad-store health --no-alert');
+    t.equal(health.code, 0, health.stdout + health.stderr);
+    t.match(health.stdout, /^ok db-prod\/app: newest /m);
+    const full = (await lab.sshOk('backup-far', 'cat /usr/local/sbin/ironclad-store')).replace(/^MIN_FREE=.*$/m, "MIN_FREE='100%'");
+    await lab.sshOk('backup-far', 'cp /usr/local/sbin/ironclad-store /tmp/store.keep && cat > /usr/local/sbin/ironclad-store', { stdin: full });
+    try {
+      const r = await ironclad([...inv, 'backup', 'run', '--host', 'db-prod']);
+      t.equal(r.code, 1);
+      t.match(r.stderr, /would keep less than 100% free/, 'refused before the upload starts, and said why');
+    } finally {
+      await lab.sshOk('backup-far', 'cp /tmp/store.keep /usr/local/sbin/ironclad-store');
+    }
+  });
+
+  await t.test('after all that: every genuine backup restores, and the refresh brings the genuine data', async (t) => {
+    const v = await ironclad([...inv, 'backup', 'verify', '--id', genuine[0], '--restore']);
+    t.equal(v.code, 0, v.stdout + v.stderr);
+    const r = await ironclad([...inv, 'refresh', 'staging', '--yes']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    const tables = await lab.sshOk('staging', 'cd / && su postgres -c "psql -X -A -t -d app -c \\"SELECT count(*) FROM pg_tables WHERE schemaname = \'public\'\\""');
+    t.equal(Number(tables.trim()), 5 + HOSTILE.length, 'every table, the hostile names too');
+    t.equal((await lab.ssh('staging', 'find /var/lib/ironclad/refresh -mindepth 1 -maxdepth 1 -type d')).stdout.trim(), '', 'the copied backup is gone from staging');
+    for (const h of ['backup-far', 'staging']) t.equal((await lab.ssh(h, 'ls /root/PWNED')).code, 2, `nothing ran on ${h}`);
+  });
+}
+
+const why = labUnavailable();
+if (why) t.plan(0, why);
+else await main();
