@@ -59,9 +59,12 @@ async function main() {
       IF current_setting('is_superuser') = 'on' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}-su'; END IF;`;
 
   await t.test("setup: production seeded with an application's schema and code that would run a shell command as a superuser; its dump stashed on staging", async (t) => {
+    rules(SCRUB);
     t.equal((await ironclad([...inv, 'apply'])).code, 0, 'apply');
-    await sql('db-prod', 'app', SEED);
-    await sql('db-prod', 'app', `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
+    // production's database of this test (the lab may hold other tests' data): its own, owned by the application's role
+    await sql('db-prod', 'postgres', 'DROP DATABASE IF EXISTS steps_src WITH (FORCE);\nCREATE DATABASE steps_src OWNER app;');
+    await sql('db-prod', 'steps_src', SEED);
+    await sql('db-prod', 'steps_src', `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
       CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${hostile('trigger')} NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
       CREATE TRIGGER users_search BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_search();
       UPDATE users SET search = NULL;
@@ -73,9 +76,10 @@ async function main() {
       CREATE MATERIALIZED VIEW crm.contact_mails AS SELECT touchy("Email"::text) AS mail FROM crm."Contacts";
       CREATE TABLE crm.nick (email text REFERENCES users (email) ON UPDATE CASCADE);
       INSERT INTO crm.nick SELECT email FROM users WHERE id % 10 = 0;`);
-    const dump = await lab.sshOk('db-prod', 'cd / && su postgres -c "pg_dump -Fc -d app" | base64 -w0');
+    const dump = await lab.sshOk('db-prod', 'cd / && su postgres -c "pg_dump -Fc -d steps_src" | base64 -w0');
     await lab.sshOk('staging', `umask 077 && mkdir -p ${STASH} && base64 -d > ${STASH}/dump.pgdump`, { stdin: dump });
-    await sql('staging', 'app', "SET ROLE app; CREATE TABLE staging_marker (note text); INSERT INTO staging_marker VALUES ('the staging before');");
+    await sql('staging', 'app', "SET ROLE app; DROP TABLE IF EXISTS staging_marker; CREATE TABLE staging_marker (note text); INSERT INTO staging_marker VALUES ('the staging before');");
+    await lab.sshOk('staging', 'rm -f /tmp/PWNED*');
     t.equal(await pwned(), '0');
   });
 
@@ -132,13 +136,13 @@ async function main() {
     t.equal(await sql('staging', 'app', "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class WHERE relnamespace IN ('public'::regnamespace, 'crm'::regnamespace)"), 'app', 'everything handed to the owner role');
     t.equal(await sql('staging', 'postgres', "SELECT pg_get_userbyid(datdba) || ' ' || datallowconn FROM pg_database WHERE datname = 'app'"), 'app true');
     for (const q of ['SELECT count(*) FROM users', 'SELECT count(*) FROM crm."Contacts"', 'SELECT last_value FROM users_id_seq', 'SELECT count(*) FROM crm.nick', 'SELECT count(*) FROM events'])
-      t.equal(await sql('staging', 'app', q), await sql('db-prod', 'app', q), q);
+      t.equal(await sql('staging', 'app', q), await sql('db-prod', 'steps_src', q), q);
     t.same(await leftBehind(), { incoming: 'none', copies: '', login: 'false' });
   });
 
   await t.test('fakes are keyed by a secret kept on the staging host: not an md5 of the original', async (t) => {
     t.equal((await lab.sshOk('staging', 'stat -c %a /var/lib/ironclad/refresh/fake.key')).trim(), '600');
-    const prod = (await sql('db-prod', 'app', "SELECT 'user-' || substr(md5(email), 1, 12) || '@example.invalid', 'user-' || substr(md5(email), 1, 16) || '@example.invalid' FROM users")).split(/\s+/);
+    const prod = (await sql('db-prod', 'steps_src', "SELECT 'user-' || substr(md5(email), 1, 12) || '@example.invalid', 'user-' || substr(md5(email), 1, 16) || '@example.invalid' FROM users")).split(/\s+/);
     const fakes = new Set((await sql('staging', 'app', 'SELECT email FROM users')).split('\n'));
     t.equal(prod.filter((p) => fakes.has(p)).length, 0, 'a list of candidate emails finds no one');
     t.equal(await sql('staging', 'app', "SELECT count(DISTINCT email) = count(*) FROM users"), 't', 'still one fake per original (keys hold)');
@@ -150,7 +154,7 @@ async function main() {
     t.equal(await marker(), 'the staging before');
     t.equal(await sql('staging', 'postgres', "SELECT string_agg(datname || ' ' || datallowconn, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'app%'"), 'app true,app__previous true');
     await lab.sshOk('staging', `rm -rf ${STASH}`);
-    await sql('db-prod', 'app', 'SET ROLE app; DROP SCHEMA crm CASCADE; DROP INDEX users_touchy; DROP FUNCTION touchy(text); DROP TRIGGER users_search ON users; DROP FUNCTION users_search(); ALTER TABLE users DROP COLUMN search;');
+    await sql('db-prod', 'postgres', 'DROP DATABASE steps_src WITH (FORCE);');
   });
 }
 
