@@ -48,7 +48,11 @@ function interpret<T>(def: FactDef<T>, section: Section | undefined): Outcome<T>
 
 /** Pure: the facts of a host from the combined script's stdout. */
 export function parseFactOutput<N extends FactName>(host: string, names: readonly N[], output: string, nonce: string): HostFacts<N> {
-  const sections = splitSections(output, nonce);
+  return factsOfSections(host, names, splitSections(output, nonce));
+}
+
+/** The named facts from the script's sections, split once. */
+function factsOfSections<N extends FactName>(host: string, names: readonly N[], sections: Map<string, Section>): HostFacts<N> {
   const facts: Partial<FactValues> = {};
   const absent: N[] = [];
   const problems: FactProblem[] = [];
@@ -78,8 +82,8 @@ export async function gatherFactsWith<N extends FactName, A, T>(conn: Connector,
 async function gather<N extends FactName, A, T>(conn: Connector, wanted: readonly N[], call: ArgFactCall<A, T> | undefined, opts: { timeoutMs?: number }): Promise<{ facts: HostFacts<N>; value?: T }> {
   const nonce = newNonce();
   const result = await conn.run(factScript(wanted, nonce, call ? argSections(call) : []), { timeoutMs: opts.timeoutMs ?? FACTS_TIMEOUT_MS });
-  const facts = parseFactOutput(conn.host, wanted, result.stdout, nonce);
   const sections = splitSections(result.stdout, nonce);
+  const facts = factsOfSections(conn.host, wanted, sections);
   if (sections.size === 0 && (wanted.length > 0 || call)) {
     const tail = result.stderr.trim().split('\n').slice(-5).join('\n');
     throw new OperationError(mask(`${conn.host}: gathering facts failed (exit ${result.code})${tail ? `: ${tail}` : ''}`));
