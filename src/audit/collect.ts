@@ -1,13 +1,16 @@
 // Gathering what the audit judges, read-only: facts, plans, censuses, store catalogs and image records, hosts in parallel.
 import { readCatalog } from '../backup/catalog.js';
-import { fanOut } from '../executor/fanout.js';
+import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
-import { gatherFacts } from '../facts/gather.js';
+import { FACT_NAMES } from '../facts/registry.js';
+import type { HostFacts } from '../facts/types.js';
 import { readRecord } from '../images/record.js';
 import { checkAll } from '../instances/check.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { planEstate } from '../provision/estate.js';
+import { planHost, type HostPlan } from '../provision/plan.js';
+import { gatherForPlan, rolePasswords } from '../provision/run.js';
 import type { AuditInput } from './types.js';
 
 /** Everything the audit needs from the selected hosts, their backup stores and their image replicas included. */
@@ -17,13 +20,19 @@ export async function collectAudit(inv: Inventory, hosts: Host[], pool: Connecti
   // other host (a database host whose store is left out gets its backups marked as not judged)
   const stores = hosts.filter((h) => h.backup_store);
   const pairs = inv.images.filter((p) => selected.has(p.replica.host));
-  const [facts, censuses, catalogs, images] = await Promise.all([
-    fanOut(hosts, async (h) => gatherFacts(await pool.get(h))),
+  // every fact and the cluster's state in one round trip per host, each host's plan made from them (no second read)
+  const [gathered, censuses, catalogs, images] = await Promise.all([
+    fanOut(hosts, async (h) => {
+      const { facts, state } = await gatherForPlan(await pool.get(h), h, FACT_NAMES);
+      return { facts, plan: await fanOut([h], async () => planHost({ host: h, facts: facts.facts, state, passwords: rolePasswords(inv, h) })) };
+    }),
     checkAll(hosts.filter((h) => h.postgres), pool),
     fanOut(stores, async (s) => (await readCatalog(await pool.get(s), s)).entries),
     fanOut(pairs, async (p) => readRecord(await pool.get(selectHosts(inv, [p.replica.host])[0]), p.name)),
   ]);
-  const reachable = hosts.filter((h) => facts.find((f) => f.host === h.name)?.ok);
-  const { hosts: plans, wiringError: linksError } = await planEstate(inv, reachable, pool); // each host's own plan counts
+  const facts = gathered.map((g): HostOutcome<HostFacts> => (g.ok ? { host: g.host, ok: true, value: g.value.facts } : g));
+  const own = gathered.flatMap((g): HostOutcome<HostPlan>[] => (g.ok ? g.value.plan : [])); // a plan that failed is its own outcome
+  const reachable = hosts.filter((h) => own.some((p) => p.host === h.name));
+  const { hosts: plans, wiringError: linksError } = await planEstate(inv, reachable, pool, own); // each host's own plan counts
   return { inventory: inv, now, facts, plans, linksError, censuses, catalogs, images };
 }

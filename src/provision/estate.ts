@@ -27,9 +27,10 @@ export interface EstatePlan {
 }
 
 /** What `plan` shows and `audit` calls drift: every selected host's plan, backup wiring included. The wiring failing
- *  (a host it needs is unreachable) leaves each host's own plan standing and is reported beside it. */
-export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool): Promise<EstatePlan> {
-  const planned = await planAll(inv, hosts, pool);
+ *  (a host it needs is unreachable) leaves each host's own plan standing and is reported beside it. `own`: the hosts'
+ *  own plans when the caller made them already (the audit, from the facts it gathered). */
+export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, own?: HostOutcome<HostPlan>[]): Promise<EstatePlan> {
+  const planned = own ?? (await planAll(inv, hosts, pool));
   try {
     const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
     mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));

@@ -5,13 +5,15 @@ import { resolveSecret } from '../core/secrets.js';
 import { joinSql, runCommands } from '../executor/run.js';
 import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
-import { clusterStateFact } from '../facts/cluster-state.js';
+import { clusterStateFact, type ClusterState } from '../facts/cluster-state.js';
 import { gatherFacts, gatherFactsWith } from '../facts/gather.js';
+import type { FactName, HostFacts } from '../facts/types.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Change, Refusal } from '../operations/types.js';
 import { planHost, type HostPlan } from './plan.js';
 
 const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker'] as const;
+type PlanFact = (typeof PLAN_FACTS)[number];
 
 /** Resolve the passwords of a host's roles (only now, when needed); masked from here on. */
 export function rolePasswords(inv: Inventory, host: Host): Map<string, string> {
@@ -20,12 +22,18 @@ export function rolePasswords(inv: Inventory, host: Host): Map<string, string> {
   return out;
 }
 
+/** What the planner reads of a host (and any other facts asked), in one round trip: facts and its cluster's state. */
+export async function gatherForPlan<N extends FactName>(conn: Connector, host: Host, also: readonly N[] = []): Promise<{ facts: HostFacts<N | PlanFact>; state: ClusterState | null }> {
+  const names = [...new Set<N | PlanFact>([...PLAN_FACTS, ...also])];
+  const pg = host.postgres;
+  if (!pg) return { facts: await gatherFacts(conn, names), state: null };
+  const g = await gatherFactsWith(conn, names, { fact: clusterStateFact, args: pg });
+  return { facts: g.facts, state: g.value };
+}
+
 /** Gather what the planner needs in one round trip and plan one host (read-only). */
 export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>, created = false): Promise<HostPlan> {
-  const pg = host.postgres;
-  const { facts, state } = pg
-    ? await gatherFactsWith(conn, PLAN_FACTS, { fact: clusterStateFact, args: pg }).then((g) => ({ facts: g.facts, state: g.value }))
-    : { facts: await gatherFacts(conn, PLAN_FACTS), state: null };
+  const { facts, state } = await gatherForPlan(conn, host);
   return planHost({ host, facts: facts.facts, state, passwords, created });
 }
 
