@@ -1,6 +1,6 @@
 // `ironclad images compare|repair NAME | SRC DST`: production images against their backup, each side scanned where it
 // lives; repair copies what the backup lacks or holds wrong, from a healthy source.
-import { localConnector } from '../src/connectors/local.js';
+import { fastLocalConnector as localConnector } from '../src/images/local-run.js';
 import { UserError } from '../src/core/errors.js';
 import type { Connector } from '../src/connectors/types.js';
 import type { ConnectFn } from '../src/executor/pool.js';
