@@ -8,6 +8,7 @@ import { packageRoot } from '../core/paths.js';
 import { shq } from '../core/quote.js';
 import { sh } from '../executor/run.js';
 import { shellSums } from './render.js';
+import { isValid } from '../inventory/schema.js';
 import type { Host } from '../inventory/types.js';
 
 /** One backup as `backup list` shows it (the contract's fields first). */
@@ -45,6 +46,7 @@ function entryOf(store: string, path: string, record: any, v: any): BackupEntry 
   const m = stored ? stored.manifest : record;
   const id = stored ? stored.id : m?.id;
   if (typeof id !== 'string' || !/^[A-Za-z0-9._$-]+$/.test(id) || path.split('/').pop() !== id) return null;
+  if (stored && !isValid('manifest', m)) return null;
   const [ph, pd] = path.split('/').slice(-3);
   if (m?.host !== ph || m?.database !== pd || (stored && (stored.host !== ph || stored.database !== pd))) return null;
   return {

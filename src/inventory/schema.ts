@@ -9,8 +9,8 @@ import type { PathSegment, Problem } from './problems.js';
 import type { Source } from './source.js';
 import { didYouMean } from './suggest.js';
 
-export type SchemaName = 'inventory' | 'scrub' | 'runbook';
-export const SCHEMA_NAMES: SchemaName[] = ['inventory', 'scrub', 'runbook'];
+export type SchemaName = 'inventory' | 'scrub' | 'runbook' | 'manifest';
+export const SCHEMA_NAMES: SchemaName[] = ['inventory', 'scrub', 'runbook', 'manifest'];
 
 const compiled = new Map<SchemaName, ValidateFunction>();
 
@@ -47,6 +47,11 @@ function validator(name: SchemaName): ValidateFunction {
   const v = ahead?.schemaHash === hash ? ahead : newAjv().compile(JSON.parse(text));
   compiled.set(name, v);
   return v;
+}
+
+/** True when `data` is valid against a schema (for data from hosts, which has no source to point into). */
+export function isValid(name: SchemaName, data: unknown): boolean {
+  return validator(name)(data) === true;
 }
 
 /** Validate parsed data against a schema; every problem positioned in the source. */
