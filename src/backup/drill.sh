@@ -29,7 +29,7 @@ sql() { as "$bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -h "$scratch" -p 54
 printf '%s\n' 'CREATE ROLE drill LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;' 'CREATE DATABASE drill OWNER drill;' | sql "$U" -d postgres > /dev/null || fail "cannot create the drill's role and database"
 # the dump moves into the drill user's own folder (DIR's parents are root's alone)
 if [ -d "$DIR/dump" ]; then src="$scratch/dump"; else src="$scratch/dump.pgdump"; fi
-mv "${DIR}/${src##*/}" "$src" && chown -R "$U:" "$src" || fail "cannot hand the dump to $U"
+if ! mv "${DIR}/${src##*/}" "$src" || ! chown -R "$U:" "$src"; then fail "cannot hand the dump to $U"; fi
 printf '@@server %s\n' "$bin"
 rc=0
 as "$bin/pg_restore" -h "$scratch" -p 5432 -U drill -d drill --no-owner --no-acl -j "$(nproc 2> /dev/null || echo 2)" "$src" > "$scratch/restore.log" 2>&1 || rc=$?
