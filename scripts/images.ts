@@ -18,7 +18,7 @@ import type { SshTarget } from '../src/images/repair-script.js';
 import { parseVia } from '../src/images/repair-transfer.js';
 import { repairImages } from '../src/images/repair.js';
 import { checkSpec, renderCheck } from '../src/images/check-spec.js';
-import { hostCoverageStore, runCheck } from '../src/images/check.js';
+import { hostCoverageStore, pruneQuarantine, runCheck } from '../src/images/check.js';
 import type { ImagePair } from '../src/inventory/types.js';
 import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
 
@@ -107,18 +107,20 @@ async function runImageCheck({ words, options, flags }: Invocation, connect: Con
   return withTarget({ kind: 'pair', name: words[0] }, flags, connect, async ({ name, source, replica }, open, _addressOf, pair) => {
     const spec = checkSpec(pair?.check, options);
     const [src, dst] = await Promise.all([open(source), open(replica)]);
+    const replicaSide: Side = { role: 'replica', location: replica, connector: dst, cacheDir };
     const result = await runCheck({
       name,
       source: { role: 'source', location: source, connector: src, cacheDir },
-      replica: { role: 'replica', location: replica, connector: dst, cacheDir },
+      replica: replicaSide,
       hash,
       spec,
       store: hostCoverageStore(dst, name),
       progress: process.stderr.isTTY && !flags.json ? process.stderr : undefined,
     });
     await record(dst, { ...toRecord(result.compare, new Date()), coverage: result.coverage });
-    if (flags.json) printJson({ ...result.compare, coverage: result.coverage, slice: result.verified, slices: result.plan.slices });
-    else process.stdout.write(renderResult(result.compare) + renderCheck(result));
+    const removed = await pruneQuarantine(replicaSide, pair?.check?.quarantine_days ?? 30); // by age, never by a repair
+    if (flags.json) printJson({ ...result.compare, coverage: result.coverage, slice: result.verified, slices: result.plan.slices, quarantine_removed: removed });
+    else process.stdout.write(renderResult(result.compare) + renderCheck(result) + removed.map((r) => `  quarantine ${r} removed (older than its days)\n`).join(''));
     return result.ok ? 0 : 3;
   });
 }

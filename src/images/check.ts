@@ -1,10 +1,12 @@
 // images check: the routine check of a pair. Each run rehashes the slice verified longest ago (and whatever is new
 // or changed), records when, and says how much of the pair was verified within N days; rot or a discrepancy fails it.
 import type { Connector } from '../connectors/types.js';
+import { OperationError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { compareImages } from './compare.js';
 import { coverageOf, describeCoverage, fullyCovered, nextSlice, parseCoverageState, planSlices, recordRun, resize, type Coverage, type CoverageState, type SlicePlan } from './coverage.js';
 import { IMAGE_RECORD_DIR } from './record.js';
+import { repairCommand } from './repair-script.js';
 import type { ScanTuning } from './script.js';
 import type { Side } from './side.js';
 import { compareExitCode, type CompareResult } from './summary.js';
@@ -46,6 +48,13 @@ export async function runCheck(req: { name: string; source: Side; replica: Side;
   await req.store.save(after);
   const c = coverageOf(after, req.spec.days, now);
   return { compare, plan, verified, coverage: { ...c, text: describeCoverage(c) }, ok: compareExitCode(compare) === 0 && fullyCovered(c) };
+}
+
+/** Remove the replica's quarantine runs older than `days` (by the UTC time in their names); the names removed. */
+export async function pruneQuarantine(replica: Side, days: number): Promise<string[]> {
+  const r = await replica.connector.run(repairCommand({ op: 'prune', root: replica.location.path, days }));
+  if (r.code !== 0) throw new OperationError(`${r.host}: could not prune the quarantine of ${replica.location.path} (exit ${r.code}): ${r.stderr.trim()}`);
+  return r.stdout.split('\n').flatMap((l) => (l.startsWith('removed\t') ? [l.slice(8)] : []));
 }
 
 /** The state file of a pair on its replica's host, beside the pair's record. */

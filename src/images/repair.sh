@@ -16,7 +16,7 @@
 # op=receive root=DST algo=A quarantine=DIR offset=N task=LINE   one task; stdin is its bytes from N
 #            (0-based); commits the file once it is whole
 # op=prune   root=DST days=N                    removes quarantine runs (named by their UTC time) older than N days
-# exit: 0 done (each task's fate in the answer), 64 bad arguments, 66 no such directory.
+# exit: 0 done (each task's fate in the answer), 64 bad arguments, 66 no such directory, 75 another repair running.
 set -eu
 LC_ALL=C
 export LC_ALL
@@ -120,6 +120,12 @@ commit() {
 work=$(mktemp -d "${TMPDIR:-/tmp}/ironclad-repair.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
+# One repair of a tree at a time (a copy streamed through the controller waits its turn for each piece).
+if command -v flock >/dev/null 2>&1 && mkdir -p .ironclad-quarantine && inside .ironclad-quarantine; then
+  exec 9>.ironclad-quarantine/.lock
+  if [ "$op" = receive ]; then wait_s=60; else wait_s=0; fi
+  flock -w "$wait_s" 9 || { echo "another images repair of this tree is running" >&2; exit 75; }
+fi
 # The loop below reads its tasks from a file; a received file's bytes stay on stdin, kept as fd 3.
 exec 3<&0
 if [ "$op" = receive ]; then printf '%s\n' "$task" >"$work/lines"; else cat >"$work/lines"; fi

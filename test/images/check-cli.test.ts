@@ -46,6 +46,10 @@ t.test('images check NAME: a slice a run with the inventory settings, coverage i
   t.match(second.out, /routine check: slice 1 of 4 rehashed .*; 100% verified within 4 days, oldest 0 days ago/);
   const rec = JSON.parse(execFileSync('cat', [recordPath(name)]).toString());
   t.match(rec, { name, ok: true, coverage: { verified_fraction: 1, days: 4 } }, 'the record for audit carries the coverage');
+  const q = join(dir, 'dst', '.ironclad-quarantine');
+  execFileSync('mkdir', ['-p', join(q, '20200101T000000Z-abcdef', 'photos'), join(q, '29990101T000000Z-abcdef')]);
+  t.match(JSON.parse((await run(['--json'])).out), { quarantine_removed: ['20200101T000000Z-abcdef'] }, 'the check removes quarantines by age');
+  t.same(execFileSync('ls', [q]).toString(), '29990101T000000Z-abcdef\n');
   writeFileSync(join(dir, 'dst', 'extra.jpg'), 'x');
   t.equal((await run()).code, 3, 'a discrepancy: exit 3');
   await t.rejects(run(['--days', '0']), { constructor: UserError, message: /--days must be/ });
