@@ -80,14 +80,18 @@ export function bootScript(plan: LabPlan, host: LabHostPlan, authorizedKey: stri
   ].join('\n');
 }
 
+/** Redirections closing descriptors 3-9 (what sh can name): a lab host must not keep its caller's files open. */
+export const CLOSE_FDS = '3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-';
+
 /**
  * Start a host's boot detached from the caller: its own session, the caller's environment dropped,
- * in the host's network namespace and fresh pid/uts/mount/ipc namespaces (mounts stay private to it).
+ * in the host's network namespace and fresh pid/uts/mount/ipc namespaces (mounts stay private to it), without the
+ * caller's descriptors beyond stdio (a host outlives its caller and must not hold, say, the caller's `flock` lock).
  */
 export function launchScript(host: LabHostPlan): string {
   return (
     `setsid -f env -i PATH=${LAB_PATH} ip netns exec ${shq(host.netns)} ` +
     `unshare --pid --uts --mount --ipc --fork --propagation private /bin/sh ${shq(host.bootFile)} ` +
-    `</dev/null >>${shq(host.logFile)} 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-`
+    `</dev/null >>${shq(host.logFile)} 2>&1 ${CLOSE_FDS}`
   );
 }

@@ -8,7 +8,7 @@
 // - nspawn without --private-network keeps the netns it was started in, so the address set from outside stays
 //   (no networkd inside; Debian does not enable it).
 import { shq } from '../core/quote.js';
-import { FIRST_BOOT_MARKER, LAB_PATH, writeFileScript } from './boot.js';
+import { CLOSE_FDS, FIRST_BOOT_MARKER, LAB_PATH, writeFileScript } from './boot.js';
 import { etcHosts, sshdDropIn } from './files.js';
 import type { LabHostPlan, LabPlan } from './plan.js';
 
@@ -79,9 +79,6 @@ export function systemdBootScript(plan: LabPlan, host: LabHostPlan, base: string
     '',
   ].join('\n');
 }
-
-/** Redirections closing descriptors 3-9: a host lives on after its caller and must not hold the caller's files (a `flock` lock). */
-export const CLOSE_FDS = '3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-';
 
 /** Start a systemd host's boot detached from the caller: its own session, no inherited environment, the host's netns, private mounts. */
 export function systemdLaunchScript(host: LabHostPlan): string {

@@ -8,6 +8,8 @@ import { sshAnswers } from './ssh.js';
 export interface LabHostStatus {
   host: string;
   address: string;
+  /** How the host is made (namespace, systemd); absent in reports made before flavors existed. */
+  flavor?: LabHostPlan['flavor'];
   state: HostState;
   pid: number | null;
   ssh: boolean;
@@ -32,7 +34,7 @@ export async function observeLab(plan: LabPlan, hosts: LabHostPlan[], opts: { ss
       // Only a live init behind a working bridge can answer; knocking elsewhere would only wait for a timeout.
       const ssh = opts.ssh && bridgeUp && p !== undefined && liveInit(h, p) !== null && (await sshAnswers(h.address, h.sshPort, 3000));
       const health = assessHost(plan, h, p, ssh);
-      return { host: h.name, address: h.address, state: health.state, pid: health.pid, ssh, netns: h.netns, link: h.link, problems: health.problems };
+      return { host: h.name, address: h.address, flavor: h.flavor, state: health.state, pid: health.pid, ssh, netns: h.netns, link: h.link, problems: health.problems };
     }),
   );
   return {

@@ -77,7 +77,7 @@ t.test('here-documents refuse text containing their tag', async (t) => {
 t.test('launch: detached, clean environment, new namespaces inside the netns', async (t) => {
   t.equal(
     launchScript(db),
-    'setsid -f env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ip netns exec icl-db-prod unshare --pid --uts --mount --ipc --fork --propagation private /bin/sh /var/lib/icl-test/hosts/db-prod/boot.sh </dev/null >>/var/lib/icl-test/hosts/db-prod/boot.log 2>&1',
+    'setsid -f env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ip netns exec icl-db-prod unshare --pid --uts --mount --ipc --fork --propagation private /bin/sh /var/lib/icl-test/hosts/db-prod/boot.sh </dev/null >>/var/lib/icl-test/hosts/db-prod/boot.log 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-',
   );
 });
 
