@@ -120,6 +120,23 @@ async function main() {
     }
   });
 
+  await t.test('a backup taken before encryption (the old layout, owned by the upload account) stays readable and is adopted', async (t) => {
+    const id = '20261101T021500Z-db-prod-app';
+    const counts = (await lab.sshOk('db-prod', 'cd / && su postgres -c "psql -X -A -t -q -F \'\t\' -d app"', { stdin: readFileSync('src/backup/counts.sql', 'utf8') })).trim().split('\t');
+    const dump = await lab.sshOk('db-prod', "cd / && su postgres -c 'pg_dump -Fc app' | base64 -w0");
+    const dir = `${ROOT}/db-prod/app/${id}`;
+    await lab.sshOk('backup-far', `mkdir -p ${dir} && cd ${dir} && base64 -d > dump.pgdump && s=$(sha256sum dump.pgdump | cut -d' ' -f1) && printf '{"id":"${id}","host":"db-prod","database":"app","cluster":"15/main","system_identifier":"1","server_version":"15","format":"custom","started_at":"2026-11-01T02:15:00Z","finished_at":"2026-11-01T02:16:00Z","tables":%s,"rows":%s,"bytes":%s,"newest_event":null,"row_counts":%s,"files":{"dump.pgdump":"%s"}}\\n' ${counts[1]} ${counts[2]} $(stat -c %s dump.pgdump) '${counts[3].replace(/'/g, `'\\''`)}' "$s" > manifest.json && sha256sum dump.pgdump manifest.json > SHA256SUMS && chown -R ironclad-backup: ${dir} && chmod -R a-w ${dir}`, { stdin: dump });
+    const plan = await ironclad([...inv, 'plan']);
+    t.match(plan.stdout, /FOREIGN \/srv\/ironclad\/backups\/db-prod/, 'plan says the old backup will become root\'s');
+    t.equal((await ironclad([...inv, 'apply', '--yes'])).code, 0);
+    t.equal((await lab.sshOk('backup-far', `stat -c %U ${dir}/dump.pgdump`)).trim(), 'root', 'adopted: root owns it now');
+    const old = (await list()).find((b) => b.id === id);
+    t.match(old, { encrypted: false, verified: false });
+    const v = await ironclad([...inv, 'backup', 'verify', '--id', id, '--restore']);
+    t.equal(v.code, 0, v.stdout + v.stderr);
+    t.match(v.stdout, /OK \(restore drill passed/, 'restored and counted on the drill host like any other');
+  });
+
   await t.test('after all that: every genuine backup restores, and the refresh brings the genuine data', async (t) => {
     const v = await ironclad([...inv, 'backup', 'verify', '--id', genuine[0], '--restore']);
     t.equal(v.code, 0, v.stdout + v.stderr);
