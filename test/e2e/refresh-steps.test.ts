@@ -123,7 +123,7 @@ async function main() {
     rules(SCRUB.replace('    phone: { set: null }\n', '    phone: { set: null }\n    search: { fake: text }\n').replace('\nverify:', '\n  crm.Contacts:\n    Email: { fake: email }\n    Tags: { set: "{}" }\n    doc: { set: null }\nverify:').replace('pii_scan: [users, orders]', 'pii_scan: [users, orders, crm.Contacts]'));
     const r = await ironclad([...inv, 'runbook', 'run', book, '--resume', refusedRun]);
     t.equal(r.code, 0, r.stdout.split('\n').slice(-14).join('\n'));
-    t.match(r.stdout, /1\. guard: /, 'the guard again');
+    t.match(r.stdout, /resumed \(1 steps already done\)\n +1\. guard\n +staging: not production/, 'the guard again');
     t.match(r.stdout, /scrubbed \d+ tables with their triggers off; 1 materialized views refreshed/);
     t.match(r.stdout, /no personal data found in \d+ columns of \d+ tables in 2 schemas/);
     t.match(r.stdout, /the old one is kept as app__previous \(ironclad refresh staging --swap-back puts it back\)/);
