@@ -82,6 +82,20 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     t.match(JSON.parse(last.stdout), { id, manifest: { rows: 10 } }, 'last reads the store\'s record');
   });
 
+  t.test('durable before it answers: every file and folder fsynced before the rename into place, the parent after', { skip: spawnSync('strace', ['-V']).status !== 0 && 'strace not installed' }, async (t) => {
+    const s = scratchStore();
+    upload(s, 'u9', genuine(recipient));
+    const trace = join(tempDir('ironclad-strace-'), 'trace');
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2', '-o', trace, join(s.root, '.store.sh'), 'commit', 'db-prod', 'u9', 'app'], { env: { PATH: process.env.PATH! }, encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    const id = r.stdout.match(/^committed (\S+)$/m)![1];
+    const calls = readFileSync(trace, 'utf8').split('\n').filter((l) => /fsync|rename/.test(l) && !/resumed/.test(l));
+    const into = calls.findIndex((l) => l.includes(`/db-prod/app/${id}"`) && /rename/.test(l));
+    t.ok(into > 0, 'renamed into place');
+    t.ok(calls.slice(0, into).filter((l) => l.includes('fsync')).length >= 7, `4 files and 3 folders fsynced before (${calls.slice(0, into).filter((l) => l.includes('fsync')).length})`);
+    t.ok(calls.slice(into).some((l) => l.includes('fsync')), 'the folder that holds it fsynced after');
+  });
+
   t.test('what a hostile database host proposes is refused, and nothing of it is kept', async (t) => {
     const s = scratchStore();
     const refusals: [string, Record<string, Buffer>, RegExp, string?][] = [
@@ -121,6 +135,23 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     t.match(s.client('db-prod', 'sh -c id').stderr, /refused/);
     const notRoot = spawnSync('runuser', ['-u', 'nobody', '--', 'sh', '-c', `cat > /tmp/ironclad-store-try.sh && sh /tmp/ironclad-store-try.sh prune db-prod 0 0 0`], { input: readFileSync(join(s.root, '.store.sh')), encoding: 'utf8' });
     t.match(notRoot.stderr, /prune is for root/, 'the upload account cannot run root\'s verbs');
+  });
+
+  t.test("one host's commit (holding its lock) never stalls another host's upload", async (t) => {
+    const s = scratchStore();
+    mkdirSync(join(s.root, 'incoming', 'other'));
+    writeFileSync(join(s.root, '.locks', 'other'), '');
+    const { spawn } = await import('node:child_process');
+    const holder = spawn('flock', ['-x', join(s.root, '.locks', 'db-prod'), 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      const r = s.client('other', 'put o1 f 3', 'abc');
+      t.equal(r.status, 0, r.stderr);
+      t.ok(Date.now() - started < 5000, 'the other host wrote at once');
+    } finally {
+      holder.kill();
+    }
   });
 
   t.test('a short stream goes back to incoming for the next run to resume; put never overwrites', async (t) => {
