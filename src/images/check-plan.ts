@@ -65,6 +65,8 @@ export function judgeCheck(pair: ImagePair, record: ImageRecord | null, now: Dat
     return { level: 'failure', message: `ROT ON THE SOURCE: ${record.counts.source_rot} file(s) changed while size and mtime did not`, hints: [`run: ironclad images compare ${pair.name} (the paths), then restore each from the replica: ironclad images repair REPLICA SOURCE --only PATH`] };
   const problems = PROBLEMS.filter((p) => record.counts[p] > 0).map((p) => `${record.counts[p]} ${p.replace('_', ' ')}`);
   if (problems.length) return { level: 'failure', message: `discrepancies at the last check: ${problems.join(', ')}`, hints: [`run: ironclad images repair ${pair.name}`] };
+  if (oldest === null && cov.never && !cov.stale && since <= days)
+    return { level: 'warning', message: `first cycle of the routine check under way: ${cov.text}`, hints: [] };
   if (oldest === null || oldest > days || cov.verified_fraction < 1)
     return { level: 'failure', message: `not every file verified within ${days} days (${oldest === null ? 'some never' : `oldest ${Math.floor(oldest)} days ago`})`, hints: run };
   const every = 1 / (runsPerDay(pair.check.schedule, now) ?? 1);

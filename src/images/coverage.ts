@@ -60,7 +60,8 @@ export interface Coverage {
   days: number;
   verified_fraction: number; // 0..1
   oldest_days: number | null; // null: some slice was never verified
-  never: number; // slices never verified
+  never: number; // slices never verified (a first cycle under way)
+  stale: number; // slices verified, but longer ago than `days`
 }
 
 /** Pure: the coverage of a state at `now`. */
@@ -69,19 +70,24 @@ export function coverageOf(state: CoverageState, days: number, now: Date): Cover
   const within = ages.filter((a) => a !== null && a <= days).length;
   const never = ages.filter((a) => a === null).length;
   const oldest = never ? null : Math.max(...(ages as number[]));
-  return { days, verified_fraction: state.slices ? within / state.slices : 0, oldest_days: oldest, never };
+  return { days, verified_fraction: state.slices ? within / state.slices : 0, oldest_days: oldest, never, stale: state.slices - within - never };
 }
 
 /** "100% verified within 30 days, oldest 12 days ago" (rounded down, so 99.6% is not shown as 100%). */
 export function describeCoverage(c: Coverage): string {
   const pct = Math.floor(c.verified_fraction * 1000) / 10;
-  const oldest = c.oldest_days === null ? `${c.never} slice(s) never verified` : `oldest ${Math.floor(c.oldest_days)} days ago`;
+  const oldest = c.oldest_days === null ? `${c.never} slice(s) not verified yet (first cycle)` : `oldest ${Math.floor(c.oldest_days)} days ago`;
   return `${pct}% verified within ${c.days} days, ${oldest}`;
 }
 
 /** True when every file was verified within the days asked. */
 export function fullyCovered(c: Coverage): boolean {
   return c.never === 0 && c.verified_fraction === 1;
+}
+
+/** True when no file's last verification is older than the days asked (a first cycle may still be under way). */
+export function onTime(c: Coverage): boolean {
+  return c.stale === 0;
 }
 
 /** Parse a byte budget: a number of bytes, or with K, M, G, T (powers of 1024), e.g. "50G" or "800MB". */

@@ -20,7 +20,7 @@ export interface ImageRecord {
   counts: Record<Problem, number>;
   walk_errors: number;
   duration_ms: number;
-  coverage?: { verified_fraction: number; oldest_days: number | null; days: number; text: string }; // images check
+  coverage?: { verified_fraction: number; oldest_days: number | null; days: number; text: string; never?: number; stale?: number }; // images check
 }
 
 /** The record file of a pair (the schema allows only [a-z0-9_.-] in names; anything else would be encoded). */

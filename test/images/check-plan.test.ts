@@ -35,6 +35,7 @@ t.test('judgeCheck: a table', async (t) => {
     ['coverage aged past the days since the run', rec(), new Date('2026-12-21T12:00:00Z'), 'failure', /oldest 31 days ago/],
     ['coverage short', rec({ coverage: { verified_fraction: 0.9, oldest_days: 40, days: 30, text: '' } }), now, 'failure', /not every file/],
     ['runs missed', rec(), new Date('2026-12-05T12:00:00Z'), 'warning', /ran 3 days ago/],
+    ['a first cycle under way', rec({ coverage: { verified_fraction: 0.5, oldest_days: null, days: 30, text: '50% verified', never: 15, stale: 0 } }), now, 'warning', /first cycle .* under way: 50% verified/],
   ];
   for (const [name, r, at, level, message] of cases) t.match(judgeCheck(pair, r, at), { level, message }, name);
   t.equal(judgeCheck({ ...pair, check: undefined }, rec(), now), undefined, 'no check: no verdict');

@@ -40,7 +40,10 @@ t.test('coverageOf and describeCoverage', async (t) => {
   const late = coverageOf(s, 30, day(35));
   t.equal(describeCoverage(late), '75% verified within 30 days, oldest 35 days ago');
   t.notOk(fullyCovered(late));
-  t.equal(describeCoverage(coverageOf({ slices: 3, verified: [day(0).toISOString(), null, null] }, 30, day(1))), '33.3% verified within 30 days, 2 slice(s) never verified');
+  const first = coverageOf({ slices: 3, verified: [day(0).toISOString(), null, null] }, 30, day(1));
+  t.equal(describeCoverage(first), '33.3% verified within 30 days, 2 slice(s) not verified yet (first cycle)');
+  t.match(first, { never: 2, stale: 0 });
+  t.match(late, { never: 0, stale: 1 });
 });
 
 t.test('parseBytes and parseCoverageState', async (t) => {
@@ -81,3 +84,24 @@ t.test('runCheck on real trees: a slice a run, every file rehashed once a cycle,
   t.same(rot.compare.content_mismatch, ['photos/same.jpg'], 'a discrepancy is reported by the next run');
   t.equal(rot.ok, false);
 });
+
+t.test('runCheck under a byte budget: the first cycle builds coverage a slice a run, reported, not failed', async (t) => {
+  const dir = t.testdir();
+  sourceTree(join(dir, 'src'));
+  execFileSync('cp', ['-a', join(dir, 'src'), join(dir, 'dst')]);
+  let saved: CoverageState | null = null;
+  const store: CoverageStore = { read: async () => saved, save: async (s) => void (saved = s) };
+  const req = { name: 'x', source: localSide('source', join(dir, 'src'), join(dir, 'c')), replica: localSide('replica', join(dir, 'dst'), join(dir, 'c')), hash: 'sha256' as const, spec: { days: 2, runsPerDay: 1, budgetBytes: 1024 }, store };
+  const first = await runCheck({ ...req, now: day(0) });
+  t.equal(first.verified, 'all', 'empty caches: the first run hashed everything anyway');
+  saved = null;
+  const again = await runCheck({ ...req, now: day(1) });
+  t.equal(again.verified, 0, 'warm caches, no state, a budget: one slice');
+  t.match(again.coverage, { never: 1, stale: 0 });
+  t.match(again.coverage.text, /not verified yet \(first cycle\)/);
+  t.equal(again.ok, true, 'a first cycle under way is not a failure');
+  t.match(again.plan, { slices: 2, withinDays: true });
+  const big = await runCheck({ ...req, spec: { ...req.spec, budgetBytes: 1 }, now: day(2) });
+  t.match(big.plan, { withinDays: false }, 'a budget too small for the days is said');
+});
+
