@@ -75,6 +75,7 @@ export const runbookFamily: Family = {
         else {
           out(`${rb.name}: ${rb.description}\nparams: ${Object.entries(rb.params).map(([k, v]) => `${k}=${String(v)}`).join(', ') || 'none'}`);
           rb.steps.forEach((s, i) => out(`  ${i + 1}. ${s.name}: ${s.action ?? `shell on ${s.host}`}${s.destructive || ACTIONS.get(s.action ?? '')?.destructive ? ' [destructive]' : ''}${s.description ? ` (${s.description})` : ''}`));
+          for (const s of rb.on_failure ?? []) out(`  on failure in ${s.when.join(', ')}: ${s.name}: ${s.action ?? `shell on ${s.host}`}${s.description ? ` (${s.description})` : ''}`);
         }
         return 0;
       }
