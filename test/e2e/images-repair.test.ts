@@ -86,4 +86,15 @@ t.test('images repair between two lab hosts', { skip: unavailable }, async (t) =
   t.equal(await sums(lab, REPLICA.host, REPLICA.path, ['gone1.jpg', 'photos/short.jpg']), await sums(lab, SOURCE.host, SOURCE.path, ['gone1.jpg', 'photos/short.jpg']));
   await lab.sshOk(SOURCE.host, `grep -vxF -- ${shq(pub.trim())} ~/.ssh/authorized_keys >/tmp/ak; cat /tmp/ak >~/.ssh/authorized_keys; rm /tmp/ak`);
   await lab.sshOk(REPLICA.host, 'rm -f ~/.ssh/id_ed25519* ~/.ssh/known_hosts');
+
+  // The routine check: the first run rehashes everything (no coverage state yet), the next one a slice of 30.
+  await lab.sshOk(REPLICA.host, 'rm -f /var/lib/ironclad/images/uploads.coverage.json');
+  const check = await images(t, lab, ['check', 'uploads']);
+  t.equal(check.code, 3, 'rot on the source: the check fails');
+  t.match(check.doc, { slice: 'all', source_rot: ['photos/same.jpg'], coverage: { verified_fraction: 1, text: '100% verified within 30 days, oldest 0 days ago' } });
+  t.match(check.doc.quarantine_removed, [], 'fresh quarantines are kept');
+  t.match(JSON.parse(await lab.sshOk(REPLICA.host, 'cat /var/lib/ironclad/images/uploads.json')), { coverage: { verified_fraction: 1 }, counts: { source_rot: 1 } }, 'the record for audit has the coverage');
+  const next = await images(t, lab, ['check', 'uploads']);
+  t.match(next.doc, { slice: 0, slices: 30, coverage: { verified_fraction: 1 } });
+  t.ok(next.doc.source.hashed < next.doc.source.files, 'a slice, not everything');
 });
