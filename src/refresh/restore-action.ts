@@ -55,7 +55,10 @@ export const restoreAction: Action = {
     const contents = await readDump(restore, Boolean(rules));
     contents.toc = await prepareIncoming(restore, contents.toc, dir, ctx.log);
     const touched = rules ? Object.keys(rules.tables) : [];
-    const unsafe = rules ? scrubBeforeIndexesUnsafe(contents.postSql) ?? (touched.some((t) => /\s/.test(t)) ? 'a table the rules name has a space in its name' : undefined) : undefined;
+    const unsafe = rules
+      ? (scrubBeforeIndexesUnsafe(contents.postSql) ??
+        (touched.some((t) => /\s/.test(t)) ? 'a table the rules name has a space in its name' : rules.fire_triggers?.length ? `the rules let the triggers of ${rules.fire_triggers.join(', ')} run for the scrub` : undefined))
+      : undefined;
     if (unsafe) ctx.log(`restoring everything before the scrub step: ${unsafe}`);
     let scrubbed = '';
     if (rules && !unsafe) {

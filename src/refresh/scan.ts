@@ -71,6 +71,7 @@ export function ruleProblems(rules: ScrubRules, catalog: Map<string, Relation>):
   }
   for (const list of ['pii_scan', 'pii_skip'] as const)
     for (const name of rules.verify?.[list] ?? []) if (!catalog.has(tableKey(name))) problems.push(`verify.${list}: no table ${tableKey(name)} in the restored database${like(name)}`);
+  for (const name of rules.fire_triggers ?? []) if (!catalog.has(tableKey(name))) problems.push(`fire_triggers: no table ${tableKey(name)} in the restored database${like(name)}`);
   return problems;
 }
 

@@ -9,6 +9,7 @@ export type ScrubRule = { fake: 'email' | 'name' | 'phone' | 'address' | 'text' 
 export interface ScrubRules {
   version: 1;
   tables: Record<string, 'truncate' | Record<string, ScrubRule>>;
+  fire_triggers?: string[];
   verify?: { pii_scan?: string[]; pii_skip?: string[]; allow_email_domains?: string[] };
 }
 
@@ -96,10 +97,12 @@ export function triggersOff(tables: string[]): { off: string[]; on: string[] } {
   };
 }
 
-/** The scrub transaction for the given rules, keyed by `keyHex`, with the user triggers of the tables it updates off. */
+/** The scrub transaction for the given rules, keyed by `keyHex`, with the user triggers of the tables it updates off
+ *  (but those of the tables `fire_triggers` names). */
 export function scrubSql(rules: ScrubRules, accounts: string[], keyHex: string): string {
   const { truncates, updates } = scrubPlan(rules, accounts);
-  const triggers = triggersOff(updates.map((u) => u.table));
+  const fire = new Set((rules.fire_triggers ?? []).map((t) => tableKey(t)));
+  const triggers = triggersOff(updates.map((u) => u.table).filter((t) => !fire.has(t)));
   return ['BEGIN;', ...keyStatements(keyHex), ...triggers.off, ...truncates, ...updates.map((u) => u.sql), ...triggers.on, 'COMMIT;'].join('\n');
 }
 

@@ -45,7 +45,8 @@ export const scrubAction: Action = {
     await s.sql(scrubSql(rules, r.spec.promote?.accounts ?? [], await fakeKey(s.conn, r.target)));
     const views = (await s.sql(REFRESH_MATVIEWS)).map(([q]) => q);
     if (views.length) await s.sql(views.join('\n'));
-    ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables with their triggers off${views.length ? `; ${views.length} materialized views refreshed from the scrubbed rows` : ''}`);
+    const fire = rules.fire_triggers?.length ? ` (but ${rules.fire_triggers.join(', ')}, whose triggers ran as ${s.login.role}, as the rules ask)` : '';
+    ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables with their triggers off${fire}${views.length ? `; ${views.length} materialized views refreshed from the scrubbed rows` : ''}`);
     return { scrubbed: hash };
   },
 };

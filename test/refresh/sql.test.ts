@@ -46,6 +46,9 @@ t.test('scrub rules name tables as PostgreSQL spells them: schema.table, case-se
   t.same(plan.truncates, ['TRUNCATE TABLE "crm"."log";']);
   t.match(plan.updates[0].sql, /^UPDATE "crm"\."Contacts" SET "Email" = CASE WHEN "Email" IS NULL/);
   t.not(rulesHash(rules), rulesHash({ ...rules, verify: { pii_skip: ['crm.log'] } }), 'any change of the rules, another fingerprint');
+  const firing = scrubSql({ ...rules, fire_triggers: ['crm.Contacts'] }, [], KEY);
+  t.notMatch(firing, /pg_partition_tree\('"crm"\."Contacts"'/, 'a table fire_triggers names keeps its triggers on for the scrub');
+  t.match(firing, /pg_partition_tree\('"public"\."users"'/, 'the others are off');
 });
 
 t.test('scrubPlan and scrubTables agree with scrubSql', async (t) => {
