@@ -199,6 +199,18 @@ async function main() {
     t.equal(r2.code, 3, r2.stdout + r2.stderr);
     t.match(r2.stdout, /carries the production marker/);
     t.equal(await marker(), 'the staging before');
+    // an untagged production without its marker behind the staging address: refused by what its cluster is
+    const prod = lab.host('db-prod').address;
+    const same = variant('same', (s) => s.replace(`address: ${prod}`, 'address: 10.213.7.98').replace('address: 10.213.7.20', `address: ${prod}`));
+    await lab.sshOk('db-prod', 'mv /var/lib/ironclad/production /var/lib/ironclad/production.away');
+    try {
+      const r3 = await ironclad(['-i', same, '--yes', 'refresh', 'staging']);
+      t.equal(r3.code, 3, r3.stdout + r3.stderr);
+      t.match(r3.stdout, /runs the very cluster db-prod's backups come from \(system identifier \d+, backup /);
+    } finally {
+      await lab.sshOk('db-prod', 'mv /var/lib/ironclad/production.away /var/lib/ironclad/production');
+    }
+    t.equal(await sql('db-prod', 'postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'app\\_\\_%'"), '0', 'nothing made on production');
   });
 
   await t.test('a view on a scrubbed column: PostgreSQL refuses the one-pass rewrite of its table, which is updated instead', async (t) => {
