@@ -60,7 +60,7 @@ export function judgePostgres(host: string, facts: Pick<FactValues, 'postgres_pa
 function ironcladCronFiles(inv: Inventory, host: Host, systemd: boolean): string[] {
   const files: string[] = [];
   if (host.backup && !systemd) files.push(PATHS.cron.split('/').pop()!);
-  if (host.backup_store && inv.hosts.some((h) => h.backup?.to === host.name)) files.push(PATHS.pruneCron.split('/').pop()!);
+  if (host.backup_store && inv.hosts.some((h) => h.backup?.to === host.name)) files.push(PATHS.pruneCron.split('/').pop()!, PATHS.healthCron.split('/').pop()!);
   return files;
 }
 

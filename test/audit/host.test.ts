@@ -50,6 +50,7 @@ t.test('what the inventory does not know', async (t) => {
     ['a hand-made cron file and root crontab', 'staging', { backup_job: noJob, jobs: { cron_d: [{ name: 'cleanup', lines: ['0 4 * * * root rm -rf /tmp/x'], package: null }], root_crontab: ['@reboot /opt/x'], timers: [] } }, [['warning', '/etc/cron.d/cleanup', /no package ships/], ['warning', 'root crontab', /1 entry/]]],
     ['ironclad cron file left behind', 'staging', { backup_job: noJob, jobs: { cron_d: [{ name: 'ironclad-backup', lines: ['x'], package: null }], root_crontab: [], timers: [] } }, [['failure', '/etc/cron.d/ironclad-backup', /no longer asks for it/]]],
     ['a job of a host without backup', 'staging', { backup_job: { installed: true, host: 'staging', databases: ['app'], status: null } }, [['failure', '/usr/local/sbin/ironclad-backup', /no backup for this host/]]],
+    ['a store with its retention and health cron files', 'backup-far', { clusters: [], backup_job: noJob, jobs: { cron_d: [{ name: 'ironclad-retention', lines: ['x'], package: null }, { name: 'ironclad-store-health', lines: ['x'], package: null }], root_crontab: [], timers: [] } }, [['ok', 'host', /nothing here/]]],
     ['a job of a removed database', 'db-prod', { backup_job: { installed: true, host: 'db-prod', databases: ['app', 'billing'], status: null } }, [['failure', '/usr/local/sbin/ironclad-backup', /still dumps billing/]]],
   ];
   for (const [name, h, over, want] of cases) {
