@@ -8,6 +8,7 @@ import { tail } from '../executor/run.js';
 import type { Action } from '../runbook/types.js';
 import { ownerOf, query, refreshOf, sideNames } from './db.js';
 import { closeLogin, handOver, incomingMark, refreshRole } from './login.js';
+import { reopenSql } from './swap.js';
 
 /** The copied backup's folder of a run (pure): the copy step's `dir`, else the one a backup id gives; undefined when
  *  neither is known (the run failed before it picked one). Only a folder directly under the refresh directory. */
@@ -52,6 +53,9 @@ export const discardAction: Action = {
       ctx.log(`dropped ${incoming}`);
     });
     await attempt(`closing the login of ${refreshRole(r.spec.to.database)}`, () => closeLogin(conn, r.target, r.spec.to.database));
+    // a swap ended half-way (interrupted) never leaves a database refusing connections
+    const { previous } = sideNames(r.spec.to.database);
+    await attempt('reopening the databases', () => query(conn, r.target, 'postgres', reopenSql([r.spec.to.database, incoming, previous])));
     if (problems.length) throw new OperationError(`cleaning up after the failure on ${r.target.name} was not complete:\n  - ${problems.join('\n  - ')}`);
   },
 };
