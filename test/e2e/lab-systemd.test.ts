@@ -98,6 +98,15 @@ async function main() {
     t.comment(`memory of a host running PostgreSQL: RSS ${m.rss} MiB, PSS ${m.pss} MiB`);
   });
 
+  await t.test('a host rebooted on its own disk comes back with its cluster started by systemd', async (t) => {
+    t.equal((await ironclad(['-i', four, '--limit', 'sdl-a', 'lab', 'down', '--keep-disks'])).code, 0, 'down, disk kept');
+    t.equal((await ironclad(['-i', four, 'lab', 'status'])).code, 3, 'lab status: not all up');
+    t.equal((await ironclad(['-i', four, '--limit', 'sdl-a', 'lab', 'up'])).code, 0, 'up again');
+    const ssh = `ssh -i ${STATE}/id_ed25519 -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${STATE}/known_hosts`;
+    const r = await runHere(`${ssh} root@10.213.28.10 'systemctl is-system-running --wait >/dev/null; systemctl is-active postgresql@15-main; pg_lsclusters -h | cut -d" " -f1-4'`);
+    t.equal(r.stdout, 'active\n15 main 5432 online\n', `reachable under strict host-key checking, its cluster back under systemd\n${r.stderr}`);
+  });
+
   await t.test('lab down leaves nothing behind', async (t) => {
     const r = await ironclad(['-i', four, 'lab', 'down']);
     t.equal(r.code, 0, r.stderr);

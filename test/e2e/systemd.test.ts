@@ -83,6 +83,7 @@ async function main() {
     t.ok(list.backups.some((b) => b.host === 'sd-db' && b.database === 'app' && b.tables >= 3), 'the store holds the timer-made backup');
     const audit = JSON.parse((await ironclad([...inv, '--json', 'audit'])).stdout) as AuditReport;
     const findings = audit.hosts.flatMap((h) => h.findings);
+    t.comment(`audit lines not ok on the systemd estate:\n${findings.filter((f) => f.level !== 'ok').map((f) => `${f.host} ${f.area} ${f.subject ?? ''}: ${f.level}: ${f.message}`).join('\n')}`);
     const job = findings.find((f) => f.host === 'sd-db' && f.area === 'job');
     t.equal(job?.level, 'ok', `audit: ${job?.message}`);
     t.match(job?.message, /last run/);
