@@ -54,7 +54,7 @@ fi
 
 case $algo in
   sha256) if command -v openssl >/dev/null 2>&1; then hasher='openssl dgst -sha256 -r'; else hasher=sha256sum; fi ;;
-  blake3) hasher='b3sum --no-names' ;;
+  blake3) hasher='b3sum --no-mmap --no-names' ;;
   xxh128) hasher='xxhsum -H2' ;;
   crc32) hasher='cksum' ;;
   *) echo "ironclad-repair: unknown algo: $algo" >&2; exit 64 ;;
