@@ -31,7 +31,7 @@ export function renderRepairPlan(r: RepairResult, limit = 20): string {
   const out = [`images repair ${r.name} (${r.hash})`];
   if (!copy && !replace) out.push('  nothing to copy or replace');
   else out.push(`  would copy ${count(copy)} missing file(s) and replace ${count(replace)} different one(s): ${humanBytes(bytes)} from the source`);
-  if (replace) out.push(`  replaced files are kept in ${r.quarantine ?? 'a quarantine directory'}`);
+  if (replace) out.push(`  replaced files are kept in ${r.quarantine}`);
   leftAlone(r, out, limit);
   return out.join('\n') + '\n';
 }
@@ -42,7 +42,7 @@ export function renderRepairResult(r: RepairResult, limit = 20): string {
   out.push(`  copied ${count(r.copied.length)}, replaced ${count(r.replaced.length)} (${humanBytes(r.copied_bytes)}), each checksummed after the copy`);
   list(out, 'copied', r.copied, limit);
   list(out, 'replaced', r.replaced, limit);
-  if (r.quarantine) out.push(`  the replaced files are kept in ${r.quarantine} (removed by age, never by a repair)`);
+  if (r.replaced.length) out.push(`  the replaced files are kept in ${r.quarantine} (removed by age, never by a repair)`);
   for (const f of r.failed.slice(0, limit)) out.push(`  FAILED: ${shown(f.path)}: ${f.why}`);
   leftAlone(r, out, limit);
   if (!r.copied.length && !r.replaced.length && !r.failed.length && !r.planned.copy && !r.planned.replace) out.push('  nothing to copy or replace');

@@ -120,7 +120,7 @@ export interface RepairResult {
   transfer?: Transfer;
   copied: string[];
   replaced: string[];
-  quarantine: string | null; // where the replaced files were kept (null when none was replaced)
+  quarantine: string; // this run's quarantine directory: where replaced files are kept (created only when one is)
   source_rot: string[];
   source_rot_replica_healthy: string[]; // of those, the ones whose replica copy has the source's last good hash
   extra: string[];
@@ -156,7 +156,7 @@ export function buildRepairResult(run: { name: string; source?: string; replica?
     ...(run.transfer ? { transfer: run.transfer } : {}),
     copied: byStatus('copied').map((t) => displayPath(t.path)),
     replaced: replaced.map((t) => displayPath(t.path)),
-    quarantine: replaced.length || (run.dryRun && planTotals(plan).replace) ? run.quarantine : null, // a plan names the one it would use
+    quarantine: run.quarantine,
     source_rot: plan.sourceRot.map((r) => displayPath(r.path)),
     source_rot_replica_healthy: plan.sourceRot.filter((r) => r.replicaHealthy).map((r) => displayPath(r.path)),
     extra: plan.extra.map(displayPath),

@@ -71,7 +71,7 @@ t.test('onlyPaths and the result: exit 1 on a failed copy, 3 on rot left, else 0
   t.match(ok, { copied: ['m'], replaced: ['c'], quarantine: 'h:/q', failed: [], copied_bytes: 6, planned: { copy: 1, replace: 1, bytes: 6 } });
   t.equal(repairExitCode(ok), 0);
   const bad = buildRepairResult({ ...run, answers: [{ index: 0, status: 'partial', bytes: 1, detail: 'stopped' }] });
-  t.match(bad, { copied: [], replaced: [], quarantine: null, failed: [{ path: 'm', why: 'stopped' }, { path: 'c', why: /not attempted/ }] });
+  t.match(bad, { copied: [], replaced: [], quarantine: 'h:/q', failed: [{ path: 'm', why: 'stopped' }, { path: 'c', why: /not attempted/ }] });
   t.equal(repairExitCode(bad), 1);
   planRow(plan, { status: 'source_rot', path: 'r', source: e('r', { kind: 'rotten', value: 'x', expected: 'y' }) });
   t.equal(repairExitCode(buildRepairResult({ ...run, answers: [{ index: 0, status: 'copied', bytes: 3, detail: '' }, { index: 1, status: 'copied', bytes: 3, detail: '' }] })), 3);
