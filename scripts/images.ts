@@ -18,7 +18,7 @@ import type { SshTarget } from '../src/images/repair-script.js';
 import { parseVia } from '../src/images/repair-transfer.js';
 import { repairImages } from '../src/images/repair.js';
 import { checkSpec, renderCheck } from '../src/images/check-spec.js';
-import { hostCoverageStore, pruneQuarantine, runCheck } from '../src/images/check.js';
+import { hostCoverageStore, pruneQuarantine, runCheck, storedCoverage } from '../src/images/check.js';
 import type { ImagePair } from '../src/inventory/types.js';
 import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
 
@@ -154,7 +154,7 @@ export function createImagesFamily(connect?: ConnectFn): Family {
       const hash = parseHash(options.hash);
       const reportFile = typeof options.report === 'string' ? options.report : undefined;
       const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
-      return withTarget(target, flags, connect, async ({ name, source, replica }, open) => {
+      return withTarget(target, flags, connect, async ({ name, source, replica }, open, _addressOf, pair) => {
         const side = async (role: Side['role'], location: Location): Promise<Side> => ({ role, location, connector: await open(location), cacheDir });
         const [src, dst] = await Promise.all([side('source', source), side('replica', replica)]);
         const result = await compareImages({
@@ -165,11 +165,13 @@ export function createImagesFamily(connect?: ConnectFn): Family {
           mode,
           reportFile,
           listLimit: flags.json ? Infinity : 10,
-          progress: process.stderr.isTTY ? process.stderr : undefined,
+          progress: process.stderr.isTTY && !flags.json ? process.stderr : undefined,
         });
-        if (target.kind === 'pair') await record(dst.connector, toRecord(result, new Date()));
-        if (flags.json) printJson(result);
-        else process.stdout.write(renderResult(result));
+        // a pair's coverage (kept by `images check`) goes with the result and into the record audit reads
+        const coverage = pair && (await storedCoverage(dst.connector, pair));
+        if (pair) await record(dst.connector, { ...toRecord(result, new Date()), ...(coverage ? { coverage } : {}) });
+        if (flags.json) printJson(coverage ? { ...result, coverage } : result);
+        else process.stdout.write(renderResult(result) + (coverage ? `routine check: ${coverage.text}\n` : ''));
         return compareExitCode(result);
       });
     },

@@ -2,6 +2,7 @@
 // or changed), records when, and says how much of the pair was verified within N days; rot, a discrepancy or a file
 // not verified within N days fails it (a first cycle under a byte budget is reported as it goes, not failed).
 import type { Connector } from '../connectors/types.js';
+import type { ImagePair } from '../inventory/types.js';
 import { OperationError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { compareImages } from './compare.js';
@@ -51,6 +52,16 @@ export async function runCheck(req: { name: string; source: Side; replica: Side;
   await req.store.save(after);
   const c = coverageOf(after, req.spec.days, now);
   return { compare, plan, verified, coverage: { ...c, text: describeCoverage(c) }, ok: compareExitCode(compare) === 0 && onTime(c) };
+}
+
+/** A pair's coverage now, from the state its checks keep on the replica's host; undefined when never checked. */
+export async function storedCoverage(replica: Connector, pair: ImagePair, now = new Date()): Promise<(Coverage & { text: string }) | undefined> {
+  const state = await hostCoverageStore(replica, pair.name)
+    .read()
+    .catch(() => null);
+  if (!state) return undefined;
+  const c = coverageOf(state, pair.check?.days ?? 30, now);
+  return { ...c, text: describeCoverage(c) };
 }
 
 /** Remove the replica's quarantine runs older than `days` (by the UTC time in their names); the names removed. */

@@ -50,6 +50,9 @@ t.test('images check NAME: a slice a run with the inventory settings, coverage i
   execFileSync('mkdir', ['-p', join(q, '20200101T000000Z-abcdef', 'photos'), join(q, '29990101T000000Z-abcdef')]);
   t.match(JSON.parse((await run(['--json'])).out), { quarantine_removed: ['20200101T000000Z-abcdef'] }, 'the check removes quarantines by age');
   t.same(execFileSync('ls', [q]).toString(), '29990101T000000Z-abcdef\n');
+  const compared = await runFamily(t, family, ['images', '-i', join(dir, 'inv.yaml'), 'compare', name, '--json', '--cache-dir', join(dir, 'c')]);
+  t.match(JSON.parse(compared.out), { coverage: { verified_fraction: 1, text: /^100% verified within 4 days/ } }, 'compare NAME reports the coverage');
+  t.match(JSON.parse(execFileSync('cat', [recordPath(name)]).toString()), { coverage: { verified_fraction: 1 } }, 'and keeps it in the record');
   writeFileSync(join(dir, 'dst', 'extra.jpg'), 'x');
   t.equal((await run()).code, 3, 'a discrepancy: exit 3');
   await t.rejects(run(['--days', '0']), { constructor: UserError, message: /--days must be/ });
