@@ -129,7 +129,7 @@ async function runImageCheck({ words, options, flags }: Invocation, connect: Con
 export function createImagesFamily(connect?: ConnectFn): Family {
   return {
     name: 'images',
-    summary: `${USAGE}: are the backup's images the production's, byte for byte`,
+    summary: 'images compare|repair NAME | SRC DST, images check NAME: is the backup of the images the production\'s byte for byte; repair it from a healthy source (never spreading rot); check it routinely, with coverage',
     options: {
       report: { type: 'string' },
       rehash: { type: 'boolean' },
