@@ -17,7 +17,7 @@ import { repairExitCode } from '../src/images/repair-plan.js';
 import type { SshTarget } from '../src/images/repair-script.js';
 import { parseVia } from '../src/images/repair-transfer.js';
 import { repairImages } from '../src/images/repair.js';
-import { checkSpec, renderCheck } from '../src/images/check-spec.js';
+import { alertCheck, checkSpec, renderCheck } from '../src/images/check-spec.js';
 import { hostCoverageStore, pruneQuarantine, runCheck, storedCoverage } from '../src/images/check.js';
 import type { ImagePair } from '../src/inventory/types.js';
 import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
@@ -119,6 +119,9 @@ async function runImageCheck({ words, options, flags }: Invocation, connect: Con
     });
     await record(dst, { ...toRecord(result.compare, new Date()), coverage: result.coverage });
     const removed = await pruneQuarantine(replicaSide, pair?.check?.quarantine_days ?? 30); // by age, never by a repair
+    const alert = pair?.check?.alert;
+    const alertFailed = !result.ok && alert ? await alertCheck(alert.command, name, renderResult(result.compare) + renderCheck(result)) : undefined;
+    if (alertFailed) process.stderr.write(`ironclad: warning: ${alertFailed}\n`);
     if (flags.json) printJson({ ...result.compare, coverage: result.coverage, slice: result.verified, slices: result.plan.slices, quarantine_removed: removed });
     else process.stdout.write(renderResult(result.compare) + renderCheck(result) + removed.map((r) => `  quarantine ${r} removed (older than its days)\n`).join(''));
     return result.ok ? 0 : 3;

@@ -1,10 +1,12 @@
 // The routine check's settings (the inventory's images[].check, flags over them) and its human summary.
 import { UserError } from '../core/errors.js';
+import { shq } from '../core/quote.js';
 import { humanBytes } from '../facts/render.js';
 import type { ImagePair } from '../inventory/types.js';
 import type { CheckResult, CheckSpec } from './check.js';
 import { runsPerDay } from './check-plan.js';
 import { parseBytes } from './coverage.js';
+import { runHere } from './local-run.js';
 
 type Options = Record<string, string | boolean | string[] | undefined>;
 
@@ -21,6 +23,12 @@ export function checkSpec(check: ImagePair['check'], options: Options): CheckSpe
   const budgetBytes = budgetText === undefined ? undefined : parseBytes(budgetText);
   if (budgetText !== undefined && !budgetBytes) throw new UserError(`the budget must be a size such as 50G or 800MB (got '${budgetText}')`);
   return { days: positive('days', options.days, check?.days ?? 30), runsPerDay: positive('runs-per-day', options['runs-per-day'], check?.runs_per_day ?? (check && runsPerDay(check.schedule)) ?? 1), budgetBytes };
+}
+
+/** Run the pair's alert command (here, where the check runs) with the summary on its stdin; a failure is a warning. */
+export async function alertCheck(command: string, pair: string, summary: string, run = runHere): Promise<string | undefined> {
+  const r = await run('alert', `IRONCLAD_IMAGES_PAIR=${shq(pair)}; export IRONCLAD_IMAGES_PAIR; ${command}`, { stdin: summary, timeoutMs: 60_000 });
+  return r.code === 0 ? undefined : `the alert command failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`;
 }
 
 /** The lines the check adds under the comparison: the slice, the coverage, and a budget too small for the days. */

@@ -83,7 +83,7 @@ export interface ImagePair {
   source: { host: string; path: string };
   replica: { host: string; path: string };
   /** The routine check (`images check NAME`, on its schedule): every file verified within `days` (default 30). */
-  check?: { schedule: string; days?: number; runs_per_day?: number; budget?: string; quarantine_days?: number };
+  check?: { schedule: string; days?: number; runs_per_day?: number; budget?: string; quarantine_days?: number; alert?: { command: string } };
 }
 
 export interface RefreshSpec {

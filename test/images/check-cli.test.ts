@@ -2,7 +2,7 @@
 // and the inventory's images[].check validated with positions.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { createImagesFamily } from '../../scripts/images.js';
@@ -54,7 +54,11 @@ t.test('images check NAME: a slice a run with the inventory settings, coverage i
   t.match(JSON.parse(compared.out), { coverage: { verified_fraction: 1, text: /^100% verified within 4 days/ } }, 'compare NAME reports the coverage');
   t.match(JSON.parse(execFileSync('cat', [recordPath(name)]).toString()), { coverage: { verified_fraction: 1 } }, 'and keeps it in the record');
   writeFileSync(join(dir, 'dst', 'extra.jpg'), 'x');
+  writeFileSync(join(dir, 'inv.yaml'), inventory(dir, name, `    check: { schedule: "*-*-* 03:30:00", days: 4, alert: { command: 'cat >${join(dir, 'alert.txt')}; echo "$IRONCLAD_IMAGES_PAIR" >>${join(dir, 'alert.txt')}' } }\n`));
   t.equal((await run()).code, 3, 'a discrepancy: exit 3');
+  const alerted = readFileSync(join(dir, 'alert.txt'), 'utf8');
+  t.match(alerted, /extra on replica\s+1/, 'the alert command got the summary');
+  t.match(alerted, new RegExp(`${name}\\n$`), 'and the pair in IRONCLAD_IMAGES_PAIR');
   await t.rejects(run(['--days', '0']), { constructor: UserError, message: /--days must be/ });
 });
 
