@@ -8,7 +8,7 @@ const NOW = new Date('2026-11-30T08:00:00Z');
 const spec: BackupSpec = { to: 'store', databases: ['app'], schedule: '*-*-* 02:15:00', retention: { daily: 7, weekly: 4, monthly: 3 }, expect: { min_tables: 3, max_shrink: 0.5 } };
 
 function entry(time: string, rows: number, bytes: number, verified_at: string | null = null, database = 'app'): BackupEntry {
-  return { id: `${time}-db-${database}`, host: 'db', database, time, bytes, tables: 5, rows, system_identifier: '1', verified: verified_at !== null, verified_at, store: 'store', path: '/x', newest_event: null, row_counts: {} };
+  return { id: `${time}-db-${database}`, host: 'db', database, time, bytes, tables: 5, rows, system_identifier: '1', verified: verified_at !== null, verified_at, store: 'store', path: '/x', newest_event: null, row_counts: {}, encrypted: true, host_time: null };
 }
 
 t.test('series: oldest first, this host and database only, drops flagged', async (t) => {

@@ -31,7 +31,7 @@ const facts = (host: string): HostFacts => ({
   },
 });
 
-const entry = (day: number, rows: number): BackupEntry => ({ id: `202611${day}T021600Z-db-prod-app`, host: 'db-prod', database: 'app', time: `2026-11-${day}T02:16:00Z`, bytes: rows * 10, tables: 5, rows, system_identifier: '1', verified: true, verified_at: `2026-11-${day}T03:00:00Z`, store: 'backup-far', path: '/p', newest_event: null, row_counts: {} });
+const entry = (day: number, rows: number): BackupEntry => ({ id: `202611${day}T021600Z-db-prod-app`, host: 'db-prod', database: 'app', time: `2026-11-${day}T02:16:00Z`, bytes: rows * 10, tables: 5, rows, system_identifier: '1', verified: true, verified_at: `2026-11-${day}T03:00:00Z`, store: 'backup-far', path: '/p', newest_event: null, row_counts: {}, encrypted: true, host_time: null });
 
 function input(over: Partial<AuditInput> = {}): AuditInput {
   const names = inv.hosts.map((h) => h.name);
