@@ -22,7 +22,8 @@ step "production data (users, events, orders, payment methods)"
 lab_ssh 10.213.7.10 'cd / && su postgres -c "psql -q -X -v ON_ERROR_STOP=1 -d app"' < inventory/lab-seed.sql
 step "backup through the installed job";                                ironclad backup run --host db-prod
 step "verify it with a restore drill";                                  ironclad backup verify --latest --restore
-step "the store";                                                       ironclad backup list
+step "the store: encrypted backups, ids and times of its own";           ironclad backup list
+step "the store watches itself (its cron runs this)";                   lab_ssh 10.213.7.12 '/usr/local/sbin/ironclad-store health'
 step "refresh staging from the latest verified backup";                 ironclad --yes refresh staging
 step "images: production's uploads and the backup's copy"
 # shellcheck disable=SC2016  # expanded on the lab host, not here

@@ -292,9 +292,9 @@ trap 'finish 1 "interrupted by a signal"' HUP INT TERM
 cd /
 mkdir -p "$WORK"
 chown root: "$WORK" && chmod 711 "$WORK"  # root's: postgres only passes through to a directory-format dump's own folder
-[ -s "$RECIPIENTS" ] || { CTL=''; FINISHED=1; printf 'ironclad-backup: no age recipients in %s: run ironclad apply\n' "$RECIPIENTS" >&2; exit 1; }
 exec 9> "$WORK/.lock"
 flock -n 9 || { CTL=''; finish 1 "another backup of $HOST is still running"; }
+[ -s "$RECIPIENTS" ] || { CTL=''; finish 1 "no age recipients in $RECIPIENTS (backups are encrypted to the hosts that restore them): run ironclad apply"; }
 close_store  # a connection a killed run left behind
 asking='' background='' uploading=''
 # the connection to the store and the first database's session open while the gate runs (the session is not used
