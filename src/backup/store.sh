@@ -69,8 +69,8 @@ client() {
       exec 8< "$LOCKS/$host" && flock -s 8
       dir="$up/$2"
       [ ! -e "$dir/$3" ] || die "$2/$3 was uploaded already"
-      mkdir -p "$dir/.partial"
       [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$3" ] || die "$2/$3: not a plain file"
+      mkdir -p "$dir/.partial"
       cat > "$dir/.partial/$3" || die "$2/$3: the write failed"
       [ "$4" != - ] || return 0
       got=$(stat -c %s "$dir/.partial/$3")
@@ -145,10 +145,11 @@ commit() {
     drop "manifest.json is not a manifest (schemas/manifest.schema.json)"
   said=$(sed 's/^{"format":2,"host":"\([^"]*\)","database":"\([^"]*\)".*/\1 \2/' manifest.json)
   [ "$said" = "$host $db" ] || drop "the manifest names $said; this key belongs to $host (database $db)"
+  # (SHA256SUMS names exactly the files sent before root reads any file it names)
+  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS ! -name .partial | sed 's|^\./||' | sort)
+  [ "$listed" = "$present" ] || { [ -n "$(ls -A .partial 2> /dev/null)" ] && back "files still arriving; it stays for the next run"; drop "SHA256SUMS does not list exactly the files sent"; }
   sums_check SHA256SUMS > .check 2>&1 || { rm -f .check; back "checksums do not match what was sent; it stays for the next run"; }
   rm -rf .check .partial
-  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS | sed 's|^\./||' | sort)
-  [ "$listed" = "$present" ] || drop "SHA256SUMS does not list exactly the files sent"
   described=$(sed 's/.*"files":{\(.*\)}}$/\1/' manifest.json | tr ',' '\n' | sed 's/^"\(.*\)":"\(.*\)"$/\2  \1/' | sort)
   [ "$described" = "$(grep -v '  manifest.json$' SHA256SUMS | sort)" ] || drop "the manifest's files are not the files sent"
   for f in *.age; do [ "$(head -c 21 "$f")" = age-encryption.org/v1 ] || drop "$f is not encrypted"; done
