@@ -120,6 +120,44 @@ async function main() {
     }
   });
 
+  await t.test('an offline break-glass key in the inventory restores with no host left; a target gets 0600 files in a 0700 folder', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const { copyFileSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('../fixtures/tmp.js');
+    const dir = tempDir('ironclad-breakglass-');
+    execFileSync('age-keygen', ['-o', join(dir, 'offline.key')], { stdio: 'ignore' });
+    const offline = execFileSync('age-keygen', ['-y', join(dir, 'offline.key')], { encoding: 'utf8' }).trim();
+    mkdirSync(join(dir, 'scrub'));
+    copyFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), join(dir, 'scrub', 'app.yaml'));
+    const file = join(dir, 'lab.yaml');
+    writeFileSync(file, readFileSync(LAB_INVENTORY, 'utf8').replace('      databases: [app]\n', `      databases: [app]\n      recipients: [${offline}]\n`));
+    try {
+      t.equal((await ironclad(['-i', file, 'apply', '--yes'])).code, 0);
+      t.match(await lab.sshOk('db-prod', 'cat /var/lib/ironclad/backup-recipients'), new RegExp(`# from the inventory\\n${offline}`));
+      t.equal((await ironclad(['-i', file, 'backup', 'run', '--host', 'db-prod'])).code, 0);
+      const [b] = await list();
+      const cipher = await lab.sshOk('backup-far', `base64 -w0 ${ROOT}/db-prod/app/${b.id}/data/dump.pgdump.age`);
+      const plain = execFileSync('age', ['-d', '-i', join(dir, 'offline.key')], { input: Buffer.from(cipher, 'base64') });
+      t.equal(plain.subarray(0, 5).toString(), 'PGDMP', 'decrypted on a machine that is none of the hosts');
+      // the fetch a refresh uses, run on staging by hand: what it leaves is readable by its owner only
+      const { fetchScript } = await import('../../src/backup/fetch.js');
+      const store = lab.inventory.hosts.find((h) => h.name === 'backup-far')!;
+      const fetched = await lab.sshOk('staging', fetchScript({ store, entry: { host: 'db-prod', database: 'app', id: b.id } as never, dir: '/var/lib/ironclad/refresh/modes-test', owner: 'postgres:' }));
+      t.match(fetched, /^@@counts \{"tables":/m);
+      const modes = await lab.sshOk('staging', "stat -c '%a %U %n' /var/lib/ironclad/refresh/modes-test /var/lib/ironclad/refresh/modes-test/*; ls /var/lib/ironclad/refresh/modes-test");
+      t.match(modes, /^700 postgres \/var\/lib\/ironclad\/refresh\/modes-test$/m);
+      t.notMatch(modes, /^(?!700|600)\d+ /m, 'every file 0600, the folder 0700');
+      t.notMatch(modes, /\.age$/m, 'the ciphertext is not kept beside the plaintext');
+      const refused = await lab.ssh('staging', fetchScript({ store, entry: { host: 'db-prod', database: 'app', id: 'no-such-backup' } as never, dir: '/var/lib/ironclad/refresh/gone-test', owner: 'postgres:' }));
+      t.not(refused.code, 0);
+      t.equal((await lab.ssh('staging', 'ls /var/lib/ironclad/refresh/gone-test')).code, 2, 'a failed fetch leaves no folder behind');
+    } finally {
+      await lab.ssh('staging', 'rm -rf /var/lib/ironclad/refresh/modes-test');
+      await ironclad([...inv, 'apply', '--yes']);
+    }
+  });
+
   await t.test('a backup taken before encryption (the old layout, owned by the upload account) stays readable and is adopted', async (t) => {
     const id = '20261101T021500Z-db-prod-app';
     const counts = (await lab.sshOk('db-prod', 'cd / && su postgres -c "psql -X -A -t -q -F \'\t\' -d app"', { stdin: readFileSync('src/backup/counts.sql', 'utf8') })).trim().split('\t');
