@@ -1,7 +1,7 @@
 // After a restore: every table's rows against the backup's manifest, and the point in time the data represents.
 import { SafetyRefusal } from '../core/errors.js';
 import type { Action } from '../runbook/types.js';
-import { incomingSession, refreshOf } from './db.js';
+import { incomingSession, refreshOf, sideNames } from './db.js';
 
 /** Tables whose restored row count differs from the manifest (pure). */
 export function rowMismatches(manifest: Record<string, number>, restored: Record<string, number>): string[] {
@@ -12,10 +12,10 @@ export function rowMismatches(manifest: Record<string, number>, restored: Record
 export const checkRowsAction: Action = {
   name: 'restore.check_rows',
   summary: "compare every restored table's rows with the backup's manifest",
-  describe: (p) => `count the rows of every table in ${String(p.database ?? 'the restored database')} and compare with the manifest`,
+  describe: (p, ctx) => `count the rows of every table in ${sideNames(refreshOf(ctx.inv, p).spec.to.database).incoming} and compare with the manifest`,
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
-    const s = await incomingSession(ctx, r, String(p.database)); // the restored copy, as the refresh role
+    const s = await incomingSession(ctx, r, sideNames(r.spec.to.database).incoming); // the restored copy, as the refresh role
     const gen = await s.sql("SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1;");
     const counts = gen.length ? await s.sql(gen.map(([q]) => q).join(' UNION ALL ') + ';') : [];
     const restored = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
