@@ -15,7 +15,8 @@
 #            each file's bytes from `sh -c "$fetch" fetch OFFSET` (path on its stdin, bytes from OFFSET, 1-based)
 # op=receive root=DST algo=A quarantine=DIR offset=N task=LINE   one task; stdin is its bytes from N
 #            (0-based); commits the file once it is whole
-# op=prune   root=DST days=N                    removes quarantine runs (named by their UTC time) older than N days
+# op=prune   root=DST days=N                    removes quarantine runs (named by their UTC time) and unfinished
+#                                               copies (.ironclad-*.part) older than N days
 # exit: 0 done (each task's fate in the answer), 64 bad arguments, 66 no such directory, 75 another repair running.
 set -eu
 LC_ALL=C
@@ -41,6 +42,9 @@ absroot=$(pwd -P)
 
 if [ "$op" = prune ]; then
   case $days in '' | *[!0-9]*) echo "ironclad-repair: days must be a number" >&2; exit 64 ;; esac
+  # temp files of copies never finished (their source changed since) go after as many days
+  parts=$(find . -type f -name '.ironclad-*.part' ! -path './.ironclad-quarantine/*' -mtime +"$days" -print0 -delete | tr -dc '\000' | wc -c)
+  [ "$parts" -eq 0 ] || printf 'removed_parts\t%s\n' "$parts"
   [ -d .ironclad-quarantine ] || exit 0
   cutoff=$(date -u -d "@$(($(date +%s) - days * 86400))" +%Y%m%d%H%M%S)
   for run in .ironclad-quarantine/*; do

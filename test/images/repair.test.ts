@@ -141,8 +141,15 @@ t.test('prune: quarantine runs older than N days are removed, newer ones and oth
   const old = '20200101T000000Z-aaaaaa';
   const recent = new Date(Date.now() - 86400_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') + '-bbbbbb';
   for (const d of [old, recent, 'not-a-run']) mkdirSync(join(q, d, 'photos'), { recursive: true });
+  mkdirSync(join(dir, 'dst', 'a'));
+  for (const [f, when] of [['a/.ironclad-sha256-00.part', '2020-01-01'], ['.ironclad-sha256-11.part', 'now'], ['a/keep.part', '2020-01-01']] as const) {
+    writeFileSync(join(dir, 'dst', f), 'x');
+    execFileSync('touch', ['-d', when, join(dir, 'dst', f)]);
+  }
   const r = await localConnector().run(repairCommand({ op: 'prune', root: join(dir, 'dst'), days: 30 }));
   t.equal(r.code, 0, r.stderr);
   t.same(readdirSync(q).sort(), [recent, 'not-a-run'].sort());
   t.match(r.stdout, `removed\t${old}`);
+  t.match(r.stdout, 'removed_parts\t1');
+  t.same(execFileSync('find', [join(dir, 'dst'), '-name', '*.part', '-printf', '%P\n']).toString().split('\n').sort(), ['', '.ironclad-sha256-11.part', 'a/keep.part'], 'an old unfinished copy removed; a new one and other names kept');
 });
