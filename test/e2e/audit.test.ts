@@ -127,12 +127,13 @@ async function main() {
   });
 
   await t.test('a stale backup', async (t) => {
+    // the store's own record of when it received the backup is the time the audit judges (the host's clock is not)
     const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups;
-    const m = `/srv/ironclad/backups/db-prod/app/${b.id}/manifest.json`;
+    const m = `${b.path}/store.json`;
     const old = new Date(Date.now() - 3 * 86400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    await lab.sshOk('backup-far', `cp ${m} /tmp/manifest.good && sed 's/"finished_at": *"[^"]*"/"finished_at":"${old}"/' /tmp/manifest.good > ${m}`);
+    await lab.sshOk('backup-far', `cp ${m} /tmp/store.good && sed 's/"received_at": *"[^"]*"/"received_at":"${old}"/' /tmp/store.good > ${m}`);
     await red(t, 'db-prod', 'backup', 'app', /STALE: newest backup .* is 3 d/);
-    await lab.sshOk('backup-far', `cat /tmp/manifest.good > ${m}`);
+    await lab.sshOk('backup-far', `cat /tmp/store.good > ${m}`);
     t.equal((await audit()).code, 0, 'green once it is put back');
   });
 
