@@ -12,6 +12,7 @@ const files: Record<SchemaName, string[]> = {
   inventory: [...fixtures('test/fixtures/inventory/valid'), ...fixtures('test/fixtures/inventory/invalid'), 'inventory/lab.yaml', '../shared/reference/inventory.yaml'].filter((f) => existsSync(f)),
   scrub: [...fixtures('test/fixtures/scrub'), ...fixtures('test/fixtures/scrub/invalid'), 'inventory/scrub/app.yaml'].filter((f) => existsSync(f)),
   runbook: fixtures('runbooks'),
+  manifest: fixtures('test/fixtures/manifest'),
 };
 
 for (const name of SCHEMA_NAMES)
