@@ -9,11 +9,11 @@ export function humanBytes(n: number): string {
 }
 
 /** A table of backups, newest first. */
-export function renderBackupList(entries: { id: string; host: string; database: string; time: string; bytes: number; tables: number; rows: number; system_identifier: string; verified: boolean; verified_at: string | null }[]): string {
+export function renderBackupList(entries: { id: string; host: string; database: string; time: string; bytes: number; tables: number; rows: number; system_identifier: string; verified: boolean; verified_at: string | null; encrypted: boolean }[]): string {
   if (!entries.length) return 'no backups in the store yet';
-  const rows = [['ID', 'HOST', 'DATABASE', 'TIME', 'SIZE', 'TABLES', 'ROWS', 'SYSTEM ID', 'VERIFIED']];
+  const rows = [['ID', 'HOST', 'DATABASE', 'TIME (store)', 'SIZE', 'TABLES', 'ROWS', 'SYSTEM ID', 'ENCRYPTED', 'VERIFIED']];
   for (const e of entries)
-    rows.push([e.id, e.host, e.database, e.time, humanBytes(e.bytes), String(e.tables), String(e.rows), e.system_identifier, e.verified ? `yes ${e.verified_at ?? ''}`.trim() : 'no']);
+    rows.push([e.id, e.host, e.database, e.time, humanBytes(e.bytes), String(e.tables), String(e.rows), e.system_identifier, e.encrypted ? 'yes' : 'NO (before encryption)', e.verified ? `yes ${e.verified_at ?? ''}`.trim() : 'no']);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
 }
