@@ -7,7 +7,7 @@ import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import type { Action } from '../runbook/types.js';
 import { ownerOf, query, refreshOf, sideNames } from './db.js';
-import { closeLogin, handOver, incomingMark, refreshRole } from './login.js';
+import { closeLogin, databaseMark, handOver, incomingMark, refreshRole } from './login.js';
 import { reopenSql } from './swap.js';
 
 /** The copied backup's folder of a run (pure): the copy step's `dir`, else the one a backup id gives; undefined when
@@ -42,9 +42,9 @@ export const discardAction: Action = {
         ctx.log(`removed the copied backup ${dir}`);
       });
     await attempt(`the incoming ${incoming}`, async () => {
-      const [found] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(incoming)};`);
-      if (!found) return;
-      if (found[0] !== incomingMark(ctx.runId)) return ctx.log(`${incoming} was not made by this run: left as it is`);
+      const found = await databaseMark(conn, r.target, incoming);
+      if (found === undefined) return;
+      if (found !== incomingMark(ctx.runId)) return ctx.log(`${incoming} was not made by this run: left as it is`);
       if (p.keep === true || p.keep === 'true') {
         await query(conn, r.target, 'postgres', `ALTER DATABASE ${sqlIdent(incoming)} OWNER TO postgres;\nREVOKE ALL ON DATABASE ${sqlIdent(incoming)} FROM PUBLIC;\nSELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(incoming)} AND pid <> pg_backend_pid();`);
         return ctx.log(`${incoming} kept (--keep-failed), UNSCRUBBED: only postgres can connect to it; drop it when done (DROP DATABASE "${incoming}")`);

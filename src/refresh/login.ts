@@ -100,6 +100,12 @@ export function incomingMark(runId: string): string {
   return `ironclad incoming, created by run ${runId}`;
 }
 
+/** The comment of a database ('' for none), undefined when there is no such database. */
+export async function databaseMark(conn: Connector, host: Host, database: string): Promise<string | undefined> {
+  const rows = await runSql(conn, host, 'postgres', `SELECT 'mark:' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
+  return rows.length ? rows[0][0].slice('mark:'.length) : undefined;
+}
+
 /** SQL (as postgres, on the `postgres` database) that creates the incoming database owned by the refresh role, closed
  *  to everyone else (no CONNECT for PUBLIC) and marked with its run (pure). */
 export function createIncomingSql(database: string, role: string, runId: string): string {

@@ -1,11 +1,11 @@
 // The restore step: a new database beside the live one, owned by the refresh role, the dump restored into it as that
 // role (scrubbed while restoring when the dump allows it, else restored whole for the scrub step).
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
-import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
+import { shq, sqlIdent } from '../core/quote.js';
 import { tail } from '../executor/run.js';
 import type { Action, ActionContext } from '../runbook/types.js';
 import { query, refreshOf, sideNames } from './db.js';
-import { checkLogin, createIncomingSql, incomingMark, openLogin, refreshRole, runSql, type Login } from './login.js';
+import { checkLogin, createIncomingSql, databaseMark, incomingMark, openLogin, refreshRole, runSql, type Login } from './login.js';
 import { pgRestore, prepareIncoming, readDump, saveFile, type Restore } from './prepare.js';
 import { restoreScrubbed } from './restore.js';
 import { rulesHash } from './scrub.js';
@@ -17,11 +17,11 @@ import { rulesOf } from './transform.js';
  *  restore-production runbook leaves its copy for the operator to put in service, and never drops it again. */
 async function createIncoming(ctx: ActionContext, r: ReturnType<typeof refreshOf>, incoming: string, replace: boolean): Promise<Login> {
   const conn = await ctx.pool.get(r.target);
-  const [found] = await query(conn, r.target, 'postgres', `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(incoming)};`);
-  if (found && !replace && found[0] !== incomingMark(ctx.runId))
+  const found = await databaseMark(conn, r.target, incoming);
+  if (found !== undefined && !replace && found !== incomingMark(ctx.runId))
     throw new SafetyRefusal(`${incoming} already exists on ${r.target.name} and this run did not make it: it may be the database the application now uses (restore-production leaves its copy there). Rename or drop it yourself, then run again`);
   const login = await openLogin(conn, r.target, r.spec.to.database);
-  await query(conn, r.target, 'postgres', `${found ? `DROP DATABASE IF EXISTS ${sqlIdent(incoming)} WITH (FORCE);\n` : ''}${createIncomingSql(incoming, login.role, ctx.runId)}`);
+  await query(conn, r.target, 'postgres', `${found !== undefined ? `DROP DATABASE IF EXISTS ${sqlIdent(incoming)} WITH (FORCE);\n` : ''}${createIncomingSql(incoming, login.role, ctx.runId)}`);
   await checkLogin(conn, r.target, incoming, login);
   return login;
 }
