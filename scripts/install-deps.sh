@@ -11,7 +11,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 apt-get install -y -q --no-install-recommends \
   git postgresql postgresql-15 postgresql-client-15 postgresql-contrib \
   openssh-server openssh-client rsync iproute2 shellcheck procps psmisc util-linux bsdutils ca-certificates
-# age encrypts backups for their recipients; sudo runs the backup job's steps as the postgres user.
+# age encrypts backups for their recipients; sudo lets the backup store's restricted account ask root for a commit.
 apt-get install -y -q --no-install-recommends age sudo
 # The systemd lab flavor: hosts booted by systemd-nspawn from a Debian tree debootstrap makes once.
 apt-get install -y -q --no-install-recommends systemd-container debootstrap
