@@ -158,6 +158,22 @@ async function main() {
     }
   });
 
+  await t.test('two refreshes into one host: one read key and one identity for that host, apply converges', async (t) => {
+    const { copyFileSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('../fixtures/tmp.js');
+    const dir = tempDir('ironclad-two-refreshes-');
+    mkdirSync(join(dir, 'scrub'));
+    copyFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), join(dir, 'scrub', 'app.yaml'));
+    const text = readFileSync(LAB_INVENTORY, 'utf8');
+    const second = text.slice(text.indexOf('\n  staging:\n', text.indexOf('\nrefresh:')) + 1).replace(/^ {2}staging:/m, '  staging-two:');
+    writeFileSync(join(dir, 'lab.yaml'), `${text.trimEnd()}\n${second}`);
+    const r = await ironclad(['-i', join(dir, 'lab.yaml'), 'apply', '--yes']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal((await ironclad(['-i', join(dir, 'lab.yaml'), 'plan'])).stdout.match(/refresh_ed25519|age-identity/g), null, 'nothing left to do for the keys');
+    t.equal((await lab.sshOk('backup-far', 'grep -c ironclad-read-by-staging /var/lib/ironclad-backup/.ssh/authorized_keys')).trim(), '1', 'one read key line for staging');
+  });
+
   await t.test('a backup taken before encryption (the old layout, owned by the upload account) stays readable and is adopted', async (t) => {
     const id = '20261101T021500Z-db-prod-app';
     const counts = (await lab.sshOk('db-prod', 'cd / && su postgres -c "psql -X -A -t -q -F \'\t\' -d app"', { stdin: readFileSync('src/backup/counts.sql', 'utf8') })).trim().split('\t');
