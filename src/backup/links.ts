@@ -70,6 +70,15 @@ function knownSshKey(authorized: string | null, comments: string[]): string | nu
   return m ? `${m[1]} ${m[2]}` : null;
 }
 
+/** A plan whose waiting keys are named as a change of their own (no commands: it is done by a later apply that can
+ *  reach the host, or by this one when the key is made in its first round). */
+function withDeferred(host: string, plan: { changes: Change[]; waiting: string[] }, what: string, meanwhile: string): LinkPlan {
+  const deferred: Change[] = plan.waiting.length
+    ? [{ operation: 'deferred', description: `waits for ${what} ${plan.waiting.join(', ')} (made by this apply, or on a host not contacted now: apply again once it is reachable); ${meanwhile}`, commands: [] }]
+    : [];
+  return { host, changes: [...plan.changes, ...deferred], waiting: plan.waiting };
+}
+
 /** Plan the backup wiring of the selected hosts; no other host is contacted. */
 export async function planLinks(inv: Inventory, selected: Host[], pool: ConnectionPool, gate: GateFn): Promise<LinkPlan[]> {
   const names = new Set(selected.map((h) => h.name));
@@ -90,7 +99,7 @@ export async function planLinks(inv: Inventory, selected: Host[], pool: Connecti
     const knownHosts = storesOf(inv, h).map(storeKnownHosts).join('');
     const recipients = h.backup ? restorersOf(inv, h).map((r) => ({ name: r.name, key: (names.has(r.name) ? states.get(r.name)?.ageKey : null) ?? knownRecipient(state.files[PATHS.recipients], r.name) })) : [];
     const role = { host: h, store: byName(inv, h.backup?.to), restores: restorers.has(h.name), knownHosts, recipients };
-    plans.push({ host: h.name, ...hostChanges({ role, state, gate: h.backup ? gate(h) : '', inventoryFile: inv.file }) });
+    plans.push(withDeferred(h.name, hostChanges({ role, state, gate: h.backup ? gate(h) : '', inventoryFile: inv.file }), 'the age key of', 'its backups are encrypted to the others meanwhile'));
   }
   for (const s of involved.filter((x) => x.backup_store)) {
     const state = states.get(s.name)!;
@@ -101,7 +110,7 @@ export async function planLinks(inv: Inventory, selected: Host[], pool: Connecti
       .map((r) => ({ name: r, sources: clients.filter((c) => restorersOf(inv, c).some((x) => x.name === r)).map((c) => c.name) }))
       .filter((r) => r.sources.length)
       .map((r) => ({ ...r, key: (names.has(r.name) ? states.get(r.name)?.refreshKey : null) ?? knownSshKey(authorized, [`ironclad-read-by-${r.name}`, `ironclad-refresh-to-${r.name}`]) }));
-    plans.push({ host: s.name, ...storeChanges({ store: s, clients, state, clientKeys, readers }) });
+    plans.push(withDeferred(s.name, storeChanges({ store: s, clients, state, clientKeys, readers }), 'the SSH key of', 'nothing of theirs is allowed in meanwhile'));
   }
   return plans;
 }
@@ -111,7 +120,7 @@ export async function applyLinks(inv: Inventory, selected: Host[], pool: Connect
   const applied = new Map<string, Change[]>();
   for (let round = 0; round < 3; round++) {
     const plans = await planLinks(inv, selected, pool, gate);
-    const todo = plans.filter((p) => p.changes.length);
+    const todo = plans.map((p) => ({ ...p, changes: p.changes.filter((c) => c.commands.length) })).filter((p) => p.changes.length);
     if (!todo.length) break;
     await fanOut(
       todo.map((p) => ({ ...p, name: p.host })),

@@ -77,6 +77,7 @@ t.test('--limit db-prod: a recipient it does not know yet is deferred and named,
   const { plans, contacted } = await plan(['db-prod'], { 'db-prod': dbProd(`# db-prod\n${AGE_DB}\n`) });
   t.same(contacted, ['db-prod']);
   t.same(plans.find((p) => p.host === 'db-prod')!.waiting, ['staging'], 'staging named as what its backups wait for');
+  t.match(plans.find((p) => p.host === 'db-prod')!.changes.at(-1), { operation: 'deferred', description: /^waits for the age key of staging .*apply again once it is reachable/, commands: [] }, 'and the plan says so');
 });
 
 t.test('all hosts: a key staging made is picked up from staging itself', async (t) => {
