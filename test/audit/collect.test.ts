@@ -1,6 +1,6 @@
 // What the audit asks for under --limit: only the selected hosts (their stores and image replicas only when they are
 // selected too), one gather per host from which its plan is made.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { ConnectionPool } from '../../src/executor/pool.js';
 import type { Host } from '../../src/inventory/types.js';
 import { loadInventory } from '../../src/inventory/load.js';
@@ -8,7 +8,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 const inv = loadInventory(new URL('../../inventory/lab.yaml', import.meta.url).pathname);
 const pick = (...names: string[]) => inv.hosts.filter((h) => names.includes(h.name));
 
-async function collect(t: Parameters<Parameters<typeof t.test>[1]>[0], selected: Host[]) {
+async function collect(t: Test, selected: Host[]) {
   const asked: string[] = [];
   const read: string[] = [];
   const pool = { get: async (h: Host) => (asked.push(h.name), { host: h.name }) } as unknown as ConnectionPool;
