@@ -12,15 +12,19 @@ export const FACTS_TIMEOUT_MS = 120_000;
 /** The instance census on one host. */
 export const CENSUS_TIMEOUT_MS = 60_000;
 
-/** An open connection that stops answering (the host went away mid-run) is dropped after countMax unanswered
- *  keepalives sent intervalMs apart; its running commands end with exit 255. */
+/** An open connection that stops answering (the host went away mid-run) is dropped once countMax keepalives sent
+ *  intervalMs apart went unanswered (at the next one: within (countMax + 1) x intervalMs); its running commands end
+ *  with exit 255. */
 export const KEEPALIVE = { intervalMs: 10_000, countMax: 3 } as const;
+
+/** The longest a lost connection can hold a command, in seconds. */
+export const LOST_CONNECTION_S = ((KEEPALIVE.countMax + 1) * KEEPALIVE.intervalMs) / 1000;
 
 /** The timeouts as `ironclad --help` states them. */
 export function timeoutsText(): string {
   return [
     `timeouts per host: connecting ssh.connect_timeout (default ${CONNECT_TIMEOUT_S} s); each command ssh.command_timeout`,
     `  (default ${COMMAND_TIMEOUT_S} s; facts ${FACTS_TIMEOUT_MS / 1000} s, census ${CENSUS_TIMEOUT_MS / 1000} s); a connection that stops answering`,
-    `  is dropped after ${(KEEPALIVE.intervalMs * KEEPALIVE.countMax) / 1000} s (${KEEPALIVE.countMax} keepalives ${KEEPALIVE.intervalMs / 1000} s apart)`,
+    `  is dropped within ${LOST_CONNECTION_S} s (${KEEPALIVE.countMax} keepalives ${KEEPALIVE.intervalMs / 1000} s apart unanswered)`,
   ].join('\n');
 }

@@ -1,9 +1,12 @@
 // End to end on lab hosts: an estate that is never all up. With staging's link down, a run limited to
 // db-prod,backup-far (apply, backup run, audit, facts, census) never contacts nor names staging; a full run converges
-// the others, exits 1 and names staging; the next run with staging back converges it.
+// the others, exits 1 and names staging; the next run with staging back converges it. A host lost in the middle of a
+// command ends that command within the stated bound.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
+import { sshConnector } from '../../src/connectors/ssh.js';
+import { LOST_CONNECTION_S } from '../../src/core/timeouts.js';
 import { ironclad, type CliResult } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab, type LabHandle } from './helpers/lab.js';
 
@@ -133,6 +136,21 @@ async function main() {
     t.equal((await lab.ssh('staging', `test -f ${CONF}`)).code, 0, "staging's settings file is back");
     const quiet = await ironclad([...inv, '--json', 'apply', '--yes']);
     t.same(hostsOf(quiet).map((h) => (h as HostJson & { changes: unknown[] }).changes.length), [0, 0, 0, 0], 'and then nothing is left to change');
+  });
+
+  await t.test(`a host lost in the middle of a command: the command ends within ${LOST_CONNECTION_S} s, not at its own timeout`, async (t) => {
+    const conn = await sshConnector(lab.inventory.hosts.find((h) => h.name === 'staging')!);
+    t.teardown(() => conn.close());
+    const running = conn.run('echo started; sleep 600', { timeoutMs: 900_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const link = stagingDown(t, lab);
+    const lost = Date.now();
+    const r = await running;
+    const seconds = (Date.now() - lost) / 1000;
+    t.equal(r.code, 255, `ended as a lost connection: ${r.stderr}`);
+    t.match(r.stdout, /started/);
+    t.ok(seconds <= LOST_CONNECTION_S + 2, `ended ${seconds} s after the link went down`);
+    await link.up();
   });
 }
 
