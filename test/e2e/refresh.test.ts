@@ -88,8 +88,8 @@ async function main() {
   await t.test('failure: a corrupt backup leaves the live staging database serving', async (t) => {
     const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups;
     // (the dump as the store keeps it: dump.pgdump, or its encrypted form)
-    const f = (await lab.sshOk('backup-far', `d=$(find /srv/ironclad/backups -type d -name '${b.id}' | head -1) && echo "$d/$(ls -S "$d" | head -1)"`)).trim();
-    t.match(f, new RegExp(`/${b.id}/dump`), `the backup's biggest file is its dump: ${f}`);
+    const f = (await lab.sshOk('backup-far', `find "$(find /srv/ironclad/backups -type d -name '${b.id}' | head -1)" -type f -printf '%s %p\\n' | sort -n | tail -1 | cut -d' ' -f2-`)).trim();
+    t.match(f, new RegExp(`/${b.id}/`), `the backup's biggest file (its dump): ${f}`);
     await lab.sshOk('backup-far', `cp ${f} /tmp/good.dump && chmod u+w ${f} && printf 'XXXX' | dd of=${f} bs=1 seek=300 conv=notrunc 2>/dev/null`);
     const r = await ironclad([...inv, '--yes', 'refresh', 'staging']);
     await lab.sshOk('backup-far', `cat /tmp/good.dump > ${f} && chmod a-w ${f}`);
