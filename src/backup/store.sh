@@ -25,16 +25,17 @@ MANIFEST_RE='^\{"format":2,"host":"[A-Za-z0-9._-]{1,100}","database":"[A-Za-z0-9
 
 # committed backups of HOST/DB as "EPOCH ID VERIFIED" lines, oldest first (the store's receive time; legacy: mtime)
 catalog() {
-  for b in "$ROOT/$1/$2"/*/; do
-    [ -d "$b" ] || continue
-    b=${b%/}; id=${b##*/}
-    name_ok "$id" || continue
-    if [ -f "$b/store.json" ]; then t=$(sed -n 's/.*"received_epoch":\([0-9]*\).*/\1/p' "$b/store.json")
-    elif [ -f "$b/manifest.json" ]; then t=$(stat -c %Y "$b")
-    else continue; fi
-    v=0; grep -q '"verified":true' "$b/verified.json" 2>/dev/null && v=1
-    printf '%s %s %s\n' "${t:-0}" "$id" "$v"
-  done | sort -n -k1,1 -k2,2
+  d="$ROOT/$1/$2"
+  [ -d "$d" ] || return 0
+  # three processes whatever the number of backups: the store's records, the legacy ones' times, the drills passed
+  { find "$d" -mindepth 2 -maxdepth 2 -name store.json -exec awk '
+      FNR == 1 && match($0, /"received_epoch":[0-9]+/) { n = split(FILENAME, p, "/"); print substr($0, RSTART + 17, RLENGTH - 17), p[n - 1] }' {} +
+    find "$d" -mindepth 2 -maxdepth 2 -name manifest.json -printf '%h\n' | while read -r b; do
+      [ -f "$b/store.json" ] || printf '%s %s\n' "$(stat -c %Y "$b")" "${b##*/}"
+    done
+  } | awk -v verified="$(find "$d" -mindepth 2 -maxdepth 2 -name verified.json -exec grep -l '"verified":true' {} + 2> /dev/null | awk -F/ '{ printf "%s ", $(NF - 1) }')" '
+    BEGIN { n = split(verified, v, " "); for (i = 1; i <= n; i++) ok[v[i]] = 1 }
+    $2 ~ /^[A-Za-z0-9_$-][A-Za-z0-9._$-]*$/ { print $1, $2, ($2 in ok) ? 1 : 0 }' | sort -n -k1,1 -k2,2
 }
 
 floor_ok() { # floor_ok BYTES: the upload fits and leaves MIN_FREE free
