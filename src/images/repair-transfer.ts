@@ -47,7 +47,9 @@ export interface CopyJob {
 }
 
 const failure = (where: string, r: { host: string; code: number; stderr: string }) =>
-  new OperationError(`${where}: the repair script failed on ${r.host} (exit ${r.code})\n${tail(r.stderr, 4)}`);
+  r.code === 75
+    ? new OperationError(`${where}: another images repair of this tree is running on ${r.host}; try again when it is done`)
+    : new OperationError(`${where}: the repair script failed on ${r.host} (exit ${r.code})\n${tail(r.stderr, 4)}`);
 
 /** One repair.sh run on the replica's host does every copy, fetching with `fetch` (here, or a pull over SSH). */
 export async function copyWithFetch(job: CopyJob, pull?: SshTarget): Promise<(TaskAnswer | undefined)[]> {

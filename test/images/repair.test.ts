@@ -135,6 +135,18 @@ t.test('repair.sh trusts no path: absolute, .., a symlinked directory leading ou
   t.same(readdirSync(join(dir, 'outside')), [], 'nothing was written outside the tree');
 });
 
+t.test('one repair of a tree at a time: a second is refused (75) while the first holds the lock', async (t) => {
+  const dir = t.testdir();
+  mkdirSync(join(dir, 'dst', '.ironclad-quarantine'), { recursive: true });
+  const conn = localConnector();
+  t.teardown(() => conn.close());
+  const holder = await conn.hold(`exec 9>${join(dir, 'dst', '.ironclad-quarantine', '.lock')} && flock 9 && echo held && cat`);
+  t.equal(holder, undefined, 'held');
+  const r = await localConnector().run(repairCommand({ op: 'apply', root: join(dir, 'dst'), algo: 'sha256', quarantine: '.ironclad-quarantine/q', fetch: 'true' }), { stdin: '' });
+  t.equal(r.code, 75);
+  t.match(r.stderr, /another images repair of this tree is running/);
+});
+
 t.test('prune: quarantine runs older than N days are removed, newer ones and other names kept', async (t) => {
   const dir = t.testdir();
   const q = join(dir, 'dst', '.ironclad-quarantine');
