@@ -50,7 +50,12 @@ export async function sshConnector(host: Host): Promise<Connector> {
     throw new OperationError(`${host.name}: cannot connect to ${cfg.user}@${address}:${cfg.port}: ${e.message ?? e}`);
   }
   const defaultTimeout = (cfg.command_timeout ?? COMMAND_TIMEOUT_S) * 1000;
-  const ch: Channels = { client, slot: limiter(MAX_CHANNELS) };
+  const ch: Channels = { client, slot: limiter(MAX_CHANNELS), lost: null };
+  // a connection lost after it opened (keepalives unanswered, reset) is an error event of the client: without a
+  // listener it would end the whole process; it ends this host's commands instead (exit 255, the reason in stderr)
+  client.connection?.on('error', (e: Error) => {
+    ch.lost = `${host.name}: connection lost: ${e.message}`;
+  });
   const onSftp = <T>(use: (sftp: Awaited<ReturnType<NodeSSH['requestSFTP']>>) => Promise<T>): Promise<T> =>
     ch.slot(async () => {
       const sftp = await client.requestSFTP();
@@ -82,6 +87,8 @@ const MAX_CHANNELS = 8;
 interface Channels {
   client: NodeSSH;
   slot: ReturnType<typeof limiter>;
+  /** Why the connection was lost, once it was. */
+  lost: string | null;
 }
 
 /** What shell text on a host did, timed from now on (the command masked). */
@@ -98,9 +105,9 @@ function onChannel<T>(ch: Channels, host: string, script: string, use: (stream: 
       () =>
         new Promise<void>((closed) => {
           const conn = ch.client.connection;
-          if (!conn) {
+          if (!conn || ch.lost) {
             closed();
-            return resolve(result(255, '', 'not connected'));
+            return resolve(result(255, '', ch.lost ?? 'not connected'));
           }
           // sshd frees a closed channel's session a moment after the close: a channel opened right after several
           // closed may still find MaxSessions taken, and is refused without running anything. It is asked again.
@@ -162,7 +169,7 @@ function exec(ch: Channels, host: string, script: string, opts: RunOptions): Pro
     });
     stream.on('close', () => {
       if (timer) clearTimeout(timer);
-      const stderr = Buffer.concat(errOut).toString('utf8') + (timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : '');
+      const stderr = Buffer.concat(errOut).toString('utf8') + (timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : '') + (code === undefined && ch.lost ? `\n(${ch.lost})` : '');
       resolve(result(timedOut ? 124 : code ?? 255, Buffer.concat(out).toString('utf8'), stderr));
     });
     if (opts.stdin !== undefined) stream.end(opts.stdin);

@@ -148,6 +148,7 @@ async function main() {
     const r = await running;
     const seconds = (Date.now() - lost) / 1000;
     t.equal(r.code, 255, `ended as a lost connection: ${r.stderr}`);
+    t.match(r.stderr, /staging: connection lost: Keepalive timeout/, 'the reason is in its stderr (and the process lives on)');
     t.match(r.stdout, /started/);
     t.ok(seconds <= LOST_CONNECTION_S + 2, `ended ${seconds} s after the link went down`);
     await link.up();
