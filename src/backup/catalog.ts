@@ -35,9 +35,9 @@ export interface BackupEntry {
 }
 
 /** Shell that prints `path<TAB>record<TAB>verified-or-null` for each committed backup (record: store.json, or a
- *  legacy backup's manifest.json). */
+ *  legacy backup's manifest.json); only folders root owns (one the upload account made is no backup). */
 export function catalogScript(root: string): string {
-  return `for d in ${shq(root)}/*/*/*/; do d=\${d%/}; case "$d" in ${shq(root)}/incoming/*) continue;; esac; if [ -f "$d/store.json" ]; then m="$d/store.json"; elif [ -f "$d/manifest.json" ]; then m="$d/manifest.json"; else continue; fi; printf '%s\\t' "$d"; tr -d '\\n\\t' < "$m"; printf '\\t'; if [ -f "$d/verified.json" ]; then tr -d '\\n\\t' < "$d/verified.json"; else printf null; fi; echo; done`;
+  return `for d in ${shq(root)}/*/*/*/; do d=\${d%/}; case "$d" in ${shq(root)}/incoming/*) continue;; esac; [ "$(stat -c %u "$d")" = 0 ] || continue; if [ -f "$d/store.json" ]; then m="$d/store.json"; elif [ -f "$d/manifest.json" ]; then m="$d/manifest.json"; else continue; fi; printf '%s\\t' "$d"; tr -d '\\n\\t' < "$m"; printf '\\t'; if [ -f "$d/verified.json" ]; then tr -d '\\n\\t' < "$d/verified.json"; else printf null; fi; echo; done`;
 }
 
 /** Pure: one catalog record to an entry; null when it is not a record the store wrote (or a legacy manifest). */
@@ -84,8 +84,9 @@ export function parseCatalog(store: string, output: string): { entries: BackupEn
       unreadable.push(path);
     }
   }
-  // newest first by the store's time (a legacy backup's is its host's finishing time)
-  entries.sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
+  // newest first by the store's time; backups from before the store kept records (their time is their host's) after all
+  // the ones it recorded, so no host clock ever puts one first
+  entries.sort((a, b) => Number(a.host_time === null && !a.encrypted) - Number(b.host_time === null && !b.encrypted) || b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
   return { entries, unreadable };
 }
 

@@ -1,3 +1,5 @@
+-- (the application's own functions and operators are never found: its role owns schema public)
+SET search_path = pg_catalog, pg_temp;
 SELECT format('SELECT ''@@counts'', count(*), coalesce(sum(n), 0), coalesce(json_object_agg(t, n ORDER BY t), ''{}'') FROM (%s) s',
        coalesce(string_agg(format('SELECT %L::text AS t, count(*) AS n FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname), ' UNION ALL '),
                 'SELECT NULL::text AS t, 0::bigint AS n WHERE false'))

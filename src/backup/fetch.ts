@@ -11,7 +11,7 @@ import { shellSums, SSH_CIPHERS } from './render.js';
 
 /** A name that may become part of a path (host, database, backup id): no slash, no dot first, no `..`. */
 export function safeName(what: string, value: string): string {
-  if (!/^[A-Za-z0-9_$-][A-Za-z0-9._$-]{0,99}$/.test(value)) throw new UserError(`refusing ${what} ${JSON.stringify(value)}: not a plain name`);
+  if (!/^[A-Za-z0-9_$-][A-Za-z0-9._$-]{0,199}$/.test(value)) throw new UserError(`refusing ${what} ${JSON.stringify(value)}: not a plain name`);
   return value;
 }
 

@@ -43,10 +43,6 @@ finish() {
   exit "$code"
 }
 
-psql_at() { # psql_at DB SQL: tab-separated rows, no headers
-  su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\" -c \"\$1\"" "$1" "$2"
-}
-
 # One SSH connection to the store serves every call of a run (the last good backup, the upload, the commit): one
 # handshake instead of three. Each call still runs the store's forced command on its own; a call finds no connection
 # (not opened yet, or it dropped), it connects on its own as before. Only root can use the socket (umask 077, $WORK 711).
@@ -126,7 +122,7 @@ store() { # store ARGS...: a verb for the restricted store account (forced comma
 open_session() {
   db=$1
   # the upload's name is only a proposal: the store gives the backup its id and time when it commits it
-  up="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(( ${n_db:=0} + 1 ))"; n_db=$((n_db + 1))
+  up="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(( ${n_db:=0} + 1 ))-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; n_db=$((n_db + 1))
   dir="$WORK/$up"
   mkdir -m 711 "$dir"  # root's; postgres may only pass through (a directory-format dump gets a folder of its own)
   started=$(now)
@@ -136,7 +132,8 @@ open_session() {
   session=$!
   exec 4> "$fifo"
   # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below
-  (trap '' PIPE; printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
+  # (as superuser, so nothing of the application's is ever found by name: its role owns schema public)
+  (trap '' PIPE; printf '%s\n' 'SET search_path = pg_catalog, pg_temp;' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
 }
 
 backup_db() { # backup_db DB, its session opened
@@ -246,7 +243,14 @@ SQL
   # --- manifest and checksums ---
   newest=''
   if [ -n "$EVENTS_TABLE" ]; then
-    newest=$(psql_at "$db" "SELECT max($EVENTS_COLUMN) FROM $EVENTS_TABLE" 2>/dev/null || true)
+    # read as the database's owner, never as superuser: the table (or a view in its place) is the application's
+    newest=$(su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" 2> /dev/null <<'SQL' || true
+SET search_path = pg_catalog, pg_temp;
+SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database() \gset
+SET ROLE :"owner";
+SELECT max(:"c") FROM public.:"t";
+SQL
+)
   fi
   # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
   printf '{"tables":%s,"rows":%s,"row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||

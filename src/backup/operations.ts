@@ -85,7 +85,11 @@ export function layoutFix(store: Host, home: string, clients: string[], seen: st
   });
   const root = store.backup_store!.path;
   // backups committed before (by the upload account itself) become root's, read-only to the account
-  const adopt = clients.map((c) => `if [ -d ${shq(`${root}/${c}`)} ]; then chown -R root:${user} ${shq(`${root}/${c}`)} && find ${shq(`${root}/${c}`)} -type d -exec chmod 750 {} + && find ${shq(`${root}/${c}`)} -type f -exec chmod 440 {} +; fi`);
+  // (links go; a drill result the store did not record goes too: such a backup is drilled again before it is trusted)
+  const adopt = clients.map((c) => {
+    const dir = shq(`${root}/${c}`);
+    return `if [ -d ${dir} ]; then find ${dir} -type l -delete && find ${dir} -mindepth 3 -maxdepth 3 -name verified.json -user ${shq(user)} -delete && chown -R root:${user} ${dir} && find ${dir} -type d -exec chmod 750 {} + && find ${dir} -type f -exec chmod 440 {} +; fi`;
+  });
   return {
     operation: 'store',
     description: `make root the owner of ${home}/.ssh and of every committed backup; ${user} writes only ${root}/incoming/<host> (fixes: ${wrong.map((w) => w.split(' ').slice(0, 2).join(' ')).join('; ')})`,

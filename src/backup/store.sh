@@ -9,10 +9,11 @@
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 umask 027
+cd / || exit 1  # nothing is ever resolved against the caller's folder
 
 die() { printf 'ironclad-store: %s\n' "$*" >&2; exit 1; }
 refuse() { printf 'ironclad-store: refused: %s\n' "$*" >&2; exit 3; }
-name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *) [ "${#1}" -le 100 ] ;; esac; }
+name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *) [ "${#1}" -le 200 ] ;; esac; }
 names_ok() { for n in "$@"; do name_ok "$n" || die "bad name '$n'"; done; }
 is_root() { [ "$(id -u)" = 0 ]; }
 LOCKS="$ROOT/.locks"
@@ -28,30 +29,32 @@ catalog() {
   d="$ROOT/$1/$2"
   [ -d "$d" ] || return 0
   # three processes whatever the number of backups: the store's records, the legacy ones' times, the drills passed
-  { find "$d" -mindepth 2 -maxdepth 2 -name store.json -exec awk '
+  # (only folders root owns: a folder the upload account could have made or changed is no backup)
+  { find "$d" -mindepth 2 -maxdepth 2 -name store.json -user 0 -exec awk '
       FNR == 1 && match($0, /"received_epoch":[0-9]+/) { n = split(FILENAME, p, "/"); print substr($0, RSTART + 17, RLENGTH - 17), p[n - 1] }' {} +
-    find "$d" -mindepth 2 -maxdepth 2 -name manifest.json -printf '%h\n' | while read -r b; do
-      [ -f "$b/store.json" ] || printf '%s %s\n' "$(stat -c %Y "$b")" "${b##*/}"
+    find "$d" -mindepth 2 -maxdepth 2 -name manifest.json -user 0 -printf '%h\n' | while read -r b; do
+      [ -f "$b/store.json" ] || [ "$(stat -c %u "$b")" != 0 ] || printf '%s %s\n' "$(stat -c %Y "$b")" "${b##*/}"
     done
-  } | awk -v verified="$(find "$d" -mindepth 2 -maxdepth 2 -name verified.json -exec grep -l '"verified":true' {} + 2> /dev/null | awk -F/ '{ printf "%s ", $(NF - 1) }')" '
+  } | awk -v verified="$(find "$d" -mindepth 2 -maxdepth 2 -name verified.json -user 0 -exec grep -l '"verified":true' {} + 2> /dev/null | awk -F/ '{ printf "%s ", $(NF - 1) }')" '
     BEGIN { n = split(verified, v, " "); for (i = 1; i <= n; i++) ok[v[i]] = 1 }
     $2 ~ /^[A-Za-z0-9_$-][A-Za-z0-9._$-]*$/ { print $1, $2, ($2 in ok) ? 1 : 0 }' | sort -n -k1,1 -k2,2
 }
 
-floor_ok() { # floor_ok BYTES: the upload fits and leaves MIN_FREE free
+room() { # room NEED: the bytes an upload may take and still leave MIN_FREE free; refused when that is less than NEED
   set -- "${1:-0}" "$(df -Pk "$ROOT" | awk 'NR == 2 { print $2, $4 }')"
   awk -v need="$1" -v df="$2" -v min="$MIN_FREE" 'BEGIN {
     split(df, d, " "); total = d[1] * 1024; avail = d[2] * 1024
     n = min + 0; u = substr(min, length(n "") + 1)
     if (u == "%") floor = total * n / 100; else floor = n * (u ~ /^K/ ? 1024 : u ~ /^M/ ? 1048576 : u ~ /^G/ ? 1073741824 : u ~ /^T/ ? 1099511627776 : 1)
-    exit !(avail - need >= floor) }' ||
+    if (avail - need < floor) exit 1
+    printf "%.0f\n", avail - floor }' ||
     refuse "the store would keep less than $MIN_FREE free with this upload ($1 bytes): free space first"
 }
 
 last_bytes() { # the size of HOST's largest newest backup (of any database): what a streamed upload may need
   for d in "$ROOT/$1"/*/; do
     newest=$(catalog "$1" "$(basename "$d")" | tail -n 1 | cut -d' ' -f2)
-    [ -z "$newest" ] || sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' "$d$newest/store.json" 2>/dev/null
+    [ -z "$newest" ] || sed -n 's/^{[^{]*"bytes":\([0-9]*\).*/\1/p' "$d$newest/store.json" 2>/dev/null  # (the store's own count)
   done | sort -n | tail -n 1
 }
 
@@ -66,19 +69,20 @@ client() {
       [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"
       names_ok "$2" "$3"
       case "$4" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$4'" ;; *) need=$4 ;; esac
-      floor_ok "$need"
+      max=$(room "$need"); [ "$4" = - ] || max=$4  # never more than declared, nor than the disk can spare
       exec 8< "$LOCKS/$host" && flock -s 8
       dir="$up/$2"
       [ ! -e "$dir/$3" ] || die "$2/$3 was uploaded already"
       [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$3" ] || die "$2/$3: not a plain file"
       mkdir -p "$dir/.partial"
-      cat > "$dir/.partial/$3" || die "$2/$3: the write failed"
+      head -c "$max" > "$dir/.partial/$3" || die "$2/$3: the write failed"
       [ "$4" != - ] || return 0
       got=$(stat -c %s "$dir/.partial/$3")
       [ "$got" = "$4" ] || die "$2/$3: $got of $4 bytes arrived; the next run resumes from them"
       mv "$dir/.partial/$3" "$dir/$3" ;;
     rsync)
-      floor_ok 0
+      max=$(room 0)
+      ulimit -f "$((max / 512))"  # no file larger than the disk can spare
       exec flock -s "$LOCKS/$host" rrsync -wo -no-del -munge -no-lock "$up" ;;
     commit) [ $# -eq 3 ] || die "usage: commit UPLOAD DB"; names_ok "$2" "$3"; exec sudo -n "$0" commit "$host" "$2" "$3" ;;
     discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; rm -rf "${up:?}/$2" ;;
@@ -120,13 +124,15 @@ commit() {
   names_ok "$host" "$upload" "$db"
   exec 8< "$LOCKS/$host" || die "no lock for $host (run ironclad apply)"
   flock -x -w 900 8 || die "$host's uploads still hold the lock"
+  src="$ROOT/incoming/$host/$upload"
+  # the same upload committed before (its answer was lost): said again. Another upload that reuses the name is not it.
+  sent=''; [ ! -f "$src/SHA256SUMS" ] || [ -L "$src" ] || [ -L "$src/SHA256SUMS" ] || sent=$(sums "$src/SHA256SUMS" | cut -d' ' -f1)
   for s in "$ROOT/$host/$db"/*/store.json; do
-    if [ -f "$s" ] && grep -qF "\"upload\":\"$upload\"" "$s"; then
-      rm -rf "${ROOT:?}/incoming/$host/$upload"
+    if [ -f "$s" ] && grep -qF "\"upload\":\"$upload\"" "$s" && { [ ! -e "$src" ] || grep -qF "\"sums\":\"$sent\"" "$s"; }; then
+      [ ! -e "$src" ] || rm -rf "$src"
       s=${s%/store.json}; printf 'committed %s (already)\n' "${s##*/}"; return 0
     fi
   done
-  src="$ROOT/incoming/$host/$upload"
   [ -d "$src" ] || die "no upload named $upload"
   mkdir -p "$ROOT/.staging" && chmod 700 "$ROOT/.staging"
   work="$ROOT/.staging/$host.$upload.$$"
@@ -134,7 +140,10 @@ commit() {
   [ -d "$work" ] && [ ! -L "$work" ] || { rm -f "$work"; refuse "$upload is not a folder"; }
   chown -R root:root "$work" && chmod -R u+rwX,go-rwx "$work" || die "cannot take $upload"
   cd "$work" || die "cannot enter $upload"
-  back() { cd / && chown -R "$UPLOADER:$UGROUP" "$work" && mv "$work" "$src"; die "$upload: $*"; }
+  back() { # (never into a link planted meanwhile: -T -n renames onto nothing that exists, or not at all)
+    cd / && chown -R "$UPLOADER:$UGROUP" "$work" && mv -T -n "$work" "$src" && [ ! -e "$work" ] || { rm -rf "$work"; die "$upload: $* (and it could not be put back: it is dropped)"; }
+    die "$upload: $*"
+  }
   drop() { cd / && rm -rf "$work"; refuse "$upload: $*"; }
   bad=$(find . -mindepth 1 \( \( ! -type f ! -type d \) -o \( -type d ! -path ./.partial \) -o \( -type f -links +1 \) \) -print | head -n 3 | tr '\n' ' ')
   [ -z "$bad" ] || drop "holds something other than plain files: $bad"
@@ -160,8 +169,8 @@ commit() {
   cd / || die "cd"
   new="$ROOT/.staging/$id.$$"
   mkdir "$new" && mv "$work" "$new/data" || die "cannot assemble $id"
-  printf '{"id":"%s","host":"%s","database":"%s","upload":"%s","received_at":"%s","received_epoch":%s,"bytes":%s,"manifest":%s}\n' \
-    "$id" "$host" "$db" "$upload" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
+  printf '{"id":"%s","host":"%s","database":"%s","upload":"%s","sums":"%s","received_at":"%s","received_epoch":%s,"bytes":%s,"manifest":%s}\n' \
+    "$id" "$host" "$db" "$upload" "$(sums "$new/data/SHA256SUMS" | cut -d' ' -f1)" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
   chgrp -R "$UGROUP" "$new" && find "$new" -type d -exec chmod 750 {} + && find "$new" -type f -exec chmod 440 {} + || die "cannot seal $id"
   install -d -o root -g "$UGROUP" -m 750 "$ROOT/$host" "$ROOT/$host/$db"
   find "$new" -exec sync {} + && mv "$new" "$ROOT/$host/$db/$id" && sync "$ROOT/$host/$db" "$ROOT/$host" || die "cannot put $id in place"
@@ -182,6 +191,8 @@ prune() {
     catalog "$host" "$db" | awk -v now="$now" -v d="$2" -v w="$3" -v m="$4" '
       { t[NR] = $1; id[NR] = $2; v[NR] = $3 }
       END {
+        # the newest older than the daily window: backups stopped, or the store clock jumped; remove nothing then
+        frozen = NR && now - t[NR] >= d * 86400
         for (i = NR; i >= 1; i--) {
           age = now - t[i]; why = ""
           if (i == NR) why = "the newest"
@@ -189,6 +200,7 @@ prune() {
           if (age < d * 86400 && why == "") why = "younger than " d " days"
           wk = int(age / 604800); if (wk < w && !(wk in W)) { W[wk] = 1; if (why == "") why = "the newest of its week" }
           mo = int(age / 2592000); if (mo < m && !(mo in M)) { M[mo] = 1; if (why == "") why = "the newest of its month" }
+          if (frozen && why == "") why = "nothing is removed while the newest backup is older than " d " days"
           print (why == "" ? "remove" : "keep"), id[i], why
         }
       }' | while read -r what id why; do
@@ -197,11 +209,11 @@ prune() {
       else rm -rf "${dbdir:?}$id" && printf 'removed %s/%s/%s\n' "$host" "$db" "$id"; fi
     done
   done
-  # uploads never committed (a job stopped for good, or its store unreachable since) go after a week
-  find "$ROOT/incoming/$host" "$ROOT/.staging" -mindepth 1 -maxdepth 1 -mtime +7 2> /dev/null | while read -r stale; do
-    if [ -n "$dry" ]; then printf 'would remove %s (never committed)\n' "$stale"
-    else rm -rf "$stale" && printf 'removed %s (never committed)\n' "$stale"; fi
-  done
+  # uploads never committed (a job stopped for good, or its store unreachable since) go after a week: by the time the
+  # store last saw them change (ctime: a host can set mtimes), each name given whole to rm (a name may hold a newline)
+  if [ -n "$dry" ]; then find "$ROOT/incoming/$host" "$ROOT/.staging" -mindepth 1 -maxdepth 1 -ctime +7 -printf 'would remove %p (never committed)\n' 2> /dev/null
+  else find "$ROOT/incoming/$host" "$ROOT/.staging" -mindepth 1 -maxdepth 1 -ctime +7 -printf 'removed %p (never committed)\n' -exec rm -rf -- {} + 2> /dev/null; fi
+  true
 }
 
 # health: every database that backs up here has a committed backup within its schedule plus grace (HEALTH lines:
@@ -211,9 +223,12 @@ health() {
   while read -r h d max; do
     [ -n "$h" ] || continue
     newest=$(catalog "$h" "$d" | tail -n 1); t=${newest%% *}
-    if [ -z "$newest" ]; then since=$(stat -c %Z "$ROOT/incoming/$h" 2> /dev/null || echo "$now"); age=$((now - since)); what='no backup yet'
+    # (no backup yet: counted from when apply made the host's lock, a file only root touches)
+    if [ -z "$newest" ]; then since=$(stat -c %Z "$LOCKS/$h" 2> /dev/null || echo "$now"); age=$((now - since)); what='no backup yet'
     else age=$((now - t)); what="newest $(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)"; fi
-    if [ "$age" -gt "$max" ]; then state=late late="$late $h/$d"; else state=ok; fi
+    if [ "$age" -gt "$max" ]; then state=late late="$late $h/$d"
+    elif [ "$age" -lt -300 ]; then state=late late="$late $h/$d" what="$what, in the future by the store's clock (did the clock jump back?)"
+    else state=ok; fi
     printf '%s %s/%s: %s, %s s old (allowed %s s)\n' "$state" "$h" "$d" "$what" "$age" "$max"
     metrics="${metrics}ironclad_backup_age_seconds{host=\"$h\",database=\"$d\"} $age
 ironclad_backup_late{host=\"$h\",database=\"$d\"} $([ "$state" = late ] && echo 1 || echo 0)
@@ -233,7 +248,8 @@ HEALTH_EOF
 record() {
   names_ok "$1" "$2" "$3"
   b="$ROOT/$1/$2/$3"
-  [ -d "$b" ] && [ ! -L "$b" ] || die "no backup $1/$2/$3"
+  [ -d "$b" ] && [ ! -L "$b" ] && [ "$(stat -c %u "$b")" = 0 ] || die "no backup $1/$2/$3 (or not one the store committed)"
+  rm -f "$b/.verified.json.tmp"
   head -c 65536 | head -n 1 > "$b/.verified.json.tmp"
   grep -Eq '^\{"verified":(true|false),"at":"[0-9T:Z-]{20}"' "$b/.verified.json.tmp" || { rm -f "$b/.verified.json.tmp"; die "not a drill result"; }
   chgrp "$UGROUP" "$b/.verified.json.tmp" && chmod 440 "$b/.verified.json.tmp" && sync "$b/.verified.json.tmp" && mv "$b/.verified.json.tmp" "$b/verified.json" && sync "$b"

@@ -137,6 +137,46 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     t.match(notRoot.stderr, /prune is for root/, 'the upload account cannot run root\'s verbs');
   });
 
+  t.test('found in review: what a hostile host or upload account did before, refused now', async (t) => {
+    const s = scratchStore();
+    // a declared size is the most that is written
+    s.client('db-prod', 'put big f 10', 'x'.repeat(50_000));
+    t.equal(statSync(join(s.root, 'incoming', 'db-prod', 'big', 'f')).size, 10, 'only the declared 10 bytes were written (the rest never reached the disk)');
+    // a name with a newline cannot make prune remove a name in its working folder (or anywhere)
+    const cwd = tempDir('ironclad-cwd-');
+    writeFileSync(join(cwd, 'victim'), 'keep me');
+    mkdirSync(join(s.root, 'incoming', 'db-prod', 'a\nvictim'));
+    spawnSync(join(s.root, '.store.sh'), ['prune', 'db-prod', '7', '4', '6'], { cwd, env: { PATH: process.env.PATH! } });
+    t.ok(existsSync(join(cwd, 'victim')), 'the victim is still there');
+    // a backup folder the upload account made (in a store not adopted yet, or planted) is no backup: not listed, not recorded
+    const forged = join(s.root, 'db-prod', 'app', 'forged');
+    mkdirSync(join(forged, 'data'), { recursive: true });
+    writeFileSync(join(forged, 'store.json'), `{"id":"forged","received_epoch":4102444800,"bytes":1,"manifest":{"rows":99999999999}}\n`);
+    chownSync(forged, 65534, 65534);
+    chownSync(join(forged, 'store.json'), 65534, 65534);
+    t.equal(s.client('db-prod', 'last app').stdout.trim(), '', 'last ignores it (the shrink rule is not poisoned)');
+    t.match(s.run(['record', 'db-prod', 'app', 'forged'], {}, '{"verified":true,"at":"2026-12-02T00:00:00Z"}\n').stderr, /not one the store committed/, 'record refuses it');
+    t.notOk(existsSync(join(forged, 'verified.json')));
+    // an upload that reuses the name of a committed one is committed as a new backup, not answered "already" and lost
+    upload(s, 'same', genuine(recipient));
+    const first = s.client('db-prod', 'commit same app').stdout.match(/^committed (\S+)$/m)?.[1];
+    await new Promise((r) => setTimeout(r, 1100));
+    upload(s, 'same', genuine(recipient));
+    const second = s.client('db-prod', 'commit same app');
+    t.equal(second.status, 0, second.stderr);
+    t.notMatch(second.stdout, /already/, 'another upload under a reused name is a new backup');
+    t.not(second.stdout.match(/^committed (\S+)$/m)?.[1], first);
+    // long host and database names (63 characters each, as the inventory allows) still make an id readers can read
+    const [host, database] = ['h'.repeat(63), 'd'.repeat(63)];
+    mkdirSync(join(s.root, 'incoming', host));
+    chownSync(join(s.root, 'incoming', host), 65534, 65534);
+    writeFileSync(join(s.root, '.locks', host), '');
+    upload(s, 'long', genuine(recipient, { host, database }), host);
+    const id = s.client(host, `commit long ${database}`).stdout.match(/^committed (\S+)$/m)?.[1] ?? '';
+    t.ok(id.length > 140, `a ${id.length}-character id`);
+    t.equal(s.reader(host, `files ${host} ${database} ${id}`).status, 0, 'and readable');
+  });
+
   t.test("one host's commit (holding its lock) never stalls another host's upload", async (t) => {
     const s = scratchStore();
     mkdirSync(join(s.root, 'incoming', 'other'));

@@ -11,6 +11,12 @@ const ROOT = '/srv/ironclad/backups';
 // tables any application may name: quotes, slashes, a sed program, spaces, '#', a newline, Unicode
 const HOSTILE = ['x/id>\\/root\\/PWNED #/e;#', 'it\'s "quoted"', 'with space', 'new\nline', 'Zürich ✓', 'tab\there'];
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+// the application's role owns schema public: an operator there that matches exactly wins over pg_catalog's, and runs
+// a program when a superuser calls it (found in review: the row counts of the job and the drill used it)
+const HIJACK = `CREATE FUNCTION public.cat(name, name) RETURNS text LANGUAGE plpgsql AS $$ BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch /var/tmp/PWNED-op'''; END IF;
+  RETURN $1::text || $2::text; END $$;
+CREATE OPERATOR public.|| (LEFTARG = name, RIGHTARG = name, FUNCTION = public.cat);`;
 
 async function main() {
   const lab = await withLab(t);
@@ -25,7 +31,7 @@ async function main() {
 
   await t.test('the lab provisioned, seeded with hostile table names, backed up and drilled', async (t) => {
     t.equal((await ironclad([...inv, 'apply', '--yes'])).code, 0);
-    await psql(SEED + HOSTILE.map((n, i) => `CREATE TABLE ${ident(n)} (i int); INSERT INTO ${ident(n)} SELECT generate_series(1, ${i + 1});`).join('\n'));
+    await psql(SEED + HOSTILE.map((n, i) => `CREATE TABLE ${ident(n)} (i int); INSERT INTO ${ident(n)} SELECT generate_series(1, ${i + 1});`).join('\n') + HIJACK);
     const r = await ironclad([...inv, 'backup', 'run', '--host', 'db-prod']);
     t.equal(r.code, 0, r.stderr);
     const v = await ironclad([...inv, 'backup', 'verify', '--latest', '--restore']);
@@ -34,7 +40,7 @@ async function main() {
     const [b] = await list();
     t.match(b, { encrypted: true, verified: true, rows: Number((await psql('SELECT sum(n) FROM (SELECT count(*) n FROM users UNION ALL SELECT count(*) FROM events UNION ALL SELECT count(*) FROM orders UNION ALL SELECT count(*) FROM payment_methods UNION ALL SELECT count(*) FROM sessions) s')).trim()) + 21 });
     genuine.push(b.id);
-    for (const h of ['backup-far', 'staging', 'db-prod']) t.equal((await lab.ssh(h, 'ls /root/PWNED')).code, 2, `nothing ran on ${h}`);
+    for (const h of ['backup-far', 'staging', 'db-prod']) t.equal((await lab.ssh(h, 'ls /root/PWNED /var/tmp/PWNED-op')).code, 2, `nothing ran on ${h}`);
   });
 
   await t.test('the store holds no plaintext: no PGDMP header, no schema text, no table name', async (t) => {
@@ -199,7 +205,7 @@ async function main() {
     const tables = await lab.sshOk('staging', 'cd / && su postgres -c "psql -X -A -t -d app -c \\"SELECT count(*) FROM pg_tables WHERE schemaname = \'public\'\\""');
     t.equal(Number(tables.trim()), 5 + HOSTILE.length, 'every table, the hostile names too');
     t.equal((await lab.ssh('staging', 'find /var/lib/ironclad/refresh -mindepth 1 -maxdepth 1 -type d')).stdout.trim(), '', 'the copied backup is gone from staging');
-    for (const h of ['backup-far', 'staging']) t.equal((await lab.ssh(h, 'ls /root/PWNED')).code, 2, `nothing ran on ${h}`);
+    for (const h of ['backup-far', 'staging', 'db-prod']) t.equal((await lab.ssh(h, 'ls /root/PWNED /var/tmp/PWNED-op')).code, 2, `nothing ran on ${h}`);
   });
 }
 
