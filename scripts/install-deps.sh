@@ -13,6 +13,8 @@ apt-get install -y -q --no-install-recommends \
   openssh-server openssh-client rsync iproute2 shellcheck procps psmisc util-linux bsdutils ca-certificates
 # age encrypts backups for their recipients; sudo lets the backup store's restricted account ask root for a commit.
 apt-get install -y -q --no-install-recommends age sudo
+# strace: a test proves the store fsyncs every file and folder of a backup before it answers (test/backup/store.test.ts).
+apt-get install -y -q --no-install-recommends strace
 # The systemd lab flavor: hosts booted by systemd-nspawn from a Debian tree debootstrap makes once.
 apt-get install -y -q --no-install-recommends systemd-container debootstrap
 # The audit's HTML report is opened in headless Chromium by its end-to-end test.
