@@ -24,7 +24,8 @@ finish() {
   msg="$*"
   if [ -n "${asking:-}" ]; then wait "$asking" 2>/dev/null || true; fi
   # nothing this run started outlives it: the dump's pipeline, the upload, the counting session, the connection
-  for p in ${background:-}; do kill "$p" 2>/dev/null || true; done
+  # (and what each started: the upload's ssh is a child of its subshell)
+  for p in ${background:-}; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   exec 4>&-
   if [ -n "${opening:-}" ]; then wait "$opening" 2>/dev/null || true; fi
   close_store

@@ -70,7 +70,6 @@ client() {
       names_ok "$2" "$3"
       case "$4" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$4'" ;; *) need=$4 ;; esac
       max=$(room "$need"); [ "$4" = - ] || max=$4  # never more than declared, nor than the disk can spare
-      exec 8< "$LOCKS/$host" && flock -s 8
       dir="$up/$2"
       [ ! -e "$dir/$3" ] || die "$2/$3 was uploaded already"
       [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$3" ] || die "$2/$3: not a plain file"
@@ -83,7 +82,7 @@ client() {
     rsync)
       max=$(room 0)
       ulimit -f "$((max / 512))"  # no file larger than the disk can spare
-      exec flock -s "$LOCKS/$host" rrsync -wo -no-del -munge -no-lock "$up" ;;
+      exec rrsync -wo -no-del -munge -no-lock "$up" ;;
     commit) [ $# -eq 3 ] || die "usage: commit UPLOAD DB"; names_ok "$2" "$3"; exec sudo -n "$0" commit "$host" "$2" "$3" ;;
     discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; rm -rf "${up:?}/$2" ;;
     last)
@@ -122,8 +121,9 @@ reader() {
 commit() {
   host=$1 upload=$2 db=$3
   names_ok "$host" "$upload" "$db"
+  # one commit of a host at a time (uploads never take this lock: a transfer that hangs cannot stall a commit)
   exec 8< "$LOCKS/$host" || die "no lock for $host (run ironclad apply)"
-  flock -x -w 900 8 || die "$host's uploads still hold the lock"
+  flock -x -w 300 8 || die "another commit of $host still holds its lock"
   src="$ROOT/incoming/$host/$upload"
   # the same upload committed before (its answer was lost): said again. Another upload that reuses the name is not it.
   sent=''; [ ! -f "$src/SHA256SUMS" ] || [ -L "$src" ] || [ -L "$src/SHA256SUMS" ] || sent=$(sums "$src/SHA256SUMS" | cut -d' ' -f1)
@@ -139,6 +139,11 @@ commit() {
   mv "$src" "$work" || die "cannot take $upload"
   [ -d "$work" ] && [ ! -L "$work" ] || { rm -f "$work"; refuse "$upload is not a folder"; }
   chown -R root:root "$work" && chmod -R u+rwX,go-rwx "$work" || die "cannot take $upload"
+  # no new file can appear in it now (root's, 0700); a writer that still holds one of its files open (a transfer of a
+  # stopped run, or one kept open on purpose) is ended, so nothing changes after the checks below
+  for pid in $(find /proc/[0-9]*/fd -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do
+    [ "$(stat -c %U "/proc/$pid" 2> /dev/null)" = "$UPLOADER" ] && kill -KILL "$pid" 2> /dev/null
+  done
   cd "$work" || die "cannot enter $upload"
   back() { # (never into a link planted meanwhile: -T -n renames onto nothing that exists, or not at all)
     cd / && chown -R "$UPLOADER:$UGROUP" "$work" && mv -T -n "$work" "$src" && [ ! -e "$work" ] || { rm -rf "$work"; die "$upload: $* (and it could not be put back: it is dropped)"; }

@@ -177,6 +177,23 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     t.equal(s.reader(host, `files ${host} ${database} ${id}`).status, 0, 'and readable');
   });
 
+  t.test('a writer that still holds a file of the upload open (a stopped run\'s transfer, or a trick) is ended before the checks', async (t) => {
+    const s = scratchStore();
+    upload(s, 'held', genuine(recipient));
+    const dir = join(s.root, 'incoming', 'db-prod', 'held');
+    execFileSync('chown', ['-R', 'nobody:nogroup', dir]);
+    const { spawn } = await import('node:child_process');
+    const writer = spawn('runuser', ['-u', 'nobody', '--', 'sh', '-c', `exec 3>> '${join(dir, 'dump.pgdump.age')}'; exec sleep 60`], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    const r = s.client('db-prod', 'commit held app');
+    t.equal(r.status, 0, r.stderr);
+    t.ok(Date.now() - started < 10_000, 'at once: nothing waits for the writer');
+    const ended = await new Promise<boolean>((res) => (writer.exitCode !== null || writer.signalCode ? res(true) : (writer.once('exit', () => res(true)), setTimeout(() => res(false), 3000))));
+    t.ok(ended, 'the writer is gone');
+    if (!ended) writer.kill('SIGKILL');
+  });
+
   t.test("one host's commit (holding its lock) never stalls another host's upload", async (t) => {
     const s = scratchStore();
     mkdirSync(join(s.root, 'incoming', 'other'));
