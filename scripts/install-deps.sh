@@ -15,6 +15,8 @@ apt-get install -y -q --no-install-recommends \
 apt-get install -y -q --no-install-recommends age sudo
 # strace: a test proves the store fsyncs every file and folder of a backup before it answers (test/backup/store.test.ts).
 apt-get install -y -q --no-install-recommends strace
+# b3sum: images compare and repair hash with BLAKE3 where both sides have it (SHA-256 otherwise).
+apt-get install -y -q --no-install-recommends b3sum
 # The systemd lab flavor: hosts booted by systemd-nspawn from a Debian tree debootstrap makes once.
 apt-get install -y -q --no-install-recommends systemd-container debootstrap
 # The audit's HTML report is opened in headless Chromium by its end-to-end test.
