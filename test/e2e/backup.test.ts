@@ -118,7 +118,7 @@ async function main() {
 
   await t.test('a file corrupted in the store: verify fails and names it', async (t) => {
     const [latest, older] = await list();
-    await lab.sshOk('backup-far', `f=/srv/ironclad/backups/db-prod/app/${latest.id}/data/dump.pgdump.age; chmod u+w "$f"; printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null`);
+    await lab.sshOk('backup-far', `f=/srv/ironclad/backups/db-prod/app/${latest.id}/data/dump.pgdump.age; chmod u+w "$f"; b=$(od -An -tu1 -j200 -N1 "$f" | tr -d ' '); printf "\\\\$(printf %o $(( (b + 1) % 256 )))" | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null`); // (a byte changed for sure: never the same byte written back)
     const v = await ironclad([...inv, 'backup', 'verify', '--id', latest.id]);
     t.equal(v.code, 3);
     t.match(v.stdout, /checksum mismatch: dump\.pgdump\.age/);
