@@ -99,6 +99,8 @@ export interface LabSpec {
   bridge: string;
   subnet: string;
   state_dir: string;
+  /** The kind of lab host (default namespace). */
+  flavor?: 'namespace' | 'systemd';
 }
 
 /** A loaded, validated inventory with defaults merged into every host. */

@@ -8,7 +8,7 @@ import type { Inventory } from '../inventory/types.js';
  * How a lab host is made. `namespace` (the default, fast): namespaces and a chroot with `/` as the lower layer and a
  * small perl init. `systemd`: `systemd-nspawn -b` boots systemd as pid 1 on the cached Debian base tree (base.ts), as
  * on a real server (postgresql@ units, timers, `systemctl`). Chosen per host by the tag `lab-systemd`, or for the whole
- * lab by `lab.flavor: systemd` once the inventory schema accepts that field.
+ * lab by `lab.flavor: systemd`.
  */
 export type LabFlavor = 'namespace' | 'systemd';
 
@@ -98,10 +98,10 @@ export function linkName(host: string): string {
   return `${LAB_PREFIX}-${host.slice(0, IFNAMSIZ - LAB_PREFIX.length - 6)}-${hash}`;
 }
 
-/** A host's flavor: the tag `lab-systemd`, else the lab's `flavor` (read loosely: the schema does not have it yet). */
+/** A host's flavor: the tag `lab-systemd`, else the lab's `flavor`. */
 export function hostFlavor(inv: Inventory, host: Inventory['hosts'][number]): LabFlavor {
   if (host.tags.includes(SYSTEMD_TAG)) return 'systemd';
-  return (inv.lab as { flavor?: unknown } | undefined)?.flavor === 'systemd' ? 'systemd' : 'namespace';
+  return inv.lab?.flavor === 'systemd' ? 'systemd' : 'namespace';
 }
 
 /** Every way an inventory cannot make a lab, as messages (empty when it can). */
