@@ -6,6 +6,7 @@ import { runDrill } from '../src/backup/drill.js';
 import { drillHost } from '../src/backup/links.js';
 import { PATHS } from '../src/backup/render.js';
 import { fanOut } from '../src/executor/fanout.js';
+import { connectionLimit } from '../src/executor/limit.js';
 import { withPool, type ConnectionPool } from '../src/executor/pool.js';
 import { tail } from '../src/executor/run.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
@@ -23,7 +24,9 @@ function backupHost(inv: Inventory, name: unknown): Host {
 
 /** Every store's catalog (or only the store of --host), entries of that host only. */
 export async function listBackups(inv: Inventory, pool: ConnectionPool, hostName?: string): Promise<BackupEntry[]> {
-  const stores = hostName ? [inv.hosts.find((s) => s.name === backupHost(inv, hostName).backup!.to)!] : inv.hosts.filter((h) => h.backup_store);
+  // under --limit only the stores inside it are read (no other host is contacted)
+  const limit = connectionLimit();
+  const stores = hostName ? [inv.hosts.find((s) => s.name === backupHost(inv, hostName).backup!.to)!] : inv.hosts.filter((h) => h.backup_store && (!limit || limit.has(h.name)));
   const outcomes = await fanOut(stores, async (s) => readCatalog(await pool.get(s), s));
   const failed = outcomes.filter((o) => !o.ok);
   if (failed.length) throw new OperationError(failed.map((o) => (o.ok ? '' : `${o.host}: ${o.error.message}`)).join('\n'));

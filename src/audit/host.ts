@@ -3,6 +3,7 @@ import { PATHS } from '../backup/render.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import { humanBytes, plural } from '../facts/render.js';
 import type { FactValues } from '../facts/types.js';
+import { judgeCheck } from '../images/check-plan.js';
 import type { ImageRecord } from '../images/record.js';
 import { PROBLEMS } from '../images/types.js';
 import { expectedClusters } from '../instances/expect.js';
@@ -91,6 +92,9 @@ export function judgeImages(pair: ImagePair, record: HostOutcome<ImageRecord | n
   const again = [`run: ironclad images compare ${pair.name}`];
   if (!record.ok) return finding(host, 'images', pair.name, 'failure', `could not read the last comparison: ${record.error.message}`);
   const r = record.value;
+  // a pair with a routine check is judged by it (coverage, rot, missed runs)
+  const checked = judgeCheck(pair, r, now);
+  if (checked) return finding(host, 'images', pair.name, checked.level, checked.message, checked.hints);
   if (!r) return finding(host, 'images', pair.name, 'warning', 'never compared with production', again);
   const age = now.getTime() - Date.parse(r.at);
   const when = `compared ${ageText(age)} ago`;
