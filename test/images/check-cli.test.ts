@@ -13,20 +13,10 @@ import { checkSpec } from '../../src/images/check-spec.js';
 import { recordPath } from '../../src/images/record.js';
 import { validateInventory } from '../../src/inventory/load.js';
 import type { Host } from '../../src/inventory/types.js';
-import { runFamily } from './fixtures/cli.js';
+import { pairInventory, runFamily } from './fixtures/cli.js';
 import { sourceTree } from './fixtures/trees.js';
 
-const inventory = (dir: string, name: string, check: string) => `version: 1
-defaults:
-  ssh: { user: root, port: 22, identity_file: /nonexistent/key, known_hosts: /nonexistent/known_hosts }
-hosts:
-  app-prod: { address: 10.0.0.11, tags: [production] }
-  backup-far: { address: 10.0.0.12, tags: [backup] }
-images:
-  - name: ${name}
-    source: { host: app-prod, path: ${join(dir, 'src')} }
-    replica: { host: backup-far, path: ${join(dir, 'dst')} }
-${check}`;
+const inventory = (dir: string, name: string, check: string) => pairInventory(dir, name, check);
 
 t.test('images check NAME: a slice a run with the inventory settings, coverage in the output and the record', async (t) => {
   const dir = t.testdir();

@@ -6,7 +6,7 @@ import { createImagesFamily } from '../../scripts/images.js';
 import { localConnector } from '../../src/connectors/local.js';
 import { SafetyRefusal, UserError } from '../../src/core/errors.js';
 import type { Host } from '../../src/inventory/types.js';
-import { runFamily } from './fixtures/cli.js';
+import { pairInventory, runFamily } from './fixtures/cli.js';
 import { REPAIR_CASE, repairReplica, repairSource } from './fixtures/repair-trees.js';
 
 const noHosts = createImagesFamily(async () => t.fail('no host is connected') as never);
@@ -50,17 +50,7 @@ t.test('--dry-run prints the plan; --yes --json repairs and prints the document 
 t.test('a pair of the inventory, two hosts: streamed through this machine when asked (--via controller)', async (t) => {
   const dir = t.testdir();
   trees(dir);
-  writeFileSync(join(dir, 'inv.yaml'), `version: 1
-defaults:
-  ssh: { user: root, port: 22, identity_file: /nonexistent/key, known_hosts: /nonexistent/known_hosts }
-hosts:
-  app-prod: { address: 10.0.0.11, tags: [production] }
-  backup-far: { address: 10.0.0.12, tags: [backup] }
-images:
-  - name: uploads
-    source: { host: app-prod, path: ${join(dir, 'src')} }
-    replica: { host: backup-far, path: ${join(dir, 'dst')} }
-`);
+  writeFileSync(join(dir, 'inv.yaml'), pairInventory(dir));
   const family = createImagesFamily(async (h: Host) => localConnector(h.name));
   const { code, out } = await runFamily(t, family, ['images', '-i', join(dir, 'inv.yaml'), 'repair', 'uploads', '--via', 'controller', '--yes', '--json', '--cache-dir', join(dir, 'c')]);
   t.equal(code, 0);

@@ -7,20 +7,10 @@ import { createImagesFamily } from '../../scripts/images.js';
 import { localConnector } from '../../src/connectors/local.js';
 import { UserError } from '../../src/core/errors.js';
 import type { Host } from '../../src/inventory/types.js';
-import { runFamily } from './fixtures/cli.js';
+import { pairInventory, runFamily } from './fixtures/cli.js';
 import { AWKWARD, replicaWithDiscrepancies, sourceTree } from './fixtures/trees.js';
 
-const inventory = (dir: string) => `version: 1
-defaults:
-  ssh: { user: root, port: 22, identity_file: /nonexistent/key, known_hosts: /nonexistent/known_hosts }
-hosts:
-  app-prod: { address: 10.0.0.11, tags: [production] }
-  backup-far: { address: 10.0.0.12, tags: [backup] }
-images:
-  - name: uploads
-    source: { host: app-prod, path: ${join(dir, 'src')} }
-    replica: { host: backup-far, path: ${join(dir, 'dst')} }
-`;
+const inventory = (dir: string) => pairInventory(dir);
 
 /** Run `ironclad images ARGS`, hosts reached through this machine (as if over SSH). */
 async function run(t: Test, dir: string, args: string[]): Promise<{ code: number; out: string; hosts: string[] }> {
