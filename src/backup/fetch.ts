@@ -16,7 +16,7 @@ export function safeName(what: string, value: string): string {
 }
 
 /** The script that fetches `entry` from `store` into `dir` on the host that runs it, readable by `owner` only. */
-export function fetchScript(args: { store: Host; entry: BackupEntry; dir: string; owner: string }): string {
+export function fetchScript(args: { store: Host; entry: Pick<BackupEntry, 'host' | 'database' | 'id'>; dir: string; owner: string }): string {
   const { store, entry } = args;
   const src = [safeName('host', entry.host), safeName('database', entry.database), safeName('backup id', entry.id)].join(' ');
   const vars = { STORE: `${store.backup_store!.user}@${store.address}`, PORT: store.ssh.port, SRC: src, DIR: args.dir, OWNER: args.owner, CIPHERS: SSH_CIPHERS };

@@ -2,7 +2,7 @@
 // remove the copy afterwards.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
-import { readCatalog, type BackupEntry } from '../backup/catalog.js';
+import { readCatalog } from '../backup/catalog.js';
 import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
@@ -41,7 +41,7 @@ export const copyAction: Action = {
     const r = refreshOf(ctx.inv, p);
     const dir = `${PATHS.refreshDir}/${safeName('backup id', String(p.id))}`;
     const entry = { host: r.source.name, database: r.spec.from.database, id: String(p.id), row_counts: (p.row_counts ?? {}) as Record<string, number> };
-    const res = await (await ctx.pool.get(r.target)).run(fetchScript({ store: r.store, entry: entry as BackupEntry, dir, owner: 'postgres:' }));
+    const res = await (await ctx.pool.get(r.target)).run(fetchScript({ store: r.store, entry, dir, owner: 'postgres:' }));
     if (res.code !== 0) throw new OperationError(`fetching ${String(p.id)} onto ${r.target.name} failed (exit ${res.code}); the partial copy was removed\n${tail(res.stderr || res.stdout)}`);
     const { counts, bytes } = parseFetch(res.stdout);
     ctx.log(`${bytes} bytes in ${dir}, checksums verified${counts ? ', decrypted' : ' (a backup from before encryption)'}`);
