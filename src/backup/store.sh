@@ -126,13 +126,19 @@ commit() {
   flock -x -w 300 8 || die "another commit of $host still holds its lock"
   src="$ROOT/incoming/$host/$upload"
   # the same upload committed before (its answer was lost): said again. Another upload that reuses the name is not it.
-  sent=''; [ ! -f "$src/SHA256SUMS" ] || [ -L "$src" ] || [ -L "$src/SHA256SUMS" ] || sent=$(sums "$src/SHA256SUMS" | cut -d' ' -f1)
-  for s in "$ROOT/$host/$db"/*/store.json; do
-    if [ -f "$s" ] && grep -qF "\"upload\":\"$upload\"" "$s" && { [ ! -e "$src" ] || grep -qF "\"sums\":\"$sent\"" "$s"; }; then
-      [ ! -e "$src" ] || rm -rf "$src"
-      s=${s%/store.json}; printf 'committed %s (already)\n' "${s##*/}"; return 0
-    fi
-  done
+  # (one grep for every record, whatever the number of backups; the upload's sums read only when a record names it)
+  named=$(grep -lF "\"upload\":\"$upload\"" "$ROOT/$host/$db"/*/store.json 2> /dev/null || true)
+  if [ -n "$named" ]; then
+    sent=''; [ ! -f "$src/SHA256SUMS" ] || [ -L "$src" ] || [ -L "$src/SHA256SUMS" ] || sent=$(sums "$src/SHA256SUMS" | cut -d' ' -f1)
+    while IFS= read -r s; do
+      if [ -f "$s" ] && { [ ! -e "$src" ] || grep -qF "\"sums\":\"$sent\"" "$s"; }; then
+        [ ! -e "$src" ] || rm -rf "$src"
+        s=${s%/store.json}; printf 'committed %s (already)\n' "${s##*/}"; return 0
+      fi
+    done <<NAMED
+$named
+NAMED
+  fi
   [ -d "$src" ] || die "no upload named $upload"
   mkdir -p "$ROOT/.staging" && chmod 700 "$ROOT/.staging"
   work="$ROOT/.staging/$host.$upload.$$"
@@ -141,9 +147,14 @@ commit() {
   chown -R root:root "$work" && chmod -R u+rwX,go-rwx "$work" || die "cannot take $upload"
   # no new file can appear in it now (root's, 0700); a writer that still holds one of its files open (a transfer of a
   # stopped run, or one kept open on purpose) is ended, so nothing changes after the checks below
-  for pid in $(find /proc/[0-9]*/fd -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do
-    [ "$(stat -c %U "/proc/$pid" 2> /dev/null)" = "$UPLOADER" ] && kill -KILL "$pid" 2> /dev/null
-  done
+  # (only the upload account's processes are looked at: /proc/PID belongs to the process's user, as before)
+  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" 2> /dev/null | sed 's|$|/fd|')
+  if [ -n "$uploaders" ]; then
+    # shellcheck disable=SC2086  # /proc/PID/fd paths, split on purpose
+    for pid in $(find $uploaders -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do
+      [ "$(stat -c %U "/proc/$pid" 2> /dev/null)" = "$UPLOADER" ] && kill -KILL "$pid" 2> /dev/null
+    done
+  fi
   cd "$work" || die "cannot enter $upload"
   back() { # (never into a link planted meanwhile: -T -n renames onto nothing that exists, or not at all)
     cd / && chown -R "$UPLOADER:$UGROUP" "$work" && mv -T -n "$work" "$src" && [ ! -e "$work" ] || { rm -rf "$work"; die "$upload: $* (and it could not be put back: it is dropped)"; }
@@ -168,15 +179,18 @@ commit() {
   described=$(sed 's/.*"files":{\(.*\)}}$/\1/' manifest.json | tr ',' '\n' | sed 's/^"\(.*\)":"\(.*\)"$/\2  \1/' | sort)
   [ "$described" = "$(grep -v '  manifest.json$' SHA256SUMS | sort)" ] || drop "the manifest's files are not the files sent"
   for f in *.age; do [ "$(head -c 21 "$f")" = age-encryption.org/v1 ] || drop "$f is not encrypted"; done
-  now=$(date -u +%s); id="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)-$host-$db"; n=1
-  while [ -e "$ROOT/$host/$db/$id" ]; do n=$((n + 1)); id="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)-$host-$db-$n"; done
+  read -r now stamp received <<NOW
+$(date -u +'%s %Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ')
+NOW
+  id="$stamp-$host-$db"; n=1
+  while [ -e "$ROOT/$host/$db/$id" ]; do n=$((n + 1)); id="$stamp-$host-$db-$n"; done
   bytes=$(stat -c %s -- * | awk '{ s += $1 } END { print s + 0 }')
   cd / || die "cd"
   new="$ROOT/.staging/$id.$$"
   mkdir "$new" && mv "$work" "$new/data" || die "cannot assemble $id"
   printf '{"id":"%s","host":"%s","database":"%s","upload":"%s","sums":"%s","received_at":"%s","received_epoch":%s,"bytes":%s,"manifest":%s}\n' \
-    "$id" "$host" "$db" "$upload" "$(sums "$new/data/SHA256SUMS" | cut -d' ' -f1)" "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
-  chgrp -R "$UGROUP" "$new" && find "$new" -type d -exec chmod 750 {} + && find "$new" -type f -exec chmod 440 {} + || die "cannot seal $id"
+    "$id" "$host" "$db" "$upload" "$(sums "$new/data/SHA256SUMS" | cut -d' ' -f1)" "$received" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
+  chgrp -R "$UGROUP" "$new" && find "$new" \( -type d -exec chmod 750 {} + \) -o \( -type f -exec chmod 440 {} + \) || die "cannot seal $id"
   install -d -o root -g "$UGROUP" -m 750 "$ROOT/$host" "$ROOT/$host/$db"
   find "$new" -exec sync {} + && mv "$new" "$ROOT/$host/$db/$id" && sync "$ROOT/$host/$db" "$ROOT/$host" || die "cannot put $id in place"
   printf 'committed %s\n' "$id"
