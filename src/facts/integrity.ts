@@ -78,8 +78,9 @@ export function parseAmcheckReport(text: string | undefined): AmcheckFinding[] {
     const m = /^(heap table|btree index) "(.*)"(?:, block (\d+))?(?:, offset \d+)?(?:, attribute \d+)?:$/.exec(lines[i]);
     if (!m) continue;
     const kind = m[1] === 'heap table' ? 'heap' : 'index';
-    const block = m[3] !== undefined ? Number(m[3]) : null;
     const message = (lines[i + 1] ?? '').trim().slice(0, 300);
+    const inMessage = /\bblock (\d+)\b/.exec(message);
+    const block = m[3] !== undefined ? Number(m[3]) : inMessage ? Number(inMessage[1]) : null;
     if (!out.some((f) => f.kind === kind && f.relation === m[2] && f.block === block)) out.push({ kind, relation: m[2], block, message });
     if (out.length >= 200) break;
   }

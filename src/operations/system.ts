@@ -1,6 +1,8 @@
 // Host-level operations: Postgres packages, the cluster itself, the service, identity pinning, the production marker.
 import { shq } from '../core/quote.js';
 import type { ClusterFact, IdentityFact, PackageFact, ProductionMarkerFact } from '../facts/types.js';
+import type { ClusterChecksums } from '../facts/integrity.js';
+import { checksumsDowntime } from '../corruption/estimate.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../facts/identity.js';
 import type { PostgresSpec } from '../inventory/types.js';
 import { clusterPaths } from '../facts/cluster-state.js';
@@ -56,10 +58,11 @@ export function clusterSteps(args: {
     kind: 'change',
     change: {
       operation: 'cluster',
-      description: `create cluster ${pg.version}/${pg.cluster} on port ${pg.port} (${dd.path})`,
+      description: `create cluster ${pg.version}/${pg.cluster} on port ${pg.port} (${dd.path}), with data checksums`,
       // initdb writes ~1,000 files and fsyncs each one; instead one syncfs of the data directory's filesystem makes
-      // them durable at once (what initdb --sync-method=syncfs does from PostgreSQL 17 on): several times quicker
-      commands: [{ kind: 'sh', script: `pg_createcluster --port ${pg.port} --encoding UTF8 --locale C.UTF-8 --start-conf auto ${pg.version} ${shq(pg.cluster)} -- --no-sync && sync -f ${shq(dd.path)}` }],
+      // them durable at once (what initdb --sync-method=syncfs does from PostgreSQL 17 on): several times quicker.
+      // Data checksums from the first initdb: a damaged page is an error naming its block, not silently wrong rows
+      commands: [{ kind: 'sh', script: `pg_createcluster --port ${pg.port} --encoding UTF8 --locale C.UTF-8 --start-conf auto ${pg.version} ${shq(pg.cluster)} -- --data-checksums --no-sync && sync -f ${shq(dd.path)}` }],
     },
   });
   return steps;
@@ -129,4 +132,19 @@ export function markerChange(tags: string[], marker: ProductionMarkerFact, host:
   if (production && !marker.present)
     return { operation: 'marker', description: `mark ${host} as production (${PRODUCTION_MARKER_FILE}): refreshes and restores refuse to write here`, commands: [{ kind: 'sh', script: `mkdir -p /var/lib/ironclad && printf '%s\\n' ${shq(`production host ${host}, marked by ironclad`)} > ${PRODUCTION_MARKER_FILE}` }] };
   return undefined;
+}
+
+/** A cluster without data checksums: apply never enables them (every page is rewritten with the cluster stopped), so the
+ *  plan says so, with the downtime to expect and the runbook that does it behind a typed confirmation. */
+export function checksumsAdvice(args: { host: string; pg: PostgresSpec; clusters: ClusterChecksums[] }): Change | undefined {
+  const { host, pg } = args;
+  const c = args.clusters.find((x) => x.version === pg.version && x.cluster === pg.cluster);
+  if (!c || c.checksums !== 'off') return undefined;
+  return {
+    operation: 'checksums',
+    description: `data checksums are OFF on ${pg.version}/${pg.cluster}: a damaged page is read as good data. apply does not enable them: ` +
+      `the cluster must be stopped while every page is rewritten (${checksumsDowntime(c.data_bytes, null)}). ` +
+      `When the downtime is acceptable: ironclad runbook run runbooks/enable-checksums.yaml --set host=${host}`,
+    commands: [],
+  };
 }
