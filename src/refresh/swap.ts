@@ -37,7 +37,7 @@ export function reopenSql(names: string[]): string {
 
 /** Rename databases (closing sessions), trying again a few times; every database involved accepts connections again
  *  after each failed attempt. */
-async function renameReopening(conn: Connector, host: Host, renames: [string, string][], closing: string[]): Promise<void> {
+export async function renameReopening(conn: Connector, host: Host, renames: [string, string][], closing: string[]): Promise<void> {
   const names = [...new Set(renames.flat())];
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -51,6 +51,24 @@ async function renameReopening(conn: Connector, host: Host, renames: [string, st
   }
   await query(conn, host, 'postgres', reopenSql(names)); // one more: a failure here is reported, never silent
   throw lastError;
+}
+
+/** Put `incoming` in place of `database` on a host, the one function behind the staging refresh's swap and
+ *  restore-production's: the copy handed to the owner role, the restoring role's login closed, sessions on both ended,
+ *  then in one transaction `database` renamed to `keepAs` (when it exists) and `incoming` to `database`. A database
+ *  already named `keepAs` is dropped only with `replaceKept` (the refresh's __previous); otherwise the swap is refused
+ *  before anything changes. Returns the name the old database is kept under (null when there was none). */
+export async function swapIn(conn: Connector, host: Host, o: { database: string; incoming: string; keepAs: string; replaceKept: boolean; owner: string; role: string }): Promise<{ kept: string | null }> {
+  const { database: db, incoming, keepAs } = o;
+  const present = new Set((await query(conn, host, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, incoming, keepAs].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
+  if (!present.has(incoming)) throw new OperationError(`${incoming} does not exist on ${host.name}: nothing to swap in`);
+  if (present.has(keepAs) && !o.replaceKept) throw new SafetyRefusal(`${keepAs} already exists on ${host.name}: the swap keeps ${db} under that name and drops nothing; nothing was changed`);
+  await handOver(conn, host, { database: incoming, owner: o.owner, role: o.role });
+  await closeLogin(conn, host, db);
+  if (present.has(keepAs)) await query(conn, host, 'postgres', `DROP DATABASE ${sqlIdent(keepAs)} WITH (FORCE);`);
+  const renames: [string, string][] = present.has(db) ? [[db, keepAs], [incoming, db]] : [[incoming, db]];
+  await renameReopening(conn, host, renames, [db, incoming].filter((n) => present.has(n)));
+  return { kept: present.has(db) ? keepAs : null };
 }
 
 export const swapAction: Action = {
@@ -70,15 +88,9 @@ export const swapAction: Action = {
     if (!r.spec.scrub || p.proof !== scanProof(incoming, rulesOf(r.spec.scrub)))
       throw new SafetyRefusal(`no clean scan of ${incoming} by the scrub rules as they are now in ${r.spec.scrub || '(none)'}: the swap puts only a scrubbed and scanned copy in place`);
     const conn = await ctx.pool.get(r.target);
-    const present = new Set((await query(conn, r.target, 'postgres', 'SELECT datname FROM pg_database')).map(([n]) => n));
-    if (!present.has(incoming)) throw new OperationError(`${incoming} does not exist on ${r.target.name}: nothing to swap in`);
-    await handOver(conn, r.target, { database: incoming, owner: ownerOf(r.target, db), role: refreshRole(db) });
-    await closeLogin(conn, r.target, db);
-    if (present.has(previous)) await query(conn, r.target, 'postgres', `DROP DATABASE ${sqlIdent(previous)} WITH (FORCE);`);
-    const renames: [string, string][] = present.has(db) ? [[db, previous], [incoming, db]] : [[incoming, db]];
-    await renameReopening(conn, r.target, renames, [db, incoming].filter((n) => present.has(n)));
+    const { kept } = await swapIn(conn, r.target, { database: db, incoming, keepAs: previous, replaceKept: true, owner: ownerOf(r.target, db), role: refreshRole(db) });
     ctx.log(`${db} is the refreshed copy, owned by ${ownerOf(r.target, db)}; the old one is kept as ${previous} (ironclad refresh ${r.name} --swap-back puts it back)`);
-    return { live: db, previous: present.has(db) ? previous : null };
+    return { live: db, previous: kept };
   },
 };
 

@@ -6,9 +6,15 @@ import { discardAction, handOverAction } from '../refresh/discard.js';
 import { guardAction } from '../refresh/guard.js';
 import { eventsAction, swapAction, swapBackAction } from '../refresh/swap.js';
 import { piiScanAction, promoteAction, scrubAction } from '../refresh/transform.js';
+import { reportAction } from '../restore/report.js';
+import { restoreSwapAction, restoreSwapBackAction } from '../restore/swap.js';
+import { targetAction } from '../restore/target.js';
 import { cliAction } from './cli-action.js';
 import type { Action } from './types.js';
 
 export const ACTIONS = new Map<string, Action>(
-  [cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction, discardAction, handOverAction].map((a) => [a.name, a]),
+  [
+    cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction, discardAction, handOverAction,
+    targetAction, reportAction, restoreSwapAction, restoreSwapBackAction,
+  ].map((a) => [a.name, a]),
 );

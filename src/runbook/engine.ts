@@ -60,7 +60,7 @@ export async function runRunbook(o: RunOptions): Promise<number> {
     out(`${runbook.name}: ${runbook.description} (dry run: nothing is changed)`);
     runbook.steps.forEach((s, i) => {
       const p = s.with ? safeResolve(s.with, ctx.values) : {};
-      out(`  ${i + 1}. ${s.name}${isDestructive(s, actions) ? '  [destructive: needs confirmation]' : ''}\n       ${describe(s, p, actions, ctx)}`);
+      out(`  ${i + 1}. ${s.name}${isDestructive(s, actions) ? `  [destructive: needs confirmation] (type '${String(resolveTemplates(s.confirm ?? p.host ?? s.host ?? 'yes', ctx.values, true))}', or --yes)` : ''}\n       ${describe(s, p, actions, ctx)}`);
     });
     for (const s of runbook.on_failure ?? []) out(`  on failure in ${s.when.join(', ')}: ${s.name}\n       ${describe(s, s.with ? safeResolve(s.with, ctx.values) : {}, actions, ctx)}`);
     return 0;

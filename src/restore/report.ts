@@ -1,0 +1,72 @@
+// restore-production's report, before the swap: the time the restored data represents (the backup's time and its
+// newest event) and what came after it in the damaged database, read now if it can still be read, else the span.
+import { sqlIdent, sqlLiteral } from '../core/quote.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import { incomingSession, query, refreshOf, sideNames } from '../refresh/db.js';
+import { tableSql } from '../refresh/names.js';
+import type { Action, ActionContext } from '../runbook/types.js';
+import { lossReport, tableChanges, type Damaged } from './names.js';
+
+/** The events table and time column of a source database (pure): its backup's `events:`, else a refresh's from it. */
+export function eventsOf(inv: Inventory, source: Host, database: string): { table: string; time_column: string } | undefined {
+  return source.backup?.events ?? Object.values(inv.refresh).find((r) => r.from.host === source.name && r.from.database === database)?.events;
+}
+
+/** SQL (as postgres, catalog only) that writes one count query per table of a database (pure): `schema.table` and its
+ *  rows, as the backup's row counts name them. */
+export const COUNT_QUERIES = "SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1;";
+
+/** A session's start for reading a damaged database (pure): names resolved in pg_catalog only, read-only, bounded in
+ *  time, as the database's owner (never as a superuser: the tables, and any view in their place, are the application's). */
+export function damagedPreamble(timeout = '120s'): string {
+  return [
+    'SET search_path = pg_catalog, pg_temp;',
+    `SET statement_timeout = ${sqlLiteral(timeout)};`,
+    'SET default_transaction_read_only = on;',
+    'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database() \\gset',
+    'SET ROLE :"owner";',
+  ].join('\n');
+}
+
+/** Read the damaged database (the source's, where it is now): its rows per table and its events after `newest`. */
+async function readDamaged(ctx: ActionContext, host: Host, database: string, events: { table: string; time_column: string } | undefined, newest: string | null, backupCounts: Record<string, number>): Promise<Damaged> {
+  try {
+    const conn = await ctx.pool.get(host);
+    const gen = await query(conn, host, database, COUNT_QUERIES);
+    const counts = gen.length ? await query(conn, host, database, `${damagedPreamble()}\n${gen.map(([q]) => q).join(' UNION ALL ')};`) : [];
+    const now = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
+    let ev: { table: string; after: number; newest: string | null } | undefined;
+    if (events) {
+      const col = sqlIdent(events.time_column);
+      const [[after, max]] = await query(conn, host, database, `${damagedPreamble()}\nSELECT count(*), max(${col})::text FROM ${tableSql(events.table)}${newest ? ` WHERE ${col} > ${sqlLiteral(newest)}` : ''};`);
+      ev = { table: events.table, after: Number(after), newest: max || null };
+    }
+    return { readable: true, database, host: host.name, changes: tableChanges(backupCounts, now), events: ev };
+  } catch (e) {
+    return { readable: false, database, host: host.name, reason: (e as Error).message.split('\n')[0] };
+  }
+}
+
+export const reportAction: Action = {
+  name: 'restore.report',
+  summary: "what time the restored data represents (the backup's time, its newest event) and what came after it in the damaged database (read as its owner), or the span when it cannot be read",
+  describe: (p, ctx) => {
+    const r = refreshOf(ctx.inv, p);
+    return `the time of backup ${String(p.id ?? '?')} and its newest event; what ${r.spec.from.database} on ${r.source.name} holds after it (or, unreadable, the span since)`;
+  },
+  async run(p, ctx) {
+    const r = refreshOf(ctx.inv, p);
+    const events = eventsOf(ctx.inv, r.source, r.spec.from.database);
+    let newest = typeof p.newest_event === 'string' ? p.newest_event : null;
+    if (events) {
+      // the restored copy's own newest event, read as the refresh role (the copy is not in service yet)
+      const s = await incomingSession(ctx, r, sideNames(r.spec.to.database).incoming);
+      const [[max]] = await s.sql(`SELECT max(${sqlIdent(events.time_column)})::text FROM ${tableSql(events.table)};`).catch(() => [[newest ?? '']]);
+      newest = max || newest;
+    }
+    const damaged = await readDamaged(ctx, r.source, r.spec.from.database, events, newest, (p.row_counts ?? {}) as Record<string, number>);
+    const { lines, lost } = lossReport({ id: String(p.id), time: String(p.time), newestEvent: newest, eventsTable: events ? `${events.table}.${events.time_column}` : undefined, damaged, now: new Date() });
+    lines.forEach((l) => ctx.log(l));
+    return { data_time: p.time, newest_event: newest, damaged_readable: damaged.readable, lost, changes: damaged.readable ? damaged.changes : null, events_after: damaged.readable ? (damaged.events?.after ?? null) : null };
+  },
+};

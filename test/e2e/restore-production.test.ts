@@ -1,0 +1,198 @@
+// End to end on lab hosts: the incident runbook as an operator runs it, onto the production host itself and onto a
+// freshly provisioned replacement, each through to the swap: the damaged database kept under a name with its time,
+// a declined confirmation changing nothing (exit 3), a run that failed in the middle resumed, the swap undone.
+// The shared lab plus one host of this test's own (ip-spare, 10.213.7.40): provisioned by apply with an empty
+// cluster, and db-prod's drill host, so it holds an identity db-prod's backups are encrypted to.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { BIN, ironclad, type CliResult } from './helpers/cli.js';
+import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+import { tempDir } from '../fixtures/tmp.js';
+
+const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
+const BOOK = new URL('../../runbooks/restore-production.yaml', import.meta.url).pathname;
+const BACK = new URL('../../runbooks/restore-production-swap-back.yaml', import.meta.url).pathname;
+
+const SPARE = `  ip-spare:
+    address: 10.213.7.40
+    tags: [production]
+    postgres:
+      cluster: main
+      port: 5432
+      listen: [127.0.0.1, 10.213.7.40]
+      roles:
+        - name: app
+          login: true
+          password: { file: /var/lib/ironclad-lab/secrets/app.pw }
+      databases:
+        - name: app
+          owner: app
+
+`;
+
+/** The lab inventory with ip-spare added, as db-prod's drill host. */
+function inventory(): string {
+  const dir = tempDir('ironclad-ip-');
+  mkdirSync(join(dir, 'scrub'));
+  writeFileSync(join(dir, 'scrub', 'app.yaml'), readFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), 'utf8'));
+  const lab = readFileSync(LAB_INVENTORY, 'utf8');
+  const text = lab.replace('\n  staging:\n', `\n${SPARE}  staging:\n`).replace('      expect:\n        min_tables: 3', '      drill: { host: ip-spare }\n      expect:\n        min_tables: 3');
+  if (!text.includes('ip-spare:') || !text.includes('drill: { host: ip-spare }')) throw new Error('the lab inventory changed shape: ip-spare not added');
+  writeFileSync(join(dir, 'lab.yaml'), text);
+  return join(dir, 'lab.yaml');
+}
+
+/** The CLI on a terminal (script(1) gives it a pty): `answer` is typed when the confirmation asks. */
+function onTerminal(args: string[], answer: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let typed = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!typed && /Type '[^']+' to continue: /.test(stdout)) {
+        typed = true;
+        child.stdin.write(`${answer}\n`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      child.stdin.end();
+      resolve({ code: code ?? 1, stdout: stdout.replace(/\r/g, ''), stderr: '' });
+    });
+  });
+}
+
+async function main() {
+  const file = inventory();
+  const lab = await withLab(t, { inventoryFile: file });
+  const inv = ['-i', file];
+  const sql = async (host: string, db: string, text: string) =>
+    (await lab.sshOk(host, `cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -d ${db}"`, { stdin: text })).trim();
+  const documented = (target: string) => ['runbook', 'run', BOOK, '--set', 'source=db-prod', '--set', 'database=app', '--set', `target=${target}`];
+  const runId = (stdout: string) => /restore-production: run (\S+)/.exec(stdout)?.[1];
+  const COUNTS = "SELECT (SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM orders)";
+  /** What a run may change on a host: its databases, owners and connection rights, the copied backups, the role's login. */
+  const state = async (host: string) => ({
+    databases: await sql(host, 'postgres', "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba) || ':' || datallowconn, ',' ORDER BY datname) FROM pg_database WHERE NOT datistemplate"),
+    copies: (await lab.sshOk(host, 'ls /var/lib/ironclad/refresh/ 2>/dev/null | grep -v "\\.lock$" || true')).trim(),
+    login: await sql(host, 'postgres', "SELECT coalesce(bool_or(rolcanlogin), false) FROM pg_roles WHERE rolname = 'ironclad_app'"),
+  });
+  let backup = '';
+
+  await t.test('setup: provisioned (ip-spare with an empty cluster), production seeded, backed up, drilled on ip-spare', async (t) => {
+    const apply = await ironclad([...inv, 'apply', '--yes']);
+    t.equal(apply.code, 0, apply.stdout.split('\n').slice(-8).join('\n'));
+    t.equal(await sql('ip-spare', 'app', 'SELECT count(*) FROM pg_tables WHERE schemaname = \'public\''), '0', 'ip-spare: app is empty');
+    await sql('db-prod', 'app', SEED);
+    t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
+    const verify = await ironclad([...inv, 'backup', 'verify', '--latest', '--restore']);
+    t.equal(verify.code, 0, verify.stdout);
+    backup = await sql('db-prod', 'app', COUNTS);
+    // the incident: after the backup, new events come in and the orders are deleted by mistake
+    await sql('db-prod', 'app', "SET ROLE app; INSERT INTO events (created_at, kind, user_id) SELECT now() + interval '1 second', 'after-backup', 1 FROM generate_series(1, 25); DELETE FROM orders;");
+  });
+
+  await t.test('--dry-run: the plan, the swap behind a confirmation naming the host; nothing changed', async (t) => {
+    const before = await state('db-prod');
+    const r = await ironclad([...inv, ...documented('db-prod'), '--dry-run']);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /7\. swap {2}\[destructive: needs confirmation\] \(type 'db-prod', or --yes\)/);
+    t.match(r.stdout, /app is renamed app__damaged_<now, UTC> and kept \(nothing is dropped\)/);
+    t.same(await state('db-prod'), before);
+  });
+
+  await t.test('a typo naming a refresh target is refused at once (exit 3): production data never goes to staging unscrubbed', async (t) => {
+    const before = await state('staging');
+    const r = await ironclad([...inv, '--yes', ...documented('staging')]);
+    t.equal(r.code, 3, r.stdout);
+    t.match(r.stdout, /staging is the target of refresh 'staging', whose data must be scrubbed/);
+    t.same(await state('staging'), before);
+  });
+
+  await t.test('a declined confirmation changes nothing (exit 3): no terminal and no --yes, or the wrong name typed', async (t) => {
+    const before = await state('db-prod');
+    const damaged = await sql('db-prod', 'app', COUNTS);
+    const silent = await ironclad([...inv, ...documented('db-prod')]);
+    t.equal(silent.code, 3, silent.stdout.split('\n').slice(-6).join('\n'));
+    t.match(silent.stdout, /the very cluster db-prod's backups were taken from \(an in-place restore\)/, 'the target step says which cluster');
+    t.match(silent.stdout, /the restored data is backup \S+, committed to the store at \d{4}-\d\d-\d\dT[\d:.]+Z/, 'the time the data represents');
+    t.match(silent.stdout, /its newest event \(events\.created_at\): \d{4}-/);
+    t.match(silent.stdout, /after it, app on db-prod has 25 events rows newer than the backup's newest event/, 'what came after it');
+    t.match(silent.stdout, /orders \d+ -> 0 \(-\d+\)/, 'the deleted rows');
+    t.match(silent.stdout, /confirmation declined for destructive step 'swap' \(type 'db-prod'/);
+    t.match(silent.stdout, /on failure: discard[\s\S]*dropped app__incoming/);
+    const typed = await onTerminal([...inv, ...documented('db-prod')], 'db-prd');
+    t.equal(typed.code, 3, typed.stdout.split('\n').slice(-6).join('\n'));
+    t.match(typed.stdout, /Step 'swap' is destructive: onto db-prod \(address 10\.213\.7\.10, hostname \S+, marked production\), cluster 15\/main on port 5432, system identifier \d+/, 'the confirmation names host and cluster');
+    t.match(typed.stdout, /Not in the restored data: 25 events rows after the backup/);
+    t.same(await state('db-prod'), before, 'no database made, renamed or closed; no copy left; no login');
+    t.equal(await sql('db-prod', 'app', COUNTS), damaged, 'the live database as it was');
+  });
+
+  let kept = '';
+  await t.test('onto db-prod itself: a failure in the middle, resumed, through to the swap; the damaged database kept', async (t) => {
+    const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list', '--host', 'db-prod'])).stdout).backups;
+    const f = (await lab.sshOk('backup-far', `find "$(find /srv/ironclad/backups -type d -name '${b.id}' | head -1)" -type f -printf '%s %p\\n' | sort -n | tail -1 | cut -d' ' -f2-`)).trim();
+    await lab.sshOk('backup-far', `cp ${f} /tmp/ip-good.dump && chmod u+w ${f} && printf 'XXXX' | dd of=${f} bs=1 seek=300 conv=notrunc 2>/dev/null`);
+    let failed: CliResult;
+    try {
+      failed = await ironclad([...inv, '--yes', ...documented('db-prod')]);
+    } finally {
+      await lab.sshOk('backup-far', `cat /tmp/ip-good.dump > ${f} && chmod a-w ${f} && rm /tmp/ip-good.dump`);
+    }
+    t.equal(failed.code, 1, failed.stdout.split('\n').slice(-6).join('\n'));
+    t.match(failed.stdout, /step 'copy' FAILED/);
+    // an application session on the damaged database: the swap ends it
+    await lab.sshOk('db-prod', `cd / && (setsid su postgres -c "psql -X -q -d app -c 'SELECT pg_sleep(600)'" </dev/null >/dev/null 2>&1 &)`);
+    const sleeping = (db: string) => sql('db-prod', 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()`);
+    for (let i = 0; i < 50 && (await sleeping('app')) !== '1'; i++) await new Promise((r) => setTimeout(r, 100));
+    t.equal(await sleeping('app'), '1', 'a session of the application on app');
+    const r = await ironclad([...inv, '--yes', 'runbook', 'run', BOOK, '--resume', runId(failed.stdout)!]);
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-10).join('\n'));
+    t.match(r.stdout, /1\. target: /, 'the target step runs again on --resume');
+    t.match(r.stdout, /2\. pick: already done/);
+    t.match(r.stdout, /every row count as in the manifest/);
+    t.match(r.stdout, /the damaged app is kept as (app__damaged_\d{8}T\d{4}Z), untouched/);
+    kept = /kept as (app__damaged_\d{8}T\d{4,6}Z)/.exec(r.stdout)![1];
+    t.equal(await sql('db-prod', 'app', COUNTS), backup, "app is the backup's data again");
+    t.equal(await sql(`db-prod`, kept, "SELECT count(*) FROM events WHERE kind = 'after-backup'"), '25', 'the damaged database kept, with what came after the backup');
+    t.equal(await sql('db-prod', kept, 'SELECT count(*) FROM orders'), '0');
+    t.equal(await sql('db-prod', 'postgres', `SELECT string_agg(datname || ':' || pg_get_userbyid(datdba) || ':' || datallowconn, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'app%'`), `app:app:true,${kept}:app:true`, 'owned by app, open, nothing else left');
+    t.equal(await sql('db-prod', 'postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"), '0', "the application's session was ended");
+    t.same((await state('db-prod')).copies, '', 'the copied backup removed');
+    const password = readFileSync('/var/lib/ironclad-lab/secrets/app.pw', 'utf8').trim();
+    const asApp = execFileSync('psql', ['-X', '-A', '-t', '-h', lab.host('db-prod').address, '-U', 'app', '-d', 'app', '-c', 'SELECT count(*) FROM orders'], { env: { ...process.env, PGPASSWORD: password } });
+    t.equal(asApp.toString().trim(), backup.split(' ')[2], 'the application logs in with its own password and sees the orders again');
+  });
+
+  await t.test('the swap back puts the damaged database in place again and keeps the restored one; nothing dropped', async (t) => {
+    const r = await ironclad([...inv, '--yes', 'runbook', 'run', BACK, '--set', 'host=db-prod', '--set', 'database=app', '--set', `kept=${kept}`]);
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-6).join('\n'));
+    const restored = /the restored one is kept as (app__restored_\d{8}T\d{4,6}Z)/.exec(r.stdout)?.[1];
+    t.ok(restored, r.stdout);
+    t.equal(await sql('db-prod', 'app', 'SELECT count(*) FROM orders'), '0', 'the damaged database is live again');
+    t.equal(await sql('db-prod', restored!, COUNTS), backup, 'the restored one kept');
+    const bad = await ironclad([...inv, '--yes', 'runbook', 'run', BACK, '--set', 'host=db-prod', '--set', 'database=app', '--set', 'kept=postgres']);
+    t.equal(bad.code, 2, 'only a database restore-production kept is swapped back');
+  });
+
+  await t.test('onto a freshly provisioned replacement, the operator typing its name: the backup in service there', async (t) => {
+    const r = await onTerminal([...inv, ...documented('ip-spare')], 'ip-spare');
+    t.equal(r.code, 0, r.stdout.split('\n').slice(-10).join('\n'));
+    t.match(r.stdout, /a different cluster from the one the backups were taken from \(\d+\): a replacement/);
+    t.match(r.stdout, /after it, app on db-prod has 25 events rows newer/, "what came after it, read on the source's damaged database");
+    t.equal(await sql('ip-spare', 'app', COUNTS), backup, "app on ip-spare is the backup's data");
+    const spareKept = /the damaged app is kept as (app__damaged_\d{8}T\d{4,6}Z)/.exec(r.stdout)?.[1];
+    t.ok(spareKept, 'the empty app apply made is kept too (nothing dropped)');
+    t.equal(await sql('ip-spare', 'postgres', "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app'"), 'app');
+    t.equal(await sql('db-prod', 'app', 'SELECT count(*) FROM orders'), '0', 'the source was not touched');
+  });
+}
+
+const why = labUnavailable();
+if (why) t.plan(0, why);
+else await main();
