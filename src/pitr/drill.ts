@@ -1,0 +1,181 @@
+// The point-in-time restore drill: a count checkpoint on the database host (a named restore point and every table's
+// rows, in one snapshot), the archive restored to that point on the drill host, then proven: the heartbeat row within
+// 60 s of the point, every table's rows equal to the checkpoint's, amcheck on every btree index. RPO (how long the
+// store took to hold the point) and RTO (how long the restore took) are recorded on the store with the verdict.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
+import { shq, shqAlways, sqlLiteral } from '../core/quote.js';
+import { countSql, compareCounts } from '../backup/drill.js';
+import type { Connector } from '../connectors/types.js';
+import { withPool } from '../executor/pool.js';
+import { tail } from '../executor/run.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import { isoMs, POINT_NAME, type Target } from './restore-plan.js';
+import { restoreScript } from './restore-scripts.js';
+import { freePort, PORTS_SCRIPT, runRestore } from './restore.js';
+
+/** What one drill found, as printed and as recorded on the store (`ironclad-pitr record HOST`). */
+export interface DrillResult {
+  passed: boolean;
+  at: string;
+  host: string;
+  on: string;
+  point: string | null;
+  target_time: string | null;
+  heartbeat: string | null;
+  rpo_s: number | null;
+  rto_s: number | null;
+  tables: number;
+  indexes: number;
+  problems: string[];
+  last_passed_at: string | null;
+}
+
+export const HEARTBEAT_WINDOW_S = 60;
+const DB_NAME = /^[A-Za-z0-9_$-]{1,63}$/;
+const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The checkpoint on the database host: a restore point and the first backed-up database's rows, one snapshot. */
+export function checkpointScript(args: { port: number; database: string; point: string }): string {
+  if (!DB_NAME.test(args.database) || !POINT_NAME.test(args.point)) throw new Error('refusing a database or restore point name that is not plain');
+  const sql = [
+    'BEGIN ISOLATION LEVEL REPEATABLE READ;',
+    `SELECT '@@point', pg_create_restore_point(:'point'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');`,
+    countSql(),
+    'COMMIT;',
+  ].join('\n');
+  const psql = `psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -p ${args.port} -d ${shq(args.database)} -v point=${shq(args.point)}`;
+  return `cd / && printf '%s\\n' ${shqAlways(sql)} | su postgres -s /bin/sh -c ${shqAlways(psql)}`;
+}
+
+/** Pure: the checkpoint's output: the restore point's LSN and time, the counts. */
+export function parseCheckpoint(stdout: string): { lsn: string; time: string; counts: Record<string, number> } | null {
+  const lines = stdout.split('\n');
+  const p = lines.find((l) => l.startsWith('@@point\t'))?.split('\t');
+  const c = lines.find((l) => l.startsWith('@@counts\t'))?.split('\t');
+  if (!p || !c || !/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/.test(p[1]) || isoMs(p[2]) === null) return null;
+  return { lsn: p[1], time: p[2], counts: JSON.parse(c[3]) };
+}
+
+/** Pure: the proof's output (drill.sh). */
+export function parseProof(stdout: string): { heartbeat: string | null; counts: Record<string, number> | null; indexes: number; amcheck: string[] } {
+  const lines = stdout.split('\n');
+  const hb = lines.find((l) => l.startsWith('@@heartbeat '))?.slice(12).trim();
+  const c = lines.find((l) => l.startsWith('@@counts\t'))?.split('\t');
+  const checks = lines.filter((l) => l.startsWith('@@amcheck ')).map((l) => l.slice(10).split(' '));
+  return {
+    heartbeat: hb && isoMs(hb) !== null ? hb : null,
+    counts: c ? JSON.parse(c[3]) : null,
+    indexes: checks.reduce((n, [, verdict, count]) => n + (verdict === 'ok' ? Number(count) : 0), 0),
+    amcheck: checks.filter(([, verdict]) => verdict !== 'ok').map(([db, , ...msg]) => `amcheck found a problem in ${db}: ${msg.join(' ')}`),
+  };
+}
+
+/** Pure: the heartbeat's verdict: the newest row within 60 s of the point restored to. */
+export function judgeHeartbeat(heartbeat: string | null, target: string): string | null {
+  if (!heartbeat) return 'no heartbeat row in ironclad.heartbeat of the restored cluster (apply installs the heartbeat with archiving)';
+  const gap = (isoMs(target)! - isoMs(heartbeat)!) / 1000;
+  return Math.abs(gap) <= HEARTBEAT_WINDOW_S ? null : `the newest heartbeat (${heartbeat}) is ${Math.round(gap)} s from the point restored to (${target}): more than ${HEARTBEAT_WINDOW_S} s`;
+}
+
+/** Pure: the audit's verdict on a host's last drill record (drill.json on the store): red when no drill passed in
+ *  the last `days` days (default 8), or none ever did. */
+export function judgePitrDrill(record: string | null | undefined, now: Date, days = 8): { ok: boolean; message: string } {
+  let r: Partial<DrillResult> | null = null;
+  try {
+    r = record ? JSON.parse(record) : null;
+  } catch {
+    r = null;
+  }
+  const passed = r?.passed === true ? r.at : r?.last_passed_at;
+  const ms = typeof passed === 'string' ? isoMs(passed) : null;
+  if (ms === null) return { ok: false, message: r ? `no point-in-time restore drill has passed (the last, ${String(r.at)}, failed)` : 'no point-in-time restore drill yet' };
+  const age = (now.getTime() - ms) / 86400_000;
+  if (age > days) return { ok: false, message: `the last passing point-in-time restore drill is ${Math.floor(age)} days old (${passed}): due after ${days}` };
+  return { ok: true, message: `point-in-time restore drill passed ${passed}${r?.passed === false ? ` (the latest, ${String(r.at)}, failed)` : ''}` };
+}
+
+const body = () => readFileSync(join(packageRoot(), 'src', 'pitr', 'drill.sh'), 'utf8').replace('@@COUNT_SQL@@', countSql());
+
+async function run(conn: Connector, script: string, what: string, stdin?: string): Promise<string> {
+  const r = await conn.run(script, { stdin, timeoutMs: 3600_000 });
+  if (r.code !== 0) throw new Error(`${conn.host}: ${what} failed (exit ${r.code}): ${tail(r.stderr || r.stdout, 3).trim()}`);
+  return r.stdout;
+}
+
+/** One drill of `source`'s archive on `on`; never throws for what it finds (problems), only records it. */
+async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: Host; log: (l: string) => void; progress?: NodeJS.WritableStream }, pool: import('../executor/pool.js').ConnectionPool): Promise<DrillResult> {
+  const { source, on, store, log } = args;
+  const at = nowIso();
+  const result: DrillResult = { passed: false, at, host: source.name, on: on.name, point: null, target_time: null, heartbeat: null, rpo_s: null, rto_s: null, tables: 0, indexes: 0, problems: [], last_passed_at: null };
+  const database = source.backup!.databases[0];
+  const port = source.postgres?.port ?? 5432;
+  let cluster = '';
+  let version = 0;
+  try {
+    // the count checkpoint, on the database host (a drill proves what production has now)
+    const point = `ironclad-drill-${at.replace(/[-:]/g, '')}`;
+    const db = await pool.get(source);
+    const ck = parseCheckpoint(await run(db, checkpointScript({ port, database, point }), 'the count checkpoint'));
+    if (!ck) throw new Error(`${source.name}: the count checkpoint printed no restore point`);
+    Object.assign(result, { point, target_time: ck.time });
+    log(`${source.name}: count checkpoint ${point} at ${ck.lsn} (${Object.keys(ck.counts).length} tables of ${database}); waiting for the store to hold it`);
+    const t0 = Date.now();
+    const flushed = `SELECT coalesce(bool_or(flush_lsn >= ${sqlLiteral(ck.lsn)}::pg_lsn), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr'`;
+    for (;;) {
+      const r = await run(db, `cd / && su postgres -s /bin/sh -c ${shqAlways(`psql -X -A -t -q -p ${port} -d postgres`)}`, 'asking how far the store received', flushed + ';\n');
+      if (r.trim() === 't') break;
+      if (Date.now() - t0 > 300_000) throw new Error(`the store did not receive the checkpoint's WAL within 300 s (archiving of ${source.name} is behind or stopped: see ironclad pitr status)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    result.rpo_s = Math.round((Date.now() - t0) / 100) / 10;
+    const conn = await pool.get(on);
+    cluster = `pitr_drill`;
+    await conn.run(restoreScript({ mode: 'drop', version: 15, cluster, port: 5432, source: source.name, base: '19700101T000000Z', target: null })); // a drill interrupted before
+    const target: Target = { kind: 'point', name: point, lsn: ck.lsn, ms: isoMs(ck.time)! };
+    const restored = await runRestore({ conn, to: on, store, source: source.name, target, cluster, port: freePort((await conn.run(PORTS_SCRIPT)).stdout), log, progress: args.progress });
+    version = restored.version;
+    result.rto_s = restored.seconds;
+    const proof = parseProof(await run(conn, [`VERSION=${restored.version}`, `PGPORT=${restored.port}`, `DBS=${shqAlways(database)}`, body()].join('\n'), 'proving the restored cluster'));
+    result.heartbeat = proof.heartbeat;
+    result.indexes = proof.indexes;
+    const hb = judgeHeartbeat(proof.heartbeat, ck.time);
+    if (hb) result.problems.push(hb);
+    if (!proof.counts) result.problems.push(`the restored rows of ${database} could not be counted`);
+    else {
+      result.tables = Object.keys(proof.counts).length;
+      result.problems.push(...compareCounts(ck.counts, proof.counts).map((p) => p.replace(/^restore drill: /, '').replace('the backup says', 'the checkpoint says').replace('the backup does not list it', 'the checkpoint does not list it')));
+    }
+    result.problems.push(...proof.amcheck);
+  } catch (e) {
+    result.problems.push((e as Error).message);
+  } finally {
+    if (cluster) {
+      const conn = await pool.get(on).catch(() => null);
+      await conn?.run(restoreScript({ mode: 'drop', version: version || 15, cluster, port: 5432, source: source.name, base: '19700101T000000Z', target: null })).catch(() => undefined);
+    }
+  }
+  result.passed = result.problems.length === 0;
+  // the verdict, kept by the store beside the archive (the audit reads it): the last pass survives a failure
+  try {
+    const st = await pool.get(store);
+    const previous = (await st.run(`cat ${shq(`${store.backup_store!.path}/pitr/${source.name}/drill.json`)} 2>/dev/null || true`)).stdout;
+    result.last_passed_at = result.passed ? result.at : (() => { try { const p = JSON.parse(previous); return p.passed === true ? p.at : typeof p.last_passed_at === 'string' ? p.last_passed_at : null; } catch { return null; } })();
+    const rec = await st.run(`/usr/local/sbin/ironclad-pitr record ${shq(source.name)}`, { stdin: JSON.stringify(result) + '\n' });
+    if (rec.code !== 0) result.problems.push(`${store.name}: recording the drill failed (exit ${rec.code}): ${tail(rec.stderr, 2).trim()}`);
+  } catch (e) {
+    result.problems.push(`${store.name}: recording the drill failed: ${(e as Error).message}`);
+  }
+  result.passed = result.problems.length === 0;
+  return result;
+}
+
+/** Run the drills one after another (each restores onto its drill host). */
+export async function runDrills(args: { inv: Inventory; sources: { source: Host; store: Host; on: Host }[]; log: (l: string) => void; progress?: NodeJS.WritableStream }): Promise<DrillResult[]> {
+  return withPool(async (pool) => {
+    const out: DrillResult[] = [];
+    for (const s of args.sources) out.push(await drillOne({ inv: args.inv, ...s, log: args.log, progress: args.progress }, pool));
+    return out;
+  });
+}

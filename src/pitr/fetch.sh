@@ -1,0 +1,97 @@
+# --- body: fetch what a point-in-time restore needs from the store onto this host (POSIX sh, as root). ---
+# Rendered above: STORE (user@address), PORT, CIPHERS, SRC (the database host whose archive is read), MODE and, by
+# mode, ID, STAGE, WALDIR, SEGSIZE, SEGMENTS, PROGRESS. Uses this host's read key (the store's forced command lets
+# it read only the archives of the hosts it restores) and its own age identity; nothing here contacts SRC itself.
+#   list      the store's list: each base backup's backup.json and the WAL index (checked by the caller)
+#   base      base backup ID, decrypted and unpacked by postgres into STAGE/data (a new folder); only plain files
+#             and folders are accepted; prints @@version, @@segsize, @@sysid, @@label LSN TLI (checked by the caller)
+#   wal       SEGMENTS into WALDIR (postgres' own), each decrypted to a temp name, its size checked, then renamed;
+#             one already there is kept (a resumed fetch)
+#   partial   the segment the store is still receiving, as segment name ID, when there is one (@@partial yes|no)
+#   commits   the newest commit time in segment ID of WALDIR (pg_waldump), @@commit TIME or @@commit none
+set -eu
+umask 077
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C TZ=UTC
+IDENTITY=/var/lib/ironclad/age-identity
+fail() { printf 'ironclad-pitr-fetch: %s\n' "$*" >&2; exit 1; }
+store() {
+  ssh -n -i /var/lib/ironclad/refresh_ed25519 -p "$PORT" -o Ciphers="$CIPHERS" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+    -o UserKnownHostsFile=/var/lib/ironclad/known_hosts -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$STORE" "$@"
+}
+cd / || exit 1
+[ -r "$IDENTITY" ] || fail "this host holds no age identity ($IDENTITY): it does not restore $SRC (ironclad apply makes it a restorer)"
+
+# one encrypted stream from the store, decrypted and decompressed into $1 (a file); fails when any stage failed
+fetch_to() {
+  out=$1; shift
+  rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
+  { store "$@" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } |
+    { gzip -d > "$out" 2> "$rc/gz.err" || echo $? > "$rc/gz"; }
+  why=''
+  [ ! -e "$rc/ssh" ] || why="the store refused or failed: $(tail -n 1 "$rc/err")"
+  [ -n "$why" ] || [ ! -e "$rc/age" ] || why="cannot decrypt with this host's identity: $(tail -n 1 "$rc/age.err")"
+  [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="not a complete gzip stream: $(tail -n 1 "$rc/gz.err")"
+  rm -rf "$rc"
+  [ -z "$why" ] || { printf '%s\n' "$why" >&2; return 1; }
+}
+
+case "$MODE" in
+  list)
+    store pitr-list "$SRC" | head -c 67108864 ;;
+  base)
+    [ ! -e "$STAGE" ] || fail "$STAGE already exists: a restore of that name ran here before (remove it, or name another cluster)"
+    install -d -o postgres -g postgres -m 700 "$(dirname "$STAGE")" "$STAGE" "$STAGE/data"
+    rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
+    # the archive is unpacked by postgres (never root) into its own new folder, and checked before anything reads it
+    { store pitr-get "$SRC" base "$ID" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { dd bs=1M status=progress 2> "$PROGRESS" || echo $? > "$rc/dd"; } |
+      { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } | { gzip -d 2> "$rc/gz.err" || echo $? > "$rc/gz"; } |
+      { runuser -u postgres -- tar -x -f - -C "$STAGE/data" --no-same-owner --no-same-permissions 2> "$rc/tar.err" || echo $? > "$rc/tar"; }
+    why=''
+    [ ! -e "$rc/ssh" ] || why="the store refused base backup $ID: $(tail -n 1 "$rc/err")"
+    [ -n "$why" ] || [ ! -e "$rc/age" ] || why="cannot decrypt base backup $ID with this host's identity: $(tail -n 1 "$rc/age.err")"
+    [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="base backup $ID is not a complete gzip stream: $(tail -n 1 "$rc/gz.err")"
+    [ -n "$why" ] || [ ! -e "$rc/tar" ] || why="unpacking base backup $ID failed: $(tail -n 2 "$rc/tar.err" | tr '\n' ' ')"
+    rm -rf "$rc"
+    [ -z "$why" ] || { rm -rf "$STAGE"; fail "$why"; }
+    data=$STAGE/data
+    # nothing but plain files and folders (a link could point a later write anywhere)
+    odd=$(find "$data" ! -type f ! -type d | head -n 3)
+    [ -z "$odd" ] || { rm -rf "$STAGE"; fail "base backup $ID holds something other than plain files and folders: $(printf '%s' "$odd" | tr -c '[:alnum:]/._\n-' '?' | tr '\n' ' ')"; }
+    [ -f "$data/backup_label" ] && [ -f "$data/global/pg_control" ] && [ -f "$data/PG_VERSION" ] || { rm -rf "$STAGE"; fail "base backup $ID is not a PostgreSQL base backup (no backup_label, pg_control or PG_VERSION)"; }
+    version=$(head -c 8 "$data/PG_VERSION" | tr -dc '0-9')
+    printf '@@version %s\n' "$version"
+    [ -x "/usr/lib/postgresql/$version/bin/pg_controldata" ] || { rm -rf "$STAGE"; fail "base backup $ID is of PostgreSQL $version, which this host does not have"; }
+    control=$("/usr/lib/postgresql/$version/bin/pg_controldata" "$data") || { rm -rf "$STAGE"; fail "pg_controldata cannot read base backup $ID"; }
+    printf '%s\n' "$control" | sed -n 's/^Bytes per WAL segment: *\([0-9]\{1,12\}\)$/@@segsize \1/p; s/^Database system identifier: *\([0-9]\{1,20\}\)$/@@sysid \1/p'
+    sed -n 's/^START WAL LOCATION: \([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\) (file [0-9A-F]\{24\})$/@@label_lsn \1/p; s/^START TIMELINE: \([0-9]\{1,10\}\)$/@@label_tli \1/p' "$data/backup_label" ;;
+  wal)
+    install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
+    total=$(printf '%s\n' "$SEGMENTS" | wc -w)
+    n=0
+    for s in $SEGMENTS; do
+      n=$((n + 1))
+      if [ ! -f "$WALDIR/$s" ]; then
+        fetch_to "$WALDIR/.$s.tmp" pitr-get "$SRC" wal "$s" || { rm -f "$WALDIR/.$s.tmp"; fail "WAL segment $s could not be fetched (above)"; }
+        size=$(stat -c %s "$WALDIR/.$s.tmp")
+        [ "$size" = "$SEGSIZE" ] || { rm -f "$WALDIR/.$s.tmp"; fail "WAL segment $s from the store has $size bytes, not $SEGSIZE"; }
+        chown postgres: "$WALDIR/.$s.tmp" && mv "$WALDIR/.$s.tmp" "$WALDIR/$s"
+      fi
+      printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.tmp" && mv "$PROGRESS.tmp" "$PROGRESS"
+    done ;;
+  partial)
+    install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
+    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" 2> "$WALDIR/.partial.err" && [ "$(stat -c %s "$WALDIR/.$ID.tmp")" = "$SEGSIZE" ]; then
+      chown postgres: "$WALDIR/.$ID.tmp" && mv "$WALDIR/.$ID.tmp" "$WALDIR/$ID" && echo '@@partial yes'
+    else
+      printf '@@partial no %s\n' "$(tail -n 1 "$WALDIR/.partial.err" | tr -c '[:print:]' ' ' | cut -c 1-200)"
+      rm -f "$WALDIR/.$ID.tmp"
+    fi
+    rm -f "$WALDIR/.partial.err" ;;
+  commits)
+    bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k4 -n | tail -n 1)
+    # the last COMMIT record's time; a partial segment ends in zeroes, which pg_waldump reports as the end (ignored)
+    t=$(runuser -u postgres -- "$bin/pg_waldump" -p "$WALDIR" "$ID" 2> /dev/null | sed -n 's/.*desc: COMMIT \([0-9]\{4\}-[0-9]\{2\}-[0-9]\{2\} [0-9:.]\{8,15\} [A-Z]\{1,5\}\).*/\1/p' | tail -n 1)
+    printf '@@commit %s\n' "${t:-none}" ;;
+  *) fail "unknown mode $MODE" ;;
+esac

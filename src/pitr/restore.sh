@@ -1,0 +1,101 @@
+# --- body: make, watch, finish or drop the cluster of a point-in-time restore on this host (POSIX sh, as root). ---
+# Rendered above: MODE, VERSION, CLUSTER, PGPORT, STAGE (the unpacked base, STAGE/data), WALDIR (the fetched WAL),
+# TARGET (a time, or empty: the end of the WAL), POINT (a restore point's name, or empty), SOURCE, BASE, SYSID, PIN (the restored cluster's own pin file).
+#   make     refuse a port any cluster of this host has (running or not) or anything listens on, and a cluster name
+#            that exists; create the cluster (pg_createcluster layout), put the base in as its data directory, set
+#            recovery from WALDIR to TARGET (inclusive) then promote; start it. Settings the source's data directory
+#            carried (postgresql.auto.conf) are set aside, never run here: an archive_command of production's stays off.
+#   status   @@state recovering|promoted|down, @@replay LSN
+#   finish   check it answers a query as a promoted primary; record where recovery stopped (@@stopped / @@last from the
+#            server log); replace the recovery settings with a note; pin it as a restore of SOURCE; remove WALDIR
+#   drop     stop and remove the cluster this restore made (only a cluster carrying this restore's marker), STAGE, WALDIR
+set -eu
+umask 077
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C TZ=UTC
+fail() { printf 'ironclad-pitr-restore: %s\n' "$*" >&2; exit 1; }
+refuse() { printf 'ironclad-pitr-restore: refused: %s\n' "$*" >&2; exit 3; }
+cd / || exit 1
+bin=/usr/lib/postgresql/$VERSION/bin
+conf=/etc/postgresql/$VERSION/$CLUSTER
+data=/var/lib/postgresql/$VERSION/$CLUSTER
+log=/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log
+marker=$conf/conf.d/ironclad-pitr.conf
+q() { runuser -u postgres -- "$bin/psql" -X -A -t -q -h /var/run/postgresql -p "$PGPORT" -d postgres -c "$1" 2> /dev/null; }
+running() { [ -f "$data/postmaster.pid" ] && kill -0 "$(head -n 1 "$data/postmaster.pid")" 2> /dev/null; }
+
+case "$MODE" in
+  make)
+    [ -x "$bin/postgres" ] || fail "PostgreSQL $VERSION server binaries are not installed on this host"
+    used=$(pg_lsclusters -h 2> /dev/null | awk -v p="$PGPORT" '$3 == p { print $1 "/" $2 " (" $4 ")" }')
+    [ -z "$used" ] || refuse "port $PGPORT belongs to cluster $used on this host: a restore never goes over or beside a cluster on its port (choose another --port)"
+    if ss -Hltn 2> /dev/null | awk -v p=":$PGPORT" '$4 ~ p "$" { f = 1 } END { exit !f }'; then refuse "something listens on port $PGPORT on this host (choose another --port)"; fi
+    [ ! -e "$conf" ] && [ ! -e "$data" ] || refuse "cluster $VERSION/$CLUSTER already exists on this host"
+    [ -d "$STAGE/data" ] || fail "the fetched base backup is not in $STAGE"
+    pg_createcluster --port "$PGPORT" --start-conf manual "$VERSION" "$CLUSTER" -- --no-sync > "$STAGE/createcluster.log" 2>&1 ||
+      fail "pg_createcluster failed: $(tail -n 2 "$STAGE/createcluster.log")"
+    # from here on this cluster is this restore's own: the marker says so (drop removes nothing else)
+    mkdir -p "$conf/conf.d"
+    printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE" > "$marker"
+    rm -rf "$data" && mv "$STAGE/data" "$data" || fail "cannot put the base backup in place as $data"
+    # what the source's data directory carried that must not act here
+    if [ -f "$data/postgresql.auto.conf" ]; then mv "$data/postgresql.auto.conf" "$data/postgresql.auto.conf.source"; fi
+    rm -f "$data/postmaster.pid" "$data/postmaster.opts" "$data/standby.signal" "$data/recovery.signal" "$data/postgresql.conf" "$data/pg_hba.conf" "$data/pg_ident.conf"
+    : > "$data/postgresql.auto.conf"
+    find "$data/pg_replslot" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2> /dev/null || true
+    mkdir -p "$data/pg_wal/archive_status"
+    chown -R postgres:postgres "$data" && chmod 700 "$data"
+    {
+      printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE"
+      printf "restore_command = 'cp %s/%%f \"%%p\"'\n" "$WALDIR"
+      if [ -n "$TARGET" ]; then
+        printf "recovery_target_time = '%s'\nrecovery_target_inclusive = on\n" "$TARGET"
+      elif [ -n "$POINT" ]; then
+        printf "recovery_target_name = '%s'\n" "$POINT"
+      fi
+      printf "recovery_target_timeline = 'current'\nrecovery_target_action = 'promote'\n"
+      printf "archive_mode = off\nport = %s\n" "$PGPORT"
+    } > "$marker.tmp" && chmod 644 "$marker.tmp" && mv "$marker.tmp" "$marker"
+    runuser -u postgres -- touch "$data/recovery.signal"
+    [ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql
+    # not waited for: recovery may take long; the caller watches it (status) and shows its progress
+    cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
+      fail "the restored server did not start: $(tail -n 3 "$log" 2> /dev/null)"
+    echo '@@made' ;;
+  status)
+    if ! running; then echo '@@state down'; tail -n 5 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'; exit 0; fi
+    r=$(q 'SELECT pg_is_in_recovery()') || r=''
+    case "$r" in
+      t) echo '@@state recovering'; printf '@@replay %s\n' "$(q 'SELECT pg_last_wal_replay_lsn()' | tr -dc '0-9A-F/')" ;;
+      f) echo '@@state promoted' ;;
+      *) echo '@@state starting'; printf '@@replay %s\n' "$(tr -c '[:print:]\n' '?' < "$log" 2> /dev/null | sed -n 's/.*redo in progress, elapsed time: .*current LSN: \([0-9A-F\/]*\).*/\1/p' | tail -n 1)" ;;
+    esac ;;
+  finish)
+    [ "$(q 'SELECT pg_is_in_recovery()')" = f ] || fail "the restored cluster $VERSION/$CLUSTER is not a promoted primary"
+    sysid=$(q 'SELECT system_identifier FROM pg_control_system()') || fail "the restored cluster does not answer"
+    dbs=$(q 'SELECT count(*) FROM pg_database WHERE datallowconn') || fail "the restored cluster does not answer"
+    printf '@@sysid %s\n@@databases %s\n' "$sysid" "$dbs"
+    # where recovery stopped, as the server logged it (times only)
+    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*recovery stopping \(before\|after\) commit of transaction [0-9]*, time \([0-9-]* [0-9:.]* [A-Z+0-9]*\).*/@@stopped \1 \2/p' | tail -n 1
+    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*last completed transaction was at log time \([0-9-]* [0-9:.]* [A-Z+0-9]*\).*/@@last \1/p' | tail -n 1
+    {
+      printf "# ironclad pitr restore of %s (base %s, to %s), promoted %s\n" "$SOURCE" "$BASE" "${TARGET:-the end of the archive}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+      printf "archive_mode = off\nport = %s\n" "$PGPORT"
+    } > "$marker.tmp" && chmod 644 "$marker.tmp" && mv "$marker.tmp" "$marker"
+    mkdir -p "$(dirname "$PIN")" && chmod 700 "$(dirname "$PIN")"
+    printf '{"cluster":"%s","version":%s,"port":%s,"data_directory":"%s","system_identifier":"%s","restored_from":"%s","base":"%s","target":"%s","pinned_at":"%s"}\n' \
+      "$CLUSTER" "$VERSION" "$PGPORT" "$data" "$sysid" "$SOURCE" "$BASE" "${TARGET:-latest}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$PIN.tmp" && mv "$PIN.tmp" "$PIN"
+    rm -rf "$WALDIR" "$STAGE" ;;
+  drop)
+    # (the version of an interrupted restore is the one its configuration folder has)
+    for c in /etc/postgresql/*/"$CLUSTER"; do [ -d "$c" ] || continue; VERSION=$(basename "$(dirname "$c")"); done
+    bin=/usr/lib/postgresql/$VERSION/bin conf=/etc/postgresql/$VERSION/$CLUSTER data=/var/lib/postgresql/$VERSION/$CLUSTER
+    log=/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log marker=$conf/conf.d/ironclad-pitr.conf
+    if [ -f "$marker" ] && grep -q '^# ironclad pitr restore of ' "$marker"; then
+      tail -n 8 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'
+      pg_dropcluster --stop "$VERSION" "$CLUSTER" > /dev/null 2>&1 || { running && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate stop > /dev/null 2>&1; pg_dropcluster "$VERSION" "$CLUSTER" > /dev/null 2>&1; } || true
+      rm -f "$PIN"
+    fi
+    rm -rf "$WALDIR" "$STAGE" ;;
+  *) fail "unknown mode $MODE" ;;
+esac

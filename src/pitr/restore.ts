@@ -1,0 +1,179 @@
+// A point-in-time restore onto a host that restores a database host's backups: the host fetches the base and the WAL
+// from the store with its own read key and identity (the database host is never contacted: it may be dead), makes a
+// new cluster of them on a port no cluster of that host has, recovers it to the target, promotes it and checks it.
+import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import type { Connector } from '../connectors/types.js';
+import { tail } from '../executor/run.js';
+import type { Host } from '../inventory/types.js';
+import { watchProgress } from '../images/progress.js';
+import { chooseBase, isoMs, lsnValue, parseList, planWal, segmentNumber, type BaseBackup, type Target } from './restore-plan.js';
+import { checkFetchedBase, fetchScript, pgTimeToIso, restorePaths, restoreScript, tags, type FetchMode } from './restore-scripts.js';
+
+/** What a restore made and what its data represents. */
+export interface RestoreResult {
+  host: string;
+  source: string;
+  cluster: string;
+  version: number;
+  port: number;
+  base: string;
+  target: string; // the time asked for, or 'latest'
+  /** Recovery stopped before the first commit after the target (`target`), or at the end of the archive (`end`). */
+  stopped: 'target' | 'end';
+  /** The newest commit the restored cluster holds, as the server logged it (ISO, UTC), when it said so. */
+  last_commit: string | null;
+  /** The first commit it does not hold (recovery stopped before it), when it stopped at the target. */
+  first_excluded: string | null;
+  segments: number;
+  partial: boolean;
+  bytes: number;
+  seconds: number;
+  system_identifier: string;
+}
+
+export interface RestoreArgs {
+  conn: Connector; // the restoring host's
+  to: Host;
+  store: Host;
+  source: string; // the database host whose archive is restored
+  target: Target;
+  cluster: string;
+  port: number;
+  log: (line: string) => void;
+  progress?: NodeJS.WritableStream; // a terminal, or nothing (--json)
+  timeoutS?: number;
+}
+
+/** Ports of the clusters a host has (running or not) and the TCP ports something listens on: for choosing a free one. */
+export const PORTS_SCRIPT = `pg_lsclusters -h 2>/dev/null | awk '{ print "cluster", $3 }'; ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print "listen", a[n] }'`;
+
+/** Pure: the first port from 5433 up that no cluster of the host has and nothing listens on. */
+export function freePort(stdout: string): number {
+  const used = new Set(stdout.split('\n').map((l) => Number(l.split(' ')[1])).filter(Number.isInteger));
+  for (let p = 5433; p < 6000; p++) if (!used.has(p)) return p;
+  throw new OperationError('no free port between 5433 and 5999 for the restored cluster');
+}
+
+async function step(conn: Connector, script: string, what: string, timeoutMs = 6 * 3600_000): Promise<string> {
+  const r = await conn.run(script, { timeoutMs });
+  if (r.code === 3) throw new SafetyRefusal(`${conn.host}: ${tail(r.stderr).trim()}`);
+  if (r.code !== 0) throw new OperationError(`${conn.host}: ${what} failed (exit ${r.code})\n${tail(r.stderr || r.stdout)}`);
+  return r.stdout;
+}
+
+/** Fetch with a progress line on a terminal: bytes, rate and time left. */
+async function withProgress<T>(args: RestoreArgs, label: string, read: () => Promise<string>, work: () => Promise<T>): Promise<T> {
+  const w = args.progress && watchProgress({ labels: [label], read, out: args.progress, intervalMs: 1000 });
+  try {
+    return await work();
+  } finally {
+    w?.stop();
+  }
+}
+
+/** Run the restore; on a failure after anything was made on the host, what this restore made is removed. */
+export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
+  const started = Date.now();
+  const { conn, source, cluster } = args;
+  const fetch = (what: FetchMode, label: string) => step(conn, fetchScript({ store: args.store, source, cluster, what }), label);
+  args.log(`${args.to.name}: reading the archive of ${source} on ${args.store.name} (nothing asks ${source} itself)`);
+  let list;
+  try {
+    list = parseList(await fetch({ mode: 'list' }, 'reading the store\'s archive list'), source);
+  } catch (e) {
+    throw e instanceof OperationError || e instanceof SafetyRefusal ? e : new SafetyRefusal(`${args.store.name}: ${(e as Error).message}`);
+  }
+  const base = chooseBase(list.bases, args.target);
+  if (!base) {
+    const oldest = list.bases.map((b) => b.end_time).sort()[0];
+    throw new UserError(`no base backup of ${source} ended by ${args.target.kind === 'time' ? args.target.text : args.target.kind === 'point' ? `restore point ${args.target.name}` : 'now'}`, oldest ? `the earliest restorable time is ${oldest} (see ironclad pitr status)` : `the store has no base backup of ${source} yet: ironclad pitr base --host ${source}`);
+  }
+  let version = 0;
+  let made = false;
+  const drop = async () => {
+    const out = await conn.run(restoreScript({ mode: 'drop', version: version || 15, cluster, port: args.port, source, base: base.id, target: null }));
+    return tags(out.stdout);
+  };
+  try {
+    args.log(`${args.to.name}: base backup ${base.id} (ended ${base.end_time}, ${base.bytes} bytes encrypted) into cluster ${cluster} on port ${args.port}`);
+    const p = restorePaths(cluster);
+    const baseOut = await withProgress(args, 'base', async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${p.progress} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`, () =>
+      fetch({ mode: 'base', id: base.id }, `fetching base backup ${base.id}`),
+    );
+    const fetched = checkFetchedBase(baseOut, base);
+    version = fetched.version;
+    const { segSize } = fetched;
+    let plan = planWal({ base, wal: list.wal, segSize, target: args.target });
+    if (plan.problem) throw new SafetyRefusal(`${source}'s archive cannot give this restore: ${plan.problem}`);
+    const getWal = (segments: string[]) => withProgress(args, 'wal', async () => (await conn.run(`cat ${p.progress} 2>/dev/null`)).stdout, () => fetch({ mode: 'wal', segments, segSize }, `fetching ${segments.length} WAL segments`));
+    args.log(`${args.to.name}: ${plan.segments.length} WAL segments${plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB`);
+    await getWal(plan.segments);
+    let partial = false;
+    const getPartial = async (segment: string) => tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial?.startsWith('yes') ?? false;
+    if (plan.partial) partial = await getPartial(plan.partial);
+    // the target is set only when the WAL holds a commit after it (else recovery would end before it: the end it is)
+    let useTarget = false;
+    if (args.target.kind === 'time') {
+      const newest = async (segment: string) => pgTimeToIso(tags(await fetch({ mode: 'commits', segment }, 'reading commit times')).commit);
+      const lastSeg = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
+      let t = lastSeg ? await newest(lastSeg) : null;
+      if (!plan.partial && !(t && isoMs(t)! > args.target.ms)) {
+        // the store's index said a later commit is there and the segment itself says otherwise: take the archive to its end
+        plan = planWal({ base, wal: list.wal, segSize, target: { kind: 'latest' } });
+        await getWal(plan.segments);
+        partial = plan.partial ? await getPartial(plan.partial) : false;
+        const end = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
+        t = end ? await newest(end) : null;
+      }
+      useTarget = Boolean(t && isoMs(t)! > args.target.ms);
+      if (!useTarget) args.log(`${args.to.name}: the archive holds no commit after ${args.target.text}: recovering to its end`);
+    }
+    const target = useTarget && args.target.kind === 'time' ? args.target.text : null;
+    const point = args.target.kind === 'point' ? args.target.name : undefined;
+    const script = (mode: 'make' | 'status' | 'finish') => restoreScript({ mode, version, cluster, port: args.port, source, base: base.id, target, point });
+    made = true;
+    await step(conn, script('make'), 'making the restored cluster');
+    const total = plan.segments.length + (partial ? 1 : 0);
+    const fromLsn = lsnValue(base.start_lsn);
+    const lastSegno = total ? segmentNumber(partial ? plan.partial! : plan.segments[plan.segments.length - 1], segSize).segno : 0n;
+    const endBytes = Number((lastSegno + 1n) * BigInt(segSize) - fromLsn);
+    let state: Record<string, string> = {};
+    await withProgress(args, 'replay', async () => `copying 0 1 ${state.replay && /^[0-9A-F]+\/[0-9A-F]+$/.test(state.replay) ? Math.max(0, Number(lsnValue(state.replay) - fromLsn)) : 0} ${endBytes}`, async () => {
+      const deadline = Date.now() + (args.timeoutS ?? 6 * 3600) * 1000;
+      for (;;) {
+        state = tags(await step(conn, script('status'), 'watching recovery'));
+        if (state.state === 'promoted') return;
+        if (state.state === 'down') throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery (see its log: /var/log/postgresql/postgresql-${version}-${cluster}.log)`);
+        if (Date.now() > deadline) throw new OperationError(`${args.to.name}: recovery did not finish within ${args.timeoutS ?? 6 * 3600} s`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    });
+    const done = tags(await step(conn, script('finish'), 'checking the restored cluster'));
+    if (done.sysid !== base.system_identifier) throw new SafetyRefusal(`${args.to.name}: the restored cluster's system identifier ${done.sysid} is not ${base.system_identifier}`);
+    const stoppedAt = /^(before|after) (.*)$/.exec(done.stopped ?? '');
+    return {
+      host: args.to.name,
+      source,
+      cluster,
+      version,
+      port: args.port,
+      base: base.id,
+      target: args.target.kind === 'time' ? args.target.text : args.target.kind === 'point' ? args.target.name : 'latest',
+      stopped: target || point ? 'target' : 'end',
+      last_commit: pgTimeToIso(done.last) ?? (stoppedAt?.[1] === 'after' ? pgTimeToIso(stoppedAt[2]) : null),
+      first_excluded: stoppedAt?.[1] === 'before' ? pgTimeToIso(stoppedAt[2]) : null,
+      segments: plan.segments.length,
+      partial,
+      bytes: base.bytes,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      system_identifier: done.sysid,
+    };
+  } catch (e) {
+    const dropped = await drop().catch(() => ({}) as Record<string, string>);
+    if (made) args.log(`${args.to.name}: the restored cluster ${cluster} was removed after the failure`);
+    void dropped;
+    throw e;
+  }
+}
+
+export type { BaseBackup };
