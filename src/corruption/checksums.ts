@@ -76,7 +76,7 @@ export const enableAction: Action = {
   name: 'checksums.enable',
   summary: 'stop the cluster, pg_checksums --enable, start it again (always), check SHOW data_checksums',
   destructive: true,
-  describe: (p) => `STOP ${String(p.host)}'s cluster (about ${p.seconds ? durationText(Number(p.seconds)) : 'an unknown time'}: connections drop, nothing is served), rewrite every page with a checksum, start it again`,
+  describe: (p) => `STOP ${String(p.host)}'s cluster (about ${Number.isFinite(Number(p.seconds)) && p.seconds !== null ? durationText(Number(p.seconds)) : 'the time the measure step says'}: connections drop, nothing is served), rewrite every page with a checksum, start it again`,
   async run(p, ctx) {
     const host = pgHost(ctx, p);
     const pg = host.postgres!;

@@ -27,7 +27,7 @@ export function checksumsDowntime(bytes: number | null, measured: number | null)
 
 /** Pure: bytes/s from dd's summary line (`... copied, 0.5 s, 210 MB/s`): bytes over seconds. */
 export function parseDdRate(stderr: string): number | null {
-  const m = /(\d+) bytes[^,]*copied, ([\d.,]+) s/.exec(stderr);
+  const m = /(\d+) bytes[^\n]*?copied, ([\d.,]+) s/.exec(stderr);
   if (!m) return null;
   const secs = Number(m[2].replace(',', '.'));
   return secs > 0 ? Math.round(Number(m[1]) / secs) : null;
