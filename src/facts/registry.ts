@@ -1,8 +1,10 @@
 // Every fact by name: the one table gatherFacts, the CLI and the tests read.
 import { backupJobFact } from './backup-job.js';
 import { clustersFact } from './clusters.js';
+import { corruptionFact } from './corruption.js';
 import { diskFact } from './disk.js';
 import { identityFact, productionMarkerFact } from './identity.js';
+import { integrityFact } from './integrity.js';
 import { jobsFact } from './jobs.js';
 import { listenersFact } from './listeners.js';
 import { osFact } from './os.js';
@@ -24,6 +26,8 @@ export const factDefs: { [K in FactName]: FactDef<FactValues[K]> } = {
   production_marker: productionMarkerFact,
   postgres_updates: postgresUpdatesFact,
   backup_job: backupJobFact,
+  integrity: integrityFact,
+  corruption: corruptionFact,
 };
 
 /** All fact names, in report order. */

@@ -1,4 +1,6 @@
 // Human rendering of the facts report: per host a compact block, one labelled line (or a few) per fact.
+import { renderCorruption } from './corruption.js';
+import { renderIntegrity } from './integrity.js';
 import { factDefs } from './registry.js';
 import type { FactsReport, HostFactsReport } from './report.js';
 import type { FactName, FactProblem, FactValues, SocketOwner } from './types.js';
@@ -91,6 +93,8 @@ const rowsOf: { [K in FactName]: (v: FactValues[K]) => string[] } = {
     ...(j.installed ? [`installed for ${j.host ?? '?'}: ${j.databases.join(', ') || 'no databases'}`] : []),
     ...(j.status ? [`last run ${j.status.time}: ${j.status.state}${j.status.state === 'ok' ? '' : ` (exit ${j.status.exit}): ${j.status.message}`}`] : []),
   ],
+  integrity: renderIntegrity,
+  corruption: renderCorruption,
 };
 
 const labels: Record<FactName, string> = {
@@ -105,6 +109,8 @@ const labels: Record<FactName, string> = {
   production_marker: 'production',
   postgres_updates: 'updates',
   backup_job: 'backup job',
+  integrity: 'integrity',
+  corruption: 'corruption',
 };
 
 /** One line per problem. */

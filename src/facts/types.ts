@@ -1,4 +1,6 @@
 // The typed values facts produce: what a host is, read-only, one shape per fact.
+import type { IntegrityFact } from './integrity.js';
+import type { ClusterCorruption } from './corruption.js';
 
 /** The OS of a host: /etc/os-release, kernel, hostname, init. */
 export interface OsFact {
@@ -199,6 +201,8 @@ export interface FactValues {
   production_marker: ProductionMarkerFact;
   postgres_updates: PackageUpdate[];
   backup_job: BackupJobFact;
+  integrity: IntegrityFact;
+  corruption: ClusterCorruption[];
 }
 
 /** The name of a fact. */

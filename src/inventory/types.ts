@@ -41,6 +41,8 @@ export interface PostgresSpec {
   roles?: Role[];
   databases?: Database[];
   hba?: HbaRule[];
+  /** The scheduled pg_amcheck (default: on for production hosts, weekly). */
+  amcheck?: { enabled?: boolean; schedule?: string; heapallindexed?: boolean };
   /** More clusters that may legitimately run on this host (single-instance check). */
   extra_clusters?: { cluster: string; port: number; version?: number }[];
 }

@@ -28,6 +28,8 @@ const facts = (host: string): HostFacts => ({
     production_marker: { present: false },
     postgres_updates: [],
     backup_job: host === 'db-prod' ? { installed: true, host, databases: ['app'], status: { state: 'ok', exit: 0, message: 'backed up', time: '2026-11-30T02:15:09Z' } } : { installed: false, host: null, databases: [], status: null },
+    integrity: { clusters: [], files: { job: null, cron: null, service: null, timer: null }, last: null, findings: [], cleared: null },
+    corruption: [],
   },
 });
 
