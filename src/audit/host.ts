@@ -1,5 +1,7 @@
 // Judging what one host is: drift from the inventory, the census, disks, the Postgres version, and what nobody declared.
 import { PATHS } from '../backup/render.js';
+import { amcheckSpec } from '../corruption/job.js';
+import { INTEGRITY_PATHS } from '../corruption/paths.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import { humanBytes, plural } from '../facts/render.js';
 import type { FactValues } from '../facts/types.js';
@@ -23,7 +25,8 @@ export const IMAGES_MAX_AGE_MS = 8 * 86400_000;
 export function judgeDrift(host: string, plan: HostOutcome<HostPlan>): Finding {
   if (!plan.ok) return finding(host, 'drift', 'inventory', 'failure', `could not plan: ${plan.error.message}`);
   const { changes, deferred, refusals } = plan.value;
-  const all = [...changes, ...deferred];
+  // a cluster without data checksums is judged by the integrity line (apply never enables them: the plan only says how)
+  const all = [...changes, ...deferred.filter((c) => c.operation !== 'checksums')];
   const details = [...refusals.map((r) => `apply refuses: ${r.message}`), ...all.map((c) => `${c.operation}: ${c.description}`)];
   if (!details.length) return finding(host, 'drift', 'inventory', 'ok', 'matches the inventory: apply would change nothing');
   return finding(host, 'drift', 'inventory', 'failure', `DRIFT: apply would make ${plural(all.length, 'change')}${refusals.length ? ` and refuses ${refusals.length}` : ''}`, details);
@@ -61,6 +64,7 @@ export function judgePostgres(host: string, facts: Pick<FactValues, 'postgres_pa
 function ironcladCronFiles(inv: Inventory, host: Host, systemd: boolean): string[] {
   const files: string[] = [];
   if (host.backup && !systemd) files.push(PATHS.cron.split('/').pop()!);
+  if (amcheckSpec(host) && !systemd) files.push(INTEGRITY_PATHS.cron.split('/').pop()!);
   if (host.backup_store && inv.hosts.some((h) => h.backup?.to === host.name)) files.push(PATHS.pruneCron.split('/').pop()!, PATHS.healthCron.split('/').pop()!);
   return files;
 }

@@ -2,9 +2,10 @@
 import { backupSeries, judgeDrill, judgeFreshness, judgeJob, judgeTrend } from './backups.js';
 import { finding } from './finding.js';
 import { judgeCensus, judgeDisks, judgeDrift, judgeImages, judgePostgres, judgeUnknown } from './host.js';
+import { judgeIntegrity } from './integrity.js';
 import type { Area, AuditInput, AuditReport, BackupSeries, Finding, Level } from './types.js';
 
-const AREAS: Area[] = ['reach', 'drift', 'instances', 'job', 'backup', 'trend', 'drill', 'images', 'postgres', 'disk', 'unknown'];
+const AREAS: Area[] = ['reach', 'drift', 'instances', 'integrity', 'job', 'backup', 'trend', 'drill', 'images', 'postgres', 'disk', 'unknown'];
 const RANK: Record<Level, number> = { ok: 0, warning: 1, failure: 2 };
 
 /** The worst level among findings. */
@@ -52,6 +53,7 @@ export function buildReport(input: AuditInput): AuditReport {
         else if (storeLeftOut) findings.push(finding(host.name, 'backup', db, 'warning', `not judged: its store ${store} is not among the audited hosts (--limit)`));
       }
     }
+    findings.push(...judgeIntegrity(host, f, now));
     findings.push(...judgePostgres(host.name, f), ...judgeDisks(host.name, f.disk), ...judgeUnknown(inv, host, f));
   }
   for (const pair of inv.images) {

@@ -11,7 +11,7 @@ import type { HostPlan } from '../provision/plan.js';
 export type Level = 'ok' | 'warning' | 'failure';
 
 /** What a line is about. */
-export type Area = 'reach' | 'drift' | 'instances' | 'backup' | 'trend' | 'drill' | 'job' | 'images' | 'disk' | 'postgres' | 'unknown';
+export type Area = 'reach' | 'drift' | 'instances' | 'backup' | 'trend' | 'drill' | 'job' | 'images' | 'disk' | 'postgres' | 'integrity' | 'unknown';
 
 /** One line of the audit. */
 export interface Finding {

@@ -3,7 +3,9 @@ import type { ClusterFact, IdentityFact, OsFact, PackageFact, ProductionMarkerFa
 import type { Host } from '../inventory/types.js';
 import { confChange, hbaChange, changedSettings, renderConf } from '../operations/files.js';
 import { databaseChanges, desiredRoles, roleChanges } from '../operations/sql.js';
-import { clusterSteps, findCluster, identitySteps, markerChange, packagesChange, serviceChange } from '../operations/system.js';
+import { checksumsAdvice, clusterSteps, findCluster, identitySteps, markerChange, packagesChange, serviceChange } from '../operations/system.js';
+import { amcheckSteps } from '../corruption/job.js';
+import type { IntegrityFact } from '../facts/integrity.js';
 import type { Change, PlanStep, Refusal } from '../operations/types.js';
 import { clusterPaths, type ClusterState } from '../facts/cluster-state.js';
 
@@ -13,6 +15,8 @@ export interface HostFactsForPlan {
   clusters: ClusterFact[];
   identity: IdentityFact;
   production_marker: ProductionMarkerFact;
+  /** Data checksums per cluster and the amcheck job's files (absent in plans made without it: nothing is planned for them). */
+  integrity?: IntegrityFact;
 }
 
 /** Changes that can run now, changes previewed until the cluster exists or runs (apply plans them again), refusals. */
@@ -68,6 +72,11 @@ export function planHost(args: { host: Host; facts: HostFactsForPlan; state: Clu
     const roles = desiredRoles(pg, (n) => passwords.get(n));
     for (const c of roleChanges(known?.roles ?? [], roles, pg.port)) add(c, !known);
     for (const c of databaseChanges(known?.databases ?? [], pg.databases ?? [], pg.port)) add(c, !known);
+    if (facts.integrity) {
+      if (!creating) add(checksumsAdvice({ host: host.name, pg, clusters: facts.integrity.clusters }), true);
+      take(amcheckSteps({ host, integrity: facts.integrity, systemd: facts.os.systemd }));
+      if (plan.refusals.length) return plan;
+    }
   }
   add(markerChange(host.tags, facts.production_marker, host.name));
   return plan;

@@ -12,7 +12,7 @@ import type { Host, Inventory } from '../inventory/types.js';
 import type { Change, Refusal } from '../operations/types.js';
 import { planHost, type HostPlan } from './plan.js';
 
-const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker'] as const;
+const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker', 'integrity'] as const;
 type PlanFact = (typeof PLAN_FACTS)[number];
 
 /** Resolve the passwords of a host's roles (only now, when needed); masked from here on. */
