@@ -166,29 +166,6 @@ async function main() {
     t.equal(await marker(), 'the staging before');
   });
 
-  await t.test('restore-production: the latest verified backup restored on a named host, checked, its time reported', async (t) => {
-    const book = new URL('../../runbooks/restore-production.yaml', import.meta.url).pathname;
-    const dry = await ironclad([...inv, 'runbook', 'run', book, '--dry-run', '--set', 'target=staging']);
-    t.equal(dry.code, 0);
-    t.match(dry.stdout, /restore\s+\[destructive: needs confirmation\]/);
-    const declined = await ironclad([...inv, 'runbook', 'run', book, '--set', 'target=staging']);
-    t.equal(declined.code, 3, 'no terminal and no --yes: the destructive step is refused');
-    const r = await ironclad([...inv, '--yes', 'runbook', 'run', book, '--set', 'target=staging']);
-    t.equal(r.code, 0, r.stdout.split('\n').slice(-6).join('\n'));
-    t.match(r.stdout, /every row count as in the manifest/);
-    t.match(r.stdout, /this data is as of \d{4}-\d\d-\d\dT/);
-    t.equal(await marker(), 'the staging before', 'the live database was not touched');
-    t.equal(await sql('staging', 'postgres', "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app__incoming'"), 'app', 'handed to the owner role');
-    // the operator points the application at app__incoming; running the runbook again never drops it
-    await sql('staging', 'app__incoming', "SET ROLE app; CREATE TABLE in_service (x int); INSERT INTO in_service VALUES (1);");
-    const again = await ironclad([...inv, '--yes', 'runbook', 'run', book, '--set', 'target=staging']);
-    t.equal(again.code, 3, again.stdout.split('\n').slice(-4).join('\n'));
-    t.match(again.stdout, /app__incoming already exists on staging and this run did not make it/);
-    t.equal(await sql('staging', 'app__incoming', 'SELECT count(*) FROM in_service'), '1', 'the copy in service is untouched');
-    t.same((await leftBehind()).copies, '', 'the copied backup removed');
-    await sql('staging', 'postgres', 'DROP DATABASE app__incoming');
-  });
-
   await t.test('refused with exit 3: a production-tagged target, and a staging address that is a production machine', async (t) => {
     const tagged = variant('tagged', (s) => s.replace('tags: [staging]', 'tags: [staging, production]'));
     const r1 = await ironclad(['-i', tagged, '--yes', 'refresh', 'staging']);
