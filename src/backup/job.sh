@@ -1,8 +1,10 @@
 # --- body: the backup job (POSIX sh). The variables above are rendered from the inventory by `ironclad apply`. ---
-# Exit codes: 0 backed up; 1 failed (dump, transfer, store); 3 refused (gate, empty, too few tables, shrunk).
+# Exit codes: 0 backed up; 1 failed (dump, transfer, store); 3 refused (gate, empty, too few tables, shrunk, a dump that
+# hit corrupted data).
 umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export PATH LC_ALL=C
+# (the server's messages in English whatever its lc_messages: the job reads them for signs of corruption)
+export PATH LC_ALL=C PGOPTIONS='-c lc_messages=C'
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 log() { printf '%s ironclad-backup[%s]: %s\n' "$(now)" "$HOST" "$*" >&2; }
@@ -22,6 +24,9 @@ finish() {
   FINISHED=1
   code=$1; shift
   msg="$*"
+  # a failure while the gate still ran is judged by the gate first: a refused instance is the real cause (gate_ok
+  # ends the run itself when the gate refused)
+  if [ "$code" -ne 0 ] && [ -n "${gating:-}" ]; then gate_ok; fi
   if [ -n "${asking:-}" ]; then wait "$asking" 2>/dev/null || true; fi
   # nothing this run started outlives it: the dump's pipeline, the upload, the counting session, the connection
   # (and what each started: the upload's ssh is a child of its subshell)
@@ -31,8 +36,8 @@ finish() {
   close_store
   mkdir -p "$(dirname "$STATUS")"
   state=ok; [ "$code" -eq 0 ] || state=failed; [ "$code" -eq 3 ] && state=refused
-  printf '{"host":%s,"state":"%s","exit":%s,"message":%s,"time":"%s","backups":%s}\n' \
-    "$(json_str "$HOST")" "$state" "$code" "$(json_str "$msg")" "$(now)" "$(json_str "${DONE_IDS:-}")" > "$STATUS.tmp" && mv "$STATUS.tmp" "$STATUS"
+  printf '{"host":%s,"state":"%s","exit":%s,"message":%s,"time":"%s","backups":%s%s}\n' \
+    "$(json_str "$HOST")" "$state" "$code" "$(json_str "$msg")" "$(now)" "$(json_str "${DONE_IDS:-}")" "${STATUS_EXTRA:-}" > "$STATUS.tmp" && mv "$STATUS.tmp" "$STATUS"
   if [ "$code" -ne 0 ]; then
     log "FAILED ($state): $msg"
     if [ -n "$ALERT" ]; then
@@ -42,6 +47,22 @@ finish() {
     log "$msg"
   fi
   exit "$code"
+}
+
+# gate_ok: the verdict of the single-instance gate, which runs beside the start of the first dump. Returns when it
+# passed; otherwise what this run started stops, its upload leaves the store's incoming area, and the run ends refused (3,
+# problems found) or failed (1, the census could not run). Nothing is judged, committed or resumed before it passed.
+gate_ok() {
+  [ -n "${gating:-}" ] || return 0
+  gate_rc=0; wait "$gating" || gate_rc=$?
+  gating=''
+  [ "$gate_rc" -ne 0 ] || return 0
+  for p in ${background:-}; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  background=''
+  if [ -n "${uploading:-}" ]; then wait "$uploading" 2>/dev/null || true; uploading=''; store discard "$up" > /dev/null 2>&1 || true; fi
+  cat "$WORK/.gate.out" >&2
+  [ "$gate_rc" -eq 3 ] || gate_rc=1
+  finish "$gate_rc" "the single-instance check failed, refusing to back up: $(grep '^  - ' "$WORK/.gate.out" | sed 's/^  - //' | tr '\n' ';')"
 }
 
 # One SSH connection to the store serves every call of a run (the last good backup, the upload, the commit): one
@@ -124,17 +145,41 @@ open_session() {
   db=$1
   # the upload's name is only a proposal: the store gives the backup its id and time when it commits it
   up="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(( ${n_db:=0} + 1 ))-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; n_db=$((n_db + 1))
-  dir="$WORK/$up"
+  dir="$WORK/$up" prepared=''
   mkdir -m 711 "$dir"  # root's; postgres may only pass through (a directory-format dump gets a folder of its own)
   started=$(now)
   fifo="$WORK/.session-$$"
   rm -f "$fifo"; mkfifo "$fifo"
-  su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" 9>&- &
+  # (its exit status also goes to .session.rc, a mark the job can look for while the dump runs)
+  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
   session=$!
   exec 4> "$fifo"
   # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below
   # (as superuser, so nothing of the application's is ever found by name: its role owns schema public)
   (trap '' PIPE; printf '%s\n' 'SET search_path = pg_catalog, pg_temp;' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
+}
+
+counted() { # while the dump runs: true once the session printed every row count; false when it ended without them or
+  # the dump ended first (then they are read after it)
+  while ! grep -q '^@@counted$' "$dir/.session.out" 2> /dev/null; do
+    [ ! -e "$dir/.session.rc" ] && [ ! -e "$dir/.age.rc" ] || return 1
+    sleep 0.05
+  done
+}
+
+prepare() { # the row counts and the server's identity read from the session, the counts encrypted and summed (once,
+  # while the dump runs when they are ready by then); false when they are missing. Judged only after the dump.
+  [ -z "$prepared" ] || return 0
+  # one line: @@counts, tables, rows, and every table's count as JSON (exact names, escaped by PostgreSQL itself)
+  grep '^@@counts	' "$dir/.session.out" > "$dir/.counts" || return 1
+  tables=$(cut -f 2 "$dir/.counts") rows=$(cut -f 3 "$dir/.counts")
+  sysid=$(awk -F '\t' '$1 == "@@server" { print $2; exit }' "$dir/.session.out")
+  version=$(awk -F '\t' '$1 == "@@server" { print $3; exit }' "$dir/.session.out")
+  # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
+  printf '{"tables":%s,"rows":%s,"row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
+    finish 1 "$db: encrypting the row counts failed"
+  (cd "$dir" && sums counts.json.age) > "$dir/.countsum" || finish 1 "$db: checksums failed"
+  prepared=1
 }
 
 backup_db() { # backup_db DB, its session opened
@@ -143,12 +188,12 @@ backup_db() { # backup_db DB, its session opened
   asking=$!
   i=0; snap=''
   while [ $i -lt 3000 ]; do
-    snap=$(head -n 1 "$dir/.session.out" 2>/dev/null || true)
+    snap=''; IFS= read -r snap < "$dir/.session.out" 2>/dev/null || snap=''  # (a whole line only; read is built in: no process a poll)
     [ -n "$snap" ] && break
-    kill -0 "$session" 2>/dev/null || break
+    [ ! -e "$dir/.session.rc" ] && kill -0 "$session" 2>/dev/null || break
     i=$((i + 1)); sleep 0.01
   done
-  if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; finish 1 "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
+  if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; failed "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
   # row counts of every user table and the server's identity, inside the exported snapshot's transaction. Sent now,
   # they run while pg_dump (below) dumps the same snapshot; the transaction stays open (no COMMIT yet) until pg_dump is
   # done, so the snapshot it imports is valid all along. One process and no JIT for them: as little CPU as possible
@@ -160,6 +205,7 @@ SET LOCAL max_parallel_workers_per_gather = 0;
 SET LOCAL jit = off;
 SELECT '@@server', system_identifier, current_setting('server_version') FROM pg_control_system();
 @@COUNT_SQL@@
+SELECT '@@counted';
 SQL
   : > "$WORK/.send.err"
   uploading=''
@@ -169,8 +215,9 @@ SQL
     mkdir -m 700 "$dir/plain" && chown postgres "$dir/plain"
     if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" 2> "$dir/.dump.err"; then
       exec 4>&-; wait "$session" || true
-      finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+      failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
+    gate_ok
     # shellcheck disable=SC2016  # $0 is expanded by the shell su starts
     su postgres -s /bin/sh -c 'tar -C "$0" -cf - .' "$dir/plain/dump" 2> "$dir/.dump.err" | age -R "$RECIPIENTS" > "$target" 2>> "$dir/.dump.err" ||
       finish 1 "$db: encrypting the dump failed: $(tail -n 3 "$dir/.dump.err")"
@@ -198,12 +245,15 @@ SQL
       { exec 4>&- 9>&-; connected 2>> "$WORK/.send.err" && store put "$up" dump.pgdump.age - 2>> "$WORK/.send.err"; } &
     uploading=$!
     background="$dumping $summing $uploading"
+    # while the dump runs: the gate's verdict, then the row counts (they end long before the dump), made ready to ship
+    gate_ok
+    counted && prepare
     tee_rc=0; wait "$dumping" || tee_rc=$?
     sum_rc=0; wait "$summing" || sum_rc=$?
     background=$uploading
     if [ "$(cat "$dir/.dump.rc" 2>/dev/null)" != 0 ]; then
       exec 4>&-; wait "$session" || true
-      discard; finish 1 "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
+      discard; failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
     [ "$(cat "$dir/.age.rc" 2>/dev/null)" = 0 ] || { discard; finish 1 "$db: encrypting the dump failed: $(tail -n 2 "$dir/.age.err")"; }
     [ "$tee_rc" -eq 0 ] || { discard; finish 1 "$db: writing $target failed: $(tail -n 2 "$dir/.tee.err")"; }
@@ -213,14 +263,10 @@ SQL
   fi
   (trap '' PIPE; printf '%s\n' "SELECT '@@end';" 'COMMIT;' >&4) 2>/dev/null || true
   exec 4>&-
-  if ! wait "$session"; then discard; finish 1 "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
+  if ! wait "$session"; then discard; failed "$db: counting rows failed: $(tail -n 3 "$dir/.session.err")"; fi
   rm -f "$fifo"
-  grep -q '^@@end$' "$dir/.session.out" || { discard; finish 1 "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"; }
-  # one line: @@counts, tables, rows, and every table's count as JSON (exact names, escaped by PostgreSQL itself)
-  grep '^@@counts	' "$dir/.session.out" > "$dir/.counts" || { discard; finish 1 "$db: row counts missing"; }
-  tables=$(cut -f 2 "$dir/.counts") rows=$(cut -f 3 "$dir/.counts")
-  sysid=$(awk -F '\t' '$1 == "@@server" { print $2; exit }' "$dir/.session.out")
-  version=$(awk -F '\t' '$1 == "@@server" { print $3; exit }' "$dir/.session.out")
+  grep -q '^@@end$' "$dir/.session.out" || { discard; failed "$db: row counts incomplete: $(tail -n 3 "$dir/.session.err")"; }
+  prepare || { discard; finish 1 "$db: row counts missing"; }
   finished=$(now)
 
   # --- the refusals: an empty or wrong backup is not a backup ---
@@ -253,10 +299,7 @@ SELECT max(:"c") FROM public.:"t";
 SQL
 )
   fi
-  # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
-  printf '{"tables":%s,"rows":%s,"row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
-    finish 1 "$db: encrypting the row counts failed"
-  (cd "$dir" && sums counts.json.age) >> "$dir/.files" || finish 1 "$db: checksums failed"
+  cat "$dir/.countsum" >> "$dir/.files"
   bytes=$(stat -c %s "$target")
   {
     printf '{"format":2,"host":"%s","database":"%s","cluster":%s,"system_identifier":"%s","server_version":%s,"dump_format":"%s","encrypted":true,' \
@@ -269,7 +312,7 @@ SQL
   # every file's sum, sorted by name: the dump files' (each read once, above; dump* sorts
   # before manifest.json), then the manifest's
   { cat "$dir/.files" && (cd "$dir" && sums manifest.json); } > "$dir/SHA256SUMS.tmp" || finish 1 "$db: checksums failed"
-  rm -f "$dir"/.session.* "$dir"/.dump.* "$dir"/.age.* "$dir"/.sum "$dir"/.dumpsum "$dir"/.tee.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.files
+  rm -f "$dir"/.session.* "$dir"/.dump.* "$dir"/.age.* "$dir"/.sum "$dir"/.dumpsum "$dir"/.tee.err "$dir"/.last "$dir"/.last.err "$dir"/.counts "$dir"/.countsum "$dir"/.files
   # only now is the folder a complete backup that a later run may resume shipping (it looks for SHA256SUMS)
   mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"
 
@@ -285,6 +328,7 @@ SQL
   fi
   id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"
+  good "$db" "$id"
   log "$db: backed up as $id ($tables tables, $rows rows, $bytes bytes)"
 }
 
@@ -301,29 +345,26 @@ exec 9> "$WORK/.lock"
 flock -n 9 || { CTL=''; finish 1 "another backup of $HOST is still running"; }
 [ -s "$RECIPIENTS" ] || { CTL=''; finish 1 "no age recipients in $RECIPIENTS (backups are encrypted to the hosts that restore them): run ironclad apply"; }
 close_store  # a connection a killed run left behind
-asking='' background='' uploading=''
-# the connection to the store and the first database's session open while the gate runs (the session is not used
-# before the gate passed)
+asking='' background='' uploading='' gating=''
+# the connection to the store opens, and the first database's dump starts, while the single-instance gate runs: the
+# gate's verdict is awaited (gate_ok) before anything is judged, resumed or committed, so a refusal still refuses (the
+# dump is stopped and its upload discarded) and a failure while it ran is reported as its refusal when it refused
 rm -f "$WORK/.store.opened"
 { open_store || true; : > "$WORK/.store.opened"; } &  # (set -e: a failed opening must still leave the mark)
 opening=$!
+# (never dump whatever instance happens to answer on the port: see gate_ok)
+( exec 9>&-; set +e; ironclad_gate ) > "$WORK/.gate.out" 2>&1 &
+gating=$!
 set -f
 # shellcheck disable=SC2086  # the list of databases is split on spaces, never globbed
 set -- $DATABASES
 set +f
 open_session "$1"
-# the single-instance gate first: never dump whatever instance happens to answer on the port
-gate_rc=0
-gate_out=$( (set +e; ironclad_gate) 2>&1 ) || gate_rc=$?
-if [ "$gate_rc" -ne 0 ]; then
-  printf '%s\n' "$gate_out" >&2
-  [ "$gate_rc" -eq 3 ] || gate_rc=1
-  finish "$gate_rc" "the single-instance check failed, refusing to back up: $(printf '%s' "$gate_out" | grep '^  - ' | sed 's/^  - //' | tr '\n' ';')"
-fi
-# a transfer interrupted earlier is resumed first: its dump is already checked and checksummed
+# a transfer interrupted earlier is resumed first (once the gate passed): its dump is already checked and checksummed
 for old in "$WORK"/*; do
   [ "$old" != "$dir" ] || continue  # this run's first backup
   [ -f "$old/SHA256SUMS" ] || { [ -d "$old" ] && rm -rf "$old"; continue; }
+  gate_ok
   oup=$(basename "$old"); odb=$(sed -n 's/^{"format":2,"host":"[^"]*","database":"\([^"]*\)".*/\1/p' "$old/manifest.json")
   [ -n "$odb" ] || { log "dropping $oup: made by an older ironclad (unencrypted), never sent"; rm -rf "$old"; continue; }
   log "resuming the transfer of $oup"

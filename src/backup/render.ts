@@ -76,6 +76,7 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
     gate.trim(),
     '',
     shellSums(),
+    body('corrupt.sh'),
     body('job.sh').replace('@@COUNT_SQL@@', body('counts.sql').trim()),
   ].join('\n');
 }

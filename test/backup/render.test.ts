@@ -34,9 +34,15 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
   t.match(job, /^MIN_TABLES='3'$/m);
   t.match(job, /^MAX_SHRINK='0\.5'$/m);
   t.match(job, /^STORE_ADDR='10\.213\.7\.12'$/m);
-  const gate = job.indexOf('ironclad_gate) 2>&1');
-  t.ok(gate > 0 && gate < job.indexOf('\nbackup_db "$1"') && gate < job.indexOf('for db in "$@"; do open_session "$db"; backup_db "$db"; done'), 'the gate passes before any dump starts');
-  t.ok(job.indexOf('\nopen_session "$1"') < gate, "the first database's session opens while the gate runs (nothing reads from it before)");
+  // the gate runs beside the start of the first dump; its verdict (gate_ok) comes before anything is judged or committed
+  const gate = job.indexOf('( exec 9>&-; set +e; ironclad_gate ) > "$WORK/.gate.out" 2>&1 &');
+  t.ok(gate > 0 && gate < job.indexOf('\nopen_session "$1"') && gate < job.indexOf('\nbackup_db "$1"'), 'the gate starts before the first session and dump');
+  const body = job.slice(job.indexOf('\nbackup_db() {'));
+  const verdict = body.indexOf('    gate_ok\n    counted && prepare');
+  t.ok(verdict > body.indexOf('dumping=$!') && verdict < body.indexOf('# --- the refusals'), "the gate's verdict is awaited while the dump runs, before any refusal");
+  t.ok(body.indexOf('    gate_ok\n', body.indexOf('-F directory')) < body.indexOf('# --- the refusals'), 'the directory format too');
+  t.ok(job.indexOf('  gate_ok\n', job.indexOf('for old in "$WORK"/*; do')) < job.indexOf('ship "$old" "$oup"'), 'an earlier upload is resumed only once the gate passed');
+  t.match(job, /if \[ "\$code" -ne 0 \] && \[ -n "\$\{gating:-\}" \]; then gate_ok; fi/, 'a failure while the gate ran is judged by the gate first');
   t.equal(renderCron(db).split('\n').at(-2), '15 2 * * * root /usr/local/sbin/ironclad-backup >/dev/null 2>&1');
 });
 
