@@ -41,6 +41,6 @@ t.test('removed when the inventory turns it off; a bad schedule is a refusal nam
 
 t.test('the rendered job is shellcheck-clean POSIX sh', async (t) => {
   const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: renderAmcheckJob(host(['production'], { heapallindexed: true })), encoding: 'utf8' });
-  if (r.error) return t.skip('shellcheck not installed');
+  if (r.error) return t.plan(0, 'shellcheck not installed');
   t.equal(r.status, 0, r.stdout);
 });
