@@ -12,6 +12,7 @@ import { checkInstances } from '../instances/check.js';
 import type { Inventory, Host } from '../inventory/types.js';
 import { query, refreshOf } from '../refresh/db.js';
 import { refuseSourceCluster } from '../refresh/guard.js';
+import { lockTarget } from '../refresh/lock.js';
 import type { Action } from '../runbook/types.js';
 import { checkKeptFits } from './names.js';
 
@@ -74,6 +75,8 @@ export const targetAction: Action = {
     }
     const hostname = facts.facts.os.hostname ?? '?';
     const marker = facts.facts.production_marker.present;
+    // one run into this database at a time, on production too (the CLI's lock stops short of a production machine)
+    if (marker) await lockTarget(conn, r.target, db, true);
     const summary =
       `${r.target.name} (address ${r.target.address}, hostname ${hostname}${marker ? ', marked production' : ''}), cluster ${pinned.version}/${pinned.cluster} on port ${port}, system identifier ${sysid} (pinned by apply ${pinned.pinned_at}): ` +
       (same ? `the very cluster ${r.source.name}'s backups were taken from (an in-place restore)` : `a different cluster from the one the backups were taken from (${from?.system_identifier ?? 'no backup'}): a replacement`) +
