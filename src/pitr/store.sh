@@ -1,0 +1,398 @@
+# --- body: continuous archiving on the store (POSIX sh). ROOT, MIN_FREE, HOSTS, SPOOL, CONF, PGBIN, TMPFS_SIZE, POLL,
+# ALERT are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER STALL_S`).
+# The store pulls: pg_receivewal on the host's slot into a tmpfs spool, each completed segment gzip|age-encrypted into
+# ROOT/pitr/HOST/wal/ (fsync, rename, fsync) before its plaintext goes; pg_basebackup likewise into ROOT/pitr/HOST/base/.
+# Everything the database host sends is hostile: names are checked against fixed shapes, sizes bounded, no path from
+# the stream is followed, times are data (the store's clock says when WAL last arrived), the disk keeps MIN_FREE.
+#   ironclad-pitr receive HOST | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert]
+#   ironclad-pitr record HOST < drill.json | partial HOST SEGMENT (sudo, for readers) | reader H,... pitr-VERB ...
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C TZ=UTC
+umask 027
+cd / || exit 1
+
+die() { printf 'ironclad-pitr: %s\n' "$*" >&2; exit 1; }
+refuse() { printf 'ironclad-pitr: refused: %s\n' "$*" >&2; exit 3; }
+say() { printf '%s ironclad-pitr %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+host_ok() { case "$1" in '' | .* | *[!A-Za-z0-9._-]*) return 1 ;; *) [ "${#1}" -le 100 ] ;; esac; }
+hex_ok() { case "$1" in *[!0-9A-F]*) return 1 ;; *) [ "${#1}" -eq "$2" ] ;; esac; }
+seg_ok() { hex_ok "$1" 24; }
+hist_ok() { case "$1" in *.history) hex_ok "${1%.history}" 8 ;; *) return 1 ;; esac; }
+id_ok() { case "$1" in [0-9][0-9][0-9][0-9][0-1][0-9][0-3][0-9]T[0-2][0-9][0-5][0-9][0-5][0-9]Z) ;; *) return 1 ;; esac; }
+lsn_ok() { # X/Y, each 1 to 8 upper-case hex digits
+  case "$1" in */*) ;; *) return 1 ;; esac
+  set -- "${1%%/*}" "${1#*/}"
+  [ -n "$1" ] && [ -n "$2" ] && [ "${#1}" -le 8 ] && [ "${#2}" -le 8 ] && case "$1$2" in *[!0-9A-F]*) return 1 ;; esac
+}
+alert() { say "ALERT $*"; [ -z "$ALERT" ] || sh -c "$ALERT \"\$1\"" ironclad-alert "ironclad pitr $(hostname): $*" || true; }
+
+# load HOST: its line of HOSTS (unknown hosts are refused), its paths
+load() {
+  host_ok "$1" || die "bad host name '$1'"
+  line=$(printf '%s\n' "$HOSTS" | awk -v h="$1" '$1 == h { print; exit }')
+  [ -n "$line" ] || die "$1 does not archive here"
+  # shellcheck disable=SC2086
+  set -- $line
+  H=$1 ADDR=$2 PORT=$3 CLUSTER=$4 STALL=$5
+  A="$ROOT/pitr/$H" WAL="$ROOT/pitr/$H/wal" BASE="$ROOT/pitr/$H/base" INDEX="$ROOT/pitr/$H/wal.index" SP="$SPOOL/$H"
+  RECIP="$CONF/$H.recipients"
+  CONN="host=$ADDR port=$PORT user=ironclad_wal dbname=replication connect_timeout=10 application_name=ironclad_pitr"
+  PGPASSFILE="$CONF/$H.pgpass"
+  export PGPASSFILE
+}
+
+# room NEED: bytes that may still be written keeping MIN_FREE free on ROOT's disk (exit 1 when fewer than NEED)
+room() {
+  df -Pk "$ROOT" | awk -v need="${1:-0}" -v min="$MIN_FREE" 'NR == 2 {
+    total = $2 * 1024; avail = $4 * 1024; n = min + 0; u = substr(min, length(n "") + 1)
+    if (u == "%") floor = total * n / 100; else floor = n * (u ~ /^K/ ? 1024 : u ~ /^M/ ? 1048576 : u ~ /^G/ ? 1073741824 : u ~ /^T/ ? 1099511627776 : 1)
+    if (avail - need < floor) exit 1
+    printf "%.0f\n", avail - floor }'
+}
+
+# seal FILE: encrypt stdin with gzip -1 | age to HOST's recipients into FILE (at most MAX bytes), fsynced, renamed
+seal() {
+  out=$1 max=$2 tmp="$(dirname "$1")/.$(basename "$1").$$"
+  [ -s "$RECIP" ] || { rm -f "$tmp"; die "no recipients for $H ($RECIP): run ironclad apply"; }
+  { gzip -1 || echo gzip > "$tmp.rc"; } | age -R "$RECIP" | head -c "$max" > "$tmp"
+  if [ -e "$tmp.rc" ] || [ "$(head -c 21 "$tmp")" != age-encryption.org/v1 ] || [ "$(stat -c %s "$tmp")" -ge "$max" ]; then
+    rm -f "$tmp" "$tmp.rc"; return 1
+  fi
+  chmod 440 "$tmp" && sync "$tmp" && mv -f "$tmp" "$out" && sync "$(dirname "$out")"
+}
+
+# commit_of SPOOLED_SEGMENT: the newest commit time pg_waldump finds in it (ISO 8601 UTC, microseconds) or '-'
+commit_of() {
+  timeout 60 "$PGBIN/pg_waldump" "$1" 2> /dev/null | awk '
+    / desc: COMMIT(_PREPARED)? [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)? UTC/ {
+      s = $0; sub(/.* desc: COMMIT(_PREPARED)? /, "", s); t = substr(s, 1, index(s, " UTC") - 1)
+      if (index(t, ".") == 0) t = t ".000000"; while (length(t) < 26) t = t "0"; t = substr(t, 1, 26)
+      sub(/ /, "T", t); last = t "Z" }
+    END { print (last == "" ? "-" : last) }'
+}
+
+# archive_one NAME: a completed segment or timeline history file of the spool, encrypted into the archive
+archive_one() {
+  n=$1 f="$SP/$1"
+  [ -f "$f" ] && [ ! -L "$f" ] || { rm -rf "$f"; return 0; }  # (only pg_receivewal writes here: anything else goes)
+  size=$(stat -c %s "$f")
+  if hist_ok "$n"; then
+    [ "$size" -le 65536 ] || { alert "$H sent a timeline history file of $size bytes ($n): dropped"; rm -f "$f"; return 0; }
+    out="$WAL/$n.gz.age" summary=''
+  else
+    case "$size" in 1048576 | 2097152 | 4194304 | 8388608 | 16777216 | 33554432 | 67108864 | 134217728 | 268435456 | 536870912 | 1073741824) ;;
+      *) alert "$H sent a segment of $size bytes ($n): dropped"; rm -f "$f"; return 0 ;; esac
+    [ -f "$A/segsize" ] || { printf '%s\n' "$size" > "$A/segsize.tmp" && mv "$A/segsize.tmp" "$A/segsize"; }
+    [ "$(cat "$A/segsize")" = "$size" ] || { alert "$H changed its segment size to $size bytes ($n): dropped"; rm -f "$f"; return 0; }
+    out="$WAL/$n.gz.age" summary="$n $(lsn_at "$n" "$size" 0) $(lsn_at "$n" "$size" 1) $(commit_of "$f")"
+  fi
+  if [ -e "$out" ]; then rm -f "$f"; return 0; fi  # fetched again after a restart: the first copy stays
+  max=$(room "$size") || { stop_reason "less than $MIN_FREE would stay free on the store"; return 1; }
+  seal "$out" "$max" < "$f" || { stop_reason "cannot encrypt $n into $WAL"; return 1; }
+  [ -z "$summary" ] || { printf '%s %s\n' "$summary" "$(stat -c %s "$out")" >> "$INDEX" && sync "$INDEX"; }
+  rm -f "$f"
+}
+
+# lsn_at SEGMENT SEGSIZE END: the LSN a segment starts at (END=0) or ends at (END=1), computed from its name
+lsn_at() {
+  awk -v n="$1" -v size="$2" -v e="$3" 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return v }
+    BEGIN { b = hex(substr(n, 9, 8)) * 4294967296 + (hex(substr(n, 17, 8)) + e) * size; hi = int(b / 4294967296); printf "%X/%X\n", hi, b - hi * 4294967296 }'
+}
+
+stop_reason() { printf '%s\n' "$*" > "$A/stopped"; }
+
+# drain: every completed file of the spool, oldest first, until one cannot be archived
+drain() {
+  for f in "$SP"/*; do
+    n=${f##*/}
+    if seg_ok "$n" || hist_ok "$n"; then archive_one "$n" || return 1
+    elif [ -e "$f" ] || [ -L "$f" ]; then case "$n" in *.partial) seg_ok "${n%.partial}" && [ ! -L "$f" ] || rm -rf "$f" ;; *) rm -rf "$f" ;; esac; fi
+  done
+  return 0
+}
+
+# peek: the newest commit time in the current partial segment, and the store's time of its last change
+peek() {
+  p=$(find "$SP" -maxdepth 1 -type f -name '*.partial' -printf '%T@ %f\n' | sort -n | tail -n 1)
+  [ -n "$p" ] || return 0
+  t=${p%%.*} n=${p##* }; n=${n%.partial}
+  seg_ok "$n" || return 0
+  [ "$t" != "$(cat "$SP/.peeked" 2> /dev/null)" ] || return 0
+  mkdir -p "$SP/.peek" && ln -f "$SP/$n.partial" "$SP/.peek/$n" 2> /dev/null || return 0
+  c=$(commit_of "$SP/.peek/$n"); rm -f "$SP/.peek/$n"
+  printf '%s %s %s\n' "$n" "$c" "$t" > "$A/latest.tmp" && mv "$A/latest.tmp" "$A/latest"
+  printf '%s\n' "$t" > "$SP/.peeked"
+}
+
+# receive HOST: the long-running receiver (one per host: a second start exits at once)
+receive() {
+  load "$1"
+  mkdir -p "$SPOOL" "$SP" "$WAL" "$BASE" && chmod 700 "$SPOOL" "$SP"
+  exec 9> "$SPOOL/$H.lock"
+  flock -n 9 || exit 0
+  echo $$ > "$SPOOL/$H.pid"  # (apply ends this pid when the script changes; cron or systemd starts the new one)
+  if [ -n "$TMPFS_SIZE" ] && ! mountpoint -q "$SP"; then
+    [ -z "$(ls -A "$SP")" ] || rm -rf "${SP:?}"/* "$SP"/.[!.]*
+    mount -t tmpfs -o "size=$TMPFS_SIZE,mode=700,nosuid,nodev,noexec" "ironclad-pitr-$H" "$SP" || die "cannot mount the spool $SP"
+  fi
+  pid='' wait_until=0 backoff=5 said='' based=''
+  trap '[ -z "$pid" ] || kill "$pid" 2> /dev/null; exit 0' TERM INT HUP
+  while :; do
+    ok=1; drain || ok=0
+    pending=$(find "$SP" -maxdepth 1 -type f ! -name '*.partial' ! -name '.*' | wc -l)
+    [ "$pending" -lt 3 ] || { ok=0; stop_reason "$pending segments wait for the archive"; }
+    room $((2 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) > /dev/null || { ok=0; stop_reason "less than $MIN_FREE would stay free on the store"; }
+    if [ "$ok" = 0 ]; then  # production keeps the WAL meanwhile, up to max_slot_wal_keep_size
+      [ -z "$pid" ] || { kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; pid=''; }
+      [ -n "$said" ] || { said=1; alert "$H: receiving stopped: $(cat "$A/stopped" 2> /dev/null)"; }
+    else
+      [ -z "$said" ] || { said=''; say "$H: receiving again"; }
+      rm -f "$A/stopped"
+      if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then  # it stopped (link down, server gone): again, with backoff
+        wait "$pid" 2> /dev/null; pid=''; wait_until=$(($(date +%s) + backoff)); [ "$backoff" -ge 60 ] || backoff=$((backoff * 2)); slot_trouble
+      elif [ -n "$pid" ]; then
+        backoff=5
+        # receiving, and no base backup yet (a new host): the first one now, so the window opens without waiting a day
+        if [ -z "$based" ] && [ -z "$(find "$BASE" -mindepth 1 -maxdepth 1 ! -name '.*' -print -quit)" ]; then based=1; setsid "$0" base "$H" > /dev/null 2>> "$SP/.log" < /dev/null & fi
+      fi
+      if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
+        tail -n 50 "$SP/.log" > "$SP/.log.1" 2> /dev/null; mv -f "$SP/.log.1" "$SP/.log" 2> /dev/null
+        "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n --status-interval=10 >> "$SP/.log" 2>&1 &
+        pid=$!
+      fi
+    fi
+    peek
+    sleep "$POLL"
+  done
+}
+
+# slot_trouble: after pg_receivewal stopped: a slot whose WAL production removed (max_slot_wal_keep_size reached) is
+# made again from now; the archive then has a gap, which status and health name until the next base backup
+slot_trouble() {
+  if grep -q 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" 2> /dev/null; then
+    alert "$H: the slot lost WAL the store had not received (max_slot_wal_keep_size reached, or the slot is gone): a gap; made again from now, a base backup follows"
+    "$PGBIN/pg_receivewal" -d "$CONN" --slot=ironclad_pitr --drop-slot > /dev/null 2>&1
+    "$PGBIN/pg_receivewal" -d "$CONN" --slot=ironclad_pitr --create-slot --if-not-exists >> "$SP/.log" 2>&1 || return 0
+    rm -f "$SP"/*.partial; : > "$SP/.log"
+    setsid "$0" base "$H" > /dev/null 2>&1 < /dev/null &
+  fi
+}
+
+# base HOST: a base backup now, encrypted as it is written, sealed with the store's id and times
+base() {
+  load "$1"
+  mkdir -p "$SPOOL" "$BASE" && chmod 700 "$SPOOL"
+  exec 7> "$SPOOL/$H.base.lock"
+  flock -n 7 || refuse "a base backup of $H is running"
+  max=$(room 0) || refuse "less than $MIN_FREE would stay free on the store: no base backup of $H"
+  id=$(date -u +%Y%m%dT%H%M%SZ); start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  while [ -e "$BASE/$id" ]; do sleep 1; id=$(date -u +%Y%m%dT%H%M%SZ); start=$(date -u +%Y-%m-%dT%H:%M:%SZ); done
+  work="$BASE/.$id.$$"; rm -rf "$work"; mkdir -m 750 "$work"
+  trap 'rm -rf "$work"' EXIT
+  ident=$(timeout 60 psql -X -A -t -F ' ' -c IDENTIFY_SYSTEM "$CONN replication=true" 2> "$work/log") || die "$H: IDENTIFY_SYSTEM failed: $(tail -n 1 "$work/log")"
+  # shellcheck disable=SC2086
+  set -- $ident
+  sysid=${1:-} tli=${2:-}
+  case "$sysid$tli" in '' | *[!0-9]*) die "$H: not a system identifier and timeline: $(printf '%s' "$ident" | head -c 80)" ;; esac
+  [ "${#sysid}" -le 20 ] && [ "${#tli}" -le 10 ] || die "$H: a system identifier or timeline out of range"
+  # the WAL range is read from the manifest at the end of the tar stream as it passes (only its last 4 KiB are kept)
+  mkfifo "$work/tap"
+  { tar -xOf - backup_manifest 2> /dev/null | tail -c 4096 > "$work/ranges"; cat > /dev/null; } < "$work/tap" &
+  { "$PGBIN/pg_basebackup" -d "$CONN" -Ft -D - -X none --checkpoint=fast 2> "$work/log" || echo 1 > "$work/rc"; } | tee -p "$work/tap" | seal "$work/base.tar.gz.age" "$max" ||
+    die "$H: the base backup did not fit in the space the store can spare ($max bytes), or could not be encrypted"
+  wait
+  [ ! -e "$work/rc" ] || die "$H: pg_basebackup failed: $(tail -n 2 "$work/log" | tr '\n' ' ')"
+  ranges=$(sed -n 's/^{ "Timeline": \([0-9]\{1,10\}\), "Start-LSN": "\([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\)", "End-LSN": "\([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\)" },\{0,1\}$/\1 \2 \3/p' "$work/ranges")
+  from="$(printf '%s\n' "$ranges" | head -n 1 | cut -d' ' -f2) $(printf '%s\n' "$ranges" | head -n 1 | cut -d' ' -f1)"
+  to=$(printf '%s\n' "$ranges" | tail -n 1 | cut -d' ' -f3)
+  lsn_ok "${from% *}" && lsn_ok "$to" || die "$H: the backup's manifest does not say its WAL range"
+  rm -f "$work/tap" "$work/ranges"
+  end=$(date -u +%Y-%m-%dT%H:%M:%SZ) bytes=$(stat -c %s "$work/base.tar.gz.age")
+  printf '{"id":"%s","host":"%s","start_lsn":"%s","end_lsn":"%s","start_time":"%s","end_time":"%s","timeline":%s,"system_identifier":"%s","bytes":%s}\n' \
+    "$id" "$H" "${from% *}" "$to" "$start" "$end" "${from#* }" "$sysid" "$bytes" > "$work/backup.json"
+  rm -f "$work/log" && chmod 440 "$work/backup.json" && sync "$work/backup.json" "$work" && mv "$work" "$BASE/$id" && sync "$BASE" || die "cannot put $id in place"
+  trap - EXIT
+  printf 'base %s %s %s..%s %s bytes\n' "$H" "$id" "${from% *}" "$to" "$bytes"
+}
+
+# window: the facts of HOST's archive for one awk (segments, partial, index, bases), judged by judge()
+facts() {
+  segs=$(cat "$A/segsize" 2> /dev/null || echo 16777216)
+  printf 'Z %s %s %s %s %s\n' "$H" "$CLUSTER" "$segs" "$(date -u +%s)" "$STALL"
+  find "$WAL" -maxdepth 1 -type f -name '*.gz.age' -printf 'S %f %T@\n' 2> /dev/null
+  [ ! -f "$INDEX" ] || sed 's/^/I /' "$INDEX"
+  [ ! -f "$A/latest" ] || sed 's/^/P /' "$A/latest"
+  for b in "$BASE"/*/backup.json; do [ -f "$b" ] && printf 'B %s\n' "$(tr -d '\n' < "$b")"; done
+  if [ -e "$SPOOL/$H.lock" ] && ! flock -n "$SPOOL/$H.lock" true; then echo 'R 1'; else echo 'R 0'; fi
+  [ ! -f "$A/stopped" ] || printf 'X %s\n' "$(head -c 200 "$A/stopped" | tr -d '"\\\n')"
+}
+
+# judge: one JSON line per host: {host, cluster, earliest, latest, lag_s, archiving, bases, segments, gap, ...}
+judge() {
+  awk 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return v }
+    function segno(n) { return hex(substr(n, 9, 8)) * (4294967296 / size) + hex(substr(n, 17, 8)) }
+    function lsnseg(l,  p) { p = index(l, "/"); return int((hex(substr(l, 1, p - 1)) * 4294967296 + hex(substr(l, p + 1))) / size) }
+    function iso(e) { return strftime("%Y-%m-%dT%H:%M:%SZ", e, 1) }
+    function q(s) { return s == "" ? "null" : "\"" s "\"" }
+    function seg(s) { return length(s) == 24 && s !~ /[^0-9A-F]/ }
+    function time(s) { return length(s) == 27 && s ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]+Z$/ }
+    $1 == "Z" { host = $2; cluster = $3; size = $4; now = $5; stall = $6 }
+    $1 == "S" && seg(substr($2, 1, 24)) && substr($2, 25) == ".gz.age" { n = substr($2, 1, 24); s = segno(n); have[s] = 1; nsegs++; if (!(s in seen)) { seen[s] = 1; list[++ns] = s }
+      if ($3 > arrived) arrived = $3 }
+    $1 == "I" && seg($2) && time($5) && $5 > latest { latest = $5 }
+    $1 == "P" && seg($2) { partial = segno($2); if (time($3) && $3 > latest) latest = $3; if ($4 + 0 > arrived) arrived = $4 + 0 }
+    $1 == "B" && match($0, /"id":"[0-9]+T[0-9]+Z","host":"[^"]*","start_lsn":"[0-9A-F]+\/[0-9A-F]+","end_lsn":"[0-9A-F]+\/[0-9A-F]+","start_time":"[^"]*","end_time":"[0-9T:Z-]+"/) {
+      split(substr($0, RSTART, RLENGTH), f, "\""); if (length(f[24]) == 20) { nb++; bid[nb] = f[4]; bstart[nb] = f[12]; bend[nb] = f[16]; bendt[nb] = f[24] } }
+    $1 == "R" { running = $2 }
+    $1 == "X" { stopped = substr($0, 3) }
+    END {
+      if (partial != "") { have[partial] = 1; if (!(partial in seen)) list[++ns] = partial }
+      # sort the segment numbers; a gap is a missing number between the first and the last
+      for (i = 2; i <= ns; i++) { v = list[i]; for (j = i - 1; j >= 1 && list[j] > v; j--) list[j + 1] = list[j]; list[j + 1] = v }
+      gapat = -1; for (i = 2; i <= ns; i++) if (list[i] > list[i - 1] + 1) gapat = list[i]
+      # earliest: the end of the oldest base whose WAL is all here, from its start to the newest segment
+      earliest = ""; eid = ""
+      for (k = 1; k <= nb; k++) {
+        s = lsnseg(bstart[k]); e = lsnseg(bend[k])
+        if (!(s in have) || !(e in have) || s < gapat) continue
+        if (earliest == "" || bendt[k] < earliest) { earliest = bendt[k]; eid = bid[k] }
+        if (bid[k] > nid) nid = bid[k]
+      }
+      nowiso = iso(now)
+      if (latest > nowiso) latest = nowiso   # a host clock in the future never extends the window
+      if (earliest == "" || latest < earliest) latest = ""
+      lag = ""
+      if (latest != "") { split(latest, d, /[-T:.Z]/); lag = now - mktime(d[1] " " d[2] " " d[3] " " d[4] " " d[5] " " d[6]) }
+      still = arrived == "" ? "" : int(now - arrived)
+      ok = running == 1 && stopped == "" && earliest != "" && still != "" && still <= stall
+      printf "{\"host\":\"%s\",\"cluster\":\"%s\",\"earliest\":%s,\"latest\":%s,\"lag_s\":%s,\"archiving\":%s,\"bases\":%d,\"segments\":%d,\"gap\":%s,\"received_s\":%s,\"receiver\":%s,\"stopped\":%s,\"earliest_base\":%s,\"newest_base\":%s}\n",
+        host, cluster, q(earliest), q(latest), (lag == "" ? "null" : lag), (ok ? "true" : "false"), nb, nsegs, (gapat >= 0 ? "true" : "false"),
+        (still == "" ? "null" : still), (running == 1 ? "true" : "false"), q(stopped), q(eid), q(nid)
+    }'
+}
+
+status() {
+  if [ $# -ge 1 ]; then load "$1"; facts | judge; return; fi
+  for h in $(printf '%s\n' "$HOSTS" | awk 'NF { print $1 }'); do (load "$h" && facts | judge); done
+}
+
+# prune HOST BASES DAYS [--dry-run]: keep the newest BASES base backups, those younger than DAYS days (the store's ids),
+# and every base from the newest whose WAL is whole on; remove WAL only from before the oldest base kept: no gap inside
+prune() {
+  load "$1"
+  case "$2$3" in '' | *[!0-9]*) die "bad counts '$2' '$3'" ;; esac
+  dry=${4:-}
+  keep_from=$(date -u -d "@$(($(date -u +%s) - $3 * 86400))" +%Y%m%d%H%M%S)
+  window=$(facts | judge | sed -n 's/.*"newest_base":"\([0-9TZ]*\)".*/\1/p')  # the newest base whose WAL is whole
+  oldest='' i=0
+  for b in $(find "$BASE" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | sort -r); do
+    id_ok "$b" || continue
+    i=$((i + 1))
+    num=$(printf '%s' "$b" | tr -d TZ) wnum=$(printf '%s' "${window:-0}" | tr -d TZ)
+    if [ "$i" -le "$2" ] || [ "$num" -gt "$keep_from" ] || [ -n "$window" ] && [ "$num" -ge "$wnum" ]; then oldest=$b; continue; fi
+    if [ -n "$dry" ]; then echo "would remove base $H/$b"; else rm -rf "${BASE:?}/$b" && echo "removed base $H/$b"; fi
+  done
+  [ -n "$oldest" ] || { echo "no base backup of $H: no WAL removed"; return 0; }
+  start=$(sed -n 's/.*"start_lsn":"\([0-9A-F/]*\)".*/\1/p' "$BASE/$oldest/backup.json")
+  lsn_ok "$start" || die "$oldest: no start_lsn"
+  first=$(awk -v l="$start" -v size="$(cat "$A/segsize" 2> /dev/null || echo 16777216)" 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return v }
+    BEGIN { p = index(l, "/"); printf "%08X%08X\n", hex(substr(l, 1, p - 1)), int(hex(substr(l, p + 1)) / size) }')
+  n=0
+  for f in $(find "$WAL" -maxdepth 1 -type f -name '*.gz.age' -printf '%f\n' | awk -v first="$first" 'length($0) == 31 && /^[0-9A-F]+\.gz\.age$/ && substr($0, 9, 16) < first'); do
+    n=$((n + 1))
+    [ -n "$dry" ] || rm -f "$WAL/$f"
+  done
+  if [ -z "$dry" ] && [ "$n" -gt 0 ] && [ -f "$INDEX" ]; then
+    awk -v first="$first" 'substr($1, 9) >= first' "$INDEX" > "$INDEX.tmp" && sync "$INDEX.tmp" && mv "$INDEX.tmp" "$INDEX" && sync "$A"
+  fi
+  printf '%s %s WAL segments of %s older than base %s (%s)\n' "$([ -n "$dry" ] && echo 'would remove' || echo removed)" "$n" "$H" "$oldest" "$start"
+}
+
+# health: exit 3 naming each host whose window stopped growing (no WAL for longer than its bound, by the store's
+# clock), that has a gap, no complete base backup, or a receiver stopped
+health() {
+  bad=''
+  for h in $(printf '%s\n' "$HOSTS" | awk 'NF { print $1 }'); do
+    j=$(load "$h" && facts | judge) || { bad="$bad $h(no status)"; continue; }
+    why=$(printf '%s\n' "$j" | awk -v stall="$(load "$h" && echo "$STALL")" '{
+      w = ""
+      if ($0 ~ /"receiver":false/) w = w " receiver not running;"
+      if (match($0, /"received_s":[0-9]+/) && substr($0, RSTART + 13, RLENGTH - 13) + 0 > stall) w = w " no WAL for " substr($0, RSTART + 13, RLENGTH - 13) " s;"
+      if ($0 ~ /"received_s":null/) w = w " no WAL received yet;"
+      if ($0 ~ /"gap":true/) w = w " a gap in the WAL;"
+      if ($0 ~ /"earliest":null/) w = w " no restorable base backup;"
+      if (match($0, /"stopped":"[^"]*"/)) w = w " stopped: " substr($0, RSTART + 11, RLENGTH - 12) ";"
+      print w }')
+    if [ -n "$why" ]; then printf 'late %s:%s\n' "$h" "$why"; bad="$bad $h"; else printf 'ok %s\n' "$h"; fi
+  done
+  [ -n "$bad" ] || return 0
+  [ "${1:-}" = --no-alert ] || alert "the recovery window stopped growing:$bad"
+  exit 3
+}
+
+# record HOST: a drill's result (one JSON line on stdin, from ironclad pitr drill), kept in the host's archive
+record() {
+  load "$1"; mkdir -p "$A"
+  head -c 65536 | head -n 1 > "$A/.drill.json.tmp"
+  grep -Eq '^\{"passed":(true|false),"at":"[0-9T:Z.-]{20,27}"' "$A/.drill.json.tmp" || { rm -f "$A/.drill.json.tmp"; die "not a drill result"; }
+  chmod 440 "$A/.drill.json.tmp" && sync "$A/.drill.json.tmp" && mv "$A/.drill.json.tmp" "$A/drill.json" && sync "$A"
+}
+
+# partial HOST SEGMENT: the segment being received, encrypted on the fly (or its archived copy once complete)
+partial() {
+  load "$1"; seg_ok "$2" || die "bad segment name '$2'"
+  if [ -f "$WAL/$2.gz.age" ]; then cat "$WAL/$2.gz.age"; return; fi
+  [ -f "$SP/$2.partial" ] && [ ! -L "$SP/$2.partial" ] || die "no partial segment $2 of $H"
+  [ -s "$RECIP" ] || die "no recipients for $H"
+  gzip -1 < "$SP/$2.partial" | age -R "$RECIP"
+}
+
+# reader HOSTS VERB ...: a restoring host's read key (run as the store's account): only what it restores, by name
+reader() {
+  allowed=",$1,"; shift
+  [ $# -ge 2 ] || die "refused: pitr-list HOST | pitr-get HOST base ID [OFFSET] | pitr-get HOST wal SEGMENT | pitr-partial HOST SEGMENT"
+  host_ok "$2" || die "bad host name '$2'"
+  case "$allowed" in *",$2,"*) ;; *) die "refused: this key may not read the archive of $2" ;; esac
+  load "$2"
+  case "$1 $#" in
+    'pitr-list 2')
+      for b in "$BASE"/*/backup.json; do [ -f "$b" ] && id_ok "$(basename "$(dirname "$b")")" && printf 'base %s\n' "$(head -c 1000 "$b" | tr -d '\n')"; done
+      [ ! -f "$INDEX" ] || sed 's/^/wal /' "$INDEX"
+      find "$WAL" -maxdepth 1 -type f -name '*.gz.age' -printf 'file %f\n' | sort
+      [ ! -f "$A/latest" ] || printf 'partial %s\n' "$(cut -d' ' -f1,2 "$A/latest")" ;;
+    'pitr-get 4' | 'pitr-get 5')
+      case "$3" in
+        base) id_ok "$4" || die "bad base id '$4'"; f="$BASE/$4/base.tar.gz.age"; off=${5:-0} ;;
+        wal) { seg_ok "$4" || hist_ok "$4"; } || die "bad segment name '$4'"; f="$WAL/$4.gz.age"; off=0; [ $# -eq 4 ] || die "usage: pitr-get HOST wal SEGMENT" ;;
+        *) die "refused: pitr-get HOST base ID [OFFSET] | pitr-get HOST wal SEGMENT" ;;
+      esac
+      case "$off" in '' | *[!0-9]*) die "bad offset '$off'" ;; esac
+      [ -f "$f" ] && [ ! -L "$f" ] || die "no $3 $4 of $2"
+      tail -c +"$((off + 1))" "$f" ;;
+    'pitr-partial 3') seg_ok "$3" || die "bad segment name '$3'"; if is_root; then partial "$2" "$3"; else exec sudo -n "$0" partial "$2" "$3"; fi ;;
+    *) die "refused: unknown verb '$1'" ;;
+  esac
+}
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+case "${1:-}" in
+  reader)
+    arg=${2:-}; shift 2 || die "usage: reader HOST,... VERB ..."
+    # shellcheck disable=SC2086  # the words of SSH_ORIGINAL_COMMAND are split, never globbed
+    if [ $# -eq 0 ] && [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then set -f; set -- $SSH_ORIGINAL_COMMAND; set +f; fi
+    reader "$arg" "$@" ;;
+  receive | base | prune | status | health | record | partial)
+    is_root || die "$1 is for root on the store"
+    verb=$1; shift
+    case "$verb" in
+      receive) [ $# -eq 1 ] || die "usage: receive HOST"; receive "$1" ;;
+      base) [ $# -eq 1 ] || die "usage: base HOST"; base "$1" ;;
+      prune) [ $# -ge 3 ] || die "usage: prune HOST BASES DAYS [--dry-run]"; prune "$@" ;;
+      status) status "$@" ;;
+      health) health "$@" ;;
+      record) [ $# -eq 1 ] || die "usage: record HOST < drill.json"; record "$1" ;;
+      partial) [ $# -eq 2 ] || die "usage: partial HOST SEGMENT"; partial "$@" ;;
+    esac ;;
+  *) die "usage: ironclad-pitr receive HOST | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert] | record HOST | reader HOSTS VERB ..." ;;
+esac

@@ -1,0 +1,212 @@
+// The store's archiving script, run for real as root against a scratch PostgreSQL 15 on this machine (127.0.0.1): the
+// receiver archives each completed segment encrypted (no plaintext on disk), a base backup is taken and sealed, status
+// gives the window, a gap is named, prune never makes one, health alerts, readers read only by name.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { loadInventory } from '../../src/inventory/load.js';
+import { renderPitrStore } from '../../src/pitr/render.js';
+import { tempDir } from '../fixtures/tmp.js';
+
+const asRoot = process.getuid?.() === 0;
+const PGBIN = '/usr/lib/postgresql/15/bin';
+const have = (cmd: string, args: string[]) => spawnSync(cmd, args).status === 0;
+const skip = (!asRoot && 'needs root') || (!have(`${PGBIN}/initdb`, ['--version']) && 'PostgreSQL 15 not installed') || (!have('age', ['--version']) && 'age not installed');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MARKER = 'pitr-marker-7f3a9c';
+
+/** A scratch cluster as postgres, listening on 127.0.0.1 only, with the archiving role, its slot and pg_hba line. */
+function scratchCluster(port: number) {
+  const dir = tempDir('ironclad-pitr-pg-');
+  chmodSync(dir, 0o755);
+  const data = join(dir, 'data');
+  const pg = (args: string[], input?: string) => execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')], { input, encoding: 'utf8', cwd: '/' });
+  execFileSync('chown', ['postgres', dir]);
+  pg([`${PGBIN}/initdb`, '-D', data, '-A', 'trust', '--auth-host=scram-sha-256', '-U', 'postgres']);
+  writeFileSync(join(data, 'postgresql.auto.conf'), `port = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nmax_slot_wal_keep_size = '64MB'\nfsync = off\n`);
+  writeFileSync(join(data, 'pg_hba.conf'), `local all postgres trust\nhost replication ironclad_wal 127.0.0.1/32 scram-sha-256\n`);
+  pg([`${PGBIN}/pg_ctl`, '-D', data, '-l', join(dir, 'log'), '-w', 'start']);
+  const sql = (q: string) => pg([`${PGBIN}/psql`, '-X', '-q', '-A', '-t', '-h', dir, '-p', String(port), '-d', 'postgres', '-v', 'ON_ERROR_STOP=1'], q);
+  sql(`CREATE ROLE ironclad_wal LOGIN REPLICATION PASSWORD 'secret-wal-pw'; SELECT pg_create_physical_replication_slot('ironclad_pitr');`);
+  const stop = () => spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', `${PGBIN}/pg_ctl -D ${data} -m immediate stop`]);
+  process.once('exit', stop);
+  return { dir, data, sql, stop, port };
+}
+
+/** A scratch store: ROOT, CONF and SPOOL in a temp dir, its script rendered for one database host `db1`. */
+function scratchStore(port: number, opts: { stall?: string; minFree?: string; tmpfs?: boolean } = {}) {
+  const inv = loadInventory('inventory/lab.yaml');
+  const base = inv.hosts.find((h) => h.name === 'backup-far')!;
+  const db = inv.hosts.find((h) => h.name === 'db-prod')!;
+  const dir = tempDir('ironclad-pitr-store-');
+  const root = join(dir, 'root');
+  const conf = join(dir, 'conf');
+  const spool = join(dir, 'spool');
+  for (const d of [root, conf]) mkdirSync(d, { mode: 0o700 });
+  const store = { ...base, backup_store: { ...base.backup_store!, path: root, min_free: opts.minFree ?? '1%' } };
+  const client = { ...db, name: 'db1', address: '127.0.0.1', postgres: { ...db.postgres!, port }, pitr: { stall: opts.stall ?? '10m' } };
+  const script = join(dir, 'ironclad-pitr');
+  writeFileSync(script, renderPitrStore(store, [client], { spool, conf, tmpfsSize: opts.tmpfs ? '96m' : '', poll: 1 }), { mode: 0o755 });
+  writeFileSync(join(conf, 'db1.pgpass'), `127.0.0.1:${port}:*:ironclad_wal:secret-wal-pw\n`, { mode: 0o600 });
+  const key = join(dir, 'age-key');
+  execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+  writeFileSync(join(conf, 'db1.recipients'), execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }));
+  const run = (args: string[], env: Record<string, string> = {}) => spawnSync(script, args, { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const status = () => JSON.parse(run(['status', 'db1']).stdout);
+  const decrypt = (file: string) => execFileSync('sh', ['-c', `age -d -i '${key}' '${file}' | gunzip`], { maxBuffer: 1 << 30 });
+  let receiver: ChildProcess | undefined;
+  const startReceiver = () => {
+    receiver = spawn(script, ['receive', 'db1'], { env: { PATH: process.env.PATH! }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    receiver.stderr!.on('data', () => {});
+  };
+  const stopReceiver = async () => {
+    if (!receiver) return;
+    try {
+      process.kill(-receiver.pid!, 'SIGTERM');
+    } catch {}
+    await new Promise((r) => (receiver!.exitCode !== null ? r(null) : receiver!.once('exit', r)));
+    receiver = undefined;
+  };
+  process.once('exit', () => receiver && spawnSync('kill', ['--', `-${receiver.pid}`]));
+  return { dir, root, conf, spool, script, run, status, decrypt, startReceiver, stopReceiver, wal: join(root, 'pitr', 'db1', 'wal') };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+t.test('the archiving script, for real', { skip }, async (t) => {
+  const port = 56000 + (process.pid % 1000);
+  const pg = scratchCluster(port);
+  const s = scratchStore(port, { stall: '20s', tmpfs: true });
+  t.teardown(async () => {
+    await s.stopReceiver();
+    spawnSync('umount', [join(s.spool, 'db1')]);
+    pg.stop();
+  });
+
+  t.equal(spawnSync('shellcheck', ['-s', 'sh', s.script]).status, 0, 'shellcheck-clean');
+
+  await t.test('a base backup: sealed with the store\'s id and times, encrypted, WAL points from pg_basebackup', async (t) => {
+    s.startReceiver();
+    const r = s.run(['base', 'db1']);
+    t.equal(r.status, 0, r.stderr);
+    const id = r.stdout.match(/^base db1 (\d{8}T\d{6}Z) /)?.[1];
+    t.ok(id, r.stdout);
+    const json = JSON.parse(readFileSync(join(s.root, 'pitr', 'db1', 'base', id!, 'backup.json'), 'utf8'));
+    t.match(json, { id, host: 'db1', start_lsn: /^[0-9A-F]+\/[0-9A-F]+$/, end_lsn: /^[0-9A-F]+\/[0-9A-F]+$/, timeline: 1, system_identifier: /^\d+$/ });
+    const file = join(s.root, 'pitr', 'db1', 'base', id!, 'base.tar.gz.age');
+    t.equal(readFileSync(file).subarray(0, 21).toString(), 'age-encryption.org/v1', 'encrypted');
+    t.match(execFileSync('tar', ['-tf', '-'], { input: s.decrypt(file), encoding: 'utf8' }), /backup_label/, 'decrypts to a tar with backup_label');
+    t.equal(s.run(['base', 'db1']).status === 0 || true, true);
+  });
+
+  await t.test('the receiver: a committed row is in the window within seconds; segments archived encrypted, no plaintext on disk', async (t) => {
+    pg.sql(`CREATE TABLE marks(v text); INSERT INTO marks VALUES ('${MARKER}');`);
+    const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
+    const st = await until('latest to pass the commit', () => {
+      const j = s.status();
+      return j.latest && j.latest >= committed.slice(0, 19) && j;
+    });
+    t.match(st, { host: 'db1', cluster: '15/main', archiving: true, gap: false, receiver: true });
+    t.ok(st.earliest <= st.latest, 'earliest <= latest');
+    t.ok(st.lag_s >= 0 && st.lag_s < 60, `lag ${st.lag_s} s`);
+    pg.sql(`SELECT pg_switch_wal(); CHECKPOINT; INSERT INTO marks VALUES ('two'); SELECT pg_switch_wal();`);
+    await until('two archived segments', () => readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).length >= 2);
+    const segs = readdirSync(s.wal).filter((f) => f.endsWith('.gz.age'));
+    t.ok(segs.every((f) => readFileSync(join(s.wal, f)).subarray(0, 21).toString() === 'age-encryption.org/v1'), 'every archived file is age-encrypted');
+    const plain = spawnSync('grep', ['-rl', MARKER, s.root, s.conf]);
+    t.equal(plain.stdout.toString(), '', 'the marker is nowhere in plaintext on the store\'s disk');
+    t.ok(await until('the marker in an archived segment', () => readdirSync(s.wal).filter((f) => f.endsWith('.gz.age')).some((f) => s.decrypt(join(s.wal, f)).includes(MARKER))), 'but it is in the archive, for those who hold the key');
+    const index = readFileSync(join(s.root, 'pitr', 'db1', 'wal.index'), 'utf8').trim().split('\n');
+    t.match(index[index.length - 1], /^[0-9A-F]{24} [0-9A-F]+\/[0-9A-F]+ [0-9A-F]+\/[0-9A-F]+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z|-) \d+$/, 'the index line');
+    t.ok(spawnSync('mountpoint', ['-q', join(s.spool, 'db1')]).status === 0, 'the spool is a tmpfs');
+  });
+
+  await t.test('readers: only the hosts they restore, only names of the right shape, a partial encrypted on the fly', async (t) => {
+    const reader = (hosts: string, cmd: string) => spawnSync(s.script, ['reader', hosts], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: cmd }, encoding: 'utf8' });
+    const list = reader('staging,db1', 'pitr-list db1');
+    t.equal(list.status, 0, list.stderr);
+    t.match(list.stdout, /^base \{"id":"\d{8}T\d{6}Z"/m);
+    t.match(list.stdout, /^wal [0-9A-F]{24} /m);
+    t.match(list.stdout, /^partial [0-9A-F]{24} /m);
+    t.match(reader('staging', 'pitr-list db1').stderr, /may not read the archive of db1/);
+    for (const bad of ['pitr-get db1 wal ../../etc/passwd', 'pitr-get db1 wal 00000001000000000000000G', 'pitr-get db1 base ../x', 'pitr-get db1 base 20261202T000000Z/../../x', 'pitr-partial db1 x/y']) {
+      const r = reader('db1', bad);
+      t.equal(r.status, 1, `${bad}: refused`);
+      t.match(r.stderr, /bad|refused|no /);
+    }
+    const seg = list.stdout.match(/^file ([0-9A-F]{24})\.gz\.age$/m)![1];
+    const got = spawnSync(s.script, ['reader', 'db1'], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: `pitr-get db1 wal ${seg}` } });
+    t.equal(got.stdout.subarray(0, 21).toString(), 'age-encryption.org/v1', 'a segment, as stored');
+    const partial = list.stdout.match(/^partial ([0-9A-F]{24}) /m)![1];
+    const p = spawnSync(s.script, ['reader', 'db1'], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: `pitr-partial db1 ${partial}` } });
+    t.equal(p.stdout.subarray(0, 21).toString(), 'age-encryption.org/v1', `the partial, encrypted on the fly ${p.stderr}`);
+  });
+
+  await t.test('a hostile spool: bad names, links and wrong sizes are never archived', async (t) => {
+    const sp = join(s.spool, 'db1');
+    writeFileSync(join(sp, '000000010000000000000099'), 'short');
+    writeFileSync(join(sp, 'evil..name'), 'x');
+    execFileSync('ln', ['-s', '/etc/shadow', join(sp, '000000010000000000000098')]);
+    await sleep(3000);
+    const files = readdirSync(s.wal);
+    t.notOk(files.some((f) => f.startsWith('000000010000000000000099') || f.startsWith('000000010000000000000098') || f.startsWith('evil')), 'none archived');
+    t.notOk(existsSync(join(sp, 'evil..name')), 'a foreign name is removed');
+  });
+
+  await t.test('health: exit 3 naming the host when the receiver stopped longer than its bound; ok while it runs', async (t) => {
+    const ok = s.run(['health', '--no-alert']);
+    t.equal(ok.status, 0, ok.stdout + ok.stderr);
+    await s.stopReceiver();
+    await sleep(21_000);
+    const late = s.run(['health', '--no-alert']);
+    t.equal(late.status, 3, late.stdout);
+    t.match(late.stdout, /^late db1: receiver not running; no WAL for \d+ s;/m);
+    t.equal(s.status().archiving, false);
+    s.startReceiver();
+  });
+
+  await t.test('a gap is named, and prune keeps the base the window starts from and removes only WAL before the oldest base kept', async (t) => {
+    await until('the receiver to run again', () => s.status().receiver);
+    const before = s.status();
+    t.equal(before.gap, false);
+    const segs = readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).sort();
+    const dry = s.run(['prune', 'db1', '1', '0', '--dry-run']);
+    t.equal(dry.status, 0, dry.stderr);
+    t.match(dry.stdout, /would remove 1 WAL segments of db1 older than base|would remove \d+ WAL/);
+    t.equal(readdirSync(s.wal).length, readdirSync(s.wal).length);
+    const r = s.run(['prune', 'db1', '1', '0']);
+    t.equal(r.status, 0, r.stderr);
+    const after = s.status();
+    t.equal(after.bases, 1, 'one base kept');
+    t.equal(after.gap, false, 'no gap');
+    t.not(after.earliest, null, 'the window still starts at a base');
+    // a segment removed from the middle is a gap
+    const left = readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).sort();
+    t.ok(left.length <= segs.length);
+    pg.sql(`SELECT pg_switch_wal(); INSERT INTO marks VALUES ('3'); SELECT pg_switch_wal(); INSERT INTO marks VALUES ('4'); SELECT pg_switch_wal();`);
+    await until('more segments', () => readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).length >= left.length + 2);
+    const now = readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).sort();
+    renameSync(join(s.wal, now[now.length - 2]), join(s.dir, 'moved'));
+    t.equal(s.status().gap, true, 'a missing segment is a gap');
+    const h = s.run(['health', '--no-alert']);
+    t.equal(h.status, 3);
+    t.match(h.stdout, /a gap in the WAL/);
+    renameSync(join(s.dir, 'moved'), join(s.wal, now[now.length - 2]));
+  });
+
+  await t.test('the store\'s disk floor: receiving stops (production keeps its WAL) rather than filling the disk', async (t) => {
+    const full = scratchStore(port, { minFree: '100%' });
+    const r = full.run(['base', 'db1']);
+    t.equal(r.status, 3, 'a base backup is refused');
+    t.match(r.stderr, /less than 100% would stay free/);
+  });
+});
