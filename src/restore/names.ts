@@ -38,6 +38,13 @@ export function isKeptName(database: string, name: string, kind: KeptKind): bool
   return name.startsWith(prefix) && STAMP.test(name.slice(prefix.length));
 }
 
+/** A value read from a database (a table name, a time in a text column), made safe to print (pure): control characters
+ *  (newlines, terminal escapes) become '?', and it is cut at 200 characters. */
+export function printable(value: string): string {
+  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
+}
+
 /** A span of seconds as words: 3 d 4 h, 5 h 12 min, 42 min, 30 s (pure). */
 export function span(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -77,7 +84,7 @@ export function lossReport(o: { id: string; time: string; newestEvent: string | 
   const age = (o.now.getTime() - Date.parse(o.time)) / 1000;
   const lines = [
     `the restored data is backup ${o.id}, committed to the store at ${o.time} (${Number.isFinite(age) ? `${span(age)} ago` : 'age unknown'}; pg_dump's snapshot was taken before that)` +
-      (o.eventsTable ? `; its newest event (${o.eventsTable}): ${o.newestEvent ?? 'none, the table is empty'}` : ''),
+      (o.eventsTable ? `; its newest event (${o.eventsTable}): ${o.newestEvent === null ? 'none, the table is empty' : printable(o.newestEvent)}` : ''),
   ];
   const d = o.damaged;
   const where = `${d.database} on ${d.host}`;
@@ -90,11 +97,12 @@ export function lossReport(o: { id: string; time: string; newestEvent: string | 
   const ev = d.events;
   const grown = d.changes.filter((c) => (c.now ?? 0) > (c.backup ?? 0));
   const shrunk = d.changes.filter((c) => (c.now ?? 0) < (c.backup ?? 0));
-  const fmt = (c: TableChange) => `${c.table} ${c.backup ?? 'absent'} -> ${c.now ?? 'absent'} (${(c.now ?? 0) - (c.backup ?? 0) > 0 ? '+' : ''}${(c.now ?? 0) - (c.backup ?? 0)})`;
-  if (ev) lines.push(`after it, ${where} has ${ev.after} ${ev.table} rows newer than the backup's newest event${ev.newest ? `, the newest at ${ev.newest}` : ''}`);
+  const fmt = (c: TableChange) => `${printable(c.table)} ${c.backup ?? 'absent'} -> ${c.now ?? 'absent'} (${(c.now ?? 0) - (c.backup ?? 0) > 0 ? '+' : ''}${(c.now ?? 0) - (c.backup ?? 0)})`;
+  const newest = ev?.newest ? printable(ev.newest) : null;
+  if (ev) lines.push(`after it, ${where} has ${ev.after} ${ev.table} rows newer than the backup's newest event${newest ? `, the newest at ${newest}` : ''}`);
   lines.push(d.changes.length ? `rows now in ${where} against the backup: ${d.changes.slice(0, 12).map(fmt).join(', ')}${d.changes.length > 12 ? `, and ${d.changes.length - 12} more tables` : ''}` : `${where} has exactly the backup's row counts`);
   if (grown.length || ev?.after) lines.push(`those newer rows are NOT in the restored data: the swap keeps ${d.database} beside it, under a name with its time, to take them from`);
-  if (shrunk.length) lines.push(`fewer rows now in ${shrunk.map((c) => c.table).join(', ')}: rows deleted (the damage?) that the restore brings back`);
-  lost = ev ? `${ev.after} ${ev.table} rows after the backup${ev.newest ? ` (newest ${ev.newest})` : ''}` : grown.length ? `rows added since: ${grown.slice(0, 5).map(fmt).join(', ')}` : 'no rows added since the backup';
+  if (shrunk.length) lines.push(`fewer rows now in ${shrunk.map((c) => printable(c.table)).join(', ')}: rows deleted (the damage?) that the restore brings back`);
+  lost = ev ? `${ev.after} ${ev.table} rows after the backup${newest ? ` (newest ${newest})` : ''}` : grown.length ? `rows added since: ${grown.slice(0, 5).map(fmt).join(', ')}` : 'no rows added since the backup';
   return { lines, lost };
 }

@@ -33,8 +33,9 @@ async function readDamaged(ctx: ActionContext, host: Host, database: string, eve
   try {
     const conn = await ctx.pool.get(host);
     const gen = await query(conn, host, database, COUNT_QUERIES);
-    const counts = gen.length ? await query(conn, host, database, `${damagedPreamble()}\n${gen.map(([q]) => q).join(' UNION ALL ')};`) : [];
-    const now = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
+    // one JSON object in one field: a table name with a tab or a newline cannot shift a count onto another name
+    const [[json]] = gen.length ? await query(conn, host, database, `${damagedPreamble()}\nSELECT json_object_agg(t, n) FROM (${gen.map(([q]) => q).join(' UNION ALL ')}) AS s(t, n);`) : [['{}']];
+    const now = Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, number>).map(([t, n]) => [t, Number(n)]));
     let ev: { table: string; after: number; newest: string | null } | undefined;
     if (events) {
       const col = sqlIdent(events.time_column);

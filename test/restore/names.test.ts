@@ -74,3 +74,10 @@ t.test('room needed, refresh targets, events, and the session that reads a damag
   t.match(pre, /default_transaction_read_only = on/);
   t.match(pre, /SET ROLE :"owner";$/, "as the database's owner, quoted by psql");
 });
+
+t.test('what a database holds is printed without control characters', async (t) => {
+  const r = lossReport({ id: 'B1', time: '2026-12-02T20:15:00Z', newestEvent: 'x\u001b[2Jy', eventsTable: 'events.at', now: at, damaged: { readable: true, database: 'app', host: 'db-prod', changes: [{ table: 'public.a\nb\u001b]0;', backup: 1, now: 0 }], events: { table: 'events', after: 1, newest: '\r\nz' } } });
+  t.notMatch(r.lines.join('|'), /[\u0000-\u001f]/);
+  t.match(r.lines.join('|'), /public\.a\?b\?\]0;/);
+  t.equal(r.lost, '1 events rows after the backup (newest ??z)');
+});

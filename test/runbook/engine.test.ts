@@ -91,3 +91,18 @@ t.test('a failure runs the on_failure steps it names; the steps they undo run ag
   t.equal(await runRunbook({ ...base, actions: failedGuard }), 1);
   t.same(calls, ['guard:{}'], 'a failure in a step no cleanup names runs none (nothing to clean on a refused target)');
 });
+
+t.test('a dry run names what the confirmation of each destructive step asks to type, and runs nothing', async (t) => {
+  process.env.IRONCLAD_STATE_DIR = tempDir('ironclad-runs-');
+  let ran = false;
+  const actions = new Map<string, Action>([['swap', { name: 'swap', summary: '', destructive: true, describe: (p) => `swap on ${String(p.host)}`, run: async () => { ran = true; } }]]);
+  const runbook: Runbook = { file: '/rb.yaml', version: 1, name: 'rb', description: 'test', params: { target: 'db-prod' }, steps: [
+    { name: 'swap', action: 'swap', confirm: '{{params.target}}', with: { host: '{{params.target}}' } },
+    { name: 'other', action: 'swap', with: { host: 'staging' } },
+  ] };
+  const lines: string[] = [];
+  t.equal(await runRunbook({ runbook, actions, ctx: { inv: {} as Inventory, pool: new ConnectionPool(), flags: { yes: false, json: false } }, params: {}, dryRun: true, out: (l) => lines.push(l) }), 0);
+  t.notOk(ran);
+  t.match(lines.join('\n'), /1\. swap {2}\[destructive: needs confirmation\] \(type 'db-prod', or --yes\)\n {7}swap on db-prod/);
+  t.match(lines.join('\n'), /2\. other {2}\[destructive: needs confirmation\] \(type 'staging', or --yes\)/, 'without confirm: the host');
+});
