@@ -10,7 +10,8 @@ failed() { # failed MESSAGE: the run fails (1), unless the session or the dump h
 
 corrupted() { # false when neither the session nor pg_dump said anything of corruption; otherwise refuses the backup (3),
   # naming the relation and block where the server named them, and the last backup committed before it was first seen
-  said=$(grep -h -E "$CORRUPT_RE" "$dir/.session.err" "$dir/.dump.err" 2> /dev/null) || return 1
+  # (either file may not exist: pg_dump never started when the snapshot could not be opened)
+  said=$(cat "$dir/.session.err" "$dir/.dump.err" 2> /dev/null | grep -E "$CORRUPT_RE") || return 1
   # the line that names a relation, else the first (a checksum warning comes before the error that names the page)
   line=$(printf '%s\n' "$said" | grep -E -m 1 'invalid page in block|could not read block|chunk .* in pg_toast_[0-9]+' || printf '%s\n' "$said" | head -n 1)
   line=$(printf '%s' "$line" | sed 's/^.*\(ERROR\|WARNING\|FATAL\|PANIC\): *//' | tr -d '\r' | tr '\000-\037\177' '?' | cut -c 1-300)
@@ -27,7 +28,7 @@ corrupted() { # false when neither the session nor pg_dump said anything of corr
   node=${node%%[._]*}  # its segment (.1) or fork (_fsm, _vm, _init)
   case "$ts:$node" in *[!0-9:]* | :* | *:) ts=0 node=0 ;; esac
   # which table (or index) that is: asked by numbers only, the name quoted by PostgreSQL itself (format %I)
-  relation=$(su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v ts=\"\$1\" -v node=\"\$2\" -v toast=\"\$3\"" "$db" "$ts" "$node" "$toast" 2> /dev/null <<'SQL' | head -n 1 | tr '\000-\037\177' '?' | cut -c 1-300 || true
+  relation=$(su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v ts=\"\$1\" -v node=\"\$2\" -v toast=\"\$3\"" "$db" "$ts" "$node" "$toast" 2> /dev/null <<'SQL' | head -n 1 | tr -d '\n' | tr '\000-\037\177' '?' | cut -c 1-300 || true
 SET search_path = pg_catalog, pg_temp;
 WITH r AS (SELECT pg_filenode_relation(CASE WHEN :'ts'::oid IN (0, (SELECT dattablespace FROM pg_database WHERE datname = current_database())) THEN 0 ELSE :'ts'::oid END, :'node'::oid) AS oid
            UNION ALL SELECT oid FROM pg_class WHERE relnamespace = 'pg_toast'::regnamespace AND relname = :'toast')

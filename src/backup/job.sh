@@ -190,7 +190,7 @@ backup_db() { # backup_db DB, its session opened
   while [ $i -lt 3000 ]; do
     snap=''; IFS= read -r snap < "$dir/.session.out" 2>/dev/null || snap=''  # (a whole line only; read is built in: no process a poll)
     [ -n "$snap" ] && break
-    [ ! -e "$dir/.session.rc" ] && kill -0 "$session" 2>/dev/null || break
+    if [ -e "$dir/.session.rc" ] || ! kill -0 "$session" 2>/dev/null; then break; fi
     i=$((i + 1)); sleep 0.01
   done
   if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; failed "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
