@@ -10,6 +10,7 @@ import type { Action, ActionContext } from '../runbook/types.js';
 import { assessDamage, damageText, type Damage } from './assess.js';
 import { INTEGRITY_PATHS } from './paths.js';
 import { readIntegrity } from './read.js';
+import { rescueTableAction } from './rescue.js';
 
 function dbHost(ctx: ActionContext, p: Record<string, unknown>): Host {
   const [host] = selectHosts(ctx.inv, [String(p.host)]);
@@ -74,8 +75,8 @@ export function optionsText(args: { host: string; damage: Damage[]; since: strin
   if (damage.some((d) => d.kind === 'index' && d.source === 'amcheck')) out.push('an index amcheck named is rebuilt from its table: REINDEX INDEX CONCURRENTLY <schema>.<index> in its database');
   if (backup)
     out.push(
-      `restore one table from backup ${backup} beside the live one: fetch it onto ${host} (ironclad runbook run runbooks/restore-production.yaml --set source=${host} --set target=<a spare host> --set from=${backup}), ` +
-        `or with the dump: createdb <db>__rescue; pg_restore -d <db>__rescue -n <schema> -t <table> --no-owner DUMP; then copy the rows the damaged pages held`,
+      `restore one table from backup ${backup} beside the live one (into <database>__rescue, with pg_restore -n <schema> -t <table>): ` +
+        `ironclad runbook run runbooks/corruption.yaml --set host=${host} --set table=<schema>.<table>; then copy over the rows the damaged pages held`,
     );
   else out.push('no backup from before the damage is in the store: save what still reads (COPY the table out, skipping the damaged blocks) before anything else');
   if (tables.length) out.push(`tables to restore or salvage: ${tables.join(', ')}`);
@@ -113,4 +114,4 @@ export const clearAction: Action = {
   },
 };
 
-export const CORRUPTION_ACTIONS: Action[] = [assessAction, lastBackupAction, optionsAction, clearAction];
+export const CORRUPTION_ACTIONS: Action[] = [assessAction, lastBackupAction, optionsAction, rescueTableAction, clearAction];

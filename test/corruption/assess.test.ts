@@ -33,7 +33,7 @@ t.test('the options name the exact commands', async (t) => {
   const text = optionsText({ host: 'db-prod', damage, since, backup: '20261201T021600Z-db-prod-app' }).join('\n');
   t.match(text, /REINDEX INDEX CONCURRENTLY/);
   t.match(text, /restore one table from backup 20261201T021600Z-db-prod-app beside the live one/);
-  t.match(text, /pg_restore -d <db>__rescue -n <schema> -t <table>/);
+  t.match(text, /runbooks\/corruption.yaml --set host=db-prod --set table=<schema>.<table>/);
   t.match(text, /ironclad pitr restore --host db-prod --time 2026-12-02T10:00:01Z --to <a spare host>/);
   t.match(optionsText({ host: 'db-prod', damage, since, backup: null }).join('\n'), /no backup from before the damage/);
 });
