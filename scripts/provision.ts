@@ -11,6 +11,7 @@ import { applyLinks } from '../src/backup/links.js';
 import { gate, mergeChanges, planEstate } from '../src/provision/estate.js';
 import type { ConnectionPool } from '../src/executor/pool.js';
 import { failedOf, printJson, reportFailedHosts, type Family } from './cli.js';
+import { tlsSource } from '../src/tls/source.js';
 
 /** The wiring's line under the hosts' report when it failed (each host's own outcome stands). */
 const wiringLine = (error: string) => `backup wiring between hosts: FAILED  ${error}`;
@@ -41,13 +42,14 @@ export const planFamily: Family = {
 /** Converge every host on its own (a host that fails fails alone), then the backup wiring between the converged ones. */
 async function applyEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, yes: boolean): Promise<{ outcomes: HostOutcome<HostApply>[]; wiringError: string | null }> {
   const passwords = new Map(hosts.map((h) => [h.name, rolePasswords(inv, h)]));
+  const tls = await tlsSource(inv, 'issue', hosts);
   let restartAsked: Promise<boolean> | undefined;
   const allowRestart = () => (restartAsked ??= confirm('Some settings need a PostgreSQL restart (connections will drop).', { yes }));
   const applied = await fanOut(hosts, async (h) => {
     const conn = await pool.get(h);
-    const first = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: false });
+    const first = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: false, tls });
     if (!first.skipped.length || !(await allowRestart())) return first;
-    const second = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: true });
+    const second = await applyOne({ conn, host: h, passwords: passwords.get(h.name)!, confirmRestart: true, tls });
     return { ...second, applied: [...first.applied, ...second.applied] };
   });
   const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));

@@ -12,6 +12,8 @@ import { planEstate } from '../provision/estate.js';
 import { planHost, type HostPlan } from '../provision/plan.js';
 import { gatherForPlan, rolePasswords } from '../provision/run.js';
 import type { AuditInput } from './types.js';
+import { measureClock } from '../facts/clock-offset.js';
+import { tlsForHost, tlsSource } from '../tls/source.js';
 
 /** Everything the audit needs from the selected hosts, their backup stores and their image replicas included. */
 export async function collectAudit(inv: Inventory, hosts: Host[], pool: ConnectionPool, now = new Date()): Promise<AuditInput> {
@@ -21,18 +23,20 @@ export async function collectAudit(inv: Inventory, hosts: Host[], pool: Connecti
   const stores = hosts.filter((h) => h.backup_store);
   const pairs = inv.images.filter((p) => selected.has(p.replica.host));
   // every fact and the cluster's state in one round trip per host, each host's plan made from them (no second read)
-  const [gathered, censuses, catalogs, images] = await Promise.all([
+  const tls = await tlsSource(inv, 'preview');
+  const [gathered, censuses, catalogs, images, clocks] = await Promise.all([
     fanOut(hosts, async (h) => {
       const { facts, state } = await gatherForPlan(await pool.get(h), h, FACT_NAMES);
-      return { facts, plan: await fanOut([h], async () => planHost({ host: h, facts: facts.facts, state, passwords: rolePasswords(inv, h) })) };
+      return { facts, plan: await fanOut([h], async () => planHost({ host: h, facts: facts.facts, state, passwords: rolePasswords(inv, h), tls: await tlsForHost(tls, h, facts.facts.tls, now) })) };
     }),
     checkAll(hosts.filter((h) => h.postgres), pool),
     fanOut(stores, async (s) => (await readCatalog(await pool.get(s), s)).entries),
     fanOut(pairs, async (p) => readRecord(await pool.get(selectHosts(inv, [p.replica.host])[0]), p.name)),
+    fanOut(hosts, async (h) => measureClock(await pool.get(h))),
   ]);
   const facts = gathered.map((g): HostOutcome<HostFacts> => (g.ok ? { host: g.host, ok: true, value: g.value.facts } : g));
   const own = gathered.flatMap((g): HostOutcome<HostPlan>[] => (g.ok ? g.value.plan : [])); // a plan that failed is its own outcome
   const reachable = hosts.filter((h) => own.some((p) => p.host === h.name));
   const { hosts: plans, wiringError: linksError } = await planEstate(inv, reachable, pool, own); // each host's own plan counts
-  return { inventory: inv, now, facts, plans, linksError, censuses, catalogs, images };
+  return { inventory: inv, now, facts, plans, linksError, censuses, catalogs, images, tls, clocks };
 }

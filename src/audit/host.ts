@@ -29,6 +29,8 @@ export function judgeDrift(host: string, plan: HostOutcome<HostPlan>): Finding {
   const all = [...changes, ...deferred.filter((c) => c.operation !== 'checksums')];
   const details = [...refusals.map((r) => `apply refuses: ${r.message}`), ...all.map((c) => `${c.operation}: ${c.description}`)];
   if (!details.length) return finding(host, 'drift', 'inventory', 'ok', 'matches the inventory: apply would change nothing');
+  if (!refusals.length && all.every((c) => c.operation === 'tls-renew'))
+    return finding(host, 'drift', 'inventory', 'warning', 'routine: apply would renew the TLS certificate (it nears its end)', details);
   return finding(host, 'drift', 'inventory', 'failure', `DRIFT: apply would make ${plural(all.length, 'change')}${refusals.length ? ` and refuses ${refusals.length}` : ''}`, details);
 }
 

@@ -4,8 +4,10 @@ import { finding } from './finding.js';
 import { judgeCensus, judgeDisks, judgeDrift, judgeImages, judgePostgres, judgeUnknown } from './host.js';
 import { judgeIntegrity } from './integrity.js';
 import type { Area, AuditInput, AuditReport, BackupSeries, Finding, Level } from './types.js';
+import { judgeClock } from './clock.js';
+import { judgeTls } from './tls.js';
 
-const AREAS: Area[] = ['reach', 'drift', 'instances', 'integrity', 'job', 'backup', 'trend', 'drill', 'images', 'postgres', 'disk', 'unknown'];
+const AREAS: Area[] = ['reach', 'drift', 'instances', 'integrity', 'job', 'backup', 'trend', 'drill', 'images', 'tls', 'clock', 'postgres', 'disk', 'unknown'];
 const RANK: Record<Level, number> = { ok: 0, warning: 1, failure: 2 };
 
 /** The worst level among findings. */
@@ -54,6 +56,7 @@ export function buildReport(input: AuditInput): AuditReport {
       }
     }
     findings.push(...judgeIntegrity(host, f, now));
+    findings.push(...judgeTls(host, f.tls, input.tls, now), ...judgeClock(host.name, f.clock, input.clocks?.find((c) => c.host === host.name)));
     findings.push(...judgePostgres(host.name, f), ...judgeDisks(host.name, f.disk), ...judgeUnknown(inv, host, f));
   }
   for (const pair of inv.images) {

@@ -6,12 +6,14 @@ import type { ImageRecord } from '../images/record.js';
 import type { HostCensus } from '../instances/types.js';
 import type { Inventory } from '../inventory/types.js';
 import type { HostPlan } from '../provision/plan.js';
+import type { ClockOffset } from '../facts/clock-offset.js';
+import type { TlsSource } from '../tls/source.js';
 
 /** How a line of the audit reads: fine, worth a look, or wrong. */
 export type Level = 'ok' | 'warning' | 'failure';
 
 /** What a line is about. */
-export type Area = 'reach' | 'drift' | 'instances' | 'backup' | 'trend' | 'drill' | 'job' | 'images' | 'disk' | 'postgres' | 'integrity' | 'unknown';
+export type Area = 'reach' | 'drift' | 'instances' | 'backup' | 'trend' | 'drill' | 'job' | 'images' | 'disk' | 'postgres' | 'integrity' | 'unknown' | 'tls' | 'clock';
 
 /** One line of the audit. */
 export interface Finding {
@@ -57,6 +59,10 @@ export interface AuditInput {
   catalogs: HostOutcome<BackupEntry[]>[];
   /** Per image pair (outcome host = the pair's name): the last comparison recorded on its replica. */
   images: HostOutcome<ImageRecord | null>[];
+  /** The estate's CA as plan sees it (read, never made). */
+  tls?: TlsSource;
+  /** Per host: its clock's offset from this machine's, measured. */
+  clocks?: HostOutcome<ClockOffset>[];
 }
 
 /** The audit as `--json` prints it and the HTML page shows it. */

@@ -12,6 +12,8 @@ import { postgresPackagesFact } from './packages.js';
 import { postgresProcessesFact } from './processes.js';
 import { postgresUpdatesFact } from './updates.js';
 import type { FactDef, FactName, FactValues } from './types.js';
+import { clockFact } from './clock.js';
+import { tlsFact } from './tls.js';
 
 /** The definition of each fact, typed by its value. */
 export const factDefs: { [K in FactName]: FactDef<FactValues[K]> } = {
@@ -28,6 +30,8 @@ export const factDefs: { [K in FactName]: FactDef<FactValues[K]> } = {
   backup_job: backupJobFact,
   integrity: integrityFact,
   corruption: corruptionFact,
+  tls: tlsFact,
+  clock: clockFact,
 };
 
 /** All fact names, in report order. */

@@ -4,6 +4,8 @@ import { renderIntegrity } from './integrity.js';
 import { factDefs } from './registry.js';
 import type { FactsReport, HostFactsReport } from './report.js';
 import type { FactName, FactProblem, FactValues, SocketOwner } from './types.js';
+import { clockRows } from './clock.js';
+import { tlsRows } from './tls.js';
 
 const LABEL = 12;
 
@@ -95,6 +97,8 @@ const rowsOf: { [K in FactName]: (v: FactValues[K]) => string[] } = {
   ],
   integrity: renderIntegrity,
   corruption: renderCorruption,
+  tls: tlsRows,
+  clock: clockRows,
 };
 
 const labels: Record<FactName, string> = {
@@ -111,6 +115,8 @@ const labels: Record<FactName, string> = {
   backup_job: 'backup job',
   integrity: 'integrity',
   corruption: 'corruption',
+  tls: 'tls',
+  clock: 'clock',
 };
 
 /** One line per problem. */

@@ -1,4 +1,6 @@
 // The typed values facts produce: what a host is, read-only, one shape per fact.
+import type { ClockFact } from './clock.js';
+import type { TlsFact } from './tls.js';
 import type { IntegrityFact } from './integrity.js';
 import type { ClusterCorruption } from './corruption.js';
 
@@ -203,6 +205,8 @@ export interface FactValues {
   backup_job: BackupJobFact;
   integrity: IntegrityFact;
   corruption: ClusterCorruption[];
+  tls: TlsFact;
+  clock: ClockFact;
 }
 
 /** The name of a fact. */

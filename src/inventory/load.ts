@@ -8,7 +8,7 @@ import { ruleProblems } from './rules.js';
 import { schemaProblems } from './schema.js';
 import { readSource } from './source.js';
 import { didYouMean } from './suggest.js';
-import type { Host, Inventory, RefreshSpec, SshSettings } from './types.js';
+import type { EstateTls, Host, Inventory, RefreshSpec, SshSettings } from './types.js';
 
 const sshDefaults: SshSettings = {
   user: 'root',
@@ -94,7 +94,7 @@ function normalize(file: string, data: any): Inventory {
       address: h.address,
       tags: h.tags ?? [],
       ssh,
-      postgres: h.postgres ? { version: pgVersion, ...h.postgres } : undefined,
+      postgres: h.postgres ? { version: pgVersion, ...h.postgres, tls: { enabled: h.postgres.tls?.enabled ?? true, names: h.postgres.tls?.names ?? [] } } : undefined,
       backup: h.backup ? { format: 'custom', ...h.backup, retention: { weekly: 0, monthly: 0, ...h.backup.retention } } : undefined,
       backup_store: h.backup_store,
     };
@@ -102,5 +102,13 @@ function normalize(file: string, data: any): Inventory {
   const refresh: Record<string, RefreshSpec> = {};
   for (const [name, r] of Object.entries((data.refresh ?? {}) as Record<string, RefreshSpec>))
     refresh[name] = { ...r, scrub: inventoryPath(dir, r.scrub) };
-  return { file, dir, hosts, images: data.images ?? [], refresh, lab: data.lab };
+  return { file, dir, hosts, images: data.images ?? [], refresh, lab: data.lab, tls: estateTls(data.tls, dir) };
+}
+
+/** The top-level `tls` with its defaults: a CA ironclad makes once in .ironclad/ca beside the inventory, unless named. */
+export function estateTls(raw: any, dir: string): EstateTls {
+  const ca: EstateTls['ca'] = raw?.ca?.cert
+    ? { kind: 'provided', cert: inventoryPath(dir, raw.ca.cert.file), key: inventoryPath(dir, raw.ca.key.file) }
+    : { kind: 'managed', dir: inventoryPath(dir, raw?.ca?.dir ?? '.ironclad/ca') };
+  return { ca, days: raw?.days ?? 365, renew_before_days: raw?.renew_before_days ?? 30 };
 }

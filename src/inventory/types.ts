@@ -32,6 +32,21 @@ export interface HbaRule {
   method: string;
 }
 
+/** TLS of a host's cluster (`postgres.tls`): on by default, with a certificate from the estate's CA. */
+export interface HostTls {
+  enabled: boolean;
+  /** More DNS names for the certificate, beside the host's name, address and listen addresses. */
+  names: string[];
+}
+
+/** The estate's CA and the lifetime of host certificates (top-level `tls`). */
+export interface EstateTls {
+  /** `managed`: ironclad makes the CA once in `dir` (default `.ironclad/ca` beside the inventory); `provided`: the inventory's. */
+  ca: { kind: 'managed'; dir: string } | { kind: 'provided'; cert: string; key: string };
+  days: number;
+  renew_before_days: number;
+}
+
 export interface PostgresSpec {
   version: number;
   cluster: string;
@@ -45,6 +60,8 @@ export interface PostgresSpec {
   amcheck?: { enabled?: boolean; schedule?: string; heapallindexed?: boolean };
   /** More clusters that may legitimately run on this host (single-instance check). */
   extra_clusters?: { cluster: string; port: number; version?: number }[];
+  /** Set by the loader (enabled unless the inventory says otherwise). */
+  tls?: HostTls;
 }
 
 export interface BackupSpec {
@@ -113,6 +130,8 @@ export interface Inventory {
   images: ImagePair[];
   refresh: Record<string, RefreshSpec>;
   lab?: LabSpec;
+  /** Set by the loader (default: a CA ironclad makes in .ironclad/ca beside the inventory, 365 days, renewed 30 before). */
+  tls?: EstateTls;
 }
 
 /** Find a host by name, or undefined. */

@@ -2,6 +2,7 @@
 import type { HbaRule, PostgresSpec } from '../inventory/types.js';
 import { lineDiff } from './diff.js';
 import type { Change } from './types.js';
+import { tlsSettings } from './tls.js';
 
 const HEADER = '# Managed by ironclad: edits here are overwritten by `ironclad apply`; change the inventory instead.';
 export const HBA_BEGIN = '# BEGIN ironclad managed block';
@@ -17,7 +18,7 @@ function confValue(v: string | number | boolean): string {
 export function renderConf(pg: PostgresSpec): string {
   const lines = [HEADER];
   if (pg.listen?.length) lines.push(`listen_addresses = ${confValue(pg.listen.join(','))}`);
-  for (const [k, v] of Object.entries(pg.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${k} = ${confValue(v)}`);
+  for (const [k, v] of Object.entries({ ...tlsSettings(pg), ...(pg.settings ?? {}) }).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${k} = ${confValue(v)}`);
   return lines.join('\n') + '\n';
 }
 

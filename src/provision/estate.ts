@@ -8,6 +8,7 @@ import type { Host, Inventory } from '../inventory/types.js';
 import type { Change } from '../operations/types.js';
 import type { HostPlan } from './plan.js';
 import { planAll } from './run.js';
+import { tlsSource } from '../tls/source.js';
 
 /** The single-instance gate each rendered backup job starts with. */
 export const gate = (h: Host) => gateScript(h);
@@ -30,7 +31,7 @@ export interface EstatePlan {
  *  (a host it needs is unreachable) leaves each host's own plan standing and is reported beside it. `own`: the hosts'
  *  own plans when the caller made them already (the audit, from the facts it gathered). */
 export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, own?: HostOutcome<HostPlan>[]): Promise<EstatePlan> {
-  const planned = own ?? (await planAll(inv, hosts, pool));
+  const planned = own ?? (await planAll(inv, hosts, pool, await tlsSource(inv, 'preview')));
   try {
     const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
     mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));

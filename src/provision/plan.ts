@@ -8,6 +8,8 @@ import { amcheckSteps } from '../corruption/job.js';
 import type { IntegrityFact } from '../facts/integrity.js';
 import type { Change, PlanStep, Refusal } from '../operations/types.js';
 import { clusterPaths, type ClusterState } from '../facts/cluster-state.js';
+import { tlsChange } from '../operations/tls.js';
+import type { TlsInput } from '../tls/source.js';
 
 export interface HostFactsForPlan {
   os: OsFact;
@@ -35,7 +37,7 @@ const NEW_CLUSTER = {
 
 /** Plan one host. `passwords` maps role name to its resolved secret. `created`: this apply has just created the cluster,
  *  so its roles and databases are known before it runs (they are planned to run right after the start). */
-export function planHost(args: { host: Host; facts: HostFactsForPlan; state: ClusterState | null; passwords: Map<string, string>; created?: boolean }): HostPlan {
+export function planHost(args: { host: Host; facts: HostFactsForPlan; state: ClusterState | null; passwords: Map<string, string>; created?: boolean; tls?: TlsInput }): HostPlan {
   const { host, facts, state, passwords } = args;
   const plan: HostPlan = { host: host.name, changes: [], deferred: [], refusals: [] };
   const add = (c: Change | undefined, deferred = false) => c && (deferred ? plan.deferred : plan.changes).push(c);
@@ -52,6 +54,8 @@ export function planHost(args: { host: Host; facts: HostFactsForPlan; state: Clu
     const unknown = Object.keys(pg.settings ?? {}).filter((k) => state.settings && !state.settings.has(k));
     for (const k of unknown) plan.refusals.push({ operation: 'settings', message: `'${k}' is not a PostgreSQL ${pg.version} setting; the server would not start with it` });
     if (plan.refusals.length) return plan;
+    const tls = tlsChange(pg, args.tls);
+    add(tls);
     const conf = confChange(creating ? null : state.confFile, pg, paths.ironcladConf);
     add(conf, creating);
     const hba = hbaChange(creating ? '' : state.hbaFile, pg, paths.hba);
@@ -61,7 +65,7 @@ export function planHost(args: { host: Host; facts: HostFactsForPlan; state: Clu
       const needRestart = changed.filter((k) => state.settings?.get(k)?.context === 'postmaster');
       const pending = [...(state.settings?.entries() ?? [])].filter(([, s]) => s.pending_restart).map(([k]) => k);
       const reasons = [...new Set([...needRestart, ...pending])];
-      add(serviceChange({ pg, online, systemd: facts.os.systemd, reload: Boolean(conf || hba), restart: online && reasons.length > 0, restartReason: reasons.length ? `${reasons.join(', ')} take effect only on restart` : undefined }));
+      add(serviceChange({ pg, online, systemd: facts.os.systemd, reload: Boolean(conf || hba || tls), restart: online && reasons.length > 0, restartReason: reasons.length ? `${reasons.join(', ')} take effect only on restart` : undefined }));
       take(identitySteps({ identity: facts.identity, pg, dataDirectory: paths.dataDirectory, systemIdentifier: state.dataDirectory.systemIdentifier }));
       if (plan.refusals.length) return plan;
     } else {

@@ -11,8 +11,9 @@ import type { FactName, HostFacts } from '../facts/types.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Change, Refusal } from '../operations/types.js';
 import { planHost, type HostPlan } from './plan.js';
+import { tlsForHost, type TlsSource } from '../tls/source.js';
 
-const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker', 'integrity'] as const;
+const PLAN_FACTS = ['os', 'postgres_packages', 'clusters', 'identity', 'production_marker', 'integrity', 'tls'] as const;
 type PlanFact = (typeof PLAN_FACTS)[number];
 
 /** Resolve the passwords of a host's roles (only now, when needed); masked from here on. */
@@ -32,14 +33,14 @@ export async function gatherForPlan<N extends FactName>(conn: Connector, host: H
 }
 
 /** Gather what the planner needs in one round trip and plan one host (read-only). */
-export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>, created = false): Promise<HostPlan> {
+export async function planOne(conn: Connector, host: Host, passwords: Map<string, string>, created = false, tls?: TlsSource): Promise<HostPlan> {
   const { facts, state } = await gatherForPlan(conn, host);
-  return planHost({ host, facts: facts.facts, state, passwords, created });
+  return planHost({ host, facts: facts.facts, state, passwords, created, tls: await tlsForHost(tls, host, facts.facts.tls) });
 }
 
 /** Plan every host in parallel; a host that fails is reported, the others go on. */
-export function planAll(inv: Inventory, hosts: Host[], pool: ConnectionPool): Promise<HostOutcome<HostPlan>[]> {
-  return fanOut(hosts, async (h) => planOne(await pool.get(h), h, rolePasswords(inv, h)));
+export function planAll(inv: Inventory, hosts: Host[], pool: ConnectionPool, tls?: TlsSource): Promise<HostOutcome<HostPlan>[]> {
+  return fanOut(hosts, async (h) => planOne(await pool.get(h), h, rolePasswords(inv, h), false, tls));
 }
 
 /** What apply did on one host. */
@@ -52,11 +53,11 @@ export interface HostApply {
 
 /** Converge one host: plan, run what can run now, plan again (a new cluster makes more changes possible), at most 4
  *  rounds: a new host takes three (the cluster; its files, start, roles and databases; nothing left). */
-export async function applyOne(args: { conn: Connector; host: Host; passwords: Map<string, string>; confirmRestart: boolean }): Promise<HostApply> {
-  const { conn, host, passwords, confirmRestart } = args;
+export async function applyOne(args: { conn: Connector; host: Host; passwords: Map<string, string>; confirmRestart: boolean; tls?: TlsSource }): Promise<HostApply> {
+  const { conn, host, passwords, confirmRestart, tls } = args;
   const out: HostApply = { host: host.name, applied: [], skipped: [], refusals: [] };
   for (let round = 0; round < 4; round++) {
-    const plan = await planOne(conn, host, passwords, out.applied.some((c) => c.operation === 'cluster'));
+    const plan = await planOne(conn, host, passwords, out.applied.some((c) => c.operation === 'cluster'), tls);
     if (plan.refusals.length) {
       out.refusals = plan.refusals;
       return out;
@@ -69,7 +70,7 @@ export async function applyOne(args: { conn: Connector; host: Host; passwords: M
     for (const c of out.skipped) await runCommands(conn, c.unconfirmed ?? []);
   }
   // four rounds and still changing: a change that does not take (a server that never comes up) is a failure
-  const left = (await planOne(conn, host, passwords, out.applied.some((c) => c.operation === 'cluster'))).changes.filter((c) => !c.restart || confirmRestart);
+  const left = (await planOne(conn, host, passwords, out.applied.some((c) => c.operation === 'cluster'), tls)).changes.filter((c) => !c.restart || confirmRestart);
   if (left.length) throw new OperationError(`${host.name}: still not converged after 4 rounds; left: ${left.map((c) => c.description).join('; ')}`);
   return out;
 }

@@ -27,8 +27,16 @@ const facts = (host: string): HostFacts => ({
     identity: { state: 'absent' },
     production_marker: { present: false },
     postgres_updates: [],
+    tls: { cert: null, info: null, key: { state: 'absent' }, key_public: null },
+    clock: { sync: { state: 'synchronised', daemon: 'chronyd', detail: 'reference 0A000001' }, reading: null },
     backup_job: host === 'db-prod' ? { installed: true, host, databases: ['app'], status: { state: 'ok', exit: 0, message: 'backed up', time: '2026-11-30T02:15:09Z' } } : { installed: false, host: null, databases: [], status: null },
-    integrity: { clusters: [], files: { job: null, cron: null, service: null, timer: null }, last: null, findings: [], cleared: null },
+    integrity: {
+      clusters: host === 'db-prod' || host === 'staging' ? [{ version: 15, cluster: 'main', online: true, checksums: 'on', data_bytes: 1 << 30 }] : [],
+      files: host === 'db-prod' ? { job: '#!/bin/sh', cron: 'x', service: null, timer: null } : { job: null, cron: null, service: null, timer: null },
+      last: host === 'db-prod' ? { started: '2026-11-29T03:30:00Z', finished: '2026-11-29T03:31:00Z', exit: 0, state: 'ok', seconds: 60 } : null,
+      findings: [],
+      cleared: null,
+    },
     corruption: [],
   },
 });
@@ -55,7 +63,7 @@ t.test('a clean estate', async (t) => {
   t.equal(r.ok, true);
   t.same(r.counts.failure, 0);
   t.same(r.hosts.map((h) => [h.host, h.level]), [['db-prod', 'ok'], ['app-prod', 'ok'], ['backup-far', 'ok'], ['staging', 'ok']]);
-  t.same(r.hosts[0].findings.map((f) => f.area), ['drift', 'instances', 'job', 'backup', 'trend', 'drill', 'disk', 'unknown'], 'a fixed order of areas');
+  t.same(r.hosts[0].findings.map((f) => f.area), ['drift', 'instances', 'integrity', 'integrity', 'job', 'backup', 'trend', 'drill', 'clock', 'disk', 'unknown'], 'a fixed order of areas');
   t.same(r.backups.map((s) => [s.host, s.database, s.points.length]), [['db-prod', 'app', 3]]);
   t.match(renderAudit(r), /^audit of .*lab\.yaml at 2026-11-30T08:00:00.000Z: \d+ ok, 0 warnings, 0 failures\n/);
 });
