@@ -44,8 +44,8 @@ function inventory(): string {
   return join(dir, 'lab.yaml');
 }
 
-/** The CLI on a terminal (script(1) gives it a pty): `answer` is typed when the confirmation asks. */
-function onTerminal(args: string[], answer: string): Promise<CliResult> {
+/** The CLI on a terminal (script(1) gives it a pty): `answer` is typed when the confirmation asks (after `atPrompt`). */
+function onTerminal(args: string[], answer: string, atPrompt: () => Promise<void> = async () => undefined): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
     const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -55,7 +55,7 @@ function onTerminal(args: string[], answer: string): Promise<CliResult> {
       stdout += d;
       if (!typed && /Type '[^']+' to continue: /.test(stdout)) {
         typed = true;
-        child.stdin.write(`${answer}\n`);
+        void atPrompt().finally(() => child.stdin.write(`${answer}\n`));
       }
     });
     child.on('error', reject);
@@ -113,6 +113,16 @@ async function main() {
     t.same(await state('staging'), before);
   });
 
+  await t.test("refused at once (exit 3): a replacement whose inventory address is really production's machine", async (t) => {
+    const wrong = file.replace(/lab\.yaml$/, 'wrong.yaml');
+    writeFileSync(wrong, readFileSync(file, 'utf8').replace('address: 10.213.7.10\n', 'address: 10.213.7.98\n').replace('address: 10.213.7.40\n', 'address: 10.213.7.10\n'));
+    const before = await state('db-prod');
+    const r = await ironclad(['-i', wrong, '--yes', ...documented('ip-spare')]);
+    t.equal(r.code, 3, r.stdout + r.stderr);
+    t.match(r.stdout, /ip-spare \(10\.213\.7\.10\) runs the very cluster db-prod's backups come from/);
+    t.same(await state('db-prod'), before);
+  });
+
   await t.test('a declined confirmation changes nothing (exit 3): no terminal and no --yes, or the wrong name typed', async (t) => {
     const before = await state('db-prod');
     const damaged = await sql('db-prod', 'app', COUNTS);
@@ -125,7 +135,12 @@ async function main() {
     t.match(silent.stdout, /orders \d+ -> 0 \(-\d+\)/, 'the deleted rows');
     t.match(silent.stdout, /confirmation declined for destructive step 'swap' \(type 'db-prod'/);
     t.match(silent.stdout, /on failure: discard[\s\S]*dropped app__incoming/);
-    const typed = await onTerminal([...inv, ...documented('db-prod')], 'db-prd');
+    let second: CliResult | undefined;
+    const typed = await onTerminal([...inv, ...documented('db-prod')], 'db-prd', async () => {
+      second = await ironclad([...inv, '--yes', ...documented('db-prod')]);
+    });
+    t.equal(second?.code, 3, 'a second run while the first waits for its confirmation: refused');
+    t.match(second?.stdout, /another refresh or restore into app on db-prod is running \(ironclad on \S+ \(pid \d+\) since /);
     t.equal(typed.code, 3, typed.stdout.split('\n').slice(-6).join('\n'));
     t.match(typed.stdout, /Step 'swap' is destructive: onto db-prod \(address 10\.213\.7\.10, hostname \S+, marked production\), cluster 15\/main on port 5432, system identifier \d+/, 'the confirmation names host and cluster');
     t.match(typed.stdout, /Not in the restored data: 25 events rows after the backup/);
@@ -180,14 +195,23 @@ async function main() {
     t.equal(bad.code, 2, 'only a database restore-production kept is swapped back');
   });
 
-  await t.test('onto a freshly provisioned replacement, the operator typing its name: the backup in service there', async (t) => {
-    const r = await onTerminal([...inv, ...documented('ip-spare')], 'ip-spare');
+  await t.test('production dead (its link cut): onto a freshly provisioned replacement, the operator typing its name', async (t) => {
+    const link = lab.host('db-prod').link;
+    execFileSync('ip', ['link', 'set', 'dev', link, 'down']);
+    let r: CliResult;
+    try {
+      r = await onTerminal([...inv, ...documented('ip-spare')], 'ip-spare');
+    } finally {
+      execFileSync('ip', ['link', 'set', 'dev', link, 'up']);
+    }
     t.equal(r.code, 0, r.stdout.split('\n').slice(-10).join('\n'));
     t.match(r.stdout, /a different cluster from the one the backups were taken from \(\d+\): a replacement/);
-    t.match(r.stdout, /after it, app on db-prod has 25 events rows newer/, "what came after it, read on the source's damaged database");
+    t.match(r.stdout, /app on db-prod cannot be read \(.*\): everything written to it after \d{4}-\d\d-\d\dT[\d:.]+Z is NOT in the restored data/, 'the time span lost, production being unreadable');
+    t.match(r.stdout, /Not in the restored data: everything written after \S+ \(\d+ (s|min)/, 'said in the confirmation too');
     t.equal(await sql('ip-spare', 'app', COUNTS), backup, "app on ip-spare is the backup's data");
     const spareKept = /the damaged app is kept as (app__damaged_\d{8}T\d{4,6}Z)/.exec(r.stdout)?.[1];
     t.ok(spareKept, 'the empty app apply made is kept too (nothing dropped)');
+    t.equal(await sql('ip-spare', spareKept!, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), '0');
     t.equal(await sql('ip-spare', 'postgres', "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app'"), 'app');
     t.equal(await sql('db-prod', 'app', 'SELECT count(*) FROM orders'), '0', 'the source was not touched');
   });
