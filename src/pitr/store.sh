@@ -198,10 +198,10 @@ base() {
   # the WAL range is read from the manifest at the end of the tar stream as it passes (only its last 4 KiB are kept)
   mkfifo "$work/tap"
   { tar -xOf - backup_manifest 2> /dev/null | tail -c 4096 > "$work/ranges"; cat > /dev/null; } < "$work/tap" &
-  { "$PGBIN/pg_basebackup" -d "$CONN" -Ft -D - -X none --checkpoint=fast 2> "$work/log" || echo 1 > "$work/rc"; } | tee -p "$work/tap" | seal "$work/base.tar.gz.age" "$max" ||
+  { "$PGBIN/pg_basebackup" -d "$CONN" -Ft -D - -X none --checkpoint=fast -P 2> "$work/log" || echo 1 > "$work/rc"; } | tee -p "$work/tap" | seal "$work/base.tar.gz.age" "$max" ||
     die "$H: the base backup did not fit in the space the store can spare ($max bytes), or could not be encrypted"
   wait
-  [ ! -e "$work/rc" ] || die "$H: pg_basebackup failed: $(tail -n 2 "$work/log" | tr '\n' ' ')"
+  [ ! -e "$work/rc" ] || die "$H: pg_basebackup failed: $(tr '\r' '\n' < "$work/log" | grep -v ' kB (' | tail -n 2 | tr '\n' ' ')"
   ranges=$(sed -n 's/^{ "Timeline": \([0-9]\{1,10\}\), "Start-LSN": "\([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\)", "End-LSN": "\([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\)" },\{0,1\}$/\1 \2 \3/p' "$work/ranges")
   from="$(printf '%s\n' "$ranges" | head -n 1 | cut -d' ' -f2) $(printf '%s\n' "$ranges" | head -n 1 | cut -d' ' -f1)"
   to=$(printf '%s\n' "$ranges" | tail -n 1 | cut -d' ' -f3)
