@@ -51,6 +51,23 @@ async function main() {
     await lab.sshOk('db-prod', 'pg_dropcluster --stop 15 rogue && pg_ctlcluster --skip-systemctl-redirect 15 main start');
   });
 
+  await t.test('a second instance beside the configured one: refused by the gate that ran beside the dump, which is stopped and its upload discarded', async (t) => {
+    const before = await storeSums();
+    await lab.sshOk('db-prod', 'pg_createcluster -p 5439 15 extra >/dev/null && pg_ctlcluster --skip-systemctl-redirect 15 extra start');
+    try {
+      const r = await run();
+      t.equal(r.code, 3, 'refused');
+      t.match(r.stderr, /a second PostgreSQL is running/);
+      t.match(await alerts(), /ironclad backup of db-prod refused: the single-instance check failed/);
+      t.equal(await storeSums(), before, 'the store is untouched');
+      t.equal((await lab.sshOk('backup-far', 'ls -A /srv/ironclad/backups/incoming/db-prod')).trim(), '', 'nothing of the dump left in incoming/');
+      t.equal((await lab.ssh('db-prod', 'pgrep -x pg_dump')).code, 1, 'no pg_dump left running');
+      t.not((await lab.ssh('db-prod', 'ls /var/lib/ironclad/backup-work/*/SHA256SUMS')).code, 0, 'no dump left on the host that a later run would resume as a backup');
+    } finally {
+      await lab.sshOk('db-prod', 'pg_dropcluster --stop 15 extra');
+    }
+  });
+
   await t.test('tables truncated in production: refused by the shrink rule', async (t) => {
     const before = await storeSums();
     await psql('db-prod', 'TRUNCATE events, orders;');

@@ -2,13 +2,14 @@
 // checksums) is stopped; the next backup refuses (exit 3), names the table (a hostile name, quoted) and the block, and
 // says which backup is the last one committed before the corruption was first seen. Nothing of it reaches the store.
 // Its own lab (test/fixtures/corruption-backup/lab.yaml: bridge icl-cb, 10.213.43.0/24), always taken down afterwards.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { loadInventory } from '../../src/inventory/load.js';
 import { labDown } from '../../src/lab/down.js';
 import { planLab } from '../../src/lab/plan.js';
+import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
 import { labUnavailable, otherLeases, withLab } from './helpers/lab.js';
 
@@ -27,7 +28,10 @@ async function main() {
   }
   await labDown(planLab(loadInventory(INVENTORY))); // from nothing, whatever an earlier run left
   const lab = await withLab(t, { inventoryFile: INVENTORY });
-  const inv = ['-i', INVENTORY];
+  // (a copy of the inventory in a scratch folder: what apply keeps beside it, the estate's CA, stays out of the tree)
+  const file = join(tempDir('ironclad-cb-'), 'lab.yaml');
+  copyFileSync(INVENTORY, file);
+  const inv = ['-i', file];
   const sql = (text: string) => lab.sshOk('cb-db', 'cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -d app"', { stdin: text });
   const run = () => ironclad([...inv, 'backup', 'run', '--host', 'cb-db']);
   const list = async () => JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups as { id: string }[];
@@ -53,9 +57,9 @@ CREATE TABLE ${JSON.stringify(TABLE)} AS SELECT g AS id, md5(g::text) || md5((g 
   });
 
   await t.test('one heap page overwritten on disk: the backup refuses (exit 3), names table and block and the last good backup', async (t) => {
-    const file = (await sql(`SELECT current_setting('data_directory') || '/' || pg_relation_filepath(format('public.%I', '${TABLE.replace(/'/g, "''")}')::regclass);`)).trim();
-    t.match(file, /^\/var\/lib\/postgresql\/15\/main\/base\/\d+\/\d+$/, `the table's file: ${file}`);
-    await lab.sshOk('cb-db', `cd / && ${PGC} stop && dd if=/dev/urandom of=${file} bs=8192 seek=1 count=1 conv=notrunc status=none && ${PGC} start`);
+    const path = (await sql(`SELECT current_setting('data_directory') || '/' || pg_relation_filepath(format('public.%I', '${TABLE.replace(/'/g, "''")}')::regclass);`)).trim();
+    t.match(path, /^\/var\/lib\/postgresql\/15\/main\/base\/\d+\/\d+$/, `the table's file: ${path}`);
+    await lab.sshOk('cb-db', `cd / && ${PGC} stop && dd if=/dev/urandom of=${path} bs=8192 seek=1 count=1 conv=notrunc status=none && ${PGC} start`);
     const before = await committed();
     const r = await run();
     t.equal(r.code, 3, `refused: ${r.stderr}`);
