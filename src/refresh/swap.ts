@@ -8,7 +8,7 @@ import type { Host } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
 import { incomingSession, ownerOf, query, refreshOf, sideNames } from './db.js';
 import { refuseProduction } from './guard.js';
-import { closeLogin, handOver, refreshRole } from './login.js';
+import { closeLogin, databaseMark, handOver, refreshRole } from './login.js';
 import { tableSql } from './names.js';
 import { rulesOf, scanProof } from './transform.js';
 
@@ -63,11 +63,18 @@ export async function swapIn(conn: Connector, host: Host, o: { database: string;
   const present = new Set((await query(conn, host, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, incoming, keepAs].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
   if (!present.has(incoming)) throw new OperationError(`${incoming} does not exist on ${host.name}: nothing to swap in`);
   if (present.has(keepAs) && !o.replaceKept) throw new SafetyRefusal(`${keepAs} already exists on ${host.name}: the swap keeps ${db} under that name and drops nothing; nothing was changed`);
+  const mark = await databaseMark(conn, host, incoming);
   await handOver(conn, host, { database: incoming, owner: o.owner, role: o.role });
   await closeLogin(conn, host, db);
   if (present.has(keepAs)) await query(conn, host, 'postgres', `DROP DATABASE ${sqlIdent(keepAs)} WITH (FORCE);`);
   const renames: [string, string][] = present.has(db) ? [[db, keepAs], [incoming, db]] : [[incoming, db]];
-  await renameReopening(conn, host, renames, [db, incoming].filter((n) => present.has(n)));
+  try {
+    await renameReopening(conn, host, renames, [db, incoming].filter((n) => present.has(n)));
+  } catch (e) {
+    // not renamed: the copy keeps its run's mark, so that the run's failure path still knows it as its own
+    if (mark) await query(conn, host, 'postgres', `COMMENT ON DATABASE ${sqlIdent(incoming)} IS ${sqlLiteral(mark)};`).catch(() => undefined);
+    throw e;
+  }
   return { kept: present.has(db) ? keepAs : null };
 }
 
