@@ -130,6 +130,10 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
       description: `start the WAL receiver of ${idle.map((c) => c.name).join(', ')} now (cron keeps it running)`,
       commands: [{ kind: 'sh', script: idle.map((c) => `setsid ${PITR_PATHS.script} receive ${shq(c.name)} </dev/null >/dev/null 2>>/var/log/ironclad-pitr.log &`).join('\n') + '\nsleep 1' }],
     });
+  // a host without a base backup has no window yet: the first is taken now (its schedule may be a day away)
+  const unbased = clients.filter((c) => !state.clients[c.name]?.hasBase && args.recipients.get(c.name));
+  if (unbased.length)
+    out.push({ operation: OP, description: `take the first base backup of ${unbased.map((c) => c.name).join(', ')} (the recovery window starts there)`, commands: unbased.map((c) => ({ kind: 'sh' as const, script: `${PITR_PATHS.script} base ${shq(c.name)}` })) });
   if (state.systemd) {
     const unit = fileChange(PITR_PATHS.unit, state.files[PITR_PATHS.unit], renderPitrUnit(), '644', 'the WAL receiver unit');
     out.push(unit);

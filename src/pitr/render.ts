@@ -46,7 +46,8 @@ export function pitrOf(host: Host): Pitr | null {
   const spec = (host as Host & { pitr?: PitrSpec }).pitr ?? {};
   if (!host.backup || !host.postgres || spec.enabled === false) return null;
   return {
-    maxSlotWalKeepSize: spec.max_slot_wal_keep_size ?? '10GB',
+    // (postgres.settings is read after conf.d/ironclad-pitr.conf, so a value there wins: the audit judges by it too)
+    maxSlotWalKeepSize: String(host.postgres.settings?.max_slot_wal_keep_size ?? spec.max_slot_wal_keep_size ?? '10GB'),
     baseSchedule: spec.base_schedule ?? host.backup.schedule,
     retention: { bases: spec.retention?.bases ?? 2, days: spec.retention?.days ?? 7 },
     stallSeconds: parseDuration(spec.stall ?? '10m') ?? 600,

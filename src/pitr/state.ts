@@ -30,7 +30,7 @@ export interface PitrStoreState {
   systemd: boolean;
   tools: { receivewal: boolean; waldump: boolean; age: boolean; sudo: boolean };
   /** Per database host: its password file (secret) and recipients, as the store has them. */
-  clients: Record<string, { pgpass: string | null; recipients: string | null; receiving: boolean }>;
+  clients: Record<string, { pgpass: string | null; recipients: string | null; receiving: boolean; hasBase: boolean }>;
   /** `owner group mode` of ROOT/pitr, or null when absent. */
   pitrDir: string | null;
 }
@@ -95,6 +95,7 @@ export function storeStateCommands(store: Host, clients: string[], pgVersion: nu
     ...clients.flatMap((c, i) => [
       { name: `pgpass_${tag(i)}`, command: `cat ${shq(`${PITR_PATHS.conf}/${c}.pgpass`)} 2>/dev/null || exit 1` },
       { name: `recipients_${tag(i)}`, command: `cat ${shq(`${PITR_PATHS.conf}/${c}.recipients`)} 2>/dev/null || exit 1` },
+      { name: `base_${tag(i)}`, command: `[ -n "$(find ${shq(`${store.backup_store!.path}/pitr/${c}/base`)} -mindepth 1 -maxdepth 1 ! -name '.*' -print -quit 2>/dev/null)" ]` },
       { name: `receiving_${tag(i)}`, command: `p=$(cat ${shq(`${PITR_PATHS.spool}/${c}.pid`)} 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null` },
     ]),
   ];
@@ -111,7 +112,7 @@ export function parseStoreState(s: Sections, clients: string[]): PitrStoreState 
     const pgpass = ok(s, `pgpass_${tag(i)}`);
     const pw = pgpassPassword(pgpass);
     if (pw) registerSecret(pw);
-    out[c] = { pgpass, recipients: ok(s, `recipients_${tag(i)}`), receiving: s.get(`receiving_${tag(i)}`)?.code === 0 };
+    out[c] = { pgpass, recipients: ok(s, `recipients_${tag(i)}`), receiving: s.get(`receiving_${tag(i)}`)?.code === 0, hasBase: s.get(`base_${tag(i)}`)?.code === 0 };
   }
   return { files, systemd: has('systemd'), tools: { receivewal: has('receivewal'), waldump: has('waldump'), age: has('age'), sudo: has('sudo') }, clients: out, pitrDir: ok(s, 'pitr_dir')?.trim() || null };
 }

@@ -36,7 +36,7 @@ load() {
   H=$1 ADDR=$2 PORT=$3 CLUSTER=$4 STALL=$5
   A="$ROOT/pitr/$H" WAL="$ROOT/pitr/$H/wal" BASE="$ROOT/pitr/$H/base" INDEX="$ROOT/pitr/$H/wal.index" SP="$SPOOL/$H"
   RECIP="$CONF/$H.recipients"
-  CONN="host=$ADDR port=$PORT user=ironclad_wal dbname=replication connect_timeout=10 application_name=ironclad_pitr"
+  CONN="host=$ADDR port=$PORT user=ironclad_wal dbname=replication connect_timeout=10 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 tcp_user_timeout=30000 application_name=ironclad_pitr"
   PGPASSFILE="$CONF/$H.pgpass"
   export PGPASSFILE
 }
@@ -135,7 +135,7 @@ receive() {
     [ -z "$(ls -A "$SP")" ] || rm -rf "${SP:?}"/* "$SP"/.[!.]*
     mount -t tmpfs -o "size=$TMPFS_SIZE,mode=700,nosuid,nodev,noexec" "ironclad-pitr-$H" "$SP" || die "cannot mount the spool $SP"
   fi
-  pid='' wait_until=0 backoff=5 said='' based=''
+  pid='' wait_until=0 backoff=5 said=''
   trap '[ -z "$pid" ] || kill "$pid" 2> /dev/null; exit 0' TERM INT HUP
   while :; do
     ok=1; drain || ok=0
@@ -150,11 +150,7 @@ receive() {
       rm -f "$A/stopped"
       if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then  # it stopped (link down, server gone): again, with backoff
         wait "$pid" 2> /dev/null; pid=''; wait_until=$(($(date +%s) + backoff)); [ "$backoff" -ge 60 ] || backoff=$((backoff * 2)); slot_trouble
-      elif [ -n "$pid" ]; then
-        backoff=5
-        # receiving, and no base backup yet (a new host): the first one now, so the window opens without waiting a day
-        if [ -z "$based" ] && [ -z "$(find "$BASE" -mindepth 1 -maxdepth 1 ! -name '.*' -print -quit)" ]; then based=1; setsid "$0" base "$H" > /dev/null 2>> "$SP/.log" < /dev/null & fi
-      fi
+      elif [ -n "$pid" ]; then backoff=5; touch "$SP/.alive"; fi  # connected a whole poll: current (keepalives end a dead link in ~30 s)
       if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
         tail -n 50 "$SP/.log" > "$SP/.log.1" 2> /dev/null; mv -f "$SP/.log.1" "$SP/.log" 2> /dev/null
         "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n --status-interval=10 >> "$SP/.log" 2>&1 &
@@ -224,6 +220,7 @@ facts() {
   [ ! -f "$A/latest" ] || sed 's/^/P /' "$A/latest"
   for b in "$BASE"/*/backup.json; do [ -f "$b" ] && printf 'B %s\n' "$(tr -d '\n' < "$b")"; done
   if [ -e "$SPOOL/$H.lock" ] && ! flock -n "$SPOOL/$H.lock" true; then echo 'R 1'; else echo 'R 0'; fi
+  [ ! -f "$SP/.alive" ] || find "$SP/.alive" -printf 'L %T@\n'
   [ ! -f "$A/stopped" ] || printf 'X %s\n' "$(head -c 200 "$A/stopped" | tr -d '"\\\n')"
 }
 
@@ -244,6 +241,7 @@ judge() {
     $1 == "B" && match($0, /"id":"[0-9]+T[0-9]+Z","host":"[^"]*","start_lsn":"[0-9A-F]+\/[0-9A-F]+","end_lsn":"[0-9A-F]+\/[0-9A-F]+","start_time":"[^"]*","end_time":"[0-9T:Z-]+"/) {
       split(substr($0, RSTART, RLENGTH), f, "\""); if (length(f[24]) == 20) { nb++; bid[nb] = f[4]; bstart[nb] = f[12]; bend[nb] = f[16]; bendt[nb] = f[24] } }
     $1 == "R" { running = $2 }
+    $1 == "L" && running == 1 && $2 > arrived { arrived = $2 }
     $1 == "X" { stopped = substr($0, 3) }
     END {
       if (partial != "") { have[partial] = 1; if (!(partial in seen)) list[++ns] = partial }

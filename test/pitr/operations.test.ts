@@ -75,7 +75,7 @@ const storeState = (over: Partial<PitrStoreState> = {}): PitrStoreState => ({
   files: { [PITR_PATHS.script]: renderPitrStore(store, [db]), [PITR_PATHS.cron]: renderPitrCron([db], false), [PITR_PATHS.unit]: null, [PITR_PATHS.sudoers]: renderPitrSudoers(store) },
   systemd: false,
   tools: { receivewal: true, waldump: true, age: true, sudo: true },
-  clients: { 'db-prod': { pgpass: `10.213.7.10:5432:*:ironclad_wal:${PW}\n`, recipients: '# db-prod\nage1xyz\n', receiving: true } },
+  clients: { 'db-prod': { pgpass: `10.213.7.10:5432:*:ironclad_wal:${PW}\n`, recipients: '# db-prod\nage1xyz\n', receiving: true, hasBase: true } },
   pitrDir: 'root ironclad-backup 2750',
   ...over,
 });
@@ -85,7 +85,7 @@ t.test('a store: each missing part is one change, a converged store none', async
     storeChanges({ store, clients: [db], state, passwords: new Map([['db-prod', archivingPassword(state, 'db-prod', 'b'.repeat(48))]]), recipients: new Map([['db-prod', recipients]]) });
   t.same(descr(run(storeState()).changes), [], 'converged');
   const fresh = run(storeState({ files: {}, tools: { receivewal: false, waldump: false, age: true, sudo: true }, clients: {}, pitrDir: null }));
-  t.match(descr(fresh.changes), [/install postgresql-client-15, postgresql-15/, /make .*\/pitr root's/, /install the store's archiving script/, /let ironclad-backup have root encrypt/, /make db-prod's archiving password/, /install the age recipients of db-prod/, /install the receivers, base backups/, /start the WAL receiver of db-prod now/]);
+  t.match(descr(fresh.changes), [/install postgresql-client-15, postgresql-15/, /make .*\/pitr root's/, /install the store's archiving script/, /let ironclad-backup have root encrypt/, /make db-prod's archiving password/, /install the age recipients of db-prod/, /install the receivers, base backups/, /start the WAL receiver of db-prod now/, /take the first base backup of db-prod/]);
   const pgpass = fresh.changes.find((c) => /archiving password/.test(c.description))!.commands[0];
   t.match(pgpass, { kind: 'upload', path: '/var/lib/ironclad/pitr/db-prod.pgpass', mode: '600', owner: 'root:root' });
   t.equal(pgpass.kind === 'upload' && pgpassPassword(pgpass.content), 'b'.repeat(48), 'the fresh password is written to the store');
@@ -111,6 +111,6 @@ t.test('facts: parsed from sections; a pgpass line not of ironclad\'s shape hold
   t.equal(pgpassPassword('10.0.0.1:5432:*:ironclad_wal:' + PW), PW);
   t.equal(pgpassPassword('10.0.0.1:5432:*:postgres:' + PW), null);
   t.equal(pgpassPassword('x:5432:*:ironclad_wal:short'), null);
-  const st = parseStoreState(sec({ tools: [0, 'receivewal\nage\n'], pitr_dir: [0, 'root b 2750\n'], pgpass_a: [0, 'x'], recipients_a: [1, ''], receiving_a: [0, ''] }), ['db-prod']);
-  t.match(st, { tools: { receivewal: true, waldump: false, age: true, sudo: false }, pitrDir: 'root b 2750', clients: { 'db-prod': { pgpass: 'x', recipients: null, receiving: true } } });
+  const st = parseStoreState(sec({ tools: [0, 'receivewal\nage\n'], pitr_dir: [0, 'root b 2750\n'], pgpass_a: [0, 'x'], recipients_a: [1, ''], receiving_a: [0, ''], base_a: [1, ''] }), ['db-prod']);
+  t.match(st, { tools: { receivewal: true, waldump: false, age: true, sudo: false }, pitrDir: 'root b 2750', clients: { 'db-prod': { pgpass: 'x', recipients: null, receiving: true, hasBase: false } } });
 });
