@@ -14,6 +14,7 @@ const loaders: Record<string, () => Promise<Family>> = {
   images: async () => (await import('./images.js')).imagesFamily,
   audit: async () => (await import('./audit.js')).auditFamily,
   lab: async () => (await import('./lab.js')).labFamily,
+  pitr: async () => (await import('./pitr.js')).pitrFamily,
 };
 
 /** The command names, in the order `--help` lists them. */

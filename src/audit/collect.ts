@@ -9,6 +9,7 @@ import { checkAll } from '../instances/check.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { planEstate } from '../provision/estate.js';
+import { collectPitr } from '../pitr/audit-collect.js';
 import { planHost, type HostPlan } from '../provision/plan.js';
 import { gatherForPlan, rolePasswords } from '../provision/run.js';
 import type { AuditInput } from './types.js';
@@ -38,5 +39,6 @@ export async function collectAudit(inv: Inventory, hosts: Host[], pool: Connecti
   const own = gathered.flatMap((g): HostOutcome<HostPlan>[] => (g.ok ? g.value.plan : [])); // a plan that failed is its own outcome
   const reachable = hosts.filter((h) => own.some((p) => p.host === h.name));
   const { hosts: plans, wiringError: linksError } = await planEstate(inv, reachable, pool, own); // each host's own plan counts
-  return { inventory: inv, now, facts, plans, linksError, censuses, catalogs, images, tls, clocks };
+  const pitr = await collectPitr(inv, reachable, pool); // continuous archiving: windows from the stores, slots from the database hosts
+  return { inventory: inv, now, facts, plans, linksError, censuses, catalogs, images, tls, clocks, pitr };
 }

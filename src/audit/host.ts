@@ -1,5 +1,6 @@
 // Judging what one host is: drift from the inventory, the census, disks, the Postgres version, and what nobody declared.
 import { PATHS } from '../backup/render.js';
+import { archivingClients, PITR_PATHS, pitrOf } from '../pitr/render.js';
 import { amcheckSpec } from '../corruption/job.js';
 import { INTEGRITY_PATHS } from '../corruption/paths.js';
 import type { HostOutcome } from '../executor/fanout.js';
@@ -68,6 +69,8 @@ function ironcladCronFiles(inv: Inventory, host: Host, systemd: boolean): string
   if (host.backup && !systemd) files.push(PATHS.cron.split('/').pop()!);
   if (amcheckSpec(host) && !systemd) files.push(INTEGRITY_PATHS.cron.split('/').pop()!);
   if (host.backup_store && inv.hosts.some((h) => h.backup?.to === host.name)) files.push(PATHS.pruneCron.split('/').pop()!, PATHS.healthCron.split('/').pop()!);
+  if (pitrOf(host)) files.push(PITR_PATHS.heartbeatCron.split('/').pop()!); // continuous archiving (src/pitr/render.ts)
+  if (host.backup_store && archivingClients(host, inv.hosts).length) files.push(PITR_PATHS.cron.split('/').pop()!);
   return files;
 }
 

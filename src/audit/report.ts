@@ -30,6 +30,7 @@ export function buildReport(input: AuditInput): AuditReport {
   const outcome = <T>(list: { host: string }[], name: string) => list.find((o) => o.host === name) as T | undefined;
   const entries = input.catalogs.flatMap((c) => (c.ok ? c.value : []));
   for (const c of input.catalogs) if (!c.ok) findings.push(finding(c.host, 'backup', 'store', 'failure', `could not read the store's catalog: ${c.error.message}`));
+  findings.push(...(input.pitr ?? []));
   if (input.linksError) findings.push(finding('estate', 'drift', 'backup wiring', 'failure', `could not plan the backup wiring: ${input.linksError}`));
   for (const host of inv.hosts) {
     const facts = outcome<AuditInput['facts'][number]>(input.facts, host.name);

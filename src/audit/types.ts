@@ -63,6 +63,8 @@ export interface AuditInput {
   tls?: TlsSource;
   /** Per host: its clock's offset from this machine's, measured. */
   clocks?: HostOutcome<ClockOffset>[];
+  /** Continuous archiving, judged already (src/pitr/audit.ts judgePitr): window, lag, slot per archiving host. */
+  pitr?: Finding[];
 }
 
 /** The audit as `--json` prints it and the HTML page shows it. */

@@ -282,6 +282,8 @@ case "${1:-}" in
     # shellcheck disable=SC2086
     set -- $SSH_ORIGINAL_COMMAND
     set +f
+    # a restoring host's read key also reads the continuous archive of the hosts it restores (src/pitr/store.sh)
+    case "$who ${1:-}" in 'reader pitr-'*) exec /usr/local/sbin/ironclad-pitr reader "$arg" "$@" ;; esac
     "$who" "$arg" "$@" ;;
   commit | prune | health | record)
     is_root || die "$1 is for root on the store (a backup key commits through its forced command)"

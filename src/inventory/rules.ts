@@ -78,12 +78,17 @@ function addressRules(name: string, host: Raw, byAddress: Map<string, string>, a
   else byAddress.set(address, name);
 }
 
+/** Folder names the backup store uses beside its hosts' folders (src/backup/store.sh, src/pitr/store.sh). */
+const RESERVED_ON_STORE = ['incoming', 'pitr'];
+
 function hostRules(name: string, host: Raw, hosts: Record<string, Raw>, at: At): void {
   const pg = isMap(host?.postgres) ? host.postgres : undefined;
   if (pg) postgresRules(['hosts', name, 'postgres'], pg, at);
   const b = host?.backup;
   if (!isMap(b)) return;
   const path = ['hosts', name, 'backup'];
+  // the store keeps each host's backups in ROOT/HOST, beside its own folders incoming/ and pitr/
+  if (RESERVED_ON_STORE.includes(name)) at(['hosts', name], `a host that backs up cannot be named '${name}': the backup store uses that folder name itself; rename the host`, true);
   if (!pg) at(path, 'a host with backup: needs a postgres: section (what would it back up?)', true);
   if (typeof b.to === 'string') {
     const target = hosts[b.to];

@@ -87,6 +87,19 @@ export interface BackupStore {
   health?: { grace?: string; alert?: { command: string }; schedule?: string; textfile?: string };
 }
 
+/** Continuous archiving of a database host that backs up (on unless `enabled: false`); src/pitr/render.ts pitrOf(). */
+export interface PitrSpec {
+  enabled?: boolean;
+  /** What the slot may keep on the database host while the store is away ('10GB' by default). */
+  max_slot_wal_keep_size?: string;
+  /** When the store takes base backups (OnCalendar; default the host's backup.schedule). */
+  base_schedule?: string;
+  /** Base backups kept: the newest `bases` (default 2) and every one younger than `days` (default 7). */
+  retention?: { bases?: number; days?: number };
+  /** How long the store may receive no WAL before its health check alerts (default 10m). */
+  stall?: string;
+}
+
 export interface Host {
   name: string;
   address: string;
@@ -95,6 +108,7 @@ export interface Host {
   postgres?: PostgresSpec;
   backup?: BackupSpec;
   backup_store?: BackupStore;
+  pitr?: PitrSpec;
 }
 
 export interface ImagePair {

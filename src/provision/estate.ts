@@ -1,5 +1,6 @@
 // The plan of a whole estate: each host's own changes plus the backup wiring between hosts (read-only).
 import { planLinks } from '../backup/links.js';
+import { planPitr } from '../pitr/apply.js';
 import { mask } from '../core/secrets.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
@@ -35,6 +36,8 @@ export async function planEstate(inv: Inventory, hosts: Host[], pool: Connection
   try {
     const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
     mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
+    const pitr = await planPitr(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool);
+    mergeChanges(planned, new Map(pitr.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
     return { hosts: planned, wiringError: null };
   } catch (e) {
     return { hosts: planned, wiringError: mask((e as Error).message) };
