@@ -28,8 +28,12 @@ export function renderPlan(outcomes: HostOutcome<HostPlan>[]): string {
     out.push(`${p.host}: ${p.refusals.length ? 'REFUSED' : n ? `${n} change${n === 1 ? '' : 's'}` : 'no changes'}`);
     for (const r of p.refusals) out.push(`  ! ${r.operation.padEnd(9)} ${r.message}`);
     for (const c of p.changes) out.push(...changeLines(c, c.restart ? '~' : '+', true));
-    if (p.deferred.length) out.push('    once the cluster exists and runs:');
-    for (const c of p.deferred) out.push(...changeLines(c, '+', true));
+    // advice apply never acts on (a cluster without data checksums: enabling them needs downtime) is not 'once it runs'
+    const advice = p.deferred.filter((c) => c.operation === 'checksums');
+    const later = p.deferred.filter((c) => c.operation !== 'checksums');
+    if (later.length) out.push('    once the cluster exists and runs:');
+    for (const c of later) out.push(...changeLines(c, '+', true));
+    for (const c of advice) out.push(`  ! ${c.operation.padEnd(9)} NOT DONE BY APPLY: ${c.description}`);
   }
   out.push(`plan: ${total} change${total === 1 ? '' : 's'} on ${outcomes.length} host${outcomes.length === 1 ? '' : 's'}; nothing was written`);
   return mask(out.join('\n'));

@@ -9,6 +9,8 @@ import { piiScanAction, promoteAction, scrubAction } from '../refresh/transform.
 import { reportAction } from '../restore/report.js';
 import { restoreSwapAction, restoreSwapBackAction } from '../restore/swap.js';
 import { targetAction } from '../restore/target.js';
+import { CORRUPTION_ACTIONS } from '../corruption/actions.js';
+import { CHECKSUM_ACTIONS } from '../corruption/checksums.js';
 import { cliAction } from './cli-action.js';
 import type { Action } from './types.js';
 
@@ -16,5 +18,6 @@ export const ACTIONS = new Map<string, Action>(
   [
     cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction, discardAction, handOverAction,
     targetAction, reportAction, restoreSwapAction, restoreSwapBackAction,
+    ...CORRUPTION_ACTIONS, ...CHECKSUM_ACTIONS,
   ].map((a) => [a.name, a]),
 );
