@@ -2,6 +2,7 @@
 // yellow 30 days before it expires.
 import type { TlsFact } from '../facts/tls.js';
 import type { Host } from '../inventory/types.js';
+import type { Change } from '../operations/types.js';
 import { caWhere } from '../tls/ca.js';
 import { desiredNames } from '../tls/names.js';
 import { tlsEnabled, type TlsSource } from '../tls/source.js';
@@ -21,4 +22,11 @@ export function judgeTls(host: Host, fact: TlsFact | undefined, source: TlsSourc
   if (failures.length) return [finding(host.name, 'tls', 'certificate', 'failure', failures.map(problemText).join('; '), [...v.problems.filter(isWarning).map(problemText), ...info, ...fix])];
   if (v.problems.length) return [finding(host.name, 'tls', 'certificate', 'warning', v.problems.map(problemText).join('; '), [...info, ...fix])];
   return [finding(host.name, 'tls', 'certificate', 'ok', `${infoText(v.info!)}, signed by ${caWhere(source.estate)}`)];
+}
+
+/** True when all a plan would do is renew certificates that near their end (and reload the server that reads them):
+ *  routine upkeep, a warning in the audit rather than drift. */
+export function isRoutineRenewal(changes: Pick<Change, 'operation' | 'description' | 'restart'>[]): boolean {
+  const routine = (c: (typeof changes)[number]) => c.operation === 'tls-renew' || (c.operation === 'service' && !c.restart && c.description.startsWith('reload '));
+  return changes.some((c) => c.operation === 'tls-renew') && changes.every(routine);
 }

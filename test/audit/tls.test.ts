@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { judgeTls } from '../../src/audit/tls.js';
+import { isRoutineRenewal, judgeTls } from '../../src/audit/tls.js';
 import type { TlsFact } from '../../src/facts/tls.js';
 import type { Host } from '../../src/inventory/types.js';
 import { certInfo, loadCert } from '../../src/tls/cert.js';
@@ -31,4 +31,16 @@ t.test('green, yellow 30 days before the end, red when expired, foreign or missi
   t.match(judgeTls({ ...host, postgres: { ...host.postgres!, tls: { enabled: false, names: [] } } }, year, src, now), [{ level: 'ok', message: /TLS is off for this cluster by the inventory/ }]);
   t.same(judgeTls({ ...host, postgres: undefined }, year, src, now), []);
   t.equal(join('a', 'b'), 'a/b');
+});
+
+t.test('a renewal near the end, with the reload that loads it, is routine; anything beside it is drift', async (t) => {
+  const renew = { operation: 'tls-renew', description: 'renew the server certificate ...' };
+  const reload = { operation: 'service', description: 'reload 15/main' };
+  t.ok(isRoutineRenewal([renew]));
+  t.ok(isRoutineRenewal([renew, reload]));
+  t.notOk(isRoutineRenewal([reload]), 'a reload alone is not a renewal');
+  t.notOk(isRoutineRenewal([renew, { operation: 'settings', description: 'write conf' }, reload]));
+  t.notOk(isRoutineRenewal([renew, { operation: 'service', description: 'restart 15/main: x', restart: true }]));
+  t.notOk(isRoutineRenewal([{ operation: 'tls', description: 'issue the server certificate ...' }, reload]), 'a certificate for other names is drift');
+  t.notOk(isRoutineRenewal([]));
 });
