@@ -3,6 +3,7 @@
 import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { parseReading } from './clock.js';
+import type { HostFacts } from './types.js';
 
 /** Offset of the host's clock from the controller's (positive: the host is ahead), give or take half the round trip. */
 export interface ClockOffset {
@@ -32,4 +33,19 @@ export async function measureClock(conn: Connector, opts: { samples?: number; no
     if (!best || s.rtt_ms < best.rtt_ms) best = s;
   }
   return { ...best!, samples: n };
+}
+
+/** The facts with the clock's offset from this machine measured in (when the clock fact was asked); a clock that
+ *  cannot be read leaves the offset null, and the other facts stand. */
+export async function withClockOffset<T extends HostFacts>(conn: Connector, facts: T): Promise<T> {
+  const clock = (facts.facts as Partial<HostFacts['facts']>).clock;
+  if (!clock) return facts;
+  let offset: { offset_ms: number; rtt_ms: number } | null = null;
+  try {
+    const m = await measureClock(conn);
+    offset = { offset_ms: m.offset_ms, rtt_ms: m.rtt_ms };
+  } catch {
+    offset = null;
+  }
+  return { ...facts, facts: { ...facts.facts, clock: { ...clock, offset } } };
 }

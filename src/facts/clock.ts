@@ -13,6 +13,8 @@ export interface ClockFact {
   sync: ClockSync;
   /** What the host's clock read, in seconds since the epoch (null when `date` printed something else). */
   reading: number | null;
+  /** How far it is from this machine's clock, when measured (`ironclad facts`; the audit measures its own). */
+  offset?: { offset_ms: number; rtt_ms: number } | null;
 }
 
 /** The status line of each tool is followed by what it printed, so the parser sees a daemon that does not answer. */
@@ -90,5 +92,6 @@ export const clockFact: FactDef<ClockFact> = {
 export function clockRows(v: ClockFact): string[] {
   const when = v.reading === null ? 'an unreadable time' : new Date(v.reading * 1000).toISOString();
   const sync = v.sync.state === 'unknown' ? `sync unknown: ${v.sync.detail}` : `${v.sync.state} (${v.sync.daemon}: ${v.sync.detail})`;
-  return [`${sync}`, `reads ${when}`];
+  const off = v.offset === undefined ? '' : v.offset === null ? ', offset from this machine not measured' : `, ${Math.abs(v.offset.offset_ms)} ms ${v.offset.offset_ms >= 0 ? 'ahead of' : 'behind'} this machine (± ${Math.ceil(v.offset.rtt_ms / 2)} ms)`;
+  return [`${sync}`, `reads ${when}${off}`];
 }

@@ -70,3 +70,18 @@ t.test('the command runs for real here and parses; it is shellcheck-clean', asyn
   if (sc.error) return t.plan(0, 'shellcheck not installed');
   t.equal(sc.status, 0, sc.stdout);
 });
+
+t.test('facts: the offset measured in when the clock was asked; a clock that cannot be read leaves it null', async (t) => {
+  const { withClockOffset } = await import('../../src/facts/clock-offset.js');
+  const conn = (stdout: string) => ({ host: 'h', run: async () => ({ host: 'h', command: 'date', code: 0, stdout, stderr: '', durationMs: 1 }) }) as never;
+  const facts = { host: 'h', absent: [], problems: [], facts: { clock: { sync: { state: 'unknown' as const, detail: 'x' }, reading: 1 } } } as never;
+  const ahead = await withClockOffset(conn(`${Date.now() / 1000 + 3600}\n`), facts);
+  const off = (ahead as { facts: { clock: { offset: { offset_ms: number } } } }).facts.clock.offset;
+  t.ok(Math.abs(off.offset_ms - 3_600_000) < 2000, 'an hour ahead');
+  const junk = await withClockOffset(conn('Wed Dec 2\n'), facts);
+  t.equal((junk as { facts: { clock: { offset: null } } }).facts.clock.offset, null);
+  const none = { host: 'h', absent: [], problems: [], facts: { os: {} } } as never;
+  t.equal(await withClockOffset(conn('1\n'), none), none, 'not asked, not measured');
+  const { clockRows } = await import('../../src/facts/clock.js');
+  t.match(clockRows({ sync: { state: 'unknown', detail: 'x' }, reading: 0, offset: { offset_ms: -1500, rtt_ms: 8 } })[1], /, 1500 ms behind this machine \(± 4 ms\)$/);
+});
