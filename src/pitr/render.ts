@@ -6,6 +6,7 @@ import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import { parseDuration, parseSchedule } from '../inventory/schedule.js';
 import type { Host } from '../inventory/types.js';
+export type { PitrSpec } from '../inventory/types.js';
 
 /** Where continuous archiving keeps things on the hosts. */
 export const PITR_PATHS = {
@@ -23,16 +24,6 @@ export const PITR_ROLE = 'ironclad_wal';
 export const PITR_SLOT = 'ironclad_pitr';
 export const PITR_CONF_FILE = 'ironclad-pitr.conf';
 
-/** A host's `pitr:` block as the inventory may write it (all optional). */
-export interface PitrSpec {
-  enabled?: boolean;
-  max_slot_wal_keep_size?: string;
-  base_schedule?: string;
-  retention?: { bases?: number; days?: number };
-  /** How long the store may receive no WAL before its health check alerts (default 10m; the heartbeat writes every 30 s). */
-  stall?: string;
-}
-
 /** A host's archiving with every default filled in. */
 export interface Pitr {
   maxSlotWalKeepSize: string;
@@ -43,7 +34,7 @@ export interface Pitr {
 
 /** Continuous archiving of a host: on by default for every database host that backs up to a store; null when off. */
 export function pitrOf(host: Host): Pitr | null {
-  const spec = (host as Host & { pitr?: PitrSpec }).pitr ?? {};
+  const spec = host.pitr ?? {};
   if (!host.backup || !host.postgres || spec.enabled === false) return null;
   return {
     // (postgres.settings is read after conf.d/ironclad-pitr.conf, so a value there wins: the audit judges by it too)
