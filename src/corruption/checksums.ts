@@ -11,6 +11,7 @@ import type { Host } from '../inventory/types.js';
 import { startScript } from '../operations/system.js';
 import type { Action, ActionContext } from '../runbook/types.js';
 import { checksumsDowntime, downtimeSeconds, durationText, parseDdRate, ASSUMED_RATE } from './estimate.js';
+import { runChecksumsEnable } from './offline.js';
 
 function pgHost(ctx: ActionContext, p: Record<string, unknown>): Host {
   const [host] = selectHosts(ctx.inv, [String(p.host)]);
@@ -95,16 +96,16 @@ export const enableAction: Action = {
     ctx.log(`${host.name}: stopping ${pg.version}/${pg.cluster}`);
     const stop = await conn.run(`if ${systemd}; then systemctl stop ${unit}; else pg_ctlcluster --skip-systemctl-redirect ${pg.version} ${shq(pg.cluster)} stop -m fast; fi; ! [ -f ${shq(p2.dataDirectory)}/postmaster.pid ] || { echo 'the server is still running' >&2; exit 1; }`);
     if (stop.code !== 0) throw new OperationError(`${host.name}: could not stop the cluster; nothing was changed\n${tail(stop.stderr || stop.stdout)}`);
-    let enabled: { code: number; stdout: string; stderr: string };
+    let enabled: { code: number; output: string };
     try {
       ctx.log(`${host.name}: pg_checksums --enable (every page read and rewritten)`);
-      enabled = await conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`${p2.bin}/pg_checksums --enable -D ${shq(p2.dataDirectory)}`)}`);
+      enabled = await runChecksumsEnable({ conn, bin: p2.bin, dataDirectory: p2.dataDirectory, log: (l) => ctx.log(`${host.name}: ${l}`) });
     } finally {
       const start = await conn.run(`if ${systemd}; then systemctl start ${unit}; else sh -c ${shq(startScript(pg))}; fi`);
       if (start.code !== 0) throw new OperationError(`${host.name}: THE CLUSTER DID NOT START AGAIN (exit ${start.code}); start it by hand\n${tail(start.stderr || start.stdout)}`);
     }
     const seconds = Math.round((Date.now() - t0) / 1000);
-    if (enabled.code !== 0) throw new OperationError(`${host.name}: pg_checksums failed (exit ${enabled.code}); the cluster runs again without checksums, as before (down ${seconds} s)\n${tail(enabled.stderr || enabled.stdout)}`);
+    if (enabled.code !== 0) throw new OperationError(`${host.name}: pg_checksums failed (exit ${enabled.code}${enabled.code === 75 ? ': another pg_checksums runs there' : ''}); the cluster runs again without checksums, as before (down ${seconds} s)\n${tail(enabled.output)}`);
     const show = await conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -p ${pg.port} -d postgres -c 'SHOW data_checksums'`)}; ${controlSum(host)}`);
     const state = show.stdout.split('\n')[0]?.trim();
     ctx.log(`${host.name}: the cluster was down ${seconds} s; SHOW data_checksums: ${state}`);
