@@ -2,6 +2,7 @@
 import { UserError } from '../src/core/errors.js';
 import { fanOut } from '../src/executor/fanout.js';
 import { withPool, type ConnectFn } from '../src/executor/pool.js';
+import { withClockOffset } from '../src/facts/clock-offset.js';
 import { gatherFacts } from '../src/facts/gather.js';
 import { FACT_NAMES, isFactName } from '../src/facts/registry.js';
 import { renderReport } from '../src/facts/render.js';
@@ -38,7 +39,7 @@ export function createFactsFamily(connect?: ConnectFn): Family {
       const inv = loadInventory(inventoryFile(flags.inventory));
       const hosts = pickHosts(inv, words, flags.limit);
       const names = pickFacts(options.only);
-      const outcomes = await withPool((pool) => fanOut(hosts, async (h) => gatherFacts(await pool.get(h), names)), connect);
+      const outcomes = await withPool((pool) => fanOut(hosts, async (h) => withClockOffset(await pool.get(h), await gatherFacts(await pool.get(h), names))), connect);
       const report = factsReport(outcomes);
       if (flags.json) printJson(report);
       else process.stdout.write(renderReport(report));

@@ -15,6 +15,7 @@ import type { Host, ImagePair, Inventory } from '../inventory/types.js';
 import type { HostPlan } from '../provision/plan.js';
 import { ageText, finding } from './finding.js';
 import type { Finding } from './types.js';
+import { isRoutineRenewal } from './tls.js';
 
 /** A mount this full is worth a look; this full, a failure (a dump or a restore will not fit). */
 export const DISK_WARNING_PERCENT = 80;
@@ -30,7 +31,7 @@ export function judgeDrift(host: string, plan: HostOutcome<HostPlan>): Finding {
   const all = [...changes, ...deferred.filter((c) => c.operation !== 'checksums')];
   const details = [...refusals.map((r) => `apply refuses: ${r.message}`), ...all.map((c) => `${c.operation}: ${c.description}`)];
   if (!details.length) return finding(host, 'drift', 'inventory', 'ok', 'matches the inventory: apply would change nothing');
-  if (!refusals.length && all.every((c) => c.operation === 'tls-renew'))
+  if (!refusals.length && isRoutineRenewal(all))
     return finding(host, 'drift', 'inventory', 'warning', 'routine: apply would renew the TLS certificate (it nears its end)', details);
   return finding(host, 'drift', 'inventory', 'failure', `DRIFT: apply would make ${plural(all.length, 'change')}${refusals.length ? ` and refuses ${refusals.length}` : ''}`, details);
 }

@@ -97,6 +97,7 @@ function normalize(file: string, data: any): Inventory {
       postgres: h.postgres ? { version: pgVersion, ...h.postgres, tls: { enabled: h.postgres.tls?.enabled ?? true, names: h.postgres.tls?.names ?? [] } } : undefined,
       backup: h.backup ? { format: 'custom', ...h.backup, retention: { weekly: 0, monthly: 0, ...h.backup.retention } } : undefined,
       backup_store: h.backup_store,
+      pitr: h.pitr,
     };
   });
   const refresh: Record<string, RefreshSpec> = {};

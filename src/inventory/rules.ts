@@ -107,6 +107,10 @@ function hostRules(name: string, host: Raw, hosts: Record<string, Raw>, at: At):
     const s = parseSchedule(b.schedule);
     if (!s.ok) at([...path, 'schedule'], s.error);
   }
+  if (typeof host?.pitr?.base_schedule === 'string') {
+    const s = parseSchedule(host.pitr.base_schedule);
+    if (!s.ok) at(['hosts', name, 'pitr', 'base_schedule'], s.error);
+  }
 }
 
 /** Managed settings: ironclad writes these itself from other fields. */
