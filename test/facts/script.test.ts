@@ -61,7 +61,7 @@ t.test('nonces differ', async (t) => {
 
 t.test('the recorded Debian 12 output has every section', async (t) => {
   const s = splitSections(fixture('debian12-online.combined.txt'), FIXTURE_NONCE);
-  t.same([...s.keys()], ['os', 'postgres_packages', 'clusters', 'postgres_processes', 'listeners', 'disk', 'jobs', 'identity', 'production_marker', 'postgres_updates', 'backup_job']);
+  t.same([...s.keys()], ['os', 'postgres_packages', 'clusters', 'postgres_processes', 'listeners', 'disk', 'jobs', 'identity', 'production_marker', 'postgres_updates', 'backup_job', 'integrity', 'corruption', 'tls', 'clock']);
   t.same(s.get('clusters')?.parts.map((p) => p.name), ['table', 'json']);
   t.ok([...s.values()].every((x) => x.code === 0 && x.stderr === ''));
 });
