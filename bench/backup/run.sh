@@ -116,6 +116,18 @@ remote "$db" 'cd / && bash -c '\''PS4="+ \$EPOCHREALTIME "; set -x; . /usr/local
 profile=$(awk '/^\++ [0-9]+\.[0-9]+ / { t = $2; if (p != "") { d = t - p; if (d >= 0.05) printf "%7.2f  %s\n", d, substr(line, 1, 110) } if (first == "") first = t; p = t; line = $0; sub(/^\++ [0-9.]+ /, "", line) }
   END { printf "%7.2f  total (first to last traced line)\n", p - first }' "$out/profile.trace")
 
+# and where the store's commit goes (as the job's call runs it, after sudo): the newest backup's files proposed again as a
+# new upload by the upload account, committed as root under bash xtrace with timestamps
+log "profiling one commit on the store"
+# shellcheck disable=SC2016 # expanded on the host
+remote "$store" 'set -e; r=/srv/ironclad/backups; b=$(ls -d $r/bb-db/app/*/ | tail -n 1); n=profile$$
+  su -s /bin/sh ironclad-backup -c "mkdir $r/incoming/bb-db/$n && cp $b/data/* $r/incoming/bb-db/$n/"
+  printf "%s\n" "PS4=\"+ \\\$EPOCHREALTIME \"" "set -x" ". /usr/local/sbin/ironclad-store \"\$@\"" > /tmp/store-trace.sh
+  cd / && bash /tmp/store-trace.sh commit bb-db $n app 2>/tmp/ironclad-commit.trace >/dev/null; cat /tmp/ironclad-commit.trace' >"$out/commit.trace" ||
+  die "profiled commit, see $out/commit.trace"
+commit_profile=$(awk '/^\++ [0-9]+\.[0-9]+ / { t = $2; if (p != "") { d = t - p; if (d >= 0.005) printf "%7.3f  %s\n", d, substr(line, 1, 110) } if (first == "") first = t; p = t; line = $0; sub(/^\++ [0-9.]+ /, "", line) }
+  END { printf "%7.3f  total (first to last traced line)\n", p - first }' "$out/commit.trace")
+
 end_lab
 
 m_ic=$(median "${ic[@]}") m_pl=$(median "${pl[@]}") m_job=$(median "${job[@]}") m_dr=$(median "${dr[@]}")
@@ -142,3 +154,6 @@ echo "target (ironclad backup run, encrypted and durable, at most 10% slower tha
 echo
 echo "where the job's time goes (one traced run on bb-db; steps of 0.05 s or more, seconds):"
 echo "$profile"
+echo
+echo "the store's commit (one traced run on bb-store, as root; steps of 5 ms or more, seconds):"
+echo "$commit_profile"
