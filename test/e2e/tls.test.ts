@@ -150,6 +150,10 @@ async function main() {
     t.match(line(r.findings, 'tl-clock', 'clock', 'offset'), { level: 'failure', message: /^OFF BY 1 h ahead of the controller's clock/ });
     t.match(line(r.findings, 'tl-db', 'clock', 'offset'), { level: 'ok', message: /^within \d+ ms of the controller's clock/ });
     t.match(line(r.findings, 'tl-db', 'clock', 'sync'), { level: 'warning', message: /^unknown, no time sync daemon/ });
+    const facts = await ironclad([...inv, '--json', 'facts', 'tl-clock', '--only', 'clock']);
+    const clock = JSON.parse(facts.stdout).hosts[0].facts.clock;
+    t.ok(Math.abs(clock.offset.offset_ms - 3_600_000) < 5_000, `ironclad facts says an hour ahead too (${clock.offset.offset_ms} ms)`);
+    t.match(clock.sync, { state: 'unknown' });
     const text = await ironclad([...inv, 'audit']);
     t.match(text.stdout, /FAIL +clock +offset: OFF BY 1 h ahead/);
     await lab.sshOk('tl-clock', 'rm /usr/local/bin/date');
