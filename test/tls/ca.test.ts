@@ -73,3 +73,16 @@ t.test('a provided CA: a key others can read, a wrong key, a missing file are re
   writeFileSync(join(dir, 'leaf.crt'), host.certPem);
   t.throws(() => loadCa(given('leaf.crt', 'leaf.key')), /is not a CA certificate/);
 });
+
+t.test('apply makes the CA only when a selected host has TLS; plan never', async (t) => {
+  const { tlsSource } = await import('../../src/tls/source.js');
+  const base = tempDir('ironclad-src-');
+  const noTls = { postgres: { version: 15, cluster: 'main', port: 5432, tls: { enabled: false, names: [] } } };
+  const withTls = { postgres: { version: 15, cluster: 'main', port: 5432, tls: { enabled: true, names: [] } } };
+  t.equal((await tlsSource({ dir: base }, 'issue', [noTls, {}])).ca, null, 'no host needs it: no CA');
+  t.equal((await tlsSource({ dir: base }, 'preview', [withTls])).ca, null, 'a preview makes none');
+  t.same(readdirSync(base), []);
+  const made = await tlsSource({ dir: base }, 'issue', [noTls, withTls]);
+  t.equal(made.ca?.certFile, join(base, '.ironclad', 'ca', 'ca.crt'), 'the default place: .ironclad/ca beside the inventory');
+  t.equal((await tlsSource({ dir: base }, 'preview')).ca?.cert.fingerprint256, made.ca?.cert.fingerprint256, 'plan and audit read it afterwards');
+});
