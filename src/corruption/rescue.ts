@@ -22,14 +22,15 @@ export function splitTable(name: string): { schema: string; table: string } {
 export function rescueScript(args: { port: number; scratch: string; schema: string; table: string; dump: string }): string {
   const { port, scratch, schema, table, dump } = args;
   const psql = (db: string, sql: string) => `printf '%s\\n' ${shq(sql)} | su postgres -s /bin/sh -c ${shq(`psql -X -q -A -t -v ON_ERROR_STOP=1 -p ${port} -d ${shq(db)}`)}`;
-  const restore = `pg_restore -p ${port} -d ${shq(scratch)} --no-owner --no-acl -n ${shq(schema)} -t ${shq(table)} ${shq(dump)}`;
+  // the dump stays root's (its folder is 0700): root opens it and pg_restore, as postgres, reads it on stdin
+  const restore = `pg_restore -p ${port} -d ${shq(scratch)} --no-owner --no-acl -n ${shq(schema)} -t ${shq(table)}`;
   return [
     'set -e',
     'cd /',
     `if [ -n "$(${psql('postgres', `SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${sqlLiteral(scratch)}`)})" ]; then echo ${shq(`database ${scratch} already exists: it is not reused; drop or rename it first`)} >&2; exit 3; fi`,
     psql('postgres', `CREATE DATABASE ${sqlIdent(scratch)}`),
     schema === 'public' ? 'true' : psql(scratch, `CREATE SCHEMA ${sqlIdent(schema)}`),
-    `su postgres -s /bin/sh -c ${shq(restore)}`,
+    `su postgres -s /bin/sh -c ${shq(restore)} < ${shq(dump)}`,
     psql(scratch, `SELECT count(*) FROM ${sqlIdent(schema)}.${sqlIdent(table)}`),
   ].join('\n');
 }
@@ -58,8 +59,8 @@ export const rescueTableAction: Action = {
     ctx.log(`${host.name}: backup ${entry.id} fetched and decrypted (${parseFetch(fetched.stdout).bytes} bytes)`);
     const scratch = `${database}__rescue`;
     try {
-      const custom = (await conn.run(`[ -f ${shq(`${dir}/dump.pgdump`)} ]`)).code === 0;
-      const dump = `${dir}/${custom ? 'dump.pgdump' : 'dump'}`;
+      const dump = `${dir}/dump.pgdump`;
+      if ((await conn.run(`[ -f ${shq(dump)} ]`)).code !== 0) throw new UserError(`backup ${entry.id} is in directory format: restore one table from it by hand (pg_restore -n -t on ${dir}/dump), or use runbooks/restore-production.yaml`);
       const r = await conn.run(rescueScript({ port: host.postgres.port, scratch, schema, table, dump }));
       if (r.code !== 0) throw (r.code === 3 ? new SafetyRefusal(r.stderr.trim()) : new OperationError(`restoring ${sqlIdent(schema)}.${sqlIdent(table)} into ${scratch} on ${host.name} failed (exit ${r.code})\n${tail(r.stderr || r.stdout)}`));
       const rows = Number(r.stdout.trim().split('\n').pop());

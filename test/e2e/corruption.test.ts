@@ -31,6 +31,7 @@ hosts:
     postgres:
       cluster: main
       port: 5432
+      listen: [127.0.0.1, 10.213.18.10]
       roles: [{ name: app, login: true }]
       databases: [{ name: app, owner: app }]
     backup:
@@ -132,6 +133,19 @@ async function main() {
     const dry = await ironclad([...inv, 'runbook', 'run', 'runbooks/corruption.yaml', '--set', 'host=cr-db', '--dry-run']);
     t.equal(dry.code, 0);
     t.match(dry.stdout, /last-backup/);
+  });
+
+  await t.test('the table restored from that backup beside the live one; a recorded repair turns the line green', async (t) => {
+    const rb = await ironclad([...inv, 'runbook', 'run', 'runbooks/corruption.yaml', '--set', 'host=cr-db', '--set', 'table=public.orders']);
+    t.equal(rb.code, 0, rb.stdout + rb.stderr);
+    t.match(rb.stdout, new RegExp(`"public"\\."orders" from ${backupId} is in database app__rescue: 5000 rows, beside the live one`));
+    t.equal(await sql('SELECT count(*) FROM orders', 'app__rescue'), '5000', 'every row, the damaged page\'s included');
+    t.equal((await lab.sshOk('cr-db', 'ls /var/lib/ironclad/integrity')).includes('rescue-'), false, 'the copy of the backup is gone');
+    t.equal(line((await audit()).findings, 'damage 15/main')?.level, 'failure', 'still red: nobody said it is repaired');
+    const done = await ironclad([...inv, 'runbook', 'run', 'runbooks/corruption.yaml', '--set', 'host=cr-db', '--set', 'repaired=yes']);
+    t.equal(done.code, 0, done.stdout + done.stderr);
+    t.match(done.stdout, /cr-db: repair recorded at /);
+    t.equal(line((await audit()).findings, 'damage 15/main')?.level, 'ok', 'damage before the recorded repair is history');
   });
 
   await t.test('one index page overwritten: amcheck finds it and the audit names the index', async (t) => {
