@@ -1,5 +1,5 @@
 # The body of the amcheck job (POSIX sh, run by cron or a systemd timer as root). The settings above it are rendered by
-# `ironclad apply`: PORT, VERSION, HEAPALLINDEXED, DIR, STATUS, REPORT. pg_amcheck checks every database's heaps and
+# `ironclad apply`: HOST, PORT, VERSION, HEAPALLINDEXED, DIR, STATUS, REPORT, ALERT (the host's backup alert command). pg_amcheck checks every database's heaps and
 # B-tree indexes with read locks only (AccessShareLock: no --parent-check, which would block writes), throttled with
 # nice and ionice; its report and a status file go to DIR for the facts to read. amcheck is installed into pg_catalog
 # of each database on the first run when absent (--install-missing: out of reach of any role's search_path).
@@ -16,10 +16,15 @@ now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 started=$(now)
 t0=$(date +%s)
 
-# state exit: the status file, written whole then renamed over the last one
+# state exit: the status file, written whole then renamed over the last one; the alert command on anything but ok
+# (its one argument names the first relations pg_amcheck reported: data, never parsed by a shell)
 finish() {
   printf 'started=%s\nfinished=%s\nexit=%s\nstate=%s\nseconds=%s\n' "$started" "$(now)" "$2" "$1" "$(($(date +%s) - t0))" > "$STATUS.tmp" &&
     mv -f "$STATUS.tmp" "$STATUS"
+  if [ "$1" != ok ] && [ -n "$ALERT" ]; then
+    what=$(grep -E '^(heap table|btree index) "' "$REPORT" 2>/dev/null | head -n 3 | tr '\n' ' ')
+    sh -c "$ALERT \"\$1\"" ironclad-alert "ironclad amcheck of $HOST: $1${what:+: $what}(report: $REPORT)" || echo "ironclad-amcheck: the alert command failed" >&2
+  fi
 }
 
 bin="/usr/lib/postgresql/$VERSION/bin/pg_amcheck"

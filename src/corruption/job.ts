@@ -26,7 +26,7 @@ export function amcheckSpec(host: Host): { schedule: string; heapallindexed: boo
 export function renderAmcheckJob(host: Host): string {
   const pg = host.postgres!;
   const spec = amcheckSpec(host)!;
-  const vars = { PORT: pg.port, VERSION: pg.version, HEAPALLINDEXED: spec.heapallindexed ? 1 : 0, DIR: P.dir, STATUS: P.status, REPORT: P.report };
+  const vars = { HOST: host.name, PORT: pg.port, VERSION: pg.version, HEAPALLINDEXED: spec.heapallindexed ? 1 : 0, DIR: P.dir, STATUS: P.status, REPORT: P.report, ALERT: host.backup?.alert?.command ?? '' };
   return [
     '#!/bin/sh',
     `# ironclad amcheck job for ${host.name} (${pg.version}/${pg.cluster}), rendered by \`ironclad apply\`. Do not edit: change the inventory.`,

@@ -24,7 +24,7 @@ if (!root || !existsSync(`${BIN}/pg_amcheck`)) {
   const body = readFileSync(new URL('../../src/corruption/amcheck.sh', import.meta.url), 'utf8');
   const job = (version = '15') => {
     const file = join(work, 'job.sh');
-    writeFileSync(file, `#!/bin/sh\nPORT='${port}'\nVERSION='${version}'\nHEAPALLINDEXED='1'\nDIR='${work}/state'\nSTATUS='${work}/state/amcheck.status'\nREPORT='${work}/state/amcheck.out'\n${body}`);
+    writeFileSync(file, `#!/bin/sh\nHOST='db-1'\nPORT='${port}'\nVERSION='${version}'\nHEAPALLINDEXED='1'\nDIR='${work}/state'\nSTATUS='${work}/state/amcheck.status'\nREPORT='${work}/state/amcheck.out'\nALERT='cat >/dev/null; printf "%s\\\\n" >> ${work}/alerts'\n${body}`);
     chmodSync(file, 0o755);
     const r = spawnSync('sh', [file], { env: { ...process.env, PGHOST: work }, encoding: 'utf8' });
     return { code: r.status, status: parseAmcheckStatus(readFileSync(`${work}/state/amcheck.status`, 'utf8')), report: readFileSync(`${work}/state/amcheck.out`, 'utf8') };
@@ -39,9 +39,10 @@ if (!root || !existsSync(`${BIN}/pg_amcheck`)) {
   psql('postgres', 'CREATE DATABASE app');
   psql('app', "CREATE TABLE orders (id int PRIMARY KEY, v text); INSERT INTO orders SELECT g, repeat('x', 50) FROM generate_series(1, 5000) g; CHECKPOINT");
 
-  t.test('a clean cluster: ok, exit 0', async (t) => {
+  t.test('a clean cluster: ok, exit 0, no alert', async (t) => {
     const r = job();
     t.equal(r.code, 0, r.report);
+    t.notOk(existsSync(`${work}/alerts`));
     t.equal(r.status?.state, 'ok');
     t.same(parseAmcheckReport(r.report), []);
   });
@@ -58,6 +59,7 @@ if (!root || !existsSync(`${BIN}/pg_amcheck`)) {
     t.equal(r.status?.state, 'corrupt');
     t.equal(r.status?.exit, 2);
     t.match(parseAmcheckReport(r.report), [{ kind: 'index', relation: 'app.public.orders_pkey', block: 1 }]);
+    t.match(readFileSync(`${work}/alerts`, 'utf8'), /^ironclad amcheck of db-1: corrupt: btree index "app\.public\.orders_pkey": .*\(report: /, 'the alert names the index');
   });
 
   t.test('no pg_amcheck for the version: failed, exit 1, the reason in the report', async (t) => {
