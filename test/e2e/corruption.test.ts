@@ -40,6 +40,7 @@ hosts:
       schedule: "*-*-* 02:15:00"
       retention: { daily: 14, weekly: 8, monthly: 6 }
       expect: { min_tables: 1, max_shrink: 0.5 }
+      alert: { command: "logger -t ironclad -s 2>>/var/log/ironclad-alerts.log" }
   cr-store:
     address: 10.213.18.12
     tags: [backup]
@@ -108,6 +109,7 @@ async function main() {
     backupId = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups[0].id;
     const job = await lab.ssh('cr-db', '/usr/local/sbin/ironclad-amcheck');
     t.equal(job.code, 0, job.stderr);
+    t.notMatch((await lab.ssh('cr-db', 'cat /var/log/ironclad-alerts.log')).stdout, /amcheck/, 'no alert when clean');
     const a = await audit();
     t.equal(line(a.findings, 'damage 15/main')?.level, 'ok');
     t.equal(line(a.findings, 'checksums 15/main')?.level, 'ok');
@@ -157,6 +159,7 @@ async function main() {
     t.equal(am?.level, 'failure');
     t.match(am?.message, /CORRUPTION found by amcheck.*index "app\.public\.items_pkey"/);
     t.match(am?.details.join('\n'), /index "app\.public\.items_pkey" block 1/);
+    t.match(await lab.sshOk('cr-db', 'cat /var/log/ironclad-alerts.log'), /ironclad amcheck of cr-db: corrupt: .*btree index "app\.public\.items_pkey"/, 'the alert names it');
   });
 }
 
