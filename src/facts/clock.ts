@@ -9,6 +9,7 @@ export type ClockSync =
   | { state: 'unsynchronised'; daemon: string; detail: string }
   | { state: 'unknown'; detail: string };
 
+/** A host's clock: who keeps it in time, and what it read. */
 export interface ClockFact {
   sync: ClockSync;
   /** What the host's clock read, in seconds since the epoch (null when `date` printed something else). */
@@ -80,6 +81,7 @@ export function parseClock(section: Pick<Section, 'parts'>): ClockFact {
   return { sync, reading: parseReading(part('now')) };
 }
 
+/** The fact: always runs; a host without any sync tool reports `unknown`. */
 export const clockFact: FactDef<ClockFact> = {
   name: 'clock',
   tool: null,

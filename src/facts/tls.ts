@@ -43,6 +43,7 @@ export function parseTls(section: Pick<Section, 'parts'>): TlsFact {
   return { cert: x ? pem : null, info: x ? certInfo(x) : null, key: keyFile, key_public: pub ? pub[0] + '\n' : null };
 }
 
+/** The fact: always runs (no tool needed); a host without the files reports nothing installed. */
 export const tlsFact: FactDef<TlsFact> = {
   name: 'tls',
   tool: null,

@@ -30,6 +30,7 @@ export type CertProblem =
 /** What to do about it: nothing, fix the key's owner and mode, renew as routine (only time ran on), or issue anew. */
 export type CertAction = 'none' | 'perms' | 'renew' | 'issue';
 
+/** A certificate as found (null when there is none) and everything wrong with it. */
 export interface CertVerdict {
   info: CertInfo | null;
   problems: CertProblem[];
