@@ -30,7 +30,7 @@ export function desiredNames(host: Host): CertNames {
   const dns = new Set<string>();
   const ip = new Set<string>();
   const take = (value: string) => {
-    if (WILDCARDS.has(value)) return;
+    if (WILDCARDS.has(value) || value.includes('%')) return; // an IPv6 zone (fe80::1%eth0) has no place in a certificate
     if (isIP(value)) ip.add(canonicalIp(value));
     else if (isDnsName(value.toLowerCase())) dns.add(value.toLowerCase());
   };

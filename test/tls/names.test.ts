@@ -16,6 +16,7 @@ t.test('names come from the inventory: host name, address, listen addresses, ext
     { name: 'an address that is a name', host: host({ address: 'DB.Example.com' }), dns: ['db-prod', 'db.example.com'], ip: [] },
     { name: 'wildcards and localhost', host: host({ listen: ['*', '0.0.0.0', '::', 'localhost', '::1'] }), dns: ['db-prod', 'localhost'], ip: ['10.20.0.10', '::1'] },
     { name: 'extra names', host: host({ names: ['pg.internal', '*.db.internal'] }), dns: ['*.db.internal', 'db-prod', 'pg.internal'], ip: ['10.20.0.10'] },
+    { name: 'an IPv6 zone is left out', host: host({ listen: ['fe80::1%eth0', 'FE80::2'] }), dns: ['db-prod'], ip: ['10.20.0.10', 'fe80::2'] },
     { name: 'junk in listen is not a name', host: host({ listen: ['a,IP:1.2.3.4', 'x y', 'a/b'] }), dns: ['db-prod'], ip: ['10.20.0.10'] },
   ];
   for (const c of cases) t.same(desiredNames(c.host), { dns: c.dns, ip: c.ip }, c.name);
