@@ -84,6 +84,7 @@ const RESERVED_ON_STORE = ['incoming', 'pitr'];
 function hostRules(name: string, host: Raw, hosts: Record<string, Raw>, at: At): void {
   const pg = isMap(host?.postgres) ? host.postgres : undefined;
   if (pg) postgresRules(['hosts', name, 'postgres'], pg, at);
+  if (pg && isMap(pg.amcheck)) scheduleRule(['hosts', name, 'postgres', 'amcheck', 'schedule'], pg.amcheck.schedule, at);
   const b = host?.backup;
   if (!isMap(b)) return;
   const path = ['hosts', name, 'backup'];
@@ -103,14 +104,15 @@ function hostRules(name: string, host: Raw, hosts: Record<string, Raw>, at: At):
         at([...path, 'databases', i], `database '${d}' is not among this host's postgres.databases${didYouMean(d, dbs)}; add it there or remove it here`);
     });
   }
-  if (typeof b.schedule === 'string') {
-    const s = parseSchedule(b.schedule);
-    if (!s.ok) at([...path, 'schedule'], s.error);
-  }
-  if (typeof host?.pitr?.base_schedule === 'string') {
-    const s = parseSchedule(host.pitr.base_schedule);
-    if (!s.ok) at(['hosts', name, 'pitr', 'base_schedule'], s.error);
-  }
+  scheduleRule([...path, 'schedule'], b.schedule, at);
+  if (isMap(host.pitr)) scheduleRule(['hosts', name, 'pitr', 'base_schedule'], host.pitr.base_schedule, at);
+}
+
+/** A schedule field (OnCalendar) ironclad can turn into a timer and a cron line; absent is fine. */
+function scheduleRule(path: (string | number)[], value: unknown, at: At): void {
+  if (typeof value !== 'string') return;
+  const s = parseSchedule(value);
+  if (!s.ok) at(path, s.error);
 }
 
 /** Managed settings: ironclad writes these itself from other fields. */
