@@ -149,7 +149,7 @@ async function main() {
   });
 
   let kept = '';
-  await t.test('onto db-prod itself: a failure in the middle, resumed, through to the swap; the damaged database kept', async (t) => {
+  await t.test('onto db-prod itself: a failed copy, then a failed swap, each resumed, through to the swap; the damaged database kept', async (t) => {
     const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list', '--host', 'db-prod'])).stdout).backups;
     const f = (await lab.sshOk('backup-far', `find "$(find /srv/ironclad/backups -type d -name '${b.id}' | head -1)" -type f -printf '%s %p\\n' | sort -n | tail -1 | cut -d' ' -f2-`)).trim();
     await lab.sshOk('backup-far', `cp ${f} /tmp/ip-good.dump && chmod u+w ${f} && printf 'XXXX' | dd of=${f} bs=1 seek=300 conv=notrunc 2>/dev/null`);
@@ -161,6 +161,41 @@ async function main() {
     }
     t.equal(failed.code, 1, failed.stdout.split('\n').slice(-6).join('\n'));
     t.match(failed.stdout, /step 'copy' FAILED/);
+    // a swap that cannot end a session (its backend stopped, so it cannot act on being terminated) fails after the
+    // hand-over: every database as it was and accepting connections, the copy still known as the run's and dropped
+    const before = await state('db-prod');
+    await lab.sshOk('db-prod', `cd / && (setsid su postgres -c "psql -X -q -d app -c 'SELECT pg_sleep(601)'" </dev/null >/dev/null 2>&1 &)`);
+    let stuck = '';
+    for (let i = 0; i < 50 && !stuck; i++) {
+      stuck = await sql('db-prod', 'postgres', "SELECT coalesce(max(pid)::text, '') FROM pg_stat_activity WHERE datname = 'app' AND query LIKE '%pg_sleep(601)%' AND pid <> pg_backend_pid()");
+      if (!stuck) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.match(stuck, /^\d+$/, 'a session whose backend will be stopped');
+    await lab.sshOk('db-prod', `kill -STOP ${stuck}`);
+    // (resumed once the swap has failed: dropping the copy waits for every backend, the stopped one too)
+    const swapFailed = await new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...inv, '--yes', 'runbook', 'run', BOOK, '--resume', runId(failed.stdout)!], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let resumed = false;
+      const resume = () => {
+        if (resumed) return;
+        resumed = true;
+        lab.sshOk('db-prod', `kill -CONT ${stuck}`).catch(() => undefined);
+      };
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/step 'swap' FAILED/.test(stdout)) resume();
+      });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        resume();
+        resolve({ code: code ?? 1, stdout, stderr: '' });
+      });
+    });
+    t.equal(swapFailed.code, 1, swapFailed.stdout.split('\n').slice(-8).join('\n'));
+    t.match(swapFailed.stdout, /step 'swap' FAILED: .*being accessed by other users/);
+    t.match(swapFailed.stdout, /on failure: discard[\s\S]*dropped app__incoming/, "the copy still known as the run's own, and dropped");
+    t.same(await state('db-prod'), before, 'every database as it was, accepting connections; nothing left behind');
     // an application session on the damaged database: the swap ends it
     await lab.sshOk('db-prod', `cd / && (setsid su postgres -c "psql -X -q -d app -c 'SELECT pg_sleep(600)'" </dev/null >/dev/null 2>&1 &)`);
     const sleeping = (db: string) => sql('db-prod', 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()`);
