@@ -122,7 +122,7 @@ async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: H
     Object.assign(result, { point, target_time: ck.time });
     log(`${source.name}: count checkpoint ${point} at ${ck.lsn} (${Object.keys(ck.counts).length} tables of ${database}); waiting for the store to hold it`);
     const t0 = Date.now();
-    const flushed = `SELECT coalesce(bool_or(flush_lsn >= ${sqlLiteral(ck.lsn)}::pg_lsn), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr'`;
+    const flushed = `SELECT coalesce(bool_or(write_lsn >= ${sqlLiteral(ck.lsn)}::pg_lsn), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr'`;
     for (;;) {
       const r = await run(db, `cd / && su postgres -s /bin/sh -c ${shqAlways(`psql -X -A -t -q -p ${port} -d postgres`)}`, 'asking how far the store received', flushed + ';\n');
       if (r.trim() === 't') break;

@@ -10,8 +10,9 @@ import { SSH_CIPHERS } from '../backup/render.js';
 import { BASE_ID, isoMs, POINT_NAME, SEGMENT } from './restore-plan.js';
 
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'pitr', name), 'utf8');
-const render = (vars: Record<string, string | number>, file: string) =>
-  [Object.entries(vars).map(([k, v]) => `${k}=${shqAlways(v)}`).join('\n'), body(file)].join('\n');
+/** A host script: what shellcheck is told first, the values, the body. */
+export const render = (vars: Record<string, string | number>, file: string) =>
+  ['# shellcheck disable=SC2015,SC2016  # `A && B || fail`: fail when either fails; su -c bodies expand in their own shell', Object.entries(vars).map(([k, v]) => `${k}=${shqAlways(v)}`).join('\n'), body(file)].join('\n');
 
 /** A cluster name for a restore: letters, digits, `_` and `-`, as pg_createcluster takes it. */
 export function clusterName(value: string): string {

@@ -61,6 +61,13 @@ case "$MODE" in
     # not waited for: recovery may take long; the caller watches it (status) and shows its progress
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
       fail "the restored server did not start: $(tail -n 3 "$log" 2> /dev/null)"
+    # (pg_ctl -W returns before the server wrote its pid file: wait for it, or for the server's end)
+    i=0
+    until running; do
+      i=$((i + 1))
+      [ "$i" -le 300 ] || fail "the restored server did not start: $(tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
+      sleep 0.2
+    done
     echo '@@made' ;;
   status)
     if ! running; then echo '@@state down'; tail -n 5 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'; exit 0; fi

@@ -29,6 +29,8 @@ export interface RestoreResult {
   bytes: number;
   seconds: number;
   system_identifier: string;
+  /** The newest commit the store's archive knows of (its index and the partial segment): what came after the data. */
+  archive_latest: string | null;
 }
 
 export interface RestoreArgs {
@@ -83,6 +85,8 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   } catch (e) {
     throw e instanceof OperationError || e instanceof SafetyRefusal ? e : new SafetyRefusal(`${args.store.name}: ${(e as Error).message}`);
   }
+  const commits = [...list.wal.map((w) => w.last_commit), list.partial?.last_commit ?? null].filter((c): c is string => c !== null);
+  const archiveLatest = commits.sort((a, b) => isoMs(a)! - isoMs(b)!).pop() ?? null;
   const base = chooseBase(list.bases, args.target);
   if (!base) {
     const oldest = list.bases.map((b) => b.end_time).sort()[0];
@@ -141,9 +145,13 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     await withProgress(args, 'replay', async () => `copying 0 1 ${state.replay && /^[0-9A-F]+\/[0-9A-F]+$/.test(state.replay) ? Math.max(0, Number(lsnValue(state.replay) - fromLsn)) : 0} ${endBytes}`, async () => {
       const deadline = Date.now() + (args.timeoutS ?? 6 * 3600) * 1000;
       for (;;) {
-        state = tags(await step(conn, script('status'), 'watching recovery'));
+        const out = await step(conn, script('status'), 'watching recovery');
+        state = tags(out);
         if (state.state === 'promoted') return;
-        if (state.state === 'down') throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery (see its log: /var/log/postgresql/postgresql-${version}-${cluster}.log)`);
+        if (state.state === 'down') {
+          const lines = out.split('\n').filter((l) => l.startsWith('@@log ')).map((l) => `  ${l.slice(6)}`);
+          throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery; the end of its log:\n${lines.join('\n')}`);
+        }
         if (Date.now() > deadline) throw new OperationError(`${args.to.name}: recovery did not finish within ${args.timeoutS ?? 6 * 3600} s`);
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -167,6 +175,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
       bytes: base.bytes,
       seconds: Math.round((Date.now() - started) / 100) / 10,
       system_identifier: done.sysid,
+      archive_latest: archiveLatest,
     };
   } catch (e) {
     const dropped = await drop().catch(() => ({}) as Record<string, string>);

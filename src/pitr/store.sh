@@ -75,6 +75,7 @@ commit_of() {
 archive_one() {
   n=$1 f="$SP/$1"
   [ -f "$f" ] && [ ! -L "$f" ] || { rm -rf "$f"; return 0; }  # (only pg_receivewal writes here: anything else goes)
+  [ "$n" != "$(cat "$SP/.placeholder" 2> /dev/null)" ] || return 0  # (sparse zeros: never archived, whatever happens)
   size=$(stat -c %s "$f")
   if hist_ok "$n"; then
     [ "$size" -le 65536 ] || { alert "$H sent a timeline history file of $size bytes ($n): dropped"; rm -f "$f"; return 0; }
@@ -86,11 +87,18 @@ archive_one() {
     [ "$(cat "$A/segsize")" = "$size" ] || { alert "$H changed its segment size to $size bytes ($n): dropped"; rm -f "$f"; return 0; }
     out="$WAL/$n.gz.age" summary="$n $(lsn_at "$n" "$size" 0) $(lsn_at "$n" "$size" 1) $(commit_of "$f")"
   fi
-  if [ -e "$out" ]; then rm -f "$f"; return 0; fi  # fetched again after a restart: the first copy stays
+  if [ -e "$out" ]; then [ "$n" = "$(cat "$SP/.placeholder" 2> /dev/null)" ] || rm -f "$f"; return 0; fi  # fetched again: the first copy stays
   max=$(room "$size") || { stop_reason "less than $MIN_FREE would stay free on the store"; return 1; }
   seal "$out" "$max" < "$f" || { stop_reason "cannot encrypt $n into $WAL"; return 1; }
   [ -z "$summary" ] || { printf '%s %s\n' "$summary" "$(stat -c %s "$out")" >> "$INDEX" && sync "$INDEX"; }
   rm -f "$f"
+  # the newest archived segment stays as a sparse file of its size (no plaintext, no memory): a restarted
+  # pg_receivewal resumes after it instead of fetching from the slot's older position again
+  if [ -n "$summary" ]; then
+    old=$(cat "$SP/.placeholder" 2> /dev/null)
+    [ -z "$old" ] || [ "$old" = "$n" ] || rm -f "$SP/$old"
+    truncate -s "$size" "$f" && printf '%s\n' "$n" > "$SP/.placeholder"
+  fi
 }
 
 # lsn_at SEGMENT SEGSIZE END: the LSN a segment starts at (END=0) or ends at (END=1), computed from its name
@@ -115,13 +123,13 @@ drain() {
 peek() {
   p=$(find "$SP" -maxdepth 1 -type f -name '*.partial' -printf '%T@ %f\n' | sort -n | tail -n 1)
   [ -n "$p" ] || return 0
-  t=${p%%.*} n=${p##* }; n=${n%.partial}
+  m=${p%% *} t=${p%%.*} n=${p##* }; n=${n%.partial}  # (m: the mtime to the nanosecond: a write in the same second is seen)
   seg_ok "$n" || return 0
-  [ "$t" != "$(cat "$SP/.peeked" 2> /dev/null)" ] || return 0
+  [ "$m" != "$(cat "$SP/.peeked" 2> /dev/null)" ] || return 0
   mkdir -p "$SP/.peek" && ln -f "$SP/$n.partial" "$SP/.peek/$n" 2> /dev/null || return 0
   c=$(commit_of "$SP/.peek/$n"); rm -f "$SP/.peek/$n"
   printf '%s %s %s\n' "$n" "$c" "$t" > "$A/latest.tmp" && mv "$A/latest.tmp" "$A/latest"
-  printf '%s\n' "$t" > "$SP/.peeked"
+  printf '%s\n' "$m" > "$SP/.peeked"
 }
 
 # receive HOST: the long-running receiver (one per host: a second start exits at once)
@@ -140,7 +148,7 @@ receive() {
   while :; do
     ok=1; drain || ok=0
     pending=$(find "$SP" -maxdepth 1 -type f ! -name '*.partial' ! -name '.*' | wc -l)
-    [ "$pending" -lt 3 ] || { ok=0; stop_reason "$pending segments wait for the archive"; }
+    [ "$pending" -lt 4 ] || { ok=0; stop_reason "$((pending - 1)) segments wait for the archive"; }  # (one is the placeholder)
     room $((2 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) > /dev/null || { ok=0; stop_reason "less than $MIN_FREE would stay free on the store"; }
     if [ "$ok" = 0 ]; then  # production keeps the WAL meanwhile, up to max_slot_wal_keep_size
       [ -z "$pid" ] || { kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; pid=''; }
@@ -153,7 +161,7 @@ receive() {
       elif [ -n "$pid" ]; then backoff=5; touch "$SP/.alive"; fi  # connected a whole poll: current (keepalives end a dead link in ~30 s)
       if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
         tail -n 50 "$SP/.log" > "$SP/.log.1" 2> /dev/null; mv -f "$SP/.log.1" "$SP/.log" 2> /dev/null
-        "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n --status-interval=10 >> "$SP/.log" 2>&1 &
+        "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n -v --synchronous --status-interval=10 >> "$SP/.log" 2>&1 &
         pid=$!
       fi
     fi
@@ -165,11 +173,19 @@ receive() {
 # slot_trouble: after pg_receivewal stopped: a slot whose WAL production removed (max_slot_wal_keep_size reached) is
 # made again from now; the archive then has a gap, which status and health name until the next base backup
 slot_trouble() {
+  # a segment asked again that the archive holds already (pg_receivewal restarted from an older file): not a gap;
+  # what the spool holds of it and before goes, and the next start follows the slot
+  asked=$(sed -n 's/.*requested WAL segment \([0-9A-F]\{24\}\) has already been removed.*/\1/p' "$SP/.log" | tail -n 1)
+  if [ -n "$asked" ] && [ -f "$WAL/$asked.gz.age" ]; then
+    say "$H: the server no longer has $asked, which the archive holds: starting after it ($(find "$SP" -maxdepth 1 -type f ! -name '.*' -printf '%f ')))"
+    for f in "$SP"/*; do n=${f##*/}; n=${n%.partial}; seg_ok "$n" && [ "$(printf '%s\n%s\n' "$n" "$asked" | sort | head -n 1)" = "$n" ] && rm -f "$f"; done
+    mv -f "$SP/.log" "$SP/.log.prev"; return 0
+  fi
   if grep -q 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" 2> /dev/null; then
-    alert "$H: the slot lost WAL the store had not received (max_slot_wal_keep_size reached, or the slot is gone): a gap; made again from now, a base backup follows"
+    alert "$H: the slot lost WAL the store had not received (max_slot_wal_keep_size reached, or the slot is gone): a gap; made again from now, a base backup follows ($(grep -m 1 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" | head -c 300))"
     "$PGBIN/pg_receivewal" -d "$CONN" --slot=ironclad_pitr --drop-slot > /dev/null 2>&1
     "$PGBIN/pg_receivewal" -d "$CONN" --slot=ironclad_pitr --create-slot --if-not-exists >> "$SP/.log" 2>&1 || return 0
-    rm -f "$SP"/*.partial; : > "$SP/.log"
+    rm -f "$SP"/*.partial; mv -f "$SP/.log" "$SP/.log.prev"
     setsid "$0" base "$H" > /dev/null 2>&1 < /dev/null &
   fi
 }
@@ -203,7 +219,7 @@ base() {
   to=$(printf '%s\n' "$ranges" | tail -n 1 | cut -d' ' -f3)
   lsn_ok "${from% *}" && lsn_ok "$to" || die "$H: the backup's manifest does not say its WAL range"
   rm -f "$work/tap" "$work/ranges"
-  end=$(date -u +%Y-%m-%dT%H:%M:%SZ) bytes=$(stat -c %s "$work/base.tar.gz.age")
+  end=$(date -u -d "@$(($(date -u +%s) + 1))" +%Y-%m-%dT%H:%M:%SZ) bytes=$(stat -c %s "$work/base.tar.gz.age")
   printf '{"id":"%s","host":"%s","start_lsn":"%s","end_lsn":"%s","start_time":"%s","end_time":"%s","timeline":%s,"system_identifier":"%s","bytes":%s}\n' \
     "$id" "$H" "${from% *}" "$to" "$start" "$end" "${from#* }" "$sysid" "$bytes" > "$work/backup.json"
   rm -f "$work/log" && chmod 440 "$work/backup.json" && sync "$work/backup.json" "$work" && mv "$work" "$BASE/$id" && sync "$BASE" || die "cannot put $id in place"
@@ -231,6 +247,7 @@ judge() {
     function lsnseg(l,  p) { p = index(l, "/"); return int((hex(substr(l, 1, p - 1)) * 4294967296 + hex(substr(l, p + 1))) / size) }
     function iso(e) { return strftime("%Y-%m-%dT%H:%M:%SZ", e, 1) }
     function q(s) { return s == "" ? "null" : "\"" s "\"" }
+    function norm(t) { return t == "" ? "" : index(t, ".") ? t : substr(t, 1, 19) ".000000Z" }  # (compared as text)
     function seg(s) { return length(s) == 24 && s !~ /[^0-9A-F]/ }
     function time(s) { return length(s) == 27 && s ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]+Z$/ }
     $1 == "Z" { host = $2; cluster = $3; size = $4; now = $5; stall = $6 }
@@ -253,12 +270,12 @@ judge() {
       for (k = 1; k <= nb; k++) {
         s = lsnseg(bstart[k]); e = lsnseg(bend[k])
         if (!(s in have) || !(e in have) || s < gapat) continue
-        if (earliest == "" || bendt[k] < earliest) { earliest = bendt[k]; eid = bid[k] }
+        if (earliest == "" || bendt[k] < earliest) { earliest = bendt[k]; eid = bid[k] }  # (both the store clock, to the second)
         if (bid[k] > nid) nid = bid[k]
       }
       nowiso = iso(now)
-      if (latest > nowiso) latest = nowiso   # a host clock in the future never extends the window
-      if (earliest == "" || latest < earliest) latest = ""
+      if (norm(latest) > norm(nowiso)) latest = nowiso   # a host clock in the future never extends the window
+      if (earliest == "" || norm(latest) < norm(earliest)) latest = ""
       lag = ""
       if (latest != "") { split(latest, d, /[-T:.Z]/); lag = now - mktime(d[1] " " d[2] " " d[3] " " d[4] " " d[5] " " d[6]) }
       still = arrived == "" ? "" : int(now - arrived)
@@ -287,7 +304,7 @@ prune() {
     id_ok "$b" || continue
     i=$((i + 1))
     num=$(printf '%s' "$b" | tr -d TZ) wnum=$(printf '%s' "${window:-0}" | tr -d TZ)
-    if [ "$i" -le "$2" ] || [ "$num" -gt "$keep_from" ] || [ -n "$window" ] && [ "$num" -ge "$wnum" ]; then oldest=$b; continue; fi
+    if [ "$i" -le "$2" ] || [ "$num" -gt "$keep_from" ] || { [ -n "$window" ] && [ "$num" -ge "$wnum" ]; }; then oldest=$b; continue; fi
     if [ -n "$dry" ]; then echo "would remove base $H/$b"; else rm -rf "${BASE:?}/$b" && echo "removed base $H/$b"; fi
   done
   [ -n "$oldest" ] || { echo "no base backup of $H: no WAL removed"; return 0; }

@@ -1,0 +1,37 @@
+# --- body: put a finished point-in-time restore in service in place of the host's cluster (POSIX sh, as root). ---
+# Rendered above: VERSION, CLUSTER (the restored one, finished by this run), LIVE (the cluster it replaces, as the
+# inventory names it) and LIVE_PORT, KEPT (the name the replaced cluster is kept under, with its time). The live
+# cluster (running, or dead) is stopped and kept, whole, under KEPT on the restored cluster's old port with
+# start.conf manual (it never starts beside the new one); the restored cluster takes LIVE's name, data directory
+# path and port, and starts. Nothing is deleted. Prints @@kept KEPT PORT.
+set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+fail() { printf 'ironclad-pitr-swap: %s\n' "$*" >&2; exit 1; }
+refuse() { printf 'ironclad-pitr-swap: refused: %s\n' "$*" >&2; exit 3; }
+cd / || exit 1
+etc=/etc/postgresql/$VERSION
+ctl() { if [ -d /run/systemd/system ]; then systemctl "$1" "postgresql@$VERSION-$2"; else pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$2" "$1"; fi; }
+state() { pg_lsclusters -h "$VERSION" "$1" 2> /dev/null | awk '{ print $4 }'; }
+grep -q '^# ironclad pitr restore of .*promoted' "$etc/$CLUSTER/conf.d/ironclad-pitr.conf" 2> /dev/null ||
+  refuse "$VERSION/$CLUSTER is not a finished point-in-time restore"
+[ ! -e "$etc/$KEPT" ] && [ ! -e "/var/lib/postgresql/$VERSION/$KEPT" ] || refuse "$VERSION/$KEPT already exists"
+rport=$(pg_conftool -s "$VERSION" "$CLUSTER" show port) || fail "cannot read the restored cluster's port"
+case "$rport" in '' | *[!0-9]*) fail "the restored cluster's port is not a number" ;; esac
+[ "$(state "$CLUSTER")" = online ] || fail "the restored cluster $VERSION/$CLUSTER is not running"
+if [ -d "$etc/$LIVE" ]; then
+  if [ "$(state "$LIVE")" = online ]; then ctl stop "$LIVE" || fail "cannot stop $VERSION/$LIVE"; fi
+  pg_renamecluster "$VERSION" "$LIVE" "$KEPT" || fail "cannot rename $VERSION/$LIVE to $KEPT"
+  pg_conftool "$VERSION" "$KEPT" set port "$rport"
+  echo manual > "$etc/$KEPT/start.conf"
+  printf '@@kept %s %s\n' "$KEPT" "$rport"
+fi
+ctl stop "$CLUSTER" || fail "cannot stop the restored cluster"
+pg_renamecluster "$VERSION" "$CLUSTER" "$LIVE" || fail "cannot rename $VERSION/$CLUSTER to $LIVE"
+pg_conftool "$VERSION" "$LIVE" set port "$LIVE_PORT"
+sed -i "s/^port = .*/port = $LIVE_PORT/" "$etc/$LIVE/conf.d/ironclad-pitr.conf"
+echo auto > "$etc/$LIVE/start.conf"
+ctl start "$LIVE" || fail "the restored cluster did not start as $VERSION/$LIVE: $(tail -n 3 "/var/log/postgresql/postgresql-$VERSION-$LIVE.log" 2> /dev/null)"
+r=$(runuser -u postgres -- psql -X -A -t -q -p "$LIVE_PORT" -d postgres -c 'SELECT pg_is_in_recovery()') || fail "$VERSION/$LIVE does not answer after the swap"
+[ "$r" = f ] || fail "$VERSION/$LIVE is not a primary after the swap"
+rm -f "/var/lib/ironclad/restored/$CLUSTER.json"

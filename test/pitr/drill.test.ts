@@ -1,0 +1,42 @@
+// The point-in-time drill's pure parts: the audit's verdict, the heartbeat rule, the checkpoint's and proof's output.
+import t from 'tap';
+import { checkpointScript, judgeHeartbeat, judgePitrDrill, parseCheckpoint, parseProof } from '../../src/pitr/drill.js';
+
+const NOW = new Date('2026-12-10T12:00:00Z');
+const rec = (o: object) => JSON.stringify(o);
+
+t.test('the audit: red without a passing drill in 8 days', async (t) => {
+  t.match(judgePitrDrill(null, NOW), { ok: false, message: /no point-in-time restore drill yet/ });
+  t.match(judgePitrDrill(rec({ passed: true, at: '2026-12-08T12:00:00Z' }), NOW), { ok: true, message: /passed 2026-12-08/ });
+  t.match(judgePitrDrill(rec({ passed: true, at: '2026-12-01T11:00:00Z' }), NOW), { ok: false, message: /9 days old .* due after 8/ });
+  t.match(judgePitrDrill(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: '2026-12-07T12:00:00Z' }), NOW), { ok: true, message: /the latest, 2026-12-10T11:00:00Z, failed/ });
+  t.match(judgePitrDrill(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: null }), NOW), { ok: false, message: /has passed \(the last, .*failed/ });
+  t.match(judgePitrDrill('{"passed":tru', NOW), { ok: false }, 'an unreadable record is not a pass');
+  t.match(judgePitrDrill(rec({ passed: true, at: '$(reboot)' }), NOW), { ok: false }, 'a time that is not one is not a pass');
+  t.match(judgePitrDrill(rec({ passed: true, at: '2026-12-01T12:00:00Z' }), NOW, 10), { ok: true }, 'the bound is a parameter');
+});
+
+t.test('the heartbeat: within 60 s of the point restored to', async (t) => {
+  t.equal(judgeHeartbeat('2026-12-10T11:59:30.5Z', '2026-12-10T12:00:00Z'), null);
+  t.match(judgeHeartbeat('2026-12-10T11:58:59Z', '2026-12-10T12:00:00Z'), /61 s from the point/);
+  t.match(judgeHeartbeat('2026-12-10T12:01:01Z', '2026-12-10T12:00:00Z'), /-61 s/, 'a heartbeat from the future is as wrong');
+  t.match(judgeHeartbeat(null, '2026-12-10T12:00:00Z'), /no heartbeat row/);
+});
+
+t.test("the checkpoint's and the proof's output", async (t) => {
+  t.same(parseCheckpoint('@@point\t0/804AB88\t2026-12-02T22:25:17.123456Z\n@@counts\t2\t7\t{"public.t": 2, "public.u": 5}\n'), { lsn: '0/804AB88', time: '2026-12-02T22:25:17.123456Z', counts: { 'public.t': 2, 'public.u': 5 } });
+  t.equal(parseCheckpoint('@@point\t0/8;rm\t2026-12-02T22:25:17Z\n@@counts\t0\t0\t{}\n'), null, 'an LSN that is not one');
+  t.equal(parseCheckpoint('@@counts\t0\t0\t{}\n'), null, 'no restore point');
+  const proof = parseProof('@@heartbeat 2026-12-02T22:25:10.000001Z\n@@db app\n@@counts\t1\t2\t{"public.t": 2}\n@@amcheck app ok 3\n');
+  t.same(proof, { heartbeat: '2026-12-02T22:25:10.000001Z', counts: { 'public.t': 2 }, indexes: 3, amcheck: [] });
+  const bad = parseProof('@@heartbeat none\n@@db app\n@@amcheck app failed ERROR: index "t_pkey" lacks a main relation fork\n');
+  t.match(bad, { heartbeat: null, counts: null, indexes: 0, amcheck: [/amcheck found a problem in app: ERROR: index "t_pkey"/] });
+});
+
+t.test('the checkpoint script takes only plain names; the restore point reaches psql as a variable', async (t) => {
+  const s = checkpointScript({ port: 5432, database: 'app', point: 'ironclad-drill-20261202T222517Z' });
+  t.match(s, /pg_create_restore_point\(:'\\''point'\\''\)/);
+  t.match(s, /-v point=ironclad-drill-20261202T222517Z/);
+  t.throws(() => checkpointScript({ port: 5432, database: "app'; DROP", point: 'ironclad-drill-20261202T222517Z' }));
+  t.throws(() => checkpointScript({ port: 5432, database: 'app', point: "x'; DROP" }));
+});

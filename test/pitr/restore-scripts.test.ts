@@ -1,0 +1,60 @@
+// The restore's host scripts rendered with checked values only (and shellcheck-clean), and the parsers of their output.
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import type { Host } from '../../src/inventory/types.js';
+import { representsText } from '../../src/pitr/restore-actions.js';
+import { checkFetchedBase, clusterName, fetchScript, pgTimeToIso, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
+import { freePort } from '../../src/pitr/restore.js';
+
+const store = { name: 's', address: '10.0.0.2', ssh: { port: 22 }, backup_store: { user: 'ironclad-backup', path: '/srv' } } as unknown as Host;
+const base = { id: '20261202T020000Z', start_lsn: '0/5000028', timeline: 1, system_identifier: '7300000000000000001' };
+
+t.test('rendered scripts: every value checked and quoted, shellcheck clean', async (t) => {
+  const scripts = [
+    fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'list' } }),
+    fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'base', id: base.id } }),
+    fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['000000010000000000000005', '000000010000000000000006'], segSize: 16777216 } }),
+    restoreScript({ mode: 'make', version: 15, cluster: 'pitr_x', port: 5433, source: 'db', base: base.id, target: '2026-12-02T21:15:00Z' }),
+    restoreScript({ mode: 'make', version: 15, cluster: 'pitr_x', port: 5433, source: 'db', base: base.id, target: null, point: 'ironclad-drill-20261202T222517Z' }),
+  ];
+  for (const s of scripts) {
+    let out = '';
+    try {
+      execFileSync('shellcheck', ['-s', 'sh', '-'], { input: s });
+    } catch (e) {
+      out = String((e as { stdout: Buffer }).stdout);
+    }
+    t.equal(out, '', 'shellcheck clean');
+  }
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'base', id: '../../etc' } }), /base backup id/);
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['00000001000000000000000$(x)'], segSize: 16777216 } }), /segment/);
+  t.throws(() => fetchScript({ store, source: 'db;reboot', cluster: 'pitr_x', what: { mode: 'list' } }), /host name/);
+  t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 80, source: 'db', base: base.id, target: null }), /port 80/);
+  t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: base.id, target: "2026'; x" }), /not a time/);
+  t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: base.id, target: null, point: "p'" }), /restore point/);
+  t.throws(() => clusterName('../main'), /not a plain/);
+  t.throws(() => clusterName('Main'), /not a plain/);
+});
+
+t.test("parsers: tags, PostgreSQL's logged times, free ports", async (t) => {
+  t.same(tags('@@state recovering\nnoise\n@@replay 0/5000028\n@@made\n'), { state: 'recovering', replay: '0/5000028', made: '' });
+  t.equal(pgTimeToIso('2026-12-02 21:15:00.123456 UTC'), '2026-12-02T21:15:00.123Z');
+  t.equal(pgTimeToIso('2026-12-02 22:15:00+01'), '2026-12-02T21:15:00Z');
+  t.equal(pgTimeToIso('yesterday'), null);
+  t.equal(freePort('cluster 5432\nlisten 22\nlisten 5433\ncluster 5434\n'), 5435);
+});
+
+t.test('the fetched base must be what the store described', async (t) => {
+  const ok = '@@version 15\n@@segsize 16777216\n@@sysid 7300000000000000001\n@@label_lsn 0/5000028\n@@label_tli 1\n';
+  t.same(checkFetchedBase(ok, base), { version: 15, segSize: 16777216 });
+  t.throws(() => checkFetchedBase(ok.replace('7300000000000000001', '7300000000000000002'), base), /system identifier 7300000000000000002 is not/);
+  t.throws(() => checkFetchedBase(ok.replace('0/5000028', '0/6000028'), base), /backup_label starts at 0\/6000028/);
+  t.throws(() => checkFetchedBase(ok.replace('@@label_tli 1', '@@label_tli 2'), base), /timeline 2/);
+  t.throws(() => checkFetchedBase(ok.replace('16777216', '1000'), base), /segment size/);
+  t.throws(() => checkFetchedBase(ok.replace('@@version 15', '@@version 15;x'), base), /PG_VERSION/);
+});
+
+t.test("the runbook's sentence about what the data represents", async (t) => {
+  t.match(representsText({ source: 'db', target: '2026-12-02T21:15:00Z', stopped: 'target', last_commit: '2026-12-02T21:14:59Z', archive_latest: '2026-12-02T21:30:00Z' }), /what db had committed at 2026-12-02T21:15:00Z \(inclusive\).*commits up to 2026-12-02T21:30:00Z that it does not: they are lost by a swap/);
+  t.match(representsText({ source: 'db', target: 'latest', stopped: 'end', last_commit: '2026-12-02T21:30:00Z', archive_latest: '2026-12-02T21:30:00Z' }), /everything db's archive held.*nothing later/);
+});
