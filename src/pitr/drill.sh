@@ -22,6 +22,7 @@ for db in $DBS; do
 SQL
   # amcheck lives in a schema of its own, made by the superuser (never in the application's public)
   out=$(psql_ -d "$db" 2>&1 << 'SQL'
+SET client_min_messages = warning;
 SET search_path = pg_catalog, pg_temp;
 CREATE SCHEMA IF NOT EXISTS ironclad_amcheck AUTHORIZATION postgres;
 CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA ironclad_amcheck;

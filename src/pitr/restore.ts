@@ -2,6 +2,7 @@
 // from the store with its own read key and identity (the database host is never contacted: it may be dead), makes a
 // new cluster of them on a port no cluster of that host has, recovers it to the target, promotes it and checks it.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
 import { tail } from '../executor/run.js';
 import type { Host } from '../inventory/types.js';
@@ -101,15 +102,16 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   try {
     args.log(`${args.to.name}: base backup ${base.id} (ended ${base.end_time}, ${base.bytes} bytes encrypted) into cluster ${cluster} on port ${args.port}`);
     const p = restorePaths(cluster);
-    const baseOut = await withProgress(args, 'base', async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${p.progress} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`, () =>
+    const baseOut = await withProgress(args, 'base', async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${shq(p.progress)} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`, () =>
       fetch({ mode: 'base', id: base.id }, `fetching base backup ${base.id}`),
     );
     const fetched = checkFetchedBase(baseOut, base);
     version = fetched.version;
     const { segSize } = fetched;
+    await conn.run(`rm -f ${shq(p.progress)}`);
     let plan = planWal({ base, wal: list.wal, segSize, target: args.target });
     if (plan.problem) throw new SafetyRefusal(`${source}'s archive cannot give this restore: ${plan.problem}`);
-    const getWal = (segments: string[]) => withProgress(args, 'wal', async () => (await conn.run(`cat ${p.progress} 2>/dev/null`)).stdout, () => fetch({ mode: 'wal', segments, segSize }, `fetching ${segments.length} WAL segments`));
+    const getWal = (segments: string[]) => withProgress(args, 'wal', async () => (await conn.run(`cat ${shq(p.progress)} 2>/dev/null`)).stdout, () => fetch({ mode: 'wal', segments, segSize }, `fetching ${segments.length} WAL segments`));
     args.log(`${args.to.name}: ${plan.segments.length} WAL segments${plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB`);
     await getWal(plan.segments);
     let partial = false;
@@ -135,6 +137,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     const target = useTarget && args.target.kind === 'time' ? args.target.text : null;
     const point = args.target.kind === 'point' ? args.target.name : undefined;
     const script = (mode: 'make' | 'status' | 'finish') => restoreScript({ mode, version, cluster, port: args.port, source, base: base.id, target, point });
+    await conn.run(`rm -f ${shq(p.progress)}`);
     made = true;
     await step(conn, script('make'), 'making the restored cluster');
     const total = plan.segments.length + (partial ? 1 : 0);

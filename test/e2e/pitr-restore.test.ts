@@ -2,9 +2,10 @@
 // down: a time between two commits holds exactly the first, `latest` holds both, each onto the restoring host only
 // (--limit proves nothing else is contacted); a production target and a taken port are refused; the drill passes,
 // and fails (exit 3) once a WAL segment is removed from the store.
-// Lab `pt` (10.213.40.0/24): pt-db (production, archives to pt-store), pt-store, pt-stage (pt-db's drill host).
+// Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24): pt-db (production, archives to pt-store), pt-store, pt-stage
+// (pt-db's drill host).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import t from 'tap';
@@ -14,45 +15,8 @@ import { tempDir } from '../fixtures/tmp.js';
 import { renderPitrStore, renderPitrSudoers } from '../../src/pitr/render.js';
 
 const STATE = '/var/lib/ironclad-lab-pt';
-const INVENTORY = `version: 1
-lab:
-  bridge: iclpt
-  subnet: 10.213.40.0/24
-  state_dir: ${STATE}
-defaults:
-  ssh: { user: root, port: 22, identity_file: ${STATE}/id_ed25519, known_hosts: ${STATE}/known_hosts }
-  postgres: { version: 15 }
-hosts:
-  pt-db:
-    address: 10.213.40.10
-    tags: [production]
-    postgres:
-      cluster: main
-      port: 5432
-      listen: [127.0.0.1, 10.213.40.10]
-      roles:
-        - { name: app, login: true, password: { file: ${STATE}/secrets/app.pw } }
-      databases:
-        - { name: app, owner: app }
-    backup:
-      to: pt-store
-      databases: [app]
-      schedule: "*-*-* 02:15:00"
-      retention: { daily: 14, weekly: 8, monthly: 6 }
-      drill: { host: pt-stage }
-      expect: { min_tables: 1, max_shrink: 0.5 }
-  pt-store:
-    address: 10.213.40.12
-    tags: [backup]
-    backup_store: { path: /srv/ironclad/backups, user: ironclad-backup }
-  pt-stage:
-    address: 10.213.40.20
-    tags: [staging]
-    postgres:
-      cluster: main
-      port: 5432
-      listen: [127.0.0.1]
-`;
+// the archive side's lab inventory (the same pt lab): pt-db archives to pt-store, pt-stage is its drill host
+const INVENTORY_FILE = fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url));
 
 const DIST = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/${p}`, import.meta.url)));
 // until the lead registers the `pitr` family, the same parse and verbs as the CLI's, from the built code
@@ -69,7 +33,8 @@ try {
 
 let runnerFile = '';
 function pitr(inv: string, args: string[]): Promise<CliResult> {
-  if (existsSync(fileURLToPath(new URL('../../dist/scripts/pitr.js', import.meta.url)))) return ironclad(['-i', inv, ...args]);
+  const families = fileURLToPath(new URL('../../dist/scripts/families.js', import.meta.url));
+  if (existsSync(families) && readFileSync(families, 'utf8').includes('pitr:')) return ironclad(['-i', inv, ...args]);
   if (!runnerFile) {
     runnerFile = join(tempDir('ironclad-pt-run-'), 'pitr.mjs');
     writeFileSync(runnerFile, RUNNER);
@@ -114,11 +79,9 @@ async function wireArchiving(lab: LabHandle): Promise<void> {
 }
 
 async function main() {
-  const dir = tempDir('ironclad-pt-');
   mkdirSync(`${STATE}/secrets`, { recursive: true, mode: 0o700 });
   if (!existsSync(`${STATE}/secrets/app.pw`)) writeFileSync(`${STATE}/secrets/app.pw`, 'pt-app-password\n', { mode: 0o600 });
-  const inv = join(dir, 'pt.yaml');
-  writeFileSync(inv, INVENTORY);
+  const inv = INVENTORY_FILE;
   const lab = await withLab(t, { inventoryFile: inv });
   const sql = (host: string, text: string, port = 5432, db = 'app') => lab.sshOk(host, `cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -p ${port} -d ${db}"`, { stdin: text });
   const heartbeat = () => sql('pt-db', 'INSERT INTO ironclad.heartbeat VALUES (now());', 5432, 'postgres');
