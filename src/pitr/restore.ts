@@ -48,7 +48,15 @@ export interface RestoreArgs {
 }
 
 /** Ports of the clusters a host has (running or not) and the TCP ports something listens on: for choosing a free one. */
-export const PORTS_SCRIPT = `pg_lsclusters -h 2>/dev/null | awk '{ print "cluster", $3 }'; ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print "listen", a[n] }'`;
+export const PORTS_SCRIPT = `pg_lsclusters -h 2>/dev/null | awk '{ print "cluster", $3, $1 "/" $2, $4 }'; ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print "listen", a[n] }'`;
+
+/** Pure: why `port` cannot take a restored cluster on the host whose PORTS_SCRIPT printed `stdout`, or null. */
+export function portTaken(stdout: string, port: number): string | null {
+  const lines = stdout.split('\n').map((l) => l.split(' ')).filter((f) => Number(f[1]) === port);
+  const cluster = lines.find((f) => f[0] === 'cluster');
+  if (cluster) return `port ${port} belongs to cluster ${cluster[2]} (${cluster[3] ?? '?'}) on this host: a restore never goes over or beside a cluster on its port (choose another --port)`;
+  return lines.length ? `something listens on port ${port} on this host (choose another --port)` : null;
+}
 
 /** Pure: the first port from 5433 up that no cluster of the host has and nothing listens on. */
 export function freePort(stdout: string): number {
@@ -93,6 +101,8 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     const oldest = list.bases.map((b) => b.end_time).sort()[0];
     throw new UserError(`no base backup of ${source} ended by ${args.target.kind === 'time' ? args.target.text : args.target.kind === 'point' ? `restore point ${args.target.name}` : 'now'}`, oldest ? `the earliest restorable time is ${oldest} (see ironclad pitr status)` : `the store has no base backup of ${source} yet: ironclad pitr base --host ${source}`);
   }
+  const taken = portTaken((await conn.run(PORTS_SCRIPT)).stdout, args.port);
+  if (taken) throw new SafetyRefusal(`${args.to.name}: refused: ${taken}`);
   let version = 0;
   let made = false;
   const drop = async () => {

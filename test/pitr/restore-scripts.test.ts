@@ -4,7 +4,7 @@ import t from 'tap';
 import type { Host } from '../../src/inventory/types.js';
 import { representsText } from '../../src/pitr/restore-actions.js';
 import { checkFetchedBase, clusterName, fetchScript, pgTimeToIso, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
-import { freePort } from '../../src/pitr/restore.js';
+import { freePort, portTaken } from '../../src/pitr/restore.js';
 
 const store = { name: 's', address: '10.0.0.2', ssh: { port: 22 }, backup_store: { user: 'ironclad-backup', path: '/srv' } } as unknown as Host;
 const base = { id: '20261202T020000Z', start_lsn: '0/5000028', timeline: 1, system_identifier: '7300000000000000001' };
@@ -41,7 +41,10 @@ t.test("parsers: tags, PostgreSQL's logged times, free ports", async (t) => {
   t.equal(pgTimeToIso('2026-12-02 21:15:00.123456 UTC'), '2026-12-02T21:15:00.123Z');
   t.equal(pgTimeToIso('2026-12-02 22:15:00+01'), '2026-12-02T21:15:00Z');
   t.equal(pgTimeToIso('yesterday'), null);
-  t.equal(freePort('cluster 5432\nlisten 22\nlisten 5433\ncluster 5434\n'), 5435);
+  t.equal(freePort('cluster 5432 15/main online\nlisten 22\nlisten 5433\ncluster 5434 15/old down\n'), 5435);
+  t.match(portTaken('cluster 5434 15/old down\n', 5434), /port 5434 belongs to cluster 15\/old \(down\)/, 'a cluster that is down still owns its port');
+  t.match(portTaken('listen 5440\n', 5440), /something listens on port 5440/);
+  t.equal(portTaken('cluster 5432 15/main online\nlisten 5432\n', 5440), null);
 });
 
 t.test('the fetched base must be what the store described', async (t) => {
