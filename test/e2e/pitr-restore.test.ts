@@ -16,6 +16,7 @@ import { renderPitrStore, renderPitrSudoers } from '../../src/pitr/render.js';
 
 const STATE = '/var/lib/ironclad-lab-pt';
 // the archive side's lab inventory (the same pt lab): pt-db archives to pt-store, pt-stage is its drill host
+const BOOK = fileURLToPath(new URL('../../runbooks/restore-production-pitr.yaml', import.meta.url));
 const INVENTORY_FILE = fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url));
 
 const DIST = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/${p}`, import.meta.url)));
@@ -176,6 +177,42 @@ async function main() {
     t.match(r.stdout, /pt-db: pitr drill FAILED/);
     t.match(r.stdout, /gap: WAL segment [0-9A-F]{24} is missing/);
     t.match(await lab.sshOk('pt-store', 'cat /srv/ironclad/backups/pitr/pt-db/drill.json'), /^\{"passed":false,.*"last_passed_at":"20/);
+  });
+
+  await t.test('the incident runbook, in place on production (dead), through to the swap', async (t) => {
+    // a new base after the removed segment, a third commit, production killed again
+    const b = await pitr(inv, ['pitr', 'base', '--host', 'pt-db']);
+    t.equal(b.code, 0, b.stdout + b.stderr);
+    await sql('pt-db', "INSERT INTO public.t VALUES ('third');");
+    await heartbeat();
+    await received();
+    await lab.sshOk('pt-db', 'kill -KILL "$(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)"');
+    const params = ['--set', 'source=pt-db', '--set', 'target=pt-db', '--set', 'time=latest'];
+    const actionsJs = readFileSync(fileURLToPath(new URL('../../dist/src/runbook/actions.js', import.meta.url)), 'utf8');
+    let code: number;
+    let output: string;
+    if (actionsJs.includes('restore-actions')) {
+      const r = await ironclad(['-i', inv, '--yes', 'runbook', 'run', BOOK, ...params]);
+      [code, output] = [r.code, r.stdout + r.stderr];
+    } else {
+      // until the lead registers the actions: the same engine, in this process, with them added
+      const { runRunbook } = await import('../../src/runbook/engine.js');
+      const { ACTIONS } = await import('../../src/runbook/actions.js');
+      const { loadRunbook } = await import('../../src/runbook/load.js');
+      const { PITR_RESTORE_ACTIONS } = await import('../../src/pitr/restore-actions.js');
+      const { withPool } = await import('../../src/executor/pool.js');
+      const actions = new Map([...ACTIONS, ...PITR_RESTORE_ACTIONS.map((a) => [a.name, a] as const)]);
+      const lines: string[] = [];
+      code = await withPool((pool) => runRunbook({ runbook: loadRunbook(BOOK, actions), actions, ctx: { inv: lab.inventory, pool, flags: { yes: true, json: false } }, params: { source: 'pt-db', target: 'pt-db', time: 'latest' }, dryRun: false, out: (l) => lines.push(l) }));
+      output = lines.join('\n');
+    }
+    t.equal(code, 0, output);
+    t.match(output, /the restored cluster holds everything pt-db's archive held/);
+    t.equal((await sql('pt-db', "SELECT string_agg(x, ',' ORDER BY x) FROM public.t;")).trim(), 'first,second,third', 'production serves the restore on its own port');
+    const clusters = await lab.sshOk('pt-db', 'pg_lsclusters -h');
+    t.match(clusters, /^15 +main +5432 +online/m, 'the restored cluster is main on 5432');
+    t.match(clusters, /^15 +main__damaged_\d{8}t\d{4}z +\d+ +down/m, 'the damaged cluster is kept, stopped');
+    t.equal((await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main__damaged_*/start.conf')).trim(), 'manual');
   });
 }
 

@@ -11,7 +11,7 @@ const FILE = fileURLToPath(new URL('../../runbooks/restore-production-pitr.yaml'
 t.test('the runbook loads, and both acting steps are destructive with the target typed', async (t) => {
   const actions = new Map([...ACTIONS, ...PITR_RESTORE_ACTIONS.map((a) => [a.name, a] as const)]);
   const book = loadRunbook(FILE, actions);
-  t.same(book.steps.map((s) => s.name), ['window', 'restore', 'swap']);
+  t.same(book.steps.map((s) => s.name), ['restore', 'swap']);
   for (const name of ['restore', 'swap']) {
     const step = book.steps.find((s) => s.name === name)!;
     t.equal(step.confirm, '{{params.target}}', `${name}: the target's name typed`);
