@@ -83,8 +83,8 @@ case "$MODE" in
     dbs=$(q 'SELECT count(*) FROM pg_database WHERE datallowconn') || fail "the restored cluster does not answer"
     printf '@@sysid %s\n@@databases %s\n' "$sysid" "$dbs"
     # where recovery stopped, as the server logged it (times only)
-    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*recovery stopping \(before\|after\) commit of transaction [0-9]*, time \([0-9-]* [0-9:.]* [A-Z+0-9]*\).*/@@stopped \1 \2/p' | tail -n 1
-    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*last completed transaction was at log time \([0-9-]* [0-9:.]* [A-Z+0-9]*\).*/@@last \1/p' | tail -n 1
+    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*recovery stopping \(before\|after\) commit of transaction [0-9]*, time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@stopped \1 \2/p' | tail -n 1
+    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*last completed transaction was at log time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@last \1/p' | tail -n 1
     {
       printf "# ironclad pitr restore of %s (base %s, to %s), promoted %s\n" "$SOURCE" "$BASE" "${TARGET:-the end of the archive}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
       printf "archive_mode = off\nport = %s\n" "$PGPORT"
