@@ -37,7 +37,7 @@ export function dbChanges(args: { host: Host; store: Host; state: PitrDbState; p
   const out: (Change | undefined)[] = [];
   const reload = { kind: 'sql' as const, port: pg.port, sql: 'SELECT pg_reload_conf();' };
   const reloadIf = state.online ? [reload] : [];
-  out.push(fileChange(pitrConfPath(host), state.conf, renderPitrConf(host), '644', 'the archiving settings: max_slot_wal_keep_size bounds what the slot keeps', reloadIf, 'postgres:postgres'));
+  out.push(fileChange(pitrConfPath(host), state.conf, renderPitrConf(host), '644', 'the archiving settings: max_slot_wal_keep_size bounds what the slot keeps; a dead connection ends in 30 s', reloadIf, 'postgres:postgres'));
   const block = renderPitrHba(store);
   if (state.hbaBlock !== block) {
     const hba = clusterPaths(pg).hba;

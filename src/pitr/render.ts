@@ -97,7 +97,17 @@ export function renderPitrSudoers(store: Host): string {
 
 /** The settings archiving needs on the database host (a file of its own in conf.d; sighup: a reload applies it). */
 export function renderPitrConf(host: Host): string {
-  return `# Managed by ironclad (continuous archiving): change the host's pitr: block of the inventory instead.\nmax_slot_wal_keep_size = '${pitrOf(host)!.maxSlotWalKeepSize.replace(/'/g, "''")}'\n`;
+  return [
+    "# Managed by ironclad (continuous archiving): change the host's pitr: block of the inventory instead.",
+    `max_slot_wal_keep_size = '${pitrOf(host)!.maxSlotWalKeepSize.replace(/'/g, "''")}'`,
+    '# a connection whose data goes unacknowledged for 30 s is dead: a walsender to a store that vanished must not hold',
+    '# the slot (a checkpoint waits for it to let go before it may drop WAL past max_slot_wal_keep_size: pg_wal would grow)',
+    'tcp_user_timeout = 30000',
+    'tcp_keepalives_idle = 30',
+    'tcp_keepalives_interval = 10',
+    'tcp_keepalives_count = 3',
+    '',
+  ].join('\n');
 }
 
 /** The pg_hba block that lets the store (and nothing else) open a replication connection as the archiving role. */

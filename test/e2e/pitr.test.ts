@@ -145,8 +145,11 @@ async function main() {
   await t.test('a cut longer than the bound: production drops the slot\'s WAL, never its disk; the store makes the slot again and a new base', async (t) => {
     cut();
     try {
+      const started = Date.now();
       await writeWal('past_bound', 160);
       await sql('CHECKPOINT;', 'postgres');
+      const took = (Date.now() - started) / 1000;
+      t.ok(took < 120, `the checkpoints did not wait for the dead store's walsender (${took.toFixed(0)} s; tcp_user_timeout ends it in ~30 s)`);
       const s = await slot();
       t.equal(s.walStatus, 'lost', 'PostgreSQL gave the WAL up rather than keep it');
       const wal = await pgWalBytes();

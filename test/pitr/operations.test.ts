@@ -65,6 +65,7 @@ t.test('the pg_hba block: only the store\'s address, replication only; replaced 
 
 t.test('settings: max_slot_wal_keep_size from the inventory, 10GB by default', async (t) => {
   t.match(renderPitrConf(db), /^max_slot_wal_keep_size = '10GB'$/m);
+  t.match(renderPitrConf(db), /^tcp_user_timeout = 30000$/m, 'a dead store\'s walsender cannot hold the slot (and stall checkpoints) for TCP\'s 15 minutes');
   t.match(renderPitrConf({ ...db, pitr: { max_slot_wal_keep_size: '64MB' } } as Host), /^max_slot_wal_keep_size = '64MB'$/m);
   t.same(pitrOf(db), { maxSlotWalKeepSize: '10GB', baseSchedule: db.backup!.schedule, retention: { bases: 2, days: 7 }, stallSeconds: 600 });
   t.equal(pitrOf({ ...db, pitr: { enabled: false } } as Host), null, 'an inventory may turn it off');
