@@ -9,10 +9,10 @@ import { archivingClients, PITR_PATHS, pitrOf } from './render.js';
 import { gatherDbState } from './state.js';
 import { parseStatus, type ClusterWindow } from './status.js';
 
-/** Gather and judge continuous archiving of the reachable hosts: findings for each archiving database host. */
+/** Gather and judge continuous archiving: findings for each reachable archiving database host (its window "not judged" when its store is outside --limit). */
 export async function collectPitr(inv: Inventory, reachable: Host[], pool: ConnectionPool): Promise<Finding[]> {
   const names = new Set(reachable.map((h) => h.name));
-  const dbs = inv.hosts.filter((h) => pitrOf(h) && (names.has(h.name) || names.has(h.backup!.to)));
+  const dbs = inv.hosts.filter((h) => pitrOf(h) && names.has(h.name));
   if (!dbs.length) return [];
   const stores = inv.hosts.filter((s) => names.has(s.name) && s.backup_store && archivingClients(s, inv.hosts).length);
   const windows = new Map<string, ClusterWindow>();
@@ -25,6 +25,7 @@ export async function collectPitr(inv: Inventory, reachable: Host[], pool: Conne
   for (const o of await fanOut(dbs.filter((d) => names.has(d.name)), async (d) => (await gatherDbState(await pool.get(d), d)).slot)) slots.set(o.host, o.ok ? o.value : undefined);
   return dbs.flatMap((d) => {
     const p = pitrOf(d)!;
-    return judgePitr({ host: d.name, store: d.backup!.to, window: windows.get(d.name) ?? null, slot: slots.get(d.name), maxSlotWalKeepSize: p.maxSlotWalKeepSize, stallSeconds: p.stallSeconds });
+    const window = names.has(d.backup!.to) ? (windows.get(d.name) ?? null) : ('not audited' as const);
+    return judgePitr({ host: d.name, store: d.backup!.to, window, slot: slots.get(d.name), maxSlotWalKeepSize: p.maxSlotWalKeepSize, stallSeconds: p.stallSeconds });
   });
 }

@@ -9,8 +9,8 @@ import type { ClusterWindow } from './status.js';
 export interface PitrAuditInput {
   host: string;
   store: string;
-  /** The store's view; null when the store did not answer. */
-  window: ClusterWindow | null;
+  /** The store's view; null when the store did not answer, 'not audited' when it is outside --limit. */
+  window: ClusterWindow | null | 'not audited';
   /** The slot on the database host; null when there is none, undefined when the server did not answer. */
   slot: { walStatus: string; retainedBytes: number | null } | null | undefined;
   /** max_slot_wal_keep_size of the inventory, e.g. '10GB'. */
@@ -34,7 +34,8 @@ const AREA = 'backup' as const;
 export function judgePitr(input: PitrAuditInput): Finding[] {
   const { host, window: w } = input;
   const out: Finding[] = [];
-  if (!w) out.push(finding(host, AREA, 'pitr window', 'failure', `the recovery window could not be read from ${input.store}`));
+  if (w === 'not audited') out.push(finding(host, AREA, 'pitr window', 'warning', `not judged: its store ${input.store} is not among the audited hosts (--limit)`));
+  else if (!w) out.push(finding(host, AREA, 'pitr window', 'failure', `the recovery window could not be read from ${input.store}`));
   else {
     const why = [
       !w.receiver && 'the receiver is not running',

@@ -12,6 +12,7 @@ t.test('one rule per row', async (t) => {
   const rows: [string, Partial<PitrAuditInput>, Record<string, string>, RegExp?][] = [
     ['all well', {}, { 'pitr window': 'ok', 'pitr lag': 'ok', 'pitr slot': 'ok' }, /restorable from 2026-12-02T02:15:30Z to 2026-12-02T21:53:27\.659794Z on backup-far/],
     ['the store did not answer', { window: null }, { 'pitr window': 'failure', 'pitr slot': 'ok' }, /could not be read from backup-far/],
+    ['the store outside --limit', { window: 'not audited' }, { 'pitr window': 'warning', 'pitr slot': 'ok' }, /not judged: its store backup-far is not among the audited hosts/],
     ['the window stopped growing', { window: { ...window, received_s: 900, lag_s: 900, archiving: false } }, { 'pitr window': 'failure', 'pitr lag': 'warning' }, /no WAL for 15 min \(bound 10 min\)/],
     ['the receiver is down', { window: { ...window, receiver: false, archiving: false } }, { 'pitr window': 'failure' }, /the receiver is not running/],
     ['a gap', { window: { ...window, gap: true } }, { 'pitr window': 'failure' }, /a gap in the WAL/],
