@@ -54,8 +54,10 @@ export function dbChanges(args: { host: Host; store: Host; state: PitrDbState; p
   const waiting: string[] = [];
   if (state.online && state.role !== undefined) {
     const attrs = 'LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE';
-    if (args.password === null) waiting.push(`${store.name} (the archiving role's password lives only there)`);
-    else if (!state.role || !state.role.login || !state.role.replication || state.role.superuser || !scramMatches(state.role.verifier, args.password)) {
+    const attrsOk = Boolean(state.role && state.role.login && state.role.replication && !state.role.superuser);
+    // (the store outside --limit: a role as it should be stays; its password is checked when the store is reachable)
+    if (args.password === null) { if (!attrsOk) waiting.push(`${store.name} (the archiving role's password lives only there)`); }
+    else if (!attrsOk || !scramMatches(state.role!.verifier, args.password)) {
       const verifier = scramVerifier(args.password);
       registerSecret(verifier);
       out.push({

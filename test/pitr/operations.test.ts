@@ -33,13 +33,15 @@ t.test('a database host: each missing part is one change, a converged host none'
     ['a role with another password', { role: { login: true, replication: true, superuser: false, verifier: scramVerifier('other') } }, PW, [/alter role ironclad_wal/]],
     ['a role made superuser by someone', { role: { login: true, replication: true, superuser: true, verifier: scramVerifier(PW) } }, PW, [/alter role ironclad_wal/]],
     ['the store not contacted: the role waits, the rest goes on', { role: null, slot: null }, null, [/create the physical replication slot/]],
+    ['the store not contacted, the role as it should be: nothing (plan --limit db-prod converges)', {}, null, []],
     ['server down: files only', { online: false, role: undefined, slot: undefined, heartbeatTable: undefined, conf: null }, PW, [/install the archiving settings/]],
   ];
   for (const [what, over, pw, expected] of cases) {
     const { changes, waiting } = dbChanges({ host: db, store, state: { ...converged(), ...over }, password: pw });
     t.equal(changes.length, expected.length, `${what}: ${descr(changes).join(' | ')}`);
     expected.forEach((re, i) => t.match(changes[i]?.description, re, what));
-    if (pw === null && over.online !== false) t.match(waiting[0], /backup-far/, `${what}: waits for the store`);
+    if (pw === null && over.role === null) t.match(waiting[0], /backup-far/, `${what}: waits for the store`);
+    if (pw === null && over.role === undefined) t.same(waiting, [], `${what}: nothing waits`);
   }
 });
 
