@@ -7,7 +7,8 @@
 #             and folders are accepted; prints @@version, @@segsize, @@sysid, @@label LSN TLI (checked by the caller)
 #   wal       SEGMENTS into WALDIR (postgres' own), each decrypted to a temp name, its size checked, then renamed;
 #             one already there is kept (a resumed fetch)
-#   partial   the segment the store is still receiving, as segment name ID, when there is one (@@partial yes|no)
+#   partial   segment ID as the store is still receiving it (zero-padded), or its archived copy once complete
+#             (@@partial yes, or @@partial no REASON)
 #   commits   the newest commit time in segment ID of WALDIR (pg_waldump), @@commit TIME or @@commit none
 set -eu
 umask 077
@@ -81,7 +82,7 @@ case "$MODE" in
     done ;;
   partial)
     install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
-    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" 2> "$WALDIR/.partial.err" && [ "$(stat -c %s "$WALDIR/.$ID.tmp")" = "$SEGSIZE" ]; then
+    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" "$ID" 2> "$WALDIR/.partial.err" && [ "$(stat -c %s "$WALDIR/.$ID.tmp")" = "$SEGSIZE" ]; then
       chown postgres: "$WALDIR/.$ID.tmp" && mv "$WALDIR/.$ID.tmp" "$WALDIR/$ID" && echo '@@partial yes'
     else
       printf '@@partial no %s\n' "$(tail -n 1 "$WALDIR/.partial.err" | tr -c '[:print:]' ' ' | cut -c 1-200)"

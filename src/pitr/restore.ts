@@ -125,7 +125,11 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     args.log(`${args.to.name}: ${plan.segments.length} WAL segments${plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB`);
     await getWal(plan.segments);
     let partial = false;
-    const getPartial = async (segment: string) => tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial?.startsWith('yes') ?? false;
+    const getPartial = async (segment: string) => {
+      const answer = tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial ?? 'no';
+      if (!answer.startsWith('yes')) args.log(`${args.to.name}: no partial segment ${segment} from the store (${answer.replace(/^no ?/, '') || 'none'}): the restore ends with the last completed segment`);
+      return answer.startsWith('yes');
+    };
     if (plan.partial) partial = await getPartial(plan.partial);
     // the target is set only when the WAL holds a commit after it (else recovery would end before it: the end it is)
     let useTarget = false;
