@@ -20,17 +20,17 @@ function pgHost(ctx: ActionContext, p: Record<string, unknown>): Host {
 }
 
 /** Shell printing `sum=N`, `sid=...`, `kib=...` and a read-rate sample (dd's summary) of the data directory. */
-function measureScript(host: Host): string {
+export function measureScript(host: Host): string {
   const p = clusterPaths(host.postgres!);
   return [
     `d=${shq(p.dataDirectory)}`,
     '[ -d "$d" ] || { echo "no data directory $d" >&2; exit 2; }',
     `LC_ALL=C ${p.bin}/pg_controldata "$d" | sed -n 's/^Data page checksum version: */sum=/p; s/^Database system identifier: */sid=/p'`,
     'echo "kib=$(du -sk "$d" | cut -f1)"',
-    // the largest relation file, read past the page cache where the filesystem allows it
-    `f=$(find "$d/base" -type f -size +1M -printf '%s %p\\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)`,
-    'if [ -n "$f" ]; then dd if="$f" of=/dev/null bs=1M count=256 iflag=direct 2>&1 | tail -n 1 || dd if="$f" of=/dev/null bs=1M count=256 2>&1 | tail -n 1; fi',
-    `echo "pin=$(tr -d '\\n' < ${IDENTITY_FILE} 2>/dev/null)"`,
+    // the largest file (a relation, else a WAL segment), read past the page cache where the filesystem allows it
+    `f=$(find "$d/base" "$d/pg_wal" -type f -size +1M -printf '%s %p\\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-)`,
+    'if [ -n "$f" ]; then r=$(dd if="$f" of=/dev/null bs=1M count=256 iflag=direct 2>&1) || r=$(dd if="$f" of=/dev/null bs=1M count=256 2>&1); printf \'%s\\n\' "$r" | tail -n 1; fi',
+    `echo "pin=$(if [ -f ${IDENTITY_FILE} ]; then tr -d '\\n' < ${IDENTITY_FILE}; fi)"`,
   ].join('\n');
 }
 

@@ -22,7 +22,7 @@ export function downtimeSeconds(bytes: number, rate: number): number {
 export function checksumsDowntime(bytes: number | null, measured: number | null): string {
   if (bytes === null) return 'downtime unknown: the data directory could not be measured';
   const rate = measured ?? ASSUMED_RATE;
-  return `about ${durationText(downtimeSeconds(bytes, rate))} of downtime for ${humanBytes(bytes)} at ${humanBytes(rate)}/s (${measured === null ? 'assumed; the runbook measures the disk first' : 'measured'})`;
+  return `about ${durationText(downtimeSeconds(bytes, rate))} of downtime for ${humanBytes(bytes)} at ${humanBytes(rate)}/s (${measured === null ? 'assumed' : 'measured'})`;
 }
 
 /** Pure: bytes/s from dd's summary line (`... copied, 0.5 s, 210 MB/s`): bytes over seconds. */

@@ -143,7 +143,7 @@ export function checksumsAdvice(args: { host: string; pg: PostgresSpec; clusters
   return {
     operation: 'checksums',
     description: `data checksums are OFF on ${pg.version}/${pg.cluster}: a damaged page is read as good data. apply does not enable them: ` +
-      `the cluster must be stopped while every page is rewritten (${checksumsDowntime(c.data_bytes, null)}). ` +
+      `the cluster must be stopped while every page is rewritten (${checksumsDowntime(c.data_bytes, null)}; the runbook measures the disk before it asks). ` +
       `When the downtime is acceptable: ironclad runbook run runbooks/enable-checksums.yaml --set host=${host}`,
     commands: [],
   };
