@@ -64,6 +64,7 @@ export function renderPitrStore(store: Host, clients: Host[], over: { spool?: st
     'set -u',
     assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '96m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '' }),
     '',
+    readFileSync(join(packageRoot(), 'src', 'pitr', 'window.sh'), 'utf8'),
     readFileSync(join(packageRoot(), 'src', 'pitr', 'store.sh'), 'utf8'),
   ].join('\n');
 }

@@ -114,7 +114,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
     const st = await until('latest to pass the commit', () => {
       const j = s.status();
-      return j.latest && j.latest >= committed.slice(0, 19) && j;
+      return j.latest && j.latest >= committed.slice(0, 19) && existsSync(join(s.root, 'pitr', 'db1', 'latest')) && j;
     }, 60_000, () => `committed ${committed}; ${s.run(['status', 'db1']).stdout} ${execFileSync('sh', ['-c', `ls -la --time-style=full-iso ${s.spool}/db1; cat ${s.spool}/db1/.log; cat ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
     t.match(st, { host: 'db1', cluster: '15/main', archiving: true, gap: false, receiver: true });
     t.ok(Date.parse(st.earliest) <= Date.parse(st.latest), 'earliest <= latest');
