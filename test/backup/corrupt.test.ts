@@ -96,3 +96,12 @@ t.test('a hostile message cannot break the status file or reach a shell: control
   t.same(r.args, ['0', '0', ''], 'a file node that is not a number is not asked');
   t.doesNotThrow(() => JSON.parse(`{"x":1${r.extra}}`), 'the status stays JSON');
 });
+
+t.test('a backup that succeeds again: recorded as the last good one, and the corruption seen before is behind it', async (t) => {
+  const work = tempDir('ironclad-corrupt-');
+  writeFileSync(join(work, '.corrupt.app'), '2026-11-30T02:15:00Z 20261129T021500Z-db-prod-app 2026-11-29T02:15:04Z\n');
+  const r = spawnSync('sh', ['-c', `now() { echo 2026-12-03T02:15:09Z; }\n${corrupt}\nWORK=$1\ngood app 20261203T021500Z-db-prod-app`, 'sh', work], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(readFileSync(join(work, '.good.app'), 'utf8'), '20261203T021500Z-db-prod-app 2026-12-03T02:15:09Z\n');
+  t.throws(() => readFileSync(join(work, '.corrupt.app')), 'the first sighting is dropped');
+});
