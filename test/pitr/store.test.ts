@@ -222,5 +222,11 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     const r = full.run(['base', 'db1']);
     t.equal(r.status, 3, 'a base backup is refused');
     t.match(r.stderr, /less than 100% would stay free/);
+    full.startReceiver();
+    const st = await until('receiving stopped with its reason', () => { const j = full.status(); return j.stopped && j; });
+    t.match(st, { receiver: true, archiving: false, stopped: /less than 100% would stay free on the store/ }, 'the receiver runs but does not receive');
+    t.equal(pg.sql(`SELECT count(*) FROM pg_stat_replication`).trim(), '1', 'no second stream was opened (only the other store\'s)');
+    t.match(full.run(['health', '--no-alert']).stdout, /late db1: .*stopped: less than 100% would stay free/);
+    await full.stopReceiver();
   });
 });
