@@ -11,6 +11,7 @@ import { restoreSwapAction, restoreSwapBackAction } from '../restore/swap.js';
 import { targetAction } from '../restore/target.js';
 import { CORRUPTION_ACTIONS } from '../corruption/actions.js';
 import { CHECKSUM_ACTIONS } from '../corruption/checksums.js';
+import { PITR_RESTORE_ACTIONS } from '../pitr/restore-actions.js';
 import { cliAction } from './cli-action.js';
 import type { Action } from './types.js';
 
@@ -18,6 +19,6 @@ export const ACTIONS = new Map<string, Action>(
   [
     cliAction, guardAction, pickAction, copyAction, restoreAction, scrubAction, piiScanAction, promoteAction, swapAction, swapBackAction, eventsAction, cleanupAction, checkRowsAction, discardAction, handOverAction,
     targetAction, reportAction, restoreSwapAction, restoreSwapBackAction,
-    ...CORRUPTION_ACTIONS, ...CHECKSUM_ACTIONS,
+    ...CORRUPTION_ACTIONS, ...CHECKSUM_ACTIONS, ...PITR_RESTORE_ACTIONS,
   ].map((a) => [a.name, a]),
 );

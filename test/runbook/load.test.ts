@@ -12,7 +12,7 @@ const load = (text: string) => {
 };
 
 t.test("the shipped runbooks load: each step's inputs come from earlier steps", async (t) => {
-  for (const book of ['staging-refresh', 'staging-swap-back', 'restore-production', 'restore-production-swap-back', 'provision-server'])
+  for (const book of ['staging-refresh', 'staging-swap-back', 'restore-production', 'restore-production-swap-back', 'restore-production-pitr', 'provision-server'])
     t.doesNotThrow(() => loadRunbook(new URL(`../../runbooks/${book}.yaml`, import.meta.url).pathname, ACTIONS), book);
 });
 
