@@ -82,9 +82,12 @@ case "$MODE" in
     done ;;
   partial)
     install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
-    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" "$ID" 2> "$WALDIR/.partial.err" && [ "$(stat -c %s "$WALDIR/.$ID.tmp")" = "$SEGSIZE" ]; then
+    # (a partial file may be shorter than a segment: it is padded with zeroes, which recovery reads as the WAL's end)
+    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" "$ID" 2> "$WALDIR/.partial.err" && [ "$(stat -c %s "$WALDIR/.$ID.tmp")" -le "$SEGSIZE" ] &&
+      [ -s "$WALDIR/.$ID.tmp" ] && truncate -s "$SEGSIZE" "$WALDIR/.$ID.tmp"; then
       chown postgres: "$WALDIR/.$ID.tmp" && mv "$WALDIR/.$ID.tmp" "$WALDIR/$ID" && echo '@@partial yes'
     else
+      [ -s "$WALDIR/.partial.err" ] || [ ! -e "$WALDIR/.$ID.tmp" ] || printf 'the store sent %s bytes\n' "$(stat -c %s "$WALDIR/.$ID.tmp")" > "$WALDIR/.partial.err"
       printf '@@partial no %s\n' "$(tail -n 1 "$WALDIR/.partial.err" | tr -c '[:print:]' ' ' | cut -c 1-200)"
       rm -f "$WALDIR/.$ID.tmp"
     fi

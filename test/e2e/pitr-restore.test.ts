@@ -89,12 +89,14 @@ async function main() {
   /** Wait until the store has received everything pt-db has written so far. */
   const received = async () => {
     const lsn = (await sql('pt-db', 'SELECT pg_current_wal_lsn();', 5432, 'postgres')).trim();
-    for (let i = 0; i < 120; i++) {
+    for (let i = 0; i < 240; i++) {
+      // (a receiver that stopped is started again after a minute, by its pid file, as its cron would)
+      if (i === 120) await lab.ssh('pt-store', 'p=$(cat /run/ironclad-pitr/pt-db.pid 2>/dev/null) && kill "$p"; sleep 1; setsid /usr/local/sbin/ironclad-pitr receive pt-db >>/var/log/ironclad-pitr.log 2>&1 </dev/null &');
       if ((await sql('pt-db', `SELECT coalesce(bool_or(write_lsn >= '${lsn}'), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr';`, 5432, 'postgres')).trim() === 't') return;
       await new Promise((r) => setTimeout(r, 500));
     }
-    const diag = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log; ls -la /srv/ironclad/backups/pitr/pt-db /srv/ironclad/backups/pitr/pt-db/wal /run/ironclad-pitr/pt-db');
-    throw new Error(`the store did not receive pt-db's WAL within 60 s:\n${diag.stdout}${diag.stderr}`);
+    const diag = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log /run/ironclad-pitr/pt-db/.log; ls -la /srv/ironclad/backups/pitr/pt-db /srv/ironclad/backups/pitr/pt-db/wal /run/ironclad-pitr/pt-db');
+    throw new Error(`the store did not receive pt-db's WAL within 120 s:\n${diag.stdout}${diag.stderr}`);
   };
 
   let between = '';
