@@ -183,10 +183,13 @@ slot_trouble() {
   fi
   if grep -q 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" 2> /dev/null; then
     alert "$H: the slot lost WAL the store had not received (max_slot_wal_keep_size reached, or the slot is gone): a gap; made again from now, a base backup follows ($(grep -m 1 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" | head -c 300))"
-    "$PGBIN/pg_receivewal" -d "$CONN" --slot=ironclad_pitr --drop-slot > /dev/null 2>&1
-    "$PGBIN/pg_receivewal" -d "$CONN" --slot=ironclad_pitr --create-slot --if-not-exists >> "$SP/.log" 2>&1 || return 0
-    rm -f "$SP"/*.partial; mv -f "$SP/.log" "$SP/.log.prev"
-    setsid "$0" base "$H" > /dev/null 2>&1 < /dev/null &
+    # (made with RESERVE_WAL: it keeps WAL from now, so the base backup that follows has all it needs)
+    timeout 60 psql -X -q -c 'DROP_REPLICATION_SLOT ironclad_pitr' "$CONN replication=true" > /dev/null 2>&1
+    timeout 60 psql -X -q -c 'CREATE_REPLICATION_SLOT ironclad_pitr PHYSICAL RESERVE_WAL' "$CONN replication=true" >> "$SP/.log" 2>&1 || return 0
+    # nothing of the old position may stay in the spool (the placeholder would make pg_receivewal ask for it again)
+    drain; p=$(cat "$SP/.placeholder" 2> /dev/null); [ -z "$p" ] || rm -f "$SP/$p"
+    rm -f "$SP"/*.partial "$SP/.placeholder"; mv -f "$SP/.log" "$SP/.log.prev"
+    setsid "$0" base "$H" > /dev/null 2>> "$SP/.base.log" < /dev/null &
   fi
 }
 

@@ -217,6 +217,19 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     renameSync(join(s.dir, 'moved'), join(s.wal, middle));
   });
 
+  await t.test('WAL production dropped before the store had it: the slot made again, a new base, the gap named', async (t) => {
+    await s.stopReceiver();
+    pg.sql(`SELECT pg_drop_replication_slot('ironclad_pitr'); SELECT pg_create_physical_replication_slot('ironclad_pitr', true);`);
+    for (let i = 0; i < 4; i++) pg.sql(`INSERT INTO marks VALUES ('lost ${i}'); SELECT pg_switch_wal();`);
+    pg.sql('CHECKPOINT; CHECKPOINT;');
+    const bases = s.status().bases;
+    s.startReceiver();
+    const st = await until('a new window after the gap', () => { const j = s.status(); return j.archiving && j.gap && j.bases > bases && j; }, 90_000, () => `${s.run(['status', 'db1']).stdout} ${s.log()} BASELOG ${execFileSync('sh', ['-c', `cat ${s.spool}/db1/.base.log ${s.spool}/db1/.log.prev ${s.spool}/db1/.log; ls ${s.spool}/db1 ${s.wal}; cat ${s.root}/pitr/db1/base/*/backup.json ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
+    t.match(st, { receiver: true, gap: true, archiving: true }, 'archiving again, from a new base');
+    t.match(s.log(), /the slot lost WAL the store had not received/, 'alerted');
+    t.equal((s.log().match(/the slot lost WAL/g) ?? []).length, 1, 'once: the new slot is followed, not the old position');
+  });
+
   await t.test('the store\'s disk floor: receiving stops (production keeps its WAL) rather than filling the disk', async (t) => {
     const full = scratchStore(port, { minFree: '100%' });
     const r = full.run(['base', 'db1']);
