@@ -51,8 +51,13 @@ export function restoreScript(args: { mode: 'make' | 'status' | 'finish' | 'drop
   if (!Number.isInteger(args.version) || args.version < 9 || args.version > 99) throw new Error(`not a PostgreSQL version: ${args.version}`);
   if (!Number.isInteger(args.port) || args.port < 1024 || args.port > 65535) throw new UserError(`port ${args.port} is not one a cluster can take (1024-65535)`);
   if (args.target !== null && isoMs(args.target) === null) throw new Error(`not a time: ${args.target}`);
-  const vars = { MODE: args.mode, VERSION: args.version, CLUSTER: args.cluster, PGPORT: args.port, STAGE: p.stage, WALDIR: p.waldir, TARGET: args.target ?? '', POINT: args.point === undefined ? '' : check(POINT_NAME, 'restore point', args.point), SOURCE: hostName(args.source), BASE: check(BASE_ID, 'base backup id', args.base), PIN: p.pin };
+  const vars = { MODE: args.mode, VERSION: args.version, CLUSTER: args.cluster, PGPORT: args.port, STAGE: p.stage, WALDIR: p.waldir, TARGET: args.target === null ? '' : pgTargetTime(args.target), POINT: args.point === undefined ? '' : check(POINT_NAME, 'restore point', args.point), SOURCE: hostName(args.source), BASE: check(BASE_ID, 'base backup id', args.base), PIN: p.pin };
   return render(vars, 'restore.sh');
+}
+
+/** Pure: a time as recovery_target_time takes it: PostgreSQL refuses zone abbreviations there, `Z` included. */
+export function pgTargetTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/Z$/, '+00:00');
 }
 
 function check(re: RegExp, what: string, value: string): string {

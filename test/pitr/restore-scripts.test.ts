@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import type { Host } from '../../src/inventory/types.js';
 import { representsText } from '../../src/pitr/restore-actions.js';
-import { checkFetchedBase, clusterName, fetchScript, pgTimeToIso, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
+import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
 import { freePort, portTaken } from '../../src/pitr/restore.js';
 
 const store = { name: 's', address: '10.0.0.2', ssh: { port: 22 }, backup_store: { user: 'ironclad-backup', path: '/srv' } } as unknown as Host;
@@ -41,6 +41,9 @@ t.test("parsers: tags, PostgreSQL's logged times, free ports", async (t) => {
   t.equal(pgTimeToIso('2026-12-02 21:15:00.123456 UTC'), '2026-12-02T21:15:00.123Z');
   t.equal(pgTimeToIso('2026-12-02 22:15:00+01'), '2026-12-02T21:15:00Z');
   t.equal(pgTimeToIso('yesterday'), null);
+  t.equal(pgTargetTime('2026-12-02T23:17:03.027204Z'), '2026-12-02 23:17:03.027204+00:00', 'no zone abbreviation for recovery_target_time');
+  t.equal(pgTargetTime('2026-12-02T23:17:03+01:00'), '2026-12-02 23:17:03+01:00');
+  t.match(restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: '20261202T020000Z', target: '2026-12-02T23:17:03Z' }), /TARGET='2026-12-02 23:17:03\+00:00'/);
   t.equal(freePort('cluster 5432 15/main online\nlisten 22\nlisten 5433\ncluster 5434 15/old down\n'), 5435);
   t.match(portTaken('cluster 5434 15/old down\n', 5434), /port 5434 belongs to cluster 15\/old \(down\)/, 'a cluster that is down still owns its port');
   t.match(portTaken('listen 5440\n', 5440), /something listens on port 5440/);
