@@ -92,7 +92,10 @@ async function main() {
     for (let i = 0; i < 240; i++) {
       // (a receiver that stopped is started again after a minute, by its pid file, as its cron would)
       if (i === 120) await lab.ssh('pt-store', 'p=$(cat /run/ironclad-pitr/pt-db.pid 2>/dev/null) && kill "$p"; sleep 1; setsid /usr/local/sbin/ironclad-pitr receive pt-db >>/var/log/ironclad-pitr.log 2>&1 </dev/null &');
-      if ((await sql('pt-db', `SELECT coalesce(bool_or(write_lsn >= '${lsn}'), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr';`, 5432, 'postgres')).trim() === 't') return;
+      if ((await sql('pt-db', `SELECT coalesce(bool_or(write_lsn >= '${lsn}'), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr';`, 5432, 'postgres')).trim() === 't') {
+        await new Promise((r) => setTimeout(r, 6000)); // (the store looks at its partial segment every 5 s)
+        return;
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
     const diag = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log /run/ironclad-pitr/pt-db/.log; ls -la /srv/ironclad/backups/pitr/pt-db /srv/ironclad/backups/pitr/pt-db/wal /run/ironclad-pitr/pt-db');
