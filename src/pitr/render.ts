@@ -62,7 +62,7 @@ export function renderPitrStore(store: Host, clients: Host[], over: { spool?: st
     `# ironclad continuous archiving on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`,
     '# shellcheck disable=SC2015  # `A && B || C`: C when either fails, as meant',
     'set -u',
-    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '96m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '' }),
+    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '' }),
     '',
     readFileSync(join(packageRoot(), 'src', 'pitr', 'window.sh'), 'utf8'),
     readFileSync(join(packageRoot(), 'src', 'pitr', 'store.sh'), 'utf8'),

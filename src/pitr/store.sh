@@ -150,6 +150,7 @@ receive() {
     pending=$(find "$SP" -maxdepth 1 -type f ! -name '*.partial' ! -name '.*' | wc -l)
     [ "$pending" -lt 4 ] || { ok=0; stop_reason "$((pending - 1)) segments wait for the archive"; }  # (one is the placeholder)
     room $((2 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) > /dev/null || { ok=0; stop_reason "less than $MIN_FREE would stay free on the store"; }
+    [ "$ok" = 0 ] || [ "$(df -Pk "$SP" | awk 'NR == 2 { print $4 * 1024 }')" -ge $((3 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) ] || { ok=0; stop_reason "the spool $SP is full (segments wait for the archive)"; }
     if [ "$ok" = 0 ]; then  # production keeps the WAL meanwhile, up to max_slot_wal_keep_size
       [ -z "$pid" ] || { kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; pid=''; }
       [ -n "$said" ] || { said=1; alert "$H: receiving stopped: $(cat "$A/stopped" 2> /dev/null)"; }
@@ -160,6 +161,7 @@ receive() {
         wait "$pid" 2> /dev/null; pid=''; wait_until=$(($(date +%s) + backoff)); [ "$backoff" -ge 60 ] || backoff=$((backoff * 2)); slot_trouble
       elif [ -n "$pid" ]; then backoff=5; touch "$SP/.alive"; fi  # connected a whole poll: current (keepalives end a dead link in ~30 s)
       if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
+        mend_partial
         tail -n 50 "$SP/.log" > "$SP/.log.1" 2> /dev/null; mv -f "$SP/.log.1" "$SP/.log" 2> /dev/null
         "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n -v --synchronous --status-interval=10 >> "$SP/.log" 2>&1 &
         pid=$!
@@ -167,6 +169,16 @@ receive() {
     fi
     peek
     sleep "$POLL"
+  done
+}
+
+# mend_partial: a partial segment cut short (the spool filled up, the store lost power) is padded with zeroes to a whole
+# segment: pg_receivewal refuses any other size, and streams that segment again from its start over the zeroes
+mend_partial() {
+  for f in "$SP"/*.partial; do
+    [ -f "$f" ] && [ ! -L "$f" ] || continue
+    size=$(stat -c %s "$f") want=$(cat "$A/segsize" 2> /dev/null || echo 16777216)
+    [ "$size" = 0 ] || [ "$size" = "$want" ] || { say "$H: ${f##*/} was cut short at $size bytes: padded, streamed again from its start"; truncate -s "$want" "$f"; }
   done
 }
 

@@ -175,6 +175,21 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     s.startReceiver();
   });
 
+  await t.test('a partial segment cut short (a full spool, a power loss) is padded and streamed again, not refused forever', async (t) => {
+    await until('the receiver to run again', () => s.status().receiver);
+    const sp = join(s.spool, 'db1');
+    const partial = await until('a partial segment', () => readdirSync(sp).find((f) => f.endsWith('.partial')));
+    await s.stopReceiver();
+    execFileSync('truncate', ['-s', '16773120', join(sp, partial)]);
+    s.startReceiver();
+    t.ok(await until('the receiver to pad it', () => /was cut short at 16773120 bytes: padded/.test(s.log()), 30_000, s.log), 'said in the receiver\'s log');
+    await sleep(1500);
+    pg.sql(`INSERT INTO marks VALUES ('after-cut')`);
+    const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
+    await until('latest to pass the commit after the cut', () => (s.status().latest ?? '') >= committed, 60_000, () => `${s.log()} ${readFileSync(join(sp, '.log'), 'utf8')}`);
+    t.notMatch(readFileSync(join(sp, '.log'), 'utf8'), /should be 0 or 16777216/, 'pg_receivewal took it');
+  });
+
   await t.test('a gap is named, and prune keeps the base the window starts from and removes only WAL before the oldest base kept', async (t) => {
     await until('the receiver to run again', () => s.status().receiver);
     const before = s.status();
