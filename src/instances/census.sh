@@ -6,18 +6,21 @@
 # rules exist in this one file.
 #
 # usage: census.sh [--expect|--allow VERSION/CLUSTER:PORT[:DATADIR]]... [--identity FILE] [--data-root DIR]
-#                  [--no-containers]
+#                  [--restored DIR] [--no-containers]
 #   --expect     a cluster that must run here, once per cluster. Its data directory is the pinned one
 #                (identity file), else DATADIR, else pg_lsclusters', else DATA_ROOT/VERSION/CLUSTER.
 #   --allow      a cluster that may run here (extra_clusters): judged like an expected one when it runs,
 #                only noted when it does not.
 #   --identity   pinned identities written by `ironclad apply` (default /var/lib/ironclad/identity.json)
+#   --restored   pins of clusters made by `ironclad pitr restore`, CLUSTER.json each (default /var/lib/ironclad/restored):
+#                a running cluster its pin describes (name, data directory, system identifier) is a restore, noted,
+#                never one of the expected clusters; a pin that names an expected cluster is not believed
 #   --data-root  where clusters live (default /var/lib/postgresql): its */*/postmaster.pid files are checked
 #   --no-containers  do not ask docker/podman (their postmasters are still seen as processes)
 #   --proc       the proc filesystem to read (default /proc; tests give a recorded tree)
 # output: one record a line, fields separated by tabs, '-' when unknown
 #   expect    VERSION/CLUSTER  PORT  DATADIR  SYSTEM_IDENTIFIER  PINNED_IDENTIFIER  PINNED_AT  required|allowed
-#   instance  PORT  DATADIR  PID  SYSTEM_IDENTIFIER  EXPECTED_AS  CLUSTER  CONTAINER  SOURCES
+#   instance  PORT  DATADIR  PID  SYSTEM_IDENTIFIER  EXPECTED_AS  CLUSTER  CONTAINER  SOURCES  RESTORED_FROM  RESTORE_TARGET  RESTORE_PINNED_AT
 #   problem   TEXT          (words for a person at 3 a.m.)
 #   note      TEXT          (a source that could not be asked; not a problem)
 #   census    ok|problems  COUNT      (always the last line: output without it is from a census that died)
@@ -109,6 +112,7 @@ add_expect() {
 }
 
 identity=/var/lib/ironclad/identity.json
+restored=/var/lib/ironclad/restored
 data_root=/var/lib/postgresql
 proc=/proc
 containers=1
@@ -120,6 +124,7 @@ while [ $# -gt 0 ]; do
     --allow=*) add_expect "${1#--allow=}" 0; shift ;;
     --identity) [ $# -ge 2 ] || usage '--identity needs a file'; identity=$2; shift 2 ;;
     --identity=*) identity=${1#--identity=}; shift ;;
+    --restored) [ $# -ge 2 ] || usage '--restored needs a directory'; restored=$2; shift 2 ;;
     --data-root) [ $# -ge 2 ] || usage '--data-root needs a directory'; data_root=$2; shift 2 ;;
     --proc) [ $# -ge 2 ] || usage '--proc needs a directory'; proc=$2; shift 2 ;;
     --no-containers) containers=0; shift ;;
@@ -181,6 +186,51 @@ if [ -e "$identity" ]; then
     esac
   done <"$tmp/pins.raw"
 fi
+
+# --- restore pins (ironclad pitr restore): R VERSION CLUSTER PORT DATADIR SYSID FROM TARGET PINNED_AT FILE, or
+# RB FILE CLUSTER WHY (a pin that cannot be believed). Their content is data: every field checked against its shape.
+for f in "$restored"/*.json; do
+  [ -e "$f" ] || [ -L "$f" ] || continue
+  rn=${f##*/}
+  rn=${rn%.json}
+  case $rn in '' | [!a-z0-9_]* | *[!a-z0-9_-]*) rec RB "$f" - 'its name is not a cluster name'; continue ;; esac
+  if [ -L "$f" ] || [ ! -f "$f" ]; then rec RB "$f" "$rn" 'it is not a regular file'; continue; fi
+  rl=$(head -c 4096 "$f" 2>/dev/null | awk -v name="$rn" '
+    function field(obj, key,   s) {
+      if (!match(obj, "\"" key "\"[ \t]*:[ \t]*(\"[^\"]*\"|-?[0-9]+)")) return ""
+      s = substr(obj, RSTART, RLENGTH)
+      sub(/^"[^"]*"[ \t]*:[ \t]*/, "", s)
+      gsub(/"/, "", s)
+      return s
+    }
+    { text = text $0 " " }
+    END {
+      t = text; gsub(/[ \t\r]/, "", t)
+      if (t !~ /^\{.*\}$/ || index(substr(t, 2), "{")) { print "bad\tit is not one JSON object"; exit }
+      c = field(text, "cluster"); v = field(text, "version"); p = field(text, "port"); d = field(text, "data_directory")
+      s = field(text, "system_identifier"); h = field(text, "restored_from"); g = field(text, "target"); at = field(text, "pinned_at")
+      time = "^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9](\\.[0-9]+)?(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
+      if (c != name) why = "it does not name the cluster of its file name"
+      else if (v !~ /^[0-9]+$/ || length(v) > 3) why = "its version is not one"
+      else if (p !~ /^[0-9]+$/ || length(p) > 5) why = "its port is not one"
+      else if (d !~ /^\/[A-Za-z0-9_.\/-]+$/) why = "its data directory is not a plain absolute path"
+      else if (s !~ /^[0-9]+$/ || length(s) > 20) why = "its system identifier is not one"
+      else if (h !~ /^[A-Za-z0-9][A-Za-z0-9._-]*$/ || length(h) > 100) why = "it does not name the host restored from"
+      else if (g != "latest" && g !~ time) why = "its target is not a time"
+      else if (at !~ time) why = "its pinned_at is not a time"
+      if (why != "") print "bad\t" why
+      else printf "ok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v, c, p, d, s, h, g, at
+    }') || rl=
+  case $rl in
+    ok"$T"*)
+      IFS=$T read -r _ rv rc rp rd rs rh rg rat <<EOF_PIN
+$rl
+EOF_PIN
+      rec R "$rv" "$rc" "$rp" "$(canon "$rd")" "$rs" "$rh" "$rg" "$rat" "$f" ;;
+    bad"$T"*) rec RB "$f" "$rn" "${rl#bad"$T"}" ;;
+    *) rec RB "$f" "$rn" 'it cannot be read' ;;
+  esac
+done
 
 # --- postmaster processes: P PID PPID PORT DATADIR SYSID IN_CONTAINER OTHER_NET_NS ---------------------
 : >"$tmp/procs"
@@ -379,6 +429,7 @@ awk -F "$T" -v T="$T" '
 function problem(s) { problems[++np] = s }
 function add(list, s) { return list == "" ? s : (index("," list ",", "," s ",") ? list : list "," s) }
 function dash(s) { return s == "" ? "-" : s }
+function restore(r) { return "a restore of " Rfrom[r] " at " (Rt[r] == "latest" ? "the end of its archive" : Rt[r]) " (ironclad pitr restore, pinned " Rat[r] ")" }
 function newinst(pid, port, dd, sid, src) { ni++; Ipid[ni] = pid; Iport[ni] = port; Idd[ni] = dd; Isid[ni] = sid; Isrc[ni] = src; return ni }
 function where(i,   s) {
   s = "pid " (Ipid[i] == "" ? "unknown" : Ipid[i])
@@ -387,6 +438,8 @@ function where(i,   s) {
 }
 $1 == "N" { notes[++nn] = $2; next }
 $1 == "B" { problem($2); next }
+$1 == "R" { nr++; Rv[nr] = $2; Rc[nr] = $3; Rp[nr] = $4; Rd[nr] = $5; Rs[nr] = $6; Rfrom[nr] = $7; Rt[nr] = $8; Rat[nr] = $9; Rf[nr] = $10; next }
+$1 == "RB" { nb++; RBf[nb] = $2; RBc[nb] = $3; RBwhy[nb] = $4; next }
 $1 == "E" { ne++; Ev[ne] = $2; Ec[ne] = $3; Ep[ne] = $4; Ed[ne] = $5; Ex[ne] = $6; Es[ne] = $7; Eps[ne] = $8; Eat[ne] = $9; Ereq[ne] = $10; En[ne] = $2 "/" $3; next }
 $1 == "C" { nc++; Cv[nc] = $2; Cc[nc] = $3; Cp[nc] = $4; Cs[nc] = $5; Cd[nc] = $6; Csc[nc] = $7; next }
 $1 == "F" { nf++; Fd[nf] = $2; Fpid[nf] = $3; Fport[nf] = $4; Fst[nf] = $5; Fprog[nf] = $6; next }
@@ -431,9 +484,17 @@ END {
   for (e = 1; e <= ne; e++) for (i = 1; i <= ni; i++)
     if (Idd[i] != "" && Idd[i] == Ed[e] && Ictr[i] == "" && !Iexp[i]) { Iexp[i] = e; Em[e] = i; break }
 
+  # restores (ironclad pitr restore): a pin naming an expected cluster or its data directory is not believed; a believed
+  # one describes the instance running from its data directory with its system identifier (Ir), never an expected one
+  for (r = 1; r <= nr; r++) {
+    for (e = 1; e <= ne; e++) if ((Rv[r] == Ev[e] && Rc[r] == Ec[e]) || Rd[r] == Ed[e]) { nb++; RBf[nb] = Rf[r]; RBc[nb] = Rc[r]; RBwhy[nb] = "it names " En[e] " of the inventory"; Rno[r] = 1 }
+    if (Rno[r]) continue
+    for (i = 1; i <= ni; i++) if (!Iexp[i] && Ictr[i] == "" && Idd[i] != "" && Idd[i] == Rd[r]) { Rinst[r] = i; if (Isid[i] == Rs[r]) Ir[i] = r; else Iwrong[i] = r }
+  }
   for (e = 1; e <= ne; e++) print "expect" T En[e] T Ep[e] T Ed[e] T Es[e] T Eps[e] T Eat[e] T (Ereq[e] == 0 ? "allowed" : "required")
   for (i = 1; i <= ni; i++)
-    print "instance" T dash(Iport[i]) T dash(Idd[i]) T dash(Ipid[i]) T dash(Isid[i]) T (Iexp[i] ? En[Iexp[i]] : "-") T dash(Icl[i]) T dash(Ictr[i]) T dash(Isrc[i])
+    print "instance" T dash(Iport[i]) T dash(Idd[i]) T dash(Ipid[i]) T dash(Isid[i]) T (Iexp[i] ? En[Iexp[i]] : "-") T dash(Icl[i]) T dash(Ictr[i]) T dash(Isrc[i]) \
+      T (Ir[i] ? Rfrom[Ir[i]] T Rt[Ir[i]] T Rat[Ir[i]] : "-" T "-" T "-")
 
   for (e = 1; e <= ne; e++) {
     i = Em[e]
@@ -465,6 +526,14 @@ END {
     for (e = 1; e <= ne; e++) if (Iport[i] != "" && Iport[i] == Ep[e] && Ion[i] != 1) owner = e
     what = (Icl[i] == "" ? "" : "cluster " Icl[i] ", ") where(i) (Iprog[i] != "" && Iprog[i] != "postgres" ? " (program " Iprog[i] ")" : "")
     if (Idd[i] == "" && Isock[i] != "") what = what ", socket " Isock[i]
+    r = Ir[i]
+    if (r && !owner) {
+      notes[++nn] = what " is " restore(r) (copy == "" ? "" : "; it has the system identifier of the original, but it is not the original") ". Drop it when done (pg_dropcluster --stop " Rv[r] " " Rc[r] ")."
+      continue
+    }
+    if (r) copy = copy " It is " restore(r) "."
+    if (Iwrong[i]) copy = copy " Its restore pin " Rf[Iwrong[i]] " says system identifier " Rs[Iwrong[i]] (Isid[i] == "" ? ", which cannot be read from it" : ", it holds " Isid[i]) ": the pin does not describe it."
+    for (b = 1; b <= nb; b++) if (Icl[i] != "" && substr(Icl[i], index(Icl[i], "/") + 1) == RBc[b]) copy = copy " Its restore pin " RBf[b] " is not valid (" RBwhy[b] ")."
     if (owner)
       problem("port " Ep[owner] " is answered by another data directory: " what (Isid[i] == "" ? "" : ", system identifier " Isid[i]) ", not by " En[owner] " (" Ed[owner] "). A backup now would dump the wrong database, probably an empty one." copy)
     else
@@ -483,12 +552,14 @@ END {
     problem("port " Ep[e] " is held by " (Lpid[l] == "" ? "an unknown program" : Lprog[l] " (pid " Lpid[l] ")") " on " Lat[l] ", not by " En[e] ": clients and backups using port " Ep[e] " there reach something else.")
   }
 
-  # clusters configured here that nobody expects, and down now
+  # clusters configured here that nobody expects, and down now (a restore its pin describes: a note)
   for (c = 1; c <= nc; c++) {
     if (Cat[c]) continue
     known = 0
     for (e = 1; e <= ne; e++) if ((Cv[c] == Ev[e] && Cc[c] == Ec[e]) || Cd[c] == Ed[e]) known = 1
     if (known) continue
+    for (r = 1; r <= nr; r++) if (!Rno[r] && Cv[c] == Rv[r] && Cc[c] == Rc[r] && Cd[c] == Rd[r]) known = r
+    if (known) { Rseen[known] = 1; notes[++nn] = "cluster " Cv[c] "/" Cc[c] " (port " Cp[c] ", " Cd[c] ") is " restore(known) "; it is down"; continue }
     if (Cs[c] == "online")
       problem("cluster " Cv[c] "/" Cc[c] " (port " Cp[c] ", " Cd[c] ") is not in the inventory and pg_lsclusters reports it online, though no postgres process runs from its data directory.")
     else if (Csc[c] == "auto")
@@ -511,6 +582,8 @@ END {
       problem("a stale postmaster.pid in " Fd[f] " names pid " Fpid[f] ", which is now " (Fprog[f] == "-" ? "something else" : "another program (" Fprog[f] ")") ": " who " was killed or crashed, and its pid file now points at an unrelated process.")
   }
 
+  for (b = 1; b <= nb; b++) notes[++nn] = "the restore pin " RBf[b] " is not believed (" RBwhy[b] "): the cluster it names is judged like any other"
+  for (r = 1; r <= nr; r++) if (!Rno[r] && !Rinst[r] && !Rseen[r]) notes[++nn] = "the restore pin " Rf[r] " names " Rv[r] "/" Rc[r] " (" Rd[r] "), which is not here: a leftover of a dropped restore (remove the file)"
   for (p = 1; p <= np; p++) { s = problems[p]; gsub(/[\001-\037]/, " ", s); print "problem" T s }
   for (n = 1; n <= nn; n++) { s = notes[n]; gsub(/[\001-\037]/, " ", s); print "note" T s }
   print "census" T (np ? "problems" : "ok") T np + 0

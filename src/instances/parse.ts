@@ -26,7 +26,9 @@ function expectation(f: string[]): CensusExpectation {
 }
 
 function instance(f: string[]): CensusInstance {
+  const [host, target, pinnedAt] = [text(f[9]), text(f[10]), text(f[11])];
   return {
+    ...(host && target && pinnedAt ? { restore_of: { host, target, pinned_at: pinnedAt } } : {}),
     port: int(f[1]),
     data_directory: text(f[2]),
     pid: int(f[3]),

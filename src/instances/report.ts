@@ -33,7 +33,8 @@ export function censusExitCode(outcomes: HostOutcome<HostCensus>[]): number {
 
 /** One instance on one line: port, pid, data directory, identity, and what it is. */
 export function instanceLine(i: CensusInstance): string {
-  const what = i.expected_as ? `${i.expected_as} (expected)` : i.container ? `in ${i.container}` : i.cluster ? `cluster ${i.cluster}, NOT IN THE INVENTORY` : 'NOT IN THE INVENTORY';
+  const restore = i.restore_of && `a restore of ${i.restore_of.host} at ${i.restore_of.target === 'latest' ? 'the end of its archive' : i.restore_of.target}`;
+  const what = i.expected_as ? `${i.expected_as} (expected)` : i.container ? `in ${i.container}` : restore ? `${i.cluster ? `cluster ${i.cluster}, ` : ''}${restore}` : i.cluster ? `cluster ${i.cluster}, NOT IN THE INVENTORY` : 'NOT IN THE INVENTORY';
   const parts = [
     `port ${i.port ?? '?'}`,
     `pid ${i.pid ?? '?'}`,

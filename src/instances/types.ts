@@ -39,6 +39,9 @@ export interface CensusInstance {
   container: string | null;
   /** Which sources saw it: process, tcp, unix, pg_lsclusters, pidfile, docker, podman. */
   sources: string[];
+  /** Set for a cluster made by `ironclad pitr restore` whose pin (/var/lib/ironclad/restored/CLUSTER.json) describes
+   *  it: the host restored from, the target (a time, or 'latest'), when it was pinned. Never an expected cluster. */
+  restore_of?: { host: string; target: string; pinned_at: string };
 }
 
 /** Everything one run of census.sh said about a host. */
