@@ -151,10 +151,8 @@ if [ "$containers" = 1 ]; then
   done
 fi
 
-# --- pinned identities: pin VERSION CLUSTER PORT DATADIR SYSID PINNED_AT, or B (a problem) -------------
-: >"$tmp/pins"
-if [ -e "$identity" ]; then
-  if ! awk -v file="$identity" '
+# json_field: field(OBJ, KEY), a string or integer member of a flat JSON object's text, for the awk programs below
+json_field='
     function field(obj, key,   s) {
       if (!match(obj, "\"" key "\"[ \t]*:[ \t]*(\"[^\"]*\"|-?[0-9]+)")) return ""
       s = substr(obj, RSTART, RLENGTH)
@@ -162,6 +160,12 @@ if [ -e "$identity" ]; then
       gsub(/"/, "", s)
       return s
     }
+'
+
+# --- pinned identities: pin VERSION CLUSTER PORT DATADIR SYSID PINNED_AT, or B (a problem) -------------
+: >"$tmp/pins"
+if [ -e "$identity" ]; then
+  if ! awk -v file="$identity" "$json_field"'
     { text = text $0 " " }
     END {
       t = text; gsub(/[ \t\r]/, "", t)
@@ -195,14 +199,7 @@ for f in "$restored"/*.json; do
   rn=${rn%.json}
   case $rn in '' | [!a-z0-9_]* | *[!a-z0-9_-]*) rec RB "$f" - 'its name is not a cluster name'; continue ;; esac
   if [ -L "$f" ] || [ ! -f "$f" ]; then rec RB "$f" "$rn" 'it is not a regular file'; continue; fi
-  rl=$(head -c 4096 "$f" 2>/dev/null | awk -v name="$rn" '
-    function field(obj, key,   s) {
-      if (!match(obj, "\"" key "\"[ \t]*:[ \t]*(\"[^\"]*\"|-?[0-9]+)")) return ""
-      s = substr(obj, RSTART, RLENGTH)
-      sub(/^"[^"]*"[ \t]*:[ \t]*/, "", s)
-      gsub(/"/, "", s)
-      return s
-    }
+  rl=$(head -c 4096 "$f" 2>/dev/null | awk -v name="$rn" "$json_field"'
     { text = text $0 " " }
     END {
       t = text; gsub(/[ \t\r]/, "", t)
