@@ -6,6 +6,7 @@ import { tail } from '../executor/run.js';
 import type { Action, ActionContext } from '../runbook/types.js';
 import { query, refreshOf, sideNames } from './db.js';
 import { checkLogin, createIncomingSql, databaseMark, incomingMark, openLogin, refreshRole, runSql, type Login } from './login.js';
+import { grantsLines, restoreGrants } from './grants.js';
 import { pgRestore, prepareIncoming, readDump, saveFile, type Restore } from './prepare.js';
 import { restoreScrubbed } from './restore.js';
 import { rulesHash } from './scrub.js';
@@ -70,7 +71,10 @@ export const restoreAction: Action = {
     }
     const [[tables]] = await sql("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')");
     ctx.log(`restored ${tables} tables into ${incoming} as ${login.role} (not a superuser) with ${jobs} jobs`);
+    // production's grants, for the roles this host has (nobody else may connect to the copy before the hand-over)
+    const grants = await restoreGrants(restore, contents.toc, dir);
+    grantsLines(grants, r.target.name).forEach((l) => ctx.log(l));
     // scrubbed and scanned by these rules while restoring: the scrub and pii-scan steps check it is still these rules
-    return { database: incoming, scrubbed, scanned: scrubbed };
+    return { database: incoming, scrubbed, scanned: scrubbed, grants };
   },
 };

@@ -259,11 +259,22 @@ async function main() {
       CREATE TABLE calls (id int NOT NULL, note text) PARTITION BY LIST (id);
       CREATE TABLE calls_all PARTITION OF calls DEFAULT;
       INSERT INTO calls SELECT i, 'call +1 415 867 ' || lpad(i::text, 4, '0') FROM generate_series(1, 50000) i;`);
+    // production's grants: to a role staging has too (a quoted name), and to one it lacks
+    await sql('db-prod', 'app', `CREATE ROLE "Read ""Only"""; CREATE ROLE prod_only; SET ROLE app;
+      GRANT SELECT ON contacts, users TO "Read ""Only"""; GRANT SELECT (id), UPDATE (note) ON calls TO "Read ""Only"""; GRANT SELECT ON calls TO prod_only;
+      GRANT USAGE ON SEQUENCE users_id_seq TO "Read ""Only""" WITH GRANT OPTION;`);
+    await sql('staging', 'postgres', 'CREATE ROLE "Read ""Only"""');
     const rules = SCRUB.replace('\ntables:\n', '\ntables:\n  contacts:\n    email: { fake: email }\n  calls: truncate\n').replace('pii_scan: [', 'pii_scan: [contacts, calls, ');
     t.not(rules, SCRUB, 'the rules name both tables');
     const partitioned = ['-i', variant('partitioned', (s) => s, rules)];
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
-    t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
+    // the manifest counts each row once: every top-level table's rows (a partitioned one's: all its partitions')
+    const [b] = JSON.parse((await ironclad([...inv, '--json', 'backup', 'list'])).stdout).backups;
+    const real = await sql('db-prod', 'app', "SELECT sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+    t.ok(Number(real) > 250000, `production holds ${real} rows`);
+    t.equal(b.rows, Number(real), "the manifest's total is the real number of rows (a partition's rows not again in its parent)");
+    t.equal(b.tables, Number(await sql('db-prod', 'app', "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'")), 'its tables: the partitions, not their parents');
+    t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified: the drill counts the same way');
     const r = await ironclad([...partitioned, '--yes', 'refresh', 'staging']);
     t.notMatch(r.stdout, /restoring everything before the scrub step/, 'the fast path');
     t.equal(r.code, 0, r.stdout.split('\n').slice(-8).join('\n'));
@@ -271,6 +282,15 @@ async function main() {
     t.equal(await sql('staging', 'app', 'SELECT count(*) FROM contacts'), '200000', 'every row of the partitions');
     t.equal(await sql('staging', 'app', "SELECT count(*) FROM contacts WHERE email NOT LIKE '%@example.invalid'"), '0', 'every one scrubbed');
     t.equal(await sql('staging', 'app', 'SELECT count(*) FROM calls'), '0', 'the emptied table stays empty');
+    // production's privileges, for the roles staging has; the others named in the report
+    const acl = "SELECT c.relname || ' ' || coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))::text FROM pg_class c WHERE c.relname IN ('contacts', 'contacts_low', 'users', 'calls', 'users_id_seq') UNION ALL SELECT a.attname || ' ' || a.attacl::text FROM pg_attribute a WHERE a.attrelid = 'calls'::regclass AND a.attacl IS NOT NULL ORDER BY 1";
+    const prodAcl = (await sql('db-prod', 'app', acl)).replace(/,prod_only=r\/app/g, '');
+    t.equal(await sql('staging', 'app', acl), prodAcl, "every table's, column's and sequence's privileges as production's (but prod_only's)");
+    t.match(prodAcl, /contacts \{app=arwdDxt\/app,"Read ""Only""=r\/app\}/);
+    t.match(prodAcl, /users_id_seq \{app=rwU\/app,"Read ""Only""=U\*\/app\}/);
+    t.equal(await sql('staging', 'app', 'SET ROLE "Read ""Only"""; SELECT count(*) FROM contacts'), '200000', 'the role staging has reads what production lets it');
+    t.match(r.stdout, /production's privileges: \d+ grants and revokes restored \(for [^\n]*Read "Only"/);
+    t.match(r.stdout, /not restored, the roles do not exist on staging: [^\n]*prod_only \(1\)/);
     // (the last test: a backup after this drop would be refused by the shrink rule)
     await sql('db-prod', 'app', 'SET ROLE app; DROP TABLE contacts, calls;');
   });
