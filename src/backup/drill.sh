@@ -3,7 +3,7 @@
 # cluster is made by an unprivileged OS user (ironclad-drill), listening on a socket in its own 0700 folder only; the
 # dump is restored by a role without superuser; the row counts are read by the scratch cluster's own superuser with a
 # query that runs no function of the backup's. Everything is removed afterwards, whatever happens.
-# Prints `@@server BIN`, `@@restore EXIT`, `@@log LINE` (the restore's errors) and `@@counts TABLES ROWS JSON`.
+# Prints `@@server BIN`, `@@restore EXIT`, `@@log LINE` (the restore's errors) and `@@counts TABLES ROWS JSON ...` (counts.sql).
 set -u
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C

@@ -9,12 +9,13 @@ import type { ConnectionPool } from '../executor/pool.js';
 import { tail } from '../executor/run.js';
 import type { Host } from '../inventory/types.js';
 import type { BackupEntry } from './catalog.js';
+import { countingOf, countsAs, countSql, parseCounted, type Counted } from './counts.js';
 import { fetchScript, parseFetch, safeName } from './fetch.js';
 
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'backup', name), 'utf8');
 
 /** The row-count query of the backup job and the drill (one query, every table, JSON with the exact names). */
-export const countSql = () => body('counts.sql').trim();
+export { countSql };
 
 /** The drill script for a fetched backup in `dir`. */
 export function drillScript(dir: string): string {
@@ -22,12 +23,11 @@ export function drillScript(dir: string): string {
 }
 
 /** Pure: the drill's output. */
-export function parseDrill(stdout: string): { server: string | null; restoreExit: number | null; log: string[]; counts: Record<string, number> | null; tables: number } {
+export function parseDrill(stdout: string): { server: string | null; restoreExit: number | null; log: string[]; counted: Counted | null } {
   const lines = stdout.split('\n');
   const tagged = (tag: string) => lines.filter((l) => l.startsWith(`@@${tag} `)).map((l) => l.slice(tag.length + 3));
-  const countLine = lines.find((l) => l.startsWith('@@counts\t'));
-  const [, tables, , json] = countLine ? countLine.split('\t') : [];
-  return { server: tagged('server')[0] ?? null, restoreExit: tagged('restore').length ? Number(tagged('restore')[0]) : null, log: tagged('log'), counts: json ? JSON.parse(json) : null, tables: Number(tables ?? 0) };
+  const counted = parseCounted(lines.find((l) => l.startsWith('@@counts\t'))?.split('\t'));
+  return { server: tagged('server')[0] ?? null, restoreExit: tagged('restore').length ? Number(tagged('restore')[0]) : null, log: tagged('log'), counted };
 }
 
 /** Pure: every difference between the rows a backup says it holds and the rows restored, names compared exactly. */
@@ -58,7 +58,8 @@ export async function runDrill(args: { pool: ConnectionPool; store: Host; host: 
   const d = parseDrill(drilled.stdout);
   const problems: string[] = [];
   if (d.restoreExit !== 0) problems.push(`restore drill: pg_restore failed (exit ${d.restoreExit}): ${d.log.slice(0, 3).join(' | ')}`);
-  if (!d.counts) problems.push('restore drill: the restored rows could not be counted');
-  else problems.push(...compareCounts(counts?.row_counts ?? entry.row_counts, d.counts));
+  if (!d.counted) problems.push('restore drill: the restored rows could not be counted');
+  // (a backup counted before each row was counted once: the restored rows counted as it counted them)
+  else problems.push(...compareCounts(counts?.row_counts ?? entry.row_counts, countsAs(countingOf(counts), d.counted)));
   return { problems, seconds: Math.round((Date.now() - started) / 1000), server: d.server };
 }

@@ -24,7 +24,7 @@ export function fetchScript(args: { store: Host; entry: Pick<BackupEntry, 'host'
 }
 
 /** Pure: what the fetch printed: the row counts the backup carries (null for a legacy backup) and the bytes fetched. */
-export function parseFetch(stdout: string): { counts: { tables: number; rows: number; row_counts: Record<string, number> } | null; bytes: number } {
+export function parseFetch(stdout: string): { counts: { tables: number; rows: number; row_counts: Record<string, number>; counting?: string } | null; bytes: number } {
   const line = (tag: string) => stdout.split('\n').find((l) => l.startsWith(`@@${tag} `))?.slice(tag.length + 3) ?? 'null';
   const counts = JSON.parse(line('counts'));
   return { counts: counts && typeof counts.row_counts === 'object' ? counts : null, bytes: Number(line('bytes')) || 0 };

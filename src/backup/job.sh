@@ -170,13 +170,16 @@ counted() { # while the dump runs: true once the session printed every row count
 prepare() { # the row counts and the server's identity read from the session, the counts encrypted and summed (once,
   # while the dump runs when they are ready by then); false when they are missing. Judged only after the dump.
   [ -z "$prepared" ] || return 0
-  # one line: @@counts, tables, rows, and every table's count as JSON (exact names, escaped by PostgreSQL itself)
+  # one line: @@counts, tables, rows, every table's count as JSON (exact names, escaped by PostgreSQL itself), the rows as
+  # counted before each was counted once, and each table's ancestors (counts.sql)
   grep '^@@counts	' "$dir/.session.out" > "$dir/.counts" || return 1
   tables=$(cut -f 2 "$dir/.counts") rows=$(cut -f 3 "$dir/.counts")
   sysid=$(awk -F '\t' '$1 == "@@server" { print $2; exit }' "$dir/.session.out")
   version=$(awk -F '\t' '$1 == "@@server" { print $3; exit }' "$dir/.session.out")
   # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
-  printf '{"tables":%s,"rows":%s,"row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
+  # (each row counted once: "counting":"leaf"; parents_rows: the total as counted before, for the shrink rule)
+  parents_rows=$(cut -f 5 "$dir/.counts")
+  printf '{"tables":%s,"rows":%s,"counting":"leaf","row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
     finish 1 "$db: encrypting the row counts failed"
   (cd "$dir" && sums counts.json.age) > "$dir/.countsum" || finish 1 "$db: checksums failed"
   prepared=1
@@ -281,9 +284,15 @@ SQL
   [ "$rc" -eq 0 ] || { discard; finish 1 "$db: cannot ask the store for the last good backup: $(tail -n 2 "$dir/.last.err")"; }
   last=$(cat "$dir/.last")
   last_rows=$(printf '%s\n' "$last" | sed -n 's/.*"rows":\([0-9][0-9]*\).*/\1/p' | head -n 1)
+  # the last backup's rows were counted once each only when this host's record says so (.leaf.DB: the id of its last
+  # backup counted that way); else they were counted as before (a partition's rows again in its parent): compared
+  # with this snapshot's rows counted that same way
+  last_id=$(printf '%s\n' "$last" | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
+  now_rows=$rows
+  [ -n "$last_id" ] && [ "$last_id" = "$(cat "$WORK/.leaf.$db" 2> /dev/null)" ] || now_rows=${parents_rows:-$rows}
   if [ -n "$last_rows" ] && [ "$last_rows" -gt 0 ]; then
-    if awk -v now="$rows" -v last="$last_rows" -v max="$MAX_SHRINK" 'BEGIN { exit !(now < last * (1 - max)) }'; then
-      discard; finish 3 "$db: rows fell from $last_rows to $rows since the last good backup, more than expect.max_shrink=$MAX_SHRINK: refusing it (truncated tables? wrong instance?)"
+    if awk -v now="$now_rows" -v last="$last_rows" -v max="$MAX_SHRINK" 'BEGIN { exit !(now < last * (1 - max)) }'; then
+      discard; finish 3 "$db: rows fell from $last_rows to $now_rows since the last good backup, more than expect.max_shrink=$MAX_SHRINK: refusing it (truncated tables? wrong instance?)"
     fi
   fi
 
@@ -329,6 +338,7 @@ SQL
   id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"
   good "$db" "$id"
+  printf '%s\n' "$id" > "$WORK/.leaf.$db"  # (its rows counted once each: see the shrink rule)
   log "$db: backed up as $id ($tables tables, $rows rows, $bytes bytes)"
 }
 

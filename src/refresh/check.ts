@@ -1,4 +1,5 @@
 // After a restore: every table's rows against the backup's manifest, and the point in time the data represents.
+import { countingOf, countsAs, countSql, parseCounted } from '../backup/counts.js';
 import { SafetyRefusal } from '../core/errors.js';
 import type { Action } from '../runbook/types.js';
 import { incomingSession, refreshOf, sideNames } from './db.js';
@@ -16,13 +17,13 @@ export const checkRowsAction: Action = {
   async run(p, ctx) {
     const r = refreshOf(ctx.inv, p);
     const s = await incomingSession(ctx, r, sideNames(r.spec.to.database).incoming); // the restored copy, as the refresh role
-    const gen = await s.sql("SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1;");
-    const counts = gen.length ? await s.sql(gen.map(([q]) => q).join(' UNION ALL ') + ';') : [];
-    const restored = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
-    const bad = rowMismatches((p.row_counts ?? {}) as Record<string, number>, restored);
+    // the backup's own count query (each row once), the restored rows counted as the backup counted them
+    const found = parseCounted((await s.sql(countSql())).find(([tag]) => tag === '@@counts'));
+    if (!found) throw new SafetyRefusal(`the restored rows of ${sideNames(r.spec.to.database).incoming} could not be counted`);
+    const bad = rowMismatches((p.row_counts ?? {}) as Record<string, number>, countsAs(countingOf(p), found));
     if (bad.length) throw new SafetyRefusal(`the restored database does not match the backup's manifest:\n  - ${bad.join('\n  - ')}`);
-    ctx.log(`${counts.length} tables, every row count as in the manifest`);
+    ctx.log(`${found.tables} tables, ${found.rows} rows, every row count as in the manifest`);
     ctx.log(`this data is as of ${String(p.time)}${p.newest_event ? ` (newest event ${String(p.newest_event)})` : ''}: anything after that must come from elsewhere (logs, other systems)`);
-    return { tables: counts.length, data_time: p.time };
+    return { tables: found.tables, rows: found.rows, data_time: p.time };
   },
 };

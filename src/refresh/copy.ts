@@ -3,6 +3,7 @@
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { readCatalog } from '../backup/catalog.js';
+import { countingOf } from '../backup/counts.js';
 import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
@@ -45,7 +46,8 @@ export const copyAction: Action = {
     if (res.code !== 0) throw new OperationError(`fetching ${String(p.id)} onto ${r.target.name} failed (exit ${res.code}); the partial copy was removed\n${tail(res.stderr || res.stdout)}`);
     const { counts, bytes } = parseFetch(res.stdout);
     ctx.log(`${bytes} bytes in ${dir}, checksums verified${counts ? ', decrypted' : ' (a backup from before encryption)'}`);
-    return { dir, row_counts: counts?.row_counts ?? entry.row_counts };
+    // (counting: how the backup counted its rows, for the check after the restore)
+    return { dir, row_counts: counts?.row_counts ?? entry.row_counts, counting: countingOf(counts) };
   },
 };
 

@@ -1,5 +1,6 @@
 // restore-production's report, before the swap: the time the restored data represents (the backup's time and its
 // newest event) and what came after it in the damaged database, read now if it can still be read, else the span.
+import { countingOf, countsAs, countSql, parseCounted, type Counting } from '../backup/counts.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { incomingSession, query, refreshOf, sideNames } from '../refresh/db.js';
@@ -11,10 +12,6 @@ import { lossReport, tableChanges, type Damaged } from './names.js';
 export function eventsOf(inv: Inventory, source: Host, database: string): { table: string; time_column: string } | undefined {
   return source.backup?.events ?? Object.values(inv.refresh).find((r) => r.from.host === source.name && r.from.database === database)?.events;
 }
-
-/** SQL (as postgres, catalog only) that writes one count query per table of a database (pure): `schema.table` and its
- *  rows, as the backup's row counts name them. */
-export const COUNT_QUERIES = "SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1;";
 
 /** A session's start for reading a damaged database (pure): names resolved in pg_catalog only, read-only, bounded in
  *  time, as the database's owner (never as a superuser: the tables, and any view in their place, are the application's). */
@@ -29,20 +26,21 @@ export function damagedPreamble(timeout = '120s'): string {
 }
 
 /** Read the damaged database (the source's, where it is now): its rows per table and its events after `newest`. */
-async function readDamaged(ctx: ActionContext, host: Host, database: string, events: { table: string; time_column: string } | undefined, newest: string | null, backupCounts: Record<string, number>): Promise<Damaged> {
+async function readDamaged(ctx: ActionContext, host: Host, database: string, events: { table: string; time_column: string } | undefined, newest: string | null, backup: { counts: Record<string, number>; counting: Counting }): Promise<Damaged> {
   try {
     const conn = await ctx.pool.get(host);
-    const gen = await query(conn, host, database, COUNT_QUERIES);
-    // one JSON object in one field: a table name with a tab or a newline cannot shift a count onto another name
-    const [[json]] = gen.length ? await query(conn, host, database, `${damagedPreamble()}\nSELECT json_object_agg(t, n) FROM (${gen.map(([q]) => q).join(' UNION ALL ')}) AS s(t, n);`) : [['{}']];
-    const now = Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, number>).map(([t, n]) => [t, Number(n)]));
+    // the backup's own count query, as the owner (counts in one JSON field: a name with a tab or a newline cannot shift
+    // a count onto another name), set beside the backup's counts as the backup counted them
+    const found = parseCounted((await query(conn, host, database, `${damagedPreamble()}\n${countSql()}`)).find(([tag]) => tag === '@@counts'));
+    if (!found) throw new Error('its rows could not be counted');
+    const now = countsAs(backup.counting, found);
     let ev: { table: string; after: number; newest: string | null } | undefined;
     if (events) {
       const col = sqlIdent(events.time_column);
       const [[after, max]] = await query(conn, host, database, `${damagedPreamble()}\nSELECT count(*), max(${col})::text FROM ${tableSql(events.table)}${newest ? ` WHERE ${col} > ${sqlLiteral(newest)}` : ''};`);
       ev = { table: events.table, after: Number(after), newest: max || null };
     }
-    return { readable: true, database, host: host.name, changes: tableChanges(backupCounts, now), events: ev };
+    return { readable: true, database, host: host.name, changes: tableChanges(backup.counts, now), events: ev };
   } catch (e) {
     return { readable: false, database, host: host.name, reason: (e as Error).message.split('\n')[0] };
   }
@@ -65,7 +63,7 @@ export const reportAction: Action = {
       const [[max]] = await s.sql(`SELECT max(${sqlIdent(events.time_column)})::text FROM ${tableSql(events.table)};`).catch(() => [[newest ?? '']]);
       newest = max || newest;
     }
-    const damaged = await readDamaged(ctx, r.source, r.spec.from.database, events, newest, (p.row_counts ?? {}) as Record<string, number>);
+    const damaged = await readDamaged(ctx, r.source, r.spec.from.database, events, newest, { counts: (p.row_counts ?? {}) as Record<string, number>, counting: countingOf(p) });
     const { lines, lost } = lossReport({ id: String(p.id), time: String(p.time), newestEvent: newest, eventsTable: events ? `${events.table}.${events.time_column}` : undefined, damaged, now: new Date() });
     lines.forEach((l) => ctx.log(l));
     return { data_time: p.time, newest_event: newest, damaged_readable: damaged.readable, lost, changes: damaged.readable ? damaged.changes : null, events_after: damaged.readable ? (damaged.events?.after ?? null) : null };

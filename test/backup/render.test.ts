@@ -58,7 +58,9 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
   t.match(job, /su postgres -s \/bin\/sh -c 'tar -C "\$0" -cf - \.' "\$dir\/plain\/dump" 2> "\$dir\/\.dump\.err" \| age -R "\$RECIPIENTS" > "\$target"/, 'a directory-format dump is read back as postgres (never by root following a link there) and encrypted as it is read');
   t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+\{ exec 4>&- 9>&-; age -R "\$RECIPIENTS" .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is encrypted, then summed as it is written: no plaintext byte is written or sent');
-  t.match(job, /printf '\{"tables":%s,"rows":%s,"row_counts":%s\}\\n' .* \| age -R "\$RECIPIENTS" > "\$dir\/counts\.json\.age"/, 'the table names travel encrypted');
+  t.match(job, /printf '\{"tables":%s,"rows":%s,"counting":"leaf","row_counts":%s\}\\n' .* \| age -R "\$RECIPIENTS" > "\$dir\/counts\.json\.age"/, 'the table names travel encrypted, counted once each');
+  t.match(job, /\[ -n "\$last_id" \] && \[ "\$last_id" = "\$\(cat "\$WORK\/\.leaf\.\$db" 2> \/dev\/null\)" \] \|\| now_rows=\$\{parents_rows:-\$rows\}/, 'the shrink rule counts as the last backup counted (its id in .leaf.DB: once each)');
+  t.ok(job.indexOf('good "$db" "$id"\n  printf \'%s\\n\' "$id" > "$WORK/.leaf.$db"') > 0, 'a committed backup is recorded as counted once each');
   t.notMatch(job.slice(job.indexOf('} > "$dir/manifest.json"') - 800, job.indexOf('} > "$dir/manifest.json"')), /row_counts/, 'the manifest the store reads names no table');
   t.match(job, /tail -c \+1 -f -s 0\.02 --pid="\$dumping" "\$target"/, 'and uploaded as it grows, without pg_dump waiting for the network');
   t.match(job, /\{ cat "\$dir\/\.files" && \(cd "\$dir" && sums manifest\.json\); \} > "\$dir\/SHA256SUMS\.tmp"/);
