@@ -39,6 +39,6 @@ export async function collectAudit(inv: Inventory, hosts: Host[], pool: Connecti
   const own = gathered.flatMap((g): HostOutcome<HostPlan>[] => (g.ok ? g.value.plan : [])); // a plan that failed is its own outcome
   const reachable = hosts.filter((h) => own.some((p) => p.host === h.name));
   const { hosts: plans, wiringError: linksError } = await planEstate(inv, reachable, pool, own); // each host's own plan counts
-  const pitr = await collectPitr(inv, reachable, pool); // continuous archiving: windows from the stores, slots from the database hosts
+  const pitr = await collectPitr(inv, reachable, pool, now); // continuous archiving: windows and drills from the stores, slots from the database hosts
   return { inventory: inv, now, facts, plans, linksError, censuses, catalogs, images, tls, clocks, pitr };
 }

@@ -63,7 +63,7 @@ export interface AuditInput {
   tls?: TlsSource;
   /** Per host: its clock's offset from this machine's, measured. */
   clocks?: HostOutcome<ClockOffset>[];
-  /** Continuous archiving, judged already (src/pitr/audit.ts judgePitr): window, lag, slot per archiving host. */
+  /** Continuous archiving, judged already (src/pitr/audit.ts judgePitr, judgePitrDrill): window, lag, slot, drill per archiving host. */
   pitr?: Finding[];
 }
 

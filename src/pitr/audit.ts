@@ -1,8 +1,10 @@
 // The audit's judgement of continuous archiving, pure: per archiving host, the recovery window the store reports (newest
 // restorable time, archive lag, whether it still grows) and the slot on the database host (the WAL it keeps against
-// max_slot_wal_keep_size: production's disk is never the price).
+// max_slot_wal_keep_size: production's disk is never the price), and the last passing point-in-time restore drill.
 import { ageText, finding } from '../audit/finding.js';
 import type { Finding } from '../audit/types.js';
+import { isoMs } from './restore-plan.js';
+import type { DrillRead } from './drill-record.js';
 import type { ClusterWindow } from './status.js';
 
 /** What the audit gathered about one archiving host (null: that side could not be read). */
@@ -60,4 +62,37 @@ export function judgePitr(input: PitrAuditInput): Finding[] {
     out.push(finding(host, AREA, 'pitr slot', high || slot.walStatus === 'unreserved' ? 'warning' : 'ok', `the slot keeps ${mb(kept)} of WAL on ${host}${max !== null ? ` (bound ${input.maxSlotWalKeepSize})` : ''}${high ? ': the store is far behind' : ''}; wal_status ${slot.walStatus || 'unknown'}`));
   }
   return out;
+}
+
+/** Days without a passing point-in-time restore drill after which the audit is red. */
+export const PITR_DRILL_DAYS = 8;
+
+/** What the audit read of one archiving host's drill record. */
+export interface PitrDrillInput {
+  host: string;
+  store: string;
+  /** The store's record (src/pitr/drill-record.ts); null when the store did not answer, 'not audited' outside --limit. */
+  read: DrillRead | null | 'not audited';
+  now: Date;
+  days?: number;
+}
+
+/** The drill's finding: red when no drill passed in the last `days` days (default 8), none ever did, or the record is
+ *  missing or unusable; a warning when one passed since but the latest failed. Names the last pass (or never) and the fix. */
+export function judgePitrDrill(input: PitrDrillInput): Finding {
+  const { host, store, read, now } = input;
+  const days = input.days ?? PITR_DRILL_DAYS;
+  const fix = `run: ironclad pitr drill --host ${host}`;
+  const red = (why: string, last = 'never') => finding(host, 'drill', 'pitr drill', 'failure', `no passing point-in-time restore drill of ${host} in the last ${days} days (last passed: ${last}): ${why}; ${fix}`, [fix]);
+  if (read === 'not audited') return finding(host, 'drill', 'pitr drill', 'warning', `not judged: its store ${store} is not among the audited hosts (--limit)`);
+  if (read === null) return red(`its drill record could not be read from ${store}`, 'unknown');
+  if (read.kind === 'none') return red(`no drill recorded on ${store}`);
+  if (read.kind === 'bad') return red(`the drill record on ${store} is unusable (${read.why})`);
+  const latest = read.passed ? '' : `the latest, ${read.at}, failed`;
+  if (read.lastPassedAt === null) return red(latest);
+  const ageMs = Math.max(0, now.getTime() - isoMs(read.lastPassedAt)!);
+  const last = `${read.lastPassedAt}, ${ageText(ageMs)} ago`;
+  if (ageMs > days * 86400_000) return red(`due after ${days} days${latest ? `; ${latest}` : ''}`, last);
+  if (latest) return finding(host, 'drill', 'pitr drill', 'warning', `point-in-time restore drill of ${host}: ${latest} (last passed: ${last}); ${fix}`, [fix]);
+  return finding(host, 'drill', 'pitr drill', 'ok', `point-in-time restore drill of ${host} passed ${last}`);
 }

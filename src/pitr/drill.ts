@@ -11,6 +11,7 @@ import type { Connector } from '../connectors/types.js';
 import { withPool } from '../executor/pool.js';
 import { tail } from '../executor/run.js';
 import type { Host, Inventory } from '../inventory/types.js';
+import { drillReadScript, lastPassedAt, parseDrillReads, parseDrillRecord } from './drill-record.js';
 import { isoMs, POINT_NAME, type Target } from './restore-plan.js';
 import { restoreScript } from './restore-scripts.js';
 import { freePort, PORTS_SCRIPT, runRestore } from './restore.js';
@@ -79,23 +80,6 @@ export function judgeHeartbeat(heartbeat: string | null, target: string): string
   return Math.abs(gap) <= HEARTBEAT_WINDOW_S ? null : `the newest heartbeat (${heartbeat}) is ${Math.round(gap)} s from the point restored to (${target}): more than ${HEARTBEAT_WINDOW_S} s`;
 }
 
-/** Pure: the audit's verdict on a host's last drill record (drill.json on the store): red when no drill passed in
- *  the last `days` days (default 8), or none ever did. */
-export function judgePitrDrill(record: string | null | undefined, now: Date, days = 8): { ok: boolean; message: string } {
-  let r: Partial<DrillResult> | null = null;
-  try {
-    r = record ? JSON.parse(record) : null;
-  } catch {
-    r = null;
-  }
-  const passed = r?.passed === true ? r.at : r?.last_passed_at;
-  const ms = typeof passed === 'string' ? isoMs(passed) : null;
-  if (ms === null) return { ok: false, message: r ? `no point-in-time restore drill has passed (the last, ${String(r.at)}, failed)` : 'no point-in-time restore drill yet' };
-  const age = (now.getTime() - ms) / 86400_000;
-  if (age > days) return { ok: false, message: `the last passing point-in-time restore drill is ${Math.floor(age)} days old (${passed}): due after ${days}` };
-  return { ok: true, message: `point-in-time restore drill passed ${passed}${r?.passed === false ? ` (the latest, ${String(r.at)}, failed)` : ''}` };
-}
-
 const body = () => readFileSync(join(packageRoot(), 'src', 'pitr', 'drill.sh'), 'utf8').replace('@@COUNT_SQL@@', countSql());
 
 async function run(conn: Connector, script: string, what: string, stdin?: string): Promise<string> {
@@ -160,8 +144,8 @@ async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: H
   // the verdict, kept by the store beside the archive (the audit reads it): the last pass survives a failure
   try {
     const st = await pool.get(store);
-    const previous = (await st.run(`cat ${shq(`${store.backup_store!.path}/pitr/${source.name}/drill.json`)} 2>/dev/null || true`)).stdout;
-    result.last_passed_at = result.passed ? result.at : (() => { try { const p = JSON.parse(previous); return p.passed === true ? p.at : typeof p.last_passed_at === 'string' ? p.last_passed_at : null; } catch { return null; } })();
+    const previous = parseDrillReads((await st.run(drillReadScript(store.backup_store!.path, [source.name]))).stdout, [source.name]).get(source.name);
+    result.last_passed_at = result.passed ? result.at : lastPassedAt(parseDrillRecord(previous, source.name, new Date()));
     const rec = await st.run(`/usr/local/sbin/ironclad-pitr record ${shq(source.name)}`, { stdin: JSON.stringify(result) + '\n' });
     if (rec.code !== 0) result.problems.push(`${store.name}: recording the drill failed (exit ${rec.code}): ${tail(rec.stderr, 2).trim()}`);
   } catch (e) {

@@ -1,20 +1,6 @@
-// The point-in-time drill's pure parts: the audit's verdict, the heartbeat rule, the checkpoint's and proof's output.
+// The point-in-time drill's pure parts (the audit's verdict: drill-record.test.ts): the heartbeat rule, the checkpoint's and proof's output.
 import t from 'tap';
-import { checkpointScript, judgeHeartbeat, judgePitrDrill, parseCheckpoint, parseProof } from '../../src/pitr/drill.js';
-
-const NOW = new Date('2026-12-10T12:00:00Z');
-const rec = (o: object) => JSON.stringify(o);
-
-t.test('the audit: red without a passing drill in 8 days', async (t) => {
-  t.match(judgePitrDrill(null, NOW), { ok: false, message: /no point-in-time restore drill yet/ });
-  t.match(judgePitrDrill(rec({ passed: true, at: '2026-12-08T12:00:00Z' }), NOW), { ok: true, message: /passed 2026-12-08/ });
-  t.match(judgePitrDrill(rec({ passed: true, at: '2026-12-01T11:00:00Z' }), NOW), { ok: false, message: /9 days old .* due after 8/ });
-  t.match(judgePitrDrill(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: '2026-12-07T12:00:00Z' }), NOW), { ok: true, message: /the latest, 2026-12-10T11:00:00Z, failed/ });
-  t.match(judgePitrDrill(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: null }), NOW), { ok: false, message: /has passed \(the last, .*failed/ });
-  t.match(judgePitrDrill('{"passed":tru', NOW), { ok: false }, 'an unreadable record is not a pass');
-  t.match(judgePitrDrill(rec({ passed: true, at: '$(reboot)' }), NOW), { ok: false }, 'a time that is not one is not a pass');
-  t.match(judgePitrDrill(rec({ passed: true, at: '2026-12-01T12:00:00Z' }), NOW, 10), { ok: true }, 'the bound is a parameter');
-});
+import { checkpointScript, judgeHeartbeat, parseCheckpoint, parseProof } from '../../src/pitr/drill.js';
 
 t.test('the heartbeat: within 60 s of the point restored to', async (t) => {
   t.equal(judgeHeartbeat('2026-12-10T11:59:30.5Z', '2026-12-10T12:00:00Z'), null);
