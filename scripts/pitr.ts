@@ -58,7 +58,7 @@ export async function readWindows(inv: Inventory, hostName?: string): Promise<Cl
   const outs = await withPool((pool) =>
     fanOut(stores, async (s) => {
       const r = await (await pool.get(s)).run(`[ -x ${PITR_PATHS.script} ] || exit 100; ${PITR_PATHS.script} status${only ? ` ${shq(only.host.name)}` : ''}`);
-      if (r.code === 100) return archivingClients(s, inv.hosts).filter((c) => !only || c.name === only.host.name).map((c): ClusterWindow => ({ host: c.name, cluster: `${c.postgres!.version}/${c.postgres!.cluster}`, earliest: null, latest: null, lag_s: null, archiving: false, store: s.name, bases: 0, segments: 0, gap: false, received_s: null, receiver: false, stopped: 'continuous archiving is not installed on the store (run ironclad apply)' }));
+      if (r.code === 100) return archivingClients(s, inv.hosts).filter((c) => !only || c.name === only.host.name).map((c): ClusterWindow => ({ host: c.name, cluster: `${c.postgres!.version}/${c.postgres!.cluster}`, earliest: null, latest: null, lag_s: null, archiving: false, store: s.name, bases: 0, segments: 0, gap: false, received_s: null, receiver: false, stopped: 'continuous archiving is not installed on the store (run ironclad apply)', since: null }));
       if (r.code !== 0) throw new OperationError(`${s.name}: ironclad-pitr status failed (exit ${r.code})\n${tail(r.stderr)}`);
       return parseStatus(r.stdout, s.name);
     }),

@@ -44,7 +44,7 @@ export async function collectPitr(inv: Inventory, reachable: Host[], pool: Conne
     const read = !audited ? ('not audited' as const) : text === undefined ? null : parseDrillRecord(text, d.name, now);
     return [
       ...judgePitr({ host: d.name, store, window, slot: slots.get(d.name), maxSlotWalKeepSize: p.maxSlotWalKeepSize, stallSeconds: p.stallSeconds }),
-      judgePitrDrill({ host: d.name, store, read, now }),
+      judgePitrDrill({ host: d.name, store, read, since: typeof window === 'object' && window ? (window.since ?? window.earliest) : null, now }),
     ];
   });
 }

@@ -73,12 +73,16 @@ export interface PitrDrillInput {
   store: string;
   /** The store's record (src/pitr/drill-record.ts); null when the store did not answer, 'not audited' outside --limit. */
   read: DrillRead | null | 'not audited';
+  /** When archiving of the host began, by the store's clock (its window's `since`, else its earliest restorable
+   *  time); null when the store reports neither. A drill is due `days` days after it. */
+  since: string | null;
   now: Date;
   days?: number;
 }
 
-/** The drill's finding: red when no drill passed in the last `days` days (default 8), none ever did, or the record is
- *  missing or unusable; a warning when one passed since but the latest failed. Names the last pass (or never) and the fix. */
+/** The drill's finding: red when no drill passed in the last `days` days (default 8) once archiving is that old, or
+ *  when the record is unusable or cannot be read; before that, a host never drilled is ok and told when a drill is
+ *  due; a warning when the latest drill failed. Names the last pass (or never) and the fix. */
 export function judgePitrDrill(input: PitrDrillInput): Finding {
   const { host, store, read, now } = input;
   const days = input.days ?? PITR_DRILL_DAYS;
@@ -86,12 +90,19 @@ export function judgePitrDrill(input: PitrDrillInput): Finding {
   const red = (why: string, last = 'never') => finding(host, 'drill', 'pitr drill', 'failure', `no passing point-in-time restore drill of ${host} in the last ${days} days (last passed: ${last}): ${why}; ${fix}`, [fix]);
   if (read === 'not audited') return finding(host, 'drill', 'pitr drill', 'warning', `not judged: its store ${store} is not among the audited hosts (--limit)`);
   if (read === null) return red(`its drill record could not be read from ${store}`, 'unknown');
-  if (read.kind === 'none') return red(`no drill recorded on ${store}`);
   if (read.kind === 'bad') return red(`the drill record on ${store} is unusable (${read.why})`);
-  const latest = read.passed ? '' : `the latest, ${read.at}, failed`;
-  if (read.lastPassedAt === null) return red(latest);
-  const ageMs = Math.max(0, now.getTime() - isoMs(read.lastPassedAt)!);
-  const last = `${read.lastPassedAt}, ${ageText(ageMs)} ago`;
+  const latest = read.kind === 'record' && !read.passed ? `the latest, ${read.at}, failed` : '';
+  const lastPassedAt = read.kind === 'record' ? read.lastPassedAt : null;
+  if (lastPassedAt === null) {
+    const began = input.since === null ? null : isoMs(input.since);
+    const none = read.kind === 'none' ? `no drill recorded on ${store}` : latest;
+    if (began === null || began === undefined) return finding(host, 'drill', 'pitr drill', latest ? 'warning' : 'ok', `no point-in-time restore drill of ${host} has passed yet (${none}); one is due ${days} days after archiving begins; ${fix}`, [fix]);
+    const due = began + days * 86400_000;
+    if (now.getTime() > due) return red(`${none}; archiving began ${input.since}`);
+    return finding(host, 'drill', 'pitr drill', latest ? 'warning' : 'ok', `no point-in-time restore drill of ${host} has passed yet (${none}); one is due by ${new Date(due).toISOString().slice(0, 19)}Z, ${days} days after archiving began; ${fix}`, [fix]);
+  }
+  const ageMs = Math.max(0, now.getTime() - isoMs(lastPassedAt)!);
+  const last = `${lastPassedAt}, ${ageText(ageMs)} ago`;
   if (ageMs > days * 86400_000) return red(`due after ${days} days${latest ? `; ${latest}` : ''}`, last);
   if (latest) return finding(host, 'drill', 'pitr drill', 'warning', `point-in-time restore drill of ${host}: ${latest} (last passed: ${last}); ${fix}`, [fix]);
   return finding(host, 'drill', 'pitr drill', 'ok', `point-in-time restore drill of ${host} passed ${last}`);

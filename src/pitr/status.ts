@@ -17,6 +17,8 @@ export interface ClusterWindow {
   received_s: number | null;
   receiver: boolean;
   stopped: string | null;
+  /** When archiving of this host began, by the store's clock (null: not recorded). */
+  since: string | null;
 }
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
@@ -35,7 +37,8 @@ export function parseStatus(stdout: string, store: string): ClusterWindow[] {
     }
     const ok =
       typeof j.host === 'string' && typeof j.cluster === 'string' && isTime(j.earliest) && isTime(j.latest) && isCount(j.lag_s) && typeof j.archiving === 'boolean' &&
-      isCount(j.bases) && isCount(j.segments) && typeof j.gap === 'boolean' && isCount(j.received_s) && typeof j.receiver === 'boolean' && (j.stopped === null || typeof j.stopped === 'string');
+      isCount(j.bases) && isCount(j.segments) && typeof j.gap === 'boolean' && isCount(j.received_s) && typeof j.receiver === 'boolean' && (j.stopped === null || typeof j.stopped === 'string') &&
+      (j.since === undefined || isTime(j.since));
     if (!ok) throw new Error(`${store}: a status line of another shape: ${line.slice(0, 120)}`);
     out.push({
       host: j.host as string,
@@ -51,6 +54,7 @@ export function parseStatus(stdout: string, store: string): ClusterWindow[] {
       received_s: j.received_s as number | null,
       receiver: j.receiver as boolean,
       stopped: j.stopped as string | null,
+      since: (j.since as string | null | undefined) ?? null,
     });
   }
   return out;

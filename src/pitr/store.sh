@@ -136,6 +136,7 @@ peek() {
 receive() {
   load "$1"
   mkdir -p "$SPOOL" "$SP" "$WAL" "$BASE" && chmod 700 "$SPOOL" "$SP"
+  [ -s "$A/since" ] || date -u +%Y-%m-%dT%H:%M:%SZ > "$A/since"  # when archiving began, by the store's clock (drills are due from it)
   exec 9> "$SPOOL/$H.lock"
   flock -n 9 || exit 0
   echo $$ > "$SPOOL/$H.pid"  # (apply ends this pid when the script changes; cron or systemd starts the new one)

@@ -13,6 +13,7 @@ facts() {
   if [ -e "$SPOOL/$H.lock" ] && ! flock -n "$SPOOL/$H.lock" true; then echo 'R 1'; else echo 'R 0'; fi
   [ ! -f "$SP/.alive" ] || find "$SP/.alive" -printf 'L %T@\n'
   [ ! -f "$A/stopped" ] || printf 'X %s\n' "$(head -c 200 "$A/stopped" | tr -d '"\\\n')"
+  [ ! -f "$A/since" ] || printf 'T %s\n' "$(head -c 64 "$A/since" | head -n 1 | tr -d '"\\\n')"
 }
 
 # judge: one JSON line per host: {host, cluster, earliest, latest, lag_s, archiving, bases, segments, gap, ...}
@@ -35,6 +36,7 @@ judge() {
     $1 == "R" { running = $2 }
     $1 == "L" && running == 1 && $2 > arrived { arrived = $2 }
     $1 == "X" { stopped = substr($0, 3) }
+    $1 == "T" && NF == 2 && $2 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z$/ { since = $2 }
     END {
       # the partial counts only while it is ahead of every archived segment (a stale record names a segment since done)
       top = -1; for (i = 1; i <= ns; i++) if (list[i] > top) top = list[i]
@@ -58,9 +60,9 @@ judge() {
       if (latest != "") { split(latest, d, /[-T:.Z]/); lag = now - mktime(d[1] " " d[2] " " d[3] " " d[4] " " d[5] " " d[6]) }
       still = arrived == "" ? "" : int(now - arrived)
       ok = running == 1 && stopped == "" && earliest != "" && still != "" && still <= stall
-      printf "{\"host\":\"%s\",\"cluster\":\"%s\",\"earliest\":%s,\"latest\":%s,\"lag_s\":%s,\"archiving\":%s,\"bases\":%d,\"segments\":%d,\"gap\":%s,\"received_s\":%s,\"receiver\":%s,\"stopped\":%s,\"earliest_base\":%s,\"newest_base\":%s}\n",
+      printf "{\"host\":\"%s\",\"cluster\":\"%s\",\"earliest\":%s,\"latest\":%s,\"lag_s\":%s,\"archiving\":%s,\"bases\":%d,\"segments\":%d,\"gap\":%s,\"received_s\":%s,\"receiver\":%s,\"stopped\":%s,\"earliest_base\":%s,\"newest_base\":%s,\"since\":%s}\n",
         host, cluster, q(earliest), q(latest), (lag == "" ? "null" : lag), (ok ? "true" : "false"), nb, nsegs, (gapat >= 0 ? "true" : "false"),
-        (still == "" ? "null" : still), (running == 1 ? "true" : "false"), q(stopped), q(eid), q(nid)
+        (still == "" ? "null" : still), (running == 1 ? "true" : "false"), q(stopped), q(eid), q(nid), q(since)
     }'
 }
 

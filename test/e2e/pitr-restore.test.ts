@@ -154,10 +154,18 @@ async function main() {
     t.match(prod.stderr, /pt-db is tagged production.*--confirm-production pt-db/s);
   });
 
+  /** The audit's finding on pt-db's point-in-time restore drill (the audit of pt-db and its store). */
+  const drillFinding = async () => {
+    const a = await ironclad(['-i', inv, '--json', '--limit', 'pt-db,pt-store', 'audit']);
+    const all = (JSON.parse(a.stdout) as { hosts: { findings: { host: string; subject?: string; level: string; message: string }[] }[] }).hosts.flatMap((h) => h.findings);
+    return all.find((f) => f.host === 'pt-db' && f.subject === 'pitr drill') ?? `no pitr drill finding in: ${a.stdout.slice(0, 400)} ${a.stderr.slice(0, 400)}`;
+  };
+
   await t.test('the drill passes with production back', async (t) => {
     await lab.sshOk('pt-stage', 'for c in pt_between pt_latest; do pg_dropcluster --stop 15 $c 2>/dev/null; rm -f /var/lib/ironclad/restored/$c.json; done; true');
     await lab.sshOk('pt-db', 'pg_ctlcluster --skip-systemctl-redirect 15 main start');
     await heartbeat();
+    t.match(await drillFinding(), { level: 'ok', message: /no point-in-time restore drill of pt-db has passed yet \(no drill recorded on pt-store\); one is due by 20\S+, 8 days after archiving began/ }, 'the audit: archiving is young, the first drill not yet due');
     const r = await pitr(inv, ['--json', 'pitr', 'drill', '--host', 'pt-db']);
     t.equal(r.code, 0, r.stdout + r.stderr);
     const d = JSON.parse(r.stdout).drills[0];
@@ -166,6 +174,7 @@ async function main() {
     t.ok(d.rpo_s !== null && d.rto_s !== null, `RPO ${d.rpo_s} s, RTO ${d.rto_s} s`);
     t.match(await lab.sshOk('pt-store', 'cat /srv/ironclad/backups/pitr/pt-db/drill.json'), /^\{"passed":true,/);
     t.equal((await lab.sshOk('pt-stage', 'pg_lsclusters -h | awk \'{print $2}\' | sort | tr "\\n" " "')).trim(), 'main', 'the drill left no cluster behind');
+    t.match(await drillFinding(), { level: 'ok', message: /point-in-time restore drill of pt-db passed 20/ }, 'the audit names the pass');
   });
 
   await t.test('the drill fails (exit 3) when a WAL segment is removed from the store', async (t) => {
@@ -182,6 +191,7 @@ async function main() {
     t.match(r.stdout, /pt-db: pitr drill FAILED/);
     t.match(r.stdout, /gap: WAL segment [0-9A-F]{24} is missing/);
     t.match(await lab.sshOk('pt-store', 'cat /srv/ironclad/backups/pitr/pt-db/drill.json'), /^\{"passed":false,.*"last_passed_at":"20/);
+    t.match(await drillFinding(), { level: 'warning', message: /pt-db: the latest, 20\S+, failed \(last passed: 20/ }, 'the audit warns: the latest drill failed');
   });
 
   await t.test('the incident runbook, in place on production (dead), through to the swap', async (t) => {

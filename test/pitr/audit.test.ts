@@ -4,7 +4,7 @@ import t from 'tap';
 import { judgePitr, sizeBytes, type PitrAuditInput } from '../../src/pitr/audit.js';
 import type { ClusterWindow } from '../../src/pitr/status.js';
 
-const window: ClusterWindow = { host: 'db-prod', cluster: '15/main', earliest: '2026-12-02T02:15:30Z', latest: '2026-12-02T21:53:27.659794Z', lag_s: 20, archiving: true, store: 'backup-far', bases: 2, segments: 40, gap: false, received_s: 20, receiver: true, stopped: null };
+const window: ClusterWindow = { host: 'db-prod', cluster: '15/main', earliest: '2026-12-02T02:15:30Z', latest: '2026-12-02T21:53:27.659794Z', lag_s: 20, archiving: true, store: 'backup-far', bases: 2, segments: 40, gap: false, received_s: 20, receiver: true, stopped: null, since: '2026-11-20T10:00:00Z' };
 const good: PitrAuditInput = { host: 'db-prod', store: 'backup-far', window, slot: { walStatus: 'reserved', retainedBytes: 32 * 1024 ** 2 }, maxSlotWalKeepSize: '10GB', stallSeconds: 600 };
 const levels = (i: PitrAuditInput) => Object.fromEntries(judgePitr(i).map((f) => [f.subject, f.level]));
 

@@ -45,19 +45,25 @@ t.test('the record, read defensively', async (t) => {
 });
 
 t.test('the audit: red without a passing drill in 8 days', async (t) => {
-  const judge = (text: string | null | undefined, days?: number) => judgePitrDrill({ host: 'db-prod', store: 'backup-far', read: parseDrillRecord(text, 'db-prod', NOW), now: NOW, days });
+  const OLD = '2026-11-01T00:00:00Z'; // archiving began long before: a drill is due
+  const judge = (text: string | null | undefined, days?: number, since: string | null = OLD) => judgePitrDrill({ host: 'db-prod', store: 'backup-far', read: parseDrillRecord(text, 'db-prod', NOW), since, now: NOW, days });
   const fix = /ironclad pitr drill --host db-prod/;
   const rows: [string, ReturnType<typeof judge>, string, RegExp[]][] = [
     ['a recent pass', judge(rec({ passed: true, at: '2026-12-08T12:00:00Z' })), 'ok', [/passed 2026-12-08T12:00:00Z, 2 d ago/]],
     ['9 days old', judge(rec({ passed: true, at: '2026-12-01T11:00:00Z' })), 'failure', [/no passing point-in-time restore drill of db-prod in the last 8 days \(last passed: 2026-12-01T11:00:00Z, 9 d 1 h ago\): due after 8 days/, fix]],
     ['the latest failed, a pass within 8 days', judge(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: '2026-12-07T12:00:00Z' })), 'warning', [/the latest, 2026-12-10T11:00:00Z, failed \(last passed: 2026-12-07T12:00:00Z/, fix]],
     ['never passed', judge(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: null })), 'failure', [/last passed: never\): the latest, 2026-12-10T11:00:00Z, failed/, fix]],
-    ['no record', judge(undefined), 'failure', [/last passed: never\): no drill recorded on backup-far/, fix]],
+    ['no record', judge(undefined), 'failure', [/last passed: never\): no drill recorded on backup-far; archiving began 2026-11-01T00:00:00Z/, fix]],
+    ['no record, archiving 5 days old', judge(undefined, 8, '2026-12-05T12:00:00Z'), 'ok', [/no point-in-time restore drill of db-prod has passed yet \(no drill recorded on backup-far\); one is due by 2026-12-13T12:00:00Z, 8 days after archiving began/, fix]],
+    ['no record, archiving 8 days and a minute old', judge(undefined, 8, '2026-12-02T11:59:00Z'), 'failure', [/no drill recorded on backup-far; archiving began 2026-12-02T11:59:00Z/]],
+    ['never passed, the latest failed, archiving young', judge(rec({ passed: false, at: '2026-12-10T11:00:00Z', last_passed_at: null }), 8, '2026-12-09T00:00:00Z'), 'warning', [/has passed yet \(the latest, 2026-12-10T11:00:00Z, failed\); one is due by 2026-12-17T00:00:00Z/, fix]],
+    ['no record, archiving not begun', judge(undefined, 8, null), 'ok', [/one is due 8 days after archiving begins/]],
+    ['an unusable record, archiving young', judge('<html>', 8, '2026-12-09T00:00:00Z'), 'failure', [/unusable \(it is not JSON\)/]],
     ['an unusable record', judge('<html>'), 'failure', [/last passed: never\): the drill record on backup-far is unusable \(it is not JSON\)/, fix]],
     ['a time from the future', judge(rec({ passed: true, at: '2027-01-01T00:00:00Z' })), 'failure', [/unusable \(its time is later than this machine's clock\)/]],
     ['the bound is a parameter', judge(rec({ passed: true, at: '2026-12-01T12:00:00Z' }), 10), 'ok', [/passed 2026-12-01T12:00:00Z/]],
-    ['the store did not answer', judgePitrDrill({ host: 'db-prod', store: 'backup-far', read: null, now: NOW }), 'failure', [/last passed: unknown\): its drill record could not be read from backup-far/, fix]],
-    ['the store outside --limit', judgePitrDrill({ host: 'db-prod', store: 'backup-far', read: 'not audited', now: NOW }), 'warning', [/^not judged: its store backup-far is not among the audited hosts/]],
+    ['the store did not answer', judgePitrDrill({ host: 'db-prod', store: 'backup-far', read: null, since: OLD, now: NOW }), 'failure', [/last passed: unknown\): its drill record could not be read from backup-far/, fix]],
+    ['the store outside --limit', judgePitrDrill({ host: 'db-prod', store: 'backup-far', read: 'not audited', since: OLD, now: NOW }), 'warning', [/^not judged: its store backup-far is not among the audited hosts/]],
   ];
   for (const [what, f, level, messages] of rows) {
     t.match(f, { host: 'db-prod', area: 'drill', subject: 'pitr drill', level }, what);

@@ -118,6 +118,12 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     }, 60_000, () => `committed ${committed}; ${s.run(['status', 'db1']).stdout} ${execFileSync('sh', ['-c', `ls -la --time-style=full-iso ${s.spool}/db1; cat ${s.spool}/db1/.log; cat ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
     t.match(st, { host: 'db1', cluster: '15/main', archiving: true, gap: false, receiver: true });
     t.ok(Date.parse(st.earliest) <= Date.parse(st.latest), 'earliest <= latest');
+    t.match(st.since, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'when archiving began, by the store\'s clock');
+    t.ok(Date.parse(st.since) <= Date.parse(st.earliest), 'before the earliest restorable time');
+    const since = readFileSync(join(s.root, 'pitr', 'db1', 'since'), 'utf8');
+    writeFileSync(join(s.root, 'pitr', 'db1', 'since'), '2026-12-01T00:00:00Z","x":"y\n');
+    t.equal(s.status().since, null, 'a since of another shape is not reported');
+    writeFileSync(join(s.root, 'pitr', 'db1', 'since'), since);
     t.ok(st.lag_s >= 0 && st.lag_s < 60, `lag ${st.lag_s} s`);
     pg.sql(`SELECT pg_switch_wal(); CHECKPOINT; INSERT INTO marks VALUES ('two'); SELECT pg_switch_wal();`);
     await until('two archived segments', () => readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).length >= 2);
