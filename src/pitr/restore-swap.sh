@@ -3,7 +3,9 @@
 # inventory names it) and LIVE_PORT, KEPT (the name the replaced cluster is kept under, with its time). The live
 # cluster (running, or dead) is stopped and kept, whole, under KEPT on the restored cluster's old port with
 # start.conf manual (it never starts beside the new one); the restored cluster takes LIVE's name, data directory
-# path and port, and starts. Nothing is deleted. Prints @@kept KEPT PORT.
+# path and port, and LIVE's configuration (postgresql.conf, pg_hba.conf, pg_ident.conf, conf.d: the addresses it
+# listens on, TLS, who may connect; its paths name LIVE's data directory, which the restored cluster takes), keeping
+# its own conf.d/ironclad-pitr.conf; then it starts. Nothing is deleted. Prints @@kept KEPT PORT.
 set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
@@ -19,7 +21,10 @@ grep -q '^# ironclad pitr restore of .*promoted' "$etc/$CLUSTER/conf.d/ironclad-
 rport=$(pg_conftool -s "$VERSION" "$CLUSTER" show port) || fail "cannot read the restored cluster's port"
 case "$rport" in '' | *[!0-9]*) fail "the restored cluster's port is not a number" ;; esac
 [ "$(state "$CLUSTER")" = online ] || fail "the restored cluster $VERSION/$CLUSTER is not running"
+saved=""
 if [ -d "$etc/$LIVE" ]; then
+  mkdir -p /var/lib/ironclad && saved=$(mktemp -d /var/lib/ironclad/swap-conf.XXXXXX) && cp -a "$etc/$LIVE/." "$saved/" ||
+    fail "cannot keep a copy of $VERSION/$LIVE's configuration"
   if [ "$(state "$LIVE")" = online ]; then ctl stop "$LIVE" || fail "cannot stop $VERSION/$LIVE"; fi
   pg_renamecluster "$VERSION" "$LIVE" "$KEPT" || fail "cannot rename $VERSION/$LIVE to $KEPT"
   pg_conftool "$VERSION" "$KEPT" set port "$rport"
@@ -28,6 +33,14 @@ if [ -d "$etc/$LIVE" ]; then
 fi
 ctl stop "$CLUSTER" || fail "cannot stop the restored cluster"
 pg_renamecluster "$VERSION" "$CLUSTER" "$LIVE" || fail "cannot rename $VERSION/$CLUSTER to $LIVE"
+if [ -n "$saved" ]; then
+  pitr=$saved.pitr.conf
+  cp -p "$etc/$LIVE/conf.d/ironclad-pitr.conf" "$pitr" || fail "cannot read the restored cluster's conf.d/ironclad-pitr.conf"
+  find "$etc/$LIVE" -mindepth 1 -maxdepth 1 ! -name start.conf -exec rm -rf {} + &&
+    find "$saved" -mindepth 1 -maxdepth 1 ! -name start.conf -exec cp -a {} "$etc/$LIVE/" \; &&
+    mkdir -p "$etc/$LIVE/conf.d" && mv -f "$pitr" "$etc/$LIVE/conf.d/ironclad-pitr.conf" && rm -rf "$saved" ||
+    fail "cannot give $VERSION/$LIVE the configuration it had (a copy is in $saved)"
+fi
 pg_conftool "$VERSION" "$LIVE" set port "$LIVE_PORT"
 sed -i "s/^port = .*/port = $LIVE_PORT/" "$etc/$LIVE/conf.d/ironclad-pitr.conf"
 echo auto > "$etc/$LIVE/start.conf"

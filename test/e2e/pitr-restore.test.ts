@@ -1,76 +1,26 @@
 // End to end on lab hosts: point-in-time restores from the store's archive with production killed (SIGKILL) and left
 // down: a time between two commits holds exactly the first, `latest` holds both, each onto the restoring host only
 // (--limit proves nothing else is contacted); a production target and a taken port are refused; the drill passes,
-// and fails (exit 3) once a WAL segment is removed from the store.
+// and fails (exit 3) once a WAL segment is removed from the store, and the audit says so each time; the incident
+// runbook swaps a restore in place (production's own settings set aside), and archiving goes on after it.
 // Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24): pt-db (production, archives to pt-store), pt-store, pt-stage
 // (pt-db's drill host).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import t from 'tap';
-import { BIN, ironclad, type CliResult } from './helpers/cli.js';
+import { ironclad, type CliResult } from './helpers/cli.js';
 import { labUnavailable, withLab, type LabHandle } from './helpers/lab.js';
-import { tempDir } from '../fixtures/tmp.js';
-import { renderPitrStore, renderPitrSudoers } from '../../src/pitr/render.js';
 
 const STATE = '/var/lib/ironclad-lab-pt';
 // the archive side's lab inventory (the same pt lab): pt-db archives to pt-store, pt-stage is its drill host
 const BOOK = fileURLToPath(new URL('../../runbooks/restore-production-pitr.yaml', import.meta.url));
 const INVENTORY_FILE = fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url));
 
-const DIST = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/${p}`, import.meta.url)));
-// until the lead registers the `pitr` family, the same parse and verbs as the CLI's, from the built code
-const RUNNER = `
-const { parseInvocation } = await import(${DIST('scripts/cli.js')});
-const m = await import(${DIST('scripts/pitr-restore.js')});
-const { limitConnections } = await import(${DIST('src/executor/limit.js')});
-const { exitCodeOf } = await import(${DIST('src/core/errors.js')});
-try {
-  const { invocation } = parseInvocation(process.argv.slice(2), { name: 'pitr', summary: '', options: m.restoreOptions, run: async () => 0 });
-  limitConnections(invocation.flags.limit);
-  process.exitCode = await (invocation.words[0] === 'drill' ? m.drill : m.restore)(invocation);
-} catch (e) { process.stderr.write('ironclad: ' + e.message + '\\n'); process.exitCode = exitCodeOf(e); }`;
+const pitr = (inv: string, args: string[]): Promise<CliResult> => ironclad(['-i', inv, ...args]);
 
-let runnerFile = '';
-function pitr(inv: string, args: string[]): Promise<CliResult> {
-  const families = fileURLToPath(new URL('../../dist/scripts/families.js', import.meta.url));
-  if (existsSync(families) && readFileSync(families, 'utf8').includes('pitr:')) return ironclad(['-i', inv, ...args]);
-  if (!runnerFile) {
-    runnerFile = join(tempDir('ironclad-pt-run-'), 'pitr.mjs');
-    writeFileSync(runnerFile, RUNNER);
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runnerFile, '-i', inv, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end('');
-  });
-}
-void BIN;
-
-/** Continuous archiving as the contract says, wired by hand where `apply` does not wire it yet (the archive side's
- *  own store script, rendered from the inventory; its receiver; a base backup). */
+/** Continuous archiving as apply wires it (checked), a receiver running and a base backup taken now. */
 async function wireArchiving(lab: LabHandle): Promise<void> {
-  const store = lab.inventory.hosts.find((h) => h.name === 'pt-store')!;
-  const db = lab.inventory.hosts.find((h) => h.name === 'pt-db')!;
-  const wired = await lab.ssh('pt-store', 'test -x /usr/local/sbin/ironclad-pitr && grep -q pitr- /usr/local/sbin/ironclad-store');
-  if (wired.code !== 0) {
-    await lab.sshOk('pt-db', `cd / && su postgres -c "psql -X -q -v ON_ERROR_STOP=1" && printf 'host replication ironclad_wal 10.213.40.12/32 scram-sha-256\\n' >> /etc/postgresql/15/main/pg_hba.conf && su postgres -c "psql -X -q -c 'SELECT pg_reload_conf()'"`, {
-      stdin: "CREATE ROLE ironclad_wal LOGIN REPLICATION PASSWORD 'pt-e2e-wal';\nSELECT pg_create_physical_replication_slot('ironclad_pitr');\n",
-    });
-    const recipients = await lab.sshOk('pt-db', 'cat /var/lib/ironclad/backup-recipients');
-    await lab.sshOk('pt-store', 'install -d -m 700 /var/lib/ironclad/pitr && cat > /var/lib/ironclad/pitr/pt-db.recipients', { stdin: recipients });
-    await lab.sshOk('pt-store', 'umask 077 && cat > /var/lib/ironclad/pitr/pt-db.pgpass', { stdin: '10.213.40.10:5432:replication:ironclad_wal:pt-e2e-wal\n' });
-    await lab.sshOk('pt-store', 'cat > /usr/local/sbin/ironclad-pitr && chmod 755 /usr/local/sbin/ironclad-pitr', { stdin: renderPitrStore(store, [db]) });
-    await lab.sshOk('pt-store', 'cat > /etc/sudoers.d/ironclad-pitr && chmod 440 /etc/sudoers.d/ironclad-pitr', { stdin: renderPitrSudoers(store) });
-    // the reader's dispatch the lead adds to ironclad-store: pitr-* verbs go to ironclad-pitr reader
-    await lab.sshOk('pt-store', `sed -i 's|^reader() {$|reader() {\\n  case "\${2:-}" in pitr-*) a=$1; shift; exec /usr/local/sbin/ironclad-pitr reader "$a" "$@" ;; esac|' /usr/local/sbin/ironclad-store && grep -q 'pitr-\\*' /usr/local/sbin/ironclad-store`);
-  }
+  await lab.sshOk('pt-store', 'test -x /usr/local/sbin/ironclad-pitr && grep -q pitr- /usr/local/sbin/ironclad-store');
   await lab.sshOk('pt-db', 'cd / && su postgres -c "psql -X -q -v ON_ERROR_STOP=1"', { stdin: 'CREATE SCHEMA IF NOT EXISTS ironclad;\nCREATE TABLE IF NOT EXISTS ironclad.heartbeat(at timestamptz NOT NULL);\n' });
   // (the archive's folders readable by the store's account, which the reader verbs run as)
   await lab.sshOk('pt-store', 'install -d -m 2750 -g ironclad-backup /srv/ironclad/backups/pitr /srv/ironclad/backups/pitr/pt-db');
@@ -195,7 +145,9 @@ async function main() {
   });
 
   await t.test('the incident runbook, in place on production (dead), through to the swap', async (t) => {
-    // a new base after the removed segment, a third commit, production killed again
+    // a new base after the removed segment, a third commit, production killed again; production's own settings carry an
+    // archive_command (ALTER SYSTEM: postgresql.auto.conf, in the base) that must never run where the base is restored
+    await sql('pt-db', "ALTER SYSTEM SET archive_command = 'touch /tmp/ironclad-pt-production-setting-ran';", 5432, 'postgres');
     const b = await pitr(inv, ['pitr', 'base', '--host', 'pt-db']);
     t.equal(b.code, 0, b.stdout + b.stderr);
     await sql('pt-db', "INSERT INTO public.t VALUES ('third');");
@@ -203,24 +155,8 @@ async function main() {
     await received();
     await lab.sshOk('pt-db', 'kill -KILL "$(head -n 1 /var/lib/postgresql/15/main/postmaster.pid)"');
     const params = ['--set', 'source=pt-db', '--set', 'target=pt-db', '--set', 'time=latest'];
-    const actionsJs = readFileSync(fileURLToPath(new URL('../../dist/src/runbook/actions.js', import.meta.url)), 'utf8');
-    let code: number;
-    let output: string;
-    if (actionsJs.includes('restore-actions')) {
-      const r = await ironclad(['-i', inv, '--yes', 'runbook', 'run', BOOK, ...params]);
-      [code, output] = [r.code, r.stdout + r.stderr];
-    } else {
-      // until the lead registers the actions: the same engine, in this process, with them added
-      const { runRunbook } = await import('../../src/runbook/engine.js');
-      const { ACTIONS } = await import('../../src/runbook/actions.js');
-      const { loadRunbook } = await import('../../src/runbook/load.js');
-      const { PITR_RESTORE_ACTIONS } = await import('../../src/pitr/restore-actions.js');
-      const { withPool } = await import('../../src/executor/pool.js');
-      const actions = new Map([...ACTIONS, ...PITR_RESTORE_ACTIONS.map((a) => [a.name, a] as const)]);
-      const lines: string[] = [];
-      code = await withPool((pool) => runRunbook({ runbook: loadRunbook(BOOK, actions), actions, ctx: { inv: lab.inventory, pool, flags: { yes: true, json: false } }, params: { source: 'pt-db', target: 'pt-db', time: 'latest' }, dryRun: false, out: (l) => lines.push(l) }));
-      output = lines.join('\n');
-    }
+    const r = await ironclad(['-i', inv, '--yes', 'runbook', 'run', BOOK, ...params]);
+    const [code, output] = [r.code, r.stdout + r.stderr];
     t.equal(code, 0, output);
     t.match(output, /the restored cluster holds everything pt-db's archive held/);
     t.equal((await sql('pt-db', "SELECT string_agg(x, ',' ORDER BY x) FROM public.t;")).trim(), 'first,second,third', 'production serves the restore on its own port');
@@ -228,6 +164,28 @@ async function main() {
     t.match(clusters, /^15 +main +5432 +online/m, 'the restored cluster is main on 5432');
     t.match(clusters, /^15 +main__damaged_\d{8}t\d{4}z +\d+ +down/m, 'the damaged cluster is kept, stopped');
     t.equal((await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main__damaged_*/start.conf')).trim(), 'manual');
+    t.equal((await sql('pt-db', 'SHOW listen_addresses;', 5432, 'postgres')).trim(), '127.0.0.1,10.213.40.10', "production's configuration: it listens where production listened");
+    t.match(await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main/pg_hba.conf'), /ironclad_wal/, "and lets in whom production let in");
+    t.match(await lab.sshOk('pt-db', 'cat /var/lib/postgresql/15/main/postgresql.auto.conf.source'), /archive_command = 'touch \/tmp\/ironclad-pt-production-setting-ran'/, "the source's postgresql.auto.conf set aside");
+    t.equal((await sql('pt-db', "SELECT count(*) FROM pg_file_settings WHERE name = 'archive_command';", 5432, 'postgres')).trim(), '0', 'and not among the settings the restored cluster reads');
+  });
+
+  await t.test('after the swap archiving goes on: the store makes the slot again and a base on the new timeline follows', async (t) => {
+    await sql('pt-db', "INSERT INTO public.t VALUES ('fourth');");
+    const at = (await sql('pt-db', "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"');")).trim();
+    await heartbeat();
+    await received();
+    let w: { archiving?: boolean; latest?: string | null; bases?: number } = {};
+    for (let i = 0; i < 90 && !(w.archiving && (w.latest ?? '') >= at); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 2000));
+      await heartbeat();
+      const st = await pitr(inv, ['--json', 'pitr', 'status', '--host', 'pt-db']);
+      w = (JSON.parse(st.stdout || '{"clusters":[{}]}') as { clusters: typeof w[] }).clusters[0] ?? {};
+    }
+    t.match(w, { archiving: true }, JSON.stringify(w));
+    t.ok((w.latest ?? '') >= at, `the window reaches the commit after the swap (${w.latest} >= ${at})`);
+    t.match(await lab.sshOk('pt-db', "cd / && su postgres -c \"psql -X -At -c 'SELECT timeline_id FROM pg_control_checkpoint()'\""), /^[2-9]/, 'on a new timeline');
+    t.match(await lab.sshOk('pt-store', 'cat /var/log/ironclad-alerts.log 2>/dev/null; tail -n 50 /var/log/ironclad-pitr.log'), /the slot is gone|made again from now/, 'the store says what happened');
   });
 }
 

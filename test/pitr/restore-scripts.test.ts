@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import type { Host } from '../../src/inventory/types.js';
 import { representsText } from '../../src/pitr/restore-actions.js';
-import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
+import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, render, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
 import { freePort, portTaken } from '../../src/pitr/restore.js';
 
 const store = { name: 's', address: '10.0.0.2', ssh: { port: 22 }, backup_store: { user: 'ironclad-backup', path: '/srv' } } as unknown as Host;
@@ -16,6 +16,7 @@ t.test('rendered scripts: every value checked and quoted, shellcheck clean', asy
     fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['000000010000000000000005', '000000010000000000000006'], segSize: 16777216 } }),
     restoreScript({ mode: 'make', version: 15, cluster: 'pitr_x', port: 5433, source: 'db', base: base.id, target: '2026-12-02T21:15:00Z' }),
     restoreScript({ mode: 'make', version: 15, cluster: 'pitr_x', port: 5433, source: 'db', base: base.id, target: null, point: 'ironclad-drill-20261202T222517Z' }),
+    render({ VERSION: 15, CLUSTER: 'pitr_x', LIVE: 'main', LIVE_PORT: 5432, KEPT: 'main__damaged_20261203t0721z' }, 'restore-swap.sh'),
   ];
   for (const s of scripts) {
     let out = '';
