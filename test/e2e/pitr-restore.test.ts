@@ -186,6 +186,12 @@ async function main() {
     t.ok((w.latest ?? '') >= at, `the window reaches the commit after the swap (${w.latest} >= ${at})`);
     t.match(await lab.sshOk('pt-db', "cd / && su postgres -c \"psql -X -At -c 'SELECT timeline_id FROM pg_control_checkpoint()'\""), /^[2-9]/, 'on a new timeline');
     t.match(await lab.sshOk('pt-store', 'cat /var/log/ironclad-alerts.log 2>/dev/null; tail -n 50 /var/log/ironclad-pitr.log'), /the slot is gone|made again from now/, 'the store says what happened');
+    let bases = '';
+    for (let i = 0; i < 60 && !/"timeline":[2-9]/.test(bases); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 1000));
+      bases = await lab.sshOk('pt-store', 'cat /srv/ironclad/backups/pitr/pt-db/base/*/backup.json');
+    }
+    t.match(bases, /"timeline":[2-9]/, 'a base backup of the new timeline, taken by the store on its own');
   });
 }
 
