@@ -71,8 +71,16 @@ remote "$db" "cd / && su postgres -s /bin/sh -c 'pgbench -T 30 -c 2 app'" >"$out
 psql_on "$db" 'INSERT INTO ironclad.heartbeat VALUES (now());' 5432 postgres >/dev/null
 target=$(psql_on "$db" "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"');")
 remote "$db" "cd / && su postgres -s /bin/sh -c 'pgbench -T 30 -c 2 app'" >"$out/traffic2.log" 2>&1
-psql_on "$db" 'INSERT INTO ironclad.heartbeat VALUES (now()); SELECT pg_switch_wal();' 5432 postgres >/dev/null
-sleep 15
+end_lsn=$(psql_on "$db" 'INSERT INTO ironclad.heartbeat VALUES (now()); SELECT pg_switch_wal();' 5432 postgres)
+# every round replays the same WAL: the rounds start once the store has archived all of it (not only received it)
+lsn_num() { local hi=${1%/*} lo=${1#*/}; echo $((0x$hi * 4294967296 + 0x$lo)); }
+log "waiting for the store to archive the WAL up to $end_lsn"
+for _ in $(seq 1 600); do
+  archived=$(remote "$store" 'tail -n 1 /srv/ironclad/backups/pitr/pb-db/wal.index' | awk '{ print $3 }')
+  [[ $archived =~ ^[0-9A-F]+/[0-9A-F]+$ ]] && (($(lsn_num "$archived") >= $(lsn_num "$end_lsn"))) && break
+  sleep 1
+done
+log "archived up to ${archived:-nothing}"
 
 # the dump onto the restoring host once, decrypted: the baseline times only pg_restore -j2 from there
 id=$("${ironclad[@]}" --json backup list --host pb-db | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).backups[0].id))')
@@ -83,7 +91,9 @@ plain_restore() {
   remote "$stage" "set -e; pg_dropcluster --stop 15 plain 2>/dev/null || true; pg_createcluster -p 5499 15 plain >/dev/null && pg_ctlcluster --skip-systemctl-redirect 15 plain start
     cd / && su postgres -s /bin/sh -c 'createdb -p 5499 app && pg_restore -j2 -p 5499 -d app /var/tmp/pb-dump/dump.pgdump'"
 }
-pitr_restore() { "${ironclad[@]}" pitr restore --host pb-db --time "$target" --to pb-stage --port 5498 --cluster "pb_$1"; }
+# (each line the restore says, with the time it said it: where the time goes, in pitr-N.err)
+stamped() { while IFS= read -r l; do printf '%s %s\n' "$(date +%T.%3N)" "$l"; done; }
+pitr_restore() { "${ironclad[@]}" pitr restore --host pb-db --time "$target" --to pb-stage --port 5498 --cluster "pb_$1" 2> >(stamped >&2); }
 ours=() theirs=()
 for r in $(seq 1 "$rounds"); do
   timed "pitr-$r" t pitr_restore "$r" || die "pitr restore, see $out/pitr-$r.*"

@@ -12,7 +12,7 @@ import { withPool } from '../executor/pool.js';
 import { tail } from '../executor/run.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { drillReadScript, lastPassedAt, parseDrillReads, parseDrillRecord } from './drill-record.js';
-import { isoMs, POINT_NAME, type Target } from './restore-plan.js';
+import { isoMs, lsnValue, POINT_NAME, type Target } from './restore-plan.js';
 import { restoreScript } from './restore-scripts.js';
 import { freePort, PORTS_SCRIPT, runRestore } from './restore.js';
 
@@ -45,6 +45,8 @@ export function checkpointScript(args: { port: number; database: string; point: 
     `SELECT '@@point', pg_create_restore_point(:'point'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');`,
     countSql(),
     'COMMIT;',
+    // the point's segment completed now, so the store archives it at once (not when 16 MB more are written)
+    'SELECT pg_switch_wal();',
   ].join('\n');
   const psql = `psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -p ${args.port} -d ${shq(args.database)} -v point=${shq(args.point)}`;
   return `cd / && printf '%s\\n' ${shqAlways(sql)} | su postgres -s /bin/sh -c ${shqAlways(psql)}`;
@@ -114,6 +116,16 @@ async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: H
       await new Promise((r) => setTimeout(r, 250));
     }
     result.rpo_s = Math.round((Date.now() - t0) / 100) / 10;
+    // received is not yet archived (a busy store may hold completed segments in its spool): wait for the archive's index
+    const st = await pool.get(store);
+    const index = shq(`${store.backup_store!.path}/pitr/${source.name}/wal.index`);
+    for (;;) {
+      const end = (await st.run(`tail -n 1 ${index} 2>/dev/null`)).stdout.split(' ')[2] ?? '';
+      if (/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/.test(end) && lsnValue(end) > lsnValue(ck.lsn)) break;
+      if (Date.now() - t0 > 300_000) throw new Error(`the store did not archive the checkpoint's WAL within 300 s (its index ends at ${end || 'nothing'}; archiving of ${source.name} is behind: see ironclad pitr status)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    log(`${source.name}: the store received the checkpoint in ${result.rpo_s} s and archived it in ${Math.round((Date.now() - t0) / 100) / 10} s`);
     const conn = await pool.get(on);
     cluster = `pitr_drill`;
     await conn.run(restoreScript({ mode: 'drop', version: 15, cluster, port: 5432, source: source.name, base: '19700101T000000Z', target: null })); // a drill interrupted before
