@@ -73,14 +73,14 @@ export async function swapIn(conn: Connector, host: Host, o: { database: string;
   return { kept: present.has(db) ? keepAs : null };
 }
 
-/** The staging refresh's swap, with the scan's proof (refused without it, or with a proof of other rules): the
- *  production guard once more, then the incoming copy in place of the live database, kept as __previous. */
+/** The staging refresh's swap, with the scan's proof (refused without it, or with a proof of other rules, before any
+ *  host is asked): the production guard once more, then the incoming copy in place of the live database, kept as __previous. */
 export async function swapRefresh(run: StepRun, r: Refresh, o: { proof: string | undefined }): Promise<{ live: string; previous: string | null }> {
-  await refuseProduction(run, r.target); // once more, right before the only destructive step
   const db = r.spec.to.database;
   const { previous, incoming } = sideNames(db);
   if (!r.spec.scrub || o.proof !== scanProof(incoming, rulesOf(r.spec.scrub)))
     throw new SafetyRefusal(`no clean scan of ${incoming} by the scrub rules as they are now in ${r.spec.scrub || '(none)'}: the swap puts only a scrubbed and scanned copy in place`);
+  await refuseProduction(run, r.target); // once more, right before the only destructive step
   const conn = await run.pool.get(r.target);
   const { kept } = await swapIn(conn, r.target, { database: db, incoming, keepAs: previous, replaceKept: true, owner: ownerOf(r.target, db), role: refreshRole(db) });
   run.log(`${db} is the refreshed copy, owned by ${ownerOf(r.target, db)}; the old one is kept as ${previous} (ironclad refresh ${r.name} --swap-back puts it back)`);

@@ -9,6 +9,7 @@ export interface TypedAction<I> {
   summary: string;
   destructive?: boolean;
   rerunOnResume?: boolean;
+  inputs?: Record<string, string[]>;
   parse(p: Record<string, unknown>, ctx: ActionContext): I;
   describe(input: I, ctx: ActionContext): string;
   run(input: I, ctx: ActionContext): Promise<object | void>;

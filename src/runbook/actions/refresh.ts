@@ -22,6 +22,9 @@ const refreshAnd =
 
 const none = () => ({});
 
+/** The restore step's output that names the incoming copy: the steps after it work on that copy only. */
+const RESTORED = 'refresh.restore.database';
+
 /** The incoming copy a step reads (the restore step's output). */
 const database = (p: Record<string, unknown>) => ({ database: text(p, 'database') });
 
@@ -62,6 +65,7 @@ export const restoreAction = defineAction({
 export const scrubAction = defineAction({
   name: 'refresh.scrub',
   summary: "apply the scrub rules to the restored copy, in one transaction, production's triggers off",
+  inputs: { database: [RESTORED], scrubbed: ['refresh.restore.scrubbed'] },
   parse: refreshAnd((p) => ({ database: optText(p, 'database'), scrubbed: optText(p, 'scrubbed') })),
   describe: ({ r, i: { database } }) => `scrub ${database ?? 'the restored copy'} by ${r.spec.scrub}`,
   run: ({ r, i }, ctx) => scrubIncoming(ctx, r, { database: String(i.database), scrubbed: i.scrubbed }),
@@ -70,6 +74,7 @@ export const scrubAction = defineAction({
 export const piiScanAction = defineAction({
   name: 'refresh.pii_scan',
   summary: 'fail before the swap when emails, phone or card numbers remain in any column of any table',
+  inputs: { database: [RESTORED], scrubbed: ['refresh.scrub.scrubbed'], scanned: ['refresh.restore.scanned'] },
   parse: refreshAnd((p) => ({ ...database(p), scrubbed: optText(p, 'scrubbed'), scanned: optText(p, 'scanned') })),
   describe: ({ r }) => {
     const skip = rulesOf(r.spec.scrub).verify?.pii_skip ?? [];
@@ -81,6 +86,7 @@ export const piiScanAction = defineAction({
 export const promoteAction = defineAction({
   name: 'refresh.promote',
   summary: 'make the listed developer and tester accounts admins',
+  inputs: { database: [RESTORED] },
   parse: refreshAnd(database),
   describe: ({ r }) => `promote ${(r.spec.promote?.accounts ?? []).join(', ') || 'nobody'}`,
   run: ({ r, i }, ctx) => promoteAccounts(ctx, r, i.database),
@@ -89,6 +95,7 @@ export const promoteAction = defineAction({
 export const eventsAction = defineAction({
   name: 'refresh.events',
   summary: 'print the latest events and the age of the newest, loudly when it is stale',
+  inputs: { database: [RESTORED] },
   parse: refreshAnd(database),
   describe: ({ r }) => {
     const e = r.spec.events;
@@ -101,6 +108,7 @@ export const swapAction = defineAction({
   name: 'refresh.swap',
   summary: "with the scan's proof: hand the scrubbed copy to the owner role, end sessions, keep the live database as __previous, put the copy in its place",
   destructive: true,
+  inputs: { proof: ['refresh.pii_scan.proof'] },
   parse: refreshAnd((p) => ({ proof: optText(p, 'proof') })),
   describe: ({ r }) => {
     const { previous, incoming } = sideNames(r.spec.to.database);

@@ -9,6 +9,7 @@ import { defineAction, optText, rowCounts, text } from './define.js';
 export const checkRowsAction = defineAction({
   name: 'restore.check_rows',
   summary: "compare every restored table's rows with the backup's manifest",
+  inputs: { row_counts: ['refresh.copy.row_counts', 'refresh.pick_backup.row_counts'] },
   parse: (p, ctx) => ({ r: refreshOf(ctx.inv, p), rowCounts: rowCounts(p, 'row_counts'), counting: countingOf(p), time: text(p, 'time'), newestEvent: optText(p, 'newest_event') || undefined }),
   describe: ({ r }) => `count the rows of every table in ${sideNames(r.spec.to.database).incoming} and compare with the manifest`,
   run: ({ r, ...o }, ctx) => checkRows(ctx, r, o),
