@@ -8,6 +8,7 @@ import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import type { Refresh, StepRun } from './db.js';
+import { inOwnGroup, runToken } from './fetch-group.js';
 
 /** The backup a refresh restores: its id and what its manifest says. */
 export interface PickedBackup {
@@ -41,7 +42,8 @@ export const copyDir = (id: string) => `${PATHS.refreshDir}/${safeName('backup i
 export async function copyBackup(run: StepRun, r: Refresh, o: { id: string; rowCounts: Record<string, number> }): Promise<{ dir: string; row_counts: Record<string, number>; counting: Counting }> {
   const dir = copyDir(o.id);
   const entry = { host: r.source.name, database: r.spec.from.database, id: o.id, row_counts: o.rowCounts };
-  const res = await (await run.pool.get(r.target)).run(fetchScript({ store: r.store, entry, dir, owner: 'postgres:' }));
+  // in a process group of its own: the run's discard (a failure elsewhere, Ctrl-C) stops all of it first
+  const res = await (await run.pool.get(r.target)).run(inOwnGroup(fetchScript({ store: r.store, entry, dir, owner: 'postgres:' }), dir, runToken()));
   if (res.code !== 0) throw new OperationError(`fetching ${o.id} onto ${r.target.name} failed (exit ${res.code}); the partial copy was removed\n${tail(res.stderr || res.stdout)}`);
   const { counts, bytes } = parseFetch(res.stdout);
   run.log(`${bytes} bytes in ${dir}, checksums verified${counts ? ', decrypted' : ' (a backup from before encryption)'}`);

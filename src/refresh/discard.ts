@@ -2,11 +2,12 @@
 // dropped, or with --keep-failed closed to all but postgres; the copied backup removed; the refresh role unable to log
 // in); for restore-production, the checked copy handed to its owner role.
 import { OperationError, UserError } from '../core/errors.js';
-import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
+import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import { ownerOf, query, sideNames, type Refresh, type StepRun } from './db.js';
 import { closeLogin, databaseMark, handOver, incomingMark, refreshRole } from './login.js';
+import { runToken, stopCopyScript } from './fetch-group.js';
 import { reopenSql } from './swap.js';
 
 /** The copied backup's folder of a run (pure): the copy step's `dir`, else the one a backup id gives; undefined when
@@ -30,7 +31,7 @@ export async function discardRun(run: StepRun, r: Refresh, o: { dir: string | un
   const dir = o.dir;
   if (dir)
     await attempt(`removing ${dir}`, async () => {
-      const res = await conn.run(`rm -rf ${shq(dir)}`);
+      const res = await conn.run(stopCopyScript(dir, runToken())); // a copy still fetching is stopped first
       if (res.code !== 0) throw new OperationError(`exit ${res.code}\n${tail(res.stderr)}`);
       run.log(`removed the copied backup ${dir}`);
     });
