@@ -31,8 +31,9 @@ async function createIncoming(ctx: StepRun, r: Refresh, incoming: string, replac
 export type Restored = { database: string; scrubbed: string; scanned: string; grants: Awaited<ReturnType<typeof restoreGrants>> };
 
 /** Restore the copied backup in `dir` into a new database beside the live one, as the refresh role, with `jobs`
- *  parallel jobs (else the refresh's, else one per CPU of the target); with scrub rules, scrubbed before its indexes are built and scanned
- *  while they are built, when the dump allows it. `replace`: a refresh's leftover work copy may be dropped first. */
+ *  parallel jobs (else the refresh's, else one per CPU of the target); with scrub rules, scrubbed before its indexes
+ *  are built and scanned while they are built, when the dump allows it. `replace`: a refresh's leftover work copy may
+ *  be dropped first. */
 export async function restoreIncoming(ctx: StepRun, r: Refresh, o: { dir: string; jobs?: number; maintenanceWorkMem: string; replace: boolean }): Promise<Restored> {
   const db = r.spec.to.database;
   const { incoming } = sideNames(db);

@@ -4,12 +4,7 @@ import { UserError } from '../../core/errors.js';
 import type { Action, ActionContext } from '../types.js';
 
 /** An action whose parameters `parse` turns into a typed input (throwing a UserError for a wrong one). */
-export interface TypedAction<I> {
-  name: string;
-  summary: string;
-  destructive?: boolean;
-  rerunOnResume?: boolean;
-  inputs?: Record<string, string[]>;
+export interface TypedAction<I> extends Omit<Action, 'describe' | 'run'> {
   parse(p: Record<string, unknown>, ctx: ActionContext): I;
   describe(input: I, ctx: ActionContext): string;
   run(input: I, ctx: ActionContext): Promise<object | void>;
