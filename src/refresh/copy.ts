@@ -8,7 +8,7 @@ import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import type { Refresh, StepRun } from './db.js';
-import { inOwnGroup, runToken } from './fetch-group.js';
+import { inOwnGroup, runToken, trackFetch } from './fetch-group.js';
 
 /** The backup a refresh restores: its id and what its manifest says. */
 export interface PickedBackup {
@@ -43,7 +43,8 @@ export async function copyBackup(run: StepRun, r: Refresh, o: { id: string; rowC
   const dir = copyDir(o.id);
   const entry = { host: r.source.name, database: r.spec.from.database, id: o.id, row_counts: o.rowCounts };
   // in a process group of its own: the run's discard (a failure elsewhere, Ctrl-C) stops all of it first
-  const res = await (await run.pool.get(r.target)).run(inOwnGroup(fetchScript({ store: r.store, entry, dir, owner: 'postgres:' }), dir, runToken()));
+  const conn = await run.pool.get(r.target);
+  const res = await trackFetch(dir, conn.run(inOwnGroup(fetchScript({ store: r.store, entry, dir, owner: 'postgres:' }), dir, runToken())));
   if (res.code !== 0) throw new OperationError(`fetching ${o.id} onto ${r.target.name} failed (exit ${res.code}); the partial copy was removed\n${tail(res.stderr || res.stdout)}`);
   const { counts, bytes } = parseFetch(res.stdout);
   run.log(`${bytes} bytes in ${dir}, checksums verified${counts ? ', decrypted' : ' (a backup from before encryption)'}`);

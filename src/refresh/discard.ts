@@ -7,7 +7,7 @@ import { PATHS } from '../backup/render.js';
 import { tail } from '../executor/run.js';
 import { ownerOf, query, sideNames, type Refresh, type StepRun } from './db.js';
 import { closeLogin, databaseMark, handOver, incomingMark, refreshRole } from './login.js';
-import { runToken, stopCopyScript } from './fetch-group.js';
+import { fetchUnderWay, liftMarkScript, runToken, stopCopyScript } from './fetch-group.js';
 import { reopenSql } from './swap.js';
 
 /** The copied backup's folder of a run (pure): the copy step's `dir`, else the one a backup id gives; undefined when
@@ -33,6 +33,10 @@ export async function discardRun(run: StepRun, r: Refresh, o: { dir: string | un
     await attempt(`removing ${dir}`, async () => {
       const res = await conn.run(stopCopyScript(dir, runToken())); // a copy still fetching is stopped first
       if (res.code !== 0) throw new OperationError(`exit ${res.code}\n${tail(res.stderr)}`);
+      // this process's fetch command, stopped or refused by the mark, has ended: the mark is lifted (at most 30 s later)
+      await Promise.race([fetchUnderWay(dir), new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+      const lifted = await conn.run(liftMarkScript(dir));
+      if (lifted.code !== 0) throw new OperationError(`exit ${lifted.code}\n${tail(lifted.stderr)}`);
       run.log(`removed the copied backup ${dir}`);
     });
   await attempt(`the incoming ${incoming}`, async () => {

@@ -1,6 +1,7 @@
 // The copy's fetch in a process group of its own on the target, so that the run's discard (after a failure, or Ctrl-C
 // during the copy) stops every process of it (the fetch, its ssh to the store, age, tar) before it removes the copy:
-// nothing is written after the discard. A copy this process starts after its own discard does not start at all.
+// nothing is written after the discard. A fetch of this process that reaches the target only after its discard does
+// not start at all: the discard's mark stays until that fetch's command has ended.
 import { hostname } from 'node:os';
 import { shq } from '../core/quote.js';
 
@@ -9,6 +10,19 @@ export const fetchFiles = (dir: string) => ({ group: `${dir}.fetch-group`, disca
 
 /** This ironclad process, as the copy and the discard name it on the target (a resumed run is another process). */
 export const runToken = () => `${hostname()} pid ${process.pid}`;
+
+/** The fetches this process has under way, by copy folder: the discard lifts its mark once the one it stopped ended. */
+const underWay = new Map<string, Promise<unknown>>();
+
+/** Track a fetch's command while it runs (its promise, as given). */
+export function trackFetch<T>(dir: string, command: Promise<T>): Promise<T> {
+  const tracked = command.finally(() => underWay.get(dir) === tracked && underWay.delete(dir));
+  underWay.set(dir, tracked);
+  return tracked;
+}
+
+/** The fetch of `dir` this process has under way, if any (never rejects). */
+export const fetchUnderWay = (dir: string): Promise<unknown> | undefined => underWay.get(dir)?.catch(() => undefined);
 
 /** The name the group's leader runs under, by which the discard knows it (never a process a reused pid now names). */
 const LEADER = 'ironclad-fetch-group';
@@ -31,7 +45,8 @@ export function inOwnGroup(script: string, dir: string, token: string): string {
 }
 
 /** Shell text for the discard (pure): mark the copy discarded by this process, stop the fetch's whole process group if
- *  one runs (TERM, then KILL after 10 s) and wait until it is gone, then remove the copy's folder. */
+ *  one runs (TERM, then KILL after 10 s) and wait until it is gone, then remove the copy's folder. The mark stays (for a
+ *  fetch command still on its way) until liftMarkScript. */
 export function stopCopyScript(dir: string, token: string): string {
   const { group, discarded } = fetchFiles(dir);
   const alive = `kill -0 -"$pg" 2> /dev/null`;
@@ -48,3 +63,6 @@ export function stopCopyScript(dir: string, token: string): string {
     `rm -rf ${shq(dir)}`,
   ].join('\n');
 }
+
+/** Shell text that lifts the discard's mark (pure): once this process has no fetch of the copy under way. */
+export const liftMarkScript = (dir: string) => `rm -f ${shq(fetchFiles(dir).discarded)}`;

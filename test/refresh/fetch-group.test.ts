@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { localConnector } from '../../src/connectors/local.js';
-import { fetchFiles, inOwnGroup, stopCopyScript } from '../../src/refresh/fetch-group.js';
+import { fetchFiles, fetchUnderWay, inOwnGroup, liftMarkScript, stopCopyScript, trackFetch } from '../../src/refresh/fetch-group.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,7 +18,8 @@ async function until(what: () => boolean, ms = 5000): Promise<boolean> {
 
 t.test('a discard during the copy stops its whole process group, then removes the copy: nothing is written after it', async (t) => {
   const dir = join(tempDir('ironclad-fetch-'), 'refresh', 'B1');
-  const copying = conn.run(inOwnGroup(endless(dir), dir, 'me pid 1'));
+  const copying = trackFetch(dir, conn.run(inOwnGroup(endless(dir), dir, 'me pid 1')));
+  t.ok(fetchUnderWay(dir), 'this process knows its fetch is under way');
   t.ok(await until(() => existsSync(`${dir}/part`)), 'the copy is writing');
   const group = Number(readFileSync(fetchFiles(dir).group, 'utf8'));
   const stopped = await conn.run(stopCopyScript(dir, 'me pid 1'));
@@ -27,8 +28,11 @@ t.test('a discard during the copy stops its whole process group, then removes th
   t.notOk(existsSync(dir), 'the copy is gone');
   t.notOk(existsSync(fetchFiles(dir).group), 'and its group file');
   t.equal(spawnSync('sh', ['-c', `kill -0 -${group}`]).status, 1, 'no process of the group is left');
+  t.equal(fetchUnderWay(dir), undefined, 'and that it ended');
   await sleep(1300);
   t.notOk(existsSync(dir), 'nothing was written after the discard (not even by a child of the fetch)');
+  t.equal((await conn.run(liftMarkScript(dir))).code, 0);
+  t.same(readdirSync(dirname(dir)), [], 'the mark lifted: nothing left beside the copy either');
 });
 
 t.test("a copy this process starts after its own discard does not start; an earlier process's mark does not stop it", async (t) => {
