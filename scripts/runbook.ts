@@ -6,11 +6,10 @@ import { withPool } from '../src/executor/pool.js';
 import { inventoryFile, loadInventory } from '../src/inventory/load.js';
 import { InvalidInput } from '../src/inventory/problems.js';
 import { ACTIONS } from '../src/runbook/actions.js';
+import { lockRunTarget } from '../src/runbook/actions/refresh.js';
 import { runRunbook } from '../src/runbook/engine.js';
 import { listRuns, stateDir } from '../src/runbook/journal.js';
 import { loadRunbook } from '../src/runbook/load.js';
-import { refreshOf } from '../src/refresh/db.js';
-import { lockTarget } from '../src/refresh/lock.js';
 import { type Family, type Invocation, printJson } from './cli.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -41,10 +40,7 @@ async function execute(inv: Invocation, file: string, params: Record<string, unk
   const runbook = loadRunbook(file, ACTIONS);
   return withPool(async (pool) => {
     // one run into a target database at a time (the staging refresh; restore-production with --set target, database)
-    if (!inv.options['dry-run'] && (params.refresh !== undefined || (params.target !== undefined && params.database !== undefined))) {
-      const r = refreshOf(inventory, params);
-      await lockTarget(await pool.get(r.target), r.target, r.spec.to.database);
-    }
+    if (!inv.options['dry-run']) await lockRunTarget(inventory, pool, params);
     return runRunbook({
       runbook,
       actions: ACTIONS,

@@ -3,12 +3,11 @@ import { UserError } from '../core/errors.js';
 import type { Connector } from '../connectors/types.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory, RefreshSpec } from '../inventory/types.js';
-import type { ActionContext } from '../runbook/types.js';
 import { checkLogin, openLogin, runSql, type Login } from './login.js';
 
 /** What a restore-like action works on: a refresh: section by name (`refresh`), or explicit
  *  `source` host + `database` to a `target` host (the restore-production runbook). */
-export function refreshOf(inv: Inventory, p: Record<string, unknown>): { name: string; spec: RefreshSpec; source: Host; target: Host; store: Host } {
+export function refreshOf(inv: Inventory, p: { refresh?: unknown; source?: unknown; target?: unknown; database?: unknown }): { name: string; spec: RefreshSpec; source: Host; target: Host; store: Host } {
   let name: string;
   let spec: RefreshSpec | undefined;
   if (p.refresh !== undefined) {
@@ -36,10 +35,16 @@ export function ownerOf(target: Host, database: string): string {
   return target.postgres!.databases?.find((d) => d.name === database)?.owner ?? 'postgres';
 }
 
-/** The connector of a host by name. */
-export async function connectTo(ctx: ActionContext, host: Host): Promise<Connector> {
-  return ctx.pool.get(host);
+/** What a refresh step needs from the run it is part of (a runbook's context has it): connections to hosts, a line of
+ *  progress for the operator, and the run's id (which marks what this run made). */
+export interface StepRun {
+  pool: { get(host: Host): Promise<Connector> };
+  log(line: string): void;
+  runId: string;
 }
+
+/** What a refresh works on, as refreshOf finds it in the inventory. */
+export type Refresh = ReturnType<typeof refreshOf>;
 
 /** The name of the database being prepared beside the live one, and of the one kept after a swap. */
 export function sideNames(database: string): { incoming: string; previous: string } {
@@ -49,7 +54,7 @@ export function sideNames(database: string): { incoming: string; previous: strin
 }
 
 /** A step's session in the incoming database as the refresh role (never the live one: a wrong input is refused). */
-export async function incomingSession(ctx: ActionContext, r: ReturnType<typeof refreshOf>, database: string): Promise<{ conn: Connector; login: Login; sql: (text: string) => Promise<string[][]> }> {
+export async function incomingSession(ctx: Pick<StepRun, 'pool'>, r: Refresh, database: string): Promise<{ conn: Connector; login: Login; sql: (text: string) => Promise<string[][]> }> {
   if (database !== sideNames(r.spec.to.database).incoming) throw new UserError(`database '${database}' is not ${sideNames(r.spec.to.database).incoming}: the refresh steps work on the incoming copy only`);
   const conn = await ctx.pool.get(r.target);
   const login = await openLogin(conn, r.target, r.spec.to.database);

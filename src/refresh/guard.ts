@@ -5,12 +5,11 @@ import { SafetyRefusal } from '../core/errors.js';
 import { gatherFacts } from '../facts/gather.js';
 import { PRODUCTION_MARKER_FILE } from '../facts/identity.js';
 import { checkInstances } from '../instances/check.js';
-import type { Action, ActionContext } from '../runbook/types.js';
-import { query, refreshOf } from './db.js';
+import { query, type Refresh, type StepRun } from './db.js';
 import type { Host } from '../inventory/types.js';
 
 /** Refuse when the host is production by its tags or by its own marker (an address in the inventory may be wrong). */
-export async function refuseProduction(ctx: ActionContext, host: Host): Promise<void> {
+export async function refuseProduction(ctx: Pick<StepRun, 'pool'>, host: Host): Promise<void> {
   if (host.tags.includes('production')) throw new SafetyRefusal(`${host.name} is tagged production: a refresh would overwrite its database`);
   const facts = await gatherFacts(await ctx.pool.get(host), ['production_marker', 'os']);
   if (facts.facts.production_marker.present)
@@ -19,7 +18,7 @@ export async function refuseProduction(ctx: ActionContext, host: Host): Promise<
 
 /** Refuse when the target's cluster is the one the source's backups were taken from (its system identifier), tags and
  *  markers aside: an untagged production behind a staging address. */
-export async function refuseSourceCluster(ctx: ActionContext, r: ReturnType<typeof refreshOf>): Promise<void> {
+export async function refuseSourceCluster(ctx: Pick<StepRun, 'pool'>, r: Refresh): Promise<void> {
   const [[target]] = await query(await ctx.pool.get(r.target), r.target, 'postgres', 'SELECT system_identifier FROM pg_control_system();');
   const { entries } = await readCatalog(await ctx.pool.get(r.store), r.store);
   const source = entries.find((e) => e.host === r.source.name && e.database === r.spec.from.database && e.system_identifier === target);
@@ -27,21 +26,13 @@ export async function refuseSourceCluster(ctx: ActionContext, r: ReturnType<type
     throw new SafetyRefusal(`${r.target.name} (${r.target.address}) runs the very cluster ${r.source.name}'s backups come from (system identifier ${target}, backup ${source.id}): this address is the source, not a copy. Check the inventory's address for ${r.target.name}; nothing was changed`);
 }
 
-export const guardAction: Action = {
-  name: 'refresh.guard',
-  summary: 'refuse a production target; the single-instance check on the target (run again on every --resume)',
-  rerunOnResume: true,
-  describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p);
-    return `${r.target.name} must not be production (tag, on-host marker, or the cluster the backups come from) and must pass the single-instance check`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    await refuseProduction(ctx, r.target);
-    if (p.source_identity === true) await refuseSourceCluster(ctx, r); // (a swap back needs no backup store)
-    const census = await checkInstances(await ctx.pool.get(r.target), r.target);
-    if (census.problems.length) throw new SafetyRefusal(`the single-instance check failed on ${r.target.name}:\n  - ${census.problems.join('\n  - ')}`);
-    ctx.log(`${r.target.name}: not production, one instance as expected`);
-    return { host: r.target.name, database: r.spec.to.database };
-  },
-};
+/** The refresh's guard, again on every --resume: never a production target (with `sourceIdentity`, nor the cluster the
+ *  backups come from); the single-instance check on the target. */
+export async function guardTarget(run: StepRun, r: Refresh, o: { sourceIdentity: boolean }): Promise<{ host: string; database: string }> {
+  await refuseProduction(run, r.target);
+  if (o.sourceIdentity) await refuseSourceCluster(run, r); // (a swap back needs no backup store)
+  const census = await checkInstances(await run.pool.get(r.target), r.target);
+  if (census.problems.length) throw new SafetyRefusal(`the single-instance check failed on ${r.target.name}:\n  - ${census.problems.join('\n  - ')}`);
+  run.log(`${r.target.name}: not production, one instance as expected`);
+  return { host: r.target.name, database: r.spec.to.database };
+}

@@ -1,18 +1,13 @@
-// The swap (live -> __previous, incoming -> live, in one transaction), the swap back, and the latest events (read in the
-// copy before the swap). No database is left refusing connections on any path.
+// The swap (live -> __previous, incoming -> live, in one transaction) and the swap back. No database is left refusing
+// connections on any path.
 import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
-import { parseDuration } from '../inventory/schedule.js';
 import type { Host } from '../inventory/types.js';
-import type { Action } from '../runbook/types.js';
-import { incomingSession, ownerOf, query, refreshOf, sideNames } from './db.js';
+import { ownerOf, query, sideNames, type Refresh, type StepRun } from './db.js';
 import { refuseProduction } from './guard.js';
 import { closeLogin, databaseMark, handOver, refreshRole } from './login.js';
-import { tableSql } from './names.js';
 import { rulesOf, scanProof } from './transform.js';
-
-const q = sqlIdent;
 
 /** SQL that renames databases in one transaction after closing every session on them (pure). The ended sessions are
  *  waited for (at most 2 s, polled every 10 ms); one still there makes the rename fail, and the swap tries again. */
@@ -20,11 +15,11 @@ export function renameSql(renames: [string, string][], closing: string[]): strin
   const names = closing.map((n) => `'${n.replace(/'/g, "''")}'`).join(', ');
   const others = `FROM pg_stat_activity WHERE datname IN (${names}) AND pid <> pg_backend_pid()`;
   return [
-    ...closing.map((n) => `ALTER DATABASE ${q(n)} ALLOW_CONNECTIONS false;`),
+    ...closing.map((n) => `ALTER DATABASE ${sqlIdent(n)} ALLOW_CONNECTIONS false;`),
     `SELECT count(pg_terminate_backend(pid)) ${others};`,
     `DO $$ BEGIN FOR i IN 1..200 LOOP EXIT WHEN NOT EXISTS (SELECT 1 ${others}); PERFORM pg_sleep(0.01); END LOOP; END $$;`,
     'BEGIN;',
-    ...renames.map(([from, to]) => `ALTER DATABASE ${q(from)} RENAME TO ${q(to)};`),
+    ...renames.map(([from, to]) => `ALTER DATABASE ${sqlIdent(from)} RENAME TO ${sqlIdent(to)};`),
     'COMMIT;',
   ].join('\n');
 }
@@ -78,74 +73,30 @@ export async function swapIn(conn: Connector, host: Host, o: { database: string;
   return { kept: present.has(db) ? keepAs : null };
 }
 
-export const swapAction: Action = {
-  name: 'refresh.swap',
-  summary: 'with the scan\'s proof: hand the scrubbed copy to the owner role, end sessions, keep the live database as __previous, put the copy in its place',
-  destructive: true,
-  describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p);
-    const { previous, incoming } = sideNames(r.spec.to.database);
-    return `on ${r.target.name}: drop the old ${previous}, rename ${r.spec.to.database} to ${previous} and ${incoming} to ${r.spec.to.database} (sessions ended)`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    await refuseProduction(ctx, r.target); // once more, right before the only destructive step
-    const db = r.spec.to.database;
-    const { previous, incoming } = sideNames(db);
-    if (!r.spec.scrub || p.proof !== scanProof(incoming, rulesOf(r.spec.scrub)))
-      throw new SafetyRefusal(`no clean scan of ${incoming} by the scrub rules as they are now in ${r.spec.scrub || '(none)'}: the swap puts only a scrubbed and scanned copy in place`);
-    const conn = await ctx.pool.get(r.target);
-    const { kept } = await swapIn(conn, r.target, { database: db, incoming, keepAs: previous, replaceKept: true, owner: ownerOf(r.target, db), role: refreshRole(db) });
-    ctx.log(`${db} is the refreshed copy, owned by ${ownerOf(r.target, db)}; the old one is kept as ${previous} (ironclad refresh ${r.name} --swap-back puts it back)`);
-    return { live: db, previous: kept };
-  },
-};
+/** The staging refresh's swap, with the scan's proof (refused without it, or with a proof of other rules, before any
+ *  host is asked): the production guard once more, then the incoming copy in place of the live database, kept as __previous. */
+export async function swapRefresh(run: StepRun, r: Refresh, o: { proof: string | undefined }): Promise<{ live: string; previous: string | null }> {
+  const db = r.spec.to.database;
+  const { previous, incoming } = sideNames(db);
+  if (!r.spec.scrub || o.proof !== scanProof(incoming, rulesOf(r.spec.scrub)))
+    throw new SafetyRefusal(`no clean scan of ${incoming} by the scrub rules as they are now in ${r.spec.scrub || '(none)'}: the swap puts only a scrubbed and scanned copy in place`);
+  await refuseProduction(run, r.target); // once more, right before the only destructive step
+  const conn = await run.pool.get(r.target);
+  const { kept } = await swapIn(conn, r.target, { database: db, incoming, keepAs: previous, replaceKept: true, owner: ownerOf(r.target, db), role: refreshRole(db) });
+  run.log(`${db} is the refreshed copy, owned by ${ownerOf(r.target, db)}; the old one is kept as ${previous} (ironclad refresh ${r.name} --swap-back puts it back)`);
+  return { live: db, previous: kept };
+}
 
-export const swapBackAction: Action = {
-  name: 'refresh.swap_back',
-  summary: 'put the previous database back in place (the refreshed one becomes __previous)',
-  destructive: true,
-  describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p);
-    return `on ${r.target.name}: exchange ${r.spec.to.database} and ${sideNames(r.spec.to.database).previous}`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    await refuseProduction(ctx, r.target);
-    const db = r.spec.to.database;
-    const { previous } = sideNames(db);
-    const swapName = `${db}__swap`;
-    const conn = await ctx.pool.get(r.target);
-    const present = new Set((await query(conn, r.target, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, previous, swapName].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
-    if (!present.has(previous)) throw new OperationError(`${previous} does not exist on ${r.target.name}: refresh ${r.name} has nothing to swap back (no refresh kept one)`);
-    if (present.has(swapName)) throw new OperationError(`${swapName} exists on ${r.target.name} (left by an interrupted swap back?): rename it yourself first`);
-    await renameReopening(conn, r.target, [[db, swapName], [previous, db], [swapName, previous]], [db, previous]);
-    ctx.log(`${db} is the previous database again; the refreshed one is ${previous}`);
-  },
-};
-
-export const eventsAction: Action = {
-  name: 'refresh.events',
-  summary: 'print the latest events and the age of the newest, loudly when it is stale',
-  describe: (p, ctx) => {
-    const e = refreshOf(ctx.inv, p).spec.events;
-    return e ? `the latest ${e.limit} rows of ${e.table} by ${e.time_column}${e.warn_older_than ? `, warning past ${e.warn_older_than}` : ''}` : 'no events configured';
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    const e = r.spec.events;
-    if (!e) return;
-    const s = await incomingSession(ctx, r, String(p.database)); // the copy, before the swap, as the refresh role
-    const rows = await s.sql(`SELECT ${e.columns.map(q).join(', ')} FROM ${tableSql(e.table)} ORDER BY ${q(e.time_column)} DESC LIMIT ${e.limit};`);
-    const [[newest, age]] = await s.sql(`SELECT max(${q(e.time_column)}), extract(epoch FROM now() - max(${q(e.time_column)}))::bigint FROM ${tableSql(e.table)};`);
-    const widths = e.columns.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
-    ctx.log(e.columns.map((c, i) => c.padEnd(widths[i])).join('  '));
-    for (const row of rows) ctx.log(row.map((v, i) => (v ?? '').padEnd(widths[i])).join('  '));
-    const ageSeconds = Number(age);
-    const limit = e.warn_older_than ? parseDuration(e.warn_older_than) : undefined;
-    const stale = limit !== undefined && (!newest || ageSeconds > limit);
-    ctx.log(`newest event: ${newest || 'none'} (${newest ? `${Math.round(ageSeconds / 3600)} h old` : 'the table is empty'})`);
-    if (stale) ctx.log(`WARNING !!! the newest event is older than ${e.warn_older_than}: the backup is STALE. Check that backups run and that they dump the right instance.`);
-    return { newest: newest || null, age_seconds: Number.isFinite(ageSeconds) ? ageSeconds : null, stale };
-  },
-};
+/** Put the previous database back in place; the refreshed one becomes __previous. */
+export async function swapBack(run: StepRun, r: Refresh): Promise<void> {
+  await refuseProduction(run, r.target);
+  const db = r.spec.to.database;
+  const { previous } = sideNames(db);
+  const swapName = `${db}__swap`;
+  const conn = await run.pool.get(r.target);
+  const present = new Set((await query(conn, r.target, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, previous, swapName].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
+  if (!present.has(previous)) throw new OperationError(`${previous} does not exist on ${r.target.name}: refresh ${r.name} has nothing to swap back (no refresh kept one)`);
+  if (present.has(swapName)) throw new OperationError(`${swapName} exists on ${r.target.name} (left by an interrupted swap back?): rename it yourself first`);
+  await renameReopening(conn, r.target, [[db, swapName], [previous, db], [swapName, previous]], [db, previous]);
+  run.log(`${db} is the previous database again; the refreshed one is ${previous}`);
+}

@@ -4,8 +4,7 @@
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { checkFile } from '../inventory/load.js';
 import { formatProblem } from '../inventory/problems.js';
-import type { Action } from '../runbook/types.js';
-import { incomingSession, refreshOf } from './db.js';
+import { incomingSession, type Refresh, type StepRun } from './db.js';
 import { fakeKey } from './fakekey.js';
 import { checkRules, piiFindings, piiRefusal, scanSummary } from './scan.js';
 import { bindAccounts, rulesHash, scrubSql, type ScrubRules } from './scrub.js';
@@ -26,76 +25,62 @@ export function scanProof(database: string, rules: ScrubRules): string {
  *  none keeps the rows as restored. */
 export const REFRESH_MATVIEWS = "SELECT format('REFRESH MATERIALIZED VIEW %I.%I;', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND c.relispopulated ORDER BY c.oid;";
 
-export const scrubAction: Action = {
-  name: 'refresh.scrub',
-  summary: "apply the scrub rules to the restored copy, in one transaction, production's triggers off",
-  describe: (p, ctx) => `scrub ${String(p.database ?? 'the restored copy')} by ${refreshOf(ctx.inv, p).spec.scrub}`,
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    const rules = rulesOf(r.spec.scrub);
-    const database = String(p.database);
-    const hash = rulesHash(rules);
-    if (p.scrubbed === hash) {
-      ctx.log(`${database} was scrubbed by these rules while it was restored (before its indexes were built)`);
-      return { scrubbed: hash };
-    }
-    if (p.scrubbed) throw new SafetyRefusal(`${r.spec.scrub} changed after the restore scrubbed ${database} by the rules as they were: the copy is discarded; run the refresh again (or --resume: it starts again from the copy)`);
-    const s = await incomingSession(ctx, r, database);
-    await checkRules(s.conn, r.target, database, rules, r.spec.scrub, s.login);
-    await s.sql(scrubSql(rules, r.spec.promote?.accounts ?? [], await fakeKey(s.conn, r.target)));
-    const views = (await s.sql(REFRESH_MATVIEWS)).map(([q]) => q);
-    if (views.length) await s.sql(views.join('\n'));
-    const fire = rules.fire_triggers?.length ? ` (but ${rules.fire_triggers.join(', ')}, whose triggers ran as ${s.login.role}, as the rules ask)` : '';
-    ctx.log(`scrubbed ${Object.keys(rules.tables).length} tables with their triggers off${fire}${views.length ? `; ${views.length} materialized views refreshed from the scrubbed rows` : ''}`);
+/** Scrub the incoming copy by the refresh's rules as they are now, production's triggers off, then refresh its
+ *  materialized views; nothing to do when the restore already scrubbed it by these rules (`scrubbed`: their hash),
+ *  refused when it did so by other rules. */
+export async function scrubIncoming(run: StepRun, r: Refresh, o: { database: string; scrubbed: string | undefined }): Promise<{ scrubbed: string }> {
+  const rules = rulesOf(r.spec.scrub);
+  const { database } = o;
+  const hash = rulesHash(rules);
+  if (o.scrubbed === hash) {
+    run.log(`${database} was scrubbed by these rules while it was restored (before its indexes were built)`);
     return { scrubbed: hash };
-  },
-};
+  }
+  if (o.scrubbed) throw new SafetyRefusal(`${r.spec.scrub} changed after the restore scrubbed ${database} by the rules as they were: the copy is discarded; run the refresh again (or --resume: it starts again from the copy)`);
+  const s = await incomingSession(run, r, database);
+  await checkRules(s.conn, r.target, database, rules, r.spec.scrub, s.login);
+  await s.sql(scrubSql(rules, r.spec.promote?.accounts ?? [], await fakeKey(s.conn, r.target)));
+  const views = (await s.sql(REFRESH_MATVIEWS)).map(([q]) => q);
+  if (views.length) await s.sql(views.join('\n'));
+  const fire = rules.fire_triggers?.length ? ` (but ${rules.fire_triggers.join(', ')}, whose triggers ran as ${s.login.role}, as the rules ask)` : '';
+  run.log(`scrubbed ${Object.keys(rules.tables).length} tables with their triggers off${fire}${views.length ? `; ${views.length} materialized views refreshed from the scrubbed rows` : ''}`);
+  return { scrubbed: hash };
+}
 
-export const piiScanAction: Action = {
-  name: 'refresh.pii_scan',
-  summary: 'fail before the swap when emails, phone or card numbers remain in any column of any table',
-  describe: (p, ctx) => {
-    const skip = rulesOf(refreshOf(ctx.inv, p).spec.scrub).verify?.pii_skip ?? [];
-    return `scan every column that can hold text, of every table in every schema${skip.length ? ` but ${skip.join(', ')}` : ''}, for personal data`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    const rules = rulesOf(r.spec.scrub);
-    const database = String(p.database);
-    const hash = rulesHash(rules);
-    if (p.scrubbed !== hash) throw new SafetyRefusal(`${database} was not scrubbed by the rules as they are now in ${r.spec.scrub}: the copy is discarded; run the refresh again`);
-    if (p.scanned === hash) {
-      ctx.log(`${database} was scanned while its indexes were built: no personal data found`);
-      return { proof: scanProof(database, rules) };
-    }
-    const s = await incomingSession(ctx, r, database);
-    const catalog = await checkRules(s.conn, r.target, database, rules, r.spec.scrub, s.login);
-    const findings = await piiFindings(s.conn, r.target, database, rules, catalog, s.login);
-    if (findings.length) throw piiRefusal(findings, r.spec.scrub);
-    ctx.log(`no personal data found in ${scanSummary(rules, catalog)}`);
+/** Scan every column that can hold text of the incoming copy for personal data, after a scrub by the rules as they are
+ *  now (`scrubbed`); nothing to scan again when the restore scanned it by these rules (`scanned`). The proof it returns
+ *  is what the swap asks for. */
+export async function scanIncoming(run: StepRun, r: Refresh, o: { database: string; scrubbed: string | undefined; scanned: string | undefined }): Promise<{ proof: string }> {
+  const rules = rulesOf(r.spec.scrub);
+  const { database } = o;
+  const hash = rulesHash(rules);
+  if (o.scrubbed !== hash) throw new SafetyRefusal(`${database} was not scrubbed by the rules as they are now in ${r.spec.scrub}: the copy is discarded; run the refresh again`);
+  if (o.scanned === hash) {
+    run.log(`${database} was scanned while its indexes were built: no personal data found`);
     return { proof: scanProof(database, rules) };
-  },
-};
+  }
+  const s = await incomingSession(run, r, database);
+  const catalog = await checkRules(s.conn, r.target, database, rules, r.spec.scrub, s.login);
+  const findings = await piiFindings(s.conn, r.target, database, rules, catalog, s.login);
+  if (findings.length) throw piiRefusal(findings, r.spec.scrub);
+  run.log(`no personal data found in ${scanSummary(rules, catalog)}`);
+  return { proof: scanProof(database, rules) };
+}
 
-export const promoteAction: Action = {
-  name: 'refresh.promote',
-  summary: 'make the listed developer and tester accounts admins',
-  describe: (p, ctx) => `promote ${(refreshOf(ctx.inv, p).spec.promote?.accounts ?? []).join(', ') || 'nobody'}`,
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    if (!r.spec.promote) return;
-    const sql = bindAccounts(r.spec.promote.sql, r.spec.promote.accounts).replace(/;\s*$/, '');
-    const countable = /^\s*update\b/i.test(sql) && !/\breturning\b/i.test(sql);
-    const s = await incomingSession(ctx, r, String(p.database));
-    const rows = await s.sql(countable ? `${sql} RETURNING 1;` : `${sql};`).catch((e: Error) => {
-      throw new OperationError(`promote.sql of refresh ${r.name} failed: ${e.message}`);
-    });
-    if (!countable) {
-      ctx.log('promote SQL done');
-      return;
-    }
-    ctx.log(`promoted ${rows.length} of ${r.spec.promote.accounts.length} accounts`);
-    if (rows.length < r.spec.promote.accounts.length) ctx.log(`WARNING: ${r.spec.promote.accounts.length - rows.length} listed accounts do not exist in this backup`);
-    return { promoted: rows.length };
-  },
-};
+/** Run the refresh's promote SQL for its listed developer and tester accounts in the incoming copy. */
+export async function promoteAccounts(run: StepRun, r: Refresh, database: string): Promise<{ promoted: number } | undefined> {
+  if (!r.spec.promote) return undefined;
+  const sql = bindAccounts(r.spec.promote.sql, r.spec.promote.accounts).replace(/;\s*$/, '');
+  const countable = /^\s*update\b/i.test(sql) && !/\breturning\b/i.test(sql);
+  const s = await incomingSession(run, r, database);
+  const rows = await s.sql(countable ? `${sql} RETURNING 1;` : `${sql};`).catch((e: Error) => {
+    throw new OperationError(`promote.sql of refresh ${r.name} failed: ${e.message}`);
+  });
+  if (!countable) {
+    run.log('promote SQL done');
+    return undefined;
+  }
+  run.log(`promoted ${rows.length} of ${r.spec.promote.accounts.length} accounts`);
+  if (rows.length < r.spec.promote.accounts.length) run.log(`WARNING: ${r.spec.promote.accounts.length - rows.length} listed accounts do not exist in this backup`);
+  return { promoted: rows.length };
+}

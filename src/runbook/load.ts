@@ -1,8 +1,10 @@
-// Load a runbook file: schema, then rules (unique step names, known actions), every problem positioned.
+// Load a runbook file: schema, then rules (unique step names, known actions, each step's inputs from earlier steps),
+// every problem positioned.
 import { resolve } from 'node:path';
 import { InvalidInput, type Problem } from '../inventory/problems.js';
 import { schemaProblems } from '../inventory/schema.js';
 import { readSource } from '../inventory/source.js';
+import { inputProblems } from './inputs.js';
 import { stepsRead } from './template.js';
 import type { Action, FailureStepSpec, Runbook, StepSpec } from './types.js';
 
@@ -17,6 +19,10 @@ export function loadRunbook(file: string, actions: Map<string, Action>): Runbook
     const names = data.steps.map((s) => s.name);
     const seen = new Set<string>();
     const checkStep = (s: StepSpec, at: (string | number)[], earlier: string[]) => {
+      // the inputs the action declares come from the earlier steps that make them (an on_failure step takes what exists)
+      if (at[0] === 'steps')
+        for (const p of inputProblems(s, actions.get(s.action ?? ''), data.steps.filter((e) => earlier.includes(e.name))))
+          all.push(source.problem(s.with?.[p.input] !== undefined ? [...at, 'with', p.input] : s.with ? [...at, 'with'] : at, p.message));
       if (Boolean(s.action) === Boolean(s.shell)) all.push(source.problem(at, 'a step is either an action (action: NAME, with: {...}) or shell on a host (shell: ..., host: NAME)'));
       else if (s.shell && !s.host) all.push(source.problem(at, "a shell step needs 'host:' (which host it runs on)"));
       if (s.action && !actions.has(s.action)) all.push(source.problem([...at, 'action'], `unknown action '${s.action}' (actions: ${[...actions.keys()].join(', ')})`));

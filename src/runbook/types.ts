@@ -49,6 +49,10 @@ export interface Action {
   destructive?: boolean;
   /** Run again on --resume even when a run already did it (a guard: what it checked may have changed since). */
   rerunOnResume?: boolean;
+  /** The inputs a step of this action takes from an earlier step's output, by parameter: the outputs that may supply
+   *  each, as `action.output` (the swap's proof: `refresh.pii_scan.proof`). Loading a runbook checks them, so that the
+   *  steps' order is what a gate relies on, never a value typed in the file. */
+  inputs?: Record<string, string[]>;
   describe(params: Record<string, unknown>, ctx: ActionContext): string;
   run(params: Record<string, unknown>, ctx: ActionContext): Promise<Record<string, unknown> | void>;
 }

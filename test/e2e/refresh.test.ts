@@ -122,6 +122,13 @@ async function main() {
       t.match(second.stderr + second.stdout, /another refresh or restore into app on staging is running \(ironclad on \S+ \(pid \d+\) since /);
       child.kill('SIGINT');
       t.equal(await closed, 130, 'interrupted');
+      // the discard stopped the copy's fetch (a process group of its own) before removing the copy: nothing is fetched
+      // or written on staging after it
+      const left = () => lab.sshOk('staging', "find /var/lib/ironclad/refresh -mindepth 1 -maxdepth 1 -type d; ps -eo args | grep '[r]efresh_ed25519' || true");
+      t.equal((await left()).trim(), '', 'no copy and no fetch left on staging');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      t.equal((await left()).trim(), '', 'nor a moment later');
+      t.match(out, /removed the copied backup/, 'the discard ran');
     } finally {
       execFileSync('tc', ['qdisc', 'del', 'dev', link, 'root']);
     }
