@@ -34,6 +34,11 @@ export function readCommand(root: string, rest: string[] = ['"$1"']): string {
   return ['sh', '-c', shq(hostScript('read.sh')), 'ironclad-read', shq(root), ...rest].join(' ');
 }
 
+/** Shell text printing the mode (stat %a) of each source file named on stdin (escaped paths, a line each): read.sh. */
+export function modesCommand(sourceRoot: string): string {
+  return readCommand(sourceRoot, ['modes']);
+}
+
 /** How the replica's host reaches the source's host for a pull: its own key, the source's key checked. */
 export interface SshTarget {
   user: string;
