@@ -9,6 +9,7 @@ import { applyOne, rolePasswords, type HostApply } from '../src/provision/run.js
 import { applyJson, planJson, renderApply, renderPlan } from '../src/report/plan.js';
 import { applyLinks } from '../src/backup/links.js';
 import { applyPitr } from '../src/pitr/apply.js';
+import { applyImageChecks } from '../src/images/check-apply.js';
 import { gate, mergeChanges, planEstate } from '../src/provision/estate.js';
 import type { ConnectionPool } from '../src/executor/pool.js';
 import { failedOf, printJson, reportFailedHosts, type Family } from './cli.js';
@@ -55,6 +56,7 @@ async function applyEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, 
   });
   const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));
   try {
+    mergeChanges(applied, await applyImageChecks(inv, converged, pool), (a, c) => a.applied.push(...c)); // routine image checks (no keys needed)
     mergeChanges(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
     mergeChanges(applied, await applyPitr(inv, converged, pool), (a, c) => a.applied.push(...c)); // continuous archiving (needs the store's recipients: after the wiring)
     return { outcomes: applied, wiringError: null };

@@ -1,6 +1,7 @@
 // The plan of a whole estate: each host's own changes plus the backup wiring between hosts (read-only).
 import { planLinks } from '../backup/links.js';
 import { planPitr } from '../pitr/apply.js';
+import { planImageChecks } from '../images/check-apply.js';
 import { mask } from '../core/secrets.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
@@ -34,6 +35,9 @@ export interface EstatePlan {
 export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, own?: HostOutcome<HostPlan>[]): Promise<EstatePlan> {
   const planned = own ?? (await planAll(inv, hosts, pool, await tlsSource(inv, 'preview')));
   try {
+    // the routine image checks first: they need no key of another host, so a wiring that cannot be planned leaves them
+    const checks = await planImageChecks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool);
+    mergeChanges(planned, new Map(checks.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
     const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
     mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
     const pitr = await planPitr(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool);
