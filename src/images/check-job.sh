@@ -9,6 +9,7 @@
 set -eu
 LC_ALL=C
 export LC_ALL
+tab=$(printf '\t')
 fail() { printf 'ironclad-images-check %s: %s\n' "$PAIR" "$1" >&2; exit 1; }
 num() { sed -n "s/^$1=\\([0-9][0-9]*\\)\$/\\1/p" "$2" | head -n 1; }
 
@@ -85,9 +86,13 @@ ok=false
 sed -n 's/^state=//p' "$work/after" >"$COVERAGE.tmp"
 mv -f "$COVERAGE.tmp" "$COVERAGE" && mv -f "$RECORD.tmp" "$RECORD"
 
+# Quarantined files (kept by images repair) go by age, never by a repair.
+pruned=$(sh -c "$REPAIR" ironclad-repair op=prune "root=$REPLICA_ROOT" "days=$QUARANTINE_DAYS" 2>&1) ||
+  echo "ironclad-images-check $PAIR: could not prune the quarantine: $pruned" >&2
 text=$(sed -n 's/^text=//p' "$work/after")
 summary="images check $PAIR ($SOURCE -> $REPLICA_ROOT, $algo): $(c equal) equal, $(c problems) discrepancies, $walk_errors unreadable directories; $text"
 printf '%s\n' "$summary"
+printf '%s\n' "$pruned" | sed -n "s/^removed$tab\(.*\)/  quarantine \1 removed (older than its days)/p"
 if [ "$ok" = true ] && [ "$(num ok "$work/after")" = 1 ]; then exit 0; fi
 if [ -n "$ALERT" ]; then
   IRONCLAD_IMAGES_PAIR=$PAIR

@@ -1,9 +1,6 @@
 // The routine image check as a job on the replica's host (pure): its files, the POSIX sh script apply installs (the
 // check without Node.js: scan.sh on both sides, the merge and the coverage in awk), its cron entry or systemd timer, and
 // the changes that bring a host to the jobs the inventory asks for, or remove the ones it no longer asks for.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../core/paths.js';
 import { shq, shqAlways } from '../core/quote.js';
 import type { Host, ImagePair } from '../inventory/types.js';
 import { fileChange } from '../operations/diff.js';
@@ -12,7 +9,7 @@ import { checkSpec } from './check-spec.js';
 import { coveragePath } from './check.js';
 import { CHECK_UNIT as UNIT, type ImageCheckJob } from './check-plan.js';
 import { recordPath } from './record.js';
-import { sshArgs, type SshTarget } from './repair-script.js';
+import { hostScript, sshArgs, type SshTarget } from './repair-script.js';
 import { scanScript } from './script.js';
 
 /** A job's files on its host; the unit name is the pair's with '.' as '_' (cron ignores files named with a dot). */
@@ -32,8 +29,6 @@ export function unitsOf(paths: string[]): string[] {
   return [...new Set(names)].sort();
 }
 
-const hostScript = (name: string) => readFileSync(join(packageRoot(), 'src', 'images', name), 'utf8');
-
 /** The job script: the pair's settings and the scripts it runs, rendered (each value quoted by shq), then the body. */
 export function renderCheckJob(pair: ImagePair, source: SshTarget | null): string {
   const spec = checkSpec(pair.check, {});
@@ -48,10 +43,12 @@ export function renderCheckJob(pair: ImagePair, source: SshTarget | null): strin
     RECORD: recordPath(pair.name),
     COVERAGE: coveragePath(pair.name),
     ALERT: pair.check?.alert?.command ?? '',
+    QUARANTINE_DAYS: pair.check?.quarantine_days ?? 30,
     SOURCE_SCAN: `s=$(cat) && exec sh -c "$s" ironclad-images ${shq(`root=${pair.source.path}`)}`,
     SCAN: scanScript(),
     MERGE_AWK: hostScript('check-merge.awk'),
     COVERAGE_AWK: hostScript('check-coverage.awk'),
+    REPAIR: hostScript('repair.sh'), // its prune: the replica's quarantine by age, as images check does
   };
   return [
     '#!/bin/sh',

@@ -3,7 +3,7 @@
 // and `audit` read them, the same counts as the CLI's comparison, rot on the source, the alert; and apply's steps.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { coveragePath } from '../../src/images/check.js';
@@ -50,9 +50,12 @@ t.test('the rendered job is shellcheck-clean, and every value from the inventory
 
 t.test('a run as cron starts it: the record and coverage images check and audit read; then a slice a run', async (t) => {
   const s = setup(t, { schedule: '*-*-* 03:30:00', days: 4 });
+  const q = join(s.dir, 'dst', '.ironclad-quarantine');
+  execFileSync('mkdir', ['-p', join(q, '20200101T000000Z-abcdef', 'photos'), join(q, '29990101T000000Z-abcdef')]);
   const first = await s.run();
   t.equal(first.code, 0, first.stderr);
-  t.match(first.stdout, new RegExp(`^images check ${s.pair.name} \\(h:\\S+ -> \\S+, (blake3|sha256)\\): 17 equal, 0 discrepancies, 0 unreadable directories; 100% verified within 4 days, oldest 0 days ago\\n$`));
+  t.match(first.stdout, new RegExp(`^images check ${s.pair.name} \\(h:\\S+ -> \\S+, (blake3|sha256)\\): 17 equal, 0 discrepancies, 0 unreadable directories; 100% verified within 4 days, oldest 0 days ago\\n  quarantine 20200101T000000Z-abcdef removed \\(older than its days\\)\\n$`));
+  t.same(readdirSync(q), ['29990101T000000Z-abcdef'], 'quarantined files go by age (30 days by default), the rest stays');
   const rec = s.record();
   t.match(rec, { name: s.pair.name, ok: true, mode: 'rehash', source: { files: 17 }, replica: { files: 17 }, equal: 17, walk_errors: 0, coverage: { verified_fraction: 1, oldest_days: 0, days: 4, never: 0, stale: 0, text: '100% verified within 4 days, oldest 0 days ago' } });
   t.same(rec.counts, Object.fromEntries(PROBLEMS.map((p) => [p, 0])));
