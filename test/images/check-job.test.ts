@@ -112,3 +112,14 @@ t.test('apply: install, nothing on a second run, systemd units, removal', async 
   t.same(gone.map((c) => c.commands), [[{ kind: 'sh', script: `rm -f ${p.job} ${p.cron}` }]], 'removed when the inventory no longer asks');
   t.same(unitsOf([p.job, p.timer, `${p.service}`, '/etc/cron.d/other', '/etc/cron.d/ironclad-images-check-a_b']), ['ironclad-images-check-a_b', 'ironclad-images-check-uploads']);
 });
+
+t.test('a source it cannot reach: exit 1, named, and the last record left as it was', async (t) => {
+  const s = setup(t, { schedule: '*-*-* 03:30:00', days: 1 });
+  t.equal((await s.run()).code, 0);
+  const before = readFileSync(recordPath(s.pair.name), 'utf8');
+  writeFileSync(s.job, renderCheckJob(s.pair, { user: 'root', address: '127.0.0.1', port: 1 }));
+  const r = await s.run();
+  t.equal(r.code, 1);
+  t.match(r.stderr, new RegExp(`^ironclad-images-check ${s.pair.name}: cannot probe the source h:\\S+: .*(refused|Connection)`, 'm'));
+  t.equal(readFileSync(recordPath(s.pair.name), 'utf8'), before);
+});
