@@ -34,16 +34,26 @@ export interface EstatePlan {
  *  own plans when the caller made them already (the audit, from the facts it gathered). */
 export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, own?: HostOutcome<HostPlan>[]): Promise<EstatePlan> {
   const planned = own ?? (await planAll(inv, hosts, pool, await tlsSource(inv, 'preview')));
+  const reached = hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok);
+  const merge = (plans: { host: string; changes: Change[] }[]) => mergeChanges(planned, new Map(plans.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
+  // the routine image checks need no key of another host: a wiring that cannot be planned leaves them, and the reverse
+  const checksError = await attempt(async () => merge(await planImageChecks(inv, reached, pool)));
+  const wiringError = await attempt(async () => {
+    merge(await planLinks(inv, reached, pool, gate));
+    merge(await planPitr(inv, reached, pool));
+  });
+  return { hosts: planned, wiringError: joinErrors(wiringError, checksError) };
+}
+
+/** Run a cross-host step; its failure as a masked message (null when it worked), so that the next step still runs. */
+export async function attempt(step: () => Promise<unknown>): Promise<string | null> {
   try {
-    // the routine image checks first: they need no key of another host, so a wiring that cannot be planned leaves them
-    const checks = await planImageChecks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool);
-    mergeChanges(planned, new Map(checks.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-    const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
-    mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-    const pitr = await planPitr(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool);
-    mergeChanges(planned, new Map(pitr.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-    return { hosts: planned, wiringError: null };
+    await step();
+    return null;
   } catch (e) {
-    return { hosts: planned, wiringError: mask((e as Error).message) };
+    return mask((e as Error).message);
   }
 }
+
+/** The failures of several steps as one message (null when none failed). */
+export const joinErrors = (...errors: (string | null)[]): string | null => errors.filter(Boolean).join('; ') || null;

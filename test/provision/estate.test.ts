@@ -39,3 +39,20 @@ t.test('the wiring planned: its changes join their hosts; a host that failed sta
   t.same(r.hosts[0].ok && r.hosts[0].value.changes.map((c) => c.description), ['install the backup job']);
   t.equal(r.hosts[1].ok, false);
 });
+
+t.test('the image checks and the backup wiring fail alone: each one that worked joins its hosts, both failures named', async (t) => {
+  const { planEstate } = await t.mockImport<typeof import('../../src/provision/estate.js')>('../../src/provision/estate.js', {
+    '../../src/images/check-apply.js': { planImageChecks: async () => { throw new Error('backup-far: could not read the image check jobs'); } },
+    '../../src/backup/links.js': { planLinks: async () => [{ host: 'db-prod', changes: [change], waiting: [] }] },
+  });
+  const r = await planEstate(inv, hosts, {} as ConnectionPool, own());
+  t.same(r.hosts[0].ok && r.hosts[0].value.changes.map((c) => c.description), ['install the backup job'], 'the wiring planned all the same');
+  t.match(r.wiringError, /^backup-far: could not read the image check jobs$/);
+  const { planEstate: other } = await t.mockImport<typeof import('../../src/provision/estate.js')>('../../src/provision/estate.js', {
+    '../../src/images/check-apply.js': { planImageChecks: async () => [{ host: 'backup-far', changes: [{ ...change, description: 'install the routine image check of uploads' }] }] },
+    '../../src/backup/links.js': { planLinks: async () => { throw new Error('staging: unreachable'); } },
+  });
+  const s = await other(inv, hosts, {} as ConnectionPool, own());
+  t.same(s.hosts[1].ok && s.hosts[1].value.changes.map((c) => c.description), ['install the routine image check of uploads']);
+  t.match(s.wiringError, /^staging: unreachable$/);
+});
