@@ -122,10 +122,13 @@ t.test('the routine check as a job on the replica host, installed by apply', { s
     await lab.sshOk(SOURCE.host, `grep -vxF -- ${shq(pub.trim())} ~/.ssh/authorized_keys >/tmp/ak; cat /tmp/ak >~/.ssh/authorized_keys; rm /tmp/ak`);
     await lab.sshOk(REPLICA.host, 'rm -f ~/.ssh/id_ed25519* ~/.ssh/known_hosts');
   });
-  const asCron = 'cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root SHELL=/bin/sh /usr/local/sbin/ironclad-images-check-uploads';
-  t.equal(await lab.ssh(REPLICA.host, 'command -v node || echo none').then((r) => r.stdout.trim()), 'none', 'no Node.js on the host');
+  // as cron runs it, with a `node` first on its PATH that fails: lab hosts see this machine's Node.js, the job must not
+  await lab.sshOk(REPLICA.host, "mkdir -p /tmp/no-node && printf '#!/bin/sh\\necho node was called >&2; exit 99\\n' >/tmp/no-node/node && chmod 755 /tmp/no-node/node");
+  const asCron = 'cd / && env -i PATH=/tmp/no-node:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root SHELL=/bin/sh /usr/local/sbin/ironclad-images-check-uploads';
+  t.equal((await lab.ssh(REPLICA.host, 'PATH=/tmp/no-node:$PATH node -e 1')).code, 99, 'the failing node is the one found');
   const run = await lab.ssh(REPLICA.host, asCron);
   t.equal(run.code, 0, run.stderr);
+  t.notMatch(run.stderr, /node was called/);
   t.match(run.stdout, /^images check uploads \(app-prod:\/srv\/app\/uploads -> \/srv\/ironclad\/images\/uploads, (blake3|sha256)\): 67 equal, 0 discrepancies/);
   const audit = async () => (JSON.parse((await ironclad(['-i', inv, '--json', ...limit, 'audit'])).stdout).hosts as { findings: Finding[] }[]).flatMap((h) => h.findings);
   const first = await audit();
