@@ -14,7 +14,6 @@ function epoch(t, y, mo, d, mp, era, yoe, doe) { # an ISO time in UTC to seconds
 # The state's text, believed only when whole (else the run starts over and claims no coverage).
 function parse(s, at, body, items, i, item) {
   known = 0; sb = 0
-  if (match(s, /"bytes":[0-9]+/)) sb = substr(s, RSTART + 8, RLENGTH - 8) + 0
   if (!match(s, /"slices":[0-9]+/)) return
   ss = substr(s, RSTART + 9, RLENGTH - 9) + 0
   at = index(s, "\"verified\":[")
@@ -28,6 +27,7 @@ function parse(s, at, body, items, i, item) {
     else return
   }
   known = 1
+  if (match(s, /"bytes":[0-9]+/)) sb = substr(s, RSTART + 8, RLENGTH - 8) + 0
 }
 function plan(runs) {
   runs = int(days * rpd); if (runs < 1) runs = 1

@@ -123,3 +123,16 @@ t.test('a source it cannot reach: exit 1, named, and the last record left as it 
   t.match(r.stderr, new RegExp(`^ironclad-images-check ${s.pair.name}: cannot probe the source h:\\S+: .*(refused|Connection)`, 'm'));
   t.equal(readFileSync(recordPath(s.pair.name), 'utf8'), before);
 });
+
+t.test("check-coverage.awk plans as planSlices does; a state it cannot use is not believed, its bytes neither", async (t) => {
+  const dir = t.testdir();
+  const plan = (state: string, budget: number) => {
+    execFileSync('awk', ['-v', `state=${state}`, '-v', 'days=4', '-v', 'rpd=1', '-v', `budget=${budget}`, '-v', 'op=plan', '-v', `f=${join(dir, 'plan')}`, readFileSync(new URL('../../src/images/check-coverage.awk', import.meta.url), 'utf8')], { input: '' });
+    return readFileSync(join(dir, 'plan'), 'utf8');
+  };
+  const at = '"2026-12-01T03:30:00.000Z"';
+  t.equal(plan(`{"slices":4,"verified":[${at},${at},null,${at}],"bytes":100}`, 0), 'slices=4\nslice=2\nfirst=0\n', 'the slice never verified first');
+  t.equal(plan(`{"slices":4,"verified":[${at},${at},${at},${at}],"bytes":100}`, 10), 'slices=10\nslice=0\nfirst=0\n', 'more slices when one would pass the budget');
+  t.equal(plan(`{"slices":2,"verified":[null],"bytes":100}`, 10), 'slices=4\nslice=0\nfirst=0\n', 'a torn state: its bytes not used');
+  t.equal(plan('', 0), 'slices=4\nslice=0\nfirst=1\n', 'no state, no budget: hash everything');
+});
