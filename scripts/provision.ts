@@ -1,6 +1,5 @@
 // `ironclad plan` and `ironclad apply`: converge hosts to the inventory (packages, cluster, settings, pg_hba, roles, databases).
 import { confirm } from '../src/core/confirm.js';
-import { mask } from '../src/core/secrets.js';
 import { fanOut, type HostOutcome } from '../src/executor/fanout.js';
 import { withPool } from '../src/executor/pool.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
@@ -9,7 +8,8 @@ import { applyOne, rolePasswords, type HostApply } from '../src/provision/run.js
 import { applyJson, planJson, renderApply, renderPlan } from '../src/report/plan.js';
 import { applyLinks } from '../src/backup/links.js';
 import { applyPitr } from '../src/pitr/apply.js';
-import { gate, mergeChanges, planEstate } from '../src/provision/estate.js';
+import { applyImageChecks } from '../src/images/check-apply.js';
+import { attempt, gate, joinErrors, mergeChanges, planEstate } from '../src/provision/estate.js';
 import type { ConnectionPool } from '../src/executor/pool.js';
 import { failedOf, printJson, reportFailedHosts, type Family } from './cli.js';
 import { tlsSource } from '../src/tls/source.js';
@@ -54,13 +54,12 @@ async function applyEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, 
     return { ...second, applied: [...first.applied, ...second.applied] };
   });
   const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));
-  try {
+  const checksError = await attempt(async () => mergeChanges(applied, await applyImageChecks(inv, converged, pool), (a, c) => a.applied.push(...c))); // routine image checks (no keys needed)
+  const wiringError = await attempt(async () => {
     mergeChanges(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
     mergeChanges(applied, await applyPitr(inv, converged, pool), (a, c) => a.applied.push(...c)); // continuous archiving (needs the store's recipients: after the wiring)
-    return { outcomes: applied, wiringError: null };
-  } catch (e) {
-    return { outcomes: applied, wiringError: mask((e as Error).message) };
-  }
+  });
+  return { outcomes: applied, wiringError: joinErrors(wiringError, checksError) };
 }
 
 export const applyFamily: Family = {

@@ -6,7 +6,7 @@ import { INTEGRITY_PATHS } from '../corruption/paths.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import { humanBytes, plural } from '../facts/render.js';
 import type { FactValues } from '../facts/types.js';
-import { judgeCheck } from '../images/check-plan.js';
+import { imageCheckJobs, judgeCheck } from '../images/check-plan.js';
 import type { ImageRecord } from '../images/record.js';
 import { PROBLEMS } from '../images/types.js';
 import { expectedClusters } from '../instances/expect.js';
@@ -72,6 +72,7 @@ function ironcladCronFiles(inv: Inventory, host: Host, systemd: boolean): string
   if (host.backup_store && inv.hosts.some((h) => h.backup?.to === host.name)) files.push(PATHS.pruneCron.split('/').pop()!, PATHS.healthCron.split('/').pop()!);
   if (pitrOf(host)) files.push(PITR_PATHS.heartbeatCron.split('/').pop()!); // continuous archiving (src/pitr/render.ts)
   if (host.backup_store && archivingClients(host, inv.hosts).length) files.push(PITR_PATHS.cron.split('/').pop()!);
+  if (!systemd) files.push(...imageCheckJobs(inv).filter((j) => j.host === host.name).map((j) => j.unit)); // routine image checks, on the replica's host
   return files;
 }
 

@@ -1,17 +1,10 @@
 // Pure planners for the backup wiring: each database host's job, each restoring host's keys, each store's account.
 import { shq } from '../core/quote.js';
 import type { Host } from '../inventory/types.js';
-import { lineDiff } from '../operations/diff.js';
+import { fileChange, lineDiff } from '../operations/diff.js';
 import type { Change } from '../operations/types.js';
 import { authorizedKeyLine, PATHS, readOnlyKeyLine, renderCron, renderHealthCron, renderJob, renderPruneCron, renderRecipients, renderStore, renderSudoers, renderTimer } from './render.js';
 import { storeRootLayout, type BackupState } from './state.js';
-
-function fileChange(operation: string, path: string, current: string | null | undefined, content: string, mode: string, what: string): Change | undefined {
-  current = current ?? null;
-  const diff = lineDiff(current, content, path);
-  if (!diff) return undefined;
-  return { operation, description: `${current === null ? 'install' : 'update'} ${what} (${path})`, diff: diff.length > 4000 ? `${diff.slice(0, 4000)}\n  ... (diff cut)` : diff, commands: [{ kind: 'upload', path, content, mode }] };
-}
 
 const apt = (pkgs: string[]) => ({ kind: 'sh' as const, script: `DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}` });
 const keygen = (path: string, comment: string) => `mkdir -p /var/lib/ironclad && ssh-keygen -q -t ed25519 -N '' -C ${shq(comment)} -f ${path}`;

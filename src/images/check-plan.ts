@@ -1,6 +1,5 @@
 // Pure planners for the routine check's hook-ups: the scheduled job each checked pair needs (for `apply` to install)
 // and the audit's verdict on a pair's last check (coverage, rot, discrepancies, a check that stopped running).
-import { shq } from '../core/quote.js';
 import type { ImagePair, Inventory } from '../inventory/types.js';
 import { lastRuns, parseSchedule } from '../inventory/schedule.js';
 import type { ImageRecord } from './record.js';
@@ -14,28 +13,32 @@ export function runsPerDay(schedule: string, now = new Date()): number | undefin
   return Math.max(runs, 1) / 7;
 }
 
-/** One scheduled run of `images check` for a pair: where, when (systemd OnCalendar, cron), what, under which name. */
+/** The prefix of the check jobs' names (units, cron files, scripts). */
+export const CHECK_UNIT = 'ironclad-images-check-';
+
+/** The unit (and file) name of a pair's job: '.' as '_' (cron ignores files named with a dot; the loader refuses twins). */
+export const checkUnit = (pair: string) => `${CHECK_UNIT}${pair.replace(/\./g, '_')}`;
+
+/** The scheduled routine check of a pair: on its replica's host, when (systemd OnCalendar, cron), under which name. */
 export interface ImageCheckJob {
   pair: string;
-  host: string; // where ironclad runs it: it reaches both sides of the pair with the inventory's keys
+  host: string; // the replica's host: it keeps the pair's record and coverage, and reaches the source over SSH
   onCalendar: string;
   cron: string;
-  unit: string; // systemd unit / cron file name
-  command: string;
+  unit: string; // systemd unit / cron file / job name
 }
 
 /**
- * The jobs `apply` should install for the pairs that have `check:`. They run `ironclad images check NAME` where
- * ironclad and the inventory live (`host`, given by the caller: the machine apply runs from, or an ops host), since a
- * check reads both sides; exit 3 (a discrepancy, rot, or coverage short) is for the job's alerting to act on.
+ * The jobs `apply` installs for the pairs that have `check:`, each on its replica's host: a POSIX sh script that runs
+ * one check there as `images check NAME` would (src/images/check-job.ts); exit 3 (a discrepancy, rot, or coverage
+ * short) runs the pair's alert command. A schedule ironclad cannot read was refused when the inventory was loaded.
  */
-export function imageCheckJobs(inv: Inventory, o: { host: string; ironclad: string; inventoryFile: string }): ImageCheckJob[] {
+export function imageCheckJobs(inv: Pick<Inventory, 'images'>): ImageCheckJob[] {
   return inv.images.flatMap((pair) => {
     if (!pair.check) return [];
     const s = parseSchedule(pair.check.schedule);
     if (!s.ok) return [];
-    const command = `${o.ironclad} -i ${shq(o.inventoryFile)} images check ${shq(pair.name)}`;
-    return [{ pair: pair.name, host: o.host, onCalendar: s.onCalendar, cron: s.cron, unit: `ironclad-images-check-${pair.name}`, command }];
+    return [{ pair: pair.name, host: pair.replica.host, onCalendar: s.onCalendar, cron: s.cron, unit: checkUnit(pair.name) }];
   });
 }
 

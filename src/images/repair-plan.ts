@@ -10,6 +10,7 @@ export interface RepairTask {
   hash: string; // the source's hash: the copy must have it
   size: number;
   mtime: string;
+  mode?: string; // the source file's permission bits (octal, as stat %a printed them), learned just before the copy
 }
 
 /** A rotten source file; `replicaHealthy`: the replica still has the hash the source's bytes had. */
@@ -84,14 +85,16 @@ export function onlyPaths(paths: string[] | undefined): ((row: Row) => boolean) 
   return (row) => wanted.has(displayPath(row.path));
 }
 
-/** A task as a line of repair.sh: KIND HASH SIZE MTIME PATH, the path as printf octal escapes (any byte survives). */
+/** A path written for printf: every byte but [A-Za-z0-9._/-] as a \NNN octal escape, so any name fits on a line. */
+export function escapePath(path: BytePath): string {
+  let out = '';
+  for (let i = 0; i < path.length; i++) out += /[A-Za-z0-9._/-]/.test(path[i]) ? path[i] : `\\${path.charCodeAt(i).toString(8).padStart(3, '0')}`;
+  return out;
+}
+
+/** A task as a line of repair.sh: KIND HASH SIZE MTIME MODE PATH (MODE '-' when unknown), the path escaped. */
 export function taskLine(task: RepairTask): string {
-  let path = '';
-  for (let i = 0; i < task.path.length; i++) {
-    const c = task.path.charCodeAt(i);
-    path += /[A-Za-z0-9._/-]/.test(task.path[i]) ? task.path[i] : `\\${c.toString(8).padStart(3, '0')}`;
-  }
-  return [task.kind, task.hash, task.size, task.mtime, path].join('\t');
+  return [task.kind, task.hash, task.size, task.mtime, task.mode ?? '-', escapePath(task.path)].join('\t');
 }
 
 /** One answer line of repair.sh. */

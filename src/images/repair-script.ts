@@ -8,7 +8,7 @@ import type { HashAlgo } from './types.js';
 const texts = new Map<string, string>();
 
 /** A host script of src/images, read once (from src/ also when running from dist/). */
-export function hostScript(name: 'repair.sh' | 'read.sh'): string {
+export function hostScript(name: 'repair.sh' | 'read.sh' | 'check-job.sh' | 'check-merge.awk' | 'check-coverage.awk'): string {
   let text = texts.get(name);
   if (text === undefined) texts.set(name, (text = readFileSync(join(packageRoot(), 'src', 'images', name), 'utf8')));
   return text;
@@ -32,6 +32,11 @@ export function repairCommand(call: RepairCall, script = hostScript('repair.sh')
 /** Shell text printing a source file's bytes from offset "$1" (path on stdin): read.sh on the tree at `root`. */
 export function readCommand(root: string, rest: string[] = ['"$1"']): string {
   return ['sh', '-c', shq(hostScript('read.sh')), 'ironclad-read', shq(root), ...rest].join(' ');
+}
+
+/** Shell text printing the mode (stat %a) of each source file named on stdin (escaped paths, a line each): read.sh. */
+export function modesCommand(sourceRoot: string): string {
+  return readCommand(sourceRoot, ['modes']);
 }
 
 /** How the replica's host reaches the source's host for a pull: its own key, the source's key checked. */

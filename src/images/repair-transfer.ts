@@ -6,8 +6,8 @@ import { shq } from '../core/quote.js';
 import { tail } from '../executor/run.js';
 import { describeLocation } from './locations.js';
 import { watchProgress } from './progress.js';
-import { parseAnswers, taskLine, type RepairTask, type TaskAnswer, type Transfer } from './repair-plan.js';
-import { fetchCommand, pieceCommand, repairCommand, sshArgs, type SshTarget } from './repair-script.js';
+import { escapePath, parseAnswers, taskLine, type RepairTask, type TaskAnswer, type Transfer } from './repair-plan.js';
+import { fetchCommand, modesCommand, pieceCommand, repairCommand, sshArgs, type SshTarget } from './repair-script.js';
 import type { Side } from './side.js';
 import type { HashAlgo } from './types.js';
 
@@ -33,6 +33,18 @@ export async function chooseTransfer(source: Side, replica: Side, via: Via, pull
   const why = tail(probe.stderr, 1).trim() || `ssh exit ${probe.code}`;
   if (via === 'pull') throw new OperationError(`${r.host} cannot reach ${s.host} over SSH by itself (${why}); set up a host-to-host key, or use --via controller`);
   return { mode: 'controller', reason: `${r.host} has no SSH access of its own to ${s.host} (${why}): the bytes stream through this machine` };
+}
+
+/**
+ * The tasks with their source files' modes, asked of the source's host in one round trip (read.sh checks each path as
+ * for a copy). A mode the source cannot give ('-': refused, gone) stays unknown: repair.sh then leaves the copy 0600.
+ */
+export async function withSourceModes(source: Side, tasks: RepairTask[]): Promise<RepairTask[]> {
+  if (!tasks.length) return tasks;
+  const r = await source.connector.run(modesCommand(source.location.path), { stdin: tasks.map((t) => escapePath(t.path) + '\n').join('') });
+  if (r.code !== 0) throw new OperationError(`source ${describeLocation(source.location)}: could not read the files' modes on ${r.host} (exit ${r.code})\n${tail(r.stderr, 4)}`);
+  const modes = r.stdout.split('\n');
+  return tasks.map((t, i) => (/^[0-7]{3,4}$/.test(modes[i] ?? '') ? { ...t, mode: modes[i] } : t));
 }
 
 /** What the copy needs to know, whichever way it goes. */

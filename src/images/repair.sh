@@ -1,13 +1,19 @@
 #!/bin/sh
 # ironclad images repair, run where the replica lives: each file comes from the source into a temp name in its own
 # directory (.ironclad-ALGO-HASH.part, kept across runs so that a copy resumes), is fsync'd, checksummed against the
-# hash the source's scan recorded, given the source's mtime, and renamed into place. A file already at that name is
-# first hard-linked into the quarantine (so the name always holds one whole file). Nothing is ever deleted.
+# hash the source's scan recorded, given the source's mtime and permission bits, and renamed into place. A file
+# already at that name is first hard-linked into the quarantine (so the name always holds one whole file). Nothing is
+# ever deleted.
 # Needs only sh, coreutils and the hash tool; sent by ironclad as `sh -c SCRIPT ironclad-repair op=... [key=value]`.
 #
-# Tasks come on stdin, a line each: KIND<TAB>HASH<TAB>SIZE<TAB>MTIME<TAB>PATH (KIND copy|replace; PATH relative to
-# root, written for printf: every byte but [A-Za-z0-9._/-] as \NNN octal, so any name fits on a line). No path is trusted: absolute paths, '.', '..' or empty components, and directories
-# that resolve outside the tree (a symlink) are refused. Answers are lines INDEX<TAB>STATUS<TAB>BYTES<TAB>DETAIL
+# Tasks come on stdin, a line each: KIND<TAB>HASH<TAB>SIZE<TAB>MTIME<TAB>MODE<TAB>PATH (KIND copy|replace; MODE the
+# source file's, octal, '-' when unknown; PATH relative to root, written for printf: every byte but [A-Za-z0-9._/-] as
+# \NNN octal, so any name fits on a line). Modes: a temp file is made 0600 (a private file is never readable by others
+# while it travels); the copy gets the source's permission bits (rwx for owner, group, others) but never its setuid,
+# setgid or sticky bit (a replica is a store of files, not a place to run them with another's rights), and stays 0600
+# when the mode is unknown. Owner and group are the repairing user's; directories it makes get the umask's mode.
+# No path is trusted: absolute paths, '.', '..' or empty components, and directories that resolve outside the tree
+# (a symlink) are refused. Answers are lines INDEX<TAB>STATUS<TAB>BYTES<TAB>DETAIL
 # (INDEX: the task's, from 0; STATUS copied|replaced|failed|partial|have); paths are never echoed.
 #
 # op=part    root=DST algo=A                    per task: INDEX have BYTES_IN_ITS_TEMP_FILE
@@ -105,7 +111,7 @@ commit() {
     answer failed 0 "the copy's $algo is not the one the source's scan recorded: not installed (the source changed or rotted since; compare again)"
     return
   fi
-  if ! { touch -c -m -d "@$mtime" -- "$tmp" && sync -- "$tmp"; }; then answer failed 0 'could not date or fsync the copy'; return; fi
+  if ! { chmod -- "$perm" "$tmp" && touch -c -m -d "@$mtime" -- "$tmp" && sync -- "$tmp"; }; then answer failed 0 'could not set the mode, date or fsync the copy'; return; fi
   status=copied
   if [ -e "$target" ] || [ -L "$target" ]; then
     if [ -d "$target" ] && [ ! -L "$target" ]; then answer failed 0 'a directory is in the way (left as it is)'; return; fi
@@ -135,20 +141,21 @@ exec 3<&0
 if [ "$op" = receive ]; then printf '%s\n' "$task" >"$work/lines"; else cat >"$work/lines"; fi
 
 total=0 total_bytes=0
-while IFS="$tab" read -r kind hash size mtime _; do total=$((total + 1)) total_bytes=$((total_bytes + size)); done <"$work/lines"
+while IFS="$tab" read -r kind hash size mtime _ _; do total=$((total + 1)) total_bytes=$((total_bytes + size)); done <"$work/lines"
 i=-1 done_files=0 done_bytes=0
 say 0 "$total" 0 "$total_bytes"
-while IFS="$tab" read -r kind hash size mtime esc; do
+while IFS="$tab" read -r kind hash size mtime mode esc; do
   i=$((i + 1))
   # shellcheck disable=SC2059 # the path is written as a printf format of octal escapes (no % can be in it)
   p=$(printf "x${esc}x") # the octal escapes back to bytes; the x's: no leading '-' option, trailing newlines kept
   p=${p#x} p=${p%x}
   case $kind in copy | replace) ;; *) answer failed 0 "unknown task kind"; continue ;; esac
   case $size$mtime in *[!0-9.]*) answer failed 0 'bad size or mtime'; continue ;; esac
+  case $mode in [0-7][0-7][0-7]) perm=$mode ;; [0-7][0-7][0-7][0-7]) perm=${mode#?} ;; *) perm=600 ;; esac # setuid, setgid, sticky dropped
   if ! place create; then answer failed 0 "refused: $why"; continue; fi
   have=$(size_of "$tmp")
   if [ "$have" -gt "$size" ]; then : >"$tmp"; have=0; fi
-  [ "$op" = part ] || : >>"$tmp" # an empty file has nothing to fetch, but a temp file all the same
+  [ "$op" = part ] || (umask 077 && : >>"$tmp") # an empty file has nothing to fetch, but a temp file all the same
   case $op in
     part) answer have "$have" ''; continue ;;
     receive)

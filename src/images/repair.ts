@@ -7,7 +7,7 @@ import { compareImages } from './compare.js';
 import { describeLocation } from './locations.js';
 import { buildRepairResult, emptyPlan, onlyPaths, planRow, type RepairPlan, type RepairResult, type TaskAnswer, type Transfer } from './repair-plan.js';
 import type { SshTarget } from './repair-script.js';
-import { chooseTransfer, copyStreamed, copyWithFetch, type Via } from './repair-transfer.js';
+import { chooseTransfer, copyStreamed, copyWithFetch, withSourceModes, type Via } from './repair-transfer.js';
 import type { ScanTuning } from './script.js';
 import type { Side } from './side.js';
 import type { HashChoice, ScanMode } from './types.js';
@@ -62,7 +62,8 @@ export async function repairImages(req: RepairRequest): Promise<RepairResult> {
   if (req.dryRun || !plan.tasks.length) return result([], req.dryRun);
   if (!(await req.confirm(result([], true)))) throw new SafetyRefusal('the repair was not confirmed: nothing was changed (answer yes on a terminal, or pass --yes)');
   const transfer = await chooseTransfer(req.source, req.replica, req.via, req.pull);
-  const job = { source: req.source, replica: req.replica, algo: compared.hash, quarantine, tasks: plan.tasks, progress: req.progress, pieceBytes: req.pieceBytes };
+  const tasks = await withSourceModes(req.source, plan.tasks);
+  const job = { source: req.source, replica: req.replica, algo: compared.hash, quarantine, tasks, progress: req.progress, pieceBytes: req.pieceBytes };
   const answers = transfer.mode === 'controller' ? await copyStreamed(job) : await copyWithFetch(job, transfer.mode === 'pull' ? req.pull : undefined);
   return result(answers, false, transfer);
 }

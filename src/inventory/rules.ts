@@ -36,6 +36,8 @@ export function ruleProblems(source: Source, resolvePath: (p: string) => string)
     inv.images.forEach((img: Raw, i: number) =>
       guarded(() => {
         if (imageNames.has(img.name)) at(['images', i, 'name'], `image pair '${img.name}' is defined twice; give each pair its own name`);
+        const twin = typeof img.name === 'string' ? [...imageNames].find((n) => n !== img.name && n.replace(/\./g, '_') === img.name.replace(/\./g, '_')) : undefined;
+        if (twin) at(['images', i, 'name'], `image pairs '${twin}' and '${img.name}' would share one check job (cron names cannot hold '.'); rename one`);
         imageNames.add(img.name);
         for (const side of ['source', 'replica'] as const)
           if (typeof img[side]?.host === 'string' && !hosts[img[side].host]) at(['images', i, side, 'host'], unknownHost(img[side].host, hosts));

@@ -1,4 +1,5 @@
 // A small line diff for rendered files shown in plans (LCS; the files ironclad renders are short).
+import type { Change } from './types.js';
 
 type Op = { sign: ' ' | '+' | '-'; line: string };
 
@@ -33,4 +34,12 @@ export function lineDiff(before: string | null, after: string, path: string, con
     } else skipped = true;
   });
   return out.join('\n');
+}
+
+/** Install or update a rendered file: the change (with its diff, cut at 4000 characters) or undefined when it is as wanted. */
+export function fileChange(operation: string, path: string, current: string | null | undefined, content: string, mode: string, what: string): Change | undefined {
+  current = current ?? null;
+  const diff = lineDiff(current, content, path);
+  if (!diff) return undefined;
+  return { operation, description: `${current === null ? 'install' : 'update'} ${what} (${path})`, diff: diff.length > 4000 ? `${diff.slice(0, 4000)}\n  ... (diff cut)` : diff, commands: [{ kind: 'upload', path, content, mode }] };
 }

@@ -1,6 +1,7 @@
 // The plan of a whole estate: each host's own changes plus the backup wiring between hosts (read-only).
 import { planLinks } from '../backup/links.js';
 import { planPitr } from '../pitr/apply.js';
+import { planImageChecks } from '../images/check-apply.js';
 import { mask } from '../core/secrets.js';
 import type { HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
@@ -33,13 +34,26 @@ export interface EstatePlan {
  *  own plans when the caller made them already (the audit, from the facts it gathered). */
 export async function planEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, own?: HostOutcome<HostPlan>[]): Promise<EstatePlan> {
   const planned = own ?? (await planAll(inv, hosts, pool, await tlsSource(inv, 'preview')));
+  const reached = hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok);
+  const merge = (plans: { host: string; changes: Change[] }[]) => mergeChanges(planned, new Map(plans.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
+  // the routine image checks need no key of another host: a wiring that cannot be planned leaves them, and the reverse
+  const checksError = await attempt(async () => merge(await planImageChecks(inv, reached, pool)));
+  const wiringError = await attempt(async () => {
+    merge(await planLinks(inv, reached, pool, gate));
+    merge(await planPitr(inv, reached, pool));
+  });
+  return { hosts: planned, wiringError: joinErrors(wiringError, checksError) };
+}
+
+/** Run a cross-host step; its failure as a masked message (null when it worked), so that the next step still runs. */
+export async function attempt(step: () => Promise<unknown>): Promise<string | null> {
   try {
-    const links = await planLinks(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool, gate);
-    mergeChanges(planned, new Map(links.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-    const pitr = await planPitr(inv, hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok), pool);
-    mergeChanges(planned, new Map(pitr.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-    return { hosts: planned, wiringError: null };
+    await step();
+    return null;
   } catch (e) {
-    return { hosts: planned, wiringError: mask((e as Error).message) };
+    return mask((e as Error).message);
   }
 }
+
+/** The failures of several steps as one message (null when none failed). */
+export const joinErrors = (...errors: (string | null)[]): string | null => errors.filter(Boolean).join('; ') || null;

@@ -34,6 +34,7 @@ seq 7 900 >photos/rot2.jpg
 seq 9 4000 >photos/same.jpg
 printf 'a space' >'with space.jpg'
 find . -type f -exec touch -d '2024-01-02 03:04:05' {} +
+chmod 640 gone1.jpg && chmod 4755 photos/gone2.jpg
 if [ ${shq(role)} = replica ]; then
   rm -r gone1.jpg photos/gone2.jpg deep
   printf 'only on the replica' >extra1.jpg
@@ -51,6 +52,8 @@ async function images(t: Test, lab: LabHandle, args: string[]) {
 }
 
 const sums = (lab: LabHandle, host: string, root: string, paths: string[]) => lab.sshOk(host, `cd ${shq(root)} && sha256sum ${paths.map(shq).join(' ')}`);
+
+const modes = (lab: LabHandle, host: string, root: string, paths: string[]) => lab.sshOk(host, `cd ${shq(root)} && stat -c %a ${paths.map(shq).join(' ')}`);
 
 const unavailable = labUnavailable();
 t.test('images repair between two lab hosts', { skip: unavailable }, async (t) => {
@@ -71,6 +74,7 @@ t.test('images repair between two lab hosts', { skip: unavailable }, async (t) =
   const q = r.doc.quarantine.replace(/^backup-far:/, '');
   t.equal(await sums(lab, REPLICA.host, q, REPLACED), old, 'the replaced files are in the quarantine, unchanged');
   t.equal(await lab.sshOk(REPLICA.host, `cd ${shq(REPLICA.path)} && ls ${EXTRA.map(shq).join(' ')}`), EXTRA.join('\n') + '\n', 'extras kept');
+  t.equal(await modes(lab, REPLICA.host, REPLICA.path, ['gone1.jpg', 'photos/gone2.jpg']), '640\n755\n', "the source's modes, its setuid bit dropped");
 
   const next = await images(t, lab, ['compare', 'uploads']);
   t.match(next.doc, { missing: [], size_mismatch: [], content_mismatch: [], unreadable: [], extra: EXTRA, source_rot: ['photos/same.jpg'] }, 'next compare: the source rot only (and the kept extras)');
@@ -84,6 +88,7 @@ t.test('images repair between two lab hosts', { skip: unavailable }, async (t) =
   const pulled = await images(t, lab, ['repair', 'uploads', '--yes']);
   t.match(pulled.doc, { copied: ['gone1.jpg'], replaced: ['photos/short.jpg'], failed: [], transfer: { mode: 'pull', reason: /backup-far reaches app-prod with its own SSH key/ } });
   t.equal(await sums(lab, REPLICA.host, REPLICA.path, ['gone1.jpg', 'photos/short.jpg']), await sums(lab, SOURCE.host, SOURCE.path, ['gone1.jpg', 'photos/short.jpg']));
+  t.equal(await modes(lab, REPLICA.host, REPLICA.path, ['gone1.jpg']), '640\n', "pulled: the source's mode");
   await lab.sshOk(SOURCE.host, `grep -vxF -- ${shq(pub.trim())} ~/.ssh/authorized_keys >/tmp/ak; cat /tmp/ak >~/.ssh/authorized_keys; rm /tmp/ak`);
   await lab.sshOk(REPLICA.host, 'rm -f ~/.ssh/id_ed25519* ~/.ssh/known_hosts');
 

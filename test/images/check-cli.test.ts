@@ -68,4 +68,7 @@ t.test('the inventory: images[].check validates; a bad schedule or budget is nam
   writeFileSync(join(dir, 'bad.yaml'), inventory(dir, 'uploads', '    check:\n      schedule: "every full moon"\n      budget: lots\n      days: 0\n'));
   const problems = validateInventory(join(dir, 'bad.yaml')).problems.map((p) => `${p.line}:${p.path}`);
   t.same(problems.sort(), ['12:images[0].check.schedule', '13:images[0].check.budget', '14:images[0].check.days'], 'every problem at once, each at its line');
+  const twin = `  - name: v1_2\n    source: { host: app-prod, path: ${dir}/a }\n    replica: { host: backup-far, path: ${dir}/b }\n`;
+  writeFileSync(join(dir, 'twin.yaml'), inventory(dir, 'v1.2', twin));
+  t.match(validateInventory(join(dir, 'twin.yaml')).problems, [{ path: 'images[1].name', message: /'v1\.2' and 'v1_2' would share one check job/ }], 'two names one job name apart');
 });

@@ -18,10 +18,11 @@ t.test('runsPerDay from the schedule', async (t) => {
   t.equal(runsPerDay('whenever', now), undefined);
 });
 
-t.test('imageCheckJobs: one job per checked pair, quoted command, cron and OnCalendar', async (t) => {
-  const inv = { images: [pair, { ...pair, name: 'plain', check: undefined }] } as unknown as Inventory;
-  t.same(imageCheckJobs(inv, { host: 'ops', ironclad: '/usr/local/bin/ironclad', inventoryFile: '/etc/ironclad/inv ento.yaml' }), [
-    { pair: 'uploads', host: 'ops', onCalendar: '*-*-* 03:30:00', cron: '30 3 * * *', unit: 'ironclad-images-check-uploads', command: "/usr/local/bin/ironclad -i '/etc/ironclad/inv ento.yaml' images check uploads" },
+t.test('imageCheckJobs: one job per checked pair, on its replica host, cron and OnCalendar; a dot in the name as _', async (t) => {
+  const inv = { images: [pair, { ...pair, name: 'plain', check: undefined }, { ...pair, name: 'v1.2' }] } as unknown as Inventory;
+  t.same(imageCheckJobs(inv), [
+    { pair: 'uploads', host: 'b', onCalendar: '*-*-* 03:30:00', cron: '30 3 * * *', unit: 'ironclad-images-check-uploads' },
+    { pair: 'v1.2', host: 'b', onCalendar: '*-*-* 03:30:00', cron: '30 3 * * *', unit: 'ironclad-images-check-v1_2' },
   ]);
 });
 

@@ -1,10 +1,11 @@
 // read.sh, where the source lives: bytes of a file from an offset, the path from stdin and never trusted.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { shq } from '../../src/core/quote.js';
 import { runHere } from '../../src/images/local-run.js';
-import { fetchCommand, pieceCommand, sshArgs } from '../../src/images/repair-script.js';
+import { escapePath } from '../../src/images/repair-plan.js';
+import { fetchCommand, modesCommand, pieceCommand, sshArgs } from '../../src/images/repair-script.js';
 
 t.test('read.sh: raw from an offset, a base64 piece, and every path that leads out refused', async (t) => {
   const dir = t.testdir();
@@ -24,4 +25,20 @@ t.test('read.sh: raw from an offset, a base64 piece, and every path that leads o
 
 t.test('sshArgs: no prompt, the host key checked, a bounded wait', async (t) => {
   t.equal(sshArgs({ user: 'root', address: '10.0.0.1', port: 2222 }, 5), 'ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -p 2222 -- root@10.0.0.1');
+});
+
+t.test('read.sh modes: each file its stat %a, a line each, and - for a path it refuses or no file', async (t) => {
+  const dir = t.testdir();
+  mkdirSync(join(dir, 'src', 'a b'), { recursive: true });
+  mkdirSync(join(dir, 'outside'));
+  writeFileSync(join(dir, 'src', 'a b', 'x\ny'), '1');
+  chmodSync(join(dir, 'src', 'a b', 'x\ny'), 0o4751);
+  writeFileSync(join(dir, 'src', 'p'), '2');
+  chmodSync(join(dir, 'src', 'p'), 0o600);
+  writeFileSync(join(dir, 'outside', 'secret'), 's');
+  symlinkSync(join(dir, 'outside'), join(dir, 'src', 'out'));
+  const paths = ['a b/x\ny', 'p', '../outside/secret', 'out/secret', 'nope', '/etc/passwd'];
+  const r = await runHere('h', modesCommand(join(dir, 'src')), { stdin: paths.map((p) => escapePath(p) + '\n').join('') });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, '4751\n600\n-\n-\n-\n-\n');
 });

@@ -50,7 +50,8 @@ t.test('planRow: what each verdict becomes', async (t) => {
 });
 
 t.test('taskLine: the path as printf octal escapes; parseAnswers reads only answer lines', async (t) => {
-  t.equal(taskLine({ kind: 'copy', path: "a b/\n'%\\\xff.jpg", hash: 'h', size: 1, mtime: '2' }), 'copy\th\t1\t2\ta\\040b/\\012\\047\\045\\134\\377.jpg');
+  t.equal(taskLine({ kind: 'copy', path: "a b/\n'%\\\xff.jpg", hash: 'h', size: 1, mtime: '2' }), 'copy\th\t1\t2\t-\ta\\040b/\\012\\047\\045\\134\\377.jpg');
+  t.equal(taskLine({ kind: 'replace', path: 'x', hash: 'h', size: 1, mtime: '2', mode: '4755' }), 'replace\th\t1\t2\t4755\tx', 'the mode as the source gave it');
   t.same(parseAnswers('0\tcopied\t5\t\nnoise\n2\tfailed\t0\twhy: it\tbroke\n'), [
     { index: 0, status: 'copied', bytes: 5, detail: '' },
     { index: 2, status: 'failed', bytes: 0, detail: 'why: it\tbroke' },

@@ -1,7 +1,7 @@
 // images repair on real trees on this machine: local copies (repair.sh fetching with read.sh) and copies streamed
 // through the controller (a side reached as a host); quarantine, rot on the source, resume, refused paths.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { localConnector } from '../../src/connectors/local.js';
@@ -13,7 +13,7 @@ import { repairCommand } from '../../src/images/repair-script.js';
 import { repairImages, type RepairRequest } from '../../src/images/repair.js';
 import type { Side } from '../../src/images/side.js';
 import { REPAIR_CASE, repairReplica, repairSource, rotSource } from './fixtures/repair-trees.js';
-import { AWKWARD, hostSide, localSide, NON_UTF8, sourceTree } from './fixtures/trees.js';
+import { AWKWARD, hostSide, localSide, NON_UTF8, sourceTree, writeTree } from './fixtures/trees.js';
 
 function pair(dir: string, replicaSide = localSide): { source: Side; replica: Side } {
   repairSource(join(dir, 'src'));
@@ -164,4 +164,34 @@ t.test('prune: quarantine runs older than N days are removed, newer ones and oth
   t.match(r.stdout, `removed\t${old}`);
   t.match(r.stdout, 'removed_parts\t1');
   t.same(execFileSync('find', [join(dir, 'dst'), '-name', '*.part', '-printf', '%P\n']).toString().split('\n').sort(), ['', '.ironclad-sha256-11.part', 'a/keep.part'], 'an old unfinished copy removed; a new one and other names kept');
+});
+
+for (const [what, replicaSide] of [['local', localSide], ['streamed', hostSide]] as const) {
+  t.test(`${what}: a copy keeps the source's permission bits, never its setuid, setgid or sticky bit`, async (t) => {
+    const dir = t.testdir();
+    const modes: Record<string, number> = { 'private.key': 0o600, 'group.txt': 0o640, 'tool.sh': 0o755, 'suid.bin': 0o4755, 'sgid.bin': 0o2750, 'sticky.txt': 0o1644, 'replaced.txt': 0o400 };
+    writeTree(join(dir, 'src'), Object.fromEntries(Object.keys(modes).map((p) => [p, `content of ${p}\n`])));
+    for (const [p, m] of Object.entries(modes)) chmodSync(join(dir, 'src', p), m);
+    writeTree(join(dir, 'dst'), { 'replaced.txt': 'an older, longer copy' });
+    chmodSync(join(dir, 'dst', 'replaced.txt'), 0o666);
+    const sides = { source: localSide('source', join(dir, 'src'), join(dir, 'c')), replica: replicaSide('replica', join(dir, 'dst'), join(dir, 'c')) };
+    const r = await repairImages({ ...base, ...sides });
+    t.same(r.failed, []);
+    t.same([...r.copied, ...r.replaced].sort(), Object.keys(modes).sort());
+    for (const [p, m] of Object.entries(modes)) t.equal((statSync(join(dir, 'dst', p)).mode & 0o7777).toString(8), (m & 0o777).toString(8), `${p}: ${m.toString(8)} on the source`);
+  });
+}
+
+t.test("repair.sh: a temp file is 0600 while it travels; an unknown mode leaves the copy 0600", async (t) => {
+  const dir = t.testdir();
+  mkdirSync(join(dir, 'dst'));
+  const hash = execFileSync('sh', ['-c', "printf 'abc' | sha256sum | cut -d' ' -f1"]).toString().trim();
+  const line = taskLine({ kind: 'copy', path: 'a.txt', hash, size: 3, mtime: '1700000000' });
+  const part = await localConnector().run(repairCommand({ op: 'receive', root: join(dir, 'dst'), algo: 'sha256', quarantine: '.ironclad-quarantine/q', task: line, offset: 0 }), { stdin: 'ab' });
+  t.match(part.stdout, /^0\tpartial\t2\t/);
+  const tmp = readdirSync(join(dir, 'dst')).find((f) => f.endsWith('.part'))!;
+  t.equal((statSync(join(dir, 'dst', tmp)).mode & 0o777).toString(8), '600', 'the unfinished copy is private');
+  const done = await localConnector().run(repairCommand({ op: 'receive', root: join(dir, 'dst'), algo: 'sha256', quarantine: '.ironclad-quarantine/q', task: line, offset: 2 }), { stdin: 'c' });
+  t.match(done.stdout, /^0\tcopied\t3\t/);
+  t.equal((statSync(join(dir, 'dst', 'a.txt')).mode & 0o777).toString(8), '600', 'no mode from the source: private');
 });
