@@ -5,8 +5,8 @@
 #   list      the store's list: each base backup's backup.json and the WAL index (checked by the caller)
 #   base      base backup ID, decrypted and unpacked by postgres into STAGE/data (a new folder); only plain files
 #             and folders are accepted; prints @@version, @@segsize, @@sysid, @@label LSN TLI (checked by the caller)
-#   wal       SEGMENTS into WALDIR (postgres' own), each decrypted to a temp name, its size checked, then renamed;
-#             one already there is kept (a resumed fetch)
+#   wal       SEGMENTS into WALDIR (postgres' own), four at a time, each decrypted to a temp name, its size checked,
+#             then renamed; one already there is kept (a resumed fetch)
 #   partial   segment ID as the store is still receiving it (zero-padded), or its archived copy once complete
 #             (@@partial yes, or @@partial no REASON)
 #   commits   the newest commit time in segment ID of WALDIR (pg_waldump), @@commit TIME or @@commit none
@@ -69,17 +69,27 @@ case "$MODE" in
   wal)
     install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
     total=$(printf '%s\n' "$SEGMENTS" | wc -w)
+    errs=$(mktemp /tmp/ironclad-pitr-errs.XXXXXX)
+    # one segment into place (decrypted to a temp name, its size checked, renamed); a failure is a line in $errs
+    get_one() {
+      if ! fetch_to "$WALDIR/.$1.tmp" pitr-get "$SRC" wal "$1" 2>> "$errs"; then echo "WAL segment $1 could not be fetched" >> "$errs"
+      elif [ "$(stat -c %s "$WALDIR/.$1.tmp")" != "$SEGSIZE" ]; then echo "WAL segment $1 from the store has $(stat -c %s "$WALDIR/.$1.tmp") bytes, not $SEGSIZE" >> "$errs"
+      elif chown postgres: "$WALDIR/.$1.tmp" && mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then return 0
+      else echo "WAL segment $1 could not be put in $WALDIR" >> "$errs"; fi
+      rm -f "$WALDIR/.$1.tmp"
+    }
+    # four at a time (each its own connection to the store: the handshakes overlap)
     n=0
     for s in $SEGMENTS; do
       n=$((n + 1))
-      if [ ! -f "$WALDIR/$s" ]; then
-        fetch_to "$WALDIR/.$s.tmp" pitr-get "$SRC" wal "$s" || { rm -f "$WALDIR/.$s.tmp"; fail "WAL segment $s could not be fetched (above)"; }
-        size=$(stat -c %s "$WALDIR/.$s.tmp")
-        [ "$size" = "$SEGSIZE" ] || { rm -f "$WALDIR/.$s.tmp"; fail "WAL segment $s from the store has $size bytes, not $SEGSIZE"; }
-        chown postgres: "$WALDIR/.$s.tmp" && mv "$WALDIR/.$s.tmp" "$WALDIR/$s"
+      [ -f "$WALDIR/$s" ] || get_one "$s" &
+      if [ $((n % 4)) = 0 ] || [ "$n" = "$total" ]; then
+        wait
+        [ ! -s "$errs" ] || { why=$(head -n 3 "$errs" | tr '\n' ' '); rm -f "$errs"; fail "$why"; }
+        printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.tmp" && mv "$PROGRESS.tmp" "$PROGRESS"
       fi
-      printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.tmp" && mv "$PROGRESS.tmp" "$PROGRESS"
-    done ;;
+    done
+    rm -f "$errs" ;;
   partial)
     install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
     # (a partial file may be shorter than a segment: it is padded with zeroes, which recovery reads as the WAL's end)

@@ -113,7 +113,7 @@ stop_reason() { printf '%s\n' "$*" > "$A/stopped"; }
 drain() {
   for f in "$SP"/*; do
     n=${f##*/}
-    if seg_ok "$n" || hist_ok "$n"; then archive_one "$n" || return 1
+    if seg_ok "$n" || hist_ok "$n"; then archive_one "$n" || return 1; drained=1
     elif [ -e "$f" ] || [ -L "$f" ]; then case "$n" in *.partial) seg_ok "${n%.partial}" && [ ! -L "$f" ] || rm -rf "$f" ;; *) rm -rf "$f" ;; esac; fi
   done
   return 0
@@ -147,19 +147,24 @@ receive() {
   pid='' wait_until=0 backoff=5 said=''
   trap '[ -z "$pid" ] || kill "$pid" 2> /dev/null; exit 0' TERM INT HUP
   while :; do
-    ok=1; drain || ok=0
+    ok=1 quiet='' drained=''; drain || ok=0
     pending=$(find "$SP" -maxdepth 1 -type f ! -name '*.partial' ! -name '.*' | wc -l)
-    [ "$pending" -lt 4 ] || { ok=0; stop_reason "$((pending - 1)) segments wait for the archive"; }  # (one is the placeholder)
+    # (one is the placeholder; receiving faster than the archive encrypts is a pause of a moment, not an alert)
+    [ "$pending" -lt 4 ] || { ok=0; quiet=1; stop_reason "$((pending - 1)) segments wait for the archive"; }
     room $((2 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) > /dev/null || { ok=0; stop_reason "less than $MIN_FREE would stay free on the store"; }
     [ "$ok" = 0 ] || [ "$(df -Pk "$SP" | awk 'NR == 2 { print $4 * 1024 }')" -ge $((3 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) ] || { ok=0; stop_reason "the spool $SP is full (segments wait for the archive)"; }
     if [ "$ok" = 0 ]; then  # production keeps the WAL meanwhile, up to max_slot_wal_keep_size
       [ -z "$pid" ] || { kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; pid=''; }
-      [ -n "$said" ] || { said=1; alert "$H: receiving stopped: $(cat "$A/stopped" 2> /dev/null)"; }
+      [ -n "$said" ] || [ -n "$quiet" ] || { said=1; alert "$H: receiving stopped: $(cat "$A/stopped" 2> /dev/null)"; }
     else
       [ -z "$said" ] || { said=''; say "$H: receiving again"; }
       rm -f "$A/stopped"
       if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then  # it stopped (link down, server gone): again, with backoff
-        wait "$pid" 2> /dev/null; pid=''; wait_until=$(($(date +%s) + backoff)); [ "$backoff" -ge 60 ] || backoff=$((backoff * 2)); slot_trouble
+        wait "$pid" 2> /dev/null; pid=''
+        # a full spool (a burst faster than the last poll drained it) is drained by now: again at once, no backoff
+        if tail -n 3 "$SP/.log" 2> /dev/null | grep -q 'No space left on device\|could not open write-ahead log file\|could not write'; then backoff=5 wait_until=0
+        else wait_until=$(($(date +%s) + backoff)); [ "$backoff" -ge 60 ] || backoff=$((backoff * 2)); fi
+        slot_trouble
       elif [ -n "$pid" ]; then backoff=5; touch "$SP/.alive"; fi  # connected a whole poll: current (keepalives end a dead link in ~30 s)
       if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
         mend_partial
@@ -169,7 +174,8 @@ receive() {
       fi
     fi
     peek
-    sleep "$POLL"
+    # while segments arrive (a backlog streams at the link's speed) the spool is drained every second, else every POLL
+    if [ -n "$drained" ] || [ "$pending" -gt 1 ]; then sleep 1; else sleep "$POLL"; fi
   done
 }
 

@@ -3,7 +3,7 @@
 // that climbs out of its folder, is refused and nothing of it stays. Only the script's two connections to the
 // outside are replaced here: the store (ssh) by a file, and the identity's path by a scratch one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -51,6 +51,35 @@ async function main() {
     rmSync(join(dir, 'stage'), { recursive: true, force: true });
     return spawnSync('sh', ['-c', script], { encoding: 'utf8' });
   };
+
+  await t.test('WAL segments: fetched four at a time, each whole or the fetch fails naming it', async (t) => {
+    const SEG = 1048576;
+    const names = Array.from({ length: 6 }, (_, i) => `00000001000000000000000${i + 1}`);
+    mkdirSync(join(dir, 'wal'));
+    for (const n of names) execFileSync('sh', ['-c', 'head -c "$1" /dev/urandom | tee "$2.plain" | gzip -1 | age -r "$3" > "$2"', 'sh', String(n.endsWith('5') ? SEG - 1 : SEG), join(dir, 'wal', n), recipient]);
+    const waldir = join(dir, 'stage', 'pitr_t.wal');
+    const wal = (segments: string[]) => {
+      const script = fetchScript({ store, source: 'db', cluster: 'pitr_t', what: { mode: 'wal', segments, segSize: SEG } })
+        .replace(/^WALDIR='[^']*'$/m, `WALDIR='${waldir}'`)
+        .replace(/^PROGRESS='[^']*'$/m, `PROGRESS='${join(dir, 'progress')}'`)
+        .replace(/^IDENTITY=.*$/m, `IDENTITY='${join(dir, 'identity')}'`)
+        .replace(/^store\(\) \{\n[\s\S]*?\n\}$/m, `store() { cat '${join(dir, 'wal')}/'"$4"; }`);
+      rmSync(join(dir, 'stage'), { recursive: true, force: true });
+      return spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    };
+    const good = names.filter((n) => !n.endsWith('5'));
+    const r = wal(good);
+    t.equal(r.status, 0, r.stderr);
+    for (const n of good) t.ok(execFileSync('cmp', [join(waldir, n), join(dir, 'wal', `${n}.plain`)]).length === 0, `${n} whole`);
+    t.equal(execFileSync('find', [waldir, '!', '-user', 'postgres'], { encoding: 'utf8' }), '', 'postgres\' files');
+    const short = wal(names);
+    t.equal(short.status, 1);
+    t.match(short.stderr, /WAL segment 000000010000000000000005 from the store has 1048575 bytes, not 1048576/);
+    t.equal(readdirSync(waldir).filter((f) => f.startsWith('.')).length, 0, 'no temp file left');
+    const missing = wal([...good, '00000001000000000000000F']);
+    t.equal(missing.status, 1);
+    t.match(missing.stderr, /WAL segment 00000001000000000000000F could not be fetched/);
+  });
 
   await t.test('a base backup: unpacked by postgres, its facts printed', async (t) => {
     const r = run('good.age');

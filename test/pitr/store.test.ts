@@ -196,6 +196,22 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     t.notMatch(readFileSync(join(sp, '.log'), 'utf8'), /should be 0 or 16777216/, 'pg_receivewal took it');
   });
 
+  await t.test('a backlog larger than the spool (96 MB) streams through at once: no backoff, no alert', async (t) => {
+    await until('the receiver to run again', () => s.status().receiver);
+    await s.stopReceiver();
+    const from = s.log().length;
+    // ~20 segments of WAL while nothing receives: the slot keeps them, then they arrive as fast as the link goes
+    pg.sql(`CREATE TABLE burst AS SELECT g, repeat(md5(g::text), 6) AS pad FROM generate_series(1, 1000000) g; INSERT INTO marks VALUES ('after-burst');`);
+    const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
+    const t0 = Date.now();
+    s.startReceiver();
+    await until('latest to pass the commit after the burst', () => (s.status().latest ?? '') >= committed, 120_000, () => s.log().slice(from));
+    const seconds = (Date.now() - t0) / 1000;
+    t.ok(seconds < 45, `archived within ${seconds.toFixed(1)} s (a full spool used to cost a doubling backoff, 5 to 60 s, each time)`);
+    t.notMatch(s.log().slice(from), /ALERT/, 'no alert: a pause of a moment is not an outage');
+    pg.sql('DROP TABLE burst');
+  });
+
   await t.test('a gap is named, and prune keeps the base the window starts from and removes only WAL before the oldest base kept', async (t) => {
     await until('the receiver to run again', () => s.status().receiver);
     const before = s.status();
