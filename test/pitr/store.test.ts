@@ -207,7 +207,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     s.startReceiver();
     await until('latest to pass the commit after the burst', () => (s.status().latest ?? '') >= committed, 120_000, () => s.log().slice(from));
     const seconds = (Date.now() - t0) / 1000;
-    t.ok(seconds < 45, `archived within ${seconds.toFixed(1)} s (a full spool used to cost a doubling backoff, 5 to 60 s, each time)`);
+    t.ok(seconds < 60, `archived within ${seconds.toFixed(1)} s (a full spool used to cost a doubling backoff, 5 to 60 s, each time)`);
     t.notMatch(s.log().slice(from), /ALERT/, 'no alert: a pause of a moment is not an outage');
     pg.sql('DROP TABLE burst');
   });
