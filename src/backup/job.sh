@@ -5,6 +5,10 @@ umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # (the server's messages in English whatever its lc_messages: the job reads them for signs of corruption)
 export PATH LC_ALL=C PGOPTIONS='-c lc_messages=C'
+# the cluster's own psql and pg_dump, not Debian's pg_wrapper in /usr/bin (a Perl script: ~25 ms a start, and the
+# session's psql and then pg_dump wait for it one after the other before the dump begins); the wrapper when not there
+PGBIN=/usr/lib/postgresql/$PGVERSION/bin
+[ -x "$PGBIN/psql" ] && [ -x "$PGBIN/pg_dump" ] || PGBIN=/usr/bin
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 log() { printf '%s ironclad-backup[%s]: %s\n' "$(now)" "$HOST" "$*" >&2; }
@@ -143,20 +147,25 @@ store() { # store ARGS...: a verb for the restricted store account (forced comma
 # the dump holds. The first database's session opens while the gate runs; nothing reads from it before the gate passed.
 open_session() {
   db=$1
-  # the upload's name is only a proposal: the store gives the backup its id and time when it commits it
-  up="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(( ${n_db:=0} + 1 ))-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; n_db=$((n_db + 1))
+  # the upload's name is only a proposal: the store gives the backup its id and time when it commits it (one date for
+  # the name and the start, one od: every process before psql starts delays the dump)
+  # shellcheck disable=SC2046  # fixed-format words: digits, letters, T, Z, ':' and '-'
+  set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ') $(od -An -N4 -tx4 /dev/urandom)
+  n_db=$((${n_db:-0} + 1))
+  up="$1-$$-$n_db-${3:-}" started=$2
   dir="$WORK/$up" prepared=''
   mkdir -m 711 "$dir"  # root's; postgres may only pass through (a directory-format dump gets a folder of its own)
-  started=$(now)
   fifo="$WORK/.session-$$"
-  rm -f "$fifo"; mkfifo "$fifo"
+  { [ ! -e "$fifo" ] && [ ! -L "$fifo" ]; } || rm -f "$fifo"  # (one a killed run of the same pid left)
+  mkfifo "$fifo"
   # (its exit status also goes to .session.rc, a mark the job can look for while the dump runs)
-  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
+  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "\"\$1\" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" "$PGBIN/psql" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
   session=$!
   exec 4> "$fifo"
   # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below
   # (as superuser, so nothing of the application's is ever found by name: its role owns schema public)
   (trap '' PIPE; printf '%s\n' 'SET search_path = pg_catalog, pg_temp;' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
+  [ "$FORMAT" = directory ] || mkfifo "$dir/.sum"  # the dump's checksum reads it (made while psql connects)
 }
 
 counted() { # while the dump runs: true once the session printed every row count; false when it ended without them or
@@ -216,7 +225,7 @@ SQL
     # pg_dump writes into a folder of postgres's own; root reads it back only as postgres (tar), encrypted as it is read
     target="$dir/dump.tar.age"
     mkdir -m 700 "$dir/plain" && chown postgres "$dir/plain"
-    if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" 2> "$dir/.dump.err"; then
+    if ! su postgres -s /bin/sh -c "\"\$3\" -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; then
       exec 4>&-; wait "$session" || true
       failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
@@ -234,13 +243,12 @@ SQL
     # resume from when the upload stops. The upload stays in the store's partial area until the commit checks it.
     target="$dir/dump.pgdump.age"
     : > "$target"
-    mkfifo "$dir/.sum"
     sums < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
     summing=$!
     # (background work closes the session's and the lock's descriptors with exec: a redirection of a { } group
     # would keep a copy open in its shell, and psql would never see the end of its input)
     # encrypted as it is dumped (age, to the recipients apply rendered): no plaintext byte is written or sent
-    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F custom \"\$0\"" "$db" "$snap" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
+    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "\"\$2\" -p $PORT --snapshot=\"\$1\" -F custom \"\$0\"" "$db" "$snap" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
       { exec 4>&- 9>&-; age -R "$RECIPIENTS" 2> "$dir/.age.err"; echo $? > "$dir/.age.rc"; } |
       tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &
     dumping=$!
@@ -300,7 +308,7 @@ SQL
   newest=''
   if [ -n "$EVENTS_TABLE" ]; then
     # read as the database's owner, never as superuser: the table (or a view in its place) is the application's
-    newest=$(su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" 2> /dev/null <<'SQL' || true
+    newest=$(su postgres -s /bin/sh -c "\"\$3\" -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" "$PGBIN/psql" 2> /dev/null <<'SQL' || true
 SET search_path = pg_catalog, pg_temp;
 SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database() \gset
 SET ROLE :"owner";

@@ -49,7 +49,7 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
 t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, committed only after it; each file summed once', async (t) => {
   const job = renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file });
   const counts = job.indexOf("SELECT format('SELECT ''@@counts''");
-  const dump = job.indexOf('pg_dump -p $PORT --snapshot=');
+  const dump = job.indexOf('-p $PORT --snapshot=\\"\\$1\\" -F custom \\"\\$0\\"" "$db" "$snap" "$PGBIN/pg_dump"');
   const commit = job.indexOf(`printf '%s\\n' "SELECT '@@end';" 'COMMIT;' >&4`);
   t.ok(counts > 0 && dump > counts && commit > dump, 'counts sent before pg_dump starts, COMMIT only after it ended');
   t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
@@ -57,7 +57,9 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.ok(job.indexOf('connected && store last "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
   t.match(job, /su postgres -s \/bin\/sh -c 'tar -C "\$0" -cf - \.' "\$dir\/plain\/dump" 2> "\$dir\/\.dump\.err" \| age -R "\$RECIPIENTS" > "\$target"/, 'a directory-format dump is read back as postgres (never by root following a link there) and encrypted as it is read');
-  t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+\{ exec 4>&- 9>&-; age -R "\$RECIPIENTS" .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is encrypted, then summed as it is written: no plaintext byte is written or sent');
+  t.match(job, /-p \$PORT --snapshot=.* -F custom .*"\$PGBIN\/pg_dump" .*\n\s+\{ exec 4>&- 9>&-; age -R "\$RECIPIENTS" .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is encrypted, then summed as it is written: no plaintext byte is written or sent');
+  t.match(job, /^PGBIN=\/usr\/lib\/postgresql\/\$PGVERSION\/bin\n\[ -x "\$PGBIN\/psql" \] && \[ -x "\$PGBIN\/pg_dump" \] \|\| PGBIN=\/usr\/bin$/m, "the cluster's own psql and pg_dump (not pg_wrapper's Perl), else the wrapper");
+  t.notMatch(job, /-c "(psql|pg_dump) /, 'no psql or pg_dump through the wrapper');
   t.match(job, /printf '\{"tables":%s,"rows":%s,"counting":"leaf","row_counts":%s\}\\n' .* \| age -R "\$RECIPIENTS" > "\$dir\/counts\.json\.age"/, 'the table names travel encrypted, counted once each');
   t.match(job, /\[ -n "\$last_id" \] && \[ "\$last_id" = "\$\(cat "\$WORK\/\.leaf\.\$db" 2> \/dev\/null\)" \] \|\| now_rows=\$\{parents_rows:-\$rows\}/, 'the shrink rule counts as the last backup counted (its id in .leaf.DB: once each)');
   t.ok(job.indexOf('good "$db" "$id"\n  printf \'%s\\n\' "$id" > "$WORK/.leaf.$db"') > 0, 'a committed backup is recorded as counted once each');
