@@ -17,7 +17,7 @@ name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *
 names_ok() { for n in "$@"; do name_ok "$n" || die "bad name '$n'"; done; }
 is_root() { [ "$(id -u)" = 0 ]; }
 LOCKS="$ROOT/.locks"
-UGROUP=$(id -gn "$UPLOADER" 2> /dev/null || echo "$UPLOADER")
+UGROUP=''  # the upload account's group: root's verbs look it up (below); the upload account's calls never need it
 SAFE='"[A-Za-z0-9 ._:+()~/-]{0,100}"'
 TIME='"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"'
 HEX='"[0-9a-f]{64}"'
@@ -148,7 +148,7 @@ NAMED
   # no new file can appear in it now (root's, 0700); a writer that still holds one of its files open (a transfer of a
   # stopped run, or one kept open on purpose) is ended, so nothing changes after the checks below
   # (only the upload account's processes are looked at: /proc/PID belongs to the process's user, as before)
-  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" 2> /dev/null | sed 's|$|/fd|')
+  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" -printf '%p/fd\n' 2> /dev/null)
   if [ -n "$uploaders" ]; then
     # shellcheck disable=SC2086  # /proc/PID/fd paths, split on purpose
     for pid in $(find $uploaders -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do
@@ -167,16 +167,18 @@ NAMED
   while read -r _ f; do
     if name_ok "$f" && [ ! -e "$f" ] && [ -f ".partial/$f" ]; then mv ".partial/$f" "$f"; fi
   done < SHA256SUMS
-  [ "$(wc -c < manifest.json)" -le 65536 ] && [ "$(wc -l < manifest.json)" -le 1 ] && grep -Eq "$MANIFEST_RE" manifest.json ||
+  # shellcheck disable=SC2046  # wc's two numbers: its lines, its bytes
+  set -- $(wc -lc < manifest.json)
+  [ "${2:-65537}" -le 65536 ] && [ "${1:-2}" -le 1 ] && grep -Eq "$MANIFEST_RE" manifest.json ||
     drop "manifest.json is not a manifest (schemas/manifest.schema.json)"
   said=$(sed 's/^{"format":2,"host":"\([^"]*\)","database":"\([^"]*\)".*/\1 \2/' manifest.json)
   [ "$said" = "$host $db" ] || drop "the manifest names $said; this key belongs to $host (database $db)"
   # (SHA256SUMS names exactly the files sent before root reads any file it names)
-  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS ! -name .partial | sed 's|^\./||' | sort)
+  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS ! -name .partial -printf '%f\n' | sort)
   [ "$listed" = "$present" ] || { [ -n "$(ls -A .partial 2> /dev/null)" ] && back "files still arriving; it stays for the next run"; drop "SHA256SUMS does not list exactly the files sent"; }
   sums_check SHA256SUMS > .check 2>&1 || { rm -f .check; back "checksums do not match what was sent; it stays for the next run"; }
   rm -rf .check .partial
-  described=$(sed 's/.*"files":{\(.*\)}}$/\1/' manifest.json | tr ',' '\n' | sed 's/^"\(.*\)":"\(.*\)"$/\2  \1/' | sort)
+  described=$(sed 's/.*"files":{\(.*\)}}$/\1/; s/,/\n/g; s/^"\([^"]*\)":"\([^"]*\)"$/\2  \1/mg' manifest.json | sort)
   [ "$described" = "$(grep -v '  manifest.json$' SHA256SUMS | sort)" ] || drop "the manifest's files are not the files sent"
   for f in *.age; do [ "$(head -c 21 "$f")" = age-encryption.org/v1 ] || drop "$f is not encrypted"; done
   read -r now stamp received <<NOW
@@ -188,8 +190,10 @@ NOW
   cd / || die "cd"
   new="$ROOT/.staging/$id.$$"
   mkdir "$new" && mv "$work" "$new/data" || die "cannot assemble $id"
+  listsum=$(sums "$new/data/SHA256SUMS") || die "cannot read $id"
+  m='' && { IFS= read -r m < "$new/data/manifest.json" || [ -n "$m" ]; } || die "cannot read $id"  # (one line, checked above)
   printf '{"id":"%s","host":"%s","database":"%s","upload":"%s","sums":"%s","received_at":"%s","received_epoch":%s,"bytes":%s,"manifest":%s}\n' \
-    "$id" "$host" "$db" "$upload" "$(sums "$new/data/SHA256SUMS" | cut -d' ' -f1)" "$received" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
+    "$id" "$host" "$db" "$upload" "${listsum%% *}" "$received" "$now" "$bytes" "$m" > "$new/store.json"
   chgrp -R "$UGROUP" "$new" && find "$new" \( -type d -exec chmod 750 {} + \) -o \( -type f -exec chmod 440 {} + \) || die "cannot seal $id"
   install -d -o root -g "$UGROUP" -m 750 "$ROOT/$host" "$ROOT/$host/$db"
   find "$new" -exec sync {} + && mv "$new" "$ROOT/$host/$db/$id" && sync "$ROOT/$host/$db" "$ROOT/$host" || die "cannot put $id in place"
@@ -287,6 +291,7 @@ case "${1:-}" in
     "$who" "$arg" "$@" ;;
   commit | prune | health | record)
     is_root || die "$1 is for root on the store (a backup key commits through its forced command)"
+    UGROUP=$(id -gn "$UPLOADER" 2> /dev/null || echo "$UPLOADER")
     verb=$1; shift
     case "$verb" in
       commit) [ $# -eq 3 ] || die "usage: commit HOST UPLOAD DB"; commit "$@" ;;
