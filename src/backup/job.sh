@@ -38,7 +38,7 @@ finish() {
   exec 4>&-
   if [ -n "${opening:-}" ]; then wait "$opening" 2>/dev/null || true; fi
   close_store
-  mkdir -p "$(dirname "$STATUS")"
+  [ -d "${STATUS%/*}" ] || mkdir -p "${STATUS%/*}"
   state=ok; [ "$code" -eq 0 ] || state=failed; [ "$code" -eq 3 ] && state=refused
   printf '{"host":%s,"state":"%s","exit":%s,"message":%s,"time":"%s","backups":%s%s}\n' \
     "$(json_str "$HOST")" "$state" "$code" "$(json_str "$msg")" "$(now)" "$(json_str "${DONE_IDS:-}")" "${STATUS_EXTRA:-}" > "$STATUS.tmp" && mv "$STATUS.tmp" "$STATUS"
@@ -188,6 +188,8 @@ prepare() { # the row counts and the server's identity read from the session, th
   # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
   # (each row counted once: "counting":"leaf"; parents_rows: the total as counted before, for the shrink rule)
   parents_rows=$(cut -f 5 "$dir/.counts")
+  # the manifest's words about the server, made ready here (while the dump runs when the counts came first)
+  cluster_json=$(safe_str "$PGVERSION/$CLUSTER") version_json=$(safe_str "$version") sysid=$(printf '%s' "$sysid" | tr -cd 0-9)
   printf '{"tables":%s,"rows":%s,"counting":"leaf","row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
     finish 1 "$db: encrypting the row counts failed"
   (cd "$dir" && sums counts.json.age) > "$dir/.countsum" || finish 1 "$db: checksums failed"
@@ -262,13 +264,17 @@ SQL
     tee_rc=0; wait "$dumping" || tee_rc=$?
     sum_rc=0; wait "$summing" || sum_rc=$?
     background=$uploading
-    if [ "$(cat "$dir/.dump.rc" 2>/dev/null)" != 0 ]; then
+    # (the marks read by the shell itself: no process for them once the dump ended)
+    dump_rc='' age_rc='' sum=''
+    { read -r dump_rc < "$dir/.dump.rc"; } 2> /dev/null || true
+    { read -r age_rc < "$dir/.age.rc"; } 2> /dev/null || true
+    if [ "$dump_rc" != 0 ]; then
       exec 4>&-; wait "$session" || true
       discard; failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
-    [ "$(cat "$dir/.age.rc" 2>/dev/null)" = 0 ] || { discard; finish 1 "$db: encrypting the dump failed: $(tail -n 2 "$dir/.age.err")"; }
+    [ "$age_rc" = 0 ] || { discard; finish 1 "$db: encrypting the dump failed: $(tail -n 2 "$dir/.age.err")"; }
     [ "$tee_rc" -eq 0 ] || { discard; finish 1 "$db: writing $target failed: $(tail -n 2 "$dir/.tee.err")"; }
-    sum=$(cut -d ' ' -f 1 "$dir/.dumpsum")
+    { read -r sum _ < "$dir/.dumpsum"; } 2> /dev/null || true
     case "$sum_rc:$sum" in 0:????????????????????????????????????????????????????????????????) ;; *) discard; finish 1 "$db: the dump's checksum failed" ;; esac
     printf '%s  dump.pgdump.age\n' "$sum" > "$dir/.files"
   fi
@@ -320,7 +326,7 @@ SQL
   bytes=$(stat -c %s "$target")
   {
     printf '{"format":2,"host":"%s","database":"%s","cluster":%s,"system_identifier":"%s","server_version":%s,"dump_format":"%s","encrypted":true,' \
-      "$HOST" "$db" "$(safe_str "$PGVERSION/$CLUSTER")" "$(printf '%s' "$sysid" | tr -cd 0-9)" "$(safe_str "$version")" "$FORMAT"
+      "$HOST" "$db" "$cluster_json" "$sysid" "$version_json" "$FORMAT"
     printf '"started_at":"%s","finished_at":"%s","tables":%s,"rows":%s,"bytes":%s,"newest_event":%s,"files":{' \
       "$started" "$finished" "$tables" "$rows" "$bytes" "$( [ -n "$newest" ] && safe_str "$newest" || printf null)"
     awk 'BEGIN { sep = "" } { printf "%s\"%s\":\"%s\"", sep, $2, $1; sep = "," }' "$dir/.files"
