@@ -92,28 +92,19 @@ ship() { # ship DIR ID: resumable rsync into the store's incoming area (the stor
     "$1/" "$STORE_USER@$STORE_ADDR:$2/" 2> "$WORK/.rsync.err"
 }
 
-send() { # send DIR ID FILE...: files as plain streams over the open connection, in parallel (quicker than rsync);
-  # false when any of them did not arrive whole; the caller then resumes the upload with rsync
-  [ -S "$CTL" ] || return 1
-  sdir=$1 sid=$2; shift 2
-  sending=''
-  for f in "$@"; do
-    size=$(stat -c %s "$sdir/$f") || return 1
-    store put "$sid" "$f" "$size" < "$sdir/$f" 2>> "$WORK/.send.err" &
-    sending="$sending $!"
-  done
-  unsent=0
-  for p in $sending; do wait "$p" || unsent=1; done
-  return $unsent
-}
-
-commit() { # commit DIR UPLOAD DB: the store checks the upload and gives it its id (printed); the local copy goes only
-  # once the store answered, durably: kept when the answer did not come (the next run resumes), dropped when refused
-  crc=0; store commit "$2" "$3" > "$WORK/.commit.out" 2> "$WORK/.commit.err" || crc=$?
-  [ "$crc" -ne 3 ] || { rm -rf "$1"; return 3; }
+commit() { # commit DIR UPLOAD DB [FILE...]: the store checks the upload and gives it its id (printed); the local copy goes
+  # only once the store answered, durably: kept when the answer did not come (the next run resumes), dropped when refused.
+  # FILEs (small ones of DIR) go up in the same call, one after the other, before the store commits (one round trip less)
+  cdir=$1 cup=$2 cdb=$3; shift 3
+  sizes=''
+  for f in "$@"; do sizes="$sizes $f $(stat -c %s "$cdir/$f")" || return 1; done
+  crc=0
+  # shellcheck disable=SC2086  # NAME BYTES pairs (the job's own file names, numbers): split on purpose
+  if [ $# -gt 0 ]; then (cd "$cdir" && cat -- "$@"); fi | store commit "$cup" "$cdb" $sizes > "$WORK/.commit.out" 2> "$WORK/.commit.err" || crc=$?
+  [ "$crc" -ne 3 ] || { rm -rf "$cdir"; return 3; }
   [ "$crc" -eq 0 ] || return 1
   sed -n 's/^committed \([^ ]*\).*/\1/p' "$WORK/.commit.out"
-  rm -rf "$1"
+  rm -rf "$cdir"
 }
 
 said_store() { # what the store itself said when it refused a transfer (its reason, not rsync's)
@@ -340,16 +331,19 @@ SQL
   mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"
 
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
-  sent=0
-  if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; now the two small files
-    wait "$uploading" && send "$dir" "$up" counts.json.age manifest.json SHA256SUMS && sent=1
+  committed=''
+  if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; the three small files go with the commit
+    ccode=1; if wait "$uploading" && [ -S "$CTL" ]; then ccode=0; id=$(commit "$dir" "$up" "$db" counts.json.age manifest.json SHA256SUMS) || ccode=$?; fi
     uploading=''; background=''
+    [ "$ccode" -ne 3 ] || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
+    if [ "$ccode" -eq 0 ]; then committed=1
+    elif [ -s "$WORK/.commit.err" ]; then log "$db: the commit of $up with its last files failed ($(tail -n 1 "$WORK/.commit.err")); resuming the upload with rsync"; fi
   fi
-  if [ "$sent" -eq 0 ]; then  # a directory-format dump, or an upload that stopped: rsync, resuming from what arrived
+  if [ -z "$committed" ]; then  # a directory-format dump, or an upload or commit that stopped: rsync, resuming from what arrived
     [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $up stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
     ship "$dir" "$up" || finish 1 "$db: shipping $up to $STORE_ADDR failed (it resumes on the next run): $(said_store) $(tail -n 2 "$WORK/.rsync.err")"
+    id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   fi
-  id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"
   good "$db" "$id"
   printf '%s\n' "$id" > "$WORK/.leaf.$db"  # (its rows counted once each: see the shrink rule)

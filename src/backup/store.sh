@@ -59,31 +59,39 @@ last_bytes() { # the size of HOST's largest newest backup (of any database): wha
 }
 
 # --- the upload account (forced command of one host's key) --------------------------------------------------------
+# receive UPLOAD NAME BYTES: a file from stdin into UPLOAD (BYTES '-': a stream, left in .partial until the commit)
+receive() {
+  names_ok "$1" "$2"
+  case "$3" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$3'" ;; *) need=$3 ;; esac
+  max=$(room "$need"); [ "$3" = - ] || max=$3  # never more than declared, nor than the disk can spare
+  dir="$up/$1"
+  [ ! -e "$dir/$2" ] || die "$1/$2 was uploaded already"
+  [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$2" ] || die "$1/$2: not a plain file"
+  mkdir -p "$dir/.partial"
+  head -c "$max" > "$dir/.partial/$2" || die "$1/$2: the write failed"
+  [ "$3" != - ] || return 0
+  got=$(stat -c %s "$dir/.partial/$2")
+  [ "$got" = "$3" ] || die "$1/$2: $got of $3 bytes arrived; the next run resumes from them"
+  mv "$dir/.partial/$2" "$dir/$2"
+}
+
 client() {
   host=$1; shift
   name_ok "$host" || die "bad host '$host'"
   up="$ROOT/incoming/$host"
   [ -d "$up" ] || die "no upload area for $host"
   case "${1:-}" in
-    put)
-      [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"
-      names_ok "$2" "$3"
-      case "$4" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$4'" ;; *) need=$4 ;; esac
-      max=$(room "$need"); [ "$4" = - ] || max=$4  # never more than declared, nor than the disk can spare
-      dir="$up/$2"
-      [ ! -e "$dir/$3" ] || die "$2/$3 was uploaded already"
-      [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$3" ] || die "$2/$3: not a plain file"
-      mkdir -p "$dir/.partial"
-      head -c "$max" > "$dir/.partial/$3" || die "$2/$3: the write failed"
-      [ "$4" != - ] || return 0
-      got=$(stat -c %s "$dir/.partial/$3")
-      [ "$got" = "$4" ] || die "$2/$3: $got of $4 bytes arrived; the next run resumes from them"
-      mv "$dir/.partial/$3" "$dir/$3" ;;
+    put) [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"; receive "$2" "$3" "$4" ;;
     rsync)
       max=$(room 0)
       ulimit -f "$((max / 512))"  # no file larger than the disk can spare
       exec rrsync -wo -no-del -munge -no-lock "$up" ;;
-    commit) [ $# -eq 3 ] || die "usage: commit UPLOAD DB"; names_ok "$2" "$3"; exec sudo -n "$0" commit "$host" "$2" "$3" ;;
+    commit) # commit UPLOAD DB [NAME BYTES]...: the last small files first (on stdin, one after the other), in the same call
+      [ $# -ge 3 ] && [ $((($# - 3) % 2)) -eq 0 ] || die "usage: commit UPLOAD DB [NAME BYTES]..."
+      names_ok "$2" "$3"
+      u=$2 d=$3; shift 3
+      while [ $# -gt 0 ]; do [ "$2" != - ] || die "bad size '-'"; receive "$u" "$1" "$2"; shift 2; done
+      exec sudo -n "$0" commit "$host" "$u" "$d" < /dev/null ;;
     discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; rm -rf "${up:?}/$2" ;;
     last)
       [ $# -eq 2 ] || die "usage: last DB"; names_ok "$2"
@@ -148,7 +156,8 @@ NAMED
   # no new file can appear in it now (root's, 0700); a writer that still holds one of its files open (a transfer of a
   # stopped run, or one kept open on purpose) is ended, so nothing changes after the checks below
   # (only the upload account's processes are looked at: /proc/PID belongs to the process's user, as before)
-  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" -printf '%p/fd\n' 2> /dev/null)
+  # (find fails when a process ends while it looks: never a reason to stop here)
+  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" -printf '%p/fd\n' 2> /dev/null || true)
   if [ -n "$uploaders" ]; then
     # shellcheck disable=SC2086  # /proc/PID/fd paths, split on purpose
     for pid in $(find $uploaders -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do

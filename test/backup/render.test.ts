@@ -75,8 +75,11 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.\* "\$dir"\/\.age\.\* "\$dir"\/\.sum "\$dir"\/\.dumpsum "\$dir"\/\.tee\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
   t.notMatch(job, /[})]\s*(?:[0-9]?[<>]\S*\s+)*[49]>&-/, 'no { } or ( ) group closes the session or the lock by a redirection: its shell would keep a copy, and psql would wait for it');
   t.match(job, /^\{ open_store \|\| true; : > "\$WORK\/\.store\.opened"; \} &/m, 'the connection opened in the background leaves its mark also when it fails (set -e would end the group first, and every wait for the connection would last forever)');
-  const send = job.slice(job.indexOf('\nsend() {'), job.indexOf('\n}\n', job.indexOf('\nsend() {')));
-  t.ok(job.includes('&& send "$dir" "$up" counts.json.age manifest.json SHA256SUMS && sent=1') && !/\bsent=/.test(send), "send keeps its own flag: the caller's sent (whether rsync must resume the upload) is not overwritten by a failed send");
+  const ship = job.slice(job.indexOf('  committed=\'\'\n'), job.indexOf('  DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"'));
+  t.match(ship, /id=\$\(commit "\$dir" "\$up" "\$db" counts\.json\.age manifest\.json SHA256SUMS\) \|\| ccode=\$\?/, 'the three small files go up with the commit, in one call');
+  t.match(ship, /\[ "\$ccode" -ne 3 \] \|\| finish 1/, 'a refused commit ends the run (its local copy is gone)');
+  t.match(ship, /if \[ -z "\$committed" \]; then[^\n]*\n(.*\n)*\s+ship "\$dir" "\$up" \|\| finish 1[^\n]*\n\s+id=\$\(commit "\$dir" "\$up" "\$db"\) \|\| finish 1/, 'otherwise rsync resumes what arrived and the commit is asked again');
+  t.notMatch(job.slice(job.indexOf('\ncommit() {'), job.indexOf('\n}\n', job.indexOf('\ncommit() {'))), /\b(committed|ccode)=/, "commit keeps its own code: the caller's flags are not overwritten");
   const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
   t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
   t.equal(masters.filter((l) => l.includes('ControlMaster=no')).length, 2, 'store calls and rsync only use it');

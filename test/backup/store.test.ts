@@ -62,7 +62,7 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
   t.test('a genuine upload is committed under the store\'s id and time, sealed read-only, its host\'s clock only recorded', async (t) => {
     const s = scratchStore();
     upload(s, 'u1', genuine(recipient));
-    const r = s.client('db-prod', 'commit u1 app');
+    const r = s.client('db-prod', 'commit u1 app')
     t.equal(r.status, 0, r.stderr);
     const id = r.stdout.match(/^committed (\S+)$/m)?.[1] ?? '';
     t.match(id, /^\d{8}T\d{6}Z-db-prod-app$/, 'the id is the store\'s');
@@ -116,12 +116,34 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     t.same(readdirSync(s.root).filter((d) => !d.startsWith('.') && d !== 'incoming'), [], 'nothing committed');
   });
 
+  t.test('the last small files go up with the commit, in one call (the dump streamed before); a short one commits nothing', async (t) => {
+    const s = scratchStore();
+    const files = genuine(recipient);
+    const { 'dump.pgdump.age': dump, ...small } = files;
+    upload(s, 'u2', { 'dump.pgdump.age': dump });
+    const names = Object.keys(small);
+    const pairs = names.map((f) => `${f} ${small[f].length}`).join(' ');
+    const stdin = Buffer.concat(names.map((f) => small[f]));
+    const short = s.client('db-prod', `commit u2 app ${pairs}`, stdin.subarray(0, stdin.length - 3) as unknown as string);
+    t.equal(short.status, 1, 'a file cut short: failed, nothing committed');
+    t.match(short.stderr, /of \d+ bytes arrived; the next run resumes from them/);
+    t.notOk(existsSync(join(s.root, 'db-prod')), 'no backup');
+    for (const bad of ['commit u3 app manifest.json', 'commit u3 app manifest.json -', 'commit u3 app ../x 5', 'commit u3 app manifest.json 5x'])
+      t.not(s.client('db-prod', bad, 'x').status, 0, `refused: ${bad}`);
+    upload(s, 'u4', { 'dump.pgdump.age': dump });
+    const r = s.client('db-prod', `commit u4 app ${pairs}`, stdin as unknown as string)
+    t.equal(r.status, 0, r.stderr);
+    const id = r.stdout.match(/^committed (\S+)$/m)?.[1] ?? '';
+    t.same(readdirSync(join(s.root, 'db-prod', 'app', id, 'data')).sort(), Object.keys(files).sort(), 'every file committed');
+    for (const f of names) t.equal(readFileSync(join(s.root, 'db-prod', 'app', id, 'data', f)).toString('hex'), small[f].toString('hex'), `${f} whole`);
+  });
+
   t.test('symlinks and foreign areas: an upload is plain files in the key\'s own area, and commit follows nothing', async (t) => {
     const s = scratchStore();
     const files = genuine(recipient);
     upload(s, 'link', files);
     symlinkSync('/etc', join(s.root, 'incoming', 'db-prod', 'link', 'etc'));
-    const r = s.client('db-prod', 'commit link app');
+    const r = s.client('db-prod', 'commit link app')
     t.equal(r.status, 3);
     t.match(r.stderr, /holds something other than plain files/);
     symlinkSync('/root', join(s.root, 'incoming', 'db-prod', 'whole'));
