@@ -41,13 +41,15 @@ catalog() {
 }
 
 room() { # room NEED: the bytes an upload may take and still leave MIN_FREE free; refused when that is less than NEED
-  set -- "${1:-0}" "$(df -Pk "$ROOT" | awk 'NR == 2 { print $2, $4 }')"
-  awk -v need="$1" -v df="$2" -v min="$MIN_FREE" 'BEGIN {
-    split(df, d, " "); total = d[1] * 1024; avail = d[2] * 1024
+  set -- "${1:-0}"
+  # (one awk reads df's line and judges it; no line from df: refused)
+  df -Pk "$ROOT" | awk -v need="$1" -v min="$MIN_FREE" 'NR == 2 {
+    seen = 1; total = $2 * 1024; avail = $4 * 1024
     n = min + 0; u = substr(min, length(n "") + 1)
     if (u == "%") floor = total * n / 100; else floor = n * (u ~ /^K/ ? 1024 : u ~ /^M/ ? 1048576 : u ~ /^G/ ? 1073741824 : u ~ /^T/ ? 1099511627776 : 1)
     if (avail - need < floor) exit 1
-    printf "%.0f\n", avail - floor }' ||
+    printf "%.0f\n", avail - floor }
+    END { if (!seen) exit 1 }' ||
     refuse "the store would keep less than $MIN_FREE free with this upload ($1 bytes): free space first"
 }
 
@@ -67,7 +69,7 @@ receive() {
   dir="$up/$1"
   [ ! -e "$dir/$2" ] || die "$1/$2 was uploaded already"
   [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$2" ] || die "$1/$2: not a plain file"
-  mkdir -p "$dir/.partial"
+  [ -d "$dir/.partial" ] || mkdir -p "$dir/.partial"  # (not a link: checked above)
   head -c "$max" > "$dir/.partial/$2" || die "$1/$2: the write failed"
   [ "$3" != - ] || return 0
   got=$(stat -c %s "$dir/.partial/$2")
