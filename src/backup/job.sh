@@ -270,11 +270,14 @@ SQL
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
   committed=''
   if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; the three small files go with the commit
-    ccode=1; if wait "$uploading" && [ -S "$CTL" ]; then ccode=0; id=$(commit "$dir" "$up" "$db" counts.json.age manifest.json SHA256SUMS) || ccode=$?; fi
+    ccode=1
+    if wait "$uploading" && [ -S "$CTL" ]; then
+      ccode=0; id=$(commit "$dir" "$up" "$db" counts.json.age manifest.json SHA256SUMS) || ccode=$?
+      [ "$ccode" -ne 1 ] || log "$db: the commit of $up with its last files failed ($(tail -n 1 "$WORK/.commit.err")); resuming the upload with rsync"
+    fi
     uploading=''; background=''
     [ "$ccode" -ne 3 ] || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
-    if [ "$ccode" -eq 0 ]; then committed=1
-    elif [ -s "$WORK/.commit.err" ]; then log "$db: the commit of $up with its last files failed ($(tail -n 1 "$WORK/.commit.err")); resuming the upload with rsync"; fi
+    [ "$ccode" -ne 0 ] || committed=1
   fi
   if [ -z "$committed" ]; then  # a directory-format dump, or an upload or commit that stopped: rsync, resuming from what arrived
     [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $up stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
