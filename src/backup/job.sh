@@ -5,6 +5,10 @@ umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # (the server's messages in English whatever its lc_messages: the job reads them for signs of corruption)
 export PATH LC_ALL=C PGOPTIONS='-c lc_messages=C'
+# the cluster's own psql and pg_dump, not Debian's pg_wrapper in /usr/bin (a Perl script: ~25 ms a start, and the
+# session's psql and then pg_dump wait for it one after the other before the dump begins); the wrapper when not there
+PGBIN=/usr/lib/postgresql/$PGVERSION/bin
+[ -x "$PGBIN/psql" ] && [ -x "$PGBIN/pg_dump" ] || PGBIN=/usr/bin
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 log() { printf '%s ironclad-backup[%s]: %s\n' "$(now)" "$HOST" "$*" >&2; }
@@ -34,7 +38,7 @@ finish() {
   exec 4>&-
   if [ -n "${opening:-}" ]; then wait "$opening" 2>/dev/null || true; fi
   close_store
-  mkdir -p "$(dirname "$STATUS")"
+  [ -d "${STATUS%/*}" ] || mkdir -p "${STATUS%/*}"
   state=ok; [ "$code" -eq 0 ] || state=failed; [ "$code" -eq 3 ] && state=refused
   printf '{"host":%s,"state":"%s","exit":%s,"message":%s,"time":"%s","backups":%s%s}\n' \
     "$(json_str "$HOST")" "$state" "$code" "$(json_str "$msg")" "$(now)" "$(json_str "${DONE_IDS:-}")" "${STATUS_EXTRA:-}" > "$STATUS.tmp" && mv "$STATUS.tmp" "$STATUS"
@@ -65,98 +69,31 @@ gate_ok() {
   finish "$gate_rc" "the single-instance check failed, refusing to back up: $(grep '^  - ' "$WORK/.gate.out" | sed 's/^  - //' | tr '\n' ';')"
 }
 
-# One SSH connection to the store serves every call of a run (the last good backup, the upload, the commit): one
-# handshake instead of three. Each call still runs the store's forced command on its own; a call finds no connection
-# (not opened yet, or it dropped), it connects on its own as before. Only root can use the socket (umask 077, $WORK 711).
-CTL="$WORK/.store.ctl"
-open_store() {
-  [ -S "$CTL" ] && return 0
-  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" -o Ciphers="$CIPHERS" \
-      -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 \
-      -o ControlMaster=yes -o ControlPath="$CTL" -o ControlPersist=600 -f -N "$STORE_USER@$STORE_ADDR" \
-      < /dev/null > /dev/null 2> "$WORK/.store.err" 4>&- 9>&- || { cat "$WORK/.store.err" >&2; return 1; }
-}
-close_store() { # ends the shared connection (also one a killed run left behind)
-  [ -e "$CTL" ] || return 0
-  ssh -o ControlPath="$CTL" -O exit "$STORE_USER@$STORE_ADDR" > /dev/null 2>&1 || true
-  rm -f "$CTL"
-}
-
-ship() { # ship DIR ID: resumable rsync into the store's incoming area (the store's rrsync allows writing only)
-  rsync -a --partial --partial-dir=.partial --timeout=60 \
-    -e "ssh -i $KEY -p $STORE_PORT -o Ciphers=$CIPHERS -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN -o ConnectTimeout=20 -o ControlMaster=no -o ControlPath=$CTL" \
-    "$1/" "$STORE_USER@$STORE_ADDR:$2/" 2> "$WORK/.rsync.err"
-}
-
-send() { # send DIR ID FILE...: files as plain streams over the open connection, in parallel (quicker than rsync);
-  # false when any of them did not arrive whole; the caller then resumes the upload with rsync
-  [ -S "$CTL" ] || return 1
-  sdir=$1 sid=$2; shift 2
-  sending=''
-  for f in "$@"; do
-    size=$(stat -c %s "$sdir/$f") || return 1
-    store put "$sid" "$f" "$size" < "$sdir/$f" 2>> "$WORK/.send.err" &
-    sending="$sending $!"
-  done
-  unsent=0
-  for p in $sending; do wait "$p" || unsent=1; done
-  return $unsent
-}
-
-commit() { # commit DIR UPLOAD DB: the store checks the upload and gives it its id (printed); the local copy goes only
-  # once the store answered, durably: kept when the answer did not come (the next run resumes), dropped when refused
-  crc=0; store commit "$2" "$3" > "$WORK/.commit.out" 2> "$WORK/.commit.err" || crc=$?
-  [ "$crc" -ne 3 ] || { rm -rf "$1"; return 3; }
-  [ "$crc" -eq 0 ] || return 1
-  sed -n 's/^committed \([^ ]*\).*/\1/p' "$WORK/.commit.out"
-  rm -rf "$1"
-}
-
-said_store() { # what the store itself said when it refused a transfer (its reason, not rsync's)
-  grep -h '^ironclad-store: ' "$WORK/.send.err" "$WORK/.rsync.err" 2> /dev/null | tail -n 1
-}
-
-discard() { # the upload of a backup that failed or was refused leaves the store's incoming area (a committed backup is
-  # never touched: the store removes only an upload not committed yet); when the upload itself failed, the store's
-  # retention removes what arrived after a week
-  [ -n "${uploading:-}" ] || return 0
-  urc=0; wait "$uploading" 2>/dev/null || urc=$?
-  uploading=''; background=''
-  [ "$urc" -ne 0 ] || store discard "$up" > /dev/null 2>&1 || true
-}
-
-connected() { # wait until the connection opened in the background is up; false, saying why, when it could not be opened
-  # (its opening leaves a mark when it ends, up or not: a test of its process would also see a child not reaped yet)
-  while [ ! -S "$CTL" ] && [ ! -e "$WORK/.store.opened" ]; do sleep 0.01; done
-  [ -S "$CTL" ] || { cat "$WORK/.store.err" >&2; return 1; }
-}
-
-store() { # store ARGS...: a verb for the restricted store account (forced command)
-  ssh -i "$KEY" -p "$STORE_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN" -o Ciphers="$CIPHERS" \
-      -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o ControlMaster=no -o ControlPath="$CTL" \
-      "$STORE_USER@$STORE_ADDR" "$@"
-}
-
 # --- one database ------------------------------------------------------------------------------
 # open_session DB: the new backup's folder, and a psql session that opens a REPEATABLE READ transaction and exports its
 # snapshot: pg_dump imports it, and the row counts come from the same snapshot, so the manifest describes exactly what
 # the dump holds. The first database's session opens while the gate runs; nothing reads from it before the gate passed.
 open_session() {
   db=$1
-  # the upload's name is only a proposal: the store gives the backup its id and time when it commits it
-  up="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(( ${n_db:=0} + 1 ))-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; n_db=$((n_db + 1))
+  # the upload's name is only a proposal: the store gives the backup its id and time when it commits it (one date for
+  # the name and the start, one od: every process before psql starts delays the dump)
+  # shellcheck disable=SC2046  # fixed-format words: digits, letters, T, Z, ':' and '-'
+  set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ') $(od -An -N4 -tx4 /dev/urandom)
+  n_db=$((${n_db:-0} + 1))
+  up="$1-$$-$n_db-${3:-}" started=$2
   dir="$WORK/$up" prepared=''
   mkdir -m 711 "$dir"  # root's; postgres may only pass through (a directory-format dump gets a folder of its own)
-  started=$(now)
   fifo="$WORK/.session-$$"
-  rm -f "$fifo"; mkfifo "$fifo"
+  { [ ! -e "$fifo" ] && [ ! -L "$fifo" ]; } || rm -f "$fifo"  # (one a killed run of the same pid left)
+  mkfifo "$fifo"
   # (its exit status also goes to .session.rc, a mark the job can look for while the dump runs)
-  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
+  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "\"\$1\" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" "$PGBIN/psql" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
   session=$!
   exec 4> "$fifo"
   # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below
   # (as superuser, so nothing of the application's is ever found by name: its role owns schema public)
   (trap '' PIPE; printf '%s\n' 'SET search_path = pg_catalog, pg_temp;' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' 'SELECT pg_export_snapshot();' >&4) 2>/dev/null || true
+  [ "$FORMAT" = directory ] || mkfifo "$dir/.sum"  # the dump's checksum reads it (made while psql connects)
 }
 
 counted() { # while the dump runs: true once the session printed every row count; false when it ended without them or
@@ -179,6 +116,8 @@ prepare() { # the row counts and the server's identity read from the session, th
   # the table names and counts travel encrypted; the manifest the store reads says no name, only numbers
   # (each row counted once: "counting":"leaf"; parents_rows: the total as counted before, for the shrink rule)
   parents_rows=$(cut -f 5 "$dir/.counts")
+  # the manifest's words about the server, made ready here (while the dump runs when the counts came first)
+  cluster_json=$(safe_str "$PGVERSION/$CLUSTER") version_json=$(safe_str "$version") sysid=$(printf '%s' "$sysid" | tr -cd 0-9)
   printf '{"tables":%s,"rows":%s,"counting":"leaf","row_counts":%s}\n' "$tables" "$rows" "$(cut -f 4 "$dir/.counts")" | age -R "$RECIPIENTS" > "$dir/counts.json.age" ||
     finish 1 "$db: encrypting the row counts failed"
   (cd "$dir" && sums counts.json.age) > "$dir/.countsum" || finish 1 "$db: checksums failed"
@@ -216,7 +155,7 @@ SQL
     # pg_dump writes into a folder of postgres's own; root reads it back only as postgres (tar), encrypted as it is read
     target="$dir/dump.tar.age"
     mkdir -m 700 "$dir/plain" && chown postgres "$dir/plain"
-    if ! su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" 2> "$dir/.dump.err"; then
+    if ! su postgres -s /bin/sh -c "\"\$3\" -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; then
       exec 4>&-; wait "$session" || true
       failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
@@ -234,13 +173,12 @@ SQL
     # resume from when the upload stops. The upload stays in the store's partial area until the commit checks it.
     target="$dir/dump.pgdump.age"
     : > "$target"
-    mkfifo "$dir/.sum"
     sums < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
     summing=$!
     # (background work closes the session's and the lock's descriptors with exec: a redirection of a { } group
     # would keep a copy open in its shell, and psql would never see the end of its input)
     # encrypted as it is dumped (age, to the recipients apply rendered): no plaintext byte is written or sent
-    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "pg_dump -p $PORT --snapshot=\"\$1\" -F custom \"\$0\"" "$db" "$snap" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
+    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "\"\$2\" -p $PORT --snapshot=\"\$1\" -F custom \"\$0\"" "$db" "$snap" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
       { exec 4>&- 9>&-; age -R "$RECIPIENTS" 2> "$dir/.age.err"; echo $? > "$dir/.age.rc"; } |
       tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &
     dumping=$!
@@ -254,13 +192,17 @@ SQL
     tee_rc=0; wait "$dumping" || tee_rc=$?
     sum_rc=0; wait "$summing" || sum_rc=$?
     background=$uploading
-    if [ "$(cat "$dir/.dump.rc" 2>/dev/null)" != 0 ]; then
+    # (the marks read by the shell itself: no process for them once the dump ended)
+    dump_rc='' age_rc='' sum=''
+    { read -r dump_rc < "$dir/.dump.rc"; } 2> /dev/null || true
+    { read -r age_rc < "$dir/.age.rc"; } 2> /dev/null || true
+    if [ "$dump_rc" != 0 ]; then
       exec 4>&-; wait "$session" || true
       discard; failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
-    [ "$(cat "$dir/.age.rc" 2>/dev/null)" = 0 ] || { discard; finish 1 "$db: encrypting the dump failed: $(tail -n 2 "$dir/.age.err")"; }
+    [ "$age_rc" = 0 ] || { discard; finish 1 "$db: encrypting the dump failed: $(tail -n 2 "$dir/.age.err")"; }
     [ "$tee_rc" -eq 0 ] || { discard; finish 1 "$db: writing $target failed: $(tail -n 2 "$dir/.tee.err")"; }
-    sum=$(cut -d ' ' -f 1 "$dir/.dumpsum")
+    { read -r sum _ < "$dir/.dumpsum"; } 2> /dev/null || true
     case "$sum_rc:$sum" in 0:????????????????????????????????????????????????????????????????) ;; *) discard; finish 1 "$db: the dump's checksum failed" ;; esac
     printf '%s  dump.pgdump.age\n' "$sum" > "$dir/.files"
   fi
@@ -300,7 +242,7 @@ SQL
   newest=''
   if [ -n "$EVENTS_TABLE" ]; then
     # read as the database's owner, never as superuser: the table (or a view in its place) is the application's
-    newest=$(su postgres -s /bin/sh -c "psql -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" 2> /dev/null <<'SQL' || true
+    newest=$(su postgres -s /bin/sh -c "\"\$3\" -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" "$PGBIN/psql" 2> /dev/null <<'SQL' || true
 SET search_path = pg_catalog, pg_temp;
 SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database() \gset
 SET ROLE :"owner";
@@ -312,7 +254,7 @@ SQL
   bytes=$(stat -c %s "$target")
   {
     printf '{"format":2,"host":"%s","database":"%s","cluster":%s,"system_identifier":"%s","server_version":%s,"dump_format":"%s","encrypted":true,' \
-      "$HOST" "$db" "$(safe_str "$PGVERSION/$CLUSTER")" "$(printf '%s' "$sysid" | tr -cd 0-9)" "$(safe_str "$version")" "$FORMAT"
+      "$HOST" "$db" "$cluster_json" "$sysid" "$version_json" "$FORMAT"
     printf '"started_at":"%s","finished_at":"%s","tables":%s,"rows":%s,"bytes":%s,"newest_event":%s,"files":{' \
       "$started" "$finished" "$tables" "$rows" "$bytes" "$( [ -n "$newest" ] && safe_str "$newest" || printf null)"
     awk 'BEGIN { sep = "" } { printf "%s\"%s\":\"%s\"", sep, $2, $1; sep = "," }' "$dir/.files"
@@ -326,16 +268,22 @@ SQL
   mv "$dir/SHA256SUMS.tmp" "$dir/SHA256SUMS" || finish 1 "$db: cannot write SHA256SUMS"
 
   # --- ship: resumable, into the store's incoming area; committed (verified, renamed) only when complete ---
-  sent=0
-  if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; now the two small files
-    wait "$uploading" && send "$dir" "$up" counts.json.age manifest.json SHA256SUMS && sent=1
+  committed=''
+  if [ -n "$uploading" ]; then  # custom format: the dump went up as it was written; the three small files go with the commit
+    ccode=1
+    if wait "$uploading" && [ -S "$CTL" ]; then
+      ccode=0; id=$(commit "$dir" "$up" "$db" counts.json.age manifest.json SHA256SUMS) || ccode=$?
+      [ "$ccode" -ne 1 ] || log "$db: the commit of $up with its last files failed ($(tail -n 1 "$WORK/.commit.err")); resuming the upload with rsync"
+    fi
     uploading=''; background=''
+    [ "$ccode" -ne 3 ] || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
+    [ "$ccode" -ne 0 ] || committed=1
   fi
-  if [ "$sent" -eq 0 ]; then  # a directory-format dump, or an upload that stopped: rsync, resuming from what arrived
+  if [ -z "$committed" ]; then  # a directory-format dump, or an upload or commit that stopped: rsync, resuming from what arrived
     [ ! -s "$WORK/.send.err" ] || log "$db: the upload of $up stopped ($(tail -n 1 "$WORK/.send.err")); resuming it with rsync"
     ship "$dir" "$up" || finish 1 "$db: shipping $up to $STORE_ADDR failed (it resumes on the next run): $(said_store) $(tail -n 2 "$WORK/.rsync.err")"
+    id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   fi
-  id=$(commit "$dir" "$up" "$db") || finish 1 "$db: the store did not commit $up: $(tail -n 3 "$WORK/.commit.err")"
   DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"
   good "$db" "$id"
   printf '%s\n' "$id" > "$WORK/.leaf.$db"  # (its rows counted once each: see the shrink rule)

@@ -77,6 +77,7 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
     '',
     shellSums(),
     body('corrupt.sh'),
+    body('job-store.sh'),
     body('job.sh').replace('@@COUNT_SQL@@', body('counts.sql').trim()),
   ].join('\n');
 }
@@ -103,6 +104,7 @@ export function renderStore(store: Host, clients: Host[]): string {
     assignments({ ROOT: bs.path, UPLOADER: bs.user, MIN_FREE: bs.min_free ?? '5%', HEALTH: health.join('\n'), ALERT: bs.health?.alert?.command ?? '', TEXTFILE: bs.health?.textfile ?? '' }),
     '',
     shellSums(),
+    body('store-admin.sh'),
     body('store.sh'),
   ].join('\n');
 }

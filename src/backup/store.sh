@@ -17,7 +17,7 @@ name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *
 names_ok() { for n in "$@"; do name_ok "$n" || die "bad name '$n'"; done; }
 is_root() { [ "$(id -u)" = 0 ]; }
 LOCKS="$ROOT/.locks"
-UGROUP=$(id -gn "$UPLOADER" 2> /dev/null || echo "$UPLOADER")
+UGROUP=''  # the upload account's group: root's verbs look it up (below); the upload account's calls never need it
 SAFE='"[A-Za-z0-9 ._:+()~/-]{0,100}"'
 TIME='"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"'
 HEX='"[0-9a-f]{64}"'
@@ -41,13 +41,15 @@ catalog() {
 }
 
 room() { # room NEED: the bytes an upload may take and still leave MIN_FREE free; refused when that is less than NEED
-  set -- "${1:-0}" "$(df -Pk "$ROOT" | awk 'NR == 2 { print $2, $4 }')"
-  awk -v need="$1" -v df="$2" -v min="$MIN_FREE" 'BEGIN {
-    split(df, d, " "); total = d[1] * 1024; avail = d[2] * 1024
+  set -- "${1:-0}"
+  # (one awk reads df's line and judges it; no line from df: refused)
+  df -Pk "$ROOT" | awk -v need="$1" -v min="$MIN_FREE" 'NR == 2 {
+    seen = 1; total = $2 * 1024; avail = $4 * 1024
     n = min + 0; u = substr(min, length(n "") + 1)
     if (u == "%") floor = total * n / 100; else floor = n * (u ~ /^K/ ? 1024 : u ~ /^M/ ? 1048576 : u ~ /^G/ ? 1073741824 : u ~ /^T/ ? 1099511627776 : 1)
     if (avail - need < floor) exit 1
-    printf "%.0f\n", avail - floor }' ||
+    printf "%.0f\n", avail - floor }
+    END { if (!seen) exit 1 }' ||
     refuse "the store would keep less than $MIN_FREE free with this upload ($1 bytes): free space first"
 }
 
@@ -59,31 +61,39 @@ last_bytes() { # the size of HOST's largest newest backup (of any database): wha
 }
 
 # --- the upload account (forced command of one host's key) --------------------------------------------------------
+# receive UPLOAD NAME BYTES: a file from stdin into UPLOAD (BYTES '-': a stream, left in .partial until the commit)
+receive() {
+  names_ok "$1" "$2"
+  case "$3" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$3'" ;; *) need=$3 ;; esac
+  max=$(room "$need"); [ "$3" = - ] || max=$3  # never more than declared, nor than the disk can spare
+  dir="$up/$1"
+  [ ! -e "$dir/$2" ] || die "$1/$2 was uploaded already"
+  [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$2" ] || die "$1/$2: not a plain file"
+  [ -d "$dir/.partial" ] || mkdir -p "$dir/.partial"  # (not a link: checked above)
+  head -c "$max" > "$dir/.partial/$2" || die "$1/$2: the write failed"
+  [ "$3" != - ] || return 0
+  got=$(stat -c %s "$dir/.partial/$2")
+  [ "$got" = "$3" ] || die "$1/$2: $got of $3 bytes arrived; the next run resumes from them"
+  mv "$dir/.partial/$2" "$dir/$2"
+}
+
 client() {
   host=$1; shift
   name_ok "$host" || die "bad host '$host'"
   up="$ROOT/incoming/$host"
   [ -d "$up" ] || die "no upload area for $host"
   case "${1:-}" in
-    put)
-      [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"
-      names_ok "$2" "$3"
-      case "$4" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$4'" ;; *) need=$4 ;; esac
-      max=$(room "$need"); [ "$4" = - ] || max=$4  # never more than declared, nor than the disk can spare
-      dir="$up/$2"
-      [ ! -e "$dir/$3" ] || die "$2/$3 was uploaded already"
-      [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$3" ] || die "$2/$3: not a plain file"
-      mkdir -p "$dir/.partial"
-      head -c "$max" > "$dir/.partial/$3" || die "$2/$3: the write failed"
-      [ "$4" != - ] || return 0
-      got=$(stat -c %s "$dir/.partial/$3")
-      [ "$got" = "$4" ] || die "$2/$3: $got of $4 bytes arrived; the next run resumes from them"
-      mv "$dir/.partial/$3" "$dir/$3" ;;
+    put) [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"; receive "$2" "$3" "$4" ;;
     rsync)
       max=$(room 0)
       ulimit -f "$((max / 512))"  # no file larger than the disk can spare
       exec rrsync -wo -no-del -munge -no-lock "$up" ;;
-    commit) [ $# -eq 3 ] || die "usage: commit UPLOAD DB"; names_ok "$2" "$3"; exec sudo -n "$0" commit "$host" "$2" "$3" ;;
+    commit) # commit UPLOAD DB [NAME BYTES]...: the last small files first (on stdin, one after the other), in the same call
+      [ $# -ge 3 ] && [ $((($# - 3) % 2)) -eq 0 ] || die "usage: commit UPLOAD DB [NAME BYTES]..."
+      names_ok "$2" "$3"
+      u=$2 d=$3; shift 3
+      while [ $# -gt 0 ]; do [ "$2" != - ] || die "bad size '-'"; receive "$u" "$1" "$2"; shift 2; done
+      exec sudo -n "$0" commit "$host" "$u" "$d" < /dev/null ;;
     discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; rm -rf "${up:?}/$2" ;;
     last)
       [ $# -eq 2 ] || die "usage: last DB"; names_ok "$2"
@@ -148,7 +158,8 @@ NAMED
   # no new file can appear in it now (root's, 0700); a writer that still holds one of its files open (a transfer of a
   # stopped run, or one kept open on purpose) is ended, so nothing changes after the checks below
   # (only the upload account's processes are looked at: /proc/PID belongs to the process's user, as before)
-  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" 2> /dev/null | sed 's|$|/fd|')
+  # (find fails when a process ends while it looks: never a reason to stop here)
+  uploaders=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user "$UPLOADER" -printf '%p/fd\n' 2> /dev/null || true)
   if [ -n "$uploaders" ]; then
     # shellcheck disable=SC2086  # /proc/PID/fd paths, split on purpose
     for pid in $(find $uploaders -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do
@@ -167,16 +178,18 @@ NAMED
   while read -r _ f; do
     if name_ok "$f" && [ ! -e "$f" ] && [ -f ".partial/$f" ]; then mv ".partial/$f" "$f"; fi
   done < SHA256SUMS
-  [ "$(wc -c < manifest.json)" -le 65536 ] && [ "$(wc -l < manifest.json)" -le 1 ] && grep -Eq "$MANIFEST_RE" manifest.json ||
+  # shellcheck disable=SC2046  # wc's two numbers: its lines, its bytes
+  set -- $(wc -lc < manifest.json)
+  [ "${2:-65537}" -le 65536 ] && [ "${1:-2}" -le 1 ] && grep -Eq "$MANIFEST_RE" manifest.json ||
     drop "manifest.json is not a manifest (schemas/manifest.schema.json)"
   said=$(sed 's/^{"format":2,"host":"\([^"]*\)","database":"\([^"]*\)".*/\1 \2/' manifest.json)
   [ "$said" = "$host $db" ] || drop "the manifest names $said; this key belongs to $host (database $db)"
   # (SHA256SUMS names exactly the files sent before root reads any file it names)
-  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS ! -name .partial | sed 's|^\./||' | sort)
+  listed=$(awk '{ print $2 }' SHA256SUMS | sort) present=$(find . -mindepth 1 -maxdepth 1 ! -name SHA256SUMS ! -name .partial -printf '%f\n' | sort)
   [ "$listed" = "$present" ] || { [ -n "$(ls -A .partial 2> /dev/null)" ] && back "files still arriving; it stays for the next run"; drop "SHA256SUMS does not list exactly the files sent"; }
   sums_check SHA256SUMS > .check 2>&1 || { rm -f .check; back "checksums do not match what was sent; it stays for the next run"; }
   rm -rf .check .partial
-  described=$(sed 's/.*"files":{\(.*\)}}$/\1/' manifest.json | tr ',' '\n' | sed 's/^"\(.*\)":"\(.*\)"$/\2  \1/' | sort)
+  described=$(sed 's/.*"files":{\(.*\)}}$/\1/; s/,/\n/g; s/^"\([^"]*\)":"\([^"]*\)"$/\2  \1/mg' manifest.json | sort)
   [ "$described" = "$(grep -v '  manifest.json$' SHA256SUMS | sort)" ] || drop "the manifest's files are not the files sent"
   for f in *.age; do [ "$(head -c 21 "$f")" = age-encryption.org/v1 ] || drop "$f is not encrypted"; done
   read -r now stamp received <<NOW
@@ -188,90 +201,14 @@ NOW
   cd / || die "cd"
   new="$ROOT/.staging/$id.$$"
   mkdir "$new" && mv "$work" "$new/data" || die "cannot assemble $id"
+  listsum=$(sums "$new/data/SHA256SUMS") || die "cannot read $id"
+  m='' && { IFS= read -r m < "$new/data/manifest.json" || [ -n "$m" ]; } || die "cannot read $id"  # (one line, checked above)
   printf '{"id":"%s","host":"%s","database":"%s","upload":"%s","sums":"%s","received_at":"%s","received_epoch":%s,"bytes":%s,"manifest":%s}\n' \
-    "$id" "$host" "$db" "$upload" "$(sums "$new/data/SHA256SUMS" | cut -d' ' -f1)" "$received" "$now" "$bytes" "$(cat "$new/data/manifest.json")" > "$new/store.json"
+    "$id" "$host" "$db" "$upload" "${listsum%% *}" "$received" "$now" "$bytes" "$m" > "$new/store.json"
   chgrp -R "$UGROUP" "$new" && find "$new" \( -type d -exec chmod 750 {} + \) -o \( -type f -exec chmod 440 {} + \) || die "cannot seal $id"
   install -d -o root -g "$UGROUP" -m 750 "$ROOT/$host" "$ROOT/$host/$db"
   find "$new" -exec sync {} + && mv "$new" "$ROOT/$host/$db/$id" && sync "$ROOT/$host/$db" "$ROOT/$host" || die "cannot put $id in place"
   printf 'committed %s\n' "$id"
-}
-
-# prune HOST DAILY WEEKLY MONTHLY [--dry-run]: by the store's receive time, never the hosts' clocks. Kept: everything
-# younger than DAILY days, the newest, the newest verified, the newest of each of the last WEEKLY weeks and MONTHLY
-# 30-day months. A burst of uploads adds backups; it cannot age the others out.
-prune() {
-  host=$1 dry=${5:-}
-  names_ok "$host"
-  for v in "$2" "$3" "$4"; do case "$v" in '' | *[!0-9]*) die "bad count '$v'" ;; esac; done
-  now=$(date -u +%s)
-  for dbdir in "$ROOT/$host"/*/; do
-    [ -d "$dbdir" ] || continue
-    db=$(basename "$dbdir"); name_ok "$db" || continue
-    catalog "$host" "$db" | awk -v now="$now" -v d="$2" -v w="$3" -v m="$4" '
-      { t[NR] = $1; id[NR] = $2; v[NR] = $3 }
-      END {
-        # the newest older than the daily window: backups stopped, or the store clock jumped; remove nothing then
-        frozen = NR && now - t[NR] >= d * 86400
-        for (i = NR; i >= 1; i--) {
-          age = now - t[i]; why = ""
-          if (i == NR) why = "the newest"
-          if (v[i] && !verified) { verified = 1; if (why == "") why = "the newest verified" }
-          if (age < d * 86400 && why == "") why = "younger than " d " days"
-          wk = int(age / 604800); if (wk < w && !(wk in W)) { W[wk] = 1; if (why == "") why = "the newest of its week" }
-          mo = int(age / 2592000); if (mo < m && !(mo in M)) { M[mo] = 1; if (why == "") why = "the newest of its month" }
-          if (frozen && why == "") why = "nothing is removed while the newest backup is older than " d " days"
-          print (why == "" ? "remove" : "keep"), id[i], why
-        }
-      }' | while read -r what id why; do
-      if [ "$what" = keep ]; then printf 'keep %s/%s/%s (%s)\n' "$host" "$db" "$id" "$why"
-      elif [ -n "$dry" ]; then printf 'would remove %s/%s/%s\n' "$host" "$db" "$id"
-      else rm -rf "${dbdir:?}$id" && printf 'removed %s/%s/%s\n' "$host" "$db" "$id"; fi
-    done
-  done
-  # uploads never committed (a job stopped for good, or its store unreachable since) go after a week: by the time the
-  # store last saw them change (ctime: a host can set mtimes), each name given whole to rm (a name may hold a newline)
-  if [ -n "$dry" ]; then find "$ROOT/incoming/$host" "$ROOT/.staging" -mindepth 1 -maxdepth 1 -ctime +7 -printf 'would remove %p (never committed)\n' 2> /dev/null
-  else find "$ROOT/incoming/$host" "$ROOT/.staging" -mindepth 1 -maxdepth 1 -ctime +7 -printf 'removed %p (never committed)\n' -exec rm -rf -- {} + 2> /dev/null; fi
-  true
-}
-
-# health: every database that backs up here has a committed backup within its schedule plus grace (HEALTH lines:
-# HOST DB MAX_AGE_SECONDS), judged by the store's clock and catalog alone, whether the database host is up or not
-health() {
-  now=$(date -u +%s) late='' metrics=''
-  while read -r h d max; do
-    [ -n "$h" ] || continue
-    newest=$(catalog "$h" "$d" | tail -n 1); t=${newest%% *}
-    # (no backup yet: counted from when apply made the host's lock, a file only root touches)
-    if [ -z "$newest" ]; then since=$(stat -c %Z "$LOCKS/$h" 2> /dev/null || echo "$now"); age=$((now - since)); what='no backup yet'
-    else age=$((now - t)); what="newest $(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)"; fi
-    if [ "$age" -gt "$max" ]; then state=late late="$late $h/$d"
-    elif [ "$age" -lt -300 ]; then state=late late="$late $h/$d" what="$what, in the future by the store's clock (did the clock jump back?)"
-    else state=ok; fi
-    printf '%s %s/%s: %s, %s s old (allowed %s s)\n' "$state" "$h" "$d" "$what" "$age" "$max"
-    metrics="${metrics}ironclad_backup_age_seconds{host=\"$h\",database=\"$d\"} $age
-ironclad_backup_late{host=\"$h\",database=\"$d\"} $([ "$state" = late ] && echo 1 || echo 0)
-"
-  done <<HEALTH_EOF
-$HEALTH
-HEALTH_EOF
-  if [ -n "$TEXTFILE" ]; then
-    mkdir -p "$(dirname "$TEXTFILE")" && printf '# TYPE ironclad_backup_age_seconds gauge\n# TYPE ironclad_backup_late gauge\n%s' "$metrics" > "$TEXTFILE.tmp" && mv "$TEXTFILE.tmp" "$TEXTFILE"
-  fi
-  [ -n "$late" ] || return 0
-  if [ -n "$ALERT" ] && [ "${1:-}" != --no-alert ]; then sh -c "$ALERT \"\$1\"" ironclad-alert "ironclad store $(hostname): late backups:$late" || true; fi
-  exit 3
-}
-
-# record HOST DB ID: a restore drill's result (one JSON line on stdin, from ironclad), kept beside the backup
-record() {
-  names_ok "$1" "$2" "$3"
-  b="$ROOT/$1/$2/$3"
-  [ -d "$b" ] && [ ! -L "$b" ] && [ "$(stat -c %u "$b")" = 0 ] || die "no backup $1/$2/$3 (or not one the store committed)"
-  rm -f "$b/.verified.json.tmp"
-  head -c 65536 | head -n 1 > "$b/.verified.json.tmp"
-  grep -Eq '^\{"verified":(true|false),"at":"[0-9T:Z-]{20}"' "$b/.verified.json.tmp" || { rm -f "$b/.verified.json.tmp"; die "not a drill result"; }
-  chgrp "$UGROUP" "$b/.verified.json.tmp" && chmod 440 "$b/.verified.json.tmp" && sync "$b/.verified.json.tmp" && mv "$b/.verified.json.tmp" "$b/verified.json" && sync "$b"
 }
 
 case "${1:-}" in
@@ -287,6 +224,7 @@ case "${1:-}" in
     "$who" "$arg" "$@" ;;
   commit | prune | health | record)
     is_root || die "$1 is for root on the store (a backup key commits through its forced command)"
+    UGROUP=$(id -gn "$UPLOADER" 2> /dev/null || echo "$UPLOADER")
     verb=$1; shift
     case "$verb" in
       commit) [ $# -eq 3 ] || die "usage: commit HOST UPLOAD DB"; commit "$@" ;;

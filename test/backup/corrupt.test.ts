@@ -25,9 +25,9 @@ function failed(files: { session?: string; dump?: string; last?: string; good?: 
 now() { echo 2026-12-02T22:00:00Z; }
 discard() { echo discarded >> "$WORK/calls"; }
 finish() { printf '%s\\n' "$1" > "$WORK/code"; printf '%s' "$2" > "$WORK/message"; printf '%s' "\${STATUS_EXTRA:-}" > "$WORK/extra"; exit "$1"; }
-su() { cat > "$WORK/sql"; shift 6; printf '%s\\n' "$@" > "$WORK/args"; printf '%s\\n' "$RELATION"; }
+su() { cat > "$WORK/sql"; shift 6; printf '%s\\n' "$1" "$2" "$3" > "$WORK/args"; printf '%s' "$4" > "$WORK/bin"; printf '%s\\n' "$RELATION"; }
 ${corrupt}
-WORK=$1 dir=$1/up1 db=app PORT=5432 asking=''
+WORK=$1 dir=$1/up1 db=app PORT=5432 asking='' PGBIN=/usr/lib/postgresql/15/bin
 failed "app: pg_dump failed: the plain message"
 `;
   const r = spawnSync('sh', ['-c', script, 'sh', work], { encoding: 'utf8', env: { PATH: process.env.PATH!, RELATION: relation } });
@@ -38,7 +38,7 @@ failed "app: pg_dump failed: the plain message"
       return '';
     }
   };
-  return { status: r.status, stderr: r.stderr, code: read('code').trim(), message: read('message'), extra: read('extra'), args: read('args').replace(/\n$/, '').split('\n'), sql: read('sql'), calls: read('calls'), mark: read('.corrupt.app') };
+  return { status: r.status, stderr: r.stderr, code: read('code').trim(), message: read('message'), extra: read('extra'), args: read('args').replace(/\n$/, '').split('\n'), bin: read('bin'), sql: read('sql'), calls: read('calls'), mark: read('.corrupt.app') };
 }
 
 const LAST = '{"id":"20261202T021500Z-db-prod-app","host":"db-prod","database":"app","upload":"u","sums":"00","received_at":"2026-12-02T02:15:07Z","received_epoch":1796177707,"bytes":1,"manifest":{"format":2,"started_at":"2099-01-01T00:00:00Z"}}\n';
@@ -62,6 +62,7 @@ t.test('the counting session died on a damaged page and pg_dump lost its snapsho
   t.equal(r.code, '3', 'refused');
   t.equal(r.message, 'app: CORRUPTION: the dump hit damaged data in public."orders $(touch x)", block 1 (invalid page in block 1 of relation base/16384/16397); refusing it. First seen 2026-12-02T22:00:00Z; the last backup committed before: 20261202T021500Z-db-prod-app (committed 2026-12-02T02:15:07Z)');
   t.same(r.args, ['0', '16397', ''], 'psql asked by numbers only: tablespace 0 (the default), the file node');
+  t.equal(r.bin, '/usr/lib/postgresql/15/bin/psql', "the cluster's own psql, an argument of su's shell");
   t.match(r.sql, /pg_filenode_relation\(/);
   t.match(r.sql, /format\('%I\.%I', n\.nspname, c\.relname\)/, 'the name quoted by PostgreSQL');
   t.same(JSON.parse(`{"x":1${r.extra}}`).corruption, { database: 'app', relation: 'public."orders $(touch x)"', block: 1, error: 'invalid page in block 1 of relation base/16384/16397', first_seen: '2026-12-02T22:00:00Z', last_good_backup: '20261202T021500Z-db-prod-app' });

@@ -49,7 +49,7 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
 t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, committed only after it; each file summed once', async (t) => {
   const job = renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file });
   const counts = job.indexOf("SELECT format('SELECT ''@@counts''");
-  const dump = job.indexOf('pg_dump -p $PORT --snapshot=');
+  const dump = job.indexOf('-p $PORT --snapshot=\\"\\$1\\" -F custom \\"\\$0\\"" "$db" "$snap" "$PGBIN/pg_dump"');
   const commit = job.indexOf(`printf '%s\\n' "SELECT '@@end';" 'COMMIT;' >&4`);
   t.ok(counts > 0 && dump > counts && commit > dump, 'counts sent before pg_dump starts, COMMIT only after it ended');
   t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
@@ -57,7 +57,9 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.ok(job.indexOf('connected && store last "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
   t.match(job, /su postgres -s \/bin\/sh -c 'tar -C "\$0" -cf - \.' "\$dir\/plain\/dump" 2> "\$dir\/\.dump\.err" \| age -R "\$RECIPIENTS" > "\$target"/, 'a directory-format dump is read back as postgres (never by root following a link there) and encrypted as it is read');
-  t.match(job, /pg_dump -p \$PORT --snapshot=.* -F custom .*\n\s+\{ exec 4>&- 9>&-; age -R "\$RECIPIENTS" .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is encrypted, then summed as it is written: no plaintext byte is written or sent');
+  t.match(job, /-p \$PORT --snapshot=.* -F custom .*"\$PGBIN\/pg_dump" .*\n\s+\{ exec 4>&- 9>&-; age -R "\$RECIPIENTS" .*\n\s+tee -p "\$dir\/\.sum" > "\$target"/, 'a custom-format dump is encrypted, then summed as it is written: no plaintext byte is written or sent');
+  t.match(job, /^PGBIN=\/usr\/lib\/postgresql\/\$PGVERSION\/bin\n\[ -x "\$PGBIN\/psql" \] && \[ -x "\$PGBIN\/pg_dump" \] \|\| PGBIN=\/usr\/bin$/m, "the cluster's own psql and pg_dump (not pg_wrapper's Perl), else the wrapper");
+  t.notMatch(job, /-c "(psql|pg_dump) /, 'no psql or pg_dump through the wrapper');
   t.match(job, /printf '\{"tables":%s,"rows":%s,"counting":"leaf","row_counts":%s\}\\n' .* \| age -R "\$RECIPIENTS" > "\$dir\/counts\.json\.age"/, 'the table names travel encrypted, counted once each');
   t.match(job, /\[ -n "\$last_id" \] && \[ "\$last_id" = "\$\(cat "\$WORK\/\.leaf\.\$db" 2> \/dev\/null\)" \] \|\| now_rows=\$\{parents_rows:-\$rows\}/, 'the shrink rule counts as the last backup counted (its id in .leaf.DB: once each)');
   t.ok(job.indexOf('good "$db" "$id"\n  printf \'%s\\n\' "$id" > "$WORK/.leaf.$db"') > 0, 'a committed backup is recorded as counted once each');
@@ -73,8 +75,11 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.match(job, /rm -f "\$dir"\/\.session\.\* "\$dir"\/\.dump\.\* "\$dir"\/\.age\.\* "\$dir"\/\.sum "\$dir"\/\.dumpsum "\$dir"\/\.tee\.err "\$dir"\/\.last "\$dir"\/\.last\.err/, 'no scratch file is shipped');
   t.notMatch(job, /[})]\s*(?:[0-9]?[<>]\S*\s+)*[49]>&-/, 'no { } or ( ) group closes the session or the lock by a redirection: its shell would keep a copy, and psql would wait for it');
   t.match(job, /^\{ open_store \|\| true; : > "\$WORK\/\.store\.opened"; \} &/m, 'the connection opened in the background leaves its mark also when it fails (set -e would end the group first, and every wait for the connection would last forever)');
-  const send = job.slice(job.indexOf('\nsend() {'), job.indexOf('\n}\n', job.indexOf('\nsend() {')));
-  t.ok(job.includes('&& send "$dir" "$up" counts.json.age manifest.json SHA256SUMS && sent=1') && !/\bsent=/.test(send), "send keeps its own flag: the caller's sent (whether rsync must resume the upload) is not overwritten by a failed send");
+  const ship = job.slice(job.indexOf('  committed=\'\'\n'), job.indexOf('  DONE_IDS="${DONE_IDS:+$DONE_IDS }$id"'));
+  t.match(ship, /id=\$\(commit "\$dir" "\$up" "\$db" counts\.json\.age manifest\.json SHA256SUMS\) \|\| ccode=\$\?/, 'the three small files go up with the commit, in one call');
+  t.match(ship, /\[ "\$ccode" -ne 3 \] \|\| finish 1/, 'a refused commit ends the run (its local copy is gone)');
+  t.match(ship, /if \[ -z "\$committed" \]; then[^\n]*\n(.*\n)*\s+ship "\$dir" "\$up" \|\| finish 1[^\n]*\n\s+id=\$\(commit "\$dir" "\$up" "\$db"\) \|\| finish 1/, 'otherwise rsync resumes what arrived and the commit is asked again');
+  t.notMatch(job.slice(job.indexOf('\ncommit() {'), job.indexOf('\n}\n', job.indexOf('\ncommit() {'))), /\b(committed|ccode)=/, "commit keeps its own code: the caller's flags are not overwritten");
   const masters = job.split('\n').filter((l) => l.includes('ControlMaster='));
   t.equal(masters.filter((l) => l.includes('ControlMaster=yes')).length, 1, 'only open_store opens the shared connection');
   t.equal(masters.filter((l) => l.includes('ControlMaster=no')).length, 2, 'store calls and rsync only use it');
