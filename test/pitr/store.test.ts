@@ -110,8 +110,8 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   });
 
   await t.test('the receiver: a committed row is in the window within seconds; segments archived encrypted, no plaintext on disk', async (t) => {
-    pg.sql(`CREATE TABLE marks(v text); INSERT INTO marks VALUES ('${MARKER}');`);
-    const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
+    // (the time asked in the committing transaction itself: its commit record is at or after it, so the window reaches it)
+    const committed = pg.sql(`BEGIN; CREATE TABLE marks(v text); INSERT INTO marks VALUES ('${MARKER}'); SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'); COMMIT;`).trim();
     const st = await until('latest to pass the commit', () => {
       const j = s.status();
       return j.latest && j.latest >= committed.slice(0, 19) && existsSync(join(s.root, 'pitr', 'db1', 'latest')) && j;
@@ -190,8 +190,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     s.startReceiver();
     t.ok(await until('the receiver to pad it', () => /was cut short at 16773120 bytes: padded/.test(s.log()), 30_000, s.log), 'said in the receiver\'s log');
     await sleep(1500);
-    pg.sql(`INSERT INTO marks VALUES ('after-cut')`);
-    const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
+    const committed = pg.sql(`BEGIN; INSERT INTO marks VALUES ('after-cut'); SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'); COMMIT;`).trim();
     await until('latest to pass the commit after the cut', () => (s.status().latest ?? '') >= committed, 60_000, () => `${s.log()} ${readFileSync(join(sp, '.log'), 'utf8')}`);
     t.notMatch(readFileSync(join(sp, '.log'), 'utf8'), /should be 0 or 16777216/, 'pg_receivewal took it');
   });
@@ -201,8 +200,8 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     await s.stopReceiver();
     const from = s.log().length;
     // ~20 segments of WAL while nothing receives: the slot keeps them, then they arrive as fast as the link goes
-    pg.sql(`CREATE TABLE burst AS SELECT g, repeat(md5(g::text), 6) AS pad FROM generate_series(1, 1000000) g; INSERT INTO marks VALUES ('after-burst');`);
-    const committed = pg.sql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`).trim();
+    pg.sql(`CREATE TABLE burst AS SELECT g, repeat(md5(g::text), 6) AS pad FROM generate_series(1, 1000000) g;`);
+    const committed = pg.sql(`BEGIN; INSERT INTO marks VALUES ('after-burst'); SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'); COMMIT;`).trim();
     const t0 = Date.now();
     s.startReceiver();
     await until('latest to pass the commit after the burst', () => (s.status().latest ?? '') >= committed, 120_000, () => s.log().slice(from));
