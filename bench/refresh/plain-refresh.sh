@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The plain way to refresh staging, as a team would script it without ironclad: run from the operator's machine,
-# it copies the newest dump from the store to staging with scp (host to host), restores it with a single-job
+# it copies the newest dump from the store to staging with scp (host to host), decrypts it there (age), restores it with a single-job
 # pg_restore into a new database, scrubs it with UPDATE statements (the same fakes as scrub/app.yaml), promotes the
 # developer accounts, then swaps the databases by renaming them (the old copy is kept as app_old).
 #   plain-refresh.sh SSH_IDENTITY KNOWN_HOSTS STORE_ADDRESS STAGING_ADDRESS
@@ -20,15 +20,22 @@ step "latest backup"
 latest=$(on_store 'ls -1d /srv/ironclad/backups/br-prod/app/*/ | tail -n 1')
 [[ -n $latest ]] || { echo "no backup" >&2; exit 1; }
 
-step "scp ${latest}dump.pgdump from the store to staging"
-on_staging "scp -q -i /root/.ssh/plain_ed25519 -o BatchMode=yes root@$store:${latest}dump.pgdump /var/tmp/plain-refresh.pgdump && chown postgres /var/tmp/plain-refresh.pgdump"
+# (the store keeps dumps encrypted with age, a custom-format file or a directory dump in a tar; staging holds an
+# identity that decrypts them, as every restorer does)
+file=$(on_store "cd $latest && ls dump.pgdump.age dump.tar.age 2>/dev/null | head -n 1")
+[[ -n $file ]] || { echo "no dump in $latest" >&2; exit 1; }
+step "scp ${latest}$file from the store to staging, decrypted there"
+on_staging "set -e; rm -rf /var/tmp/plain-refresh; mkdir -m 700 /var/tmp/plain-refresh; cd /var/tmp/plain-refresh
+  scp -q -i /root/.ssh/plain_ed25519 -o BatchMode=yes root@$store:${latest}$file $file
+  if [ $file = dump.tar.age ]; then mkdir dump && age -d -i /var/lib/ironclad/age-identity $file | tar -x -C dump; else age -d -i /var/lib/ironclad/age-identity -o dump $file; fi
+  rm $file && chown -R postgres /var/tmp/plain-refresh"
 
 step "pg_restore into app_new (one job)"
 psql_on_staging postgres <<'SQL'
 DROP DATABASE IF EXISTS app_new WITH (FORCE);
 CREATE DATABASE app_new OWNER app;
 SQL
-on_staging "cd / && su postgres -c 'pg_restore -d app_new --no-owner --no-acl --role=app --exit-on-error /var/tmp/plain-refresh.pgdump'"
+on_staging "cd / && su postgres -c 'pg_restore -d app_new --no-owner --no-acl --role=app --exit-on-error /var/tmp/plain-refresh/dump'"
 
 step "scrub"
 psql_on_staging app_new <<'SQL'
@@ -61,5 +68,5 @@ ALTER DATABASE app_new RENAME TO app;
 SQL
 
 step "remove the dump"
-on_staging 'rm -f /var/tmp/plain-refresh.pgdump'
+on_staging 'rm -rf /var/tmp/plain-refresh'
 step "done"
