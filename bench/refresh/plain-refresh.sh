@@ -22,6 +22,7 @@ latest=$(on_store 'ls -1d /srv/ironclad/backups/br-prod/app/*/ | tail -n 1')
 
 # (the store keeps dumps encrypted with age, a custom-format file or a directory dump in a tar; staging holds an
 # identity that decrypts them, as every restorer does)
+latest=${latest}data/
 file=$(on_store "cd $latest && ls dump.pgdump.age dump.tar.age 2>/dev/null | head -n 1")
 [[ -n $file ]] || { echo "no dump in $latest" >&2; exit 1; }
 step "scp ${latest}$file from the store to staging, decrypted there"
