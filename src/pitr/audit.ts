@@ -96,10 +96,10 @@ export function judgePitrDrill(input: PitrDrillInput): Finding {
   if (lastPassedAt === null) {
     const began = input.since === null ? null : isoMs(input.since);
     const none = read.kind === 'none' ? `no drill recorded on ${store}` : latest;
-    if (began === null || began === undefined) return finding(host, 'drill', 'pitr drill', latest ? 'warning' : 'ok', `no point-in-time restore drill of ${host} has passed yet (${none}); one is due ${days} days after archiving begins; ${fix}`, [fix]);
-    const due = began + days * 86400_000;
-    if (now.getTime() > due) return red(`${none}; archiving began ${input.since}`);
-    return finding(host, 'drill', 'pitr drill', latest ? 'warning' : 'ok', `no point-in-time restore drill of ${host} has passed yet (${none}); one is due by ${new Date(due).toISOString().slice(0, 19)}Z, ${days} days after archiving began; ${fix}`, [fix]);
+    const due = began === null || began === undefined ? null : began + days * 86400_000;
+    if (due !== null && now.getTime() > due) return red(`${none}; archiving began ${input.since}`);
+    const when = due === null ? `due ${days} days after archiving begins` : `due by ${new Date(due).toISOString().slice(0, 19)}Z, ${days} days after archiving began`;
+    return finding(host, 'drill', 'pitr drill', latest ? 'warning' : 'ok', `no point-in-time restore drill of ${host} has passed yet (${none}); one is ${when}; ${fix}`, [fix]);
   }
   const ageMs = Math.max(0, now.getTime() - isoMs(lastPassedAt)!);
   const last = `${lastPassedAt}, ${ageText(ageMs)} ago`;
