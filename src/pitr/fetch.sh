@@ -10,6 +10,8 @@
 #   partial   segment ID as the store is still receiving it (zero-padded), or its archived copy once complete
 #             (@@partial yes, or @@partial no REASON)
 #   commits   the newest commit time in segment ID of WALDIR (pg_waldump), @@commit TIME or @@commit none
+# STAGE and WALDIR lie in postgres' own folder, where postgres (and whoever runs code as it) can plant a link: root
+# never writes, changes or reads a file there (a link would turn its write on any file of the host); postgres does.
 set -eu
 umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -20,15 +22,18 @@ store() {
   ssh -n -i /var/lib/ironclad/refresh_ed25519 -p "$PORT" -o Ciphers="$CIPHERS" -o BatchMode=yes -o StrictHostKeyChecking=yes \
     -o UserKnownHostsFile=/var/lib/ironclad/known_hosts -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$STORE" "$@"
 }
+pg() { runuser -u postgres -- "$@"; }
 cd / || exit 1
 [ -r "$IDENTITY" ] || fail "this host holds no age identity ($IDENTITY): it does not restore $SRC (ironclad apply makes it a restorer)"
 
-# one encrypted stream from the store, decrypted and decompressed into $1 (a file); fails when any stage failed
+# one encrypted stream from the store, decrypted (root: the identity) then decompressed by postgres into $1, a new
+# file in postgres' folder (made exclusively: whatever stood there is removed first, a link is never followed);
+# fails when any stage failed
 fetch_to() {
   out=$1; shift
   rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
   { store "$@" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } |
-    { gzip -d > "$out" 2> "$rc/gz.err" || echo $? > "$rc/gz"; }
+    { pg sh -c 'rm -f "$1" && set -C && exec gzip -d > "$1"' sh "$out" 2> "$rc/gz.err" || echo $? > "$rc/gz"; }
   why=''
   [ ! -e "$rc/ssh" ] || why="the store refused or failed: $(tail -n 1 "$rc/err")"
   [ -n "$why" ] || [ ! -e "$rc/age" ] || why="cannot decrypt with this host's identity: $(tail -n 1 "$rc/age.err")"
@@ -42,7 +47,7 @@ case "$MODE" in
     store pitr-list "$SRC" | head -c 67108864 ;;
   base)
     [ ! -e "$STAGE" ] || fail "$STAGE already exists: a restore of that name ran here before (remove it, or name another cluster)"
-    install -d -o postgres -g postgres -m 700 "$(dirname "$STAGE")" "$STAGE" "$STAGE/data"
+    pg mkdir -p -m 700 "$(dirname "$STAGE")" && pg mkdir -m 700 "$STAGE" "$STAGE/data" || fail "postgres cannot make $STAGE"
     rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
     # the archive is unpacked by postgres (never root) into its own new folder, and checked before anything reads it
     { store pitr-get "$SRC" base "$ID" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { dd bs=1M status=progress 2> "$PROGRESS" || echo $? > "$rc/dd"; } |
@@ -54,35 +59,35 @@ case "$MODE" in
     [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="base backup $ID is not a complete gzip stream: $(tail -n 1 "$rc/gz.err")"
     [ -n "$why" ] || [ ! -e "$rc/tar" ] || why="unpacking base backup $ID failed: $(tail -n 2 "$rc/tar.err" | tr '\n' ' ')"
     rm -rf "$rc"
-    [ -z "$why" ] || { rm -rf "$STAGE"; fail "$why"; }
+    [ -z "$why" ] || { pg rm -rf "$STAGE"; fail "$why"; }
     data=$STAGE/data
     # nothing but plain files and folders (a link could point a later write anywhere)
-    odd=$(find "$data" ! -type f ! -type d | head -n 3)
-    [ -z "$odd" ] || { rm -rf "$STAGE"; fail "base backup $ID holds something other than plain files and folders: $(printf '%s' "$odd" | tr -c '[:alnum:]/._\n-' '?' | tr '\n' ' ')"; }
-    [ -f "$data/backup_label" ] && [ -f "$data/global/pg_control" ] && [ -f "$data/PG_VERSION" ] || { rm -rf "$STAGE"; fail "base backup $ID is not a PostgreSQL base backup (no backup_label, pg_control or PG_VERSION)"; }
-    version=$(head -c 8 "$data/PG_VERSION" | tr -dc '0-9')
+    odd=$(pg find "$data" ! -type f ! -type d | head -n 3)
+    [ -z "$odd" ] || { pg rm -rf "$STAGE"; fail "base backup $ID holds something other than plain files and folders: $(printf '%s' "$odd" | tr -c '[:alnum:]/._\n-' '?' | tr '\n' ' ')"; }
+    pg test -f "$data/backup_label" && pg test -f "$data/global/pg_control" && pg test -f "$data/PG_VERSION" || { pg rm -rf "$STAGE"; fail "base backup $ID is not a PostgreSQL base backup (no backup_label, pg_control or PG_VERSION)"; }
+    version=$(pg head -c 8 "$data/PG_VERSION" | tr -dc '0-9')
     printf '@@version %s\n' "$version"
-    [ -x "/usr/lib/postgresql/$version/bin/pg_controldata" ] || { rm -rf "$STAGE"; fail "base backup $ID is of PostgreSQL $version, which this host does not have"; }
-    control=$("/usr/lib/postgresql/$version/bin/pg_controldata" "$data") || { rm -rf "$STAGE"; fail "pg_controldata cannot read base backup $ID"; }
+    [ -x "/usr/lib/postgresql/$version/bin/pg_controldata" ] || { pg rm -rf "$STAGE"; fail "base backup $ID is of PostgreSQL $version, which this host does not have"; }
+    control=$(pg "/usr/lib/postgresql/$version/bin/pg_controldata" "$data") || { pg rm -rf "$STAGE"; fail "pg_controldata cannot read base backup $ID"; }
     printf '%s\n' "$control" | sed -n 's/^Bytes per WAL segment: *\([0-9]\{1,12\}\)$/@@segsize \1/p; s/^Database system identifier: *\([0-9]\{1,20\}\)$/@@sysid \1/p'
-    sed -n 's/^START WAL LOCATION: \([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\) (file [0-9A-F]\{24\})$/@@label_lsn \1/p; s/^START TIMELINE: \([0-9]\{1,10\}\)$/@@label_tli \1/p' "$data/backup_label" ;;
+    pg head -c 4096 "$data/backup_label" | sed -n 's/^START WAL LOCATION: \([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\) (file [0-9A-F]\{24\})$/@@label_lsn \1/p; s/^START TIMELINE: \([0-9]\{1,10\}\)$/@@label_tli \1/p' ;;
   wal)
-    install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
+    pg mkdir -p -m 700 "$WALDIR" || fail "postgres cannot make $WALDIR"
     total=$(printf '%s\n' "$SEGMENTS" | wc -w)
     errs=$(mktemp /tmp/ironclad-pitr-errs.XXXXXX)
     # one segment into place (decrypted to a temp name, its size checked, renamed); a failure is a line in $errs
     get_one() {
       if ! fetch_to "$WALDIR/.$1.tmp" pitr-get "$SRC" wal "$1" 2>> "$errs"; then echo "WAL segment $1 could not be fetched" >> "$errs"
-      elif [ "$(stat -c %s "$WALDIR/.$1.tmp")" != "$SEGSIZE" ]; then echo "WAL segment $1 from the store has $(stat -c %s "$WALDIR/.$1.tmp") bytes, not $SEGSIZE" >> "$errs"
-      elif chown postgres: "$WALDIR/.$1.tmp" && mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then return 0
+      elif size=$(pg stat -c %s "$WALDIR/.$1.tmp") && [ "$size" != "$SEGSIZE" ]; then echo "WAL segment $1 from the store has $size bytes, not $SEGSIZE" >> "$errs"
+      elif pg mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then return 0
       else echo "WAL segment $1 could not be put in $WALDIR" >> "$errs"; fi
-      rm -f "$WALDIR/.$1.tmp"
+      pg rm -f "$WALDIR/.$1.tmp"
     }
     # four at a time (each its own connection to the store: the handshakes overlap)
     n=0
     for s in $SEGMENTS; do
       n=$((n + 1))
-      [ -f "$WALDIR/$s" ] || get_one "$s" &
+      pg test -f "$WALDIR/$s" || get_one "$s" &
       if [ $((n % 4)) = 0 ] || [ "$n" = "$total" ]; then
         wait
         [ ! -s "$errs" ] || { why=$(head -n 3 "$errs" | tr '\n' ' '); rm -f "$errs"; fail "$why"; }
@@ -91,17 +96,18 @@ case "$MODE" in
     done
     rm -f "$errs" ;;
   partial)
-    install -d -o postgres -g postgres -m 700 "$(dirname "$WALDIR")" "$WALDIR"
+    pg mkdir -p -m 700 "$WALDIR" || fail "postgres cannot make $WALDIR"
+    err=$(mktemp /tmp/ironclad-pitr-partial.XXXXXX)
     # (a partial file may be shorter than a segment: it is padded with zeroes, which recovery reads as the WAL's end)
-    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" "$ID" 2> "$WALDIR/.partial.err" && [ "$(stat -c %s "$WALDIR/.$ID.tmp")" -le "$SEGSIZE" ] &&
-      [ -s "$WALDIR/.$ID.tmp" ] && truncate -s "$SEGSIZE" "$WALDIR/.$ID.tmp"; then
-      chown postgres: "$WALDIR/.$ID.tmp" && mv "$WALDIR/.$ID.tmp" "$WALDIR/$ID" && echo '@@partial yes'
+    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" "$ID" 2> "$err" && size=$(pg stat -c %s "$WALDIR/.$ID.tmp") &&
+      [ "$size" -le "$SEGSIZE" ] && [ "$size" -gt 0 ] && pg truncate -s "$SEGSIZE" "$WALDIR/.$ID.tmp"; then
+      pg mv "$WALDIR/.$ID.tmp" "$WALDIR/$ID" && echo '@@partial yes'
     else
-      [ -s "$WALDIR/.partial.err" ] || [ ! -e "$WALDIR/.$ID.tmp" ] || printf 'the store sent %s bytes\n' "$(stat -c %s "$WALDIR/.$ID.tmp")" > "$WALDIR/.partial.err"
-      printf '@@partial no %s\n' "$(tail -n 1 "$WALDIR/.partial.err" | tr -c '[:print:]' ' ' | cut -c 1-200)"
-      rm -f "$WALDIR/.$ID.tmp"
+      [ -s "$err" ] || [ -z "${size:-}" ] || printf 'the store sent %s bytes\n' "$size" > "$err"
+      printf '@@partial no %s\n' "$(tail -n 1 "$err" | tr -c '[:print:]' ' ' | cut -c 1-200)"
+      pg rm -f "$WALDIR/.$ID.tmp"
     fi
-    rm -f "$WALDIR/.partial.err" ;;
+    rm -f "$err" ;;
   commits)
     bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k4 -n | tail -n 1)
     # the last COMMIT record's time; a partial segment ends in zeroes, which pg_waldump reports as the end (ignored)

@@ -11,6 +11,10 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 fail() { printf 'ironclad-pitr-swap: %s\n' "$*" >&2; exit 1; }
 refuse() { printf 'ironclad-pitr-swap: refused: %s\n' "$*" >&2; exit 3; }
+# The clusters' folders and logs are postgres' own, where postgres can plant a link: root writes no file there but
+# through Debian's tools and copies of links as links; it reads none (postgres does, and writes what is written).
+pg() { runuser -u postgres -- "$@"; }
+put() { pg sh -c 'umask 022; rm -f "$1.tmp" && cat > "$1.tmp" && mv "$1.tmp" "$1"' sh "$1"; }
 cd / || exit 1
 etc=/etc/postgresql/$VERSION
 ctl() { if [ -d /run/systemd/system ]; then systemctl "$1" "postgresql@$VERSION-$2"; else pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$2" "$1"; fi; }
@@ -28,23 +32,22 @@ if [ -d "$etc/$LIVE" ]; then
   if [ "$(state "$LIVE")" = online ]; then ctl stop "$LIVE" || fail "cannot stop $VERSION/$LIVE"; fi
   pg_renamecluster "$VERSION" "$LIVE" "$KEPT" || fail "cannot rename $VERSION/$LIVE to $KEPT"
   pg_conftool "$VERSION" "$KEPT" set port "$rport"
-  echo manual > "$etc/$KEPT/start.conf"
+  echo manual | put "$etc/$KEPT/start.conf" || fail "cannot write $etc/$KEPT/start.conf"
   printf '@@kept %s %s\n' "$KEPT" "$rport"
 fi
 ctl stop "$CLUSTER" || fail "cannot stop the restored cluster"
 pg_renamecluster "$VERSION" "$CLUSTER" "$LIVE" || fail "cannot rename $VERSION/$CLUSTER to $LIVE"
 if [ -n "$saved" ]; then
-  pitr=$saved.pitr.conf
-  cp -p "$etc/$LIVE/conf.d/ironclad-pitr.conf" "$pitr" || fail "cannot read the restored cluster's conf.d/ironclad-pitr.conf"
+  pitr=$(pg head -c 65536 "$etc/$LIVE/conf.d/ironclad-pitr.conf") || fail "cannot read the restored cluster's conf.d/ironclad-pitr.conf"
   find "$etc/$LIVE" -mindepth 1 -maxdepth 1 ! -name start.conf -exec rm -rf {} + &&
     find "$saved" -mindepth 1 -maxdepth 1 ! -name start.conf -exec cp -a {} "$etc/$LIVE/" \; &&
-    mkdir -p "$etc/$LIVE/conf.d" && mv -f "$pitr" "$etc/$LIVE/conf.d/ironclad-pitr.conf" && rm -rf "$saved" ||
+    pg mkdir -p "$etc/$LIVE/conf.d" && printf '%s\n' "$pitr" | put "$etc/$LIVE/conf.d/ironclad-pitr.conf" && rm -rf "$saved" ||
     fail "cannot give $VERSION/$LIVE the configuration it had (a copy is in $saved)"
 fi
 pg_conftool "$VERSION" "$LIVE" set port "$LIVE_PORT"
-sed -i "s/^port = .*/port = $LIVE_PORT/" "$etc/$LIVE/conf.d/ironclad-pitr.conf"
-echo auto > "$etc/$LIVE/start.conf"
-ctl start "$LIVE" || fail "the restored cluster did not start as $VERSION/$LIVE: $(tail -n 3 "/var/log/postgresql/postgresql-$VERSION-$LIVE.log" 2> /dev/null)"
+pitr=$(pg sed "s/^port = .*/port = $LIVE_PORT/" "$etc/$LIVE/conf.d/ironclad-pitr.conf") && printf '%s\n' "$pitr" | put "$etc/$LIVE/conf.d/ironclad-pitr.conf" && echo auto | put "$etc/$LIVE/start.conf" ||
+  fail "cannot set $VERSION/$LIVE's port and start.conf"
+ctl start "$LIVE" || fail "the restored cluster did not start as $VERSION/$LIVE: $(pg tail -n 3 "/var/log/postgresql/postgresql-$VERSION-$LIVE.log" 2> /dev/null)"
 r=$(runuser -u postgres -- psql -X -A -t -q -p "$LIVE_PORT" -d postgres -c 'SELECT pg_is_in_recovery()') || fail "$VERSION/$LIVE does not answer after the swap"
 [ "$r" = f ] || fail "$VERSION/$LIVE is not a primary after the swap"
 rm -f "/var/lib/ironclad/restored/$CLUSTER.json"

@@ -15,6 +15,11 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C TZ=UTC
 fail() { printf 'ironclad-pitr-restore: %s\n' "$*" >&2; exit 1; }
 refuse() { printf 'ironclad-pitr-restore: refused: %s\n' "$*" >&2; exit 3; }
+# STAGE, WALDIR, the cluster's data and configuration folders and its log are postgres' own, where postgres (and
+# whoever runs code as it) can plant a link: root never writes, changes or reads a file there; postgres does.
+pg() { runuser -u postgres -- "$@"; }
+# stdin into file $1 (postgres' folder), whole or not at all
+put() { pg sh -c 'umask 022; rm -f "$1.tmp" && cat > "$1.tmp" && mv "$1.tmp" "$1"' sh "$1"; }
 cd / || exit 1
 bin=/usr/lib/postgresql/$VERSION/bin
 conf=/etc/postgresql/$VERSION/$CLUSTER
@@ -32,19 +37,19 @@ case "$MODE" in
     if ss -Hltn 2> /dev/null | awk -v p=":$PGPORT" '$4 ~ p "$" { f = 1 } END { exit !f }'; then refuse "something listens on port $PGPORT on this host (choose another --port)"; fi
     [ ! -e "$conf" ] && [ ! -e "$data" ] || refuse "cluster $VERSION/$CLUSTER already exists on this host"
     [ -d "$STAGE/data" ] || fail "the fetched base backup is not in $STAGE"
-    pg_createcluster --port "$PGPORT" --start-conf manual "$VERSION" "$CLUSTER" -- --no-sync > "$STAGE/createcluster.log" 2>&1 ||
-      fail "pg_createcluster failed: $(tail -n 2 "$STAGE/createcluster.log")"
+    made=$(mktemp /tmp/ironclad-pitr-create.XXXXXX)
+    pg_createcluster --port "$PGPORT" --start-conf manual "$VERSION" "$CLUSTER" -- --no-sync > "$made" 2>&1 ||
+      { why=$(tail -n 2 "$made"); rm -f "$made"; fail "pg_createcluster failed: $why"; }
+    rm -f "$made"
     # from here on this cluster is this restore's own: the marker says so (drop removes nothing else)
-    mkdir -p "$conf/conf.d"
-    printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE" > "$marker"
-    rm -rf "$data" && mv "$STAGE/data" "$data" || fail "cannot put the base backup in place as $data"
-    # what the source's data directory carried that must not act here
-    if [ -f "$data/postgresql.auto.conf" ]; then mv "$data/postgresql.auto.conf" "$data/postgresql.auto.conf.source"; fi
-    rm -f "$data/postmaster.pid" "$data/postmaster.opts" "$data/standby.signal" "$data/recovery.signal" "$data/postgresql.conf" "$data/pg_hba.conf" "$data/pg_ident.conf"
-    : > "$data/postgresql.auto.conf"
-    find "$data/pg_replslot" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2> /dev/null || true
-    mkdir -p "$data/pg_wal/archive_status"
-    chown -R postgres:postgres "$data" && chmod 700 "$data"
+    pg mkdir -p "$conf/conf.d" || fail "postgres cannot make $conf/conf.d"
+    printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE" | put "$marker" || fail "cannot write $marker"
+    pg rm -rf "$data" && pg mv "$STAGE/data" "$data" || fail "cannot put the base backup in place as $data"
+    # what the source's data directory carried that must not act here (postgresql.auto.conf kept aside)
+    pg sh -c 'cd "$1" && { [ ! -f postgresql.auto.conf ] || mv postgresql.auto.conf postgresql.auto.conf.source; } &&
+      rm -f postmaster.pid postmaster.opts standby.signal recovery.signal postgresql.conf pg_hba.conf pg_ident.conf &&
+      : > postgresql.auto.conf && { [ ! -d pg_replslot ] || find pg_replslot -mindepth 1 -maxdepth 1 -exec rm -rf {} +; } &&
+      mkdir -p pg_wal/archive_status && chmod 700 .' sh "$data" || fail "cannot ready the base backup in $data"
     {
       printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE"
       printf "restore_command = 'cp %s/%%f \"%%p\"'\n" "$WALDIR"
@@ -55,27 +60,27 @@ case "$MODE" in
       fi
       printf "recovery_target_timeline = 'current'\nrecovery_target_action = 'promote'\n"
       printf "archive_mode = off\nport = %s\n" "$PGPORT"
-    } > "$marker.tmp" && chmod 644 "$marker.tmp" && mv "$marker.tmp" "$marker"
-    runuser -u postgres -- touch "$data/recovery.signal"
+    } | put "$marker" || fail "cannot write $marker"
+    pg touch "$data/recovery.signal"
     [ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql
     # not waited for: recovery may take long; the caller watches it (status) and shows its progress
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
-      fail "the restored server did not start: $(tail -n 3 "$log" 2> /dev/null)"
+      fail "the restored server did not start: $(pg tail -n 3 "$log" 2> /dev/null)"
     # (pg_ctl -W returns before the server wrote its pid file: wait for it, or for the server's end)
     i=0
     until running; do
       i=$((i + 1))
-      [ "$i" -le 300 ] || fail "the restored server did not start: $(tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
+      [ "$i" -le 300 ] || fail "the restored server did not start: $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
       sleep 0.2
     done
     echo '@@made' ;;
   status)
-    if ! running; then echo '@@state down'; tail -n 5 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'; exit 0; fi
+    if ! running; then echo '@@state down'; pg tail -n 5 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'; exit 0; fi
     r=$(q 'SELECT pg_is_in_recovery()') || r=''
     case "$r" in
       t) echo '@@state recovering'; printf '@@replay %s\n' "$(q 'SELECT pg_last_wal_replay_lsn()' | tr -dc '0-9A-F/')" ;;
       f) echo '@@state promoted' ;;
-      *) echo '@@state starting'; printf '@@replay %s\n' "$(tr -c '[:print:]\n' '?' < "$log" 2> /dev/null | sed -n 's/.*redo in progress, elapsed time: .*current LSN: \([0-9A-F\/]*\).*/\1/p' | tail -n 1)" ;;
+      *) echo '@@state starting'; printf '@@replay %s\n' "$(pg cat "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed -n 's/.*redo in progress, elapsed time: .*current LSN: \([0-9A-F\/]*\).*/\1/p' | tail -n 1)" ;;
     esac ;;
   finish)
     [ "$(q 'SELECT pg_is_in_recovery()')" = f ] || fail "the restored cluster $VERSION/$CLUSTER is not a promoted primary"
@@ -83,26 +88,26 @@ case "$MODE" in
     dbs=$(q 'SELECT count(*) FROM pg_database WHERE datallowconn') || fail "the restored cluster does not answer"
     printf '@@sysid %s\n@@databases %s\n' "$sysid" "$dbs"
     # where recovery stopped, as the server logged it (times only)
-    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*recovery stopping \(before\|after\) commit of transaction [0-9]*, time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@stopped \1 \2/p' | tail -n 1
-    tr -c '[:print:]\n' '?' < "$log" | sed -n 's/.*last completed transaction was at log time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@last \1/p' | tail -n 1
+    pg cat "$log" | tr -c '[:print:]\n' '?' | sed -n 's/.*recovery stopping \(before\|after\) commit of transaction [0-9]*, time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@stopped \1 \2/p' | tail -n 1
+    pg cat "$log" | tr -c '[:print:]\n' '?' | sed -n 's/.*last completed transaction was at log time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@last \1/p' | tail -n 1
     {
       printf "# ironclad pitr restore of %s (base %s, to %s), promoted %s\n" "$SOURCE" "$BASE" "${TARGET:-the end of the archive}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
       printf "archive_mode = off\nport = %s\n" "$PGPORT"
-    } > "$marker.tmp" && chmod 644 "$marker.tmp" && mv "$marker.tmp" "$marker"
+    } | put "$marker" || fail "cannot write $marker"
     mkdir -p "$(dirname "$PIN")" && chmod 700 "$(dirname "$PIN")"
     printf '{"cluster":"%s","version":%s,"port":%s,"data_directory":"%s","system_identifier":"%s","restored_from":"%s","base":"%s","target":"%s","pinned_at":"%s"}\n' \
       "$CLUSTER" "$VERSION" "$PGPORT" "$data" "$sysid" "$SOURCE" "$BASE" "${TARGET:-latest}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$PIN.tmp" && mv "$PIN.tmp" "$PIN"
-    rm -rf "$WALDIR" "$STAGE" ;;
+    pg rm -rf "$WALDIR" "$STAGE" ;;
   drop)
     # (the version of an interrupted restore is the one its configuration folder has)
     for c in /etc/postgresql/*/"$CLUSTER"; do [ -d "$c" ] || continue; VERSION=$(basename "$(dirname "$c")"); done
     bin=/usr/lib/postgresql/$VERSION/bin conf=/etc/postgresql/$VERSION/$CLUSTER data=/var/lib/postgresql/$VERSION/$CLUSTER
     log=/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log marker=$conf/conf.d/ironclad-pitr.conf
     if [ -f "$marker" ] && grep -q '^# ironclad pitr restore of ' "$marker"; then
-      tail -n 8 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'
+      pg tail -n 8 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'
       pg_dropcluster --stop "$VERSION" "$CLUSTER" > /dev/null 2>&1 || { running && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate stop > /dev/null 2>&1; pg_dropcluster "$VERSION" "$CLUSTER" > /dev/null 2>&1; } || true
       rm -f "$PIN"
     fi
-    rm -rf "$WALDIR" "$STAGE" ;;
+    pg rm -rf "$WALDIR" "$STAGE" ;;
   *) fail "unknown mode $MODE" ;;
 esac

@@ -41,6 +41,15 @@ async function main() {
 
   const store: Host = { name: 'store', address: '10.0.0.2', ssh: { port: 22 }, backup_store: { path: '/srv/b', user: 'ironclad-backup' } } as unknown as Host;
   const stage = join(dir, 'stage', 'pitr_t');
+  /** The stage's parent as on a host: postgres' own folder (/var/lib/postgresql), where postgres may plant links. */
+  const freshStage = () => {
+    rmSync(join(dir, 'stage'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'stage'), { mode: 0o700 });
+    chownSync(join(dir, 'stage'), uid, gid);
+  };
+  /** A file only root may read or write, which a root write through a planted link would change. */
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'root only\n', { mode: 0o600 });
   const run = (name: string) => {
     const script = fetchScript({ store, source: 'db', cluster: 'pitr_t', what: { mode: 'base', id: '20261203T020000Z' } })
       .replace(/^STAGE='[^']*'$/m, `STAGE='${stage}'`)
@@ -48,7 +57,7 @@ async function main() {
       .replace(/^IDENTITY=.*$/m, `IDENTITY='${join(dir, 'identity')}'`)
       .replace(/^store\(\) \{\n[\s\S]*?\n\}$/m, `store() { cat '${join(dir, name)}'; }`);
     if (!script.includes(`cat '${join(dir, name)}'`)) throw new Error('the store function was not replaced');
-    rmSync(join(dir, 'stage'), { recursive: true, force: true });
+    freshStage();
     return spawnSync('sh', ['-c', script], { encoding: 'utf8' });
   };
 
@@ -58,13 +67,14 @@ async function main() {
     mkdirSync(join(dir, 'wal'));
     for (const n of names) execFileSync('sh', ['-c', 'head -c "$1" /dev/urandom | tee "$2.plain" | gzip -1 | age -r "$3" > "$2"', 'sh', String(n.endsWith('5') ? SEG - 1 : SEG), join(dir, 'wal', n), recipient]);
     const waldir = join(dir, 'stage', 'pitr_t.wal');
-    const wal = (segments: string[]) => {
+    const wal = (segments: string[], plant?: () => void) => {
       const script = fetchScript({ store, source: 'db', cluster: 'pitr_t', what: { mode: 'wal', segments, segSize: SEG } })
         .replace(/^WALDIR='[^']*'$/m, `WALDIR='${waldir}'`)
         .replace(/^PROGRESS='[^']*'$/m, `PROGRESS='${join(dir, 'progress')}'`)
         .replace(/^IDENTITY=.*$/m, `IDENTITY='${join(dir, 'identity')}'`)
         .replace(/^store\(\) \{\n[\s\S]*?\n\}$/m, `store() { cat '${join(dir, 'wal')}/'"$4"; }`);
-      rmSync(join(dir, 'stage'), { recursive: true, force: true });
+      freshStage();
+      plant?.();
       return spawnSync('sh', ['-c', script], { encoding: 'utf8' });
     };
     const good = names.filter((n) => !n.endsWith('5'));
@@ -79,6 +89,29 @@ async function main() {
     const missing = wal([...good, '00000001000000000000000F']);
     t.equal(missing.status, 1);
     t.match(missing.stderr, /WAL segment 00000001000000000000000F could not be fetched/);
+
+    // postgres (or code running as it) plants each temp name as a link to a file of root's: root never writes through it
+    const planted = wal(good, () => {
+      execFileSync('runuser', ['-u', 'postgres', '--', 'mkdir', '-m', '700', waldir]);
+      for (const n of good) execFileSync('runuser', ['-u', 'postgres', '--', 'ln', '-s', victim, join(waldir, `.${n}.tmp`)]);
+    });
+    t.equal(planted.status, 0, planted.stderr);
+    t.equal(execFileSync('cat', [victim], { encoding: 'utf8' }), 'root only\n', 'the link\'s target is unchanged');
+    t.equal(execFileSync('stat', ['-c', '%U %a', victim], { encoding: 'utf8' }), 'root 600\n', 'and still root\'s');
+    for (const n of good) t.ok(execFileSync('cmp', [join(waldir, n), join(dir, 'wal', `${n}.plain`)]).length === 0, `${n} whole, a file of its own`);
+    t.equal(execFileSync('find', [waldir, '-type', 'l'], { encoding: 'utf8' }), '', 'no link left');
+
+    // the stage's parent itself a link to a folder of root's: postgres cannot make the WAL folder there; nothing is written
+    const rootOnly = join(dir, 'root-only');
+    mkdirSync(rootOnly, { mode: 0o700 });
+    const climbed = wal(good, () => {
+      rmSync(join(dir, 'stage'), { recursive: true });
+      symlinkSync(rootOnly, join(dir, 'stage'));
+    });
+    t.equal(climbed.status, 1);
+    t.match(climbed.stderr, /postgres cannot make .*pitr_t\.wal/);
+    t.same(readdirSync(rootOnly), [], 'nothing made in root\'s folder');
+    rmSync(join(dir, 'stage'));
   });
 
   await t.test('a base backup: unpacked by postgres, its facts printed', async (t) => {
