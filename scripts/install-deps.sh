@@ -11,8 +11,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 apt-get install -y -q --no-install-recommends \
   git postgresql postgresql-15 postgresql-client-15 postgresql-contrib \
   openssh-server openssh-client rsync iproute2 shellcheck procps psmisc util-linux bsdutils ca-certificates
-# age encrypts backups for their recipients; sudo lets the backup store's restricted account ask root for a commit.
-apt-get install -y -q --no-install-recommends age sudo
+# age encrypts backups for their recipients; zstd compresses the point-in-time archive; sudo lets the backup store's restricted account ask root for a commit.
+apt-get install -y -q --no-install-recommends age zstd sudo
 # strace: a test proves the store fsyncs every file and folder of a backup before it answers (test/backup/store.test.ts).
 apt-get install -y -q --no-install-recommends strace
 # b3sum: images compare and repair hash with BLAKE3 where both sides have it (SHA-256 otherwise).

@@ -28,8 +28,9 @@ export function hostChanges(args: { role: HostRole; state: BackupState; gate: st
   const { role, state } = args;
   const { host, store } = role;
   const out: (Change | undefined)[] = [];
-  const tools = [!state.rsync && 'rsync', !state.age && 'age'].filter((t): t is string => Boolean(t));
-  if (tools.length) out.push({ operation: 'backup', description: `install ${tools.join(', ')} (resumable transfers; encryption at rest)`, commands: [apt(tools)] });
+  // (a host that restores decompresses the store's point-in-time archive, which zstd compresses)
+  const tools = [!state.rsync && 'rsync', !state.age && 'age', role.restores && !state.zstd && 'zstd'].filter((t): t is string => Boolean(t));
+  if (tools.length) out.push({ operation: 'backup', description: `install ${tools.join(', ')} (resumable transfers; encryption at rest${tools.includes('zstd') ? '; the archive\'s compression' : ''})`, commands: [apt(tools)] });
   if (store && !state.publicKey)
     out.push({ operation: 'backup', description: `create ${host.name}'s backup key ${PATHS.key} (it can only add ${host.name}'s backups to ${store.name})`, commands: [{ kind: 'sh', script: keygen(PATHS.key, `ironclad-backup@${host.name}`) }] });
   if (role.restores && !state.refreshKey)

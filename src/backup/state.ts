@@ -14,6 +14,7 @@ export interface BackupState {
   files: Record<string, string | null>;
   rsync: boolean;
   age: boolean;
+  zstd: boolean;
   sudo: boolean;
   systemd: boolean;
   storeUser: { exists: boolean; home: string | null; authorizedKeys: string | null };
@@ -54,7 +55,7 @@ export function backupStateCommands(host: Host, clients: string[] = []): { name:
     { name: 'pubkey', command: `cat ${PATHS.key}.pub 2>/dev/null || exit 1` },
     { name: 'refreshkey', command: `cat ${PATHS.refreshKey}.pub 2>/dev/null || exit 1` },
     { name: 'agekey', command: `[ -f ${PATHS.identity} ] || exit 1; age-keygen -y ${PATHS.identity}` },
-    { name: 'tools', command: 'for t in rsync age sudo; do command -v $t >/dev/null && echo $t; done; [ -d /run/systemd/system ] && echo systemd; true' },
+    { name: 'tools', command: 'for t in rsync age zstd sudo; do command -v $t >/dev/null && echo $t; done; [ -d /run/systemd/system ] && echo systemd; true' },
     ...Object.entries(WATCHED).map(([name, p]) => ({ name: `file_${name}`, command: `[ -f ${p} ] || exit 1; cat ${p}` })),
   ];
   if (user) {
@@ -85,6 +86,7 @@ export function parseBackupState(sections: Map<string, { code: number; stdout: s
     files,
     rsync: has('rsync'),
     age: has('age'),
+    zstd: has('zstd'),
     sudo: has('sudo'),
     systemd: has('systemd'),
     storeUser: su === null ? { exists: false, home: null, authorizedKeys: null } : { exists: true, home: home.trim() || null, authorizedKeys: keys.join('\n') },

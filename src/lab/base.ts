@@ -23,7 +23,7 @@ export const BASE_RECIPE = {
   suite: 'bookworm',
   mirror: 'http://deb.debian.org/debian',
   // what a small real server has before ironclad touches it: systemd as init, sshd, cron, sudo, age, openssl
-  include: ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'cron', 'sudo', 'age', 'openssl', 'less'],
+  include: ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'cron', 'sudo', 'age', 'zstd', 'openssl', 'less'],
   cached: ['postgresql-15', 'postgresql-client-15', 'postgresql-common', 'postgresql-client-common', 'rsync'],
   // timers that would only fail without a mirror (and wake every host): masked
   masked: ['apt-daily.timer', 'apt-daily-upgrade.timer', 'e2scrub_all.timer', 'fstrim.timer'],

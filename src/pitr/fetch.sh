@@ -6,7 +6,7 @@
 #   base      base backup ID, decrypted and unpacked by postgres into STAGE/data (a new folder); only plain files
 #             and folders are accepted; prints @@version, @@segsize, @@sysid, @@label LSN TLI (checked by the caller)
 #   wal       SEGMENTS into WALDIR (postgres' own), four at a time, each decrypted to a temp name, its size checked,
-#             then renamed; one already there is kept (a resumed fetch)
+#             then renamed; one already there is kept (a resumed fetch); progress in PROGRESS.wal (the base's beside it)
 #   partial   segment ID as the store is still receiving it (zero-padded), or its archived copy once complete
 #             (@@partial yes, or @@partial no REASON)
 #   commits   the newest commit time in segment ID of WALDIR (pg_waldump), @@commit TIME or @@commit none
@@ -23,21 +23,23 @@ store() {
     -o UserKnownHostsFile=/var/lib/ironclad/known_hosts -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 "$STORE" "$@"
 }
 pg() { runuser -u postgres -- "$@"; }
+# the store compresses with zstd (gzip before, and on a store without zstd): zstd -d reads both
+if command -v zstd > /dev/null; then UNZ='zstd -d -q -c'; else UNZ='gzip -d'; fi
 cd / || exit 1
 [ -r "$IDENTITY" ] || fail "this host holds no age identity ($IDENTITY): it does not restore $SRC (ironclad apply makes it a restorer)"
 
-# one encrypted stream from the store, decrypted (root: the identity) then decompressed by postgres into $1, a new
+# one encrypted stream from the store, decrypted (root: the identity) then decompressed ($UNZ) by postgres into $1, a new
 # file in postgres' folder (made exclusively: whatever stood there is removed first, a link is never followed);
 # fails when any stage failed
 fetch_to() {
   out=$1; shift
   rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
   { store "$@" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } |
-    { pg sh -c 'rm -f "$1" && set -C && exec gzip -d > "$1"' sh "$out" 2> "$rc/gz.err" || echo $? > "$rc/gz"; }
+    { pg sh -c 'rm -f "$1" && set -C && exec $2 > "$1"' sh "$out" "$UNZ" 2> "$rc/gz.err" || echo $? > "$rc/gz"; }
   why=''
   [ ! -e "$rc/ssh" ] || why="the store refused or failed: $(tail -n 1 "$rc/err")"
   [ -n "$why" ] || [ ! -e "$rc/age" ] || why="cannot decrypt with this host's identity: $(tail -n 1 "$rc/age.err")"
-  [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="not a complete gzip stream: $(tail -n 1 "$rc/gz.err")"
+  [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="not a complete compressed stream: $(tail -n 1 "$rc/gz.err")"
   rm -rf "$rc"
   [ -z "$why" ] || { printf '%s\n' "$why" >&2; return 1; }
 }
@@ -51,12 +53,12 @@ case "$MODE" in
     rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
     # the archive is unpacked by postgres (never root) into its own new folder, and checked before anything reads it
     { store pitr-get "$SRC" base "$ID" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { dd bs=1M status=progress 2> "$PROGRESS" || echo $? > "$rc/dd"; } |
-      { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } | { gzip -d 2> "$rc/gz.err" || echo $? > "$rc/gz"; } |
+      { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } | { $UNZ 2> "$rc/gz.err" || echo $? > "$rc/gz"; } |
       { runuser -u postgres -- tar -x -f - -C "$STAGE/data" --no-same-owner --no-same-permissions 2> "$rc/tar.err" || echo $? > "$rc/tar"; }
     why=''
     [ ! -e "$rc/ssh" ] || why="the store refused base backup $ID: $(tail -n 1 "$rc/err")"
     [ -n "$why" ] || [ ! -e "$rc/age" ] || why="cannot decrypt base backup $ID with this host's identity: $(tail -n 1 "$rc/age.err")"
-    [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="base backup $ID is not a complete gzip stream: $(tail -n 1 "$rc/gz.err")"
+    [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="base backup $ID is not a complete compressed stream: $(tail -n 1 "$rc/gz.err")"
     [ -n "$why" ] || [ ! -e "$rc/tar" ] || why="unpacking base backup $ID failed: $(tail -n 2 "$rc/tar.err" | tr '\n' ' ')"
     rm -rf "$rc"
     [ -z "$why" ] || { pg rm -rf "$STAGE"; fail "$why"; }
@@ -91,7 +93,7 @@ case "$MODE" in
       if [ $((n % 4)) = 0 ] || [ "$n" = "$total" ]; then
         wait
         [ ! -s "$errs" ] || { why=$(head -n 3 "$errs" | tr '\n' ' '); rm -f "$errs"; fail "$why"; }
-        printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.tmp" && mv "$PROGRESS.tmp" "$PROGRESS"
+        printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.wal.tmp" && mv "$PROGRESS.wal.tmp" "$PROGRESS.wal"
       fi
     done
     rm -f "$errs" ;;

@@ -85,7 +85,7 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
   const bs = store.backup_store!;
   const version = Math.max(15, ...clients.map((c) => c.postgres!.version));
   const out: (Change | undefined)[] = [];
-  const missing = [!state.tools.receivewal && `postgresql-client-${version}`, !state.tools.waldump && `postgresql-${version}`, !state.tools.age && 'age', !state.tools.sudo && 'sudo'].filter((x): x is string => Boolean(x));
+  const missing = [!state.tools.receivewal && `postgresql-client-${version}`, !state.tools.waldump && `postgresql-${version}`, !state.tools.age && 'age', !state.tools.zstd && 'zstd', !state.tools.sudo && 'sudo'].filter((x): x is string => Boolean(x));
   if (missing.length)
     out.push({
       operation: OP,

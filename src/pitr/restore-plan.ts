@@ -100,8 +100,9 @@ function checkBase(raw: unknown, host: string, where: string): BaseBackup {
  *  (the WAL index), `file NAME.gz.age` (what the archive holds), `partial SEGMENT LAST_COMMIT`. A segment counts only
  *  when the index lists it and its file is there. Anything else, or any field that is not what the contract says, is
  *  refused with its line number: nothing of the list is used then. */
-export function parseList(text: string, host: string): { bases: BaseBackup[]; wal: WalEntry[]; partial: { segment: string; last_commit: string | null } | null } {
+export function parseList(text: string, host: string): { bases: BaseBackup[]; wal: WalEntry[]; partial: { segment: string; last_commit: string | null } | null; segSize: number | null } {
   const bases: BaseBackup[] = [];
+  const sizes = new Set<bigint>(); // each index line's END - START: the host's segment size, as the store computed it
   const wal = new Map<string, WalEntry>();
   const files = new Set<string>();
   let partial: { segment: string; last_commit: string | null } | null = null;
@@ -130,6 +131,7 @@ export function parseList(text: string, host: string): { bases: BaseBackup[]; wa
       case 'wal':
         if (f.length !== 5 || !SEGMENT.test(f[0]) || !LSN.test(f[1]) || !LSN.test(f[2]) || !/^\d{1,12}$/.test(f[4])) throw new Error(`${where}: not a WAL index line (SEGMENT START_LSN END_LSN LAST_COMMIT BYTES)`);
         wal.set(f[0], { segment: f[0], last_commit: commitOf(f[3], where), bytes: Number(f[4]) });
+        sizes.add(lsnValue(f[2]) - lsnValue(f[1]));
         return;
       case 'file':
         if (f.length !== 1 || !/^([0-9A-F]{24}|[0-9A-F]{8}\.history)\.gz\.age$/.test(f[0])) throw new Error(`${where}: not an archived file name`);
@@ -145,7 +147,9 @@ export function parseList(text: string, host: string): { bases: BaseBackup[]; wa
   });
   if (new Set(bases.map((b) => b.id)).size !== bases.length) throw new Error(`the store's pitr list of ${host} names a base backup twice`);
   const present = [...wal.values()].filter((w) => files.has(w.segment));
-  return { bases: bases.sort((a, b) => a.id.localeCompare(b.id)), wal: present.sort((a, b) => a.segment.localeCompare(b.segment)), partial };
+  const [size, ...more] = [...sizes];
+  if (more.length || (size !== undefined && !validSegSize(Number(size)))) throw new Error(`the store's pitr list of ${host}: its WAL index lines do not span one segment size PostgreSQL has`);
+  return { bases: bases.sort((a, b) => a.id.localeCompare(b.id)), wal: present.sort((a, b) => a.segment.localeCompare(b.segment)), partial, segSize: size === undefined ? null : Number(size) };
 }
 
 /** The base backup to start from: the newest that ended at or before the target (the newest of all for latest). */

@@ -2,13 +2,11 @@
 // from the store with its own read key and identity (the database host is never contacted: it may be dead), makes a
 // new cluster of them on a port no cluster of that host has, recovers it to the target, promotes it and checks it.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
-import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
-import { tail } from '../executor/run.js';
 import type { Host } from '../inventory/types.js';
-import { watchProgress } from '../images/progress.js';
-import { chooseBase, isoMs, lsnValue, parseList, planWal, segmentNumber, type BaseBackup, type Target } from './restore-plan.js';
-import { checkFetchedBase, fetchScript, pgTimeToIso, restorePaths, restoreScript, tags, type FetchMode } from './restore-scripts.js';
+import { fetchForRestore, step, withProgress } from './restore-fetch.js';
+import { chooseBase, isoMs, lsnValue, parseList, segmentNumber, type BaseBackup, type Target } from './restore-plan.js';
+import { fetchScript, pgTimeToIso, restoreScript, tags, type FetchMode } from './restore-scripts.js';
 
 /** What a restore made and what its data represents. */
 export interface RestoreResult {
@@ -65,23 +63,6 @@ export function freePort(stdout: string): number {
   throw new OperationError('no free port between 5433 and 5999 for the restored cluster');
 }
 
-async function step(conn: Connector, script: string, what: string, timeoutMs = 6 * 3600_000): Promise<string> {
-  const r = await conn.run(script, { timeoutMs });
-  if (r.code === 3) throw new SafetyRefusal(`${conn.host}: ${tail(r.stderr).trim()}`);
-  if (r.code !== 0) throw new OperationError(`${conn.host}: ${what} failed (exit ${r.code})\n${tail(r.stderr || r.stdout)}`);
-  return r.stdout;
-}
-
-/** Fetch with a progress line on a terminal: bytes, rate and time left. */
-async function withProgress<T>(args: RestoreArgs, label: string, read: () => Promise<string>, work: () => Promise<T>): Promise<T> {
-  const w = args.progress && watchProgress({ labels: [label], read, out: args.progress, intervalMs: 1000 });
-  try {
-    return await work();
-  } finally {
-    w?.stop();
-  }
-}
-
 /** Run the restore; on a failure after anything was made on the host, what this restore made is removed. */
 export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   const started = Date.now();
@@ -111,60 +92,28 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   };
   try {
     args.log(`${args.to.name}: base backup ${base.id} (ended ${base.end_time}, ${base.bytes} bytes encrypted) into cluster ${cluster} on port ${args.port}`);
-    const p = restorePaths(cluster);
-    const baseOut = await withProgress(args, 'base', async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${shq(p.progress)} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`, () =>
-      fetch({ mode: 'base', id: base.id }, `fetching base backup ${base.id}`),
-    );
-    const fetched = checkFetchedBase(baseOut, base);
-    version = fetched.version;
-    const { segSize } = fetched;
-    await conn.run(`rm -f ${shq(p.progress)}`);
-    let plan = planWal({ base, wal: list.wal, segSize, target: args.target });
-    if (plan.problem) throw new SafetyRefusal(`${source}'s archive cannot give this restore: ${plan.problem}`);
-    const getWal = (segments: string[]) => withProgress(args, 'wal', async () => (await conn.run(`cat ${shq(p.progress)} 2>/dev/null`)).stdout, () => fetch({ mode: 'wal', segments, segSize }, `fetching ${segments.length} WAL segments`));
-    args.log(`${args.to.name}: ${plan.segments.length} WAL segments${plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB`);
-    await getWal(plan.segments);
-    let partial = false;
-    const getPartial = async (segment: string) => {
-      const answer = tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial ?? 'no';
-      if (!answer.startsWith('yes')) args.log(`${args.to.name}: no partial segment ${segment} from the store (${answer.replace(/^no ?/, '') || 'none'}): the restore ends with the last completed segment`);
-      return answer.startsWith('yes');
-    };
-    if (plan.partial) partial = await getPartial(plan.partial);
-    // the target is set only when the WAL holds a commit after it (else recovery would end before it: the end it is)
-    let useTarget = false;
-    if (args.target.kind === 'time') {
-      const newest = async (segment: string) => pgTimeToIso(tags(await fetch({ mode: 'commits', segment }, 'reading commit times')).commit);
-      const lastSeg = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
-      let t = lastSeg ? await newest(lastSeg) : null;
-      if (!plan.partial && !(t && isoMs(t)! > args.target.ms)) {
-        // the store's index said a later commit is there and the segment itself says otherwise: take the archive to its end
-        plan = planWal({ base, wal: list.wal, segSize, target: { kind: 'latest' } });
-        await getWal(plan.segments);
-        partial = plan.partial ? await getPartial(plan.partial) : false;
-        const end = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
-        t = end ? await newest(end) : null;
-      }
-      useTarget = Boolean(t && isoMs(t)! > args.target.ms);
-      if (!useTarget) args.log(`${args.to.name}: the archive holds no commit after ${args.target.text}: recovering to its end`);
-    }
-    const target = useTarget && args.target.kind === 'time' ? args.target.text : null;
+    const got = await fetchForRestore({ conn, store: args.store, source, cluster, target: args.target, base, list, log: args.log, progress: args.progress });
+    version = got.version;
+    const { plan, partial, segSize } = got;
+    const target = got.useTarget && args.target.kind === 'time' ? args.target.text : null;
     const point = args.target.kind === 'point' ? args.target.name : undefined;
     const script = (mode: 'make' | 'status' | 'finish') => restoreScript({ mode, version, cluster, port: args.port, source, base: base.id, target, point });
-    await conn.run(`rm -f ${shq(p.progress)}`);
     made = true;
+    const made0 = Date.now();
     await step(conn, script('make'), 'making the restored cluster');
+    args.log(`${args.to.name}: cluster ${cluster} made and recovering, in ${((Date.now() - made0) / 1000).toFixed(1)} s`);
     const total = plan.segments.length + (partial ? 1 : 0);
     const fromLsn = lsnValue(base.start_lsn);
     const lastSegno = total ? segmentNumber(partial ? plan.partial! : plan.segments[plan.segments.length - 1], segSize).segno : 0n;
     const endBytes = Number((lastSegno + 1n) * BigInt(segSize) - fromLsn);
     let state: Record<string, string> = {};
-    await withProgress(args, 'replay', async () => `copying 0 1 ${state.replay && /^[0-9A-F]+\/[0-9A-F]+$/.test(state.replay) ? Math.max(0, Number(lsnValue(state.replay) - fromLsn)) : 0} ${endBytes}`, async () => {
+    const t0 = Date.now();
+    await withProgress(args.progress, ['replay'], async () => `copying 0 1 ${state.replay && /^[0-9A-F]+\/[0-9A-F]+$/.test(state.replay) ? Math.max(0, Number(lsnValue(state.replay) - fromLsn)) : 0} ${endBytes}`, async () => {
       const deadline = Date.now() + (args.timeoutS ?? 6 * 3600) * 1000;
       for (;;) {
         const out = await step(conn, script('status'), 'watching recovery');
         state = tags(out);
-        if (state.state === 'promoted') return;
+        if (state.state === 'promoted') return args.log(`${args.to.name}: the WAL replayed and the cluster promoted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         if (state.state === 'down') {
           const lines = out.split('\n').filter((l) => l.startsWith('@@log ')).map((l) => `  ${l.slice(6)}`);
           throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery; the end of its log:\n${lines.join('\n')}`);

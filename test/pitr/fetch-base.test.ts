@@ -30,10 +30,11 @@ async function main() {
   writeFileSync(join(data, 'backup_label'), 'START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\nSTART TIMELINE: 1\n');
   execFileSync('age-keygen', ['-o', join(dir, 'identity')], { stdio: 'ignore' });
   const recipient = execFileSync('age-keygen', ['-y', join(dir, 'identity')], { encoding: 'utf8' }).trim();
-  /** tar (its arguments, then .) of the data directory, gzip, age: a base as the store keeps it. */
-  const seal = (name: string, tarArgs: string[] = []) =>
-    execFileSync('sh', ['-c', 'out=$1 dir=$2 to=$3; shift 3; tar -C "$dir" -czf - "$@" . | age -r "$to" > "$out"', 'sh', join(dir, name), data, recipient, ...tarArgs]);
-  seal('good.age');
+  /** tar (its arguments, then .) of the data directory, compressed (gzip as before 2026-12-03, or zstd), age: a base as the store keeps it. */
+  const seal = (name: string, tarArgs: string[] = [], squeeze = 'gzip -1') =>
+    execFileSync('sh', ['-c', 'out=$1 dir=$2 to=$3 z=$4; shift 4; tar -C "$dir" -cf - "$@" . | $z | age -r "$to" > "$out"', 'sh', join(dir, name), data, recipient, squeeze, ...tarArgs]);
+  seal('good.age', [], 'zstd -1 -q -c');
+  seal('good-gzip.age');
   symlinkSync('/etc/shadow', join(data, 'pg_hba.conf.link'));
   seal('link.age');
   rmSync(join(data, 'pg_hba.conf.link'));
@@ -61,11 +62,11 @@ async function main() {
     return spawnSync('sh', ['-c', script], { encoding: 'utf8' });
   };
 
-  await t.test('WAL segments: fetched four at a time, each whole or the fetch fails naming it', async (t) => {
+  await t.test('WAL segments (zstd, or gzip as before): fetched four at a time, each whole or the fetch fails naming it', async (t) => {
     const SEG = 1048576;
     const names = Array.from({ length: 6 }, (_, i) => `00000001000000000000000${i + 1}`);
     mkdirSync(join(dir, 'wal'));
-    for (const n of names) execFileSync('sh', ['-c', 'head -c "$1" /dev/urandom | tee "$2.plain" | gzip -1 | age -r "$3" > "$2"', 'sh', String(n.endsWith('5') ? SEG - 1 : SEG), join(dir, 'wal', n), recipient]);
+    for (const n of names) execFileSync('sh', ['-c', 'head -c "$1" /dev/urandom | tee "$2.plain" | $4 | age -r "$3" > "$2"', 'sh', String(n.endsWith('5') ? SEG - 1 : SEG), join(dir, 'wal', n), recipient, Number(n.slice(-1)) % 2 ? 'zstd -1 -q -c' : 'gzip -1']);
     const waldir = join(dir, 'stage', 'pitr_t.wal');
     const wal = (segments: string[], plant?: () => void) => {
       const script = fetchScript({ store, source: 'db', cluster: 'pitr_t', what: { mode: 'wal', segments, segSize: SEG } })
@@ -114,7 +115,10 @@ async function main() {
     rmSync(join(dir, 'stage'));
   });
 
-  await t.test('a base backup: unpacked by postgres, its facts printed', async (t) => {
+  await t.test('a base backup (zstd, or gzip as before): unpacked by postgres, its facts printed', async (t) => {
+    const old = run('good-gzip.age');
+    t.equal(old.status, 0, old.stderr);
+    t.match(old.stdout, /^@@label_lsn 0\/2000028$/m, 'a gzip base of before still restores');
     const r = run('good.age');
     t.equal(r.status, 0, r.stderr);
     t.match(r.stdout, /^@@version 15$/m);

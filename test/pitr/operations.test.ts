@@ -77,7 +77,7 @@ t.test('settings: max_slot_wal_keep_size from the inventory, 10GB by default', a
 const storeState = (over: Partial<PitrStoreState> = {}): PitrStoreState => ({
   files: { [PITR_PATHS.script]: renderPitrStore(store, [db]), [PITR_PATHS.cron]: renderPitrCron([db], false), [PITR_PATHS.unit]: null, [PITR_PATHS.sudoers]: renderPitrSudoers(store) },
   systemd: false,
-  tools: { receivewal: true, waldump: true, age: true, sudo: true },
+  tools: { receivewal: true, waldump: true, age: true, zstd: true, sudo: true },
   clients: { 'db-prod': { pgpass: `10.213.7.10:5432:*:ironclad_wal:${PW}\n`, recipients: '# db-prod\nage1xyz\n', receiving: true, hasBase: true } },
   pitrDir: 'root ironclad-backup 2750',
   ...over,
@@ -87,8 +87,8 @@ t.test('a store: each missing part is one change, a converged store none', async
   const run = (state: PitrStoreState, recipients: string | null = '# db-prod\nage1xyz\n') =>
     storeChanges({ store, clients: [db], state, passwords: new Map([['db-prod', archivingPassword(state, 'db-prod', 'b'.repeat(48))]]), recipients: new Map([['db-prod', recipients]]) });
   t.same(descr(run(storeState()).changes), [], 'converged');
-  const fresh = run(storeState({ files: {}, tools: { receivewal: false, waldump: false, age: true, sudo: true }, clients: {}, pitrDir: null }));
-  t.match(descr(fresh.changes), [/install postgresql-client-15, postgresql-15/, /make .*\/pitr root's/, /install the store's archiving script/, /let ironclad-backup have root encrypt/, /make db-prod's archiving password/, /install the age recipients of db-prod/, /install the receivers, base backups/, /start the WAL receiver of db-prod now/, /take the first base backup of db-prod/]);
+  const fresh = run(storeState({ files: {}, tools: { receivewal: false, waldump: false, age: true, zstd: false, sudo: true }, clients: {}, pitrDir: null }));
+  t.match(descr(fresh.changes), [/install postgresql-client-15, postgresql-15, zstd/, /make .*\/pitr root's/, /install the store's archiving script/, /let ironclad-backup have root encrypt/, /make db-prod's archiving password/, /install the age recipients of db-prod/, /install the receivers, base backups/, /start the WAL receiver of db-prod now/, /take the first base backup of db-prod/]);
   const pgpass = fresh.changes.find((c) => /archiving password/.test(c.description))!.commands[0];
   t.match(pgpass, { kind: 'upload', path: '/var/lib/ironclad/pitr/db-prod.pgpass', mode: '600', owner: 'root:root' });
   t.equal(pgpass.kind === 'upload' && pgpassPassword(pgpass.content), 'b'.repeat(48), 'the fresh password is written to the store');

@@ -38,6 +38,8 @@ t.test('the list: every line checked, a segment counts only when its file is the
   t.equal(l.wal.length, 7);
   t.equal(l.wal[1].last_commit, null, "'-': no commit in that segment");
   t.same(l.partial, { segment: '000000010000000000000009', last_commit: '2026-12-02T09:30:00Z' });
+  t.equal(l.segSize, MB16, "the segment size the store's index spans (a restore plans its WAL before the base arrives)");
+  t.equal(parseList(LIST.split('\n').filter((x) => !x.startsWith('wal ')).join('\n'), 'db').segSize, null, 'no index line: not known');
   const withoutFile = LIST.split('\n').filter((x) => x !== 'file 000000010000000000000004.gz.age').join('\n');
   t.notOk(parseList(withoutFile, 'db').wal.some((w) => w.segment === '000000010000000000000004'), 'indexed but missing from the archive: not there');
   const hostile: [string, RegExp][] = [
@@ -52,6 +54,8 @@ t.test('the list: every line checked, a segment counts only when its file is the
     ['rm -rf /', /not a line of the pitr list/],
     ['base {"id":', /not JSON/],
     [`${base('20261201T020000Z', '0/1', '0/2', '2026-12-01T00:00:00Z')}\n${base('20261201T020000Z', '0/1', '0/2', '2026-12-01T00:00:00Z')}`, /names a base backup twice/],
+    [`${wal(2, '-')[0]}\nwal 000000010000000000000003 0/3000000 0/5000000 - 1`, /do not span one segment size/],
+    ['wal 000000010000000000000002 0/2000000 0/2001000 - 1', /do not span one segment size/],
   ];
   for (const [text, why] of hostile) t.throws(() => parseList(text, 'db'), why, text.slice(0, 60));
 });

@@ -54,7 +54,7 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
   writeFileSync(join(conf, 'db1.recipients'), execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }));
   const run = (args: string[], env: Record<string, string> = {}) => spawnSync(script, args, { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', timeout: 120_000 });
   const status = () => JSON.parse(run(['status', 'db1']).stdout);
-  const decrypt = (file: string) => execFileSync('sh', ['-c', `age -d -i '${key}' '${file}' | gunzip`], { maxBuffer: 1 << 30 });
+  const decrypt = (file: string) => execFileSync('sh', ['-c', `age -d -i '${key}' '${file}' | zstd -d -q -c`], { maxBuffer: 1 << 30 });
   let receiver: ChildProcess | undefined;
   let receiverLog = '';
   const startReceiver = () => {

@@ -1,0 +1,118 @@
+// What a point-in-time restore fetches onto the restoring host: the base backup and the WAL after it, at once (two
+// streams from the store: the base's unpacking and the WAL's decryption share the host's cores), the WAL's end first
+// (its newest commit decides whether recovery stops at the target or at the archive's end).
+import { OperationError, SafetyRefusal } from '../core/errors.js';
+import { shq } from '../core/quote.js';
+import type { Connector } from '../connectors/types.js';
+import { tail } from '../executor/run.js';
+import type { Host } from '../inventory/types.js';
+import { watchProgress } from '../images/progress.js';
+import { isoMs, planWal, type BaseBackup, type parseList, type Target, type WalPlan } from './restore-plan.js';
+import { checkFetchedBase, fetchScript, pgTimeToIso, restorePaths, tags, type FetchMode } from './restore-scripts.js';
+
+/** Run a host script; exit 3 is a refusal, any other failure names `what`. */
+export async function step(conn: Connector, script: string, what: string, timeoutMs = 6 * 3600_000): Promise<string> {
+  const r = await conn.run(script, { timeoutMs });
+  if (r.code === 3) throw new SafetyRefusal(`${conn.host}: ${tail(r.stderr).trim()}`);
+  if (r.code !== 0) throw new OperationError(`${conn.host}: ${what} failed (exit ${r.code})\n${tail(r.stderr || r.stdout)}`);
+  return r.stdout;
+}
+
+/** `work` with a progress line on a terminal (bytes, rate and time left per label), nothing without one. */
+export async function withProgress<T>(out: NodeJS.WritableStream | undefined, labels: string[], read: (i: number) => Promise<string>, work: () => Promise<T>): Promise<T> {
+  const w = out && watchProgress({ labels, read, out, intervalMs: 1000 });
+  try {
+    return await work();
+  } finally {
+    w?.stop();
+  }
+}
+
+export interface FetchArgs {
+  conn: Connector;
+  store: Host;
+  source: string;
+  cluster: string;
+  target: Target;
+  base: BaseBackup;
+  list: ReturnType<typeof parseList>;
+  log: (line: string) => void;
+  progress?: NodeJS.WritableStream;
+}
+
+/** What was fetched: the base's version, the WAL plan, whether the partial segment came, and the recovery target. */
+export interface Fetched {
+  version: number;
+  segSize: number;
+  plan: WalPlan;
+  partial: boolean;
+  /** Recovery stops at the target time (the WAL holds a commit after it); else it goes to the archive's end. */
+  useTarget: boolean;
+}
+
+const secs = (ms: number) => `${((Date.now() - ms) / 1000).toFixed(1)} s`;
+
+/** Fetch the base and the WAL a restore needs into the host's stage (restorePaths), checked; the caller drops them on a failure. */
+export async function fetchForRestore(a: FetchArgs): Promise<Fetched> {
+  const { conn, base, target } = a;
+  const host = conn.host;
+  const p = restorePaths(a.cluster);
+  const fetch = (what: FetchMode, label: string) => step(conn, fetchScript({ store: a.store, source: a.source, cluster: a.cluster, what }), label);
+  const got: { base?: { version: number; segSize: number } } = {};
+  const getBase = async () => {
+    const t0 = Date.now();
+    got.base = checkFetchedBase(await fetch({ mode: 'base', id: base.id }, `fetching base backup ${base.id}`), base);
+    a.log(`${host}: base backup ${base.id} fetched, decrypted and unpacked in ${secs(t0)}`);
+    return got.base;
+  };
+  const readBase = async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${shq(p.progress)} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`;
+  const readWal = async () => (await conn.run(`cat ${shq(`${p.progress}.wal`)} 2>/dev/null`)).stdout;
+  // the segment size from the store's index: the WAL is planned, and fetched, while the base arrives (without an
+  // index line the base comes first and says it); the base's own word is checked against it below
+  const segSize = a.list.segSize ?? (await withProgress(a.progress, ['base'], readBase, getBase)).segSize;
+  let plan = planWal({ base, wal: a.list.wal, segSize, target });
+  if (plan.problem) throw new SafetyRefusal(`${a.source}'s archive cannot give this restore: ${plan.problem}`);
+  const beside = !got.base;
+  a.log(`${host}: ${plan.segments.length} WAL segments${plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB${beside ? ', fetched beside the base backup' : ''}`);
+  const getWal = (segments: string[]) => fetch({ mode: 'wal', segments, segSize }, `fetching ${segments.length} WAL segments`);
+  const getPartial = async (segment: string) => {
+    const answer = tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial ?? 'no';
+    if (!answer.startsWith('yes')) a.log(`${host}: no partial segment ${segment} from the store (${answer.replace(/^no ?/, '') || 'none'}): the restore ends with the last completed segment`);
+    return answer.startsWith('yes');
+  };
+  const newest = async (segment: string) => pgTimeToIso(tags(await fetch({ mode: 'commits', segment }, 'reading commit times')).commit);
+  const after = (t: string | null) => target.kind === 'time' && t !== null && isoMs(t)! > target.ms;
+  const wal = async () => {
+    const t0 = Date.now();
+    let t: string | null = null;
+    if (target.kind === 'time' && !plan.partial && plan.segments.length) {
+      // the segment the index says holds the first commit after the target, first: does it?
+      const last = plan.segments[plan.segments.length - 1];
+      await getWal([last]);
+      t = await newest(last);
+      // the store's index said a later commit is there and the segment itself says otherwise: the archive to its end
+      if (!after(t)) {
+        plan = planWal({ base, wal: a.list.wal, segSize, target: { kind: 'latest' } });
+        t = null;
+      }
+    }
+    await getWal(plan.segments);
+    const partial = plan.partial ? await getPartial(plan.partial) : false;
+    const end = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
+    if (target.kind === 'time' && t === null && end) t = await newest(end);
+    a.log(`${host}: ${plan.segments.length} WAL segments${partial ? ' and the partial one' : ''} fetched in ${secs(t0)}`);
+    return { partial, useTarget: after(t) };
+  };
+  // when one fails the other is cut short (its folder removed under it: its next write fails), and both end before the
+  // failure is reported (the caller then removes whatever they made)
+  const cut = <T>(x: Promise<T>) => x.catch(async (e: unknown) => {
+    await conn.run(`runuser -u postgres -- rm -rf ${shq(p.stage)} ${shq(p.waldir)}`).catch(() => undefined);
+    throw e;
+  });
+  const [w, b] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? readBase() : readWal()), () => Promise.allSettled([cut(wal()), beside ? cut(getBase()) : Promise.resolve(got.base!)]));
+  if (w.status === 'rejected' || b.status === 'rejected') throw b.status === 'rejected' ? b.reason : (w as PromiseRejectedResult).reason;
+  if (b.value.segSize !== segSize) throw new SafetyRefusal(`${host}: base backup ${base.id} has WAL segments of ${b.value.segSize} bytes; the store's index spans ${segSize}: the archive is not this base's`);
+  await conn.run(`rm -f ${shq(p.progress)} ${shq(`${p.progress}.wal`)}`);
+  if (target.kind === 'time' && !w.value.useTarget) a.log(`${host}: the archive holds no commit after ${target.text}: recovering to its end`);
+  return { version: b.value.version, segSize, plan, partial: w.value.partial, useTarget: w.value.useTarget };
+}
