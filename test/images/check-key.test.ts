@@ -1,10 +1,10 @@
 // The routine check's host-to-host key: the public key a (hostile) replica host proposes, the source's authorized_keys
 // line, the scanner entry point run for real with what a hostile replica can send, and apply's steps on both hosts.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { authorizedLine, checkKeyPaths, fromAddress, keyUnitsOf, ourLine, parsePublicKey, renderSourceEntry } from '../../src/images/check-key.js';
+import { authorizedKeysScript, authorizedLine, checkKeyPaths, fromAddress, keyUnitsOf, ourLine, parsePublicKey, renderSourceEntry } from '../../src/images/check-key.js';
 import { keyedPairs, replicaKeySteps, sourceKeySteps, type KeyFiles } from '../../src/images/check-key-steps.js';
 import type { Host, ImagePair } from '../../src/inventory/types.js';
 import { sourceTree } from './fixtures/trees.js';
@@ -170,4 +170,25 @@ t.test("apply's steps: the key made on the replica, the source waits for it, the
   t.match(source(files([[ENTRY, renderSourceEntry(PAIR, UNIT)]], [line, other]), KEY)[0], { commands: [{ stdin: `${line}\n` }] }, 'a line of ours no pair asks for goes');
   const gone = source(installed, KEY, []);
   t.same(gone.map((c) => c.commands.map((x) => (x.kind === 'sh' ? x.stdin ?? x.script : ''))), [[''], [`rm -f ${ENTRY}`]], 'removed with the check: no line of ours, no entry point');
+});
+
+t.test("the source's authorized_keys rewritten for real: every other line kept as it was, ours replaced, mode kept", async (t) => {
+  const dir = t.testdir({ bin: {}, home: { '.ssh': {} } });
+  const me = execFileSync('id', ['-un']).toString().trim();
+  // getent as the host answers it, with this test's home for the account
+  writeFileSync(join(dir, 'bin', 'getent'), `#!/bin/sh\necho "${me}:x:0:0::${join(dir, 'home')}:/bin/sh"\n`);
+  chmodSync(join(dir, 'bin', 'getent'), 0o755);
+  const file = join(dir, 'home', '.ssh', 'authorized_keys');
+  const lab = `ssh-ed25519 ${B64} ironclad-lab`;
+  const noEol = 'command="backup" ssh-ed25519 AAAAx no-newline-at-end';
+  writeFileSync(file, `${lab}\nssh-ed25519 AAAAold ${UNIT}\n# a comment ironclad-images-check-x is not at the end\nssh-ed25519 AAAAstale ironclad-images-check-gone\n${noEol}`);
+  chmodSync(file, 0o640);
+  const line = authorizedLine({ unit: UNIT, publicKey: KEY, from: '10.213.7.12' });
+  const run = (stdin: string) => execFileSync('sh', ['-c', authorizedKeysScript(me)], { input: stdin, env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin` } });
+  run(`${line}\n`);
+  t.equal(readFileSync(file, 'utf8'), `${lab}\n# a comment ironclad-images-check-x is not at the end\n${noEol}\n${line}\n`);
+  t.equal(statSync(file).mode & 0o777, 0o640, 'its mode kept');
+  run('');
+  t.equal(readFileSync(file, 'utf8'), `${lab}\n# a comment ironclad-images-check-x is not at the end\n${noEol}\n`, 'none of ours when none is wanted');
+  t.same(readdirSync(join(dir, 'home', '.ssh')), ['authorized_keys'], 'no temporary file left');
 });
