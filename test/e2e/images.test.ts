@@ -100,7 +100,7 @@ function checkedInventory(t: Test): string {
 }
 
 const changesOf = (plan: { hosts: { host: string; changes: { operation: string; description: string }[] }[] }, host: string) =>
-  plan.hosts.find((h) => h.host === host)?.changes.filter((c) => c.operation === 'images' || c.operation === 'deferred').map((c) => c.description) ?? [];
+  plan.hosts.find((h) => h.host === host)?.changes.filter((c) => c.operation === 'images' || (c.operation === 'deferred' && /check key/.test(c.description))).map((c) => c.description) ?? [];
 
 const KEY = '/var/lib/ironclad/images/keys/ironclad-images-check-uploads';
 const ENTRY = '/usr/local/sbin/ironclad-images-source-uploads';
@@ -169,13 +169,15 @@ t.test('the routine check as a job on the replica host, installed by apply with 
     [`${as} root@${source} 'op=probe; touch /tmp/pwned'`, 'a command after the words'],
     [`${as} root@${source} op=scan algo=sha256 mode=rehash root=/etc`, 'another tree'],
     [`${as} root@${source} op=scan algo=sha256 mode=rehash manifest=/tmp/pwned`, 'a path to write'],
-    [`${as} -tt root@${source}`, 'an interactive login'],
   ];
   for (const [cmd, what] of attacks) {
     const r = await lab.ssh(REPLICA.host, cmd);
     t.equal(r.code, 64, `${what}: refused by the entry point (${r.stderr.trim().split('\n').pop()})`);
     t.notMatch(r.stdout, /uid=/, `${what}: nothing ran`);
   }
+  const login = await lab.ssh(REPLICA.host, `echo 'id; touch /tmp/pwned' | ${as} -tt root@${source}`);
+  t.not(login.code, 0, `an interactive login: refused (${login.stderr.trim().replace(/\s+/g, ' ')})`);
+  t.notMatch(login.stdout, /uid=/, 'an interactive login: no shell');
   const sc = `-i ${KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${KEY}.known_hosts -o GlobalKnownHostsFile=/dev/null`;
   const copies: [string, string][] = [
     [`rm -f /tmp/stolen; scp ${sc} root@${source}:/etc/hostname /tmp/stolen`, 'scp (sftp) reading a file'],
