@@ -54,7 +54,7 @@ async function applyEstate(inv: Inventory, hosts: Host[], pool: ConnectionPool, 
     return { ...second, applied: [...first.applied, ...second.applied] };
   });
   const converged = hosts.filter((h) => applied.find((o) => o.host === h.name && o.ok && !o.value.refusals.length));
-  const checksError = await attempt(async () => mergeChanges(applied, await applyImageChecks(inv, converged, pool), (a, c) => a.applied.push(...c))); // routine image checks (no keys needed)
+  const checksError = await attempt(async () => mergeChanges(applied, await applyImageChecks(inv, converged, pool), (a, c) => a.applied.push(...c))); // routine image checks (and their own host-to-host keys)
   const wiringError = await attempt(async () => {
     mergeChanges(applied, await applyLinks(inv, converged, pool, gate), (a, c) => a.applied.push(...c));
     mergeChanges(applied, await applyPitr(inv, converged, pool), (a, c) => a.applied.push(...c)); // continuous archiving (needs the store's recipients: after the wiring)

@@ -1,7 +1,8 @@
 # ironclad images check, run by cron or a systemd timer on the replica's host (no Node.js): one run of a pair's
 # routine check, as `ironclad images check NAME` does it. Both trees are scanned where they live by scan.sh (the source's
-# over SSH with this host's own key, the source's host key checked; the script travels on stdin, the source's manifest
-# comes back gzipped), with BLAKE3 when both hosts have b3sum, else SHA-256 (openssl, else sha256sum); each run rehashes
+# by its entry point, check-source.sh, reached by source_call: over SSH with the pair's own key, whose only command there
+# is that entry point, the source's host key pinned; the source's manifest comes back gzipped), with BLAKE3 when both
+# hosts have b3sum, else SHA-256 (openssl, else sha256sum); each run rehashes
 # the slice verified longest ago (everything on a first run without a budget); the two sorted manifests are merged
 # here; the coverage state and the record are written where `images check`, `images compare` and `audit` read them.
 # Needs the settings above it (rendered from the inventory). Exit: 0 ok, 3 rot, a discrepancy or a coverage gap
@@ -20,10 +21,10 @@ if command -v flock >/dev/null 2>&1; then
   flock -n 8 || fail 'another check of this pair is running'
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ironclad-images-check.XXXXXX")
-remote_manifest=''
+scanned=''
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-  [ -z "$remote_manifest" ] || on_source "rm -f -- $remote_manifest" </dev/null >/dev/null 2>&1 || true
+  [ -z "$scanned" ] || source_call op=forget </dev/null >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -32,15 +33,11 @@ started=$(date -u +%s)
 
 # Which hash both hosts have.
 here_scan() { sh -c "$SCAN" ironclad-images "root=$REPLICA_ROOT" "$@"; }
-source_scan() { printf '%s' "$SCAN" | on_source "$SOURCE_SCAN $*"; }
-source_scan op=probe >"$work/sprobe" 2>"$work/err" || fail "cannot probe the source $SOURCE: $(tail -n 1 "$work/err")"
+source_call op=probe >"$work/sprobe" 2>"$work/err" </dev/null || fail "cannot probe the source $SOURCE: $(tail -n 1 "$work/err")"
 here_scan op=probe >"$work/rprobe" 2>"$work/err" || fail "cannot probe the replica $REPLICA_ROOT: $(tail -n 1 "$work/err")"
 algo=sha256
 if grep -q '^algos=.*blake3' "$work/sprobe" && grep -q '^algos=.*blake3' "$work/rprobe"; then algo=blake3; fi
 grep -q '^algos=.*sha256' "$work/sprobe" || [ "$algo" = blake3 ] || fail "no SHA-256 tool on the source $SOURCE"
-prefix=$(sed -n 's/^prefix=//p' "$work/sprobe" | head -n 1)
-case $prefix in /*) ;; *) fail "unexpected answer from the source's probe" ;; esac
-case $prefix in *[!A-Za-z0-9._/-]*) fail "the source's cache directory has a name this job does not pass on: $prefix" ;; esac
 
 # The slice plan from the coverage state (the same arithmetic as src/images/coverage.ts, in COVERAGE_AWK).
 now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -52,15 +49,16 @@ slices=$(num slices "$work/plan") slice=$(num slice "$work/plan") first=$(num fi
 if [ "$first" = 1 ]; then mode=rehash; set -- mode=rehash; else mode=slice; set -- mode=slice "slices=$slices" "slice=$slice"; fi
 
 # Both scans at once; then the source's manifest is fetched and both are merged in path order (MERGE_AWK).
-remote_manifest=$prefix.check-$$.manifest.gz
-source_scan op=scan "algo=$algo" "$@" "manifest=$remote_manifest" pack=gz >"$work/sstats" 2>"$work/serr" &
+scanned=1
+source_call op=scan "algo=$algo" "$@" </dev/null >"$work/sstats" 2>"$work/serr" &
 spid=$!
 rrc=0 src=0
 here_scan op=scan "algo=$algo" "$@" "manifest=$work/replica" pack=none >"$work/rstats" 2>"$work/rerr" || rrc=$?
 wait "$spid" || src=$?
 [ "$rrc" -eq 0 ] || fail "the replica's scan failed (exit $rrc): $(tail -n 1 "$work/rerr")"
 [ "$src" -eq 0 ] || fail "the source's scan on $SOURCE failed (exit $src): $(tail -n 1 "$work/serr")"
-on_source "cat -- $remote_manifest" </dev/null >"$work/source.gz" || fail "could not fetch the source's manifest from $SOURCE"
+source_call op=manifest </dev/null >"$work/source.gz" 2>"$work/err" || fail "could not fetch the source's manifest from $SOURCE: $(tail -n 1 "$work/err")"
+scanned=''
 gzip -dc <"$work/source.gz" >"$work/source" || fail "the source's manifest from $SOURCE is not whole"
 awk -v src="$work/source" "$MERGE_AWK" "$work/replica" >"$work/counts" 2>"$work/err" || fail "the manifests could not be merged: $(tail -n 1 "$work/err")"
 c() { num "$1" "$work/counts"; }

@@ -7,9 +7,10 @@ import { fileChange } from '../operations/diff.js';
 import type { Change } from '../operations/types.js';
 import { checkSpec } from './check-spec.js';
 import { coveragePath } from './check.js';
-import { CHECK_UNIT as UNIT, type ImageCheckJob } from './check-plan.js';
+import { CHECK_UNIT as UNIT, checkUnit, type ImageCheckJob } from './check-plan.js';
 import { recordPath } from './record.js';
-import { hostScript, sshArgs, type SshTarget } from './repair-script.js';
+import { sourceCallFunction } from './check-key.js';
+import { hostScript, type SshTarget } from './repair-script.js';
 import { scanScript } from './script.js';
 
 /** A job's files on its host; the unit name is the pair's with '.' as '_' (cron ignores files named with a dot). */
@@ -32,7 +33,7 @@ export function unitsOf(paths: string[]): string[] {
 /** The job script: the pair's settings and the scripts it runs, rendered (each value quoted by shq), then the body. */
 export function renderCheckJob(pair: ImagePair, source: SshTarget | null): string {
   const spec = checkSpec(pair.check, {});
-  const onSource = source ? `on_source() { ${sshArgs(source)} "$1"; }` : 'on_source() { sh -c "$1"; }';
+  const unit = checkUnit(pair.name);
   const vars: Record<string, string | number> = {
     PAIR: pair.name,
     SOURCE: `${pair.source.host}:${pair.source.path}`,
@@ -44,8 +45,8 @@ export function renderCheckJob(pair: ImagePair, source: SshTarget | null): strin
     COVERAGE: coveragePath(pair.name),
     ALERT: pair.check?.alert?.command ?? '',
     QUARANTINE_DAYS: pair.check?.quarantine_days ?? 30,
-    SOURCE_SCAN: `s=$(cat) && exec sh -c "$s" ironclad-images ${shq(`root=${pair.source.path}`)}`,
     SCAN: scanScript(),
+    ...(source ? {} : { UNIT: unit, SOURCE_ROOT: pair.source.path, SOURCE_SIDE: hostScript('check-source.sh') }),
     MERGE_AWK: hostScript('check-merge.awk'),
     COVERAGE_AWK: hostScript('check-coverage.awk'),
     REPAIR: hostScript('repair.sh'), // its prune: the replica's quarantine by age, as images check does
@@ -55,8 +56,8 @@ export function renderCheckJob(pair: ImagePair, source: SshTarget | null): strin
     "# shellcheck disable=SC2016,SC1003 # the scripts below are values in single quotes, expanded where they run",
     `# ironclad routine image check of ${pair.name}, rendered by \`ironclad apply\`. Do not edit: change the inventory.`,
     ...Object.entries(vars).map(([k, v]) => `${k}=${shqAlways(v)}`),
-    `# How the source's tree is reached: ${source ? "over SSH with this host's own key, the source's host key checked" : 'it is on this host'}.`,
-    onSource,
+    `# How the source's tree is reached: ${source ? "over SSH with this pair's own key, whose only command there is its scanner; the source's host key pinned" : 'it is on this host'}.`,
+    sourceCallFunction(unit, source),
     hostScript('check-job.sh'),
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import type { HashAlgo } from './types.js';
 const texts = new Map<string, string>();
 
 /** A host script of src/images, read once (from src/ also when running from dist/). */
-export function hostScript(name: 'repair.sh' | 'read.sh' | 'check-job.sh' | 'check-merge.awk' | 'check-coverage.awk'): string {
+export function hostScript(name: 'repair.sh' | 'read.sh' | 'check-job.sh' | 'check-source.sh' | 'check-merge.awk' | 'check-coverage.awk'): string {
   let text = texts.get(name);
   if (text === undefined) texts.set(name, (text = readFileSync(join(packageRoot(), 'src', 'images', name), 'utf8')));
   return text;

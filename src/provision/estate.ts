@@ -36,7 +36,7 @@ export async function planEstate(inv: Inventory, hosts: Host[], pool: Connection
   const planned = own ?? (await planAll(inv, hosts, pool, await tlsSource(inv, 'preview')));
   const reached = hosts.filter((h) => planned.find((o) => o.host === h.name)?.ok);
   const merge = (plans: { host: string; changes: Change[] }[]) => mergeChanges(planned, new Map(plans.map((l) => [l.host, l.changes])), (p, c) => p.changes.push(...c));
-  // the routine image checks need no key of another host: a wiring that cannot be planned leaves them, and the reverse
+  // the routine image checks (with keys of their own) do not depend on the backup wiring: one failing leaves the other
   const checksError = await attempt(async () => merge(await planImageChecks(inv, reached, pool)));
   const wiringError = await attempt(async () => {
     merge(await planLinks(inv, reached, pool, gate));

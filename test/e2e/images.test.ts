@@ -1,7 +1,9 @@
 // images compare between two lab hosts for real: each tree is scanned on its own host over SSH (host keys checked),
 // only manifests come back; every kind of discrepancy is found, the flipped bit included. Then the routine check:
 // apply installs its job and cron file on the replica's host, the job run by hand as cron runs it (no Node.js there)
-// writes what `images compare` and `audit` read, and apply removes it once the inventory no longer asks. Needs root.
+// writes what `images compare` and `audit` read, reaching the source with the key apply made for it (whose only
+// command there is the pair's scanner: a shell, another tree, scp and forwarding are refused), and apply removes it
+// all once the inventory no longer asks. Needs root.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { imagesFamily } from '../../scripts/images.js';
@@ -97,31 +99,50 @@ function checkedInventory(t: Test): string {
   return file;
 }
 
-const imageChanges = (plan: { hosts: { host: string; changes: { operation: string; description: string }[] }[] }) =>
-  plan.hosts.find((h) => h.host === REPLICA.host)?.changes.filter((c) => c.operation === 'images').map((c) => c.description) ?? [];
+const changesOf = (plan: { hosts: { host: string; changes: { operation: string; description: string }[] }[] }, host: string) =>
+  plan.hosts.find((h) => h.host === host)?.changes.filter((c) => c.operation === 'images' || (c.operation === 'deferred' && /check key/.test(c.description))).map((c) => c.description) ?? [];
 
-t.test('the routine check as a job on the replica host, installed by apply', { skip: unavailable }, async (t) => {
+const KEY = '/var/lib/ironclad/images/keys/ironclad-images-check-uploads';
+const ENTRY = '/usr/local/sbin/ironclad-images-source-uploads';
+
+t.test('the routine check as a job on the replica host, installed by apply with its own key', { skip: unavailable }, async (t) => {
   const lab = await withLab(t);
   const inv = checkedInventory(t);
-  const limit = ['--limit', REPLICA.host];
+  const limit = ['--limit', `${REPLICA.host},${SOURCE.host}`];
+  const source = lab.host(SOURCE.host).address;
   await lab.sshOk(SOURCE.host, buildTree(SOURCE.path, 'source'));
   await lab.sshOk(REPLICA.host, buildTree(REPLICA.path, 'source'));
-  await lab.sshOk(REPLICA.host, 'rm -f /var/lib/ironclad/images/uploads.*');
+  // no key but apply's: none of root's own on the replica, no line of ours on the source
+  await lab.sshOk(REPLICA.host, 'rm -f /var/lib/ironclad/images/uploads.* ~/.ssh/id_* ~/.ssh/known_hosts');
+  const scrub = async () => {
+    await lab.sshOk(SOURCE.host, `rm -f ${ENTRY}; sed -i '/ ironclad-images-check-/d' ~/.ssh/authorized_keys`);
+    await lab.sshOk(REPLICA.host, 'rm -rf /var/lib/ironclad/images/keys /usr/local/sbin/ironclad-images-check-* /etc/cron.d/ironclad-images-check-*');
+  };
+  await scrub();
+  t.teardown(scrub);
 
-  const plan = JSON.parse((await ironclad(['-i', inv, '--json', ...limit, 'plan'])).stdout);
-  t.match(imageChanges(plan), [/^install the routine image check of uploads \(\/usr\/local\/sbin\/ironclad-images-check-uploads\)$/, /^install its schedule \*-\*-\* 04:10:00 \(cron\)/], 'plan shows it');
-  const applied = await ironclad(['-i', inv, '--yes', ...limit, 'apply']);
-  t.match(await lab.sshOk(REPLICA.host, 'cat /etc/cron.d/ironclad-images-check-uploads'), /^10 4 \* \* \* root \/usr\/local\/sbin\/ironclad-images-check-uploads >\/var\/lib\/ironclad\/images\/uploads\.check\.log 2>&1$/m, `installed (apply exit ${applied.code}: ${applied.stderr.slice(-300)})`);
-  t.same(imageChanges(JSON.parse((await ironclad(['-i', inv, '--json', ...limit, 'plan'])).stdout)), [], 'a second plan: nothing to change for it');
+  const plan = await ironclad(['-i', inv, '--json', ...limit, 'plan']);
+  const planned = JSON.parse(plan.stdout);
+  t.match(changesOf(planned, REPLICA.host), [
+    `make the SSH key of the routine image check of uploads on backup-far (${KEY}, ed25519; its private half never leaves the host)`,
+    `install app-prod's host key for its check (from the inventory's known_hosts) (${KEY}.known_hosts)`,
+    /^install the routine image check of uploads \(\/usr\/local\/sbin\/ironclad-images-check-uploads\)$/,
+    /^install its schedule \*-\*-\* 04:10:00 \(cron\)/,
+  ], 'plan shows the key, the pinned host key, the job and its schedule on the replica');
+  t.match(changesOf(planned, SOURCE.host), [`install the scanner entry point of uploads's check, the only command its key runs (${ENTRY})`, /^waits for the check key of backup-far/], 'and on the source: the entry point, the line once the key is made');
+  const applied = await ironclad(['-i', inv, '--yes', '--json', ...limit, 'apply']);
+  t.equal(applied.code, 0, applied.stderr.slice(-500));
+  t.match(await lab.sshOk(REPLICA.host, 'cat /etc/cron.d/ironclad-images-check-uploads'), /^10 4 \* \* \* root \/usr\/local\/sbin\/ironclad-images-check-uploads >\/var\/lib\/ironclad\/images\/uploads\.check\.log 2>&1$/m, 'the job is scheduled');
+  const pub = (await lab.sshOk(REPLICA.host, `cat ${KEY}.pub`)).split(' ').slice(0, 2).join(' ');
+  t.equal(await lab.sshOk(SOURCE.host, 'grep " ironclad-images-check-" ~/.ssh/authorized_keys'), `restrict,from="${lab.host(REPLICA.host).address}",command="${ENTRY}" ${pub} ironclad-images-check-uploads\n`, "the source allows the replica's key for its scanner only, from its address");
+  t.equal(await lab.sshOk(REPLICA.host, `stat -c '%a %U' ${KEY} /var/lib/ironclad/images/keys`), '600 root\n700 root\n', 'the private half is root\'s alone');
+  t.equal(await lab.sshOk(REPLICA.host, `cat ${KEY}.known_hosts`), `${(readFileSync(lab.inventory.hosts.find((h) => h.name === SOURCE.host)!.ssh.known_hosts, 'utf8').split('\n').find((l) => l.includes(source)) ?? 'none')}\n`, "app-prod's host key, as the inventory's known_hosts has it");
+  const secret = (await lab.sshOk(REPLICA.host, `sed -n 2p ${KEY}`)).trim();
+  t.ok(secret.length > 40);
+  for (const out of [plan.stdout, plan.stderr, applied.stdout, applied.stderr]) t.notOk(out.includes(secret) || out.includes('PRIVATE KEY'), 'the private key is in no output');
+  const again = JSON.parse((await ironclad(['-i', inv, '--json', ...limit, 'plan'])).stdout);
+  t.same([changesOf(again, REPLICA.host), changesOf(again, SOURCE.host)], [[], []], 'a second plan: nothing to change for it on either host');
 
-  // The job reaches the source as images repair pulls: with backup-far's own key, app-prod's host key known.
-  const pub = await lab.sshOk(REPLICA.host, "rm -f ~/.ssh/id_ed25519*; ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519 && cat ~/.ssh/id_ed25519.pub");
-  await lab.sshOk(SOURCE.host, 'cat >> ~/.ssh/authorized_keys', { stdin: pub });
-  await lab.sshOk(REPLICA.host, 'cat >> ~/.ssh/known_hosts', { stdin: `${lab.host(SOURCE.host).address} ${await lab.sshOk(SOURCE.host, 'cat /etc/ssh/ssh_host_ed25519_key.pub')}` });
-  t.teardown(async () => {
-    await lab.sshOk(SOURCE.host, `grep -vxF -- ${shq(pub.trim())} ~/.ssh/authorized_keys >/tmp/ak; cat /tmp/ak >~/.ssh/authorized_keys; rm /tmp/ak`);
-    await lab.sshOk(REPLICA.host, 'rm -f ~/.ssh/id_ed25519* ~/.ssh/known_hosts');
-  });
   // as cron runs it, with a `node` first on its PATH that fails: lab hosts see this machine's Node.js, the job must not
   await lab.sshOk(REPLICA.host, "mkdir -p /tmp/no-node && printf '#!/bin/sh\\necho node was called >&2; exit 99\\n' >/tmp/no-node/node && chmod 755 /tmp/no-node/node");
   const asCron = 'cd / && env -i PATH=/tmp/no-node:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root SHELL=/bin/sh /usr/local/sbin/ironclad-images-check-uploads';
@@ -130,6 +151,7 @@ t.test('the routine check as a job on the replica host, installed by apply', { s
   t.equal(run.code, 0, run.stderr);
   t.notMatch(run.stderr, /node was called/);
   t.match(run.stdout, /^images check uploads \(app-prod:\/srv\/app\/uploads -> \/srv\/ironclad\/images\/uploads, (blake3|sha256)\): 67 equal, 0 discrepancies/);
+  t.equal(await lab.sshOk(SOURCE.host, 'ls ~/.cache/ironclad/images | grep -c manifest || true'), '0\n', 'no manifest left on the source');
   const audit = async () => (JSON.parse((await ironclad(['-i', inv, '--json', ...limit, 'audit'])).stdout).hosts as { findings: Finding[] }[]).flatMap((h) => h.findings);
   const first = await audit();
   t.match(first.find((f) => f.area === 'images' && f.subject === 'uploads'), { level: 'ok', message: '100% verified within 1 days, oldest 0 days ago' }, "the audit reads the job's record");
@@ -137,10 +159,54 @@ t.test('the routine check as a job on the replica host, installed by apply', { s
   const compared = await compare(t, { ...lab, inventoryFile: inv }, ['uploads']);
   t.match(compared.doc, { equal: 67, coverage: { verified_fraction: 1, days: 1 } }, "images compare carries the job's coverage");
 
+  // A hostile replica host holding the key gets the scanner of this one tree and nothing else.
+  const as = `ssh -i ${KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${KEY}.known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=5`;
+  t.match(await lab.sshOk(REPLICA.host, `${as} root@${source} op=probe`), /^algos=sha256/, 'the key works for what the job needs');
+  await lab.sshOk(SOURCE.host, 'rm -f /tmp/pwned');
+  const attacks: [string, string][] = [
+    [`echo 'touch /tmp/pwned; id' | ${as} root@${source} sh`, 'a shell'],
+    [`${as} root@${source} 'touch /tmp/pwned' </dev/null`, 'a command'],
+    [`${as} root@${source} 'op=probe; touch /tmp/pwned'`, 'a command after the words'],
+    [`${as} root@${source} op=scan algo=sha256 mode=rehash root=/etc`, 'another tree'],
+    [`${as} root@${source} op=scan algo=sha256 mode=rehash manifest=/tmp/pwned`, 'a path to write'],
+  ];
+  for (const [cmd, what] of attacks) {
+    const r = await lab.ssh(REPLICA.host, cmd);
+    t.equal(r.code, 64, `${what}: refused by the entry point (${r.stderr.trim().split('\n').pop()})`);
+    t.notMatch(r.stdout, /uid=/, `${what}: nothing ran`);
+  }
+  const login = await lab.ssh(REPLICA.host, `echo 'id; touch /tmp/pwned' | ${as} -tt root@${source}`);
+  t.not(login.code, 0, `an interactive login: refused (${login.stderr.trim().replace(/\s+/g, ' ')})`);
+  t.notMatch(login.stdout, /uid=/, 'an interactive login: no shell');
+  const sc = `-i ${KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${KEY}.known_hosts -o GlobalKnownHostsFile=/dev/null`;
+  const copies: [string, string][] = [
+    [`rm -f /tmp/stolen; scp ${sc} root@${source}:/etc/hostname /tmp/stolen`, 'scp (sftp) reading a file'],
+    [`rm -f /tmp/stolen; scp -O ${sc} root@${source}:/etc/hostname /tmp/stolen`, 'scp (legacy) reading a file'],
+    [`scp -O ${sc} /etc/hostname root@${source}:/tmp/pwned`, 'scp writing a file'],
+    [`echo 'get /etc/hostname /tmp/stolen' | sftp -b - ${sc} root@${source}`, 'sftp'],
+    [`${as} -W 127.0.0.1:22 root@${source}`, 'a forwarded connection (-W)'],
+    [`${as} -o ExitOnForwardFailure=yes -R 127.0.0.1:15999:127.0.0.1:22 root@${source} op=probe`, 'a remote port forward (-R)'],
+  ];
+  for (const [cmd, what] of copies) {
+    const r = await lab.ssh(REPLICA.host, cmd);
+    t.not(r.code, 0, `${what}: refused (${r.stderr.trim().split('\n').pop()})`);
+  }
+  t.equal((await lab.ssh(REPLICA.host, 'ls /tmp/stolen')).code, 2, 'nothing copied from the source');
+  const forwarded = await lab.ssh(REPLICA.host, `${as} -N -L 127.0.0.1:15998:127.0.0.1:22 root@${source} & p=$!; sleep 1; timeout 5 ssh-keyscan -p 15998 127.0.0.1; kill $p`);
+  t.notMatch(forwarded.stdout, /ssh-/, 'a local port forward (-L) reaches nothing: no sshd answers through it');
+  t.equal((await lab.ssh(SOURCE.host, 'ls /tmp/pwned')).code, 2, 'nothing was written on the source');
+  await lab.sshOk('staging', 'umask 077 && mkdir -p /tmp/stolen-key && cat >/tmp/stolen-key/key', { stdin: await lab.sshOk(REPLICA.host, `cat ${KEY}`) });
+  await lab.sshOk('staging', 'cat >/tmp/stolen-key/kh', { stdin: await lab.sshOk(REPLICA.host, `cat ${KEY}.known_hosts`) });
+  const elsewhere = await lab.ssh('staging', `ssh -i /tmp/stolen-key/key -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=/tmp/stolen-key/kh -o GlobalKnownHostsFile=/dev/null root@${source} op=probe; rc=$?; rm -rf /tmp/stolen-key; exit $rc`);
+  t.equal(elsewhere.code, 255, `the key from another host: refused by from= (${elsewhere.stderr.trim().split('\n').pop()})`);
+
   await lab.sshOk(REPLICA.host, `rm ${shq(`${REPLICA.path}/photos/gone.jpg`)}`);
   t.equal((await lab.ssh(REPLICA.host, asCron)).code, 3, 'a file missing on the replica: exit 3');
   t.match((await audit()).find((f) => f.area === 'images' && f.subject === 'uploads'), { level: 'failure', message: 'discrepancies at the last check: 1 missing' });
 
-  await ironclad(['--yes', ...limit, '-i', LAB_INVENTORY, 'apply']);
-  t.equal(await lab.sshOk(REPLICA.host, 'ls /etc/cron.d/ironclad-images-check-* /usr/local/sbin/ironclad-images-check-* 2>/dev/null || true'), '', 'removed once the inventory no longer asks');
+  const removed = await ironclad(['--yes', ...limit, '-i', LAB_INVENTORY, 'apply']);
+  t.equal(removed.code, 0, removed.stderr.slice(-500));
+  t.equal(await lab.sshOk(REPLICA.host, 'ls /etc/cron.d/ironclad-images-check-* /usr/local/sbin/ironclad-images-check-* /var/lib/ironclad/images/keys/* 2>/dev/null || true'), '', 'job, schedule and key removed once the inventory no longer asks');
+  t.equal(await lab.sshOk(SOURCE.host, `ls ${ENTRY} 2>/dev/null; grep -c ' ironclad-images-check-' ~/.ssh/authorized_keys || true`), '0\n', "the source's entry point and line removed");
+  t.equal(await lab.sshOk(SOURCE.host, 'grep -c " ironclad-lab$" ~/.ssh/authorized_keys'), '1\n', "the source's other keys kept");
 });

@@ -36,16 +36,21 @@ function setup(t: Test, check: ImagePair['check']) {
 t.test('the rendered job is shellcheck-clean, and every value from the inventory is quoted', async (t) => {
   const pair: ImagePair = { name: 'up.loads', source: { host: 'a', path: "/srv/it's $(rm -rf /)" }, replica: { host: 'b', path: '/r `x`' }, check: { schedule: 'daily', alert: { command: "mail -s 'rot' ops@example.com" } } };
   const text = renderCheckJob(pair, { user: 'root', address: '10.0.0.11', port: 2222 });
-  t.match(text, `on_source() { ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10 -p 2222 -- root@10.0.0.11 "$1"; }`);
+  t.match(text, `source_call() { ssh -n -i /var/lib/ironclad/images/keys/ironclad-images-check-up_loads -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/var/lib/ironclad/images/keys/ironclad-images-check-up_loads.known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -p 2222 -- root@10.0.0.11 "$*"; }`);
+  t.notMatch(text, /^(SOURCE_ROOT|SOURCE_SIDE)=/m, "a remote source's tree is fixed by its entry point there, not sent by the job");
   t.match(text, `REPLICA_ROOT='/r \`x\`'\n`);
   t.match(text, `ALERT='mail -s '\\''rot'\\'' ops@example.com'\n`);
   const dir = t.testdir();
   writeFileSync(join(dir, 'job'), text);
   const sc = spawnSync('shellcheck', ['-s', 'sh', join(dir, 'job')], { encoding: 'utf8' });
   t.equal(sc.stdout + sc.stderr, '', 'shellcheck: nothing to say');
-  writeFileSync(join(dir, 'vars'), text.slice(0, text.indexOf('on_source()')));
-  const vars = execFileSync('sh', ['-c', `. ${join(dir, 'vars')}; printf '%s\\n' "$SOURCE_SCAN" "$REPLICA_ROOT"`]).toString();
-  t.equal(vars, `s=$(cat) && exec sh -c "$s" ironclad-images 'root=/srv/it'\\''s $(rm -rf /)'\n/r \`x\`\n`, 'read back as written');
+  const local = renderCheckJob(pair, null);
+  writeFileSync(join(dir, 'local'), local);
+  const lc = spawnSync('shellcheck', ['-s', 'sh', join(dir, 'local')], { encoding: 'utf8' });
+  t.equal(lc.stdout + lc.stderr, '', 'shellcheck: nothing to say of a pair on one host either');
+  writeFileSync(join(dir, 'vars'), local.slice(0, local.indexOf('source_call()')));
+  const vars = execFileSync('sh', ['-c', `. ${join(dir, 'vars')}; printf '%s\\n' "$SOURCE_ROOT" "$REPLICA_ROOT" "$UNIT"`]).toString();
+  t.equal(vars, `/srv/it's $(rm -rf /)\n/r \`x\`\nironclad-images-check-up_loads\n`, 'read back as written');
 });
 
 t.test('a run as cron starts it: the record and coverage images check and audit read; then a slice a run', async (t) => {
