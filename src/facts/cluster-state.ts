@@ -71,8 +71,9 @@ function sqlParts(stdout: string | null): Record<QueryName, string> | null {
 export function stateCommands(pg: PostgresSpec): { name: string; command: string }[] {
   const p = clusterPaths(pg);
   return [
-    { name: 'conf', command: `[ -f ${p.ironcladConf} ] || exit 1; cat ${p.ironcladConf}` },
-    { name: 'hba', command: `[ -f ${p.hba} ] || exit 1; cat ${p.hba}` },
+    // (read as postgres: the files and their folders are postgres', who could make them links to a file of root's)
+    { name: 'conf', command: `[ -f ${p.ironcladConf} ] || exit 1; runuser -u postgres -- cat ${p.ironcladConf}` },
+    { name: 'hba', command: `[ -f ${p.hba} ] || exit 1; runuser -u postgres -- cat ${p.hba}` },
     {
       name: 'datadir',
       command: `d=${p.dataDirectory}; [ -d "$d" ] || exit 1; ls -A "$d" | wc -l; cat "$d/PG_VERSION" 2>/dev/null || echo; ` +

@@ -1,4 +1,5 @@
 // Rendered configuration files: ironclad's own conf.d file and a managed block in pg_hba.conf.
+import { shq } from '../core/quote.js';
 import type { HbaRule, PostgresSpec } from '../inventory/types.js';
 import { lineDiff } from './diff.js';
 import type { Change } from './types.js';
@@ -42,8 +43,8 @@ export function confChange(current: string | null, pg: PostgresSpec, path: strin
     description: `write ${path}${keys.length ? ` (${keys.join(', ')})` : ''}`,
     diff,
     commands: [
-      { kind: 'sh', script: `mkdir -p ${path.replace(/\/[^/]+$/, '')}` },
-      { kind: 'upload', path, content: text, mode: '644', owner: 'postgres:postgres' },
+      { kind: 'sh', script: `runuser -u postgres -- mkdir -p ${shq(path.replace(/\/[^/]+$/, ''))}` },
+      { kind: 'upload', path, content: text, mode: '644', as: 'postgres' },
     ],
   };
 }
@@ -73,6 +74,6 @@ export function hbaChange(current: string | null, pg: PostgresSpec, path: string
     operation: 'pg_hba',
     description: `update the managed block of ${path} (${pg.hba?.length ?? 0} rules)`,
     diff,
-    commands: [{ kind: 'upload', path, content: text, mode: '640', owner: 'postgres:postgres' }],
+    commands: [{ kind: 'upload', path, content: text, mode: '640', as: 'postgres' }],
   };
 }

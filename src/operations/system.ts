@@ -81,7 +81,7 @@ export function startScript(pg: PostgresSpec): string {
     `if ${own}; then exec pg_ctlcluster --skip-systemctl-redirect ${pg.version} ${shq(pg.cluster)} start; fi`,
     `log=/var/log/postgresql/postgresql-${pg.version}-${pg.cluster}.log; if [ -L "$c/log" ]; then log=$(readlink "$c/log"); fi`,
     '[ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql',
-    `cd / && su postgres -s /bin/sh -c ${shq(pgCtl)} "$log" "$c" || { rc=$?; echo "the server did not start; the end of $log:" >&2; tail -n 6 "$log" >&2; exit $rc; }`,
+    `cd / && su postgres -s /bin/sh -c ${shq(pgCtl)} "$log" "$c" || { rc=$?; echo "the server did not start; the end of $log:" >&2; runuser -u postgres -- tail -n 6 "$log" >&2; exit $rc; }`, // (as postgres: the log is its own, maybe a link)
   ].join('\n');
 }
 

@@ -15,10 +15,10 @@ import { pgpassPassword, pitrConfPath, type PitrDbState, type PitrStoreState } f
 const OP = 'pitr';
 const defined = (cs: (Change | undefined)[]) => cs.filter((c): c is Change => c !== undefined);
 
-function fileChange(path: string, current: string | null | undefined, content: string, mode: string, what: string, then: Change['commands'] = [], owner?: string): Change | undefined {
+function fileChange(path: string, current: string | null | undefined, content: string, mode: string, what: string, then: Change['commands'] = [], as?: 'postgres'): Change | undefined {
   const diff = lineDiff(current ?? null, content, path);
   if (!diff) return undefined;
-  return { operation: OP, description: `${current == null ? 'install' : 'update'} ${what} (${path})`, diff, commands: [{ kind: 'upload', path, content, mode, ...(owner ? { owner } : {}) }, ...then] };
+  return { operation: OP, description: `${current == null ? 'install' : 'update'} ${what} (${path})`, diff, commands: [{ kind: 'upload', path, content, mode, ...(as ? { as } : {}) }, ...then] };
 }
 
 /** The password of a host's archiving role: the one the store holds, else `fresh` (made by the caller, written to the
@@ -37,7 +37,7 @@ export function dbChanges(args: { host: Host; store: Host; state: PitrDbState; p
   const out: (Change | undefined)[] = [];
   const reload = { kind: 'sql' as const, port: pg.port, sql: 'SELECT pg_reload_conf();' };
   const reloadIf = state.online ? [reload] : [];
-  out.push(fileChange(pitrConfPath(host), state.conf, renderPitrConf(host), '644', 'the archiving settings: max_slot_wal_keep_size bounds what the slot keeps; a dead connection ends in 30 s', reloadIf, 'postgres:postgres'));
+  out.push(fileChange(pitrConfPath(host), state.conf, renderPitrConf(host), '644', 'the archiving settings: max_slot_wal_keep_size bounds what the slot keeps; a dead connection ends in 30 s', reloadIf, 'postgres'));
   const block = renderPitrHba(store);
   if (state.hbaBlock !== block) {
     const hba = clusterPaths(pg).hba;
@@ -46,7 +46,8 @@ export function dbChanges(args: { host: Host; store: Host; state: PitrDbState; p
       description: `let ${store.name} (${store.address}) alone open a replication connection as ${PITR_ROLE} (${hba})`,
       diff: lineDiff(state.hbaBlock || null, block, `${hba} (ironclad pitr block)`) ?? undefined,
       commands: [
-        { kind: 'sh', script: `f=${shq(hba)}; t=$(mktemp "$f.XXXXXX") && awk '/^# BEGIN ironclad pitr$/ { skip = 1 } !skip { print } /^# END ironclad pitr$/ { skip = 0 }' "$f" > "$t" && cat >> "$t" && chown postgres:postgres "$t" && chmod 640 "$t" && mv -f "$t" "$f"`, stdin: block },
+        // (as postgres: the file and its folder are postgres', who could have made either a link)
+        { kind: 'sh', script: `runuser -u postgres -- sh -c ${shq(`umask 077; f=${shq(hba)}; t=$(mktemp "$f.XXXXXX") && awk '/^# BEGIN ironclad pitr$/ { skip = 1 } !skip { print } /^# END ironclad pitr$/ { skip = 0 }' "$f" > "$t" && cat >> "$t" && chmod 640 "$t" && mv -f "$t" "$f"`)}`, stdin: block },
         ...reloadIf,
       ],
     });

@@ -12,7 +12,7 @@ export PATH LC_ALL=C
 fail() { printf 'ironclad-pitr-swap: %s\n' "$*" >&2; exit 1; }
 refuse() { printf 'ironclad-pitr-swap: refused: %s\n' "$*" >&2; exit 3; }
 # The clusters' folders and logs are postgres' own, where postgres can plant a link: root writes no file there but
-# through Debian's tools and copies of links as links; it reads none (postgres does, and writes what is written).
+# through Debian's tools; it reads none but as copies of links as links (postgres reads, and writes what is written).
 pg() { runuser -u postgres -- "$@"; }
 put() { pg sh -c 'umask 022; rm -f "$1.tmp" && cat > "$1.tmp" && mv "$1.tmp" "$1"' sh "$1"; }
 cd / || exit 1
@@ -40,7 +40,7 @@ pg_renamecluster "$VERSION" "$CLUSTER" "$LIVE" || fail "cannot rename $VERSION/$
 if [ -n "$saved" ]; then
   pitr=$(pg head -c 65536 "$etc/$LIVE/conf.d/ironclad-pitr.conf") || fail "cannot read the restored cluster's conf.d/ironclad-pitr.conf"
   find "$etc/$LIVE" -mindepth 1 -maxdepth 1 ! -name start.conf -exec rm -rf {} + &&
-    find "$saved" -mindepth 1 -maxdepth 1 ! -name start.conf -exec cp -a {} "$etc/$LIVE/" \; &&
+    tar -C "$saved" --exclude=./start.conf -cf - . | runuser -u postgres -- tar -C "$etc/$LIVE" --no-same-owner -xf - &&
     pg mkdir -p "$etc/$LIVE/conf.d" && printf '%s\n' "$pitr" | put "$etc/$LIVE/conf.d/ironclad-pitr.conf" && rm -rf "$saved" ||
     fail "cannot give $VERSION/$LIVE the configuration it had (a copy is in $saved)"
 fi

@@ -51,8 +51,9 @@ export function dbStateCommands(host: Host): { name: string; command: string }[]
   const pg = host.postgres!;
   const p = clusterPaths(pg);
   return [
-    { name: 'conf', command: `[ -f ${shq(pgFile(host))} ] || exit 1; cat ${shq(pgFile(host))}` },
-    { name: 'hba', command: `sed -n '/^# BEGIN ironclad pitr$/,/^# END ironclad pitr$/p' ${shq(p.hba)} 2>/dev/null; true` },
+    // (read as postgres, whose files these are: a link to a file of root's shows nothing of it)
+    { name: 'conf', command: `[ -f ${shq(pgFile(host))} ] || exit 1; runuser -u postgres -- cat ${shq(pgFile(host))}` },
+    { name: 'hba', command: `runuser -u postgres -- sed -n '/^# BEGIN ironclad pitr$/,/^# END ironclad pitr$/p' ${shq(p.hba)} 2>/dev/null; true` },
     { name: 'heartbeat_cron', command: `[ -f ${PITR_PATHS.heartbeatCron} ] || exit 1; cat ${PITR_PATHS.heartbeatCron}` },
     { name: 'sql', command: `cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -F '\t' -p ${pg.port} -d postgres -c ${shq(DB_SQL)}`)} 2>/dev/null || exit 3` },
   ];
