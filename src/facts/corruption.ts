@@ -128,7 +128,7 @@ pg_lsclusters -h 2>/dev/null | while read -r v c port st owner dir log rest; do
   case "$port" in ''|*[!0-9]*) continue;; esac
   case "$st" in online*) ic_part "stats $v $c"; printf '%s\\n' ${shq(STATS_SQL)} | ic_q "$port" '-d postgres' 2>/dev/null;; esac
   case "$log" in /*) [ -f "$log" ] || continue;; *) continue;; esac
-  hits=$( { if [ -f "$log.1" ]; then tail -c 16777216 "$log.1"; fi; tail -c 67108864 "$log"; } | grep -aE '${PATTERN}' | tail -n 200 | cut -c1-400)
+  hits=$( { if [ -f "$log.1" ]; then runuser -u postgres -- tail -c 16777216 "$log.1"; fi; runuser -u postgres -- tail -c 67108864 "$log"; } | grep -aE '${PATTERN}' | tail -n 200 | cut -c1-400)
   ic_part "log $v $c"; printf '%s\\n' "$hits"
   case "$st" in online*) ;; *) continue;; esac
   ic_part "rel $v $c"

@@ -106,8 +106,11 @@ for d in /proc/[0-9]*; do
   w=$(readlink "$d/cwd" 2>/dev/null)
   printf 'P\\037%s\\037%s\\037%s\\037%s\\037' "$p" "$pp" "$n" "$w"
   tr '\\000\\n' '\\037 ' 2>/dev/null <"$d/cmdline"; echo
-  if [ "$(head -n 1 "$d/cwd/postmaster.pid" 2>/dev/null)" = "$np" ]; then
-    printf 'F\\037%s\\037' "$p"; tr '\\n' '\\037' <"$d/cwd/postmaster.pid"; echo
+  # (read once, bounded, no pipe or device: the file is its owner's, who could swap it between two reads)
+  f="$d/cwd/postmaster.pid"; pf=''
+  if [ -f "$f" ] && [ ! -L "$f" ]; then pf=$(head -c 4096 "$f" 2>/dev/null); fi
+  if [ -n "$pf" ] && [ "$(printf '%s\\n' "$pf" | head -n 1)" = "$np" ]; then
+    printf 'F\\037%s\\037' "$p"; printf '%s\\n' "$pf" | tr '\\n' '\\037'; echo
   fi
 done
 true`,
