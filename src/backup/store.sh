@@ -64,6 +64,10 @@ last_bytes() { # the size of HOST's largest newest backup (of any database): wha
 # receive UPLOAD NAME BYTES: a file from stdin into UPLOAD (BYTES '-': a stream, left in .partial until the commit)
 receive() {
   names_ok "$1" "$2"
+  # (a shared lock on the host's upload area for the whole transfer: a discard waits until it ended, then removes the
+  # upload; without it a transfer still starting after its client was killed made the upload's folder again)
+  exec 7< "$up" && flock -s -w 60 7 || die "the upload area of $host is locked"
+
   case "$3" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$3'" ;; *) need=$3 ;; esac
   max=$(room "$need"); [ "$3" = - ] || max=$3  # never more than declared, nor than the disk can spare
   dir="$up/$1"
@@ -94,7 +98,7 @@ client() {
       u=$2 d=$3; shift 3
       while [ $# -gt 0 ]; do [ "$2" != - ] || die "bad size '-'"; receive "$u" "$1" "$2"; shift 2; done
       exec sudo -n "$0" commit "$host" "$u" "$d" < /dev/null ;;
-    discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; rm -rf "${up:?}/$2" ;;
+    discard) [ $# -eq 2 ] || die "usage: discard UPLOAD"; names_ok "$2"; exec 7< "$up" && flock -x -w 60 7 && rm -rf "${up:?}/$2" ;;
     last)
       [ $# -eq 2 ] || die "usage: last DB"; names_ok "$2"
       newest=$(catalog "$host" "$2" | tail -n 1 | cut -d' ' -f2)
