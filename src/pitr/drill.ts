@@ -130,7 +130,7 @@ async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: H
     cluster = `pitr_drill`;
     await conn.run(restoreScript({ mode: 'drop', version: 15, cluster, port: 5432, source: source.name, base: '19700101T000000Z', target: null })); // a drill interrupted before
     const target: Target = { kind: 'point', name: point, lsn: ck.lsn, ms: isoMs(ck.time)! };
-    const restored = await runRestore({ conn, to: on, store, source: source.name, target, cluster, port: freePort((await conn.run(PORTS_SCRIPT)).stdout), log, progress: args.progress });
+    const restored = await runRestore({ conn, to: on, store, source: source.name, target, cluster, port: freePort((await conn.run(PORTS_SCRIPT)).stdout), log, progress: args.progress, version: source.postgres?.version });
     version = restored.version;
     result.rto_s = restored.seconds;
     const proof = parseProof(await run(conn, [`VERSION=${restored.version}`, `PGPORT=${restored.port}`, `DBS=${shqAlways(database)}`, body()].join('\n'), 'proving the restored cluster'));

@@ -42,7 +42,7 @@ export const pitrRestoreAction: Action = {
     const conn = await ctx.pool.get(target);
     const cluster = clusterName(typeof p.cluster === 'string' && p.cluster ? p.cluster : `pitr_${stamp(new Date(), true).toLowerCase()}`);
     const port = p.port ? Number(p.port) : freePort((await conn.run(PORTS_SCRIPT)).stdout);
-    const r = await runRestore({ conn, to: target, store, source: source.name, target: parseTarget(String(p.time)), cluster, port, log: ctx.log });
+    const r = await runRestore({ conn, to: target, store, source: source.name, target: parseTarget(String(p.time)), cluster, port, log: ctx.log, version: source.postgres?.version });
     ctx.log(representsText(r));
     return { cluster: r.cluster, port: r.port, version: r.version, base: r.base, stopped: r.stopped, last_commit: r.last_commit, first_excluded: r.first_excluded, archive_latest: r.archive_latest };
   },

@@ -45,9 +45,20 @@ export interface Fetched {
   version: number;
   segSize: number;
   plan: WalPlan;
-  partial: boolean;
+  /** True when the rest of the WAL is still being fetched (the replay may start: restore_command waits for it). */
+  overlapped: boolean;
+  /** The end of the WAL fetch: whether the partial segment came. */
+  rest: Promise<boolean>;
+  /** The WAL fetch's progress line. */
+  readWal: () => Promise<string>;
   /** Recovery stops at the target time (the WAL holds a commit after it); else it goes to the archive's end. */
   useTarget: boolean;
+}
+
+/** Remove the restore's stage and WAL folders (as postgres): a fetch still writing there fails at its next write. */
+export async function cutFetch(conn: Connector, cluster: string): Promise<void> {
+  const p = restorePaths(cluster);
+  await conn.run(`runuser -u postgres -- rm -rf ${shq(p.stage)} ${shq(p.waldir)}`).catch(() => undefined);
 }
 
 const secs = (ms: number) => `${((Date.now() - ms) / 1000).toFixed(1)} s`;
@@ -82,37 +93,53 @@ export async function fetchForRestore(a: FetchArgs): Promise<Fetched> {
   };
   const newest = async (segment: string) => pgTimeToIso(tags(await fetch({ mode: 'commits', segment }, 'reading commit times')).commit);
   const after = (t: string | null) => target.kind === 'time' && t !== null && isoMs(t)! > target.ms;
-  const wal = async () => {
-    const t0 = Date.now();
-    let t: string | null = null;
+  const flag = `${p.waldir}/.fetching`;
+  let t: string | null = null;
+  /** True when the recovery settings are known before all the WAL is here (the replay can start meanwhile). */
+  const decide = async () => {
     if (target.kind === 'time' && !plan.partial && plan.segments.length) {
       // the segment the index says holds the first commit after the target, first: does it?
       const last = plan.segments[plan.segments.length - 1];
       await getWal([last]);
       t = await newest(last);
+      if (after(t)) return true;
       // the store's index said a later commit is there and the segment itself says otherwise: the archive to its end
-      if (!after(t)) {
-        plan = planWal({ base, wal: a.list.wal, segSize, target: { kind: 'latest' } });
-        t = null;
-      }
+      plan = planWal({ base, wal: a.list.wal, segSize, target: { kind: 'latest' } });
+      t = null;
     }
+    return target.kind !== 'time';
+  };
+  const rest = async () => {
+    const t0 = Date.now();
     await getWal(plan.segments);
     const partial = plan.partial ? await getPartial(plan.partial) : false;
     const end = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
     if (target.kind === 'time' && t === null && end) t = await newest(end);
     a.log(`${host}: ${plan.segments.length} WAL segments${partial ? ' and the partial one' : ''} fetched in ${secs(t0)}`);
+    await conn.run(`rm -f ${shq(`${p.progress}.wal`)}`);
     return { partial, useTarget: after(t) };
+  };
+  // while the flag is there the restored server's restore_command waits for a segment not yet fetched (restore.sh);
+  // it goes once every segment is here, and stays after a failure (the server then never ends recovery early)
+  const walPhase = async () => {
+    if (!(await decide())) return { later: null, r: await rest() };
+    await step(conn, `runuser -u postgres -- sh -c 'mkdir -p -m 700 "$1" && : > "$1/.fetching"' sh ${shq(p.waldir)}`, 'marking the WAL fetch');
+    return { later: true, r: null };
   };
   // when one fails the other is cut short (its folder removed under it: its next write fails), and both end before the
   // failure is reported (the caller then removes whatever they made)
   const cut = <T>(x: Promise<T>) => x.catch(async (e: unknown) => {
-    await conn.run(`runuser -u postgres -- rm -rf ${shq(p.stage)} ${shq(p.waldir)}`).catch(() => undefined);
+    await cutFetch(conn, a.cluster);
     throw e;
   });
-  const [w, b] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? readBase() : readWal()), () => Promise.allSettled([cut(wal()), beside ? cut(getBase()) : Promise.resolve(got.base!)]));
+  const [w, b] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? readBase() : readWal()), () => Promise.allSettled([cut(walPhase()), beside ? cut(getBase()) : Promise.resolve(got.base!)]));
   if (w.status === 'rejected' || b.status === 'rejected') throw b.status === 'rejected' ? b.reason : (w as PromiseRejectedResult).reason;
   if (b.value.segSize !== segSize) throw new SafetyRefusal(`${host}: base backup ${base.id} has WAL segments of ${b.value.segSize} bytes; the store's index spans ${segSize}: the archive is not this base's`);
-  await conn.run(`rm -f ${shq(p.progress)} ${shq(`${p.progress}.wal`)}`);
-  if (target.kind === 'time' && !w.value.useTarget) a.log(`${host}: the archive holds no commit after ${target.text}: recovering to its end`);
-  return { version: b.value.version, segSize, plan, partial: w.value.partial, useTarget: w.value.useTarget };
+  await conn.run(`rm -f ${shq(p.progress)}`);
+  const later = w.value.r ? Promise.resolve(w.value.r) : rest().then(async (r) => (await step(conn, `runuser -u postgres -- rm -f ${shq(flag)}`, 'ending the WAL fetch'), r));
+  const partial = later.then((r) => r.partial);
+  partial.catch(() => undefined); // (awaited by the caller, which may fail first)
+  const useTarget = w.value.r ? w.value.r.useTarget : target.kind === 'time';
+  if (target.kind === 'time' && !useTarget) a.log(`${host}: the archive holds no commit after ${target.text}: recovering to its end`);
+  return { version: b.value.version, segSize, plan, useTarget, overlapped: !w.value.r, rest: partial, readWal };
 }

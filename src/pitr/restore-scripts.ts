@@ -46,7 +46,7 @@ export function fetchScript(args: { store: Host; source: string; cluster: string
 }
 
 /** restore.sh, one mode, for a cluster made from `source`'s base `base` recovered to `target` (null: the end). */
-export function restoreScript(args: { mode: 'make' | 'status' | 'finish' | 'drop'; version: number; cluster: string; port: number; source: string; base: string; target: string | null; point?: string }): string {
+export function restoreScript(args: { mode: 'create' | 'make' | 'status' | 'finish' | 'drop' | 'uncreate'; version: number; cluster: string; port: number; source: string; base: string; target: string | null; point?: string }): string {
   const p = restorePaths(args.cluster);
   if (!Number.isInteger(args.version) || args.version < 9 || args.version > 99) throw new Error(`not a PostgreSQL version: ${args.version}`);
   if (!Number.isInteger(args.port) || args.port < 1024 || args.port > 65535) throw new UserError(`port ${args.port} is not one a cluster can take (1024-65535)`);

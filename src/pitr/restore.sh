@@ -1,14 +1,16 @@
 # --- body: make, watch, finish or drop the cluster of a point-in-time restore on this host (POSIX sh, as root). ---
 # Rendered above: MODE, VERSION, CLUSTER, PGPORT, STAGE (the unpacked base, STAGE/data), WALDIR (the fetched WAL),
 # TARGET (a time, or empty: the end of the WAL), POINT (a restore point's name, or empty), SOURCE, BASE, SYSID, PIN (the restored cluster's own pin file).
-#   make     refuse a port any cluster of this host has (running or not) or anything listens on, and a cluster name
-#            that exists; create the cluster (pg_createcluster layout), put the base in as its data directory, set
+#   create   refuse a port any cluster of this host has (running or not) or anything listens on, and a cluster name
+#            that exists; create the cluster (pg_createcluster layout), marked as this restore's, waiting for the base
+#   make     create, unless create did; put the base in as its data directory, set
 #            recovery from WALDIR to TARGET (inclusive) then promote; start it. Settings the source's data directory
 #            carried (postgresql.auto.conf) are set aside, never run here: an archive_command of production's stays off.
 #   status   @@state recovering|promoted|down, @@replay LSN
 #   finish   check it answers a query as a promoted primary; record where recovery stopped (@@stopped / @@last from the
 #            server log); replace the recovery settings with a note; pin it as a restore of SOURCE; remove WALDIR
 #   drop     stop and remove the cluster this restore made (only a cluster carrying this restore's marker), STAGE, WALDIR
+#   uncreate the same, the cluster only (STAGE and WALDIR kept)
 set -eu
 umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -29,22 +31,34 @@ marker=$conf/conf.d/ironclad-pitr.conf
 q() { runuser -u postgres -- "$bin/psql" -X -A -t -q -h /var/run/postgresql -p "$PGPORT" -d postgres -c "$1" 2> /dev/null; }
 running() { [ -f "$data/postmaster.pid" ] && kill -0 "$(head -n 1 "$data/postmaster.pid")" 2> /dev/null; }
 
+waiting="# ironclad pitr restore of $SOURCE (base $BASE): made, waiting for the base backup"
+# create: the empty cluster (initdb), on its own while the base and WAL are fetched; make does it when create did not
+create() {
+  [ -x "$bin/postgres" ] || fail "PostgreSQL $VERSION server binaries are not installed on this host"
+  used=$(pg_lsclusters -h 2> /dev/null | awk -v p="$PGPORT" '$3 == p { print $1 "/" $2 " (" $4 ")" }')
+  [ -z "$used" ] || refuse "port $PGPORT belongs to cluster $used on this host: a restore never goes over or beside a cluster on its port (choose another --port)"
+  if ss -Hltn 2> /dev/null | awk -v p=":$PGPORT" '$4 ~ p "$" { f = 1 } END { exit !f }'; then refuse "something listens on port $PGPORT on this host (choose another --port)"; fi
+  [ ! -e "$conf" ] && [ ! -e "$data" ] || refuse "cluster $VERSION/$CLUSTER already exists on this host"
+  made=$(mktemp /tmp/ironclad-pitr-create.XXXXXX)
+  pg_createcluster --port "$PGPORT" --start-conf manual "$VERSION" "$CLUSTER" -- --no-sync > "$made" 2>&1 ||
+    { why=$(tail -n 2 "$made"); rm -f "$made"; fail "pg_createcluster failed: $why"; }
+  rm -f "$made"
+  # from here on this cluster is this restore's own: the marker says so (drop removes nothing else)
+  pg mkdir -p "$conf/conf.d" || fail "postgres cannot make $conf/conf.d"
+  printf '%s\n' "$waiting" | put "$marker" || fail "cannot write $marker"
+}
+
 case "$MODE" in
+  create) create; echo '@@created' ;;
   make)
-    [ -x "$bin/postgres" ] || fail "PostgreSQL $VERSION server binaries are not installed on this host"
-    used=$(pg_lsclusters -h 2> /dev/null | awk -v p="$PGPORT" '$3 == p { print $1 "/" $2 " (" $4 ")" }')
-    [ -z "$used" ] || refuse "port $PGPORT belongs to cluster $used on this host: a restore never goes over or beside a cluster on its port (choose another --port)"
-    if ss -Hltn 2> /dev/null | awk -v p=":$PGPORT" '$4 ~ p "$" { f = 1 } END { exit !f }'; then refuse "something listens on port $PGPORT on this host (choose another --port)"; fi
-    [ ! -e "$conf" ] && [ ! -e "$data" ] || refuse "cluster $VERSION/$CLUSTER already exists on this host"
     [ -d "$STAGE/data" ] || fail "the fetched base backup is not in $STAGE"
-    made=$(mktemp /tmp/ironclad-pitr-create.XXXXXX)
-    pg_createcluster --port "$PGPORT" --start-conf manual "$VERSION" "$CLUSTER" -- --no-sync > "$made" 2>&1 ||
-      { why=$(tail -n 2 "$made"); rm -f "$made"; fail "pg_createcluster failed: $why"; }
-    rm -f "$made"
-    # from here on this cluster is this restore's own: the marker says so (drop removes nothing else)
-    pg mkdir -p "$conf/conf.d" || fail "postgres cannot make $conf/conf.d"
+    [ "$(pg head -n 1 "$marker" 2> /dev/null)" = "$waiting" ] || create
     printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE" | put "$marker" || fail "cannot write $marker"
     pg rm -rf "$data" && pg mv "$STAGE/data" "$data" || fail "cannot put the base backup in place as $data"
+    # the restore_command: a segment from WALDIR; while ironclad still fetches (WALDIR/.fetching), one not yet there is
+    # waited for (the replay starts before the fetch ends); the flag stays after a failed fetch: recovery never ends early
+    printf '%s\n' "w='$WALDIR'" 'while [ ! -f "$w/$1" ] && [ -f "$w/.fetching" ]; do sleep 0.1; done' 'exec cp "$w/$1" "$2"' | put "$STAGE/restore-wal.sh" ||
+      fail "cannot write $STAGE/restore-wal.sh"
     # what the source's data directory carried that must not act here (postgresql.auto.conf kept aside)
     pg sh -c 'cd "$1" && { [ ! -f postgresql.auto.conf ] || mv postgresql.auto.conf postgresql.auto.conf.source; } &&
       rm -f postmaster.pid postmaster.opts standby.signal recovery.signal postgresql.conf pg_hba.conf pg_ident.conf &&
@@ -52,7 +66,7 @@ case "$MODE" in
       mkdir -p pg_wal/archive_status && chmod 700 .' sh "$data" || fail "cannot ready the base backup in $data"
     {
       printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE"
-      printf "restore_command = 'cp %s/%%f \"%%p\"'\n" "$WALDIR"
+      printf "restore_command = 'sh %s/restore-wal.sh %%f \"%%p\"'\n" "$STAGE"
       if [ -n "$TARGET" ]; then
         printf "recovery_target_time = '%s'\nrecovery_target_inclusive = on\n" "$TARGET"
       elif [ -n "$POINT" ]; then
@@ -98,8 +112,8 @@ case "$MODE" in
     printf '{"cluster":"%s","version":%s,"port":%s,"data_directory":"%s","system_identifier":"%s","restored_from":"%s","base":"%s","target":"%s","pinned_at":"%s"}\n' \
       "$CLUSTER" "$VERSION" "$PGPORT" "$data" "$sysid" "$SOURCE" "$BASE" "${TARGET:-latest}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$PIN.tmp" && mv "$PIN.tmp" "$PIN"
     pg rm -rf "$WALDIR" "$STAGE" ;;
-  drop)
-    # (the version of an interrupted restore is the one its configuration folder has)
+  drop | uncreate)
+    # (uncreate: the cluster only, made for another version than the base's; the version of an interrupted restore is the one its configuration folder has)
     for c in /etc/postgresql/*/"$CLUSTER"; do [ -d "$c" ] || continue; VERSION=$(basename "$(dirname "$c")"); done
     bin=/usr/lib/postgresql/$VERSION/bin conf=/etc/postgresql/$VERSION/$CLUSTER data=/var/lib/postgresql/$VERSION/$CLUSTER
     log=/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log marker=$conf/conf.d/ironclad-pitr.conf
@@ -107,7 +121,10 @@ case "$MODE" in
       pg tail -n 8 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'
       pg_dropcluster --stop "$VERSION" "$CLUSTER" > /dev/null 2>&1 || { running && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate stop > /dev/null 2>&1; pg_dropcluster "$VERSION" "$CLUSTER" > /dev/null 2>&1; } || true
       rm -f "$PIN"
+      # (pg_dropcluster leaves a conf.d holding files it does not know: the marker; a later restore of that name, or a
+      # create, would find the folder and refuse)
+      pg rm -f "$marker" "$marker.tmp"; pg rmdir "$conf/conf.d" "$conf" 2> /dev/null || true
     fi
-    pg rm -rf "$WALDIR" "$STAGE" ;;
+    [ "$MODE" = uncreate ] || pg rm -rf "$WALDIR" "$STAGE" ;;
   *) fail "unknown mode $MODE" ;;
 esac

@@ -4,7 +4,7 @@
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import type { Connector } from '../connectors/types.js';
 import type { Host } from '../inventory/types.js';
-import { fetchForRestore, step, withProgress } from './restore-fetch.js';
+import { cutFetch, fetchForRestore, step, withProgress } from './restore-fetch.js';
 import { chooseBase, isoMs, lsnValue, parseList, segmentNumber, type BaseBackup, type Target } from './restore-plan.js';
 import { fetchScript, pgTimeToIso, restoreScript, tags, type FetchMode } from './restore-scripts.js';
 
@@ -42,6 +42,8 @@ export interface RestoreArgs {
   port: number;
   log: (line: string) => void;
   progress?: NodeJS.WritableStream; // a terminal, or nothing (--json)
+  /** The source's PostgreSQL version as the inventory says: the empty cluster is made while the base arrives. */
+  version?: number;
   timeoutS?: number;
 }
 
@@ -92,9 +94,21 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   };
   try {
     args.log(`${args.to.name}: base backup ${base.id} (ended ${base.end_time}, ${base.bytes} bytes encrypted) into cluster ${cluster} on port ${args.port}`);
-    const got = await fetchForRestore({ conn, store: args.store, source, cluster, target: args.target, base, list, log: args.log, progress: args.progress });
+    // the empty cluster (initdb) made meanwhile, for the version the inventory says; when it fails the fetch is cut short
+    const other = (mode: 'create' | 'uncreate', v: number) => restoreScript({ mode, version: v, cluster, port: args.port, source, base: base.id, target: null });
+    const hint = args.version;
+    made = Boolean(hint);
+    const creating = hint ? step(conn, other('create', hint), 'making the empty cluster').catch(async (e: unknown) => { await cutFetch(conn, cluster); throw e; }) : undefined;
+    const [f, c] = await Promise.allSettled([fetchForRestore({ conn, store: args.store, source, cluster, target: args.target, base, list, log: args.log, progress: args.progress }), creating]);
+    if (c.status === 'rejected') throw c.reason;
+    if (f.status === 'rejected') throw f.reason;
+    const got = f.value;
     version = got.version;
-    const { plan, partial, segSize } = got;
+    if (hint && hint !== version) {
+      args.log(`${args.to.name}: base backup ${base.id} is of PostgreSQL ${version}, not ${hint} as the inventory says: the cluster is made for ${version}`);
+      await step(conn, other('uncreate', hint), `removing the cluster made for PostgreSQL ${hint}`);
+    }
+    const { plan, segSize } = got;
     const target = got.useTarget && args.target.kind === 'time' ? args.target.text : null;
     const point = args.target.kind === 'point' ? args.target.name : undefined;
     const script = (mode: 'make' | 'status' | 'finish') => restoreScript({ mode, version, cluster, port: args.port, source, base: base.id, target, point });
@@ -102,15 +116,19 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     const made0 = Date.now();
     await step(conn, script('make'), 'making the restored cluster');
     args.log(`${args.to.name}: cluster ${cluster} made and recovering, in ${((Date.now() - made0) / 1000).toFixed(1)} s`);
-    const total = plan.segments.length + (partial ? 1 : 0);
     const fromLsn = lsnValue(base.start_lsn);
-    const lastSegno = total ? segmentNumber(partial ? plan.partial! : plan.segments[plan.segments.length - 1], segSize).segno : 0n;
-    const endBytes = Number((lastSegno + 1n) * BigInt(segSize) - fromLsn);
+    const endSeg = plan.partial ?? plan.segments[plan.segments.length - 1];
+    const endBytes = endSeg ? Number((segmentNumber(endSeg, segSize).segno + 1n) * BigInt(segSize) - fromLsn) : 0;
     let state: Record<string, string> = {};
     const t0 = Date.now();
-    await withProgress(args.progress, ['replay'], async () => `copying 0 1 ${state.replay && /^[0-9A-F]+\/[0-9A-F]+$/.test(state.replay) ? Math.max(0, Number(lsnValue(state.replay) - fromLsn)) : 0} ${endBytes}`, async () => {
+    // (the WAL still arriving when got.overlapped: its failure ends the watch, and the restore)
+    let walFailed: { e: unknown } | undefined;
+    got.rest.catch((e: unknown) => (walFailed = { e }));
+    const replay = async () => `copying 0 1 ${state.replay && /^[0-9A-F]+\/[0-9A-F]+$/.test(state.replay) ? Math.max(0, Number(lsnValue(state.replay) - fromLsn)) : 0} ${endBytes}`;
+    await withProgress(args.progress, got.overlapped ? ['wal', 'replay'] : ['replay'], (i) => (got.overlapped && i === 0 ? got.readWal() : replay()), async () => {
       const deadline = Date.now() + (args.timeoutS ?? 6 * 3600) * 1000;
       for (;;) {
+        if (walFailed) throw walFailed.e;
         const out = await step(conn, script('status'), 'watching recovery');
         state = tags(out);
         if (state.state === 'promoted') return args.log(`${args.to.name}: the WAL replayed and the cluster promoted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -122,6 +140,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
         await new Promise((r) => setTimeout(r, 500));
       }
     });
+    const partial = await got.rest;
     const done = tags(await step(conn, script('finish'), 'checking the restored cluster'));
     if (done.sysid !== base.system_identifier) throw new SafetyRefusal(`${args.to.name}: the restored cluster's system identifier ${done.sysid} is not ${base.system_identifier}`);
     const stoppedAt = /^(before|after) (.*)$/.exec(done.stopped ?? '');

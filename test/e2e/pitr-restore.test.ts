@@ -124,6 +124,7 @@ async function main() {
     t.ok(d.rpo_s !== null && d.rto_s !== null, `RPO ${d.rpo_s} s, RTO ${d.rto_s} s`);
     t.match(await lab.sshOk('pt-store', 'cat /srv/ironclad/backups/pitr/pt-db/drill.json'), /^\{"passed":true,/);
     t.equal((await lab.sshOk('pt-stage', 'pg_lsclusters -h | awk \'{print $2}\' | sort | tr "\\n" " "')).trim(), 'main', 'the drill left no cluster behind');
+    t.equal((await lab.ssh('pt-stage', 'test -e /etc/postgresql/15/pitr_drill')).code, 1, 'nor its configuration folder (pg_dropcluster keeps a conf.d it does not know)');
     t.match(await drillFinding(), { level: 'ok', message: /point-in-time restore drill of pt-db passed 20/ }, 'the audit names the pass');
   });
 
