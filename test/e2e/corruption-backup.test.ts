@@ -1,7 +1,7 @@
 // End to end on lab hosts (issue 18): one heap page of a table overwritten on disk while its cluster (with data
 // checksums) is stopped; the next backup refuses (exit 3), names the table (a hostile name, quoted) and the block, and
 // says which backup is the last one committed before the corruption was first seen. Nothing of it reaches the store.
-// Its own lab (test/fixtures/corruption-backup/lab.yaml: bridge icl-cb, 10.213.43.0/24), always taken down afterwards.
+// Its own lab (test/fixtures/corruption-backup/lab.yaml: bridge iclcb, 10.213.43.0/24), always taken down afterwards.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -20,7 +20,7 @@ function inventory(): string {
   writeFileSync(
     file,
     `version: 1
-lab: { bridge: icl-cr, subnet: 10.213.18.0/24, state_dir: ${STATE} }
+lab: { bridge: iclcr, subnet: 10.213.18.0/24, state_dir: ${STATE} }
 defaults:
   ssh: { user: root, port: 22, identity_file: ${STATE}/id_ed25519, known_hosts: ${STATE}/known_hosts }
   postgres: { version: 15 }

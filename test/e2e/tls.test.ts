@@ -24,7 +24,7 @@ writeFileSync(
   INV,
   `version: 1
 lab:
-  bridge: icl-tl
+  bridge: icltl
   subnet: 10.213.118.0/24
   state_dir: ${STATE}
 tls:
