@@ -11,10 +11,10 @@ import { labDown } from '../../src/lab/down.js';
 import { planLab } from '../../src/lab/plan.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable, otherLeases, withLab } from './helpers/lab.js';
+import { labUnavailable, otherLeases, slotFile, withLab } from './helpers/lab.js';
 
-const INVENTORY = fileURLToPath(new URL('../fixtures/corruption-backup/lab.yaml', import.meta.url));
-const SECRET = '/var/lib/ironclad-lab-cb/secrets/app.pw';
+const INVENTORY = slotFile(fileURLToPath(new URL('../fixtures/corruption-backup/lab.yaml', import.meta.url)));
+const SECRET = join(planLab(loadInventory(INVENTORY)).stateDir, 'secrets/app.pw');
 const PGC = 'pg_ctlcluster --skip-systemctl-redirect 15 main';
 const BIN = '/usr/lib/postgresql/15/bin';
 // the damaged table's name is the application's data: a shell expansion in it must stay text everywhere

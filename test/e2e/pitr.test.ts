@@ -14,10 +14,10 @@ import { labDown } from '../../src/lab/down.js';
 import { planLab } from '../../src/lab/plan.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable, withLab } from './helpers/lab.js';
+import { labUnavailable, slotFile, withLab } from './helpers/lab.js';
 
-const INVENTORY = fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url));
-const SECRET = '/var/lib/ironclad-lab-pt/secrets/app.pw';
+const INVENTORY = slotFile(fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url)));
+const SECRET = join(planLab(loadInventory(INVENTORY)).stateDir, 'secrets/app.pw');
 const MARKER = `pt-marker-${process.pid}-7c1e`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;

@@ -3,6 +3,7 @@
 // Slot 1 is the repository's inventories unchanged. Tests take addresses and paths from the inventory or the plan.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { intToIpv4, parseSubnet, type LabPlan } from '../../../src/lab/plan.js';
 import { parseSlot, slotInventoryText } from '../../../src/lab/slot.js';
 
 /** This process's lab slot. */
@@ -24,4 +25,9 @@ export function slotFile(file: string): string {
   writeFileSync(tmp, slotText(readFileSync(file, 'utf8')));
   renameSync(tmp, copy);
   return copy;
+}
+
+/** Host number `n` of a lab's subnet: an address for a test's own extra host, or one nobody answers on. */
+export function labAddress(plan: LabPlan, n: number): string {
+  return intToIpv4(parseSubnet(plan.subnet).network + n);
 }
