@@ -10,7 +10,7 @@ import t from 'tap';
 import { BIN, ironclad, type CliResult } from './helpers/cli.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { planLab } from '../../src/lab/plan.js';
-import { LAB_INVENTORY, labAddress, labUnavailable, withLab } from './helpers/lab.js';
+import { LAB_INVENTORY, labAddress, labUnavailable, reText, withLab } from './helpers/lab.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
@@ -147,7 +147,7 @@ async function main() {
     t.equal(second?.code, 3, 'a second run while the first waits for its confirmation: refused');
     t.match(second?.stdout, /another refresh or restore into app on db-prod is running \(ironclad on \S+ \(pid \d+\) since /);
     t.equal(typed.code, 3, typed.stdout.split('\n').slice(-6).join('\n'));
-    t.match(typed.stdout, /Step 'swap' is destructive: onto db-prod \(address 10\.213\.7\.10, hostname \S+, marked production\), cluster 15\/main on port 5432, system identifier \d+/, 'the confirmation names host and cluster');
+    t.match(typed.stdout, new RegExp(`Step 'swap' is destructive: onto db-prod \\(address ${reText(lab.host('db-prod').address)}, hostname \\S+, marked production\\), cluster 15/main on port 5432, system identifier \\d+`), 'the confirmation names host and cluster');
     t.match(typed.stdout, /Not in the restored data: 25 events rows after the backup/);
     t.same(await state('db-prod'), before, 'no database made, renamed or closed; no copy left; no login');
     t.equal(await sql('db-prod', 'app', COUNTS), damaged, 'the live database as it was');

@@ -23,7 +23,7 @@ import { sshCommand } from '../../../src/lab/ssh.js';
 import { labDownScript } from '../../../src/lab/teardown.js';
 import { slotFile } from './slot.js';
 
-export { LAB_SLOT, labAddress, slotFile, slotText } from './slot.js';
+export { LAB_SLOT, labAddress, reText, slotFile, slotText } from './slot.js';
 
 /** The lab inventory of the repository (inventory/lab.yaml), as this process's lab slot has it. */
 export const LAB_INVENTORY = slotFile(fileURLToPath(new URL('../../../inventory/lab.yaml', import.meta.url)));

@@ -31,3 +31,8 @@ export function slotFile(file: string): string {
 export function labAddress(plan: LabPlan, n: number): string {
   return intToIpv4(parseSubnet(plan.subnet).network + n);
 }
+
+/** Text as a regular expression source matching itself (an address from the plan inside a pattern). */
+export function reText(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
