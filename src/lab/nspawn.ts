@@ -23,12 +23,20 @@ export function nspawnPidFile(host: LabHostPlan): string {
   return `${host.dir}/nspawn.pid`;
 }
 
-/** The nspawn command line booting a host on its mounted root. */
+/** Directory nspawn keeps for a machine on this machine, named by the machine alone (left behind when nspawn is killed). */
+export function nspawnPropagateDir(host: LabHostPlan): string {
+  return `/run/systemd/nspawn/propagate/${host.netns}`;
+}
+
+/**
+ * The nspawn command line booting a host on its mounted root. The machine is named after the host's netns, unique on
+ * this machine (nspawn keys state such as /run/systemd/nspawn/propagate/MACHINE by it), the hostname is the host's.
+ */
 export function nspawnCommand(host: LabHostPlan): string {
   return [
     'systemd-nspawn --boot',
     `--directory=${shq(host.root)}`,
-    `--machine=${shq(host.name)}`,
+    `--machine=${shq(host.netns)} --hostname=${shq(host.name)}`,
     '--register=no --keep-unit',
     '--console=passive --link-journal=no --resolv-conf=off --timezone=off',
   ].join(' ');

@@ -21,7 +21,7 @@ export interface LabHostPlan {
   flavor: LabFlavor;
   address: string;
   sshPort: number;
-  netns: string; // network namespace, `icl-<host>`
+  netns: string; // network namespace, `<prefix>-<host>` (labPrefix); also the cgroup's and the nspawn machine's name
   link: string; // the bridge side of the host's veth pair (<= 15 characters); shape traffic here with tc
   dir: string; // <state_dir>/hosts/<host>
   upper: string; // overlay upper layer: the host's own files
@@ -54,7 +54,22 @@ export interface LabPlan {
 /** Prefix of every network namespace and link the lab creates. */
 export const LAB_PREFIX = 'icl';
 
+/** The repository's lab bridge (inventory/lab.yaml): its hosts keep the plain names `icl-<host>` (scripts/demo.sh). */
+export const DEFAULT_BRIDGE = 'icl0';
+
 const IFNAMSIZ = 15;
+
+/** What a lab bridge may be called: `icl`, then 1 to 6 lowercase letters or digits (no '-': see labPrefix). */
+const BRIDGE_NAME = /^icl[a-z0-9]{1,6}$/;
+
+/**
+ * The prefix of a lab's namespaces, links, cgroups and nspawn machines: `icl` for the bridge icl0, else the bridge's
+ * own name. A bridge is unique on the machine and has no '-', so `<prefix>-<host>` never names two labs' hosts alike
+ * (the prefix is everything before the first '-'), even when both labs have a host of the same name.
+ */
+export function labPrefix(bridge: string): string {
+  return bridge === DEFAULT_BRIDGE ? LAB_PREFIX : bridge;
+}
 
 /** Parse a dotted IPv4 address to a 32-bit number, or undefined. */
 export function ipv4ToInt(address: string): number | undefined {
@@ -90,12 +105,12 @@ export function labMac(address: string): string {
   return ['02', '1c', ...address.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
 }
 
-/** Name of the bridge side of a host's veth pair: `icl-<host>`, shortened with a hash when it would not fit IFNAMSIZ. */
-export function linkName(host: string): string {
-  const plain = `${LAB_PREFIX}-${host}`;
+/** Name of the bridge side of a host's veth pair: `<prefix>-<host>`, shortened with a hash when it would not fit IFNAMSIZ. */
+export function linkName(host: string, prefix = LAB_PREFIX): string {
+  const plain = `${prefix}-${host}`;
   if (plain.length <= IFNAMSIZ) return plain;
   const hash = createHash('sha256').update(host).digest('hex').slice(0, 4);
-  return `${LAB_PREFIX}-${host.slice(0, IFNAMSIZ - LAB_PREFIX.length - 6)}-${hash}`;
+  return `${prefix}-${host.slice(0, Math.max(0, IFNAMSIZ - prefix.length - 6))}-${hash}`;
 }
 
 /** A host's flavor: the tag `lab-systemd`, else the lab's `flavor`. */
@@ -109,8 +124,11 @@ export function labProblems(inv: Inventory): string[] {
   const lab = inv.lab;
   if (!lab) return [`${inv.file} has no 'lab' section (bridge, subnet, state_dir)`];
   const problems: string[] = [];
-  if (!lab.bridge.startsWith(LAB_PREFIX) || lab.bridge.length > IFNAMSIZ)
-    problems.push(`lab.bridge '${lab.bridge}' must start with '${LAB_PREFIX}' and have at most ${IFNAMSIZ} characters (the lab deletes it on 'down')`);
+  if (!BRIDGE_NAME.test(lab.bridge))
+    problems.push(
+      `lab.bridge '${lab.bridge}' must start with '${LAB_PREFIX}', then 1 to 6 lowercase letters or digits (the lab deletes it on 'down'; ` +
+        `it names the lab's namespaces and links, which must fit ${IFNAMSIZ} characters and differ from every other lab's)`,
+    );
   if (!lab.state_dir.startsWith('/') || lab.state_dir.split('/').filter(Boolean).length < 2)
     problems.push(`lab.state_dir '${lab.state_dir}' must be an absolute path at least two levels deep (the lab removes files under it)`);
   let subnet;
@@ -125,7 +143,7 @@ export function labProblems(inv: Inventory): string[] {
     if (a === undefined) problems.push(`hosts.${h.name}.address '${h.address}' is not an IPv4 address`);
     else if (subnet && (a <= subnet.network + 1 || a >= subnet.broadcast || a - (a % 2 ** (32 - subnet.prefixLength)) !== subnet.network))
       problems.push(`hosts.${h.name}.address ${h.address} is not a host address of lab.subnet ${lab.subnet} (the first one is the bridge's)`);
-    const link = linkName(h.name);
+    const link = linkName(h.name, labPrefix(lab.bridge));
     const other = links.get(link);
     if (other) problems.push(`hosts ${other} and ${h.name} would share the link name ${link}; rename one`);
     links.set(link, h.name);
@@ -141,6 +159,7 @@ export function planLab(inv: Inventory): LabPlan {
   const { prefixLength, gateway } = parseSubnet(lab.subnet);
   const stateDir = lab.state_dir.replace(/\/+$/, '');
   const hostsDir = join(stateDir, 'hosts');
+  const prefix = labPrefix(lab.bridge);
   return {
     inventoryFile: inv.file,
     bridge: lab.bridge,
@@ -159,8 +178,8 @@ export function planLab(inv: Inventory): LabPlan {
         flavor: hostFlavor(inv, h),
         address: h.address,
         sshPort: h.ssh.port,
-        netns: `${LAB_PREFIX}-${h.name}`,
-        link: linkName(h.name),
+        netns: `${prefix}-${h.name}`,
+        link: linkName(h.name, prefix),
         dir,
         upper,
         work: join(dir, 'work'),
@@ -171,7 +190,7 @@ export function planLab(inv: Inventory): LabPlan {
         hostKeyPub: join(upper, 'etc/ssh/ssh_host_ed25519_key.pub'),
         identityFile: h.ssh.identity_file,
         knownHosts: h.ssh.known_hosts,
-        cgroup: `ironclad-lab/${LAB_PREFIX}-${h.name}`,
+        cgroup: `ironclad-lab/${prefix}-${h.name}`,
       };
     }),
   };

@@ -2,7 +2,7 @@
 // checking it still lives in the host's network namespace, then whatever is left inside that namespace.
 import { shq } from '../core/quote.js';
 import { bridgeDownScript } from './network.js';
-import { cgroupDownScript } from './nspawn.js';
+import { cgroupDownScript, nspawnPropagateDir } from './nspawn.js';
 import type { LabHostPlan, LabPlan } from './plan.js';
 
 /** Options of a teardown: `wipe` also removes the host's disk (its upper layer) and keys. */
@@ -34,7 +34,7 @@ export function hostDownScript(plan: LabPlan, host: LabHostPlan, opts: TeardownO
     'fi',
     `if ip link show dev ${link} >/dev/null 2>&1; then ip link del dev ${link}; fi`,
     `awk -v d=${shq(host.dir + '/')} 'index($5 "/", d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done`,
-    ...(host.flavor === 'systemd' ? [cgroupDownScript(host), `rm -f ${shq(`${host.dir}/nspawn.pid`)}`] : []),
+    ...(host.flavor === 'systemd' ? [cgroupDownScript(host), `rm -f ${shq(`${host.dir}/nspawn.pid`)}`, `rm -rf --one-file-system ${shq(nspawnPropagateDir(host))}`] : []),
     `rm -f ${pidFile}`,
     ...(opts.wipe ? [`rm -rf --one-file-system ${shq(host.dir)}`] : []),
   ];

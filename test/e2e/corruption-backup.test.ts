@@ -1,7 +1,7 @@
 // End to end on lab hosts (issue 18): one heap page of a table overwritten on disk while its cluster (with data
 // checksums) is stopped; the next backup refuses (exit 3), names the table (a hostile name, quoted) and the block, and
 // says which backup is the last one committed before the corruption was first seen. Nothing of it reaches the store.
-// Its own lab (test/fixtures/corruption-backup/lab.yaml: bridge icl-cb, 10.213.43.0/24), always taken down afterwards.
+// Its own lab (test/fixtures/corruption-backup/lab.yaml: bridge iclcb, 10.213.43.0/24), always taken down afterwards.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +11,10 @@ import { labDown } from '../../src/lab/down.js';
 import { planLab } from '../../src/lab/plan.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable, otherLeases, withLab } from './helpers/lab.js';
+import { labUnavailable, otherLeases, slotFile, withLab } from './helpers/lab.js';
 
-const INVENTORY = fileURLToPath(new URL('../fixtures/corruption-backup/lab.yaml', import.meta.url));
-const SECRET = '/var/lib/ironclad-lab-cb/secrets/app.pw';
+const INVENTORY = slotFile(fileURLToPath(new URL('../fixtures/corruption-backup/lab.yaml', import.meta.url)));
+const SECRET = join(planLab(loadInventory(INVENTORY)).stateDir, 'secrets/app.pw');
 const PGC = 'pg_ctlcluster --skip-systemctl-redirect 15 main';
 const BIN = '/usr/lib/postgresql/15/bin';
 // the damaged table's name is the application's data: a shell expansion in it must stay text everywhere

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { AuditReport, Finding } from '../../src/audit/types.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable, withLab } from './helpers/lab.js';
+import { labUnavailable, slotText, withLab } from './helpers/lab.js';
 
-const STATE = '/var/lib/ironclad-lab-cr';
+const STATE = '/var/lib/ironclad-lab-cr'; // slot 1's (slotText moves it for this process's slot)
 const tmp = mkdtempSync(join(tmpdir(), 'ironclad-cr-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -19,8 +19,8 @@ function inventory(): string {
   const file = join(tmp, 'cr.yaml');
   writeFileSync(
     file,
-    `version: 1
-lab: { bridge: icl-cr, subnet: 10.213.18.0/24, state_dir: ${STATE} }
+    slotText(`version: 1
+lab: { bridge: iclcr, subnet: 10.213.18.0/24, state_dir: ${STATE} }
 defaults:
   ssh: { user: root, port: 22, identity_file: ${STATE}/id_ed25519, known_hosts: ${STATE}/known_hosts }
   postgres: { version: 15 }
@@ -45,7 +45,7 @@ hosts:
     address: 10.213.18.12
     tags: [backup]
     backup_store: { path: /srv/ironclad/backups, user: ironclad-backup }
-`,
+`),
   );
   return file;
 }

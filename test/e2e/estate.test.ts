@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { sshConnector } from '../../src/connectors/ssh.js';
 import { LOST_CONNECTION_S } from '../../src/core/timeouts.js';
 import { ironclad, type CliResult } from './helpers/cli.js';
-import { LAB_INVENTORY, labUnavailable, withLab, type LabHandle } from './helpers/lab.js';
+import { LAB_INVENTORY, labUnavailable, reText, withLab, type LabHandle } from './helpers/lab.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const inv = ['-i', LAB_INVENTORY];
@@ -104,7 +104,7 @@ async function main() {
     const apply = await timed([...inv, '--json', 'apply', '--yes']);
     t.equal(apply.code, 1, shown(apply));
     t.same(okOf(apply), { 'db-prod': true, 'app-prod': true, 'backup-far': true, staging: false }, 'each host reported');
-    t.match(hostsOf(apply).find((h) => h.host === 'staging')?.error, /^staging: cannot connect to root@10\.213\.7\.20:22/);
+    t.match(hostsOf(apply).find((h) => h.host === 'staging')?.error, new RegExp(`^staging: cannot connect to root@${reText(lab.host('staging').address)}:22`));
     t.match(apply.stderr, /^ironclad: staging FAILED: cannot connect/m, 'stderr names staging');
     t.ok(apply.seconds < 60, `bounded: ${apply.seconds} s`);
     t.equal((await lab.ssh('db-prod', `test -f ${MARKER}`)).code, 0, 'db-prod converged');

@@ -5,7 +5,7 @@
 // Needs root on Linux and PostgreSQL 15 on this machine; the lab is always taken down afterwards.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { Family } from '../../scripts/cli.js';
@@ -20,10 +20,10 @@ import { loadInventory } from '../../src/inventory/load.js';
 import type { Host } from '../../src/inventory/types.js';
 import { labDown } from '../../src/lab/down.js';
 import { planLab } from '../../src/lab/plan.js';
-import { labUnavailable, otherLeases, withLab } from './helpers/lab.js';
+import { labUnavailable, otherLeases, slotFile, withLab } from './helpers/lab.js';
 
-const INVENTORY = fileURLToPath(new URL('../fixtures/instances/lab.yaml', import.meta.url));
-const SECRET = '/var/lib/ironclad-lab-census/secrets/app.pw';
+const INVENTORY = slotFile(fileURLToPath(new URL('../fixtures/instances/lab.yaml', import.meta.url)));
+const SECRET = join(planLab(loadInventory(INVENTORY)).stateDir, 'secrets/app.pw');
 const BIN = '/usr/lib/postgresql/15/bin';
 const PGC = 'pg_ctlcluster --skip-systemctl-redirect';
 

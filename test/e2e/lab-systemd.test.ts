@@ -8,11 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { loadInventory } from '../../src/inventory/load.js';
 import { runHere } from '../../src/lab/exec.js';
+import { nspawnPropagateDir } from '../../src/lab/nspawn.js';
+import { planLab } from '../../src/lab/plan.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable } from './helpers/lab.js';
+import { labUnavailable, slotText } from './helpers/lab.js';
 
-const STATE = '/var/lib/ironclad-lab-systemd-t';
+const STATE1 = '/var/lib/ironclad-lab-systemd-t'; // slot 1's (slotText moves it for this process's slot)
 const HOSTS = ['sdl-a', 'sdl-b', 'sdl-c', 'sdl-d'];
 const HOLD = fileURLToPath(new URL('./helpers/hold-lab.ts', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'ironclad-lab-systemd-'));
@@ -24,20 +27,31 @@ function inventory(n: number): string {
   const hosts = HOSTS.slice(0, n).map((h, i) => `  ${h}:\n    address: 10.213.28.${10 + i}\n    tags: [lab-systemd]\n`);
   writeFileSync(
     file,
-    `version: 1\nlab:\n  bridge: icl-sdl\n  subnet: 10.213.28.0/24\n  state_dir: ${STATE}\n` +
-      `defaults:\n  ssh:\n    user: root\n    port: 22\n    identity_file: ${STATE}/id_ed25519\n    known_hosts: ${STATE}/known_hosts\n` +
-      `hosts:\n${hosts.join('')}`,
+    slotText(
+      `version: 1\nlab:\n  bridge: iclsdl\n  subnet: 10.213.28.0/24\n  state_dir: ${STATE1}\n` +
+        `defaults:\n  ssh:\n    user: root\n    port: 22\n    identity_file: ${STATE1}/id_ed25519\n    known_hosts: ${STATE1}/known_hosts\n` +
+        `hosts:\n${hosts.join('')}`,
+    ),
   );
   return file;
 }
+
+/** The lab of all four hosts, as this slot has it: names, addresses and paths the checks use. */
+const PLAN = planLab(loadInventory(inventory(HOSTS.length)));
+const STATE = PLAN.stateDir;
+const hostPlan = (name: string) => PLAN.hosts.find((h) => h.name === name)!;
 
 /** Everything of this lab still on the machine, one line each (empty when the teardown was total). */
 async function leftovers(): Promise<string[]> {
   const r = await runHere(
     [
-      "ip netns list | awk '$1 ~ /^icl-sdl-/ { print \"netns \" $1 }'",
-      "ip -o link show | awk -F': ' '$2 ~ /^icl-sdl/ { print \"link \" $2 }'",
-      'for r in /sys/fs/cgroup /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do for d in "$r"/ironclad-lab/icl-sdl-*; do [ -d "$d" ] && echo "cgroup $d"; done; done',
+      ...PLAN.hosts.flatMap((h) => [
+        `[ ! -e /run/netns/${h.netns} ] || echo "netns ${h.netns}"`,
+        `! ip link show dev ${h.link} >/dev/null 2>&1 || echo "link ${h.link}"`,
+        `for r in /sys/fs/cgroup /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do [ ! -d "$r/${h.cgroup}" ] || echo "cgroup $r/${h.cgroup}"; done`,
+        `[ ! -e ${nspawnPropagateDir(h)} ] || echo "nspawn ${nspawnPropagateDir(h)}"`,
+      ]),
+      `! ip link show dev ${PLAN.bridge} >/dev/null 2>&1 || echo "bridge ${PLAN.bridge}"`,
       `grep -l ${STATE}/hosts /proc/[0-9]*/mountinfo 2>/dev/null | sed 's/^/mounts seen by /'`,
       `for p in /proc/[0-9]*; do case "$(readlink "$p/root" 2>/dev/null)" in ${STATE}/*) echo "process $p";; esac; done`,
       `[ ! -e ${STATE}/hosts ] || echo "disks ${STATE}/hosts"`,
@@ -50,7 +64,7 @@ async function leftovers(): Promise<string[]> {
 /** Memory of a host as this machine sees it: RSS and PSS summed over every process in its network namespace, MiB. */
 async function memory(host: string): Promise<{ rss: number; pss: number }> {
   const r = await runHere(
-    `for p in $(ip netns pids icl-${host}); do awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r, p }' /proc/$p/smaps_rollup 2>/dev/null; done | awk '{ r += $1; p += $2 } END { print r + 0, p + 0 }'`,
+    `for p in $(ip netns pids ${hostPlan(host).netns}); do awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r, p }' /proc/$p/smaps_rollup 2>/dev/null; done | awk '{ r += $1; p += $2 } END { print r + 0, p + 0 }'`,
   );
   const [rss, pss] = r.stdout.trim().split(' ').map((k) => Math.round(Number(k) / 1024));
   return { rss: rss!, pss: pss! };
@@ -85,13 +99,13 @@ async function main() {
     const again = JSON.parse((await ironclad(['-i', four, '--json', 'lab', 'up'])).stdout) as { hosts: { action: string }[] };
     t.same(again.hosts.map((h) => h.action), ['none', 'none', 'none', 'none'], 'a second lab up changes nothing');
     const ssh = `ssh -i ${STATE}/id_ed25519 -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${STATE}/known_hosts`;
-    for (const [i, h] of HOSTS.entries()) {
-      const s = await runHere(`${ssh} root@10.213.28.${10 + i} 'cat /proc/1/comm; systemctl is-system-running --wait'`);
+    for (const h of HOSTS) {
+      const s = await runHere(`${ssh} root@${hostPlan(h).address} 'cat /proc/1/comm; systemctl is-system-running --wait'`);
       t.equal(s.stdout, 'systemd\nrunning\n', `${h}: ${s.stderr}`);
     }
     t.comment(`memory per idle host (RSS / PSS of its processes): ${(await Promise.all(HOSTS.map(memory))).map((m, i) => `${HOSTS[i]} ${m.rss}/${m.pss} MiB`).join(', ')}`);
     const pg = await runHere(
-      `${ssh} root@10.213.28.10 'export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends postgresql-15 >/dev/null 2>&1 && pg_lsclusters -h | cut -d" " -f1-4 && systemctl is-active postgresql@15-main'`,
+      `${ssh} root@${hostPlan('sdl-a').address} 'export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends postgresql-15 >/dev/null 2>&1 && pg_lsclusters -h | cut -d" " -f1-4 && systemctl is-active postgresql@15-main'`,
     );
     t.equal(pg.stdout, '15 main 5432 online\nactive\n', `PostgreSQL installs from the base tree's cache and starts under systemd\n${pg.stderr}`);
     const m = await memory('sdl-a');
@@ -103,7 +117,7 @@ async function main() {
     t.equal((await ironclad(['-i', four, 'lab', 'status'])).code, 3, 'lab status: not all up');
     t.equal((await ironclad(['-i', four, '--limit', 'sdl-a', 'lab', 'up'])).code, 0, 'up again');
     const ssh = `ssh -i ${STATE}/id_ed25519 -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${STATE}/known_hosts`;
-    const r = await runHere(`${ssh} root@10.213.28.10 'systemctl is-system-running --wait >/dev/null; systemctl is-active postgresql@15-main; pg_lsclusters -h | cut -d" " -f1-4'`);
+    const r = await runHere(`${ssh} root@${hostPlan('sdl-a').address} 'systemctl is-system-running --wait >/dev/null; systemctl is-active postgresql@15-main; pg_lsclusters -h | cut -d" " -f1-4'`);
     t.equal(r.stdout, 'active\n15 main 5432 online\n', `reachable under strict host-key checking, its cluster back under systemd\n${r.stderr}`);
   });
 

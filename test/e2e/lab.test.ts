@@ -29,12 +29,12 @@ function gone(pid: number): boolean {
   }
 }
 
-/** Run `ironclad lab ...` in this process and return its exit code and what it printed. */
+/** Run `ironclad lab -i LAB_INVENTORY ...` in this process and return its exit code and what it printed. */
 async function cli(t: Test, words: string[], json = true): Promise<{ code: number; out: string }> {
   const out = t.capture(process.stdout, 'write', () => true);
   let code: number;
   try {
-    code = await labFamily.run({ words, options: {}, flags: { json, yes: false } });
+    code = await labFamily.run({ words, options: {}, flags: { inventory: LAB_INVENTORY, json, yes: false } });
   } finally {
     out.restore();
   }
@@ -96,7 +96,7 @@ else {
   t.test('hosts reach each other by name, and nothing else', async (t) => {
     const banner = await lab.sshOk('db-prod', "bash -c 'exec 3<>/dev/tcp/backup-far/22 && head -c 4 <&3'");
     t.equal(banner, 'SSH-');
-    t.match(await lab.sshOk('staging', 'ip -4 route'), /^default via 10\.213\.7\.1 dev eth0/m);
+    t.match(await lab.sshOk('staging', 'ip -4 route'), new RegExp(`^default via ${plan.gateway.replace(/\./g, '\\.')} dev eth0`, 'm'));
   });
 
   t.test('the init reaps orphans and keeps a syslog', async (t) => {

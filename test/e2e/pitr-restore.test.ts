@@ -9,12 +9,14 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ironclad, type CliResult } from './helpers/cli.js';
-import { labUnavailable, withLab, type LabHandle } from './helpers/lab.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { planLab } from '../../src/lab/plan.js';
+import { labUnavailable, slotFile, withLab, type LabHandle } from './helpers/lab.js';
 
-const STATE = '/var/lib/ironclad-lab-pt';
+const INVENTORY_FILE = slotFile(fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url)));
+const STATE = planLab(loadInventory(INVENTORY_FILE)).stateDir;
 // the archive side's lab inventory (the same pt lab): pt-db archives to pt-store, pt-stage is its drill host
 const BOOK = fileURLToPath(new URL('../../runbooks/restore-production-pitr.yaml', import.meta.url));
-const INVENTORY_FILE = fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url));
 
 const pitr = (inv: string, args: string[]): Promise<CliResult> => ironclad(['-i', inv, ...args]);
 
@@ -165,7 +167,7 @@ async function main() {
     t.match(clusters, /^15 +main +5432 +online/m, 'the restored cluster is main on 5432');
     t.match(clusters, /^15 +main__damaged_\d{8}t\d{4}z +\d+ +down/m, 'the damaged cluster is kept, stopped');
     t.equal((await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main__damaged_*/start.conf')).trim(), 'manual');
-    t.equal((await sql('pt-db', 'SHOW listen_addresses;', 5432, 'postgres')).trim(), '127.0.0.1,10.213.40.10', "production's configuration: it listens where production listened");
+    t.equal((await sql('pt-db', 'SHOW listen_addresses;', 5432, 'postgres')).trim(), `127.0.0.1,${lab.host('pt-db').address}`, "production's configuration: it listens where production listened");
     t.match(await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main/pg_hba.conf'), /ironclad_wal/, "and lets in whom production let in");
     t.match(await lab.sshOk('pt-db', 'cat /var/lib/postgresql/15/main/postgresql.auto.conf.source'), /archive_command = 'touch \/tmp\/ironclad-pt-production-setting-ran'/, "the source's postgresql.auto.conf set aside");
     t.equal((await sql('pt-db', "SELECT count(*) FROM pg_file_settings WHERE name = 'archive_command';", 5432, 'postgres')).trim(), '0', 'and not among the settings the restored cluster reads');

@@ -14,10 +14,10 @@ import { labDown } from '../../src/lab/down.js';
 import { planLab } from '../../src/lab/plan.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable, withLab } from './helpers/lab.js';
+import { labUnavailable, reText, slotFile, withLab } from './helpers/lab.js';
 
-const INVENTORY = fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url));
-const SECRET = '/var/lib/ironclad-lab-pt/secrets/app.pw';
+const INVENTORY = slotFile(fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url)));
+const SECRET = join(planLab(loadInventory(INVENTORY)).stateDir, 'secrets/app.pw');
 const MARKER = `pt-marker-${process.pid}-7c1e`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
@@ -73,7 +73,7 @@ async function main() {
     const pitr = plan.hosts.flatMap((h: { host: string; changes: { operation: string; description: string }[] }) => h.changes.filter((c) => c.operation === 'pitr').map((c) => `${h.host}: ${c.description}`));
     t.same(pitr, [], 'nothing left to change');
     const hba = await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main/pg_hba.conf');
-    t.match(hba, /^host\treplication\tironclad_wal\t10\.213\.40\.12\/32\tscram-sha-256$/m, 'replication for the store\'s address alone');
+    t.match(hba, new RegExp(`^host\treplication\tironclad_wal\t${reText(lab.host('pt-store').address)}/32\tscram-sha-256$`, 'm'), 'replication for the store\'s address alone');
     t.notMatch(await lab.sshOk('pt-db', 'grep -rl ironclad_wal /var/lib/ironclad /etc/cron.d 2>/dev/null; true'), /\S/, 'the database host holds no credential of the archiving role');
   });
 

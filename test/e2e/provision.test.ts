@@ -33,7 +33,7 @@ async function main() {
 
   await t.test('roles log in over TCP with their secrets; databases exist with their owners', async (t) => {
     for (const role of ['app', 'reporting']) {
-      const pw = readFileSync(`/var/lib/ironclad-lab/secrets/${role}.pw`, 'utf8').trim();
+      const pw = readFileSync(join(lab.plan.stateDir, `secrets/${role}.pw`), 'utf8').trim();
       const out = execFileSync('psql', ['-X', '-A', '-t', '-h', db, '-U', role, '-d', 'app', '-c', 'SELECT current_user'], { env: { ...process.env, PGPASSWORD: pw } }).toString().trim();
       t.equal(out, role);
     }
@@ -81,7 +81,9 @@ async function main() {
   await t.test('a data directory that already holds another cluster is refused, not overwritten', async (t) => {
     await lab.sshOk('app-prod', 'mkdir -p /var/lib/postgresql/15/main && chown postgres: /var/lib/postgresql/15/main && cd / && su postgres -c "/usr/lib/postgresql/15/bin/initdb -D /var/lib/postgresql/15/main >/dev/null"');
     const before = await lab.sshOk('app-prod', '/usr/lib/postgresql/15/bin/pg_controldata /var/lib/postgresql/15/main | grep "system identifier"');
-    const withPg = variant((s) => s.replace('  app-prod:\n    address: 10.213.7.11\n    tags: [production]\n', '  app-prod:\n    address: 10.213.7.11\n    tags: [production]\n    postgres: { cluster: main, port: 5432 }\n'));
+    const appProd = `  app-prod:\n    address: ${lab.host('app-prod').address}\n    tags: [production]\n`;
+    const withPg = variant((s) => s.replace(appProd, `${appProd}    postgres: { cluster: main, port: 5432 }\n`));
+    t.match(readFileSync(withPg, 'utf8'), `${appProd}    postgres: { cluster`, 'the variant gives app-prod a cluster');
     const r = await ironclad(['-i', withPg, '--limit', 'app-prod', 'apply', '--yes']);
     t.equal(r.code, 3, r.stdout);
     t.match(r.stdout, /already holds a PostgreSQL 15 data directory \(system identifier \d+\) that no cluster configuration names: refusing to initialize over it/);

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { BIN, ironclad } from './helpers/cli.js';
-import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+import { LAB_INVENTORY, labAddress, labUnavailable, withLab } from './helpers/lab.js';
 import { candidateCondition, scanValue } from '../../src/refresh/pii.js';
 import { tempDir } from '../fixtures/tmp.js';
 
@@ -180,14 +180,15 @@ async function main() {
     t.match(r1.stderr, /tagged production/);
     // the inventory's staging address points at a production machine by mistake: the host's own marker refuses it
     const app = lab.host('app-prod').address;
-    const moved = variant('moved', (s) => s.replace(`address: ${app}`, 'address: 10.213.7.99').replace('address: 10.213.7.20', `address: ${app}`));
+    const stagingAddress = lab.host('staging').address;
+    const moved = variant('moved', (s) => s.replace(`address: ${app}`, `address: ${labAddress(lab.plan, 99)}`).replace(`address: ${stagingAddress}`, `address: ${app}`));
     const r2 = await ironclad(['-i', moved, '--yes', 'refresh', 'staging']);
     t.equal(r2.code, 3, r2.stdout + r2.stderr);
     t.match(r2.stdout, /carries the production marker/);
     t.equal(await marker(), 'the staging before');
     // an untagged production without its marker behind the staging address: refused by what its cluster is
     const prod = lab.host('db-prod').address;
-    const same = variant('same', (s) => s.replace(`address: ${prod}`, 'address: 10.213.7.98').replace('address: 10.213.7.20', `address: ${prod}`));
+    const same = variant('same', (s) => s.replace(`address: ${prod}`, `address: ${labAddress(lab.plan, 98)}`).replace(`address: ${stagingAddress}`, `address: ${prod}`));
     await lab.sshOk('db-prod', 'mv /var/lib/ironclad/production /var/lib/ironclad/production.away');
     try {
       const r3 = await ironclad(['-i', same, '--yes', 'refresh', 'staging']);

@@ -1,31 +1,35 @@
 // End to end on lab hosts: the incident runbook as an operator runs it, onto the production host itself and onto a
 // freshly provisioned replacement, each through to the swap: the damaged database kept under a name with its time,
 // a declined confirmation changing nothing (exit 3), a run that failed in the middle resumed, the swap undone.
-// The shared lab plus one host of this test's own (ip-spare, 10.213.7.40): provisioned by apply with an empty
+// The shared lab plus one host of this test's own (ip-spare, host 40 of the lab's subnet): provisioned by apply with an empty
 // cluster, and db-prod's drill host, so it holds an identity db-prod's backups are encrypted to.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { BIN, ironclad, type CliResult } from './helpers/cli.js';
-import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { planLab } from '../../src/lab/plan.js';
+import { LAB_INVENTORY, labAddress, labUnavailable, reText, withLab } from './helpers/lab.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const BOOK = new URL('../../runbooks/restore-production.yaml', import.meta.url).pathname;
 const BACK = new URL('../../runbooks/restore-production-swap-back.yaml', import.meta.url).pathname;
 
+const PLAN = planLab(loadInventory(LAB_INVENTORY));
+const SPARE_ADDRESS = labAddress(PLAN, 40);
 const SPARE = `  ip-spare:
-    address: 10.213.7.40
+    address: ${SPARE_ADDRESS}
     tags: [production]
     postgres:
       cluster: main
       port: 5432
-      listen: [127.0.0.1, 10.213.7.40]
+      listen: [127.0.0.1, ${SPARE_ADDRESS}]
       roles:
         - name: app
           login: true
-          password: { file: /var/lib/ironclad-lab/secrets/app.pw }
+          password: { file: ${PLAN.stateDir}/secrets/app.pw }
       databases:
         - name: app
           owner: app
@@ -115,11 +119,12 @@ async function main() {
 
   await t.test("refused at once (exit 3): a replacement whose inventory address is really production's machine", async (t) => {
     const wrong = file.replace(/lab\.yaml$/, 'wrong.yaml');
-    writeFileSync(wrong, readFileSync(file, 'utf8').replace('address: 10.213.7.10\n', 'address: 10.213.7.98\n').replace('address: 10.213.7.40\n', 'address: 10.213.7.10\n'));
+    const prod = lab.host('db-prod').address;
+    writeFileSync(wrong, readFileSync(file, 'utf8').replace(`address: ${prod}\n`, `address: ${labAddress(PLAN, 98)}\n`).replace(`address: ${SPARE_ADDRESS}\n`, `address: ${prod}\n`));
     const before = await state('db-prod');
     const r = await ironclad(['-i', wrong, '--yes', ...documented('ip-spare')]);
     t.equal(r.code, 3, r.stdout + r.stderr);
-    t.match(r.stdout, /ip-spare \(10\.213\.7\.10\) runs the very cluster db-prod's backups come from/);
+    t.match(r.stdout, `ip-spare (${prod}) runs the very cluster db-prod's backups come from`);
     t.same(await state('db-prod'), before);
   });
 
@@ -142,7 +147,7 @@ async function main() {
     t.equal(second?.code, 3, 'a second run while the first waits for its confirmation: refused');
     t.match(second?.stdout, /another refresh or restore into app on db-prod is running \(ironclad on \S+ \(pid \d+\) since /);
     t.equal(typed.code, 3, typed.stdout.split('\n').slice(-6).join('\n'));
-    t.match(typed.stdout, /Step 'swap' is destructive: onto db-prod \(address 10\.213\.7\.10, hostname \S+, marked production\), cluster 15\/main on port 5432, system identifier \d+/, 'the confirmation names host and cluster');
+    t.match(typed.stdout, new RegExp(`Step 'swap' is destructive: onto db-prod \\(address ${reText(lab.host('db-prod').address)}, hostname \\S+, marked production\\), cluster 15/main on port 5432, system identifier \\d+`), 'the confirmation names host and cluster');
     t.match(typed.stdout, /Not in the restored data: 25 events rows after the backup/);
     t.same(await state('db-prod'), before, 'no database made, renamed or closed; no copy left; no login');
     t.equal(await sql('db-prod', 'app', COUNTS), damaged, 'the live database as it was');
@@ -214,7 +219,7 @@ async function main() {
     t.equal(await sql('db-prod', 'postgres', `SELECT string_agg(datname || ':' || pg_get_userbyid(datdba) || ':' || datallowconn, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'app%'`), `app:app:true,${kept}:app:true`, 'owned by app, open, nothing else left');
     t.equal(await sql('db-prod', 'postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"), '0', "the application's session was ended");
     t.same((await state('db-prod')).copies, '', 'the copied backup removed');
-    const password = readFileSync('/var/lib/ironclad-lab/secrets/app.pw', 'utf8').trim();
+    const password = readFileSync(join(PLAN.stateDir, 'secrets/app.pw'), 'utf8').trim();
     const asApp = execFileSync('psql', ['-X', '-A', '-t', '-h', lab.host('db-prod').address, '-U', 'app', '-d', 'app', '-c', 'SELECT count(*) FROM orders'], { env: { ...process.env, PGPASSWORD: password } });
     t.equal(asApp.toString().trim(), backup.split(' ')[2], 'the application logs in with its own password and sees the orders again');
   });

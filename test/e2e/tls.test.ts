@@ -1,4 +1,4 @@
-// End to end on lab hosts (its own bridge, subnet 10.213.118.0/24 and state folder): apply turns TLS on with a
+// End to end on lab hosts (its own bridge, subnet 10.213.118.0/24 in slot 1, and state folder): apply turns TLS on with a
 // certificate of the estate's CA; a client verifies it with sslmode=verify-full and is admitted by a hostssl rule
 // (and refused without TLS); a certificate 10 days from its end turns the audit yellow and apply renews it; a host whose
 // clock reads an hour ahead turns the audit red. The clock is shadowed on that host only: a `date` in its own
@@ -11,55 +11,59 @@ import type { AuditReport, Finding } from '../../src/audit/types.js';
 import { ensureCa, loadCa } from '../../src/tls/ca.js';
 import { issueCert } from '../../src/tls/issue.js';
 import { ironclad } from './helpers/cli.js';
-import { labUnavailable, withLab } from './helpers/lab.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { planLab } from '../../src/lab/plan.js';
+import { labUnavailable, reText, slotText, withLab } from './helpers/lab.js';
 import { tempDir } from '../fixtures/tmp.js';
 
-const STATE = '/var/lib/ironclad-lab-tls';
-const CA_DIR = `${STATE}/ca`;
-const DB = '10.213.118.10';
-const CLOCK = '10.213.118.11';
+// the lab as slot 1 has it (slotText moves it for this process's slot); what tests use comes from the plan below
+const STATE1 = '/var/lib/ironclad-lab-tls';
 const dir = tempDir('ironclad-tls-e2e-');
 const INV = join(dir, 'tls.yaml');
 writeFileSync(
   INV,
-  `version: 1
+  slotText(`version: 1
 lab:
-  bridge: icl-tl
+  bridge: icltl
   subnet: 10.213.118.0/24
-  state_dir: ${STATE}
+  state_dir: ${STATE1}
 tls:
   ca:
-    dir: ${CA_DIR}
+    dir: ${STATE1}/ca
 defaults:
   ssh:
     user: root
     port: 22
-    identity_file: ${STATE}/id_ed25519
-    known_hosts: ${STATE}/known_hosts
+    identity_file: ${STATE1}/id_ed25519
+    known_hosts: ${STATE1}/known_hosts
   postgres:
     version: 15
 hosts:
   tl-db:
-    address: ${DB}
+    address: 10.213.118.10
     tags: [staging]
     postgres:
       cluster: main
       port: 5432
-      listen: [127.0.0.1, ${DB}]
+      listen: [127.0.0.1, 10.213.118.10]
       roles:
         - name: app
           login: true
-          password: { file: ${STATE}/secrets/app.pw }
+          password: { file: ${STATE1}/secrets/app.pw }
       databases:
         - name: app
           owner: app
       hba:
         - { type: hostssl, database: app, user: app, address: 10.213.118.0/24, method: scram-sha-256 }
   tl-clock:
-    address: ${CLOCK}
+    address: 10.213.118.11
     tags: [staging]
-`,
+`),
 );
+const PLAN = planLab(loadInventory(INV));
+const STATE = PLAN.stateDir;
+const CA_DIR = `${STATE}/ca`;
+const DB = PLAN.hosts.find((h) => h.name === 'tl-db')!.address;
 const inv = ['-i', INV];
 
 /** psql on this machine as a client of tl-db; its output, or the error it printed. */
@@ -125,7 +129,7 @@ async function main() {
 
   await t.test('the audit: the certificate green; 10 days from its end yellow; apply renews it', async (t) => {
     const first = await audit();
-    t.match(line(first.findings, 'tl-db', 'tls', 'certificate'), { level: 'ok', message: /^CN=tl-db, DNS:tl-db, IP:10\.213\.118\.10, IP:127\.0\.0\.1, valid until/ });
+    t.match(line(first.findings, 'tl-db', 'tls', 'certificate'), { level: 'ok', message: new RegExp(`^CN=tl-db, DNS:tl-db, IP:${reText(DB)}, IP:127\\.0\\.0\\.1, valid until`) });
     const ca = loadCa({ ca: { kind: 'managed', dir: CA_DIR }, days: 365, renew_before_days: 30 })!;
     const soon = await issueCert({ ca, cn: 'tl-db', names: { dns: ['tl-db'], ip: [DB, '127.0.0.1'] }, days: 10 });
     await lab.sshOk('tl-db', 'cat > /etc/ironclad/tls/server.key', { stdin: soon.keyPem });

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { UserError } from '../../src/core/errors.js';
 import type { Inventory } from '../../src/inventory/types.js';
-import { intToIpv4, ipv4ToInt, labMac, labProblems, linkName, parseSubnet, planLab, selectLabHosts } from '../../src/lab/plan.js';
+import { intToIpv4, ipv4ToInt, labMac, labPrefix, labProblems, linkName, parseSubnet, planLab, selectLabHosts } from '../../src/lab/plan.js';
 import { labHost, labInventory } from './fixtures/inventory.js';
 
 t.test('IPv4 addresses round-trip and reject junk', async (t) => {
@@ -37,10 +37,35 @@ t.test('link names fit IFNAMSIZ and stay distinct', async (t) => {
     { host: 'a', link: 'icl-a' },
   ];
   for (const c of cases) t.equal(linkName(c.host), c.link, c.host);
-  const long = ['reporting-replica-1', 'reporting-replica-2', 'a-very-long-host-name.example.com'].map(linkName);
+  const long = ['reporting-replica-1', 'reporting-replica-2', 'a-very-long-host-name.example.com'].map((h) => linkName(h));
   for (const l of long) t.ok(l.length <= 15 && l.startsWith('icl-'), `${l} fits`);
   t.equal(new Set(long).size, long.length, 'long names stay distinct');
   t.equal(linkName('reporting-replica-1'), linkName('reporting-replica-1'), 'stable');
+  for (const [host, prefix, link] of [
+    ['db-prod', 'icl0s2', 'icl0s2-db-prod'],
+    ['backup-far', 'icl0s2', 'icl0s2-bac-1b95'],
+    ['backup-far', 'iclabcdef', 'iclabcdef--1b95'],
+  ] as const) {
+    t.equal(linkName(host, prefix), link, `${host} in lab ${prefix}`);
+    t.ok(link.length <= 15, `${link} fits IFNAMSIZ`);
+  }
+});
+
+t.test('names of two labs with the same hosts never meet: the prefix comes from the bridge', async (t) => {
+  t.equal(labPrefix('icl0'), 'icl', 'the repository lab keeps icl-<host> (scripts/demo.sh)');
+  t.equal(labPrefix('iclsd'), 'iclsd');
+  const hosts = ['db-prod', 'app-prod', 'backup-far', 'staging', 'sd-db', 'x'];
+  const labs = ['icl0', 'icl0s2', 'iclsd', 'iclsds2', 'iclpt', 'icl1', 'iclabcdef'].map((bridge) =>
+    planLab(labInventory({ lab: { bridge, subnet: '10.213.7.0/24', state_dir: `/var/lib/icl-${bridge}` }, hosts: hosts.map((h, i) => labHost(h, `10.213.7.${10 + i}`)) })),
+  );
+  for (const kind of ['netns', 'link', 'cgroup'] as const) {
+    const all = labs.flatMap((p) => p.hosts.map((h) => h[kind]));
+    t.equal(new Set(all).size, all.length, `every ${kind} distinct across ${labs.length} labs of the same ${hosts.length} hosts`);
+  }
+  t.ok(labs.every((p) => p.hosts.every((h) => h.link.length <= 15)), 'links fit IFNAMSIZ');
+  const sd = planLab(labInventory({ lab: { bridge: 'iclsd', subnet: '10.213.7.0/24', state_dir: '/var/lib/icl-test' }, hosts: [labHost('db', '10.213.7.10')] }));
+  const main = planLab(labInventory({ hosts: [labHost('sd-db', '10.213.7.10')] }));
+  t.not(sd.hosts[0]!.netns, main.hosts[0]!.netns, "lab iclsd's host db is not lab icl0's host sd-db");
 });
 
 t.test('MACs are fixed per address and locally administered', async (t) => {
@@ -80,6 +105,9 @@ t.test('inventories that cannot make a lab say why', async (t) => {
   const cases: { name: string; inv: Inventory; problem: RegExp }[] = [
     { name: 'no lab section', inv: { ...base, lab: undefined }, problem: /has no 'lab' section/ },
     { name: 'foreign bridge name', inv: { ...base, lab: { ...base.lab!, bridge: 'eth0' } }, problem: /lab.bridge 'eth0' must start with 'icl'/ },
+    { name: "a '-' in the bridge (icl-sd-db: lab icl-sd's db, or lab icl0's sd-db?)", inv: { ...base, lab: { ...base.lab!, bridge: 'icl-sd' } }, problem: /lab.bridge 'icl-sd' must start with 'icl', then 1 to 6 lowercase letters or digits/ },
+    { name: 'the bare prefix (the prefix of lab icl0)', inv: { ...base, lab: { ...base.lab!, bridge: 'icl' } }, problem: /lab.bridge 'icl' must/ },
+    { name: 'a bridge too long to leave room in link names', inv: { ...base, lab: { ...base.lab!, bridge: 'iclabcdefg' } }, problem: /lab.bridge 'iclabcdefg' must/ },
     { name: 'state_dir too shallow', inv: { ...base, lab: { ...base.lab!, state_dir: '/var' } }, problem: /state_dir '\/var' must be an absolute path at least two levels deep/ },
     { name: 'relative state_dir', inv: { ...base, lab: { ...base.lab!, state_dir: 'lab/state' } }, problem: /must be an absolute path/ },
     { name: 'bad subnet', inv: { ...base, lab: { ...base.lab!, subnet: '10.213.7.0' } }, problem: /lab.subnet '10.213.7.0' is not an IPv4 subnet/ },

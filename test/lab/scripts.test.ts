@@ -1,5 +1,8 @@
 // Unit tests of the shell text the lab runs: boot, network, teardown. Checked for syntax (sh -n, shellcheck, perl -c) and content.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { bootScript, FIRST_BOOT_MARKER, launchScript, writeFileScript } from '../../src/lab/boot.js';
 import { initProgram } from '../../src/lab/files.js';
@@ -82,9 +85,9 @@ t.test('launch: detached, clean environment, new namespaces inside the netns', a
 });
 
 t.test('network: the bridge with the gateway, a veth per host with a fixed MAC', async (t) => {
-  t.equal(
+  t.match(
     bridgeUpScript(plan),
-    'ip link show dev icl0 >/dev/null 2>&1 || ip link add name icl0 address 02:1c:0a:d5:07:01 type bridge\nip addr replace 10.213.7.1/24 dev icl0\nip link set dev icl0 up',
+    /\nip link show dev icl0 >\/dev\/null 2>&1 \|\| ip link add name icl0 address 02:1c:0a:d5:07:01 type bridge\nip addr replace 10.213.7.1\/24 dev icl0\nip link set dev icl0 up$/,
   );
   t.equal(bridgeDownScript(plan), 'if ip link show dev icl0 >/dev/null 2>&1; then ip link del dev icl0; fi');
   t.equal(
@@ -122,4 +125,24 @@ t.test('teardown: the recorded pid only after checking its netns, then the rest'
   t.equal(some.match(/# stop lab host/g)?.length, 1);
   t.notMatch(some, /ip link del dev icl0/, 'the bridge stays while other hosts may use it');
   t.notMatch(labDownScript(plan, plan.hosts, { wipe: false }), /rm -rf/);
+});
+
+t.test('the bridge is refused when another interface already has an address in the lab subnet (another lab)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'icl-fake-ip-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // a fake `ip`: `addr show to` prints $ADDRS, everything else is logged
+  writeFileSync(join(dir, 'ip'), '#!/bin/sh\ncase "$*" in *"addr show to 10.213.7.0/24"*) printf "%s" "$ADDRS" ;; *) echo "ip $*" >> "$LOG" ;; esac\n', { mode: 0o755 });
+  const run = (addrs: string) => {
+    const log = join(dir, `log-${Math.random()}`);
+    const r = spawnSync('sh', ['-c', bridgeUpScript(plan)], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin`, ADDRS: addrs, LOG: log } });
+    return { code: r.status, stderr: r.stderr, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  };
+  const taken = run('7: icl0s2    inet 10.213.7.1/24 scope global icl0s2\\       valid_lft forever\n');
+  t.equal(taken.code, 3, 'refused');
+  t.match(taken.stderr, 'lab.subnet 10.213.7.0/24 is already on icl0s2 ');
+  t.equal(taken.calls, '', 'nothing created');
+  const ours = run('7: icl0    inet 10.213.7.1/24 scope global icl0\\       valid_lft forever\n');
+  t.equal(ours.code, 0, "the lab's own bridge is no conflict");
+  t.match(ours.calls, 'ip addr replace 10.213.7.1/24 dev icl0');
+  t.equal(run('').code, 0, 'a free subnet');
 });

@@ -40,7 +40,7 @@ t.test('the boot script mounts the overlay on the base, gives the host its ident
   t.match(s, `> ${sd.pidFile}`);
   t.match(s, /wait "\$nspawn"/, 'the script lives as long as nspawn');
   const cmd = nspawnCommand(sd);
-  for (const flag of ['--boot', '--register=no', '--keep-unit', '--resolv-conf=off', `--directory=${sd.root}`, '--machine=sd-db']) t.match(cmd, flag);
+  for (const flag of ['--boot', '--register=no', '--keep-unit', '--resolv-conf=off', `--directory=${sd.root}`, '--machine=icl-sd-db', '--hostname=sd-db']) t.match(cmd, flag);
   t.notMatch(cmd, /--private-network|--network-/, 'nspawn keeps the netns it is started in');
 });
 
@@ -58,6 +58,7 @@ t.test('teardown of a systemd host also kills by pid what its cgroup lists and r
   t.match(down, cgroupDownScript(sd));
   t.match(down, /find "\$d" -name cgroup\.procs -exec cat/);
   t.match(down, /xargs -r kill -KILL/);
+  t.match(down, 'rm -rf --one-file-system /run/systemd/nspawn/propagate/icl-sd-db', "nspawn's directory of the machine (named by the unique machine name; a killed nspawn leaves it)");
   t.match(down, /-depth -type d -exec rmdir/);
   t.notMatch(hostDownScript(plan, ns, { wipe: true }), /cgroup/);
   t.equal(parses(CGROUP_ROOTS), '');

@@ -21,12 +21,15 @@ import { pidAlive } from '../../../src/lab/lock.js';
 import { planLab, type LabHostPlan, type LabPlan } from '../../../src/lab/plan.js';
 import { sshCommand } from '../../../src/lab/ssh.js';
 import { labDownScript } from '../../../src/lab/teardown.js';
+import { slotFile } from './slot.js';
 
-/** The lab inventory of the repository (inventory/lab.yaml). */
-export const LAB_INVENTORY = fileURLToPath(new URL('../../../inventory/lab.yaml', import.meta.url));
+export { LAB_SLOT, labAddress, reText, slotFile, slotText } from './slot.js';
 
-/** The systemd lab inventory of the repository (inventory/lab-systemd.yaml): hosts booted by systemd-nspawn. */
-export const SYSTEMD_LAB_INVENTORY = fileURLToPath(new URL('../../../inventory/lab-systemd.yaml', import.meta.url));
+/** The lab inventory of the repository (inventory/lab.yaml), as this process's lab slot has it. */
+export const LAB_INVENTORY = slotFile(fileURLToPath(new URL('../../../inventory/lab.yaml', import.meta.url)));
+
+/** The systemd lab inventory of the repository (inventory/lab-systemd.yaml, hosts booted by systemd-nspawn), in this slot. */
+export const SYSTEMD_LAB_INVENTORY = slotFile(fileURLToPath(new URL('../../../inventory/lab-systemd.yaml', import.meta.url)));
 
 /** What a test gets: the inventory, the lab's layout, and ssh to its hosts. */
 export interface LabHandle {
