@@ -49,8 +49,10 @@ export const FAKE_PAD = 'pg_temp.ironclad_fake_pad';
 /** The statements that give one transaction the key (SET LOCAL: gone at its end) and the function the fakes read it
  *  with (pure). The function is IMMUTABLE (true within one statement: the settings do not change while it runs), so
  *  PostgreSQL computes it once while planning a statement instead of decoding the pads again for every row; the pads
- *  are then constants of that statement's plan, never of its text (not in an error's LINE context, nor in
- *  pg_stat_statements). Its body names pg_catalog's functions: nothing of the dump's is called. */
+ *  are then constants of that statement's plan, never of its text (not in an error's LINE context): they are only in
+ *  the SET LOCAL statements, as before (which a server logging every statement would log; an auto_explain with
+ *  log_verbose would now log the plan's constants of the UPDATE fallback too). Its body names pg_catalog's functions:
+ *  nothing of the dump's is called. */
 export function keyStatements(keyHex: string): string[] {
   const { inner, outer } = hmacPads(keyHex);
   return [
