@@ -43,8 +43,21 @@ export function hmacPads(keyHex: string): { inner: string; outer: string } {
   return { inner: xor(0x36), outer: xor(0x5c) };
 }
 
-/** The statements that give one transaction the key (SET LOCAL: gone at its end) (pure). */
+/** The function the fakes read the key's pads with (scrub.ts hmacSql): in the session's own temporary schema. */
+export const FAKE_PAD = 'pg_temp.ironclad_fake_pad';
+
+/** The statements that give one transaction the key (SET LOCAL: gone at its end) and the function the fakes read it
+ *  with (pure). The function is IMMUTABLE (true within one statement: the settings do not change while it runs), so
+ *  PostgreSQL computes it once while planning a statement instead of decoding the pads again for every row; the pads
+ *  are then constants of that statement's plan, never of its text (not in an error's LINE context): they are only in
+ *  the SET LOCAL statements, as before (which a server logging every statement would log; an auto_explain with
+ *  log_verbose would now log the plan's constants of the UPDATE fallback too). Its body names pg_catalog's functions:
+ *  nothing of the dump's is called. */
 export function keyStatements(keyHex: string): string[] {
   const { inner, outer } = hmacPads(keyHex);
-  return [`SET LOCAL ironclad.fake_i = '${inner}';`, `SET LOCAL ironclad.fake_o = '${outer}';`];
+  return [
+    `SET LOCAL ironclad.fake_i = '${inner}';`,
+    `SET LOCAL ironclad.fake_o = '${outer}';`,
+    `CREATE OR REPLACE FUNCTION ${FAKE_PAD}(text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $ironclad$ SELECT pg_catalog.decode(pg_catalog.current_setting($1), 'hex') $ironclad$;`,
+  ];
 }

@@ -76,14 +76,16 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
   const parallel = scrubOrder(rules, jobs);
   const copied: string[] = [];
   const scrubTable = async (u: (typeof sql.updates)[number]) => {
+    const started = Date.now();
     if (u.rewrite) {
       const done = await r.sql(u.rewrite).then(
         () => true,
         (e: Error) => (log(`${tableLabel(u.table)}: one ALTER TABLE could not rewrite it (${/ERROR: +(.*)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]}); updated instead`), false),
       );
-      if (done) return void copied.push(u.table);
+      if (done) return void (copied.push(u.table), log(`${tableLabel(u.table)} scrubbed in ${seconds(started)}`));
     }
     await r.sql(u.sql);
+    log(`${tableLabel(u.table)} scrubbed in ${seconds(started)}`);
   };
   // index builds: of very unequal sizes, one job more than the restore's keeps the CPUs busy to the end of each group
   // (a group's primary keys and unique constraints: their unique indexes beside the others, then the constraints on them;
@@ -122,10 +124,13 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
         // all the data, then the scrub (one after another in the rules' order when a keep_where reads a rewritten table)
         if (updated.length) await pgRestore(r, `--section=data -L ${shq(rewritten)}`, 'data of the scrubbed tables', scrubJobs);
         return log(`the scrubbed tables' data loaded in ${seconds(t0)}`);
-      case 'load':
+      case 'load': {
         // each rewritten table is scrubbed as soon as its own data is in, while the next one loads
+        const started = Date.now();
         await pgRestore(r, `--section=data -L ${shq(`${dir}/rewritten-${loadOrder.indexOf(w.table)}.list`)}`, `data of ${w.table}`, 1);
-        return void (loadedAt = Date.now());
+        loadedAt = Date.now();
+        return log(`${tableLabel(w.table)}: data loaded in ${seconds(started)}`);
+      }
       case 'truncate':
         t1 = Date.now();
         if (sql.truncates) await r.sql(sql.truncates);

@@ -2,7 +2,7 @@
 // Tables are named as PostgreSQL spells them (`crm.Contacts`; a bare name is in public); see names.ts.
 import { createHash } from 'node:crypto';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
-import { keyStatements } from './fakekey.js';
+import { FAKE_PAD, keyStatements } from './fakekey.js';
 import { tableKey, tableRegclass, tableSql } from './names.js';
 
 export type ScrubRule = { fake: 'email' | 'name' | 'phone' | 'address' | 'text' | 'uuid'; keep_where?: string } | { set: string | number | boolean | null; keep_where?: string };
@@ -17,25 +17,31 @@ const FIRST = ['Alex', 'Sam', 'Robin', 'Kim', 'Jo', 'Max', 'Noor', 'Ari'];
 const LAST = ['Example', 'Sample', 'Tester', 'Placeholder', 'Doe', 'Roe', 'Fictus', 'Nemo'];
 
 /** SQL: HMAC-SHA256 (bytea) of a text value under the run's key, with a label so that kinds never share a fake (pure).
- *  The key's pads come from the transaction's settings (fakekey.ts keyStatements). */
+ *  The key's pads come from the transaction's settings through pg_temp.ironclad_fake_pad (fakekey.ts keyStatements),
+ *  an IMMUTABLE function that PostgreSQL computes once when it plans the statement (not on every row); the pads are
+ *  never in a statement's text. */
 export function hmacSql(label: string, text: string): string {
-  const pad = (name: string) => `decode(current_setting('ironclad.fake_${name}'), 'hex')`;
+  const pad = (name: string) => `${FAKE_PAD}('ironclad.fake_${name}')`;
   return `sha256(${pad('o')} || sha256(${pad('i')} || convert_to(${sqlLiteral(`${label}:`)} || ${text}, 'UTF8')))`;
 }
 
+/** The fake first and last names: every pair, so that one byte of the HMAC picks both (64 names, each as likely). */
+const NAMES = FIRST.flatMap((f) => LAST.map((l) => `${f} ${l}`));
+
 /** The SQL expression of a keyed fake for a column's value (same input and key, same fake; NULL stays NULL). Every
- *  fake passes the PII scan: no 7-digit runs, emails in example.invalid, phone numbers in the fictional 555-01xx. */
+ *  fake passes the PII scan: no 7-digit runs, emails in example.invalid, phone numbers in the fictional 555-01xx.
+ *  The HMAC appears once in each expression: PostgreSQL computes an expression as often as it is written, and the HMAC
+ *  (two SHA-256) is nearly all of a scrub's CPU time. */
 export function fakeExpression(kind: Extract<ScrubRule, { fake: string }>['fake'], column: string): string {
   const c = `${sqlIdent(column)}::text`;
   const h = hmacSql(kind, c);
-  const byte = (n: number) => `get_byte(${h}, ${n})`;
-  const pick = (list: string[], n: number) => `(ARRAY[${list.map(sqlLiteral).join(', ')}])[1 + ${byte(n)} % ${list.length}]`;
   const hex = (n: number) => `substr(encode(${h}, 'hex'), 1, ${n})`;
   const expr = {
     email: `'user-' || ${hex(16)} || '@example.invalid'`,
-    name: `${pick(FIRST, 0)} || ' ' || ${pick(LAST, 1)}`,
-    phone: `'555-01' || lpad((${byte(0)} % 100)::text, 2, '0')`,
-    address: `(1 + (${byte(0)} * 256 + ${byte(1)}) % 999)::text || ' Example Street, Testville'`,
+    name: `(ARRAY[${NAMES.map(sqlLiteral).join(', ')}])[1 + get_byte(${h}, 0) % ${NAMES.length}]`,
+    phone: `'555-01' || lpad((get_byte(${h}, 0) % 100)::text, 2, '0')`,
+    // the first two bytes of the HMAC as a number (0-65535): ('x' || 4 hex digits)::bit(16)::int
+    address: `(1 + ('x' || ${hex(4)})::bit(16)::int % 999)::text || ' Example Street, Testville'`,
     text: `'redacted-' || translate(${hex(16)}, '0123456789', 'ghijklmnop')`,
     uuid: `encode(substring(${h} from 1 for 16), 'hex')::uuid`,
   }[kind];

@@ -32,7 +32,12 @@ t.test('the fakes are keyed: HMAC-SHA256 pads of the host key, given to one tran
   const h = (b: Buffer) => createHash('sha256').update(b).digest();
   const mine = h(Buffer.concat([Buffer.from(outer, 'hex'), h(Buffer.concat([Buffer.from(inner, 'hex'), Buffer.from('email:a@b.c')]))]));
   t.equal(mine.toString('hex'), createHmac('sha256', Buffer.from(key, 'hex')).update('email:a@b.c').digest('hex'));
-  t.same(keyStatements(key).map((s) => s.replace(/'[0-9a-f]+'/, "'…'")), ["SET LOCAL ironclad.fake_i = '…';", "SET LOCAL ironclad.fake_o = '…';"]);
+  const statements = keyStatements(key);
+  t.same(statements.slice(0, 2).map((s) => s.replace(/'[0-9a-f]+'/, "'…'")), ["SET LOCAL ironclad.fake_i = '…';", "SET LOCAL ironclad.fake_o = '…';"]);
+  // the pads read once per statement (an IMMUTABLE function of a constant is computed while planning), from pg_catalog's
+  // functions only, and never written into it
+  t.match(statements[2], /^CREATE OR REPLACE FUNCTION pg_temp\.ironclad_fake_pad\(text\) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS \$ironclad\$ SELECT pg_catalog\.decode\(pg_catalog\.current_setting\(\$1\), 'hex'\) \$ironclad\$;$/);
+  t.notMatch(statements.slice(2).join('\n'), new RegExp(`${inner.slice(0, 16)}|${outer.slice(0, 16)}|${key.slice(0, 16)}`), 'the pads only in the SET LOCAL statements');
   t.match(fakeKeyScript('/var/lib/ironclad/refresh/fake.key'), /^umask 077 && mkdir -p \/var\/lib\/ironclad\/refresh && \{ \[ -s \/var\/lib\/ironclad\/refresh\/fake\.key \] \|\| \{ head -c 32 \/dev\/urandom/);
 });
 

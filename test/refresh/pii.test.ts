@@ -46,6 +46,7 @@ t.test('candidateCondition puts only real domain names into SQL, lower-cased; a 
   t.match(c, /lower\(\(v COLLATE "C"\)\) LIKE ANY \(ARRAY\['%@example\.com', '%\.example\.com', '%\.localhost'\]\)/);
   t.notMatch(c, /DROP|not a domain/);
   t.match(candidateCondition('v', []), /AND NOT false\)/, 'no allowed domains: every value with an @ is a candidate');
+  t.match(candidateCondition('v', []), /CASE WHEN octet_length\(\(v COLLATE "C"\)\) >= 7 THEN \(v COLLATE "C"\) ~ /, 'a value shorter than a 7-digit run skips the regular expressions');
   // evaluated by PostgreSQL in test/e2e/refresh.test.ts, against scanValue
 });
 
