@@ -35,7 +35,7 @@ machine_cpu() { awk '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / 
 # and tools our scripts start, PostgreSQL), with the children they reaped (utime stime cutime cstime).
 hosts_cpu() {
   local ns pid
-  for ns in $(ip netns list | awk '/^icl-sc[0-9]/ { print $1 }'); do
+  for ns in $(ip netns list | awk '/^iclsc0-sc[0-9]/ { print $1 }'); do
     for pid in $(ip netns pids "$ns"); do cat "/proc/$pid/stat" 2>/dev/null || true; done
   done | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 } END { printf "%.2f\n", s / hz }'
 }

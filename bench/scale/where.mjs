@@ -62,7 +62,7 @@ phase('node start + imports (after exec)');
 const inv = loadInventory(resolve(opt('-i') ?? 'inventory/inventory.yaml'));
 const hosts = selectHosts(inv, opt('--limit')?.split(','));
 phase('inventory: load + validate');
-namespaces = hosts.map((h) => `icl-${h.name}`);
+namespaces = hosts.map((h) => `iclsc0-${h.name}`); // (the lab of bridge iclsc0 prefixes its hosts with it: src/lab/plan.ts)
 hostsMark = hostsCpu();
 wallMark = performance.now();
 cpuMark = process.cpuUsage();
