@@ -90,7 +90,7 @@ t.test('planning: a fresh database host gets tools, keys, its identity, pinned s
   const role = { host: db, store, restores: true, knownHosts: 'k\n', recipients: [{ name: 'db-prod', key: null }, { name: 'staging', key: AGE }] };
   const { changes, waiting } = hostChanges({ role, state: empty, gate: 'ironclad_gate() { :; }', inventoryFile: inv.file });
   t.same(changes.map((c) => c.description.replace(/ \(.*$/, '')), [
-    'install age',
+    'install age, zstd',
     "create db-prod's backup key /var/lib/ironclad/backup_ed25519",
     "create db-prod's read key /var/lib/ironclad/refresh_ed25519",
     "create db-prod's age identity /var/lib/ironclad/age-identity",
@@ -103,7 +103,7 @@ t.test('planning: a fresh database host gets tools, keys, its identity, pinned s
   const recipients = changes.find((c) => c.description.startsWith('install the age recipients'))!.commands[0];
   t.equal(recipients.kind === 'upload' && recipients.content, `# staging\n${AGE}\n`, 'only keys it knows');
   const target = hostChanges({ role: { host: staging, restores: true, knownHosts: 'k\n', recipients: [] }, state: { ...empty, age: true }, gate: '', inventoryFile: inv.file });
-  t.same(target.changes.map((c) => c.description.replace(/ \(.*$/, '')), ["create staging's read key /var/lib/ironclad/refresh_ed25519", "create staging's age identity /var/lib/ironclad/age-identity", 'install the pinned host keys of the backup stores'], 'a refresh target: no job, no backup key');
+  t.same(target.changes.map((c) => c.description.replace(/ \(.*$/, '')), ['install zstd', "create staging's read key /var/lib/ironclad/refresh_ed25519", "create staging's age identity /var/lib/ironclad/age-identity", 'install the pinned host keys of the backup stores'], 'a refresh target: no job, no backup key');
 });
 
 t.test('the store: its account, the sudo rule for commit only, root owns keys and backups, each key its own verbs', async (t) => {
