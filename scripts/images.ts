@@ -17,6 +17,7 @@ import { repairExitCode } from '../src/images/repair-plan.js';
 import type { SshTarget } from '../src/images/repair-script.js';
 import { parseVia } from '../src/images/repair-transfer.js';
 import { repairImages } from '../src/images/repair.js';
+import { pullIdentity } from '../src/images/check-key-steps.js';
 import { alertCheck, checkSpec, renderCheck } from '../src/images/check-spec.js';
 import { hostCoverageStore, pruneQuarantine, runCheck, storedCoverage } from '../src/images/check.js';
 import type { ImagePair } from '../src/inventory/types.js';
@@ -51,9 +52,10 @@ async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect:
   const resolved = target.kind === 'pair' ? { name: target.name, ...pairLocations(inv, target.name) } : named(target.source, target.replica);
   const hostOf = (loc: Location) => (loc.kind === 'host' ? selectHosts(inv, [loc.host])[0] : undefined);
   [resolved.source, resolved.replica].forEach(hostOf);
+  const identity = pullIdentity(inv, resolved.source, resolved.replica); // a checked pair's key, for a pulled repair
   const addressOf: AddressOf = (loc) => {
     const host = hostOf(loc);
-    return host && { user: host.ssh.user, address: host.address, port: host.ssh.port };
+    return host && { user: host.ssh.user, address: host.address, port: host.ssh.port, ...(identity && describeLocation(loc) === describeLocation(resolved.source) ? { identity } : {}) };
   };
   return withPool((pool) => fn(resolved, async (loc) => {
     const host = hostOf(loc);
