@@ -11,16 +11,13 @@ import { renderResult } from '../src/images/render.js';
 import type { Side } from '../src/images/side.js';
 import { compareExitCode } from '../src/images/summary.js';
 import { saveRecord, toRecord, type ImageRecord } from '../src/images/record.js';
-import { confirm } from '../src/core/confirm.js';
-import { renderRepairPlan, renderRepairResult } from '../src/images/render-repair.js';
-import { repairExitCode } from '../src/images/repair-plan.js';
 import type { SshTarget } from '../src/images/repair-script.js';
-import { parseVia } from '../src/images/repair-transfer.js';
-import { repairImages } from '../src/images/repair.js';
-import { alertCheck, checkSpec, renderCheck } from '../src/images/check-spec.js';
-import { hostCoverageStore, pruneQuarantine, runCheck, storedCoverage } from '../src/images/check.js';
 import type { ImagePair } from '../src/inventory/types.js';
 import { printJson, type Family, type GlobalFlags, type Invocation } from './cli.js';
+
+// repair and check are loaded when asked for: a local compare starts sooner without them (every 10 ms shows there)
+const repairModules = () => Promise.all([import('../src/core/confirm.js'), import('../src/images/render-repair.js'), import('../src/images/repair-plan.js'), import('../src/images/repair-transfer.js'), import('../src/images/repair.js')]);
+const checkModules = () => Promise.all([import('../src/images/check-spec.js'), import('../src/images/check.js')]);
 
 const USAGE =
   'images compare NAME | SRC DST [--report FILE] [--rehash | --sample PERCENT [--seed N]] [--hash crypto|sha256|blake3|fast] [--cache-dir DIR]\n' +
@@ -51,9 +48,11 @@ async function withTarget<T>(target: CompareTarget, flags: GlobalFlags, connect:
   const resolved = target.kind === 'pair' ? { name: target.name, ...pairLocations(inv, target.name) } : named(target.source, target.replica);
   const hostOf = (loc: Location) => (loc.kind === 'host' ? selectHosts(inv, [loc.host])[0] : undefined);
   [resolved.source, resolved.replica].forEach(hostOf);
+  const { pullIdentity } = await import('../src/images/check-key-steps.js');
+  const identity = pullIdentity(inv, resolved.source, resolved.replica); // a checked pair's key, for a pulled repair
   const addressOf: AddressOf = (loc) => {
     const host = hostOf(loc);
-    return host && { user: host.ssh.user, address: host.address, port: host.ssh.port };
+    return host && { user: host.ssh.user, address: host.address, port: host.ssh.port, ...(identity && describeLocation(loc) === describeLocation(resolved.source) ? { identity } : {}) };
   };
   return withPool((pool) => fn(resolved, async (loc) => {
     const host = hostOf(loc);
@@ -72,6 +71,7 @@ async function record(replica: Connector, rec: ImageRecord): Promise<void> {
 
 /** `images repair`: the plan, a confirmation, the copies; the report (or --json document) and its exit code. */
 async function runRepair({ words, options, flags }: Invocation, connect: ConnectFn | undefined): Promise<number> {
+  const [{ confirm }, { renderRepairPlan, renderRepairResult }, { repairExitCode }, { parseVia }, { repairImages }] = await repairModules();
   const target = parseTarget(words);
   const opts = { mode: parseMode(options), hash: parseHash(options.hash), via: parseVia(options.via), only: options.only as unknown as string[] | undefined };
   const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
@@ -101,6 +101,7 @@ async function runRepair({ words, options, flags }: Invocation, connect: Connect
 
 /** `images check NAME`: one run of the pair's routine check; its record (with coverage) kept for `audit`. */
 async function runImageCheck({ words, options, flags }: Invocation, connect: ConnectFn | undefined): Promise<number> {
+  const [{ alertCheck, checkSpec, renderCheck }, { hostCoverageStore, pruneQuarantine, runCheck }] = await checkModules();
   if (words.length !== 1) throw new UserError(`usage: ironclad images check NAME${words.length ? ` (got ${words.length} arguments)` : ''}`, 'NAME: an images pair of the inventory');
   const hash = parseHash(options.hash);
   const cacheDir = typeof options['cache-dir'] === 'string' ? options['cache-dir'] : undefined;
@@ -171,7 +172,7 @@ export function createImagesFamily(connect?: ConnectFn): Family {
           progress: process.stderr.isTTY && !flags.json ? process.stderr : undefined,
         });
         // a pair's coverage (kept by `images check`) goes with the result and into the record audit reads
-        const coverage = pair && (await storedCoverage(dst.connector, pair));
+        const coverage = pair && (await (await import('../src/images/check.js')).storedCoverage(dst.connector, pair));
         if (pair) await record(dst.connector, { ...toRecord(result, new Date()), ...(coverage ? { coverage } : {}) });
         if (flags.json) printJson(coverage ? { ...result, coverage } : result);
         else process.stdout.write(renderResult(result) + (coverage ? `routine check: ${coverage.text}\n` : ''));

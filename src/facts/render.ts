@@ -1,4 +1,5 @@
 // Human rendering of the facts report: per host a compact block, one labelled line (or a few) per fact.
+import { humanBytes } from '../core/bytes.js';
 import { renderCorruption } from './corruption.js';
 import { renderIntegrity } from './integrity.js';
 import { factDefs } from './registry.js';
@@ -7,19 +8,10 @@ import type { FactName, FactProblem, FactValues, SocketOwner } from './types.js'
 import { clockRows } from './clock.js';
 import { tlsRows } from './tls.js';
 
+export { humanBytes }; // Bytes in binary units, one decimal: 1.5 GiB, 512 B (src/core/bytes.ts)
+
 const LABEL = 12;
 
-/** Bytes in binary units, one decimal: 1.5 GiB, 512 B. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 /** A labelled block: the label on the first line, the others aligned under it; `none` when empty. */
 function block(label: string, rows: string[]): string[] {

@@ -8,6 +8,7 @@ import type { Change } from '../operations/types.js';
 import type { CheckJobFiles } from './check-job.js';
 import { authorizedKeysScript, authorizedLine, checkKeyPaths, fromAddress, keyUnitsOf, makeKeyScript, ourLine, parsePublicKey, renderSourceEntry } from './check-key.js';
 import { checkUnit } from './check-plan.js';
+import type { Location } from './locations.js';
 
 /** A checked pair whose trees are on two hosts: its job reaches the source with a key of its own. */
 export interface KeyedPair {
@@ -85,4 +86,14 @@ export function sourceKeySteps(args: { host: Host; pairs: KeyedPair[]; have: Key
   if (waiting.length)
     out.push({ operation: 'deferred', description: `waits for the check key of ${[...new Set(waiting)].join(', ')} (made by this apply, or on a host not contacted now: apply again once it is reachable)`, commands: [] });
   return out.filter((c): c is Change => c !== undefined);
+}
+
+/** The check key a pulled repair between these two trees may use: that of the checked pair with exactly these trees
+ *  on two hosts (its entry point on the source reads that tree only), else none. */
+export function pullIdentity(inv: { images: ImagePair[]; hosts: Host[] }, source: Location, replica: Location): { key: string; knownHosts: string } | undefined {
+  if (source.kind !== 'host' || replica.kind !== 'host') return undefined;
+  const k = keyedPairs(inv).find(({ pair: p }) => p.source.host === source.host && p.source.path === source.path && p.replica.host === replica.host && p.replica.path === replica.path);
+  if (!k) return undefined;
+  const p = checkKeyPaths(k.unit);
+  return { key: p.key, knownHosts: p.knownHosts };
 }

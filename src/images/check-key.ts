@@ -87,6 +87,7 @@ export function renderSourceEntry(pair: ImagePair, unit: string): string {
     `ROOT=${shqAlways(pair.source.path)}`,
     `UNIT=${shqAlways(unit)}`,
     `SCAN=${shqAlways(scanScript())}`,
+    `READ=${shqAlways(hostScript('read.sh'))}`,
     hostScript('check-source.sh'),
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 // Progress on a terminal: each side's scan reports PHASE FILES_DONE FILES_TOTAL BYTES_DONE BYTES_TOTAL in a file on
 // its host; ironclad polls it and shows files, bytes, rate and ETA on one stderr line.
-import { humanBytes } from '../facts/render.js';
+import { humanBytes } from '../core/bytes.js';
 import { count } from './render.js';
 
 /** Where one side's scan is. */

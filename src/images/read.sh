@@ -1,8 +1,10 @@
 #!/bin/sh
 # ironclad images repair, where the source lives: print a file's bytes from OFFSET (1-based), all or COUNT of them,
 # raw or as base64; or (OFFSET = modes) the permission bits of each file named on stdin. The path comes on stdin (any
-# bytes) and is not trusted: absolute paths, '.', '..' or empty components, a directory resolving outside the tree,
-# anything but a regular file are refused.
+# bytes, at most 4096 of them) and is not trusted: absolute paths, '.', '..' or empty components, a directory resolving
+# outside the tree, anything but a regular file are refused. Once opened, the file is checked again where the kernel
+# has it (/proc/self/fd): it must be a regular file at exactly ROOT/PATH, so no symbolic link anywhere in the path
+# (even one swapped in after the first check) and no device, FIFO or socket is ever read.
 # Usage: sh -c SCRIPT ironclad-read ROOT OFFSET [COUNT [base64]]
 #        sh -c SCRIPT ironclad-read ROOT modes    stdin: a path a line, written for printf (\NNN octal escapes, as
 #                                                 repair.sh's tasks); stdout: a line each, its mode in octal (stat %a,
@@ -11,6 +13,8 @@
 set -eu
 cd -- "$1" 2>/dev/null || exit 66
 r=$(pwd -P)
+nl='
+'
 
 # 0: $p is a regular file inside the tree; 65: a path that leads out; 66: no such file.
 check() {
@@ -31,10 +35,20 @@ if [ "$2" = modes ]; then
   done
   exit 0
 fi
-p=$(cat; echo x)
+case $2 in '' | *[!0-9]* | 0*) exit 64 ;; esac
+p=$(head -c 4097; echo x)
 p=${p%x}
+[ ${#p} -le 4096 ] || exit 65
 rc=0
 check || rc=$?
 [ "$rc" -eq 0 ] || exit "$rc"
-if [ -z "${3:-}" ]; then exec tail -c +"$2" -- "./$p"; fi
-if [ "${4:-}" = base64 ]; then tail -c +"$2" -- "./$p" | head -c "$3" | base64 -w0; else tail -c +"$2" -- "./$p" | head -c "$3"; fi
+{ command exec 3<"./$p"; } 2>/dev/null || exit 66
+# the file as opened: a regular file, at the very path checked (no link followed, nothing swapped in since)
+[ -f "/proc/$$/fd/3" ] || exit 66
+got=$(readlink "/proc/$$/fd/3"; echo x)
+got=${got%x} got=${got%"$nl"}
+case $r in /) want=/$p ;; *) want=$r/$p ;; esac
+[ "$got" = "$want" ] || exit 65
+if [ -z "${3:-}" ]; then exec tail -c +"$2" <&3; fi
+case $3 in *[!0-9]*) exit 64 ;; esac
+if [ "${4:-}" = base64 ]; then tail -c +"$2" <&3 | head -c "$3" | base64 -w0; else tail -c +"$2" <&3 | head -c "$3"; fi

@@ -1,6 +1,6 @@
 // The human summary of a comparison: both sides, every kind of discrepancy with count and bytes, the first paths.
 import { shq } from '../core/quote.js';
-import { humanBytes } from '../facts/render.js';
+import { humanBytes } from '../core/bytes.js';
 import type { CompareResult, SideResult } from './summary.js';
 import { PROBLEMS, type Problem, type ScanMode } from './types.js';
 

@@ -39,20 +39,29 @@ export function modesCommand(sourceRoot: string): string {
   return readCommand(sourceRoot, ['modes']);
 }
 
-/** How the replica's host reaches the source's host for a pull: its own key, the source's key checked. */
+/**
+ * How the replica's host reaches the source's host for a pull: root's own key and known_hosts, or (`identity`) a
+ * pair's check key, whose only command on the source is the pair's entry point (check-source.sh: op=read reads the
+ * pair's tree, fixed there), with the source's host key pinned beside it.
+ */
 export interface SshTarget {
   user: string;
   address: string;
   port: number;
+  identity?: { key: string; knownHosts: string };
 }
 
 /** ssh options for a host-to-host pull: no prompt, host key verified, a bounded wait for the connection. */
 export function sshArgs(target: SshTarget, connectTimeoutS = 10): string {
-  return `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=${connectTimeoutS} -p ${target.port} -- ${shq(`${target.user}@${target.address}`)}`;
+  const id = target.identity;
+  const keyed = id ? ` -i ${shq(id.key)} -o IdentitiesOnly=yes -o UserKnownHostsFile=${shq(id.knownHosts)} -o GlobalKnownHostsFile=/dev/null` : '';
+  return `ssh${keyed} -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=${connectTimeoutS} -p ${target.port} -- ${shq(`${target.user}@${target.address}`)}`;
 }
 
-/** The fetch command (repair.sh's fetch=): read the file where the source is, here or from the replica's host. */
+/** The fetch command (repair.sh's fetch=): read the file where the source is, here or from the replica's host (with
+ *  a pair's key: the words of its entry point, which reads the pair's tree only; the path on stdin as for read.sh). */
 export function fetchCommand(sourceRoot: string, pull?: SshTarget): string {
+  if (pull?.identity) return `exec ${sshArgs(pull)} "op=read offset=$1"`;
   return pull ? `exec ${sshArgs(pull)} ${shq(readCommand(sourceRoot, []))} "$1"` : readCommand(sourceRoot);
 }
 

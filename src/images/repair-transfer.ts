@@ -20,19 +20,42 @@ export function parseVia(value: unknown): Via {
   throw new UserError(`--via must be auto, pull or controller (got '${String(value)}')`, 'auto: the replica host pulls when it can reach the source by SSH, else through this machine');
 }
 
-/** Decide how the bytes travel, and say why; a pull is tried only when the replica's host can reach the source's. */
-export async function chooseTransfer(source: Side, replica: Side, via: Via, pull?: SshTarget): Promise<Transfer> {
+/** The last line of an ssh's stderr, for a reason (masked as tail does, without its margin). */
+const lastLine = (stderr: string, code: number) => tail(stderr, 1).replace(/^\s*\| /, '').trim() || `ssh exit ${code}`;
+
+/** How the bytes travel, and (a pull) how the replica's host reaches the source's. */
+export interface TransferChoice {
+  transfer: Transfer;
+  pull?: SshTarget;
+}
+
+/**
+ * Decide how the bytes travel, and say why; a pull is tried only when the replica's host can reach the source's: with
+ * the pair's check key when it has one installed (its entry point on the source reads that tree only), else with
+ * root's own key (today's way: a key of its own the source accepts without a forced command).
+ */
+export async function chooseTransfer(source: Side, replica: Side, via: Via, pull?: SshTarget): Promise<TransferChoice> {
   const [s, r] = [source.location, replica.location];
-  if (s.kind === 'local' && r.kind === 'local') return { mode: 'local', reason: 'both trees are on this machine' };
-  if (s.kind === 'host' && r.kind === 'host' && s.host === r.host) return { mode: 'local', reason: `both trees are on ${s.host}` };
-  if (s.kind === 'local' || r.kind === 'local') return { mode: 'controller', reason: 'one tree is on this machine: the bytes stream through it' };
-  if (via === 'controller') return { mode: 'controller', reason: 'asked for (--via controller): the bytes stream through this machine' };
-  if (!pull) return { mode: 'controller', reason: `no address for ${s.host} in the inventory: the bytes stream through this machine` };
-  const probe = await replica.connector.run(`${sshArgs(pull, 5)} true </dev/null`, { timeoutMs: 20_000 });
-  if (probe.code === 0) return { mode: 'pull', reason: `${r.host} reaches ${s.host} with its own SSH key (host key checked): it pulls the files directly` };
-  const why = tail(probe.stderr, 1).trim() || `ssh exit ${probe.code}`;
-  if (via === 'pull') throw new OperationError(`${r.host} cannot reach ${s.host} over SSH by itself (${why}); set up a host-to-host key, or use --via controller`);
-  return { mode: 'controller', reason: `${r.host} has no SSH access of its own to ${s.host} (${why}): the bytes stream through this machine` };
+  const to = (mode: Transfer['mode'], reason: string, by?: SshTarget): TransferChoice => ({ transfer: { mode, reason }, ...(by ? { pull: by } : {}) });
+  if (s.kind === 'local' && r.kind === 'local') return to('local', 'both trees are on this machine');
+  if (s.kind === 'host' && r.kind === 'host' && s.host === r.host) return to('local', `both trees are on ${s.host}`);
+  if (s.kind === 'local' || r.kind === 'local') return to('controller', 'one tree is on this machine: the bytes stream through it');
+  if (via === 'controller') return to('controller', 'asked for (--via controller): the bytes stream through this machine');
+  if (!pull) return to('controller', `no address for ${s.host} in the inventory: the bytes stream through this machine`);
+  let keyNote = '';
+  if (pull.identity) {
+    const id = pull.identity;
+    const probe = await replica.connector.run(`[ -f ${shq(id.key)} ] && [ -f ${shq(id.knownHosts)} ] || exit 100; ${sshArgs(pull, 5)} op=probe </dev/null`, { timeoutMs: 20_000 });
+    if (probe.code === 0 && /^read=yes$/m.test(probe.stdout)) return to('pull', `${r.host} reaches ${s.host} with the pair's check key (its only command there reads this pair's tree; host key pinned): it pulls the files directly`, pull);
+    if (probe.code === 0) keyNote = `the pair's check key reaches ${s.host}, whose entry point cannot read yet (apply again); `;
+    else if (probe.code !== 100) keyNote = `the pair's check key did not serve (${lastLine(probe.stderr, probe.code)}); `;
+  }
+  const own: SshTarget = { user: pull.user, address: pull.address, port: pull.port };
+  const probe = await replica.connector.run(`${sshArgs(own, 5)} true </dev/null`, { timeoutMs: 20_000 });
+  if (probe.code === 0) return to('pull', `${keyNote}${r.host} reaches ${s.host} with its own SSH key (host key checked): it pulls the files directly`, own);
+  const why = lastLine(probe.stderr, probe.code);
+  if (via === 'pull') throw new OperationError(`${keyNote}${r.host} cannot reach ${s.host} over SSH by itself (${why}); set up a host-to-host key (a routine check of the pair: apply makes one), or use --via controller`);
+  return to('controller', `${keyNote}${r.host} has no SSH access of its own to ${s.host} (${why}): the bytes stream through this machine`);
 }
 
 /**

@@ -21,7 +21,7 @@ export interface RepairRequest {
   mode: ScanMode;
   only?: string[]; // repair these paths only (as typed, relative to the trees)
   via: Via;
-  pull?: SshTarget; // how the replica's host would reach the source's host
+  pull?: SshTarget; // how the replica's host would reach the source's host (with the pair's check key, if it has one)
   dryRun: boolean;
   progress?: NodeJS.WritableStream;
   /** Asked once the plan is known and something is to be copied; false stops before anything is written. */
@@ -61,9 +61,9 @@ export async function repairImages(req: RepairRequest): Promise<RepairResult> {
     buildRepairResult({ name: req.name, source: compared.source.location, replica: compared.replica.location, hash: compared.hash, plan, answers, transfer, quarantine: where, dryRun, durationMs: Date.now() - started });
   if (req.dryRun || !plan.tasks.length) return result([], req.dryRun);
   if (!(await req.confirm(result([], true)))) throw new SafetyRefusal('the repair was not confirmed: nothing was changed (answer yes on a terminal, or pass --yes)');
-  const transfer = await chooseTransfer(req.source, req.replica, req.via, req.pull);
+  const { transfer, pull } = await chooseTransfer(req.source, req.replica, req.via, req.pull);
   const tasks = await withSourceModes(req.source, plan.tasks);
   const job = { source: req.source, replica: req.replica, algo: compared.hash, quarantine, tasks, progress: req.progress, pieceBytes: req.pieceBytes };
-  const answers = transfer.mode === 'controller' ? await copyStreamed(job) : await copyWithFetch(job, transfer.mode === 'pull' ? req.pull : undefined);
+  const answers = transfer.mode === 'controller' ? await copyStreamed(job) : await copyWithFetch(job, transfer.mode === 'pull' ? pull : undefined);
   return result(answers, false, transfer);
 }

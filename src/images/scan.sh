@@ -196,22 +196,31 @@ batch_worker='out=$1; shift; exec "$@" >>"$out.$$"'
 # shellcheck disable=SC2016
 file_worker='f=$1; shift; h=$("$@" <"$f") && printf "%s\t%s\0" "${h%% *}" "${f#./}"'
 
-# Hash one chunk and append its records (HASH + stat line; '!' when the tool gave nothing) to the journal.
-hash_chunk() { # $1: c|a, $2: chunk file prefix, $3: output file
-  rm -f "$work"/h.*
-  if [ "$1" = c ]; then
-    pids=''
-    for names in "$2".g*; do
-      # shellcheck disable=SC2086 # the tool's fixed arguments are split on purpose
-      xargs -0 -r -n "$batch" sh -c "$batch_worker" worker "$work/h" $tool <"$names" 2>>"$work/hash.err" &
-      pids="$pids $!"
-    done
-    for pid in $pids; do wait "$pid" || [ $? -eq 123 ] || { echo "ironclad-images: $tool failed" >&2; exit 70; }; done
-    for out in "$work"/h.*; do [ -f "$out" ] && cat "$out"; done | sed "$strip" | tr '\n' '\0' >"$work/hashes"
-  else
-    # shellcheck disable=SC2086
-    xargs -0 -r -I '{}' sh -c "$file_worker" worker '{}' $tool <"$2.names" >"$work/hashes" 2>>"$work/hash.err" || [ $? -eq 123 ]
+# Start hashing chunk $1 (c: one process per group, in the background, their pids in $pids; a: the awkward names,
+# one by one, here): its tool output lands in $work/h.$1.*.
+start_chunk() { # $1: chunk id or a
+  pids=''
+  if [ "$1" = a ]; then
+    # shellcheck disable=SC2086 # the tool's fixed arguments are split on purpose
+    xargs -0 -r -I '{}' sh -c "$file_worker" worker '{}' $tool <"$work/a.names" >"$work/h.a.0" 2>>"$work/hash.err" || [ $? -eq 123 ]
+    return 0
   fi
+  for names in "$work/c.$1".g*; do
+    # shellcheck disable=SC2086
+    xargs -0 -r -n "$batch" sh -c "$batch_worker" worker "$work/h.$1" $tool <"$names" 2>>"$work/hash.err" &
+    pids="$pids $!"
+  done
+}
+wait_chunk() {
+  for pid in $pids; do wait "$pid" || [ $? -eq 123 ] || { echo "ironclad-images: $tool failed" >&2; exit 70; }; done
+  pids=''
+}
+
+# Append a hashed chunk's records (HASH + stat line; '!' when the tool gave nothing) to the journal and to $3.
+collect_chunk() { # $1: chunk id or a, $2: its .rec file, $3: output file
+  if [ "$1" = a ]; then cp "$work/h.a.0" "$work/hashes"
+  else for out in "$work/h.$1".*; do [ -f "$out" ] && cat "$out"; done | sed "$strip" | tr '\n' '\0' >"$work/hashes"; fi
+  rm -f "$work/h.$1".*
   awk -v hashes="$work/hashes" -v bad="$work/bad" '
     BEGIN { RS = ORS = "\0"; FS = "\t"; while ((getline line < hashes) > 0) { t = index(line, "\t"); h[substr(line, t + 1)] = substr(line, 1, t - 1) } }
     {
@@ -220,18 +229,31 @@ hash_chunk() { # $1: c|a, $2: chunk file prefix, $3: output file
       else if ($1 != "-" && h[path] != $1) { print h[path] "/" $1 FS stat; rot++ }
       else print h[path] FS stat
     }
-    END { printf "%.0f %.0f %.0f\n", n, b, rot > bad }' "$2.rec" | tee -a "$journal" >>"$3"
+    END { printf "%.0f %.0f %.0f\n", n, b, rot > bad }' "$2" | tee -a "$journal" >>"$3"
   read -r n_bad b_bad n_rot <"$work/bad"
   unreadable=$((unreadable + n_bad)) unreadable_bytes=$((unreadable_bytes + b_bad)) rot=$((rot + n_rot))
 }
 
+# The chunks in turn, the hashing never waiting for the bookkeeping: while chunk K hashes, chunk K-1's records are
+# joined and journaled here.
 unreadable=0 unreadable_bytes=0 rot=0 done_files=0 done_bytes=0
 say hashing 0 "$tohash" 0 "$tohash_bytes"
-while read -r kind id n b <&3; do
-  if [ "$kind" = c ]; then hash_chunk c "$work/c.$id" "$work/new"; else hash_chunk a "$work/a" "$work/new.a"; fi
-  done_files=$((done_files + n)) done_bytes=$((done_bytes + b))
+prev='' prev_n=0 prev_b=0
+collect_prev() {
+  [ -n "$prev" ] || return 0
+  if [ "$prev" = a ]; then collect_chunk a "$work/a.rec" "$work/new.a"; else collect_chunk "$prev" "$work/c.$prev.rec" "$work/new"; fi
+  done_files=$((done_files + prev_n)) done_bytes=$((done_bytes + prev_b))
   say hashing "$done_files" "$tohash" "$done_bytes" "$tohash_bytes"
+  prev=''
+}
+while read -r kind id n b <&3; do
+  [ "$kind" = c ] || id=a
+  start_chunk "$id"
+  collect_prev
+  wait_chunk
+  prev=$id prev_n=$n prev_b=$b
 done 3<"$work/index"
+collect_prev
 
 # The new cache is this run's manifest; replace it atomically, then hand a stable copy (a hard link) to the reader.
 say writing "$tohash" "$tohash" "$tohash_bytes" "$tohash_bytes"

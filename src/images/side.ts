@@ -1,5 +1,6 @@
 // One side of a comparison on its host: probe, scan, read the manifest back, clean up. Only manifests travel.
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -66,6 +67,11 @@ export async function readProgress(side: Side, files: RunFiles): Promise<string>
 
 /** Remove this run's files from the side's host (the cache stays). */
 export async function removeRunFiles(side: Side, files: RunFiles): Promise<void> {
+  if (side.location.kind === 'local') {
+    // on this machine without starting a shell (a local compare's last step: every process saved shows)
+    await Promise.all([files.manifest, files.progress, `${files.progress}.tmp`].map((f) => rm(f, { force: true })));
+    return;
+  }
   await side.connector.run(`rm -f ${shq(files.manifest)} ${shq(files.progress)} ${shq(`${files.progress}.tmp`)}`);
 }
 

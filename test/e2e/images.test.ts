@@ -3,7 +3,7 @@
 // apply installs its job and cron file on the replica's host, the job run by hand as cron runs it (no Node.js there)
 // writes what `images compare` and `audit` read, reaching the source with the key apply made for it (whose only
 // command there is the pair's scanner: a shell, another tree, scp and forwarding are refused), and apply removes it
-// all once the inventory no longer asks. Needs root.
+// all once the inventory no longer asks; a pulled repair with that key (op=read of the entry point). Needs root.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { imagesFamily } from '../../scripts/images.js';
@@ -203,6 +203,32 @@ t.test('the routine check as a job on the replica host, installed by apply with 
   await lab.sshOk(REPLICA.host, `rm ${shq(`${REPLICA.path}/photos/gone.jpg`)}`);
   t.equal((await lab.ssh(REPLICA.host, asCron)).code, 3, 'a file missing on the replica: exit 3');
   t.match((await audit()).find((f) => f.area === 'images' && f.subject === 'uploads'), { level: 'failure', message: 'discrepancies at the last check: 1 missing' });
+
+  // A pulled repair with the same key (op=read of the entry point): no key of root's own on the replica, none by hand.
+  t.not((await lab.ssh(REPLICA.host, 'ls ~/.ssh/id_*')).code, 0, 'root has no key of its own on the replica');
+  await lab.sshOk(SOURCE.host, `cd ${shq(SOURCE.path)} && ln -sfn /etc etc-link && ln -sf /etc/shadow shadow.jpg && mkfifo fifo.jpg`);
+  const read = (path: string, words = 'op=read offset=1') => lab.ssh(REPLICA.host, `printf %s ${shq(path)} | ${as} root@${source} ${shq(words)}`);
+  t.equal((await read('photos/short.jpg', 'op=read offset=5')).stdout, 'backup has a truncated copy of this', 'the key reads a file of the tree, from an offset');
+  const reads: [string, number, string][] = [
+    ['/etc/shadow', 65, 'an absolute path'],
+    ['../../../etc/shadow', 65, "'..'"],
+    ['etc-link/shadow', 65, 'a directory linked out of the tree'],
+    ['shadow.jpg', 66, 'a file linked out of the tree'],
+    ['fifo.jpg', 66, 'a FIFO'],
+    ['photos', 66, 'a directory'],
+  ];
+  for (const [path, code, what] of reads) {
+    const r = await read(path);
+    t.equal(r.code, code, `op=read of ${what}: refused (${r.stderr.trim().split('\n').pop()})`);
+    t.equal(r.stdout, '', `op=read of ${what}: nothing read`);
+  }
+  t.equal((await read('photos/short.jpg', 'op=read offset=1 root=/etc')).code, 64, 'op=read with another root: refused');
+  await lab.sshOk(SOURCE.host, `cd ${shq(SOURCE.path)} && rm etc-link shadow.jpg fifo.jpg`);
+  const repair = await runFamily(t, imagesFamily, ['images', '-i', inv, '--json', 'repair', 'uploads', '--yes']);
+  t.equal(repair.code, 0, 'repaired');
+  t.match(JSON.parse(repair.out), { copied: ['photos/gone.jpg'], failed: [], transfer: { mode: 'pull', reason: /^backup-far reaches app-prod with the pair's check key/ } }, "pulled by the replica's host with the pair's key");
+  t.equal(await lab.sshOk(REPLICA.host, `cat ${shq(`${REPLICA.path}/photos/gone.jpg`)}`), 'deleted from the backup', "the source's bytes");
+  t.equal((await lab.ssh(REPLICA.host, asCron)).code, 0, 'the next check: nothing missing');
 
   const removed = await ironclad(['--yes', ...limit, '-i', LAB_INVENTORY, 'apply']);
   t.equal(removed.code, 0, removed.stderr.slice(-500));

@@ -118,7 +118,7 @@ t.test('the entry point refuses whatever a hostile replica sends but the scanner
 
   const probe = as('op=probe');
   t.equal(probe.status, 0, probe.stderr.toString());
-  t.match(probe.stdout.toString(), /^algos=sha256[a-z0-9,]*\n$/, 'the probe says its hashes only');
+  t.match(probe.stdout.toString(), /^algos=sha256[a-z0-9,]*\nread=yes\n$/, 'the probe says its hashes only, and that it reads');
   t.equal(as('op=manifest').status, 66, 'no manifest before a scan');
   const scan = as('op=scan algo=sha256 mode=rehash');
   t.equal(scan.status, 0, scan.stderr.toString());
