@@ -61,7 +61,8 @@ export async function cutFetch(conn: Connector, cluster: string): Promise<void> 
   await conn.run(`runuser -u postgres -- rm -rf ${shq(p.stage)} ${shq(p.waldir)}`).catch(() => undefined);
 }
 
-const secs = (ms: number) => `${((Date.now() - ms) / 1000).toFixed(1)} s`;
+/** Seconds since `ms`, as the restore's lines say them. */
+export const secs = (ms: number) => `${((Date.now() - ms) / 1000).toFixed(1)} s`;
 
 /** Fetch the base and the WAL a restore needs into the host's stage (restorePaths), checked; the caller drops them on a failure. */
 export async function fetchForRestore(a: FetchArgs): Promise<Fetched> {
@@ -122,9 +123,9 @@ export async function fetchForRestore(a: FetchArgs): Promise<Fetched> {
   // while the flag is there the restored server's restore_command waits for a segment not yet fetched (restore.sh);
   // it goes once every segment is here, and stays after a failure (the server then never ends recovery early)
   const walPhase = async () => {
-    if (!(await decide())) return { later: null, r: await rest() };
+    if (!(await decide())) return { r: await rest() };
     await step(conn, `runuser -u postgres -- sh -c 'mkdir -p -m 700 "$1" && : > "$1/.fetching"' sh ${shq(p.waldir)}`, 'marking the WAL fetch');
-    return { later: true, r: null };
+    return { r: null };
   };
   // when one fails the other is cut short (its folder removed under it: its next write fails), and both end before the
   // failure is reported (the caller then removes whatever they made)

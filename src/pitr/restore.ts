@@ -4,7 +4,7 @@
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import type { Connector } from '../connectors/types.js';
 import type { Host } from '../inventory/types.js';
-import { cutFetch, fetchForRestore, step, withProgress } from './restore-fetch.js';
+import { cutFetch, fetchForRestore, secs, step, withProgress } from './restore-fetch.js';
 import { chooseBase, isoMs, lsnValue, parseList, segmentNumber, type BaseBackup, type Target } from './restore-plan.js';
 import { fetchScript, pgTimeToIso, restoreScript, tags, type FetchMode } from './restore-scripts.js';
 
@@ -115,7 +115,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     made = true;
     const made0 = Date.now();
     await step(conn, script('make'), 'making the restored cluster');
-    args.log(`${args.to.name}: cluster ${cluster} made and recovering, in ${((Date.now() - made0) / 1000).toFixed(1)} s`);
+    args.log(`${args.to.name}: cluster ${cluster} made and recovering, in ${secs(made0)}`);
     const fromLsn = lsnValue(base.start_lsn);
     const endSeg = plan.partial ?? plan.segments[plan.segments.length - 1];
     const endBytes = endSeg ? Number((segmentNumber(endSeg, segSize).segno + 1n) * BigInt(segSize) - fromLsn) : 0;
@@ -131,7 +131,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
         if (walFailed) throw walFailed.e;
         const out = await step(conn, script('status'), 'watching recovery');
         state = tags(out);
-        if (state.state === 'promoted') return args.log(`${args.to.name}: the WAL replayed and the cluster promoted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        if (state.state === 'promoted') return args.log(`${args.to.name}: the WAL replayed and the cluster promoted in ${secs(t0)}`);
         if (state.state === 'down') {
           const lines = out.split('\n').filter((l) => l.startsWith('@@log ')).map((l) => `  ${l.slice(6)}`);
           throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery; the end of its log:\n${lines.join('\n')}`);

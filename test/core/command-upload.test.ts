@@ -1,25 +1,19 @@
 // An upload into a folder postgres owns (a cluster's conf.d, pg_hba.conf) is written by postgres, for real: a link
 // postgres planted (the folder, or the file) never makes root write, create or chown a file of its own.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { describeCommand, toShell } from '../../src/core/command.js';
+import { needsRootAndPostgres, postgresFolder, rootScratch } from '../helpers/postgres-account.js';
 
-const why = process.getuid?.() !== 0 ? 'needs root (writes as postgres)' : spawnSync('id', ['postgres']).status !== 0 ? 'needs a postgres account' : '';
+const why = needsRootAndPostgres('writes as postgres');
 if (why) t.plan(0, why);
 else await main();
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'upload-as-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  chmodSync(dir, 0o711);
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  const cluster = join(dir, 'cluster'); // as /etc/postgresql/15/main: postgres'
-  mkdirSync(cluster, { mode: 0o755 });
-  chownSync(cluster, uid, gid);
+  const { dir, uid, gid } = rootScratch(t, 'upload-as-');
+  const cluster = postgresFolder(join(dir, 'cluster'), { uid, gid }, 0o755); // as /etc/postgresql/15/main
   const rootDir = join(dir, 'root-only'); // as /etc/modprobe.d
   mkdirSync(rootDir, { mode: 0o755 });
   const rootFile = join(dir, 'shadow');

@@ -3,25 +3,21 @@
 // that climbs out of its folder, is refused and nothing of it stays. Only the script's two connections to the
 // outside are replaced here: the store (ssh) by a file, and the identity's path by a scratch one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { fetchScript } from '../../src/pitr/restore-scripts.js';
+import { needsRootAndPostgres, postgresFolder, rootScratch } from '../helpers/postgres-account.js';
 import type { Host } from '../../src/inventory/types.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const why = process.getuid?.() !== 0 ? 'needs root (unpacking as postgres)' : !existsSync(`${BIN}/initdb`) ? 'needs PostgreSQL 15' : !have('age') || !have('runuser') ? 'needs age and runuser' : '';
+const why = needsRootAndPostgres('unpacking as postgres') || (!existsSync(`${BIN}/initdb`) ? 'needs PostgreSQL 15' : !have('age') || !have('runuser') ? 'needs age and runuser' : '');
 if (why) t.plan(0, why);
 else await main();
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'pitr-fetch-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  chmodSync(dir, 0o711);
-  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const { dir, uid, gid } = rootScratch(t, 'pitr-fetch-');
   // a real data directory (initdb) with the backup_label a base backup carries
   const data = join(dir, 'pgdata');
   mkdirSync(data);
@@ -45,8 +41,7 @@ async function main() {
   /** The stage's parent as on a host: postgres' own folder (/var/lib/postgresql), where postgres may plant links. */
   const freshStage = () => {
     rmSync(join(dir, 'stage'), { recursive: true, force: true });
-    mkdirSync(join(dir, 'stage'), { mode: 0o700 });
-    chownSync(join(dir, 'stage'), uid, gid);
+    postgresFolder(join(dir, 'stage'), { uid, gid });
   };
   /** A file only root may read or write, which a root write through a planted link would change. */
   const victim = join(dir, 'victim');

@@ -2,25 +2,19 @@
 // (the cluster's log, the stage's parent) never makes root read or remove a file of its own. Only paths are moved
 // into a scratch folder; no cluster is made.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { restoreScript } from '../../src/pitr/restore-scripts.js';
+import { needsRootAndPostgres, postgresFolder, rootScratch } from '../helpers/postgres-account.js';
 
-const why = process.getuid?.() !== 0 ? 'needs root (acts as postgres)' : spawnSync('id', ['postgres']).status !== 0 ? 'needs a postgres account' : '';
+const why = needsRootAndPostgres('acts as postgres');
 if (why) t.plan(0, why);
 else await main();
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'pitr-links-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  chmodSync(dir, 0o711);
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  const pgDir = join(dir, 'postgres-own');
-  mkdirSync(pgDir, { mode: 0o700 });
-  chownSync(pgDir, uid, gid);
+  const { dir, uid, gid } = rootScratch(t, 'pitr-links-');
+  const pgDir = postgresFolder(join(dir, 'postgres-own'), { uid, gid });
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'root-only-secret\n', { mode: 0o600 });
   const run = (mode: 'status' | 'drop', paths: { log?: string; stage?: string; waldir?: string }) => {
