@@ -23,11 +23,11 @@ export function drillScript(dir: string): string {
 }
 
 /** Pure: the drill's output. */
-export function parseDrill(stdout: string): { server: string | null; restoreExit: number | null; log: string[]; counted: Counted | null } {
+export function parseDrill(stdout: string): { server: string | null; restoreExit: number | null; log: string[]; notes: string[]; counted: Counted | null } {
   const lines = stdout.split('\n');
   const tagged = (tag: string) => lines.filter((l) => l.startsWith(`@@${tag} `)).map((l) => l.slice(tag.length + 3));
   const counted = parseCounted(lines.find((l) => l.startsWith('@@counts\t'))?.split('\t'));
-  return { server: tagged('server')[0] ?? null, restoreExit: tagged('restore').length ? Number(tagged('restore')[0]) : null, log: tagged('log'), counted };
+  return { server: tagged('server')[0] ?? null, restoreExit: tagged('restore').length ? Number(tagged('restore')[0]) : null, log: tagged('log'), notes: tagged('note'), counted };
 }
 
 /** Pure: every difference between the rows a backup says it holds and the rows restored, names compared exactly. */
@@ -56,6 +56,7 @@ export async function runDrill(args: { pool: ConnectionPool; store: Host; host: 
   const drilled = await conn.run(drillScript(dir));
   if (drilled.code !== 0) throw new OperationError(`${host.name}: the restore drill of ${entry.id} could not run (exit ${drilled.code})\n${tail(drilled.stderr || drilled.stdout)}`);
   const d = parseDrill(drilled.stdout);
+  for (const note of d.notes) args.log(`${entry.id}: ${note}`);
   const problems: string[] = [];
   if (d.restoreExit !== 0) problems.push(`restore drill: pg_restore failed (exit ${d.restoreExit}): ${d.log.slice(0, 3).join(' | ')}`);
   if (!d.counted) problems.push('restore drill: the restored rows could not be counted');
