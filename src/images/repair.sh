@@ -66,7 +66,8 @@ inside() {
 # Enter directory $1 (relative to the root) and check where the shell now is: inside the tree. A directory entered
 # cannot be swapped under us afterwards; the caller holds it open (exec N<.) and goes back to the root.
 enter() {
-  cd -- "$absroot" && cd -- "./$1" 2>/dev/null || { cd -- "$absroot"; return 1; }
+  cd -- "$absroot" || return 1
+  cd -- "./$1" 2>/dev/null || return 1
   case $(pwd -P)/ in "$absroot"/*) return 0 ;; esac
   cd -- "$absroot"
   return 1

@@ -47,7 +47,14 @@ for arg do
 done
 have() { command -v "$1" >/dev/null 2>&1; }
 [ -n "$jobs" ] || jobs=$(nproc 2>/dev/null || echo 2)
-[ -n "$cachedir" ] || cachedir=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ironclad/images
+# The cache: cachedir=, else the user's ($XDG_CACHE_HOME or ~/.cache); without a HOME (a systemd service, a bare cron)
+# root's is /var/lib/ironclad/images/cache, never a directory others write (/tmp); another user must name one.
+if [ -z "$cachedir" ]; then
+  if [ -n "${XDG_CACHE_HOME:-}" ]; then cachedir=$XDG_CACHE_HOME/ironclad/images
+  elif [ -n "${HOME:-}" ]; then cachedir=$HOME/.cache/ironclad/images
+  elif [ "$(id -u)" = 0 ]; then cachedir=/var/lib/ironclad/images/cache
+  else echo "ironclad-images: no HOME to keep the hash cache in: give cachedir=" >&2; exit 64; fi
+fi
 case $cachedir in /*) ;; *) cachedir=$(pwd)/$cachedir ;; esac
 
 # Go to the tree; its resolved path names the cache, so two spellings of one tree share it.
@@ -83,7 +90,7 @@ have "${tool%% *}" || { echo "ironclad-images: ${tool%% *} is not installed" >&2
 
 cache=$prefix.$algo.tsv
 journal=$prefix.$algo.journal
-mkdir -p "$cachedir"
+(umask 077 && mkdir -p "$cachedir")
 if have flock; then
   exec 9>"$prefix.lock"
   flock -n 9 || { echo "another ironclad images scan of this tree is running" >&2; exit 75; }
