@@ -41,7 +41,7 @@ export async function probeSide(side: Side): Promise<Probe> {
 }
 
 /** Walk and hash the tree where it lives, leaving the sorted manifest in `files.manifest`. */
-export async function scanSide(side: Side, run: { algo: HashAlgo; mode: ScanMode; files: RunFiles; tuning?: ScanTuning }): Promise<ScanStats> {
+export async function scanSide(side: Side, run: { algo: HashAlgo; mode: ScanMode; files: RunFiles; tuning?: ScanTuning; watched?: boolean }): Promise<ScanStats> {
   const result = await side.connector.run(
     scriptCommand({
       op: 'scan',
@@ -50,7 +50,7 @@ export async function scanSide(side: Side, run: { algo: HashAlgo; mode: ScanMode
       algo: run.algo,
       mode: run.mode,
       manifest: run.files.manifest,
-      progress: run.files.progress,
+      progress: run.watched === false ? undefined : run.files.progress, // no one watching: no process per update
       pack: side.location.kind === 'host' ? 'gz' : 'none',
       tuning: run.tuning,
     }),
