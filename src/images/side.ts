@@ -4,10 +4,11 @@ import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { OperationError } from '../core/errors.js';
+import { OperationError, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
 import { describeLocation, type Location } from './locations.js';
+import { probeHere } from './probe-here.js';
 import { parseProbe, parseScanStats, scriptCommand, scriptFailure, type Probe, type ScanTuning } from './script.js';
 import type { HashAlgo, ScanMode, ScanStats } from './types.js';
 
@@ -35,6 +36,12 @@ const where = (side: Side) => `${side.role} ${describeLocation(side.location)}`;
 
 /** Check the tree exists and learn where its cache lives and which hashes the host has. */
 export async function probeSide(side: Side): Promise<Probe> {
+  if (side.location.kind === 'local') {
+    // on this machine, in this process: no shell to start
+    const probe = await probeHere(side.location.path, side.cacheDir);
+    if (!probe) throw new UserError(`${where(side)}: no such directory`, 'check the path (and the host) and try again');
+    return probe;
+  }
   const result = await side.connector.run(scriptCommand({ op: 'probe', root: side.location.path, cacheDir: side.cacheDir }));
   if (result.code !== 0) throw scriptFailure(where(side), result);
   return parseProbe(result.stdout);
