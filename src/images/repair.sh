@@ -98,9 +98,11 @@ if [ "$op" = prune ]; then
   fi
   [ "$parts" -eq 0 ] || printf 'removed_parts\t%s\n' "$parts"
   [ -d .ironclad-quarantine ] || exit 0
+  # entered and checked inside the tree: a quarantine swapped for a link out of it is not pruned (nothing removed there)
+  enter .ironclad-quarantine || { echo "ironclad-repair: the quarantine leads out of the tree: not pruned" >&2; exit 0; }
   cutoff=$(date -u -d "@$(($(date +%s) - days * 86400))" +%Y%m%d%H%M%S)
-  for run in .ironclad-quarantine/*; do
-    name=${run#.ironclad-quarantine/}
+  for run in ./*; do
+    name=${run#./}
     case $name in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z*) ;; *) continue ;; esac
     stamp=$(printf '%s' "$name" | cut -c1-8,10-15)
     if [ "$stamp" -lt "$cutoff" ]; then rm -rf -- "$run" && printf 'removed\t%s\n' "$name"; fi

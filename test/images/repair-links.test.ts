@@ -139,3 +139,14 @@ t.test("a symlink at the file's own name is replaced (kept in the quarantine), n
   t.equal(readFileSync(join(dir, 'dst', 'a/new.jpg'), 'utf8'), CONTENT);
   t.notOk(statSync(join(dir, 'dst', 'a/new.jpg')).isSymbolicLink());
 });
+
+t.test('prune: a quarantine swapped for a link out of the tree is not pruned (nothing removed where it points)', { skip: asRoot }, async (t) => {
+  const dir = t.testdir();
+  mkdirSync(join(dir, 'dst'));
+  mkdirSync(join(dir, 'elsewhere', '20200101T000000Z-aaaaaa'), { recursive: true });
+  symlinkSync(join(dir, 'elsewhere'), join(dir, 'dst', '.ironclad-quarantine'));
+  const r = await localConnector().run(repairCommand({ op: 'prune', root: join(dir, 'dst'), days: 30 }));
+  t.equal(r.code, 0);
+  t.match(r.stderr, /leads out of the tree: not pruned/);
+  t.ok(existsSync(join(dir, 'elsewhere', '20200101T000000Z-aaaaaa')), 'the old-looking directory where the link points is still there');
+});
