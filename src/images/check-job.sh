@@ -32,7 +32,7 @@ trap 'exit 130' INT TERM HUP
 started=$(date -u +%s)
 
 # Which hash both hosts have.
-here_scan() { sh -c "$SCAN" ironclad-images "root=$REPLICA_ROOT" "$@"; }
+here_scan() { sh -c "$SCAN" ironclad-images "root=$REPLICA_ROOT" "cachedir=$CACHE_DIR" "$@"; }
 source_call op=probe >"$work/sprobe" 2>"$work/err" </dev/null || fail "cannot probe the source $SOURCE: $(tail -n 1 "$work/err")"
 here_scan op=probe >"$work/rprobe" 2>"$work/err" || fail "cannot probe the replica $REPLICA_ROOT: $(tail -n 1 "$work/err")"
 algo=sha256

@@ -13,6 +13,9 @@ import { sourceCallFunction } from './check-key.js';
 import { hostScript, type SshTarget } from './repair-script.js';
 import { scanScript } from './script.js';
 
+/** Where the job keeps the replica tree's hash cache (root's; made 0700 by scan.sh). */
+export const CHECK_CACHE_DIR = '/var/lib/ironclad/images/cache';
+
 /** A job's files on its host; the unit name is the pair's with '.' as '_' (cron ignores files named with a dot). */
 export function checkJobPaths(unit: string) {
   return {
@@ -45,6 +48,7 @@ export function renderCheckJob(pair: ImagePair, source: SshTarget | null): strin
     COVERAGE: coveragePath(pair.name),
     ALERT: pair.check?.alert?.command ?? '',
     QUARANTINE_DAYS: pair.check?.quarantine_days ?? 30,
+    CACHE_DIR: CHECK_CACHE_DIR, // the replica's hash cache: root's own, whatever HOME cron or systemd give the job
     SCAN: scanScript(),
     ...(source ? {} : { UNIT: unit, SOURCE_ROOT: pair.source.path, SOURCE_SIDE: hostScript('check-source.sh') }),
     MERGE_AWK: hostScript('check-merge.awk'),

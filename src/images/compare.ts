@@ -77,7 +77,7 @@ export async function compareImages(req: CompareRequest): Promise<CompareResult>
   const out = req.progress;
   const watcher = out && watchProgress({ labels: sides.map((s) => s.role), read: (i) => readProgress(sides[i], files[i]), out });
   try {
-    const stats: ScanStats[] = await settleAll(sides.map((side, i) => scanSide(side, { algo, mode: req.mode, files: files[i], tuning: req.tuning })));
+    const stats: ScanStats[] = await settleAll(sides.map((side, i) => scanSide(side, { algo, mode: req.mode, files: files[i], tuning: req.tuning, watched: !!out })));
     watcher?.stop();
     const tally = new Tally(req.listLimit);
     await mergeManifests(req, files, tally);

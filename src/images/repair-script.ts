@@ -17,7 +17,7 @@ export function hostScript(name: 'repair.sh' | 'read.sh' | 'check-job.sh' | 'che
 /** One call of repair.sh on the replica's tree. */
 export type RepairCall =
   | { op: 'part'; root: string; algo: HashAlgo }
-  | { op: 'apply'; root: string; algo: HashAlgo; quarantine: string; fetch: string; progress?: string }
+  | { op: 'apply'; root: string; algo: HashAlgo; quarantine: string; fetch: string; progress?: string } // progress: a bare file name
   | { op: 'receive'; root: string; algo: HashAlgo; quarantine: string; task: string; offset: number }
   | { op: 'prune'; root: string; days: number };
 
@@ -27,6 +27,22 @@ export function repairCommand(call: RepairCall, script = hostScript('repair.sh')
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => shq(`${k}=${v}`));
   return ['sh', '-c', shq(script), 'ironclad-repair', ...args].join(' ');
+}
+
+/**
+ * Shell text that sets `rundir`: where repair.sh keeps a progress file on its host, a directory of the user's own,
+ * 0700 (root: /var/lib/ironclad/images/run), never one others write (/tmp). The same choice as repair.sh's.
+ */
+const RUN_DIR = 'if [ "$(id -u)" = 0 ]; then rundir=/var/lib/ironclad/images/run; else rundir=${XDG_RUNTIME_DIR:-${HOME:-/nonexistent}/.cache}/ironclad-run; fi';
+
+/** Shell text printing repair.sh's progress file `name` (nothing while there is none). */
+export function progressReadCommand(name: string): string {
+  return `${RUN_DIR}; cat -- "$rundir"/${shq(name)} 2>/dev/null || true`;
+}
+
+/** Shell text removing repair.sh's progress file `name` (and its temp name), should the script not have. */
+export function progressRemoveCommand(name: string): string {
+  return `${RUN_DIR}; rm -f -- "$rundir"/${shq(name)} "$rundir"/${shq(`${name}.tmp`)}`;
 }
 
 /** Shell text printing a source file's bytes from offset "$1" (path on stdin): read.sh on the tree at `root`. */

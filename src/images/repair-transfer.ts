@@ -7,7 +7,7 @@ import { tail } from '../executor/run.js';
 import { describeLocation } from './locations.js';
 import { watchProgress } from './progress.js';
 import { escapePath, parseAnswers, taskLine, type RepairTask, type TaskAnswer, type Transfer } from './repair-plan.js';
-import { fetchCommand, modesCommand, pieceCommand, repairCommand, sshArgs, type SshTarget } from './repair-script.js';
+import { fetchCommand, modesCommand, pieceCommand, progressReadCommand, progressRemoveCommand, repairCommand, sshArgs, type SshTarget } from './repair-script.js';
 import type { Side } from './side.js';
 import type { HashAlgo } from './types.js';
 
@@ -89,9 +89,9 @@ const failure = (where: string, r: { host: string; code: number; stderr: string 
 /** One repair.sh run on the replica's host does every copy, fetching with `fetch` (here, or a pull over SSH). */
 export async function copyWithFetch(job: CopyJob, pull?: SshTarget): Promise<(TaskAnswer | undefined)[]> {
   const { replica } = job;
-  const progressFile = `/tmp/ironclad-repair-${randomBytes(6).toString('hex')}.progress`;
+  const progressFile = `repair-${randomBytes(6).toString('hex')}.progress`; // in a directory of its own there (repair.sh)
   const out = job.progress;
-  const watcher = out && watchProgress({ labels: ['copy'], read: async () => (await replica.connector.run(`cat ${shq(progressFile)} 2>/dev/null || true`)).stdout, out });
+  const watcher = out && watchProgress({ labels: ['copy'], read: async () => (await replica.connector.run(progressReadCommand(progressFile))).stdout, out });
   try {
     const call = { op: 'apply' as const, root: replica.location.path, algo: job.algo, quarantine: job.quarantine, fetch: fetchCommand(job.source.location.path, pull), progress: progressFile };
     const r = await replica.connector.run(repairCommand(call), { stdin: job.tasks.map((t) => taskLine(t) + '\n').join(''), timeoutMs: 0 });
@@ -101,7 +101,7 @@ export async function copyWithFetch(job: CopyJob, pull?: SshTarget): Promise<(Ta
     return answers;
   } finally {
     watcher?.stop();
-    await replica.connector.run(`rm -f ${shq(progressFile)} ${shq(`${progressFile}.tmp`)}`).catch(() => undefined);
+    await replica.connector.run(progressRemoveCommand(progressFile)).catch(() => undefined);
   }
 }
 

@@ -47,7 +47,14 @@ for arg do
 done
 have() { command -v "$1" >/dev/null 2>&1; }
 [ -n "$jobs" ] || jobs=$(nproc 2>/dev/null || echo 2)
-[ -n "$cachedir" ] || cachedir=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ironclad/images
+# The cache: cachedir=, else the user's ($XDG_CACHE_HOME or ~/.cache); without a HOME (a systemd service, a bare cron)
+# root's is /var/lib/ironclad/images/cache, never a directory others write (/tmp); another user must name one.
+if [ -z "$cachedir" ]; then
+  if [ -n "${XDG_CACHE_HOME:-}" ]; then cachedir=$XDG_CACHE_HOME/ironclad/images
+  elif [ -n "${HOME:-}" ]; then cachedir=$HOME/.cache/ironclad/images
+  elif [ "$(id -u)" = 0 ]; then cachedir=/var/lib/ironclad/images/cache
+  else echo "ironclad-images: no HOME to keep the hash cache in: give cachedir=" >&2; exit 64; fi
+fi
 case $cachedir in /*) ;; *) cachedir=$(pwd)/$cachedir ;; esac
 
 # Go to the tree; its resolved path names the cache, so two spellings of one tree share it.
@@ -83,7 +90,7 @@ have "${tool%% *}" || { echo "ironclad-images: ${tool%% *} is not installed" >&2
 
 cache=$prefix.$algo.tsv
 journal=$prefix.$algo.journal
-mkdir -p "$cachedir"
+(umask 077 && mkdir -p "$cachedir")
 if have flock; then
   exec 9>"$prefix.lock"
   flock -n 9 || { echo "another ironclad images scan of this tree is running" >&2; exit 75; }
@@ -218,18 +225,27 @@ wait_chunk() {
 
 # Append a hashed chunk's records (HASH + stat line; '!' when the tool gave nothing) to the journal and to $3.
 collect_chunk() { # $1: chunk id or a, $2: its .rec file, $3: output file
-  if [ "$1" = a ]; then cp "$work/h.a.0" "$work/hashes"
-  else for out in "$work/h.$1".*; do [ -f "$out" ] && cat "$out"; done | sed "$strip" | tr '\n' '\0' >"$work/hashes"; fi
-  rm -f "$work/h.$1".*
-  awk -v hashes="$work/hashes" -v bad="$work/bad" '
-    BEGIN { RS = ORS = "\0"; FS = "\t"; while ((getline line < hashes) > 0) { t = index(line, "\t"); h[substr(line, t + 1)] = substr(line, 1, t - 1) } }
+  cid=$1 crec=$2 cinto=$3 # (not id: the chunk loop's)
+  # the tools' lines, HASH<TAB>PATH after $strip, a line each (awkward names: NUL-terminated records already)
+  if [ "$cid" = a ]; then hashes=$work/h.a.0 nul=1
+  else
+    set -- "$work/h.$cid".*
+    [ -f "$1" ] || set -- /dev/null
+    sed "$strip" "$@" >"$work/hashes"
+    hashes=$work/hashes nul=0
+  fi
+  # one awk writes each record to the journal and to $3 (no cat, tr or tee: on a small tree a process is time)
+  awk -v hashes="$hashes" -v nul="$nul" -v bad="$work/bad" -v journal="$journal" -v into="$cinto" '
+    BEGIN { RS = nul ? "\0" : "\n"; while ((getline line < hashes) > 0) { t = index(line, "\t"); h[substr(line, t + 1)] = substr(line, 1, t - 1) } RS = ORS = "\0"; FS = "\t" }
     {
       stat = substr($0, length($1) + 2); path = substr(stat, length($2 $3 $4 $5) + 5)
-      if (!(path in h)) { print "!" FS stat; n++; b += $2 }
-      else if ($1 != "-" && h[path] != $1) { print h[path] "/" $1 FS stat; rot++ }
-      else print h[path] FS stat
+      if (!(path in h)) { r = "!" FS stat; n++; b += $2 }
+      else if ($1 != "-" && h[path] != $1) { r = h[path] "/" $1 FS stat; rot++ }
+      else r = h[path] FS stat
+      print r >> journal; print r >> into
     }
-    END { printf "%.0f %.0f %.0f\n", n, b, rot > bad }' "$2" | tee -a "$journal" >>"$3"
+    END { printf "%.0f %.0f %.0f\n", n, b, rot > bad }' "$crec"
+  rm -f "$work/h.$cid".*
   read -r n_bad b_bad n_rot <"$work/bad"
   unreadable=$((unreadable + n_bad)) unreadable_bytes=$((unreadable_bytes + b_bad)) rot=$((rot + n_rot))
 }

@@ -4,10 +4,11 @@ import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { OperationError } from '../core/errors.js';
+import { OperationError, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
 import { describeLocation, type Location } from './locations.js';
+import { probeHere } from './probe-here.js';
 import { parseProbe, parseScanStats, scriptCommand, scriptFailure, type Probe, type ScanTuning } from './script.js';
 import type { HashAlgo, ScanMode, ScanStats } from './types.js';
 
@@ -35,13 +36,19 @@ const where = (side: Side) => `${side.role} ${describeLocation(side.location)}`;
 
 /** Check the tree exists and learn where its cache lives and which hashes the host has. */
 export async function probeSide(side: Side): Promise<Probe> {
+  if (side.location.kind === 'local') {
+    // on this machine, in this process: no shell to start
+    const probe = await probeHere(side.location.path, side.cacheDir);
+    if (!probe) throw new UserError(`${where(side)}: no such directory`, 'check the path (and the host) and try again');
+    return probe;
+  }
   const result = await side.connector.run(scriptCommand({ op: 'probe', root: side.location.path, cacheDir: side.cacheDir }));
   if (result.code !== 0) throw scriptFailure(where(side), result);
   return parseProbe(result.stdout);
 }
 
 /** Walk and hash the tree where it lives, leaving the sorted manifest in `files.manifest`. */
-export async function scanSide(side: Side, run: { algo: HashAlgo; mode: ScanMode; files: RunFiles; tuning?: ScanTuning }): Promise<ScanStats> {
+export async function scanSide(side: Side, run: { algo: HashAlgo; mode: ScanMode; files: RunFiles; tuning?: ScanTuning; watched?: boolean }): Promise<ScanStats> {
   const result = await side.connector.run(
     scriptCommand({
       op: 'scan',
@@ -50,7 +57,7 @@ export async function scanSide(side: Side, run: { algo: HashAlgo; mode: ScanMode
       algo: run.algo,
       mode: run.mode,
       manifest: run.files.manifest,
-      progress: run.files.progress,
+      progress: run.watched === false ? undefined : run.files.progress, // no one watching: no process per update
       pack: side.location.kind === 'host' ? 'gz' : 'none',
       tuning: run.tuning,
     }),

@@ -2,12 +2,12 @@
 // with `sh -c`, as a pair on one host is): shellcheck-clean, its record and coverage where `images check`, `compare`
 // and `audit` read them, the same counts as the CLI's comparison, rot on the source, the alert; and apply's steps.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { coveragePath } from '../../src/images/check.js';
-import { checkJobPaths, checkJobSteps, renderCheckCron, renderCheckJob, unitsOf } from '../../src/images/check-job.js';
+import { CHECK_CACHE_DIR, checkJobPaths, checkJobSteps, renderCheckCron, renderCheckJob, unitsOf } from '../../src/images/check-job.js';
 import { imageCheckJobs, judgeCheck } from '../../src/images/check-plan.js';
 import { compareImages } from '../../src/images/compare.js';
 import { parseCoverageState } from '../../src/images/coverage.js';
@@ -18,12 +18,21 @@ import { flipBit, localSide, replicaWithDiscrepancies, sourceTree } from './fixt
 
 const PROBLEMS = ['missing', 'extra', 'size_mismatch', 'content_mismatch', 'source_rot', 'unreadable'] as const;
 
+/** The files of root's job cache (CHECK_CACHE_DIR) for these trees, named by the hash of their resolved paths. */
+const cacheKey = (tree: string) => createHash('sha256').update(`${realpathSync(tree)}\n`).digest('hex').slice(0, 16);
+function cacheFiles(...trees: string[]): string[] {
+  const keys = trees.map((tree) => (/^[0-9a-f]{16}$/.test(tree) ? tree : cacheKey(tree)));
+  return existsSync(CHECK_CACHE_DIR) ? readdirSync(CHECK_CACHE_DIR).filter((f) => keys.some((k) => f.startsWith(`${k}.`))) : [];
+}
+
 function setup(t: Test, check: ImagePair['check']) {
   const dir = t.testdir();
   const name = `job-test-${randomBytes(4).toString('hex')}`;
   t.teardown(() => [coveragePath(name), recordPath(name), `${coveragePath(name)}.lock`].forEach((f) => rmSync(f, { force: true })));
   sourceTree(join(dir, 'src'));
   execFileSync('cp', ['-a', join(dir, 'src'), join(dir, 'dst')]);
+  const keys = [cacheKey(join(dir, 'src')), cacheKey(join(dir, 'dst'))];
+  t.teardown(() => cacheFiles(...keys).forEach((f) => rmSync(join(CHECK_CACHE_DIR, f), { recursive: true, force: true })));
   const pair: ImagePair = { name, source: { host: 'h', path: join(dir, 'src') }, replica: { host: 'h', path: join(dir, 'dst') }, check };
   const job = join(dir, 'job');
   writeFileSync(job, renderCheckJob(pair, null));
@@ -75,6 +84,22 @@ t.test('a run as cron starts it: the record and coverage images check and audit 
   t.match(s.record(), { mode: 'slice', coverage: { verified_fraction: 1 } });
   t.equal(next.verified.filter((v) => v !== rec.at).length, 1, 'one slice verified again');
   t.not(next.verified[0], rec.at, 'slice 0 first (all were equally old)');
+});
+
+t.test("as systemd runs it (no HOME): the replica's hash cache in root's own directory, never /tmp/.cache", { skip: process.getuid?.() === 0 ? false : 'needs root (the job writes /var/lib/ironclad)' }, async (t) => {
+  const s = setup(t, { schedule: 'daily' });
+  const dst = join(s.dir, 'dst');
+  const tmpBefore = existsSync('/tmp/.cache/ironclad/images') ? readdirSync('/tmp/.cache/ironclad/images').length : 0;
+  const r = await runHere('h', `cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ${s.job}`);
+  t.equal(r.code, 0, r.stderr);
+  t.match(cacheFiles(dst), [/^[0-9a-f]{16}\.(blake3|sha256)\.tsv$/], `the replica's cache is in ${CHECK_CACHE_DIR}`);
+  t.match(cacheFiles(join(s.dir, 'src')), [/\.tsv$/], "a source on the same host: scan.sh's own fallback without HOME (root's), not /tmp");
+  const st = statSync(CHECK_CACHE_DIR);
+  t.equal(`${st.uid} ${(st.mode & 0o777).toString(8)}`, '0 700', "root's, 0700");
+  t.equal(existsSync('/tmp/.cache/ironclad/images') ? readdirSync('/tmp/.cache/ironclad/images').length : 0, tmpBefore, 'nothing new in /tmp/.cache');
+  const withHome = await s.run();
+  t.equal(withHome.code, 0, withHome.stderr);
+  t.notOk(existsSync(join(s.cache)) && readdirSync(s.cache).some((f) => cacheFiles(dst).includes(f)), "with a HOME (cron) the replica's cache stays in root's directory too");
 });
 
 t.test('discrepancies and rot on the source: the counts of images compare, exit 3, the alert with the summary', async (t) => {

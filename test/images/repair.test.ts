@@ -104,8 +104,8 @@ t.test('resume: a temp file left by an earlier run is continued, and its bytes a
   const plan = await repairImages({ ...base, ...sides, dryRun: true });
   t.equal(plan.planned.copy, 3);
   const digest = execFileSync('sh', ['-c', 'sha256sum <"$1" | cut -c1-32', 'sh', join(dir, 'src', 'deep/new/gone3.jpg')]).toString().trim();
-  mkdirSync(join(dir, 'dst', 'deep/new'), { recursive: true });
-  const part = join(dir, 'dst', 'deep/new', `.ironclad-sha256-${digest}.part`);
+  mkdirSync(join(dir, 'dst', '.ironclad-quarantine', '.parts'), { recursive: true, mode: 0o700 });
+  const part = join(dir, 'dst', '.ironclad-quarantine', '.parts', `sha256-${digest}.part`);
   const wrong = Buffer.from(src.subarray(0, 30_000));
   wrong[5] ^= 1;
   writeFileSync(part, wrong);
@@ -137,10 +137,10 @@ t.test('repair.sh trusts no path: absolute, .., a symlinked directory leading ou
 
 t.test('one repair of a tree at a time: a second is refused (75) while the first holds the lock', async (t) => {
   const dir = t.testdir();
-  mkdirSync(join(dir, 'dst', '.ironclad-quarantine'), { recursive: true });
+  mkdirSync(join(dir, 'dst', '.ironclad-quarantine', '.parts'), { recursive: true, mode: 0o700 });
   const conn = localConnector();
   t.teardown(() => conn.close());
-  const holder = await conn.hold(`exec 9>${join(dir, 'dst', '.ironclad-quarantine', '.lock')} && flock 9 && echo held && cat`);
+  const holder = await conn.hold(`exec 9<${join(dir, 'dst', '.ironclad-quarantine', '.parts')} && flock 9 && echo held && cat`);
   t.equal(holder, undefined, 'held');
   const r = await localConnector().run(repairCommand({ op: 'apply', root: join(dir, 'dst'), algo: 'sha256', quarantine: '.ironclad-quarantine/q', fetch: 'true' }), { stdin: '' });
   t.equal(r.code, 75);
@@ -154,16 +154,17 @@ t.test('prune: quarantine runs older than N days are removed, newer ones and oth
   const recent = new Date(Date.now() - 86400_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') + '-bbbbbb';
   for (const d of [old, recent, 'not-a-run']) mkdirSync(join(q, d, 'photos'), { recursive: true });
   mkdirSync(join(dir, 'dst', 'a'));
-  for (const [f, when] of [['a/.ironclad-sha256-00.part', '2020-01-01'], ['.ironclad-sha256-11.part', 'now'], ['a/keep.part', '2020-01-01']] as const) {
+  mkdirSync(join(q, '.parts'), { mode: 0o700 });
+  for (const [f, when] of [['a/.ironclad-sha256-00.part', '2020-01-01'], ['.ironclad-sha256-11.part', 'now'], ['a/keep.part', '2020-01-01'], ['.ironclad-quarantine/.parts/sha256-22.part', '2020-01-01'], ['.ironclad-quarantine/.parts/sha256-33.part', 'now']] as const) {
     writeFileSync(join(dir, 'dst', f), 'x');
     execFileSync('touch', ['-d', when, join(dir, 'dst', f)]);
   }
   const r = await localConnector().run(repairCommand({ op: 'prune', root: join(dir, 'dst'), days: 30 }));
   t.equal(r.code, 0, r.stderr);
-  t.same(readdirSync(q).sort(), [recent, 'not-a-run'].sort());
+  t.same(readdirSync(q).sort(), [recent, 'not-a-run', '.parts'].sort());
   t.match(r.stdout, `removed\t${old}`);
-  t.match(r.stdout, 'removed_parts\t1');
-  t.same(execFileSync('find', [join(dir, 'dst'), '-name', '*.part', '-printf', '%P\n']).toString().split('\n').sort(), ['', '.ironclad-sha256-11.part', 'a/keep.part'], 'an old unfinished copy removed; a new one and other names kept');
+  t.match(r.stdout, 'removed_parts\t2');
+  t.same(execFileSync('find', [join(dir, 'dst'), '-name', '*.part', '-printf', '%P\n']).toString().split('\n').sort(), ['', '.ironclad-quarantine/.parts/sha256-33.part', '.ironclad-sha256-11.part', 'a/keep.part'], 'old unfinished copies removed (an older version\'s in the tree, and in the private directory); new ones and other names kept');
 });
 
 for (const [what, replicaSide] of [['local', localSide], ['streamed', hostSide]] as const) {
@@ -189,8 +190,9 @@ t.test("repair.sh: a temp file is 0600 while it travels; an unknown mode leaves 
   const line = taskLine({ kind: 'copy', path: 'a.txt', hash, size: 3, mtime: '1700000000' });
   const part = await localConnector().run(repairCommand({ op: 'receive', root: join(dir, 'dst'), algo: 'sha256', quarantine: '.ironclad-quarantine/q', task: line, offset: 0 }), { stdin: 'ab' });
   t.match(part.stdout, /^0\tpartial\t2\t/);
-  const tmp = readdirSync(join(dir, 'dst')).find((f) => f.endsWith('.part'))!;
-  t.equal((statSync(join(dir, 'dst', tmp)).mode & 0o777).toString(8), '600', 'the unfinished copy is private');
+  const parts = join(dir, 'dst', '.ironclad-quarantine', '.parts');
+  const tmp = readdirSync(parts).find((f) => f.endsWith('.part'))!;
+  t.equal((statSync(join(parts, tmp)).mode & 0o777).toString(8), '600', 'the unfinished copy is private');
   const done = await localConnector().run(repairCommand({ op: 'receive', root: join(dir, 'dst'), algo: 'sha256', quarantine: '.ironclad-quarantine/q', task: line, offset: 2 }), { stdin: 'c' });
   t.match(done.stdout, /^0\tcopied\t3\t/);
   t.equal((statSync(join(dir, 'dst', 'a.txt')).mode & 0o777).toString(8), '600', 'no mode from the source: private');
