@@ -78,7 +78,11 @@ export function renderJob(args: { host: Host; store: Host; gate: string; invento
     shellSums(),
     body('corrupt.sh'),
     body('job-store.sh'),
-    body('job.sh').replace('@@COUNT_SQL@@', body('counts.sql').trim()),
+    // the job itself, in pieces of one file each (sourced here in this order: each defines what the next uses)
+    body('job-base.sh'),
+    body('job-session.sh'),
+    body('job-dump.sh').replace('@@COUNT_SQL@@', body('counts.sql').trim()),
+    body('job.sh'),
   ].join('\n');
 }
 

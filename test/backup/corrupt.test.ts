@@ -8,7 +8,7 @@ import t from 'tap';
 import { tempDir } from '../fixtures/tmp.js';
 
 const corrupt = readFileSync(new URL('../../src/backup/corrupt.sh', import.meta.url), 'utf8');
-const job = readFileSync(new URL('../../src/backup/job.sh', import.meta.url), 'utf8');
+const job = readFileSync(new URL('../../src/backup/job-base.sh', import.meta.url), 'utf8');
 const jsonStr = job.slice(job.indexOf('json_str() {'), job.indexOf('\n}\n', job.indexOf('json_str() {')) + 3);
 
 /** Run `failed MESSAGE` with these error files; `relation` is what the stand-in psql answers. */

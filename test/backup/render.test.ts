@@ -37,7 +37,7 @@ t.test('job: inventory values rendered quoted; the gate comes before any dump', 
   // the gate runs beside the start of the first dump; its verdict (gate_ok) comes before anything is judged or committed
   const gate = job.indexOf('( exec 9>&-; set +e; ironclad_gate ) > "$WORK/.gate.out" 2>&1 &');
   t.ok(gate > 0 && gate < job.indexOf('\nopen_session "$1"') && gate < job.indexOf('\nbackup_db "$1"'), 'the gate starts before the first session and dump');
-  const body = job.slice(job.indexOf('\nbackup_db() {'));
+  const body = job.slice(job.indexOf('\ndump_db() {'));
   const verdict = body.indexOf('    gate_ok\n    counted && prepare');
   t.ok(verdict > body.indexOf('dumping=$!') && verdict < body.indexOf('# --- the refusals'), "the gate's verdict is awaited while the dump runs, before any refusal");
   t.ok(body.indexOf('    gate_ok\n', body.indexOf('-F directory')) < body.indexOf('# --- the refusals'), 'the directory format too');
