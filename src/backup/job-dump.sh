@@ -1,22 +1,10 @@
 # --- body: the backup job's dump of one database (POSIX sh), part of the job, rendered before job.sh (which calls it):
 # the snapshot, pg_dump encrypted and summed as it is written and uploaded as it grows, the row counts in the same
 # snapshot beside it; ends with the dump checked and the counts read, before anything is judged. ---
-dump_db() { # dump_db DB, its session opened (open_session)
-  # the store's last good backup (for the shrink rule), asked while the dump runs; judged after the refusals below
-  ( exec 4>&- 9>&-; connected && store last "$db" ) > "$dir/.last" 2> "$dir/.last.err" &
-  asking=$!
-  i=0; snap=''
-  while [ $i -lt 3000 ]; do
-    snap=''; IFS= read -r snap < "$dir/.session.out" 2>/dev/null || snap=''  # (a whole line only; read is built in: no process a poll)
-    [ -n "$snap" ] && break
-    if [ -e "$dir/.session.rc" ] || ! kill -0 "$session" 2>/dev/null; then break; fi
-    i=$((i + 1)); sleep 0.01
-  done
-  if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; failed "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
-  # row counts of every user table and the server's identity, inside the exported snapshot's transaction. Sent now,
-  # they run while pg_dump (below) dumps the same snapshot; the transaction stays open (no COMMIT yet) until pg_dump is
-  # done, so the snapshot it imports is valid all along. One process and no JIT for them: as little CPU as possible
-  # taken from pg_dump beside them (counting is much cheaper than dumping, so they end long before it).
+send_counts() { # row counts of every user table and the server's identity, inside the exported snapshot's transaction:
+  # they run while pg_dump dumps the same snapshot; the transaction stays open (no COMMIT yet) until pg_dump is done, so
+  # the snapshot it imports is valid all along. One process and no JIT for them: as little CPU as possible taken from
+  # pg_dump beside them (counting is much cheaper than dumping, so they end long before it).
   (trap '' PIPE; cat >&4) 2>/dev/null <<'SQL' || true
 \pset tuples_only on
 \o
@@ -26,11 +14,29 @@ SELECT '@@server', system_identifier, current_setting('server_version') FROM pg_
 @@COUNT_SQL@@
 SELECT '@@counted';
 SQL
+}
+
+ask_last() { # the store's last good backup (for the shrink rule), asked while the dump runs; judged after the refusals
+  ( exec 4>&- 9>&-; connected && store last "$db" ) > "$dir/.last" 2> "$dir/.last.err" &
+  asking=$!
+}
+
+dump_db() { # dump_db DB, its session opened (open_session)
+  i=0; snap=''
+  while [ $i -lt 3000 ]; do
+    snap=''; IFS= read -r snap < "$dir/.session.out" 2>/dev/null || snap=''  # (a whole line only; read is built in: no process a poll)
+    [ -n "$snap" ] && break
+    if [ -e "$dir/.session.rc" ] || ! kill -0 "$session" 2>/dev/null; then break; fi
+    i=$((i + 1)); sleep 0.01
+  done
+  if [ -z "$snap" ]; then exec 4>&-; wait "$session" || true; failed "$db: cannot open a snapshot: $(tail -n 3 "$dir/.session.err")"; fi
   : > "$WORK/.send.err"
   uploading=''
   if [ "$FORMAT" = directory ]; then
     # pg_dump writes into a folder of postgres's own; root reads it back only as postgres (tar), encrypted as it is read
     target="$dir/dump.tar.age"
+    send_counts
+    ask_last
     mkdir -m 700 "$dir/plain" && chown postgres "$dir/plain"
     if ! su postgres -s /bin/sh -c "\"\$3\" -p $PORT --snapshot=\"\$1\" -F directory -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; then
       exec 4>&-; wait "$session" || true
@@ -50,8 +56,8 @@ SQL
     # resume from when the upload stops. The upload stays in the store's partial area until the commit checks it.
     target="$dir/dump.pgdump.age"
     : > "$target"
-    sums < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
-    summing=$!
+    # pg_dump starts first, as soon as the snapshot is there; what runs beside it starts after it (the counts, the
+    # checksum's reader of the fifo tee opens, the question to the store, the upload): none of it delays the dump.
     # (background work closes the session's and the lock's descriptors with exec: a redirection of a { } group
     # would keep a copy open in its shell, and psql would never see the end of its input)
     # encrypted as it is dumped (age, to the recipients apply rendered): no plaintext byte is written or sent
@@ -59,6 +65,12 @@ SQL
       { exec 4>&- 9>&-; age -R "$RECIPIENTS" 2> "$dir/.age.err"; echo $? > "$dir/.age.rc"; } |
       tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &
     dumping=$!
+    background=$dumping
+    send_counts
+    sums < "$dir/.sum" > "$dir/.dumpsum" 4>&- 9>&- &
+    summing=$!
+    background="$dumping $summing"
+    ask_last
     { exec 4>&- 9>&-; connected 2> /dev/null && tail -c +1 -f -s 0.02 --pid="$dumping" "$target" 2> /dev/null; } |
       { exec 4>&- 9>&-; connected 2>> "$WORK/.send.err" && store put "$up" dump.pgdump.age - 2>> "$WORK/.send.err"; } &
     uploading=$!

@@ -5,9 +5,10 @@
 open_session() {
   db=$1
   # the upload's name is only a proposal: the store gives the backup its id and time when it commits it (one date for
-  # the name and the start, one od: every process before psql starts delays the dump)
+  # the name, the start and the nanoseconds that make the name unique with the pid: every process before psql starts
+  # delays the dump)
   # shellcheck disable=SC2046  # fixed-format words: digits, letters, T, Z, ':' and '-'
-  set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ') $(od -An -N4 -tx4 /dev/urandom)
+  set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ %N')
   n_db=$((${n_db:-0} + 1))
   up="$1-$$-$n_db-${3:-}" started=$2
   dir="$WORK/$up" prepared=''

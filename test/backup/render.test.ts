@@ -51,7 +51,11 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   const counts = job.indexOf("SELECT format('SELECT ''@@counts''");
   const dump = job.indexOf('-p $PORT --snapshot=\\"\\$1\\" -F custom \\"\\$0\\"" "$db" "$snap" "$PGBIN/pg_dump"');
   const commit = job.indexOf(`printf '%s\\n' "SELECT '@@end';" 'COMMIT;' >&4`);
-  t.ok(counts > 0 && dump > counts && commit > dump, 'counts sent before pg_dump starts, COMMIT only after it ended');
+  t.ok(counts > 0 && dump > counts && commit > dump, 'counts in the session before the COMMIT, which comes only after pg_dump ended');
+  const custom = job.slice(dump);
+  t.ok(custom.indexOf('dumping=$!') < custom.indexOf('    send_counts\n') && custom.indexOf('    send_counts\n') < custom.indexOf('    gate_ok\n'), 'custom format: pg_dump starts first, the counts are sent beside it (same transaction, before the gate is judged)');
+  const directory = job.slice(job.indexOf('if [ "$FORMAT" = directory ]; then\n    # pg_dump writes'));
+  t.ok(directory.indexOf('    send_counts\n') < directory.indexOf('-F directory'), 'directory format: the counts are sent before pg_dump, which runs in the foreground');
   t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
   t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
   t.ok(job.indexOf('connected && store last "$db" )') < dump, 'the last good backup is asked while the dump runs');
