@@ -116,6 +116,19 @@ remote "$db" 'cd / && bash -c '\''PS4="+ \$EPOCHREALTIME "; set -x; . /usr/local
 profile=$(awk '/^\++ [0-9]+\.[0-9]+ / { t = $2; if (p != "") { d = t - p; if (d >= 0.05) printf "%7.2f  %s\n", d, substr(line, 1, 110) } if (first == "") first = t; p = t; line = $0; sub(/^\++ [0-9.]+ /, "", line) }
   END { printf "%7.2f  total (first to last traced line)\n", p - first }' "$out/profile.trace")
 
+# the same trace by step: when each milestone of the job was first reached, seconds after its first traced line
+milestones=$(awk '/^\++ [0-9]+\.[0-9]+ / { t = $2; if (first == "") first = t; last = t
+    line = $0; sub(/^\++ [0-9.]+ /, "", line)
+    if (!s && line ~ /^su postgres .*psql/) s = t
+    if (!d && line ~ /--snapshot=/) d = t
+    if (!c && line ~ /^prepared=1$/) c = t
+    if (!e && line ~ /^sum_rc=0$/) e = t
+    if (!m && line ~ /^mv .*SHA256SUMS.tmp/) m = t
+    if (!k && line ~ /^store commit /) k = t
+    if (!a && line ~ /^committed=1$/) a = t }
+  function at(x) { return x ? sprintf("%5.2f", x - first) : "    -" }
+  END { printf "  %s  the counting session (psql) starts\n  %s  pg_dump starts\n  %s  the row counts are ready\n  %s  the dump has ended (pg_dump, age, tee, its checksum)\n  %s  manifest and SHA256SUMS written\n  %s  the commit call starts (the upload has ended)\n  %s  the store answered: committed\n  %s  the job ends\n", at(s), at(d), at(c), at(e), at(m), at(k), at(a), at(last) }' "$out/profile.trace")
+
 # and where the store's commit goes (as the job's call runs it, after sudo): the newest backup's files proposed again as a
 # new upload by the upload account, committed as root under bash xtrace with timestamps
 log "profiling one commit on the store"
@@ -153,6 +166,8 @@ awk -v a="$m_ic" -v b="$m_pl" 'BEGIN { exit !(a <= b * 1.10) }' && target=yes
 echo "target (ironclad backup run, encrypted and durable, at most 10% slower than plain): $target"
 echo
 echo "where the job's time goes (one traced run on bb-db; steps of 0.05 s or more, seconds):"
+echo "$milestones"
+echo "  steps of 0.05 s or more:"
 echo "$profile"
 echo
 echo "the store's commit (one traced run on bb-store, as root; steps of 5 ms or more, seconds):"
