@@ -3,13 +3,17 @@
 # snapshot beside it; ends with the dump checked and the counts read, before anything is judged. ---
 send_counts() { # row counts of every user table and the server's identity, inside the exported snapshot's transaction:
   # they run while pg_dump dumps the same snapshot; the transaction stays open (no COMMIT yet) until pg_dump is done, so
-  # the snapshot it imports is valid all along. One process and no JIT for them: as little CPU as possible taken from
-  # pg_dump beside them (counting is much cheaper than dumping, so they end long before it).
+  # the snapshot it imports is valid all along. One process and no JIT for them, and that process (the session's server
+  # process, postgres's own) at a lower priority than pg_dump and its server process: it counts on CPU time the dump
+  # leaves, and ends long before it (counting is much cheaper than dumping); renice failing changes nothing but that.
   (trap '' PIPE; cat >&4) 2>/dev/null <<'SQL' || true
 \pset tuples_only on
 \o
 SET LOCAL max_parallel_workers_per_gather = 0;
 SET LOCAL jit = off;
+SELECT pg_backend_pid() AS ironclad_pid \gset
+\setenv IRONCLAD_PID :ironclad_pid
+\! renice -n 10 -p "$IRONCLAD_PID" > /dev/null 2>&1 || true
 SELECT '@@server', system_identifier, current_setting('server_version') FROM pg_control_system();
 @@COUNT_SQL@@
 SELECT '@@counted';

@@ -58,6 +58,7 @@ t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, comm
   t.ok(directory.indexOf('    send_counts\n') < directory.indexOf('-F directory'), 'directory format: the counts are sent before pg_dump, which runs in the foreground');
   t.notMatch(job.slice(counts, dump), /COMMIT/, 'the snapshot stays valid while pg_dump imports it');
   t.match(job, /SELECT '@@server', system_identifier, current_setting\('server_version'\) FROM pg_control_system\(\);/);
+  t.match(job, /SELECT pg_backend_pid\(\) AS ironclad_pid \\gset\n\\setenv IRONCLAD_PID :ironclad_pid\n\\! renice -n 10 -p "\$IRONCLAD_PID" > \/dev\/null 2>&1 \|\| true\n/, "the counting server process yields the CPU to pg_dump's; a failed renice never stops the session (ON_ERROR_STOP)");
   t.ok(job.indexOf('connected && store last "$db" )') < dump, 'the last good backup is asked while the dump runs');
   t.ok(job.indexOf('rc=0; wait "$asking" || rc=$?') > job.indexOf('if [ "$rows" -eq 0 ]'), '...and judged after the empty/too-few-tables refusals');
   t.match(job, /su postgres -s \/bin\/sh -c 'tar -C "\$0" -cf - \.' "\$dir\/plain\/dump" 2> "\$dir\/\.dump\.err" \| age -R "\$RECIPIENTS" > "\$target"/, 'a directory-format dump is read back as postgres (never by root following a link there) and encrypted as it is read');
