@@ -27,8 +27,8 @@ commit() { # commit DIR UPLOAD DB [FILE...]: the store checks the upload and giv
   # only once the store answered, durably: kept when the answer did not come (the next run resumes), dropped when refused.
   # FILEs (small ones of DIR) go up in the same call, one after the other, before the store commits (one round trip less)
   cdir=$1 cup=$2 cdb=$3; shift 3
-  sizes=''
-  for f in "$@"; do sizes="$sizes $f $(stat -c %s "$cdir/$f")" || return 1; done
+  sizes=''  # NAME BYTES of each, one stat for all
+  if [ $# -gt 0 ]; then sizes=$(cd "$cdir" && stat -c '%n %s' -- "$@") || return 1; fi
   crc=0
   # shellcheck disable=SC2086  # NAME BYTES pairs (the job's own file names, numbers): split on purpose
   if [ $# -gt 0 ]; then (cd "$cdir" && cat -- "$@"); fi | store commit "$cup" "$cdb" $sizes > "$WORK/.commit.out" 2> "$WORK/.commit.err" || crc=$?
