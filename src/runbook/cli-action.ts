@@ -1,10 +1,12 @@
 // The `ironclad` action: a runbook step that runs an ironclad command (the same code path as typing it).
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { packageRoot } from '../core/paths.js';
 import type { Action } from './types.js';
 
-const BIN = fileURLToPath(new URL('../../scripts/ironclad.js', import.meta.url));
+// (found from the package's root, not from this file: the CLI bundled in dist/bundle/ runs this code from there)
+const BIN = join(packageRoot(), 'dist', 'scripts', 'ironclad.js');
 
 export const cliAction: Action = {
   name: 'ironclad',
