@@ -29,6 +29,10 @@ t.test('rendered scripts: every value checked and quoted, shellcheck clean', asy
   }
   t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'base', id: '../../etc' } }), /base backup id/);
   t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['00000001000000000000000$(x)'], segSize: 16777216 } }), /segment/);
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['000000010000000000000005', '000000010000000000000007'], segSize: 16777216 } }), /not consecutive/, 'a range asks for consecutive segments only');
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['0000000100000000000000FF', '000000020000000000000100'], segSize: 16777216 } }), /not consecutive/, 'one timeline');
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: [], segSize: 16777216 } }), /0 segments/);
+  t.match(fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['0000000100000000000000FF', '000000010000000100000000'], segSize: 16777216 } }), /SEGMENTS='0000000100000000000000FF 000000010000000100000000'/, 'across a log id');
   t.throws(() => fetchScript({ store, source: 'db;reboot', cluster: 'pitr_x', what: { mode: 'list' } }), /host name/);
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 80, source: 'db', base: base.id, target: null }), /port 80/);
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: base.id, target: "2026'; x" }), /not a time/);
