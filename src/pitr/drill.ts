@@ -90,6 +90,17 @@ async function run(conn: Connector, script: string, what: string, stdin?: string
   return r.stdout;
 }
 
+/** How long a drill waits for the store to receive, then archive, its checkpoint (from the checkpoint on). */
+const POLL_LIMIT_S = 300;
+
+/** Ask `done` every 250 ms until it says yes; past POLL_LIMIT_S after `sinceMs`, fail with `why()`. */
+export async function pollUntil(sinceMs: number, done: () => Promise<boolean>, why: () => string, everyMs = 250, limitS = POLL_LIMIT_S): Promise<void> {
+  while (!(await done())) {
+    if (Date.now() - sinceMs > limitS * 1000) throw new Error(why());
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** One drill of `source`'s archive on `on`; never throws for what it finds (problems), only records it. */
 async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: Host; log: (l: string) => void; progress?: NodeJS.WritableStream }, pool: import('../executor/pool.js').ConnectionPool): Promise<DrillResult> {
   const { source, on, store, log } = args;
@@ -109,22 +120,17 @@ async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: H
     log(`${source.name}: count checkpoint ${point} at ${ck.lsn} (${Object.keys(ck.counts).length} tables of ${database}); waiting for the store to hold it`);
     const t0 = Date.now();
     const flushed = `SELECT coalesce(bool_or(write_lsn >= ${sqlLiteral(ck.lsn)}::pg_lsn), false) FROM pg_stat_replication WHERE application_name = 'ironclad_pitr'`;
-    for (;;) {
-      const r = await run(db, `cd / && su postgres -s /bin/sh -c ${shqAlways(`psql -X -A -t -q -p ${port} -d postgres`)}`, 'asking how far the store received', flushed + ';\n');
-      if (r.trim() === 't') break;
-      if (Date.now() - t0 > 300_000) throw new Error(`the store did not receive the checkpoint's WAL within 300 s (archiving of ${source.name} is behind or stopped: see ironclad pitr status)`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await pollUntil(t0, async () => (await run(db, `cd / && su postgres -s /bin/sh -c ${shqAlways(`psql -X -A -t -q -p ${port} -d postgres`)}`, 'asking how far the store received', flushed + ';\n')).trim() === 't',
+      () => `the store did not receive the checkpoint's WAL within ${POLL_LIMIT_S} s (archiving of ${source.name} is behind or stopped: see ironclad pitr status)`);
     result.rpo_s = Math.round((Date.now() - t0) / 100) / 10;
     // received is not yet archived (a busy store may hold completed segments in its spool): wait for the archive's index
     const st = await pool.get(store);
     const index = shq(`${store.backup_store!.path}/pitr/${source.name}/wal.index`);
-    for (;;) {
-      const end = (await st.run(`tail -n 1 ${index} 2>/dev/null`)).stdout.split(' ')[2] ?? '';
-      if (/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/.test(end) && lsnValue(end) > lsnValue(ck.lsn)) break;
-      if (Date.now() - t0 > 300_000) throw new Error(`the store did not archive the checkpoint's WAL within 300 s (its index ends at ${end || 'nothing'}; archiving of ${source.name} is behind: see ironclad pitr status)`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    let end = '';
+    await pollUntil(t0, async () => {
+      end = (await st.run(`tail -n 1 ${index} 2>/dev/null`)).stdout.split(' ')[2] ?? '';
+      return /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/.test(end) && lsnValue(end) > lsnValue(ck.lsn);
+    }, () => `the store did not archive the checkpoint's WAL within ${POLL_LIMIT_S} s (its index ends at ${end || 'nothing'}; archiving of ${source.name} is behind: see ironclad pitr status)`);
     log(`${source.name}: the store received the checkpoint in ${result.rpo_s} s and archived it in ${Math.round((Date.now() - t0) / 100) / 10} s`);
     const conn = await pool.get(on);
     cluster = `pitr_drill`;

@@ -5,8 +5,9 @@
 #   list      the store's list: each base backup's backup.json and the WAL index (checked by the caller)
 #   base      base backup ID, decrypted and unpacked by postgres into STAGE/data (a new folder); only plain files
 #             and folders are accepted; prints @@version, @@segsize, @@sysid, @@label LSN TLI (checked by the caller)
-#   wal       SEGMENTS into WALDIR (postgres' own), four at a time, each decrypted to a temp name, its size checked,
-#             then renamed; one already there is kept (a resumed fetch); progress in PROGRESS.wal (the base's beside it)
+#   wal       SEGMENTS (consecutive) into WALDIR (postgres' own) in one session (the store's pitr-wal FIRST LAST, framed),
+#             JOBS decrypted at once, each to a temp name, its size checked, then renamed; one already there is kept (a
+#             resumed fetch); progress in PROGRESS.wal (the base's beside it)
 #   partial   segment ID as the store is still receiving it (zero-padded), or its archived copy once complete
 #             (@@partial yes, or @@partial no REASON)
 #   commits   the newest commit time in segment ID of WALDIR (pg_waldump), @@commit TIME or @@commit none
@@ -17,6 +18,7 @@ umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C TZ=UTC
 IDENTITY=/var/lib/ironclad/age-identity
+JOBS=3  # WAL segments decrypted at once (the stream's reading and the replay share the host's cores)
 fail() { printf 'ironclad-pitr-fetch: %s\n' "$*" >&2; exit 1; }
 store() {
   ssh -n -i /var/lib/ironclad/refresh_ed25519 -p "$PORT" -o Ciphers="$CIPHERS" -o BatchMode=yes -o StrictHostKeyChecking=yes \
@@ -28,13 +30,13 @@ if command -v zstd > /dev/null; then UNZ='zstd -d -q -c'; else UNZ='gzip -d'; fi
 cd / || exit 1
 [ -r "$IDENTITY" ] || fail "this host holds no age identity ($IDENTITY): it does not restore $SRC (ironclad apply makes it a restorer)"
 
-# one encrypted stream from the store, decrypted (root: the identity) then decompressed ($UNZ) by postgres into $1, a new
-# file in postgres' folder (made exclusively: whatever stood there is removed first, a link is never followed);
+# fetch_to FILE CMD...: one encrypted stream (CMD's output: the store, or a segment read off its stream), decrypted
+# (root: the identity) then decompressed ($UNZ) by postgres into FILE, a new file in postgres' folder (made exclusively: whatever stood there is removed first, a link is never followed);
 # fails when any stage failed
 fetch_to() {
   out=$1; shift
   rc=$(mktemp -d /tmp/ironclad-pitr-rc.XXXXXX)
-  { store "$@" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } |
+  { "$@" 2> "$rc/err" || echo $? > "$rc/ssh"; } | { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } |
     { pg sh -c 'rm -f "$1" && set -C && exec $2 > "$1"' sh "$out" "$UNZ" 2> "$rc/gz.err" || echo $? > "$rc/gz"; }
   why=''
   [ ! -e "$rc/ssh" ] || why="the store refused or failed: $(tail -n 1 "$rc/err")"
@@ -42,6 +44,48 @@ fetch_to() {
   [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="not a complete compressed stream: $(tail -n 1 "$rc/gz.err")"
   rm -rf "$rc"
   [ -z "$why" ] || { printf '%s\n' "$why" >&2; return 1; }
+}
+
+# get_one SEGMENT DIR: DIR/SEGMENT.age (read off the store's stream) into WALDIR/SEGMENT: decrypted to a temp name,
+# its size checked, renamed; a failure is a line in DIR/errs
+get_one() {
+  if ! fetch_to "$WALDIR/.$1.tmp" cat "$2/$1.age" 2>> "$2/errs"; then echo "WAL segment $1 could not be fetched" >> "$2/errs"
+  elif size=$(pg stat -c %s "$WALDIR/.$1.tmp") && [ "$size" != "$SEGSIZE" ]; then echo "WAL segment $1 from the store has $size bytes, not $SEGSIZE" >> "$2/errs"
+  elif pg mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then rm -f "$2/$1.age"; return 0
+  else echo "WAL segment $1 could not be put in $WALDIR" >> "$2/errs"; fi
+  rm -f "$2/$1.age"
+  pg rm -f "$WALDIR/.$1.tmp"
+}
+
+# header: the next 42 bytes of the stream, as `TAG NAME SIZE` (any other byte than a letter, digit or space shown as |)
+header() { head -c 42 | tr -c 'A-Za-z0-9 ' '|'; }
+
+# unframe DIR: the store's pitr-wal answer on stdin (`seg NAME SIZE` + SIZE bytes, ..., `end LAST COUNT`) into WALDIR,
+# each segment handed to get_one in the background (JOBS slots); a segment already there is read and dropped
+unframe() {
+  n=0 max=$((2 * SEGSIZE + 65536))
+  for want in $SEGMENTS; do
+    [ ! -s "$1/errs" ] || return 1
+    h=$(header)
+    case "$h" in
+      "seg $want "[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'|') size=${h#"seg $want "}; size=${size%'|'} ;;
+      '') printf 'the store'\''s answer ended after %s of %s WAL segments (before %s)\n' "$n" "$total" "$want" >&2; return 1 ;;
+      *) printf 'the store sent %s where WAL segment %s was due (%s of %s)\n' "$h" "$want" "$((n + 1))" "$total" >&2; return 1 ;;
+    esac
+    size=$(printf '%s' "$size" | sed 's/^0*\(.\)/\1/')
+    [ "$size" -le "$max" ] || { printf 'the store says WAL segment %s has %s bytes, more than a segment of %s can take\n' "$want" "$size" "$SEGSIZE" >&2; return 1; }
+    read -r _ <&8
+    if pg test -f "$WALDIR/$want"; then got=$(head -c "$size" | wc -c); echo >&8
+    else head -c "$size" > "$1/$want.age"; got=$(stat -c %s "$1/$want.age"); fi
+    [ "$got" = "$size" ] || { printf 'the store'\''s answer was cut within WAL segment %s (%s of %s bytes)\n' "$want" "$got" "$size" >&2; return 1; }
+    [ -e "$1/$want.age" ] && { get_one "$want" "$1"; echo >&8; } &
+    n=$((n + 1))
+    printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.wal.tmp" && mv "$PROGRESS.wal.tmp" "$PROGRESS.wal"
+  done
+  h=$(header)
+  [ "$h" = "end $last $(printf %012d "$n")|" ] || { printf 'the store sent %s where the end of its answer (%s segments) was due\n' "${h:-nothing}" "$n" >&2; return 1; }
+  [ "$(head -c 1 | wc -c)" = 0 ] || { echo 'the store sent more after the end of its answer' >&2; return 1; }
+  wait
 }
 
 case "$MODE" in
@@ -75,33 +119,28 @@ case "$MODE" in
     pg head -c 4096 "$data/backup_label" | sed -n 's/^START WAL LOCATION: \([0-9A-F]\{1,8\}\/[0-9A-F]\{1,8\}\) (file [0-9A-F]\{24\})$/@@label_lsn \1/p; s/^START TIMELINE: \([0-9]\{1,10\}\)$/@@label_tli \1/p' ;;
   wal)
     pg mkdir -p -m 700 "$WALDIR" || fail "postgres cannot make $WALDIR"
-    total=$(printf '%s\n' "$SEGMENTS" | wc -w)
-    errs=$(mktemp /tmp/ironclad-pitr-errs.XXXXXX)
-    # one segment into place (decrypted to a temp name, its size checked, renamed); a failure is a line in $errs
-    get_one() {
-      if ! fetch_to "$WALDIR/.$1.tmp" pitr-get "$SRC" wal "$1" 2>> "$errs"; then echo "WAL segment $1 could not be fetched" >> "$errs"
-      elif size=$(pg stat -c %s "$WALDIR/.$1.tmp") && [ "$size" != "$SEGSIZE" ]; then echo "WAL segment $1 from the store has $size bytes, not $SEGSIZE" >> "$errs"
-      elif pg mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then return 0
-      else echo "WAL segment $1 could not be put in $WALDIR" >> "$errs"; fi
-      pg rm -f "$WALDIR/.$1.tmp"
-    }
-    # four at a time (each its own connection to the store: the handshakes overlap)
-    n=0
-    for s in $SEGMENTS; do
-      n=$((n + 1))
-      pg test -f "$WALDIR/$s" || get_one "$s" &
-      if [ $((n % 4)) = 0 ] || [ "$n" = "$total" ]; then
-        wait
-        [ ! -s "$errs" ] || { why=$(head -n 3 "$errs" | tr '\n' ' '); rm -f "$errs"; fail "$why"; }
-        printf 'copying %s %s %s %s\n' "$n" "$total" "$((n * SEGSIZE))" "$((total * SEGSIZE))" > "$PROGRESS.wal.tmp" && mv "$PROGRESS.wal.tmp" "$PROGRESS.wal"
-      fi
-    done
-    rm -f "$errs" ;;
+    total=0 first='' last=''
+    for s in $SEGMENTS; do total=$((total + 1)) first=${first:-$s} last=$s; done
+    work=$(mktemp -d /tmp/ironclad-pitr-wal.XXXXXX)
+    # JOBS slots (a fifo of tokens): at most JOBS segments wait in $work or are being decrypted at once
+    mkfifo "$work/slots" && exec 8<> "$work/slots" || fail "cannot make $work/slots"
+    i=0; while [ "$i" -lt "$JOBS" ]; do echo >&8; i=$((i + 1)); done
+    # every segment from FIRST to LAST in one session with the store; each read off the stream whole, then decrypted
+    # beside the next one's reading; a stream that is short, long, or names another segment than the next asked fails
+    { store pitr-wal "$SRC" "$first" "$last" 2> "$work/err" || echo $? > "$work/ssh"; } |
+      { unframe "$work" 2> "$work/frame" || echo $? > "$work/unframe"; wait; }
+    why=''
+    [ ! -e "$work/unframe" ] || why="$(tail -n 1 "$work/frame")"
+    [ ! -e "$work/ssh" ] || why="${why:+$why; }the store refused or failed: $(tail -n 1 "$work/err")"
+    [ -n "$why" ] || [ ! -s "$work/errs" ] || why=$(head -n 3 "$work/errs" | tr '\n' ' ')
+    rm -rf "$work"
+    exec 8>&-
+    [ -z "$why" ] || fail "$why" ;;
   partial)
     pg mkdir -p -m 700 "$WALDIR" || fail "postgres cannot make $WALDIR"
     err=$(mktemp /tmp/ironclad-pitr-partial.XXXXXX)
     # (a partial file may be shorter than a segment: it is padded with zeroes, which recovery reads as the WAL's end)
-    if fetch_to "$WALDIR/.$ID.tmp" pitr-partial "$SRC" "$ID" 2> "$err" && size=$(pg stat -c %s "$WALDIR/.$ID.tmp") &&
+    if fetch_to "$WALDIR/.$ID.tmp" store pitr-partial "$SRC" "$ID" 2> "$err" && size=$(pg stat -c %s "$WALDIR/.$ID.tmp") &&
       [ "$size" -le "$SEGSIZE" ] && [ "$size" -gt 0 ] && pg truncate -s "$SEGSIZE" "$WALDIR/.$ID.tmp"; then
       pg mv "$WALDIR/.$ID.tmp" "$WALDIR/$ID" && echo '@@partial yes'
     else

@@ -64,83 +64,126 @@ export async function cutFetch(conn: Connector, cluster: string): Promise<void> 
 /** Seconds since `ms`, as the restore's lines say them. */
 export const secs = (ms: number) => `${((Date.now() - ms) / 1000).toFixed(1)} s`;
 
+/** The fetches of one restore, each one host script run (fetch.sh) with the store's answer checked. */
+function fetcher(a: FetchArgs) {
+  const { conn, base } = a;
+  const p = restorePaths(a.cluster);
+  const fetch = (what: FetchMode, label: string) => step(conn, fetchScript({ store: a.store, source: a.source, cluster: a.cluster, what }), label);
+  const fetched = new Set<string>();
+  return {
+    p,
+    base: async () => {
+      const t0 = Date.now();
+      const got = checkFetchedBase(await fetch({ mode: 'base', id: base.id }, `fetching base backup ${base.id}`), base);
+      a.log(`${conn.host}: base backup ${base.id} fetched, decrypted and unpacked in ${secs(t0)}`);
+      return got;
+    },
+    readBase: async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${shq(p.progress)} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`,
+    readWal: async () => (await conn.run(`cat ${shq(`${p.progress}.wal`)} 2>/dev/null`)).stdout,
+    /** Consecutive segments in one session with the store; those fetched before at either end are not asked again. */
+    wal: async (segments: string[], segSize: number) => {
+      const todo = trimFetched(segments, fetched);
+      if (todo.length) await fetch({ mode: 'wal', segments: todo, segSize }, `fetching ${todo.length} WAL segments`);
+      for (const s of todo) fetched.add(s);
+    },
+    /** The segment the store is still receiving: true when it came (else the restore ends with the last completed one). */
+    partial: async (segment: string, segSize: number) => {
+      const answer = tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial ?? 'no';
+      if (!answer.startsWith('yes')) a.log(`${conn.host}: no partial segment ${segment} from the store (${answer.replace(/^no ?/, '') || 'none'}): the restore ends with the last completed segment`);
+      return answer.startsWith('yes');
+    },
+    /** The newest commit time in a fetched segment (pg_waldump on the host), or null. */
+    newest: async (segment: string) => pgTimeToIso(tags(await fetch({ mode: 'commits', segment }, 'reading commit times')).commit),
+  };
+}
+
+/** Pure: `segments` less the ones at its start and end that `fetched` holds (one asked range stays consecutive; one
+ *  fetched in its middle is read off the stream and kept by the host). */
+export function trimFetched(segments: string[], fetched: Set<string>): string[] {
+  let from = 0;
+  let to = segments.length;
+  while (from < to && fetched.has(segments[from])) from++;
+  while (to > from && fetched.has(segments[to - 1])) to--;
+  return segments.slice(from, to);
+}
+
 /** Fetch the base and the WAL a restore needs into the host's stage (restorePaths), checked; the caller drops them on a failure. */
 export async function fetchForRestore(a: FetchArgs): Promise<Fetched> {
   const { conn, base, target } = a;
   const host = conn.host;
-  const p = restorePaths(a.cluster);
-  const fetch = (what: FetchMode, label: string) => step(conn, fetchScript({ store: a.store, source: a.source, cluster: a.cluster, what }), label);
-  const got: { base?: { version: number; segSize: number } } = {};
-  const getBase = async () => {
-    const t0 = Date.now();
-    got.base = checkFetchedBase(await fetch({ mode: 'base', id: base.id }, `fetching base backup ${base.id}`), base);
-    a.log(`${host}: base backup ${base.id} fetched, decrypted and unpacked in ${secs(t0)}`);
-    return got.base;
-  };
-  const readBase = async () => `copying 0 1 ${Number((await conn.run(`tr '\\r' '\\n' < ${shq(p.progress)} 2>/dev/null | sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' | tail -n 1`)).stdout.trim()) || 0} ${base.bytes}`;
-  const readWal = async () => (await conn.run(`cat ${shq(`${p.progress}.wal`)} 2>/dev/null`)).stdout;
+  const f = fetcher(a);
+  let baseGot: { version: number; segSize: number } | undefined;
+  const getBase = async () => (baseGot = await f.base());
   // the segment size from the store's index: the WAL is planned, and fetched, while the base arrives (without an
   // index line the base comes first and says it); the base's own word is checked against it below
-  const segSize = a.list.segSize ?? (await withProgress(a.progress, ['base'], readBase, getBase)).segSize;
-  let plan = planWal({ base, wal: a.list.wal, segSize, target });
-  if (plan.problem) throw new SafetyRefusal(`${a.source}'s archive cannot give this restore: ${plan.problem}`);
-  const beside = !got.base;
-  a.log(`${host}: ${plan.segments.length} WAL segments${plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB${beside ? ', fetched beside the base backup' : ''}`);
-  const getWal = (segments: string[]) => fetch({ mode: 'wal', segments, segSize }, `fetching ${segments.length} WAL segments`);
-  const getPartial = async (segment: string) => {
-    const answer = tags(await fetch({ mode: 'partial', segment, segSize }, 'fetching the partial segment')).partial ?? 'no';
-    if (!answer.startsWith('yes')) a.log(`${host}: no partial segment ${segment} from the store (${answer.replace(/^no ?/, '') || 'none'}): the restore ends with the last completed segment`);
-    return answer.startsWith('yes');
-  };
-  const newest = async (segment: string) => pgTimeToIso(tags(await fetch({ mode: 'commits', segment }, 'reading commit times')).commit);
-  const after = (t: string | null) => target.kind === 'time' && t !== null && isoMs(t)! > target.ms;
-  const flag = `${p.waldir}/.fetching`;
-  let t: string | null = null;
-  /** True when the recovery settings are known before all the WAL is here (the replay can start meanwhile). */
-  const decide = async () => {
-    if (target.kind === 'time' && !plan.partial && plan.segments.length) {
-      // the segment the index says holds the first commit after the target, first: does it?
-      const last = plan.segments[plan.segments.length - 1];
-      await getWal([last]);
-      t = await newest(last);
-      if (after(t)) return true;
-      // the store's index said a later commit is there and the segment itself says otherwise: the archive to its end
-      plan = planWal({ base, wal: a.list.wal, segSize, target: { kind: 'latest' } });
-      t = null;
-    }
-    return target.kind !== 'time';
-  };
-  const rest = async () => {
-    const t0 = Date.now();
-    await getWal(plan.segments);
-    const partial = plan.partial ? await getPartial(plan.partial) : false;
-    const end = partial ? plan.partial! : plan.segments[plan.segments.length - 1];
-    if (target.kind === 'time' && t === null && end) t = await newest(end);
-    a.log(`${host}: ${plan.segments.length} WAL segments${partial ? ' and the partial one' : ''} fetched in ${secs(t0)}`);
-    await conn.run(`rm -f ${shq(`${p.progress}.wal`)}`);
-    return { partial, useTarget: after(t) };
-  };
-  // while the flag is there the restored server's restore_command waits for a segment not yet fetched (restore.sh);
-  // it goes once every segment is here, and stays after a failure (the server then never ends recovery early)
-  const walPhase = async () => {
-    if (!(await decide())) return { r: await rest() };
-    await step(conn, `runuser -u postgres -- sh -c 'mkdir -p -m 700 "$1" && : > "$1/.fetching"' sh ${shq(p.waldir)}`, 'marking the WAL fetch');
-    return { r: null };
-  };
+  const segSize = a.list.segSize ?? (await withProgress(a.progress, ['base'], f.readBase, getBase)).segSize;
+  const beside = !baseGot;
+  const w = walFetch(a, f, segSize);
+  a.log(`${host}: ${w.plan.segments.length} WAL segments${w.plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB${beside ? ', fetched beside the base backup' : ''}`);
   // when one fails the other is cut short (its folder removed under it: its next write fails), and both end before the
   // failure is reported (the caller then removes whatever they made)
   const cut = <T>(x: Promise<T>) => x.catch(async (e: unknown) => {
     await cutFetch(conn, a.cluster);
     throw e;
   });
-  const [w, b] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? readBase() : readWal()), () => Promise.allSettled([cut(walPhase()), beside ? cut(getBase()) : Promise.resolve(got.base!)]));
-  if (w.status === 'rejected' || b.status === 'rejected') throw b.status === 'rejected' ? b.reason : (w as PromiseRejectedResult).reason;
-  if (b.value.segSize !== segSize) throw new SafetyRefusal(`${host}: base backup ${base.id} has WAL segments of ${b.value.segSize} bytes; the store's index spans ${segSize}: the archive is not this base's`);
-  await conn.run(`rm -f ${shq(p.progress)}`);
-  const later = w.value.r ? Promise.resolve(w.value.r) : rest().then(async (r) => (await step(conn, `runuser -u postgres -- rm -f ${shq(flag)}`, 'ending the WAL fetch'), r));
-  const partial = later.then((r) => r.partial);
-  partial.catch(() => undefined); // (awaited by the caller, which may fail first)
-  const useTarget = w.value.r ? w.value.r.useTarget : target.kind === 'time';
+  const [wr, br] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? f.readBase() : f.readWal()), () => Promise.allSettled([cut(w.start()), beside ? cut(getBase()) : Promise.resolve(baseGot!)]));
+  if (wr.status === 'rejected' || br.status === 'rejected') throw br.status === 'rejected' ? br.reason : (wr as PromiseRejectedResult).reason;
+  if (br.value.segSize !== segSize) throw new SafetyRefusal(`${host}: base backup ${base.id} has WAL segments of ${br.value.segSize} bytes; the store's index spans ${segSize}: the archive is not this base's`);
+  await conn.run(`rm -f ${shq(f.p.progress)}`);
+  const done = wr.value;
+  const rest = done ? Promise.resolve(done.partial) : w.finish().then((r) => r.partial);
+  rest.catch(() => undefined); // (awaited by the caller, which may fail first)
+  const useTarget = done ? done.useTarget : target.kind === 'time';
   if (target.kind === 'time' && !useTarget) a.log(`${host}: the archive holds no commit after ${target.text}: recovering to its end`);
-  return { version: b.value.version, segSize, plan, useTarget, overlapped: !w.value.r, rest: partial, readWal };
+  return { version: br.value.version, segSize, plan: w.plan, useTarget, overlapped: !done, rest, readWal: f.readWal };
+}
+
+/** The WAL side of a restore: `start` decides the recovery target (fetching the segment that should hold the first
+ *  commit after it) and either fetches everything (returning the outcome) or marks the fetch as under way (null:
+ *  the replay may start, restore_command waiting for what is still to come); `finish` then fetches the rest. */
+function walFetch(a: FetchArgs, f: ReturnType<typeof fetcher>, segSize: number) {
+  const { base, target } = a;
+  const w = { plan: planWal({ base, wal: a.list.wal, segSize, target }), start, finish };
+  if (w.plan.problem) throw new SafetyRefusal(`${a.source}'s archive cannot give this restore: ${w.plan.problem}`);
+  const after = (t: string | null) => target.kind === 'time' && t !== null && isoMs(t)! > target.ms;
+  const flag = `${f.p.waldir}/.fetching`;
+  let t: string | null = null;
+  /** True when the recovery settings are known before all the WAL is here (the replay can start meanwhile). */
+  async function decide() {
+    if (target.kind === 'time' && !w.plan.partial && w.plan.segments.length) {
+      // the segment the index says holds the first commit after the target, first: does it?
+      const last = w.plan.segments[w.plan.segments.length - 1];
+      await f.wal([last], segSize);
+      t = await f.newest(last);
+      if (after(t)) return true;
+      // the store's index said a later commit is there and the segment itself says otherwise: the archive to its end
+      w.plan = planWal({ base, wal: a.list.wal, segSize, target: { kind: 'latest' } });
+      t = null;
+    }
+    return target.kind !== 'time';
+  }
+  async function rest() {
+    const t0 = Date.now();
+    const { segments, partial: next } = w.plan;
+    if (segments.length) await f.wal(segments, segSize);
+    const partial = next ? await f.partial(next, segSize) : false;
+    const end = partial ? next! : segments[segments.length - 1];
+    if (target.kind === 'time' && t === null && end) t = await f.newest(end);
+    a.log(`${a.conn.host}: ${segments.length} WAL segments${partial ? ' and the partial one' : ''} fetched in ${secs(t0)}`);
+    await a.conn.run(`rm -f ${shq(`${f.p.progress}.wal`)}`);
+    return { partial, useTarget: after(t) };
+  }
+  // while the flag is there the restored server's restore_command waits for a segment not yet fetched (restore.sh);
+  // it goes once every segment is here, and stays after a failure (the server then never ends recovery early)
+  async function start() {
+    if (!(await decide())) return rest();
+    await step(a.conn, `runuser -u postgres -- sh -c 'mkdir -p -m 700 "$1" && : > "$1/.fetching"' sh ${shq(f.p.waldir)}`, 'marking the WAL fetch');
+    return null;
+  }
+  async function finish() {
+    const r = await rest();
+    await step(a.conn, `runuser -u postgres -- rm -f ${shq(flag)}`, 'ending the WAL fetch');
+    return r;
+  }
+  return w;
 }

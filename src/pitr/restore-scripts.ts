@@ -7,7 +7,7 @@ import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import type { Host } from '../inventory/types.js';
 import { SSH_CIPHERS } from '../backup/render.js';
-import { BASE_ID, isoMs, POINT_NAME, SEGMENT } from './restore-plan.js';
+import { BASE_ID, isoMs, POINT_NAME, SEGMENT, segmentName, segmentNumber, validSegSize } from './restore-plan.js';
 
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'pitr', name), 'utf8');
 /** A host script: what shellcheck is told first, the values, the body. */
@@ -39,7 +39,7 @@ export function fetchScript(args: { store: Host; source: string; cluster: string
   const p = restorePaths(args.cluster);
   const vars: Record<string, string | number> = { STORE: `${store.backup_store!.user}@${store.address}`, PORT: store.ssh.port, CIPHERS: SSH_CIPHERS, SRC: hostName(args.source), MODE: what.mode, STAGE: p.stage, WALDIR: p.waldir, PROGRESS: p.progress, ID: '', SEGMENTS: '', SEGSIZE: 0 };
   if (what.mode === 'base') vars.ID = check(BASE_ID, 'base backup id', what.id);
-  if (what.mode === 'wal') Object.assign(vars, { SEGMENTS: what.segments.map((s) => check(SEGMENT, 'segment', s)).join(' '), SEGSIZE: what.segSize });
+  if (what.mode === 'wal') Object.assign(vars, { SEGMENTS: consecutive(what.segments, what.segSize).join(' '), SEGSIZE: what.segSize });
   if (what.mode === 'partial') Object.assign(vars, { ID: check(SEGMENT, 'segment', what.segment), SEGSIZE: what.segSize });
   if (what.mode === 'commits') vars.ID = check(SEGMENT, 'segment', what.segment);
   return render(vars, 'fetch.sh');
@@ -58,6 +58,17 @@ export function restoreScript(args: { mode: 'create' | 'make' | 'status' | 'fini
 /** Pure: a time as recovery_target_time takes it: PostgreSQL refuses zone abbreviations there, `Z` included. */
 export function pgTargetTime(iso: string): string {
   return iso.replace('T', ' ').replace(/Z$/, '+00:00');
+}
+
+/** Segment names checked, one timeline, each the next of the one before (the store's range FIRST..LAST gives exactly these). */
+function consecutive(segments: string[], segSize: number): string[] {
+  if (!segments.length || !validSegSize(segSize)) throw new Error(`refusing a WAL fetch of ${segments.length} segments of ${segSize} bytes`);
+  segments.reduce<{ tli: number; segno: bigint } | null>((prev, s) => {
+    const n = segmentNumber(check(SEGMENT, 'segment', s), segSize);
+    if (prev && (n.tli !== prev.tli || n.segno !== prev.segno + 1n)) throw new Error(`refusing WAL segments ${segmentName(prev.tli, prev.segno, segSize)} then ${s}: not consecutive`);
+    return n;
+  }, null);
+  return segments;
 }
 
 function check(re: RegExp, what: string, value: string): string {

@@ -270,10 +270,38 @@ partial() {
   squeeze < "$SP/$2.partial" | age -R "$RECIP"
 }
 
+# wal_range FIRST LAST (after load): the committed segments the index lists from FIRST to LAST (names of one timeline,
+# FIRST <= LAST; the names sent are the index's own, never the client's), as one framed stream: per segment a 42-byte
+# header `seg NAME SIZE` (SIZE: 12 digits) then SIZE bytes of its file as stored (encrypted); then `end LAST COUNT`.
+# A segment whose file is gone ends the stream short (exit 1): the reader sees it as cut, never as a shorter range.
+wal_range() {
+  { seg_ok "$1" && seg_ok "$2"; } || die "bad segment name '$1' or '$2'"
+  [ "$(printf %.8s "$1")" = "$(printf %.8s "$2")" ] || die "refused: $1 and $2 are on different timelines"
+  [ "$(printf '%s\n%s\n' "$1" "$2" | sort | head -n 1)" = "$1" ] || die "refused: $1 comes after $2"
+  [ -f "$INDEX" ] || die "no WAL index of $H"
+  n=0
+  # (string comparisons: a name of digits only must not be read as a number)
+  names=$(awk -v f="$1" -v l="$2" '($1 "") >= (f "") && ($1 "") <= (l "") { print $1 }' "$INDEX" | sort -u)
+  while IFS= read -r s; do
+    seg_ok "$s" || continue
+    f="$WAL/$s.gz.age"
+    [ -f "$f" ] && [ ! -L "$f" ] || die "no wal $s of $H"
+    exec 3< "$f" || die "cannot read wal $s of $H"
+    size=$(stat -L -c %s /dev/fd/3)
+    printf 'seg %s %012d\n' "$s" "$size"
+    cat <&3 || die "cannot read wal $s of $H"
+    exec 3<&-
+    n=$((n + 1))
+  done << NAMES
+$names
+NAMES
+  printf 'end %s %012d\n' "$2" "$n"
+}
+
 # reader HOSTS VERB ...: a restoring host's read key (run as the store's account): only what it restores, by name
 reader() {
   allowed=",$1,"; shift
-  [ $# -ge 2 ] || die "refused: pitr-list HOST | pitr-get HOST base ID [OFFSET] | pitr-get HOST wal SEGMENT | pitr-partial HOST SEGMENT"
+  [ $# -ge 2 ] || die "refused: pitr-list HOST | pitr-get HOST base ID [OFFSET] | pitr-get HOST wal SEGMENT | pitr-wal HOST FIRST LAST | pitr-partial HOST SEGMENT"
   host_ok "$2" || die "bad host name '$2'"
   case "$allowed" in *",$2,"*) ;; *) die "refused: this key may not read the archive of $2" ;; esac
   load "$2"
@@ -292,6 +320,7 @@ reader() {
       case "$off" in '' | *[!0-9]*) die "bad offset '$off'" ;; esac
       [ -f "$f" ] && [ ! -L "$f" ] || die "no $3 $4 of $2"
       tail -c +"$((off + 1))" "$f" ;;
+    'pitr-wal 4') wal_range "$3" "$4" ;;
     'pitr-partial 3') seg_ok "$3" || die "bad segment name '$3'"; if is_root; then partial "$2" "$3"; else exec sudo -n "$0" partial "$2" "$3"; fi ;;
     *) die "refused: unknown verb '$1'" ;;
   esac

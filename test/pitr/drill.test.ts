@@ -1,6 +1,6 @@
 // The point-in-time drill's pure parts (the audit's verdict: drill-record.test.ts): the heartbeat rule, the checkpoint's and proof's output.
 import t from 'tap';
-import { checkpointScript, judgeHeartbeat, parseCheckpoint, parseProof } from '../../src/pitr/drill.js';
+import { checkpointScript, judgeHeartbeat, parseCheckpoint, parseProof, pollUntil } from '../../src/pitr/drill.js';
 
 t.test('the heartbeat: within 60 s of the point restored to', async (t) => {
   t.equal(judgeHeartbeat('2026-12-10T11:59:30.5Z', '2026-12-10T12:00:00Z'), null);
@@ -25,4 +25,12 @@ t.test('the checkpoint script takes only plain names; the restore point reaches 
   t.match(s, /-v point=ironclad-drill-20261202T222517Z/);
   t.throws(() => checkpointScript({ port: 5432, database: "app'; DROP", point: 'ironclad-drill-20261202T222517Z' }));
   t.throws(() => checkpointScript({ port: 5432, database: 'app', point: "x'; DROP" }));
+});
+
+t.test('pollUntil: asks until yes; past its limit fails with the last word', async (t) => {
+  let n = 0;
+  await pollUntil(Date.now(), async () => ++n >= 3, () => 'never', 1);
+  t.equal(n, 3, 'asked three times');
+  let seen = '';
+  await t.rejects(pollUntil(Date.now() - 2000, async () => ((seen = `asked ${++n}`), false), () => `not yet: ${seen}`, 1, 1), /not yet: asked 4/, 'past the limit: the reason says what the last ask found');
 });

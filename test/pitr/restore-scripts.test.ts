@@ -5,6 +5,7 @@ import type { Host } from '../../src/inventory/types.js';
 import { representsText } from '../../src/pitr/restore-actions.js';
 import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, render, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
 import { freePort, portTaken } from '../../src/pitr/restore.js';
+import { trimFetched } from '../../src/pitr/restore-fetch.js';
 
 const store = { name: 's', address: '10.0.0.2', ssh: { port: 22 }, backup_store: { user: 'ironclad-backup', path: '/srv' } } as unknown as Host;
 const base = { id: '20261202T020000Z', start_lsn: '0/5000028', timeline: 1, system_identifier: '7300000000000000001' };
@@ -29,6 +30,10 @@ t.test('rendered scripts: every value checked and quoted, shellcheck clean', asy
   }
   t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'base', id: '../../etc' } }), /base backup id/);
   t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['00000001000000000000000$(x)'], segSize: 16777216 } }), /segment/);
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['000000010000000000000005', '000000010000000000000007'], segSize: 16777216 } }), /not consecutive/, 'a range asks for consecutive segments only');
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['0000000100000000000000FF', '000000020000000000000100'], segSize: 16777216 } }), /not consecutive/, 'one timeline');
+  t.throws(() => fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: [], segSize: 16777216 } }), /0 segments/);
+  t.match(fetchScript({ store, source: 'db', cluster: 'pitr_x', what: { mode: 'wal', segments: ['0000000100000000000000FF', '000000010000000100000000'], segSize: 16777216 } }), /SEGMENTS='0000000100000000000000FF 000000010000000100000000'/, 'across a log id');
   t.throws(() => fetchScript({ store, source: 'db;reboot', cluster: 'pitr_x', what: { mode: 'list' } }), /host name/);
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 80, source: 'db', base: base.id, target: null }), /port 80/);
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: base.id, target: "2026'; x" }), /not a time/);
@@ -64,4 +69,13 @@ t.test('the fetched base must be what the store described', async (t) => {
 t.test("the runbook's sentence about what the data represents", async (t) => {
   t.match(representsText({ source: 'db', target: '2026-12-02T21:15:00Z', stopped: 'target', last_commit: '2026-12-02T21:14:59Z', archive_latest: '2026-12-02T21:30:00Z' }), /what db had committed at 2026-12-02T21:15:00Z \(inclusive\).*commits up to 2026-12-02T21:30:00Z that it does not: they are lost by a swap/);
   t.match(representsText({ source: 'db', target: 'latest', stopped: 'end', last_commit: '2026-12-02T21:30:00Z', archive_latest: '2026-12-02T21:30:00Z' }), /everything db's archive held.*nothing later/);
+});
+
+t.test('a WAL range less the segments fetched before at its ends (the one that decided the target)', async (t) => {
+  const s = ['A', 'B', 'C', 'D'];
+  t.same(trimFetched(s, new Set(['D'])), ['A', 'B', 'C'], 'the last, fetched first to read its commit time');
+  t.same(trimFetched(s, new Set(['A', 'D'])), ['B', 'C']);
+  t.same(trimFetched(s, new Set(['B'])), s, 'one in the middle stays in the range (the host reads it off the stream and keeps its copy)');
+  t.same(trimFetched(s, new Set(s)), [], 'nothing left to ask');
+  t.same(trimFetched([], new Set()), []);
 });

@@ -153,6 +153,48 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     const seg = list.stdout.match(/^file ([0-9A-F]{24})\.gz\.age$/m)![1];
     const got = spawnSync(s.script, ['reader', 'db1'], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: `pitr-get db1 wal ${seg}` } });
     t.equal(got.stdout.subarray(0, 21).toString(), 'age-encryption.org/v1', 'a segment, as stored');
+    // many segments in one answer: the index's names from FIRST to LAST, each framed (42-byte header, the file as stored)
+    const indexed = [...list.stdout.matchAll(/^wal ([0-9A-F]{24}) /gm)].map((m) => m[1]);
+    t.ok(indexed.length >= 2, `the index lists ${indexed.length} segments`);
+    const range = (cmd: string) => spawnSync(s.script, ['reader', 'db1'], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: cmd }, maxBuffer: 1 << 28 });
+    const many = range(`pitr-wal db1 ${indexed[0]} ${indexed[indexed.length - 1]}`);
+    t.equal(many.status, 0, String(many.stderr));
+    const frames: string[] = [];
+    let at = 0;
+    for (;;) {
+      const h = many.stdout.subarray(at, at + 42).toString();
+      const m = /^(seg|end) ([0-9A-F]{24}) (\d{12})\n$/.exec(h);
+      if (!m) throw new Error(`not a frame at ${at}: ${JSON.stringify(h)}`);
+      at += 42;
+      if (m[1] === 'end') {
+        t.same([m[2], Number(m[3])], [indexed[indexed.length - 1], indexed.length], 'the end frame: the last asked, the count');
+        break;
+      }
+      const bytes = many.stdout.subarray(at, at + Number(m[3]));
+      t.ok(bytes.equals(readFileSync(join(s.wal, `${m[2]}.gz.age`))), `${m[2]}: the file as stored`);
+      frames.push(m[2]);
+      at += bytes.length;
+    }
+    t.same(frames, indexed, 'every indexed segment, in order');
+    t.equal(at, many.stdout.length, 'nothing after the end');
+    const one = range(`pitr-wal db1 ${indexed[1]} ${indexed[1]}`);
+    t.equal(one.stdout.subarray(0, 42).toString(), `seg ${indexed[1]} ${String(readFileSync(join(s.wal, `${indexed[1]}.gz.age`)).length).padStart(12, '0')}\n`, 'a range of one');
+    const none = range('pitr-wal db1 0000000100000000000000F0 0000000100000000000000F1');
+    t.equal(none.stdout.toString(), 'end 0000000100000000000000F1 000000000000\n', 'a range the index does not reach: an empty answer, which the reader refuses as short');
+    for (const [bad, why] of [
+      [`pitr-wal db1 ${indexed[1]} ${indexed[0]}`, /comes after/],
+      [`pitr-wal db1 ${indexed[0]} 00000002${indexed[0].slice(8)}`, /different timelines/],
+      [`pitr-wal db1 ${indexed[0]} ../../etc/passwd`, /bad segment name/],
+      [`pitr-wal db1 ${indexed[0]}`, /unknown verb/],
+      [`pitr-wal db1 ${indexed[0]} ${indexed[1]} x`, /unknown verb/],
+    ] as const) {
+      const r = range(bad);
+      t.equal(r.status, 1, `${bad}: refused`);
+      t.match(String(r.stderr), why);
+      t.equal(r.stdout.length, 0, 'and nothing sent');
+    }
+    const other = spawnSync(s.script, ['reader', 'staging'], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: `pitr-wal db1 ${indexed[0]} ${indexed[0]}` }, encoding: 'utf8' });
+    t.match(other.stderr, /may not read the archive of db1/, 'a key that does not restore db1 reads none of its WAL');
     const partial = list.stdout.match(/^partial ([0-9A-F]{24}) /m)![1];
     const p = spawnSync(s.script, ['reader', 'db1'], { env: { PATH: process.env.PATH!, SSH_ORIGINAL_COMMAND: `pitr-partial db1 ${partial}` } });
     t.equal(p.stdout.subarray(0, 21).toString(), 'age-encryption.org/v1', `the partial, encrypted on the fly ${p.stderr}`);
