@@ -87,7 +87,8 @@ for n in "${sizes[@]}"; do
     result[$cmd-$n]="$(median "${walls[@]}") $(median "${cpus[@]}") $(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1) $(median "${hcpus[@]}") $(median "${mcpus[@]}")"
   done
   log "where the time goes: $n hosts"
-  node "$here/where.mjs" -i "$inv" >"$out/where-$n.txt" 2>"$out/where-$n.err" || die "where.mjs, see $out/where-$n.err"
+  # (a failing phase split is reported; the commands' figures above stand)
+  node "$here/where.mjs" -i "$inv" >"$out/where-$n.txt" 2>"$out/where-$n.err" || { log "where.mjs FAILED, see $out/where-$n.err"; export KEEP_OUT=1; }
   cat "$out/where-$n.txt" >&2
 done
 
