@@ -3,7 +3,7 @@
 // phases: process start and imports, inventory, SSH connections (handshakes), then each step on the open
 // connections. For every phase: wall time, this process's CPU time, the lab hosts' CPU time (every process in their network namespaces, with the
 // children they reaped: sshd, shells, tools, PostgreSQL), and per host the median and slowest step. Read-only.
-// Usage (after a build, on lab hosts): node bench/scale/where.mjs -i INVENTORY [--limit h1,h2]
+// Usage (after a build, on lab hosts): node bench/scale/where.mjs -i INVENTORY [--limit h1,h2] [--no-facts]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -89,7 +89,7 @@ const timedEach = async (limit, fn) => {
 try {
   phase(`ssh connect, ${hosts.length} hosts, 32 at once`, await timedEach(32, (h) => pool.get(h)));
   phase('census (check instances), 32 at once', await timedEach(32, async (h) => checkInstances(await pool.get(h), h)));
-  phase(`facts (all), ${wide} at once`, await timedEach(wide, async (h) => gatherFacts(await pool.get(h))));
+  if (!args.includes('--no-facts')) phase(`facts (all), ${wide} at once`, await timedEach(wide, async (h) => gatherFacts(await pool.get(h))));
   const tls = await tlsSource(inv, 'preview', hosts); // as plan reads it: the estate CA if there is one, nothing signed
   phase(`plan (facts + cluster_state), ${wide} at once`, await timedEach(wide, async (h) => planOne(await pool.get(h), h, rolePasswords(inv, h), false, tls)));
 } finally {
