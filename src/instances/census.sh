@@ -322,10 +322,13 @@ if command -v ss >/dev/null 2>&1 && ss -H -lnp -t -x >"$tmp/sockets" 2>/dev/null
       while (match(s, /\("[^"]*",pid=[0-9]+/)) {
         o = substr(s, RSTART + 2, RLENGTH - 2); s = substr(s, RSTART + RLENGTH)
         name = o; sub(/",pid=.*/, "", name); pid = o; sub(/.*pid=/, "", pid)
-        print "L" T kind T port T pid T name T where T FILENAME ":" FNR; any = 1
+        out("L" T kind T port T pid T name T where T FILENAME ":" FNR); any = 1
       }
-      if (!any) print "L" T kind T port T "-" T "-" T where T "-"
+      if (!any) out("L" T kind T port T "-" T "-" T where T "-")
     }
+    # tcp records first, then unix ones, whatever order ss lists them in (an instance names its sources in that order)
+    function out(r) { if (r ~ "^L" T "unix") unix[++nu] = r; else print r }
+    END { for (i = 1; i <= nu; i++) print unix[i] }
     $1 == "LISTEN" { $0 = "tcp " $0 }
     $1 == "tcp" { n = split($5, a, ":"); port = a[n]; addr = substr($5, 1, length($5) - length(port) - 1); owners("tcp", port, addr); next }
     $1 ~ /^u_/ && $5 ~ /\/\.s\.PGSQL\.[0-9]+$/ { port = $5; sub(/.*\.s\.PGSQL\./, "", port); owners("unix", port, $5) }
