@@ -1,9 +1,9 @@
 // Where the time of the census, facts and a no-op plan goes on an estate: the same work as the commands (the
-// census 32 hosts at once, facts and plan 8 at once, as the CLI fans them out), split into phases: process start and
-// imports, inventory, SSH connections (handshakes), then each step on the open connections. For every phase: wall
-// time, this process's CPU time, the lab hosts' CPU time (every process in their network namespaces, with the
+// census 32 hosts at once, facts and plan HOSTS_AT_ONCE, 8 before it existed, as the CLI fans them out), split into
+// phases: process start and imports, inventory, SSH connections (handshakes), then each step on the open
+// connections. For every phase: wall time, this process's CPU time, the lab hosts' CPU time (every process in their network namespaces, with the
 // children they reaped: sshd, shells, tools, PostgreSQL), and per host the median and slowest step. Read-only.
-// Usage (after a build, on lab hosts): node bench/scale/where.mjs -i INVENTORY [--limit h1,h2]
+// Usage (after a build, on lab hosts): node bench/scale/where.mjs -i INVENTORY [--limit h1,h2] [--no-facts]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -14,14 +14,18 @@ const started = performance.now();
 const cpu0 = process.cpuUsage();
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const dist = (p) => import(resolve(root, 'dist', p));
-const [{ loadInventory, selectHosts }, { ConnectionPool }, { fanOut }, { gatherFacts }, { checkInstances }, { planOne, rolePasswords }] = await Promise.all([
+const [{ loadInventory, selectHosts }, { ConnectionPool }, { fanOut }, { gatherFacts }, { checkInstances }, { planOne, rolePasswords }, { tlsSource }, limiter] = await Promise.all([
   dist('src/inventory/load.js'),
   dist('src/executor/pool.js'),
   dist('src/executor/fanout.js'),
   dist('src/facts/gather.js'),
   dist('src/instances/check.js'),
   dist('src/provision/run.js'),
+  dist('src/tls/source.js'),
+  dist('src/core/limiter.js'),
 ]);
+// hosts at once as the CLI fans them out: the census 32, the others HOSTS_AT_ONCE (8 in builds before it existed)
+const wide = limiter.HOSTS_AT_ONCE ?? 8;
 
 const args = process.argv.slice(2);
 const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -85,8 +89,9 @@ const timedEach = async (limit, fn) => {
 try {
   phase(`ssh connect, ${hosts.length} hosts, 32 at once`, await timedEach(32, (h) => pool.get(h)));
   phase('census (check instances), 32 at once', await timedEach(32, async (h) => checkInstances(await pool.get(h), h)));
-  phase('facts (all), 8 at once', await timedEach(8, async (h) => gatherFacts(await pool.get(h))));
-  phase('plan (facts + cluster_state), 8 at once', await timedEach(8, async (h) => planOne(await pool.get(h), h, rolePasswords(inv, h))));
+  if (!args.includes('--no-facts')) phase(`facts (all), ${wide} at once`, await timedEach(wide, async (h) => gatherFacts(await pool.get(h))));
+  const tls = await tlsSource(inv, 'preview', hosts); // as plan reads it: the estate CA if there is one, nothing signed
+  phase(`plan (facts + cluster_state), ${wide} at once`, await timedEach(wide, async (h) => planOne(await pool.get(h), h, rolePasswords(inv, h), false, tls)));
 } finally {
   await pool.closeAll();
 }

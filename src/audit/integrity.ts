@@ -2,6 +2,7 @@
 // failures, page errors in the log, since the last recorded repair), and the scheduled amcheck's last result and age.
 import { amcheckSpec } from '../corruption/job.js';
 import { checksumsDowntime } from '../corruption/estimate.js';
+import { INTEGRITY_PATHS } from '../corruption/paths.js';
 import { sqlIdent } from '../core/quote.js';
 import type { ClusterCorruption, LogHit } from '../facts/corruption.js';
 import { fileNode } from '../facts/corruption.js';
@@ -77,16 +78,16 @@ export function judgeAmcheck(host: Host, integrity: IntegrityFact, now: Date): F
   const subject = 'amcheck';
   const last = integrity.last;
   if (!integrity.files.job) return [finding(host.name, AREA, subject, 'warning', `the amcheck job (${spec.schedule}) is not installed`, ['run: ironclad apply'])];
-  if (!last) return [finding(host.name, AREA, subject, 'warning', `the amcheck job (${spec.schedule}) has never run`, ['run it now: /usr/local/sbin/ironclad-amcheck on the host'])];
+  if (!last) return [finding(host.name, AREA, subject, 'warning', `the amcheck job (${spec.schedule}) has never run`, [`run it now: ${INTEGRITY_PATHS.job} on the host`])];
   const at = last.finished ?? last.started;
   const age = now.getTime() - Date.parse(at);
   const when = `checked ${ageText(age)} ago (${at}${last.seconds !== null ? `, took ${last.seconds} s` : ''})`;
   if (last.state === 'corrupt') {
     const rel = integrity.findings.map((f) => `${f.kind === 'index' ? 'index' : 'table'} ${JSON.stringify(f.relation)}${f.block !== null ? ` block ${f.block}` : ''}: ${f.message}`);
     const names = [...new Set(integrity.findings.map((f) => `${f.kind === 'index' ? 'index' : 'table'} ${JSON.stringify(f.relation)}`))];
-    return [finding(host.name, AREA, subject, 'failure', `CORRUPTION found by amcheck, ${when}: ${names.slice(0, 4).join(', ') || 'see its report'}`, [...rel.slice(0, 20), 'report: /var/lib/ironclad/integrity/amcheck.out', runbook(host.name)])];
+    return [finding(host.name, AREA, subject, 'failure', `CORRUPTION found by amcheck, ${when}: ${names.slice(0, 4).join(', ') || 'see its report'}`, [...rel.slice(0, 20), `report: ${INTEGRITY_PATHS.report}`, runbook(host.name)])];
   }
-  if (last.state === 'failed') return [finding(host.name, AREA, subject, 'warning', `amcheck could not check (exit ${last.exit ?? '?'}), ${when}`, ['report: /var/lib/ironclad/integrity/amcheck.out'])];
+  if (last.state === 'failed') return [finding(host.name, AREA, subject, 'warning', `amcheck could not check (exit ${last.exit ?? '?'}), ${when}`, [`report: ${INTEGRITY_PATHS.report}`])];
   const period = schedulePeriodMs(spec.schedule);
   if (period !== null && age > period + GRACE_MS) return [finding(host.name, AREA, subject, 'warning', `the last amcheck is older than its schedule (${spec.schedule}): ${when}`, ['is the job running? see cron / systemctl list-timers'])];
   return [finding(host.name, AREA, subject, 'ok', `no corruption found, ${when}`)];

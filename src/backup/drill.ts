@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationError } from '../core/errors.js';
+import { HOST_PATHS } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import type { ConnectionPool } from '../executor/pool.js';
@@ -46,7 +47,7 @@ export function compareCounts(expected: Record<string, number>, restored: Record
 export async function runDrill(args: { pool: ConnectionPool; store: Host; host: Host; entry: BackupEntry; log: (line: string) => void }): Promise<{ problems: string[]; seconds: number; server: string | null }> {
   const { entry, host } = args;
   const started = Date.now();
-  const dir = `/var/lib/ironclad/drill/${safeName('backup id', entry.id)}`;
+  const dir = `${HOST_PATHS.drill}/${safeName('backup id', entry.id)}`;
   const conn = await args.pool.get(host);
   args.log(`${entry.id}: fetching from ${args.store.name} onto ${host.name}`);
   const fetched = await conn.run(fetchScript({ store: args.store, entry, dir, owner: 'root:' }));

@@ -1,4 +1,5 @@
 // Pure planners for the backup wiring: each database host's job, each restoring host's keys, each store's account.
+import { STATE_DIR } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
 import type { Host } from '../inventory/types.js';
 import { fileChange, lineDiff } from '../operations/diff.js';
@@ -7,7 +8,7 @@ import { authorizedKeyLine, PATHS, readOnlyKeyLine, renderCron, renderHealthCron
 import { storeRootLayout, type BackupState } from './state.js';
 
 const apt = (pkgs: string[]) => ({ kind: 'sh' as const, script: `DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}` });
-const keygen = (path: string, comment: string) => `mkdir -p /var/lib/ironclad && ssh-keygen -q -t ed25519 -N '' -C ${shq(comment)} -f ${path}`;
+const keygen = (path: string, comment: string) => `mkdir -p ${STATE_DIR} && ssh-keygen -q -t ed25519 -N '' -C ${shq(comment)} -f ${path}`;
 const defined = (cs: (Change | undefined)[]) => cs.filter((c): c is Change => c !== undefined);
 
 /** What one host does in the backup wiring: back up to a store, restore (read stores, hold an age identity), or both. */
@@ -39,7 +40,7 @@ export function hostChanges(args: { role: HostRole; state: BackupState; gate: st
     out.push({
       operation: 'backup',
       description: `create ${host.name}'s age identity ${PATHS.identity} (decrypts the backups it restores; never leaves the host)`,
-      commands: [{ kind: 'sh', script: `mkdir -p /var/lib/ironclad && (umask 077 && age-keygen -o ${PATHS.identity}.new 2>/dev/null && mv ${PATHS.identity}.new ${PATHS.identity})` }],
+      commands: [{ kind: 'sh', script: `mkdir -p ${STATE_DIR} && (umask 077 && age-keygen -o ${PATHS.identity}.new 2>/dev/null && mv ${PATHS.identity}.new ${PATHS.identity})` }],
     });
   out.push(fileChange('backup', PATHS.knownHosts, state.files[PATHS.knownHosts], role.knownHosts, '644', 'the pinned host keys of the backup stores'));
   const waiting: string[] = [];

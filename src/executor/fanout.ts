@@ -1,13 +1,13 @@
 // Bounded parallel work over hosts: one failing or slow host never stops the others' results.
-import { limiter } from '../core/limiter.js';
+import { HOSTS_AT_ONCE, limiter } from '../core/limiter.js';
 
 /** Kept for src/refresh/restore.ts until it imports core/limiter itself. */
 export { limiter };
 
 export type HostOutcome<T> = { host: string; ok: true; value: T } | { host: string; ok: false; error: Error };
 
-/** Run fn for every item with at most `limit` at once; every outcome is returned in input order. */
-export async function fanOut<I extends { name: string }, T>(items: I[], fn: (item: I) => Promise<T>, limit = 8): Promise<HostOutcome<T>[]> {
+/** Run fn for every item with at most `limit` at once (default HOSTS_AT_ONCE); every outcome is returned in input order. */
+export async function fanOut<I extends { name: string }, T>(items: I[], fn: (item: I) => Promise<T>, limit = HOSTS_AT_ONCE): Promise<HostOutcome<T>[]> {
   const slot = limiter(limit);
   return Promise.all(
     items.map((item) =>

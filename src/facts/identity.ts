@@ -1,12 +1,13 @@
 // The `identity` and `production_marker` facts: what ironclad itself left on a host at provisioning.
+import { HOST_PATHS } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
 import { partText } from './text.js';
 import type { FactDef, IdentityFact, PinnedIdentity, ProductionMarkerFact } from './types.js';
 
 /** The pinned cluster identities of a host (written by provisioning, read by destructive steps). */
-export const IDENTITY_FILE = '/var/lib/ironclad/identity.json';
+export const IDENTITY_FILE = HOST_PATHS.identity;
 /** Present on production hosts only; refresh and restore refuse to write over a host that has it. */
-export const PRODUCTION_MARKER_FILE = '/var/lib/ironclad/production';
+export const PRODUCTION_MARKER_FILE = HOST_PATHS.productionMarker;
 
 /** A command printing a file in part `file` when it exists, nothing otherwise. */
 function fileCommand(path: string): string {

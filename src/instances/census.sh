@@ -143,9 +143,19 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
   lsc_pid=$!
 fi
 runtimes=
+# docker ps asks a daemon: with no socket where the client would look (its default, DOCKER_HOST, a context or a
+# config that may name one), it can only fail, after ~20 ms of CPU. Podman needs no daemon: always asked.
+docker_sock=/var/run/docker.sock
+docker_reachable() {
+  [ -n "${DOCKER_HOST:-}" ] || [ -n "${DOCKER_CONTEXT:-}" ] || [ -S "$docker_sock" ] || [ -e "${DOCKER_CONFIG:-${HOME:-/root}/.docker}/config.json" ]
+}
 if [ "$containers" = 1 ]; then
   for rt in docker podman; do
     command -v "$rt" >/dev/null 2>&1 || continue
+    if [ "$rt" = docker ] && ! docker_reachable; then
+      note "docker is installed but no daemon socket is there ($docker_sock; no DOCKER_HOST, DOCKER_CONTEXT or docker config): its containers were not listed"
+      continue
+    fi
     $to "$rt" ps --format "{{.ID}}$T{{.Image}}$T{{.Names}}$T{{.Ports}}" >"$tmp/$rt" 2>"$tmp/$rt.err" &
     runtimes="$runtimes $rt:$!"
   done
@@ -302,21 +312,27 @@ done <"$tmp/postmasters"
 
 # --- listening sockets: L tcp|unix PORT PID PROGRAM ADDRESS_OR_PATH SOCKET ---------------------------------
 # (SOCKET names the socket: a postmaster's child forked for a new connection holds its sockets for a moment too)
-if command -v ss >/dev/null 2>&1 && ss -H -lntp >"$tmp/tcp" 2>/dev/null && ss -H -lxp >"$tmp/unix" 2>/dev/null; then
-  # ss: 'LISTEN 0 244 127.0.0.1:5432 0.0.0.0:* users:(("postgres",pid=812,fd=5))'; unix: path in field 5.
+# One ss for both (each ss -p reads every process' descriptors): with two socket types it names each line's type first.
+if command -v ss >/dev/null 2>&1 && ss -H -lnp -t -x >"$tmp/sockets" 2>/dev/null; then
+  # ss: 'tcp LISTEN 0 244 127.0.0.1:5432 0.0.0.0:* users:(("postgres",pid=812,fd=5))'; unix ('u_str ...'): path in
+  # field 5. (A tcp line without its type, as ss prints when asked for tcp alone, is read too.)
   if ! awk -v T="$T" '
     function owners(kind, port, where,   s, any) {
       s = $0; any = 0
       while (match(s, /\("[^"]*",pid=[0-9]+/)) {
         o = substr(s, RSTART + 2, RLENGTH - 2); s = substr(s, RSTART + RLENGTH)
         name = o; sub(/",pid=.*/, "", name); pid = o; sub(/.*pid=/, "", pid)
-        print "L" T kind T port T pid T name T where T FILENAME ":" FNR; any = 1
+        out("L" T kind T port T pid T name T where T FILENAME ":" FNR); any = 1
       }
-      if (!any) print "L" T kind T port T "-" T "-" T where T "-"
+      if (!any) out("L" T kind T port T "-" T "-" T where T "-")
     }
-    FILENAME ~ /tcp$/ { n = split($4, a, ":"); port = a[n]; addr = substr($4, 1, length($4) - length(port) - 1); owners("tcp", port, addr); next }
-    $5 ~ /\/\.s\.PGSQL\.[0-9]+$/ { port = $5; sub(/.*\.s\.PGSQL\./, "", port); owners("unix", port, $5) }
-  ' "$tmp/tcp" "$tmp/unix" >>"$rec"; then
+    # tcp records first, then unix ones, whatever order ss lists them in (an instance names its sources in that order)
+    function out(r) { if (r ~ "^L" T "unix") unix[++nu] = r; else print r }
+    END { for (i = 1; i <= nu; i++) print unix[i] }
+    $1 == "LISTEN" { $0 = "tcp " $0 }
+    $1 == "tcp" { n = split($5, a, ":"); port = a[n]; addr = substr($5, 1, length($5) - length(port) - 1); owners("tcp", port, addr); next }
+    $1 ~ /^u_/ && $5 ~ /\/\.s\.PGSQL\.[0-9]+$/ { port = $5; sub(/.*\.s\.PGSQL\./, "", port); owners("unix", port, $5) }
+  ' "$tmp/sockets" >>"$rec"; then
     note 'the output of ss could not be read'
   fi
 elif [ -r "$proc/net/unix" ]; then

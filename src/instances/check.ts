@@ -1,6 +1,7 @@
 // Run the census on hosts: one round trip each, all hosts in parallel; the judgement is census.sh's.
 import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
+import { HOSTS_AT_ONCE } from '../core/limiter.js';
 import { CENSUS_TIMEOUT_MS } from '../core/timeouts.js';
 import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
@@ -33,7 +34,7 @@ export async function checkInstances(conn: Connector, host: Host): Promise<HostC
 }
 
 /** The census of every host at once (the bound is the host count, up to `limit`); one host's failure is its own. */
-export function checkAll(hosts: Host[], pool: ConnectionPool, limit = 32): Promise<HostOutcome<HostCensus>[]> {
+export function checkAll(hosts: Host[], pool: ConnectionPool, limit = HOSTS_AT_ONCE): Promise<HostOutcome<HostCensus>[]> {
   return fanOut(hosts, async (h) => checkInstances(await pool.get(h), h), Math.max(1, Math.min(limit, hosts.length)));
 }
 

@@ -1,4 +1,5 @@
 // Host-level operations: Postgres packages, the cluster itself, the service, identity pinning, the production marker.
+import { STATE_DIR } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
 import type { ClusterFact, IdentityFact, PackageFact, ProductionMarkerFact } from '../facts/types.js';
 import type { ClusterChecksums } from '../facts/integrity.js';
@@ -117,7 +118,7 @@ export function identitySteps(args: { identity: IdentityFact; pg: PostgresSpec; 
         script: [
           `sid=$(LC_ALL=C /usr/lib/postgresql/${pg.version}/bin/pg_controldata ${shq(dataDirectory)} | sed -n 's/^Database system identifier: *//p')`,
           '[ -n "$sid" ]',
-          'mkdir -p /var/lib/ironclad',
+          `mkdir -p ${STATE_DIR}`,
           `printf ${shq(format)} "$sid" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${IDENTITY_FILE}.tmp`,
           `mv ${IDENTITY_FILE}.tmp ${IDENTITY_FILE}`,
         ].join(' && '),
@@ -130,7 +131,7 @@ export function identitySteps(args: { identity: IdentityFact; pg: PostgresSpec; 
 export function markerChange(tags: string[], marker: ProductionMarkerFact, host: string): Change | undefined {
   const production = tags.includes('production');
   if (production && !marker.present)
-    return { operation: 'marker', description: `mark ${host} as production (${PRODUCTION_MARKER_FILE}): refreshes and restores refuse to write here`, commands: [{ kind: 'sh', script: `mkdir -p /var/lib/ironclad && printf '%s\\n' ${shq(`production host ${host}, marked by ironclad`)} > ${PRODUCTION_MARKER_FILE}` }] };
+    return { operation: 'marker', description: `mark ${host} as production (${PRODUCTION_MARKER_FILE}): refreshes and restores refuse to write here`, commands: [{ kind: 'sh', script: `mkdir -p ${STATE_DIR} && printf '%s\\n' ${shq(`production host ${host}, marked by ironclad`)} > ${PRODUCTION_MARKER_FILE}` }] };
   return undefined;
 }
 

@@ -152,6 +152,13 @@ const cases: Case[] = [
     notes: [/^docker is installed but 'docker ps' failed \(Cannot connect to the Docker daemon\)/],
   },
   {
+    name: 'docker installed, no daemon socket anywhere: not asked (it could only fail), a note',
+    host: { ...clean(), docker: { fails: 'docker ps must not run without a daemon socket' }, dockerHost: false },
+    code: 0,
+    problems: [],
+    notes: [/^docker is installed but no daemon socket is there \(\/var\/run\/docker\.sock; no DOCKER_HOST, DOCKER_CONTEXT or docker config\): its containers were not listed$/],
+  },
+  {
     name: 'a renamed postgres binary, seen only by its socket',
     host: { ...clean(), ss: { tcp: clean().ss.tcp, unix: `${clean().ss.unix}\n${unix(5440, 700, 'pgx')}` } },
     code: 3,

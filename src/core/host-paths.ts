@@ -1,0 +1,25 @@
+// Where ironclad keeps its files on the hosts it manages, in one table: the modules that write, read or name them import
+// these. The POSIX sh scripts sent to hosts spell their defaults themselves (they run without Node.js); a test holds
+// census.sh's to this table.
+
+/** Root's state folder on every managed host. */
+export const STATE_DIR = '/var/lib/ironclad';
+
+/** ironclad's host-side files and folders (backup and TLS files have their own tables built on these). */
+export const HOST_PATHS = {
+  stateDir: STATE_DIR,
+  /** The pinned cluster identities (written by apply, read by the census and destructive steps). */
+  identity: `${STATE_DIR}/identity.json`,
+  /** Present on production hosts only: refresh and restore refuse to write over a host that has it. */
+  productionMarker: `${STATE_DIR}/production`,
+  /** Pins of clusters made by `pitr restore`, CLUSTER.json each. */
+  restored: `${STATE_DIR}/restored`,
+  /** The amcheck job's results. */
+  integrity: `${STATE_DIR}/integrity`,
+  /** Restore drills' scratch folders, one per backup id. */
+  drill: `${STATE_DIR}/drill`,
+  /** The TLS certificate and key of a database host. */
+  tls: '/etc/ironclad/tls',
+  /** ironclad's programs on a host (the backup job, the store's command, the amcheck job). */
+  sbin: '/usr/local/sbin',
+} as const;
