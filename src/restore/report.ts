@@ -3,10 +3,12 @@
 import { countingOf, countsAs, countSql, parseCounted, type Counting } from '../backup/counts.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Host, Inventory } from '../inventory/types.js';
-import { incomingSession, query, refreshOf, sideNames } from '../refresh/db.js';
+import { incomingSession, refreshOf, sideNames } from '../refresh/db.js';
 import { tableSql } from '../refresh/names.js';
 import type { Action, ActionContext } from '../runbook/types.js';
 import { lossReport, tableChanges, type Damaged } from './names.js';
+import { sqlRows } from '../connectors/sql.js';
+import { sqlOn } from '../refresh/login.js';
 
 /** The events table and time column of a source database (pure): its backup's `events:`, else a refresh's from it. */
 export function eventsOf(inv: Inventory, source: Host, database: string): { table: string; time_column: string } | undefined {
@@ -31,13 +33,13 @@ async function readDamaged(ctx: ActionContext, host: Host, database: string, eve
     const conn = await ctx.pool.get(host);
     // the backup's own count query, as the owner (counts in one JSON field: a name with a tab or a newline cannot shift
     // a count onto another name), set beside the backup's counts as the backup counted them
-    const found = parseCounted((await query(conn, host, database, `${damagedPreamble()}\n${countSql()}`)).find(([tag]) => tag === '@@counts'));
+    const found = parseCounted((await sqlRows(conn, sqlOn(host, database), `${damagedPreamble()}\n${countSql()}`)).find(([tag]) => tag === '@@counts'));
     if (!found) throw new Error('its rows could not be counted');
     const now = countsAs(backup.counting, found);
     let ev: { table: string; after: number; newest: string | null } | undefined;
     if (events) {
       const col = sqlIdent(events.time_column);
-      const [[after, max]] = await query(conn, host, database, `${damagedPreamble()}\nSELECT count(*), max(${col})::text FROM ${tableSql(events.table)}${newest ? ` WHERE ${col} > ${sqlLiteral(newest)}` : ''};`);
+      const [[after, max]] = await sqlRows(conn, sqlOn(host, database), `${damagedPreamble()}\nSELECT count(*), max(${col})::text FROM ${tableSql(events.table)}${newest ? ` WHERE ${col} > ${sqlLiteral(newest)}` : ''};`);
       ev = { table: events.table, after: Number(after), newest: max || null };
     }
     return { readable: true, database, host: host.name, changes: tableChanges(backup.counts, now), events: ev };

@@ -3,12 +3,13 @@
 // closed out before one transaction renames both; the swap back exchanges them again, also dropping nothing.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { sqlLiteral } from '../core/quote.js';
-import { ownerOf, query, refreshOf, sideNames } from '../refresh/db.js';
-import { databaseMark, incomingMark, refreshRole } from '../refresh/login.js';
+import { ownerOf, refreshOf, sideNames } from '../refresh/db.js';
+import { databaseMark, incomingMark, refreshRole, sqlOn } from '../refresh/login.js';
 import { renameReopening, swapIn } from '../refresh/swap.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Action } from '../runbook/types.js';
 import { isKeptName, keptName } from './names.js';
+import { sqlRows } from '../connectors/sql.js';
 
 export const restoreSwapAction: Action = {
   name: 'restore.swap',
@@ -26,12 +27,12 @@ export const restoreSwapAction: Action = {
     const { incoming } = sideNames(db);
     const conn = await ctx.pool.get(r.target);
     // the cluster is still the one the operator confirmed, and the copy is this run's own
-    const [[sysid]] = await query(conn, r.target, 'postgres', 'SELECT system_identifier FROM pg_control_system();');
+    const [[sysid]] = await sqlRows(conn, sqlOn(r.target, 'postgres'), 'SELECT system_identifier FROM pg_control_system();');
     if (p.system_identifier !== undefined && String(p.system_identifier) !== sysid)
       throw new SafetyRefusal(`${r.target.name} now runs cluster ${sysid}, not ${String(p.system_identifier)} as its target step found: nothing was changed`);
     const mark = await databaseMark(conn, r.target, incoming);
     if (mark !== incomingMark(ctx.runId)) throw new SafetyRefusal(`${incoming} on ${r.target.name} ${mark === undefined ? 'does not exist' : 'was not made by this run'}: the swap puts only this run's checked copy in place; nothing was changed`);
-    const taken = new Set((await query(conn, r.target, 'postgres', `SELECT datname FROM pg_database WHERE datname LIKE ${sqlLiteral(`${db.replace(/[\\%_]/g, '\\$&')}\\_\\_%`)};`)).map(([n]) => n));
+    const taken = new Set((await sqlRows(conn, sqlOn(r.target, 'postgres'), `SELECT datname FROM pg_database WHERE datname LIKE ${sqlLiteral(`${db.replace(/[\\%_]/g, '\\$&')}\\_\\_%`)};`)).map(([n]) => n));
     const keep = keptName(db, 'damaged', new Date(), taken);
     const owner = ownerOf(r.target, db);
     const { kept } = await swapIn(conn, r.target, { database: db, incoming, keepAs: keep, replaceKept: false, owner, role: refreshRole(db) });
@@ -54,7 +55,7 @@ export const restoreSwapBackAction: Action = {
     if (!target.postgres) throw new UserError(`host '${target.name}' has no postgres: section`);
     if (!isKeptName(db, kept, 'damaged')) throw new UserError(`--set kept=${kept}: not a database restore-production kept for ${db} (${db}__damaged_YYYYMMDDTHHMMZ, as its swap printed)`);
     const conn = await ctx.pool.get(target);
-    const taken = new Set((await query(conn, target, 'postgres', `SELECT datname FROM pg_database WHERE datname LIKE ${sqlLiteral(`${db.replace(/[\\%_]/g, '\\$&')}\\_\\_%`)} OR datname = ${sqlLiteral(db)};`)).map(([n]) => n));
+    const taken = new Set((await sqlRows(conn, sqlOn(target, 'postgres'), `SELECT datname FROM pg_database WHERE datname LIKE ${sqlLiteral(`${db.replace(/[\\%_]/g, '\\$&')}\\_\\_%`)} OR datname = ${sqlLiteral(db)};`)).map(([n]) => n));
     if (!taken.has(kept)) throw new OperationError(`${kept} does not exist on ${target.name}: nothing to swap back`);
     if (!taken.has(db)) throw new OperationError(`${db} does not exist on ${target.name}: rename ${kept} yourself if it is what you want in place`);
     const restored = keptName(db, 'restored', new Date(), taken);

@@ -10,11 +10,13 @@ import { gatherFacts } from '../facts/gather.js';
 import { IDENTITY_FILE } from '../facts/identity.js';
 import { checkInstances } from '../instances/check.js';
 import type { Inventory, Host } from '../inventory/types.js';
-import { query, refreshOf } from '../refresh/db.js';
+import { refreshOf } from '../refresh/db.js';
 import { refuseSourceCluster } from '../refresh/guard.js';
 import { lockTarget } from '../refresh/lock.js';
 import type { Action } from '../runbook/types.js';
 import { checkKeptFits } from './names.js';
+import { sqlRows } from '../connectors/sql.js';
+import { sqlOn } from '../refresh/login.js';
 
 /** The refresh that writes to a host, if any (pure): restore-production never puts unscrubbed data in service there. */
 export function refreshInto(inv: Inventory, host: Host): string | undefined {
@@ -51,8 +53,8 @@ export const targetAction: Action = {
     const [census, facts, [[sysid]], live, catalog] = await Promise.all([
       checkInstances(conn, r.target),
       gatherFacts(conn, ['identity', 'production_marker', 'os']),
-      query(conn, r.target, 'postgres', 'SELECT system_identifier FROM pg_control_system();'),
-      query(conn, r.target, 'postgres', `SELECT pg_database_size(oid) FROM pg_database WHERE datname = ${sqlLiteral(db)};`),
+      sqlRows(conn, sqlOn(r.target, 'postgres'), 'SELECT system_identifier FROM pg_control_system();'),
+      sqlRows(conn, sqlOn(r.target, 'postgres'), `SELECT pg_database_size(oid) FROM pg_database WHERE datname = ${sqlLiteral(db)};`),
       readCatalog(store, r.store),
     ]);
     if (census.problems.length) throw new SafetyRefusal(`the single-instance check failed on ${r.target.name}:\n  - ${census.problems.join('\n  - ')}`);
