@@ -8,7 +8,7 @@ import type { Host } from '../inventory/types.js';
 import { sqlOn } from './login.js';
 import { tableKey, tableLabel, tableName } from './names.js';
 import { candidateSql, redact, scanValue } from './pii.js';
-import type { ScrubRules } from './scrub.js';
+import { ruleValueShape, type ScrubRules } from './scrub.js';
 import { sqlRows, type Login } from '../connectors/sql.js';
 
 /** The relations of the user's schemas with each column and whether its type can hold text: (schema, name, relkind
@@ -102,7 +102,10 @@ export async function piiFindings(conn: Connector, host: Host, database: string,
   const withRule = ruled(rules);
   const scanTable = async ({ table, columns }: { table: string; columns: string[] }): Promise<string[]> => {
     const hits = new Map<string, { count: number; example: string; column: string }>();
-    for (const row of await sqlRows(conn, sqlOn(host, database, login), candidateSql(table, columns, 100000, allowed) + ';')) {
+    const rule = Object.entries(rules.tables).find(([name]) => tableKey(name) === table)?.[1];
+    const clean = (value: string) => scanValue(value, allowed).length === 0;
+    const shapes = Object.fromEntries(rule && rule !== 'truncate' ? Object.entries(rule).map(([c, r]) => [c, (v: string) => ruleValueShape(r, v, clean)]) : []);
+    for (const row of await sqlRows(conn, sqlOn(host, database, login), candidateSql(table, columns, 100000, allowed, shapes) + ';')) {
       if (row.length !== columns.length) throw new OperationError(`${host.name}: the scan of ${table} returned ${row.length} fields for ${columns.length} columns`);
       row.forEach((val, i) => {
         const column = columns[i];
