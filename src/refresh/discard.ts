@@ -4,7 +4,7 @@
 import { OperationError, UserError } from '../core/errors.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import { PATHS } from '../backup/render.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import { ownerOf, sideNames, type Refresh, type StepRun } from './db.js';
 import { closeLogin, databaseMark, handOver, incomingMark, refreshRole, sqlOn } from './login.js';
 import { fetchUnderWay, liftMarkScript, runToken, stopCopyScript } from './fetch-group.js';

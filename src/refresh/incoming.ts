@@ -2,7 +2,7 @@
 // role (scrubbed while restoring when the dump allows it, else restored whole for the scrub step).
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq, sqlIdent } from '../core/quote.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import { sideNames, type Refresh, type StepRun } from './db.js';
 import { checkLogin, createIncomingSql, databaseMark, incomingMark, openLogin, refreshRole, sqlOn } from './login.js';
 import { grantsLines, restoreGrants } from './grants.js';

@@ -4,7 +4,7 @@
 import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 import { sqlOn } from './login.js';
 import { sqlRows, asLogin, type Login } from '../connectors/sql.js';
