@@ -1,9 +1,6 @@
 // Bounded parallel work over hosts: one failing or slow host never stops the others' results.
 import { HOSTS_AT_ONCE, limiter } from '../core/limiter.js';
 
-/** Kept for src/refresh/restore.ts until it imports core/limiter itself. */
-export { limiter };
-
 export type HostOutcome<T> = { host: string; ok: true; value: T } | { host: string; ok: false; error: Error };
 
 /** Run fn for every item with at most `limit` at once (default HOSTS_AT_ONCE); every outcome is returned in input order. */

@@ -1,7 +1,7 @@
 // The executor: the only code that runs Commands, through a connector; a failure names host, command, exit code and stderr tail.
 import { describeCommand, toShell, type Command } from '../core/command.js';
 import { OperationError } from '../core/errors.js';
-import { mask } from '../core/secrets.js';
+import { tail } from '../connectors/output.js';
 import type { Connector, RunResult } from '../connectors/types.js';
 
 /** A command that exited non-zero, with everything a person needs to see (masked). */
@@ -16,10 +16,9 @@ function firstLine(text: string): string {
   return lines.length > 1 ? `${lines[0]} ...` : lines[0];
 }
 
-/** The last lines of output, indented, masked. */
-export function tail(text: string, lines = 8): string {
-  return mask(text.trimEnd().split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n'));
-}
+/** The last lines of output (connectors/output.ts): exported here too for src/backup, corruption, images, instances, pitr
+ *  and scripts/, until they import it from connectors/output.ts (other sessions edit them now). */
+export { tail };
 
 /** Run one command; returns the result, throwing RemoteFailure on a non-zero exit unless `allowFailure`. */
 export async function runCommand(conn: Connector, cmd: Command, allowFailure = false): Promise<RunResult> {

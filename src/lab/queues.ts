@@ -3,8 +3,9 @@
 
 /** Seconds each e2e file (test/e2e/NAME.test.ts) took alone, one after another, on CI (2 cores); a new file counts as 60 s. */
 export const E2E_SECONDS: Readonly<Record<string, number>> = {
-  pitr: 171, refresh: 138, 'restore-production': 117, estate: 114, 'pitr-restore': 95, backup: 93, audit: 87, systemd: 72,
-  vault: 69, corruption: 62, instances: 48, 'refresh-steps': 43, provision: 40, 'lab-systemd': 35, 'systemd-jobs': 170, images: 24, tls: 24,
+  pitr: 171, 'systemd-jobs': 170, 'restore-production': 117, estate: 114, 'pitr-restore': 95, backup: 93, audit: 87,
+  refresh: 75, systemd: 72, vault: 69, 'refresh-schema': 63, corruption: 62, 'refresh-failures': 61, instances: 48,
+  'refresh-steps': 43, provision: 40, 'lab-systemd': 35, images: 24, tls: 24,
   'corruption-backup': 19, lab: 17, 'images-repair': 12, ssh: 10,
 };
 

@@ -6,7 +6,7 @@ import { readCatalog, type BackupEntry } from '../backup/catalog.js';
 import { countingOf, type Counting } from '../backup/counts.js';
 import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
 import { PATHS } from '../backup/render.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Refresh, StepRun } from './db.js';
 import { inOwnGroup, runToken, trackFetch } from './fetch-group.js';
 

@@ -3,7 +3,8 @@ import { UserError } from '../core/errors.js';
 import type { Connector } from '../connectors/types.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Host, Inventory, RefreshSpec } from '../inventory/types.js';
-import { checkLogin, openLogin, runSql, type Login } from './login.js';
+import { checkLogin, openLogin, sqlOn } from './login.js';
+import { sqlRows, type Login } from '../connectors/sql.js';
 
 /** What a restore-like action works on: a refresh: section by name (`refresh`), or explicit
  *  `source` host + `database` to a `target` host (the restore-production runbook). */
@@ -25,10 +26,6 @@ export function refreshOf(inv: Inventory, p: { refresh?: unknown; source?: unkno
   const store = inv.hosts.find((h) => h.name === source.backup!.to)!;
   return { name, spec, source, target, store };
 }
-
-/** Rows of a query (tab-separated fields): as the refresh role when `login` is given, else as postgres (ironclad's
- *  own statements only: never text from a dump, never where the dump's code could run). */
-export const query = (conn: Connector, host: Host, database: string, sql: string, login?: Login): Promise<string[][]> => runSql(conn, host, database, sql, login);
 
 /** The role that owns the target database on the target host (inventory), postgres when none is named. */
 export function ownerOf(target: Host, database: string): string {
@@ -59,5 +56,5 @@ export async function incomingSession(ctx: Pick<StepRun, 'pool'>, r: Refresh, da
   const conn = await ctx.pool.get(r.target);
   const login = await openLogin(conn, r.target, r.spec.to.database);
   await checkLogin(conn, r.target, database, login);
-  return { conn, login, sql: (text) => runSql(conn, r.target, database, text, login) };
+  return { conn, login, sql: (text) => sqlRows(conn, sqlOn(r.target, database, login), text) };
 }

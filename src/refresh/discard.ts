@@ -4,11 +4,12 @@
 import { OperationError, UserError } from '../core/errors.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import { PATHS } from '../backup/render.js';
-import { tail } from '../executor/run.js';
-import { ownerOf, query, sideNames, type Refresh, type StepRun } from './db.js';
-import { closeLogin, databaseMark, handOver, incomingMark, refreshRole } from './login.js';
+import { tail } from '../connectors/output.js';
+import { ownerOf, sideNames, type Refresh, type StepRun } from './db.js';
+import { closeLogin, databaseMark, handOver, incomingMark, refreshRole, sqlOn } from './login.js';
 import { fetchUnderWay, liftMarkScript, runToken, stopCopyScript } from './fetch-group.js';
 import { reopenSql } from './swap.js';
+import { sqlRows } from '../connectors/sql.js';
 
 /** The copied backup's folder of a run (pure): the copy step's `dir`, else the one a backup id gives; undefined when
  *  neither is known (the run failed before it picked one). Only a folder directly under the refresh directory. */
@@ -44,16 +45,16 @@ export async function discardRun(run: StepRun, r: Refresh, o: { dir: string | un
     if (found === undefined) return;
     if (found !== incomingMark(run.runId)) return run.log(`${incoming} was not made by this run: left as it is`);
     if (o.keep) {
-      await query(conn, r.target, 'postgres', `ALTER DATABASE ${sqlIdent(incoming)} OWNER TO postgres;\nREVOKE ALL ON DATABASE ${sqlIdent(incoming)} FROM PUBLIC;\nSELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(incoming)} AND pid <> pg_backend_pid();`);
+      await sqlRows(conn, sqlOn(r.target, 'postgres'), `ALTER DATABASE ${sqlIdent(incoming)} OWNER TO postgres;\nREVOKE ALL ON DATABASE ${sqlIdent(incoming)} FROM PUBLIC;\nSELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(incoming)} AND pid <> pg_backend_pid();`);
       return run.log(`${incoming} kept (--keep-failed), UNSCRUBBED: only postgres can connect to it; drop it when done (DROP DATABASE "${incoming}")`);
     }
-    await query(conn, r.target, 'postgres', `DROP DATABASE ${sqlIdent(incoming)} WITH (FORCE);`);
+    await sqlRows(conn, sqlOn(r.target, 'postgres'), `DROP DATABASE ${sqlIdent(incoming)} WITH (FORCE);`);
     run.log(`dropped ${incoming}`);
   });
   await attempt(`closing the login of ${refreshRole(r.spec.to.database)}`, () => closeLogin(conn, r.target, r.spec.to.database));
   // a swap ended half-way (interrupted) never leaves a database refusing connections
   const { previous } = sideNames(r.spec.to.database);
-  await attempt('reopening the databases', () => query(conn, r.target, 'postgres', reopenSql([r.spec.to.database, incoming, previous])));
+  await attempt('reopening the databases', () => sqlRows(conn, sqlOn(r.target, 'postgres'), reopenSql([r.spec.to.database, incoming, previous])));
   if (problems.length) throw new OperationError(`cleaning up after the failure on ${r.target.name} was not complete:\n  - ${problems.join('\n  - ')}`);
 }
 

@@ -5,7 +5,7 @@ import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { PATHS } from '../backup/render.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 
 /** Where the key lives on the target host. */

@@ -4,7 +4,7 @@
 // refresh role owns there; the others are named in the report, never an error. The restore itself stays --no-acl.
 import { OperationError } from '../core/errors.js';
 import { shq, sqlLiteral } from '../core/quote.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import { parseAcl, renderGrant, shown, type Grant } from './acl.js';
 import { saveFile, type Restore } from './prepare.js';
 

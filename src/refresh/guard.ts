@@ -5,8 +5,10 @@ import { SafetyRefusal } from '../core/errors.js';
 import { gatherFacts } from '../facts/gather.js';
 import { PRODUCTION_MARKER_FILE } from '../facts/identity.js';
 import { checkInstances } from '../instances/check.js';
-import { query, type Refresh, type StepRun } from './db.js';
+import type { Refresh, StepRun } from './db.js';
+import { sqlOn } from './login.js';
 import type { Host } from '../inventory/types.js';
+import { sqlRows } from '../connectors/sql.js';
 
 /** Refuse when the host is production by its tags or by its own marker (an address in the inventory may be wrong). */
 export async function refuseProduction(ctx: Pick<StepRun, 'pool'>, host: Host): Promise<void> {
@@ -19,7 +21,7 @@ export async function refuseProduction(ctx: Pick<StepRun, 'pool'>, host: Host): 
 /** Refuse when the target's cluster is the one the source's backups were taken from (its system identifier), tags and
  *  markers aside: an untagged production behind a staging address. */
 export async function refuseSourceCluster(ctx: Pick<StepRun, 'pool'>, r: Refresh): Promise<void> {
-  const [[target]] = await query(await ctx.pool.get(r.target), r.target, 'postgres', 'SELECT system_identifier FROM pg_control_system();');
+  const [[target]] = await sqlRows(await ctx.pool.get(r.target), sqlOn(r.target, 'postgres'), 'SELECT system_identifier FROM pg_control_system();');
   const { entries } = await readCatalog(await ctx.pool.get(r.store), r.store);
   const source = entries.find((e) => e.host === r.source.name && e.database === r.spec.from.database && e.system_identifier === target);
   if (source)

@@ -2,15 +2,16 @@
 // role (scrubbed while restoring when the dump allows it, else restored whole for the scrub step).
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq, sqlIdent } from '../core/quote.js';
-import { tail } from '../executor/run.js';
-import { query, sideNames, type Refresh, type StepRun } from './db.js';
-import { checkLogin, createIncomingSql, databaseMark, incomingMark, openLogin, refreshRole, runSql, type Login } from './login.js';
+import { tail } from '../connectors/output.js';
+import { sideNames, type Refresh, type StepRun } from './db.js';
+import { checkLogin, createIncomingSql, databaseMark, incomingMark, openLogin, refreshRole, sqlOn } from './login.js';
 import { grantsLines, restoreGrants } from './grants.js';
 import { pgRestore, prepareIncoming, readDump, saveFile, type Restore } from './prepare.js';
 import { restoreScrubbed } from './restore.js';
 import { rulesHash } from './scrub.js';
 import { scrubBeforeIndexesUnsafe } from './toc.js';
 import { rulesOf } from './transform.js';
+import { sqlRows, type Login } from '../connectors/sql.js';
 
 /** Make the incoming database for this run, owned by the refresh role and closed to everyone else. A database of that
  *  name already there is dropped only when it is a refresh's work copy (`replace`) or this very run made it: the
@@ -21,7 +22,7 @@ async function createIncoming(ctx: StepRun, r: Refresh, incoming: string, replac
   if (found !== undefined && !replace && found !== incomingMark(ctx.runId))
     throw new SafetyRefusal(`${incoming} already exists on ${r.target.name} and this run did not make it: it may be the database the application now uses (restore-production leaves its copy there). Rename or drop it yourself, then run again`);
   const login = await openLogin(conn, r.target, r.spec.to.database);
-  await query(conn, r.target, 'postgres', `${found !== undefined ? `DROP DATABASE IF EXISTS ${sqlIdent(incoming)} WITH (FORCE);\n` : ''}${createIncomingSql(incoming, login.role, ctx.runId)}`);
+  await sqlRows(conn, sqlOn(r.target, 'postgres'), `${found !== undefined ? `DROP DATABASE IF EXISTS ${sqlIdent(incoming)} WITH (FORCE);\n` : ''}${createIncomingSql(incoming, login.role, ctx.runId)}`);
   await checkLogin(conn, r.target, incoming, login);
   return login;
 }
@@ -49,7 +50,7 @@ export async function restoreIncoming(ctx: StepRun, r: Refresh, o: { dir: string
   if (found.code !== 0) throw new OperationError(`${r.target.name}: no copied backup in ${dir} (exit ${found.code})\n${tail(found.stderr)}`);
   const [dump, nproc] = found.stdout.trim().split('\n');
   const jobs = Number(o.jobs ?? r.spec.jobs ?? 0) || Number(nproc) || 2;
-  const sql = (text: string) => runSql(conn, r.target, incoming, text, login);
+  const sql = (text: string) => sqlRows(conn, sqlOn(r.target, incoming, login), text);
   const restore: Restore = { conn, host: r.target, database: incoming, login, dump, jobs, maintenanceWorkMem, sql };
   const contents = await readDump(restore, Boolean(rules));
   contents.toc = await prepareIncoming(restore, contents.toc, dir, ctx.log);

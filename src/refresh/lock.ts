@@ -6,7 +6,7 @@ import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import { PRODUCTION_MARKER_FILE } from '../facts/identity.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 
 const BUSY = 75;

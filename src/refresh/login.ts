@@ -5,18 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
-import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
-import { tail } from '../executor/run.js';
+import { sqlIdent, sqlLiteral } from '../core/quote.js';
+import { sqlRows, type Login, type SqlTarget } from '../connectors/sql.js';
 import type { Host } from '../inventory/types.js';
 import { scramVerifier } from '../operations/scram.js';
-
-/** How to log in as the refresh role over TCP (the password lives in this process only, a new one per process). */
-export interface Login {
-  role: string;
-  password: string;
-  address: string;
-  port: number;
-}
 
 const MARK = 'ironclad refresh role: owns a database only while it is restored and scrubbed';
 
@@ -32,27 +24,10 @@ export function loginAddress(host: Host): string {
   return listen[0];
 }
 
-/** Shell text that runs a PostgreSQL client (`client`: the program and its options) as the login (pure). The password
- *  is the first line of stdin (never on a command line); TLS is off on this local connection. */
-export function asLogin(login: Login, client: string): string {
-  return `cd / && IFS= read -r PGPASSWORD && export PGPASSWORD PGSSLMODE=disable PGCONNECT_TIMEOUT=20 && exec ${client} -h ${shq(login.address)} -p ${login.port} -U ${shq(login.role)}`;
-}
-
-/** psql as postgres on the local socket, for ironclad's own statements only. */
-function superuserPsql(host: Host, database: string): string {
-  return `cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -p ${host.postgres!.port} -d ${shq(database)}`)}`;
-}
-
-/** Rows of a query (tab-separated fields): as the refresh role when `login` is given, else as postgres. */
-export async function runSql(conn: Connector, host: Host, database: string, sql: string, login?: Login): Promise<string[][]> {
-  const command = login ? asLogin(login, `psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -d ${shq(database)}`) : superuserPsql(host, database);
-  const r = await conn.run(command, { stdin: login ? `${login.password}\n${sql}` : sql });
-  if (r.code !== 0) {
-    const errors = (r.stderr || r.stdout).split('\n').filter((l) => /^(ERROR|FATAL|psql: error):?/.test(l));
-    const who = login ? `as ${login.role}` : 'as postgres';
-    throw new OperationError(`${host.name}: SQL on ${database} ${who} failed (exit ${r.code}): ${errors.join('; ') || 'see below'}\n${tail(r.stderr || r.stdout, 4)}`);
-  }
-  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+/** Where a refresh query runs (pure): as the refresh role when `login` is given, else as postgres on the local socket
+ *  (ironclad's own statements only: never text from a dump, never where the dump's code could run). */
+export function sqlOn(host: Host, database: string, login?: Login): SqlTarget {
+  return { host: host.name, database, as: login ? { login } : { osUser: 'postgres', port: host.postgres!.port } };
 }
 
 const logins = new Map<string, Promise<Login>>();
@@ -71,12 +46,12 @@ export function openLogin(conn: Connector, host: Host, database: string): Promis
 }
 
 async function prepareRole(conn: Connector, host: Host, role: string): Promise<Login> {
-  const found = await runSql(conn, host, 'postgres', `SELECT coalesce(shobj_description(r.oid, 'pg_authid'), ''), (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid), r.rolsuper FROM pg_roles r WHERE r.rolname = ${sqlLiteral(role)};`);
-  if (!found.length) await runSql(conn, host, 'postgres', `CREATE ROLE ${sqlIdent(role)} NOLOGIN;\nCOMMENT ON ROLE ${sqlIdent(role)} IS ${sqlLiteral(MARK)};`);
+  const found = await sqlRows(conn, sqlOn(host, 'postgres'), `SELECT coalesce(shobj_description(r.oid, 'pg_authid'), ''), (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid), r.rolsuper FROM pg_roles r WHERE r.rolname = ${sqlLiteral(role)};`);
+  if (!found.length) await sqlRows(conn, sqlOn(host, 'postgres'), `CREATE ROLE ${sqlIdent(role)} NOLOGIN;\nCOMMENT ON ROLE ${sqlIdent(role)} IS ${sqlLiteral(MARK)};`);
   else if (found[0][0] !== MARK || found[0][1] !== '0' || found[0][2] !== 'f')
     throw new SafetyRefusal(`${host.name}: a role ${role} exists that is not ironclad's refresh role (or has been made a member of another role, or superuser): ironclad restores only as its own plain role. Rename or drop that role`);
   const password = randomBytes(24).toString('base64url');
-  await runSql(conn, host, 'postgres', `ALTER ROLE ${sqlIdent(role)} WITH NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT LOGIN CONNECTION LIMIT -1 PASSWORD ${sqlLiteral(scramVerifier(password))};\nALTER ROLE ${sqlIdent(role)} RESET ALL;`);
+  await sqlRows(conn, sqlOn(host, 'postgres'), `ALTER ROLE ${sqlIdent(role)} WITH NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT LOGIN CONNECTION LIMIT -1 PASSWORD ${sqlLiteral(scramVerifier(password))};\nALTER ROLE ${sqlIdent(role)} RESET ALL;`);
   return { role, password, address: loginAddress(host), port: host.postgres!.port };
 }
 
@@ -84,12 +59,12 @@ async function prepareRole(conn: Connector, host: Host, role: string): Promise<L
 export async function closeLogin(conn: Connector, host: Host, database: string): Promise<void> {
   logins.delete(`${host.name}/${database}`);
   const role = refreshRole(database);
-  await runSql(conn, host, 'postgres', `DO $ironclad$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = ${sqlLiteral(role)}) THEN ALTER ROLE ${sqlIdent(role)} NOLOGIN PASSWORD NULL; END IF; END $ironclad$;`);
+  await sqlRows(conn, sqlOn(host, 'postgres'), `DO $ironclad$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = ${sqlLiteral(role)}) THEN ALTER ROLE ${sqlIdent(role)} NOLOGIN PASSWORD NULL; END IF; END $ironclad$;`);
 }
 
 /** Check that the login reaches the database as a plain role; the hint says what to fix when pg_hba refuses it. */
 export async function checkLogin(conn: Connector, host: Host, database: string, login: Login): Promise<void> {
-  const rows = await runSql(conn, host, database, "SELECT current_user, current_setting('is_superuser');", login).catch((e: Error) => {
+  const rows = await sqlRows(conn, sqlOn(host, database, login), "SELECT current_user, current_setting('is_superuser');").catch((e: Error) => {
     throw new OperationError(`${host.name}: cannot log in as ${login.role} over TCP at ${login.address}:${login.port} (pg_hba.conf must allow 'host all all ${login.address}/32 scram-sha-256', as Debian's default does): ${e.message}`);
   });
   if (rows[0]?.[0] !== login.role || rows[0]?.[1] !== 'off') throw new SafetyRefusal(`${host.name}: the refresh session is not the plain role ${login.role} (${rows.map((r) => r.join(' ')).join(', ')}): refusing to run the dump's code`);
@@ -102,7 +77,7 @@ export function incomingMark(runId: string): string {
 
 /** The comment of a database ('' for none), undefined when there is no such database. */
 export async function databaseMark(conn: Connector, host: Host, database: string): Promise<string | undefined> {
-  const rows = await runSql(conn, host, 'postgres', `SELECT 'mark:' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
+  const rows = await sqlRows(conn, sqlOn(host, 'postgres'), `SELECT 'mark:' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${sqlLiteral(database)};`);
   return rows.length ? rows[0][0].slice('mark:'.length) : undefined;
 }
 
@@ -116,7 +91,7 @@ export function createIncomingSql(database: string, role: string, runId: string)
  *  in it, the database itself, and CONNECT for PUBLIC again. Settings the dump's code may have put on it are reset. */
 export async function handOver(conn: Connector, host: Host, o: { database: string; owner: string; role: string }): Promise<void> {
   const { database, owner, role } = o;
-  await runSql(conn, host, 'postgres', `ALTER DATABASE ${sqlIdent(database)} RESET ALL;`);
-  await runSql(conn, host, database, `REASSIGN OWNED BY ${sqlIdent(role)} TO ${sqlIdent(owner)};`);
-  await runSql(conn, host, 'postgres', `ALTER DATABASE ${sqlIdent(database)} OWNER TO ${sqlIdent(owner)};\nGRANT CONNECT, TEMPORARY ON DATABASE ${sqlIdent(database)} TO PUBLIC;\nCOMMENT ON DATABASE ${sqlIdent(database)} IS NULL;`);
+  await sqlRows(conn, sqlOn(host, 'postgres'), `ALTER DATABASE ${sqlIdent(database)} RESET ALL;`);
+  await sqlRows(conn, sqlOn(host, database), `REASSIGN OWNED BY ${sqlIdent(role)} TO ${sqlIdent(owner)};`);
+  await sqlRows(conn, sqlOn(host, 'postgres'), `ALTER DATABASE ${sqlIdent(database)} OWNER TO ${sqlIdent(owner)};\nGRANT CONNECT, TEMPORARY ON DATABASE ${sqlIdent(database)} TO PUBLIC;\nCOMMENT ON DATABASE ${sqlIdent(database)} IS NULL;`);
 }

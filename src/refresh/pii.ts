@@ -55,8 +55,9 @@ const sqlDomains = (allowed: string[]) => allowed.filter((d) => /^[A-Za-z0-9-]+(
  *  dots together (anywhere in the value: stricter than scanValue, never looser) and is an allowed domain or ends with
  *  a dot and one (under a dotless domain like localhost it needs a label: scanValue sees no email there). The value
  *  is compared in the "C" collation: ASCII classes and lower(), as scanValue's regular expressions, and about half
- *  the cost of the same tests in a UTF-8 locale. NULL for NULL. */
-export function candidateCondition(value: string, allowedDomains: string[]): string {
+ *  the cost of the same tests in a UTF-8 locale. NULL for NULL. `shape`: a cheap test of `v` for values known to hold
+ *  nothing (the column's rule's shape), false without the tests above. */
+export function candidateCondition(value: string, allowedDomains: string[], shape?: (v: string) => string | undefined): string {
   const v = `(${value} COLLATE "C")`;
   const endings = sqlDomains(allowedDomains).flatMap((d) => (d.includes('.') ? [`'%@${d}'`, `'%.${d}'`] : [`'%.${d}'`]));
   const harmlessEmail = endings.length
@@ -65,14 +66,17 @@ export function candidateCondition(value: string, allowedDomains: string[]): str
   const fictionalPhone = '^(?:\\+?1[ .-]?)?\\(?555\\)?[ .-]?01[0-9]{2}$';
   // a run of 7 digits needs 7 bytes: shorter values (codes, kinds, statuses) skip the regular expressions (CASE: the
   // planner orders the terms of an AND by their cost, and would put the regular expression first)
-  return `((strpos(${v}, '@') > 0 AND NOT ${harmlessEmail}) OR (strpos(${v}, '@') = 0 AND CASE WHEN octet_length(${v}) >= 7 THEN ${v} ~ '(^|[^A-Za-z0-9_])[0-9][0-9 ().-]{5,}[0-9]([^A-Za-z0-9_]|$)' AND ${v} !~ '${fictionalPhone}' ELSE false END))`;
+  const full = `((strpos(${v}, '@') > 0 AND NOT ${harmlessEmail}) OR (strpos(${v}, '@') = 0 AND CASE WHEN octet_length(${v}) >= 7 THEN ${v} ~ '(^|[^A-Za-z0-9_])[0-9][0-9 ().-]{5,}[0-9]([^A-Za-z0-9_]|$)' AND ${v} !~ '${fictionalPhone}' ELSE false END))`;
+  // a value of a shape its rule makes (scrub.ts ruleValueShape) holds nothing: the tests above are skipped for it
+  const known = shape?.(v);
+  return known ? `(CASE WHEN ${known} THEN false ELSE ${full} END)` : full;
 }
 
 /** SQL that returns the candidate values of a table's text-like columns, in one pass over the table: a row per table
  *  row that has any, a column per column given (NULL where that column's value is not a candidate), at most `limit`
  *  rows. Only values that may hold a hit come back, so the limit caps what is reported, never what is looked at: a
- *  table of scrubbed emails is read whole on the server, not sent back. */
-export function candidateSql(table: string | TableName, columns: string[], limit: number, allowedDomains: string[] = []): string {
-  const candidate = (c: string) => candidateCondition(`${sqlIdent(c)}::text`, allowedDomains);
+ *  table of scrubbed emails is read whole on the server, not sent back. `shapes`: by column, its rule's shape. */
+export function candidateSql(table: string | TableName, columns: string[], limit: number, allowedDomains: string[] = [], shapes: Record<string, (v: string) => string | undefined> = {}): string {
+  const candidate = (c: string) => candidateCondition(`${sqlIdent(c)}::text`, allowedDomains, shapes[c]);
   return `SELECT ${columns.map((c) => `CASE WHEN ${candidate(c)} THEN ${sqlIdent(c)}::text END`).join(', ')} FROM ${tableSql(table)} WHERE ${columns.map(candidate).join(' OR ')} LIMIT ${limit}`;
 }

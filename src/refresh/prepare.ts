@@ -4,9 +4,10 @@
 import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
-import { asLogin, runSql, type Login } from './login.js';
+import { sqlOn } from './login.js';
+import { sqlRows, asLogin, type Login } from '../connectors/sql.js';
 
 /** A restore into the incoming database, as the refresh role. */
 export interface Restore {
@@ -106,10 +107,10 @@ export async function prepareIncoming(r: Restore, toc: string, dir: string, log:
     if (pre.code !== 0) throw new OperationError(`pg_restore --section=pre-data ${r.dump} on ${r.host.name} failed (exit ${pre.code})\n${tail(pre.stderr)}`);
     const extensions = dumpExtensions(toc, pre.stdout);
     if (extensions.length) {
-      const available = new Set((await runSql(r.conn, r.host, 'postgres', `SELECT name FROM pg_available_extensions WHERE name IN (${extensions.map((e) => sqlLiteral(e.name)).join(', ')});`)).map(([n]) => n));
+      const available = new Set((await sqlRows(r.conn, sqlOn(r.host, 'postgres'), `SELECT name FROM pg_available_extensions WHERE name IN (${extensions.map((e) => sqlLiteral(e.name)).join(', ')});`)).map(([n]) => n));
       const missing = extensions.filter((e) => !available.has(e.name));
       if (missing.length) throw new OperationError(`${r.host.name} lacks the extensions the dump uses: ${missing.map((e) => e.name).join(', ')} (install their packages there)`);
-      await runSql(r.conn, r.host, r.database, extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e.name)} WITH SCHEMA ${sqlIdent(e.schema)};`).join('\n'));
+      await sqlRows(r.conn, sqlOn(r.host, r.database), extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e.name)} WITH SCHEMA ${sqlIdent(e.schema)};`).join('\n'));
       log(`extensions created by postgres: ${extensions.map((e) => `${e.name} (in ${e.schema})`).join(', ')}`);
     }
   }

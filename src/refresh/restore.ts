@@ -5,7 +5,7 @@ import { OperationError } from '../core/errors.js';
 import { limiter } from '../core/limiter.js';
 import { shq, sqlLiteral } from '../core/quote.js';
 import { runGraph } from '../core/graph.js';
-import { query } from './db.js';
+import { sqlOn } from './login.js';
 import { fakeKey } from './fakekey.js';
 import { tableLabel, tableRegclass, tableSql } from './names.js';
 import { pgRestore, saveFile, type Dump, type Restore } from './prepare.js';
@@ -15,6 +15,7 @@ import { CATALOG_SQL, catalogOf, checkRules, piiFindings, piiRefusal, scanSummar
 import { scrubPlan, scrubTables, type ScrubRules } from './scrub.js';
 import { restoreLists } from './restore-lists.js';
 import { dataOf, onlyDataOf, type UniqueKey } from './toc.js';
+import { sqlRows } from '../connectors/sql.js';
 
 const PERSISTENCE = "SELECT c.oid::regclass::text || ':' || c.relpersistence::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind NOT IN ('i', 'I') ORDER BY 1;";
 
@@ -162,7 +163,7 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
       case 'checkpoint':
         // the swap's DROP DATABASE of the old copy forces a checkpoint, which would then write all these new pages: they
         // are written now, while the last keys are checked (which only read) (ironclad's own statement, as postgres)
-        return query(r.conn, r.host, 'postgres', 'CHECKPOINT;');
+        return sqlRows(r.conn, sqlOn(r.host, 'postgres'), 'CHECKPOINT;');
       case 'scan': {
         // the rows are final once scrubbed (nothing in post-data acts on them): the scan runs beside the index builds
         const started = Date.now();

@@ -2,14 +2,14 @@
 // arrays, domains and composites over them) of every table and materialized view in every schema of the restored
 // database. `verify.pii_skip` narrows it only by naming tables; every name in the rules must be in the catalog.
 import type { Connector } from '../connectors/types.js';
-import { SafetyRefusal, UserError } from '../core/errors.js';
+import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { fanOut } from '../executor/fanout.js';
 import type { Host } from '../inventory/types.js';
-import type { Login } from './login.js';
-import { runSql } from './login.js';
+import { sqlOn } from './login.js';
 import { tableKey, tableLabel, tableName } from './names.js';
 import { candidateSql, redact, scanValue } from './pii.js';
-import type { ScrubRules } from './scrub.js';
+import { ruleValueShape, type ScrubRules } from './scrub.js';
+import { sqlRows, type Login } from '../connectors/sql.js';
 
 /** The relations of the user's schemas with each column and whether its type can hold text: (schema, name, relkind
  *  ('-' for a materialized view not populated yet), column or '', t/f). Domains, arrays and composite types are followed down to their base types. */
@@ -77,7 +77,7 @@ export function ruleProblems(rules: ScrubRules, catalog: Map<string, Relation>):
 
 /** The catalog of the restored database, refused (exit 2) when the rules name what it does not have. */
 export async function checkRules(conn: Connector, host: Host, database: string, rules: ScrubRules, file: string, login: Login): Promise<Map<string, Relation>> {
-  const catalog = catalogOf(await runSql(conn, host, database, CATALOG_SQL, login));
+  const catalog = catalogOf(await sqlRows(conn, sqlOn(host, database, login), CATALOG_SQL));
   const problems = ruleProblems(rules, catalog);
   if (problems.length) throw new UserError(`the scrub rules ${file} do not match the restored database (nothing was swapped):\n  - ${problems.join('\n  - ')}`, 'fix the names (as PostgreSQL spells them: schema.table, case-sensitive), then resume the run');
   return catalog;
@@ -102,14 +102,19 @@ export async function piiFindings(conn: Connector, host: Host, database: string,
   const withRule = ruled(rules);
   const scanTable = async ({ table, columns }: { table: string; columns: string[] }): Promise<string[]> => {
     const hits = new Map<string, { count: number; example: string; column: string }>();
-    for (const row of await runSql(conn, host, database, candidateSql(table, columns, 100000, allowed) + ';', login))
+    const rule = Object.entries(rules.tables).find(([name]) => tableKey(name) === table)?.[1];
+    const clean = (value: string) => scanValue(value, allowed).length === 0;
+    const shapes = Object.fromEntries(rule && rule !== 'truncate' ? Object.entries(rule).map(([c, r]) => [c, (v: string) => ruleValueShape(r, v, clean)]) : []);
+    for (const row of await sqlRows(conn, sqlOn(host, database, login), candidateSql(table, columns, 100000, allowed, shapes) + ';')) {
+      if (row.length !== columns.length) throw new OperationError(`${host.name}: the scan of ${table} returned ${row.length} fields for ${columns.length} columns`);
       row.forEach((val, i) => {
-        const column = columns[i] ?? columns[columns.length - 1];
+        const column = columns[i];
         for (const h of scanValue(val ?? '', allowed)) {
           const key = `${table}.${column}: ${h.kind}`;
           hits.set(key, { count: (hits.get(key)?.count ?? 0) + 1, example: hits.get(key)?.example ?? redact(h.value), column: `${table}.${column}` });
         }
       });
+    }
     return [...hits].map(([key, h]) => `${key} (${h.count} values, e.g. ${h.example})${withRule.has(h.column) ? ' [this column has a rule: its keep_where keeps these, or its set value is one]' : ''}`);
   };
   const scanned = await fanOut(scanTargets(rules, catalog).map((t) => ({ name: t.table, ...t })), scanTable, 4); // 4 tables at once

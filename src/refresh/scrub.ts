@@ -48,6 +48,26 @@ export function fakeExpression(kind: Extract<ScrubRule, { fake: string }>['fake'
   return `CASE WHEN ${sqlIdent(column)} IS NULL THEN NULL ELSE ${expr} END`;
 }
 
+/** SQL: true only for a text value `v` (an expression in the "C" collation) of a shape the rule's fake or constant
+ *  takes, every value of which holds nothing scanValue finds (pure); undefined when there is no cheap test. The PII scan
+ *  skips its regular expressions for these values (a kept original of another shape is scanned in full). A set value
+ *  the scan would find something in gets no shape: the scan reports it. */
+export function ruleValueShape(rule: ScrubRule, v: string, clean: (value: string) => boolean): string | undefined {
+  if ('set' in rule) return rule.set === null || !clean(String(rule.set)) ? undefined : `${v} = ${sqlLiteral(String(rule.set))}`;
+  switch (rule.fake) {
+    case 'name': // one of the fixed names (letters only)
+      return NAMES.every(clean) ? `${v} = ANY (ARRAY[${NAMES.map(sqlLiteral).join(', ')}])` : undefined;
+    case 'address': // at most 3 bytes before the fixed street: no 7 digits, no email (a domain needs a dot)
+      return `(octet_length(${v}) <= 29 AND ${v} LIKE '% Example Street, Testville')`;
+    case 'phone': // 555-01 and 2 bytes: at most 555-01dd, a fictional number
+      return `(octet_length(${v}) = 8 AND ${v} LIKE '555-01__')`;
+    case 'email': // 16 bytes of any kind between fixed ends could hold an email: the full test
+    case 'text':
+    case 'uuid':
+      return undefined;
+  }
+}
+
 /** Replace :accounts in a condition or statement with the listed accounts as a text array. */
 export function bindAccounts(sql: string, accounts: string[]): string {
   return sql.replace(/:accounts\b/g, `ARRAY[${accounts.map(sqlLiteral).join(', ')}]::text[]`);

@@ -4,10 +4,11 @@ import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Host } from '../inventory/types.js';
-import { ownerOf, query, sideNames, type Refresh, type StepRun } from './db.js';
+import { ownerOf, sideNames, type Refresh, type StepRun } from './db.js';
 import { refuseProduction } from './guard.js';
-import { closeLogin, databaseMark, handOver, refreshRole } from './login.js';
+import { closeLogin, databaseMark, handOver, refreshRole, sqlOn } from './login.js';
 import { rulesOf, scanProof } from './transform.js';
+import { sqlRows } from '../connectors/sql.js';
 
 /** SQL that renames databases in one transaction after closing every session on them (pure). The ended sessions are
  *  waited for (at most 2 s, polled every 10 ms); one still there makes the rename fail, and the swap tries again. */
@@ -37,14 +38,14 @@ export async function renameReopening(conn: Connector, host: Host, renames: [str
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      await query(conn, host, 'postgres', `${renameSql(renames, closing)}\n${reopenSql(names)}`);
+      await sqlRows(conn, sqlOn(host, 'postgres'), `${renameSql(renames, closing)}\n${reopenSql(names)}`);
       return;
     } catch (e) {
       lastError = e;
-      await query(conn, host, 'postgres', reopenSql(names)).catch(() => undefined);
+      await sqlRows(conn, sqlOn(host, 'postgres'), reopenSql(names)).catch(() => undefined);
     }
   }
-  await query(conn, host, 'postgres', reopenSql(names)); // one more: a failure here is reported, never silent
+  await sqlRows(conn, sqlOn(host, 'postgres'), reopenSql(names)); // one more: a failure here is reported, never silent
   throw lastError;
 }
 
@@ -55,19 +56,19 @@ export async function renameReopening(conn: Connector, host: Host, renames: [str
  *  before anything changes. Returns the name the old database is kept under (null when there was none). */
 export async function swapIn(conn: Connector, host: Host, o: { database: string; incoming: string; keepAs: string; replaceKept: boolean; owner: string; role: string }): Promise<{ kept: string | null }> {
   const { database: db, incoming, keepAs } = o;
-  const present = new Set((await query(conn, host, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, incoming, keepAs].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
+  const present = new Set((await sqlRows(conn, sqlOn(host, 'postgres'), `SELECT datname FROM pg_database WHERE datname IN (${[db, incoming, keepAs].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
   if (!present.has(incoming)) throw new OperationError(`${incoming} does not exist on ${host.name}: nothing to swap in`);
   if (present.has(keepAs) && !o.replaceKept) throw new SafetyRefusal(`${keepAs} already exists on ${host.name}: the swap keeps ${db} under that name and drops nothing; nothing was changed`);
   const mark = await databaseMark(conn, host, incoming);
   await handOver(conn, host, { database: incoming, owner: o.owner, role: o.role });
   await closeLogin(conn, host, db);
-  if (present.has(keepAs)) await query(conn, host, 'postgres', `DROP DATABASE ${sqlIdent(keepAs)} WITH (FORCE);`);
+  if (present.has(keepAs)) await sqlRows(conn, sqlOn(host, 'postgres'), `DROP DATABASE ${sqlIdent(keepAs)} WITH (FORCE);`);
   const renames: [string, string][] = present.has(db) ? [[db, keepAs], [incoming, db]] : [[incoming, db]];
   try {
     await renameReopening(conn, host, renames, [db, incoming].filter((n) => present.has(n)));
   } catch (e) {
     // not renamed: the copy keeps its run's mark, so that the run's failure path still knows it as its own
-    if (mark) await query(conn, host, 'postgres', `COMMENT ON DATABASE ${sqlIdent(incoming)} IS ${sqlLiteral(mark)};`).catch(() => undefined);
+    if (mark) await sqlRows(conn, sqlOn(host, 'postgres'), `COMMENT ON DATABASE ${sqlIdent(incoming)} IS ${sqlLiteral(mark)};`).catch(() => undefined);
     throw e;
   }
   return { kept: present.has(db) ? keepAs : null };
@@ -94,7 +95,7 @@ export async function swapBack(run: StepRun, r: Refresh): Promise<void> {
   const { previous } = sideNames(db);
   const swapName = `${db}__swap`;
   const conn = await run.pool.get(r.target);
-  const present = new Set((await query(conn, r.target, 'postgres', `SELECT datname FROM pg_database WHERE datname IN (${[db, previous, swapName].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
+  const present = new Set((await sqlRows(conn, sqlOn(r.target, 'postgres'), `SELECT datname FROM pg_database WHERE datname IN (${[db, previous, swapName].map(sqlLiteral).join(', ')})`)).map(([n]) => n));
   if (!present.has(previous)) throw new OperationError(`${previous} does not exist on ${r.target.name}: refresh ${r.name} has nothing to swap back (no refresh kept one)`);
   if (present.has(swapName)) throw new OperationError(`${swapName} exists on ${r.target.name} (left by an interrupted swap back?): rename it yourself first`);
   await renameReopening(conn, r.target, [[db, swapName], [previous, db], [swapName, previous]], [db, previous]);

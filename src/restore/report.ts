@@ -1,12 +1,13 @@
 // restore-production's report, before the swap: the time the restored data represents (the backup's time and its
 // newest event) and what came after it in the damaged database, read now if it can still be read, else the span.
-import { countingOf, countsAs, countSql, parseCounted, type Counting } from '../backup/counts.js';
+import { countsAs, countSql, parseCounted, type Counting } from '../backup/counts.js';
+import { sqlRows } from '../connectors/sql.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Host, Inventory } from '../inventory/types.js';
-import { incomingSession, query, refreshOf, sideNames } from '../refresh/db.js';
+import { incomingSession, sideNames, type Refresh, type StepRun } from '../refresh/db.js';
+import { sqlOn } from '../refresh/login.js';
 import { tableSql } from '../refresh/names.js';
-import type { Action, ActionContext } from '../runbook/types.js';
-import { lossReport, tableChanges, type Damaged } from './names.js';
+import { lossReport, tableChanges, type Damaged, type TableChange } from './names.js';
 
 /** The events table and time column of a source database (pure): its backup's `events:`, else a refresh's from it. */
 export function eventsOf(inv: Inventory, source: Host, database: string): { table: string; time_column: string } | undefined {
@@ -26,18 +27,18 @@ export function damagedPreamble(timeout = '120s'): string {
 }
 
 /** Read the damaged database (the source's, where it is now): its rows per table and its events after `newest`. */
-async function readDamaged(ctx: ActionContext, host: Host, database: string, events: { table: string; time_column: string } | undefined, newest: string | null, backup: { counts: Record<string, number>; counting: Counting }): Promise<Damaged> {
+async function readDamaged(ctx: Pick<StepRun, 'pool'>, host: Host, database: string, events: { table: string; time_column: string } | undefined, newest: string | null, backup: { counts: Record<string, number>; counting: Counting }): Promise<Damaged> {
   try {
     const conn = await ctx.pool.get(host);
     // the backup's own count query, as the owner (counts in one JSON field: a name with a tab or a newline cannot shift
     // a count onto another name), set beside the backup's counts as the backup counted them
-    const found = parseCounted((await query(conn, host, database, `${damagedPreamble()}\n${countSql()}`)).find(([tag]) => tag === '@@counts'));
+    const found = parseCounted((await sqlRows(conn, sqlOn(host, database), `${damagedPreamble()}\n${countSql()}`)).find(([tag]) => tag === '@@counts'));
     if (!found) throw new Error('its rows could not be counted');
     const now = countsAs(backup.counting, found);
     let ev: { table: string; after: number; newest: string | null } | undefined;
     if (events) {
       const col = sqlIdent(events.time_column);
-      const [[after, max]] = await query(conn, host, database, `${damagedPreamble()}\nSELECT count(*), max(${col})::text FROM ${tableSql(events.table)}${newest ? ` WHERE ${col} > ${sqlLiteral(newest)}` : ''};`);
+      const [[after, max]] = await sqlRows(conn, sqlOn(host, database), `${damagedPreamble()}\nSELECT count(*), max(${col})::text FROM ${tableSql(events.table)}${newest ? ` WHERE ${col} > ${sqlLiteral(newest)}` : ''};`);
       ev = { table: events.table, after: Number(after), newest: max || null };
     }
     return { readable: true, database, host: host.name, changes: tableChanges(backup.counts, now), events: ev };
@@ -46,26 +47,29 @@ async function readDamaged(ctx: ActionContext, host: Host, database: string, eve
   }
 }
 
-export const reportAction: Action = {
-  name: 'restore.report',
-  summary: "what time the restored data represents (the backup's time, its newest event) and what came after it in the damaged database (read as its owner), or the span when it cannot be read",
-  describe: (p, ctx) => {
-    const r = refreshOf(ctx.inv, p);
-    return `the time of backup ${String(p.id ?? '?')} and its newest event; what ${r.spec.from.database} on ${r.source.name} holds after it (or, unreadable, the span since)`;
-  },
-  async run(p, ctx) {
-    const r = refreshOf(ctx.inv, p);
-    const events = eventsOf(ctx.inv, r.source, r.spec.from.database);
-    let newest = typeof p.newest_event === 'string' ? p.newest_event : null;
-    if (events) {
-      // the restored copy's own newest event, read as the refresh role (the copy is not in service yet)
-      const s = await incomingSession(ctx, r, sideNames(r.spec.to.database).incoming);
-      const [[max]] = await s.sql(`SELECT max(${sqlIdent(events.time_column)})::text FROM ${tableSql(events.table)};`).catch(() => [[newest ?? '']]);
-      newest = max || newest;
-    }
-    const damaged = await readDamaged(ctx, r.source, r.spec.from.database, events, newest, { counts: (p.row_counts ?? {}) as Record<string, number>, counting: countingOf(p) });
-    const { lines, lost } = lossReport({ id: String(p.id), time: String(p.time), newestEvent: newest, eventsTable: events ? `${events.table}.${events.time_column}` : undefined, damaged, now: new Date() });
-    lines.forEach((l) => ctx.log(l));
-    return { data_time: p.time, newest_event: newest, damaged_readable: damaged.readable, lost, changes: damaged.readable ? damaged.changes : null, events_after: damaged.readable ? (damaged.events?.after ?? null) : null };
-  },
-};
+/** What the restored data represents and what came after it (restoreReport's output). */
+export interface Reported {
+  data_time: string;
+  newest_event: string | null;
+  damaged_readable: boolean;
+  lost: string;
+  changes: TableChange[] | null;
+  events_after: number | null;
+}
+
+/** Say what time the restored copy represents (the backup's time, its newest event, read as the refresh role: the copy
+ *  is not in service yet) and what came after it in the damaged database (read as its owner), or the span when it
+ *  cannot be read. */
+export async function restoreReport(ctx: StepRun, inv: Inventory, r: Refresh, o: { id: string; time: string; newestEvent: string | null; rowCounts: Record<string, number>; counting: Counting }): Promise<Reported> {
+  const events = eventsOf(inv, r.source, r.spec.from.database);
+  let newest = o.newestEvent;
+  if (events) {
+    const s = await incomingSession(ctx, r, sideNames(r.spec.to.database).incoming);
+    const [[max]] = await s.sql(`SELECT max(${sqlIdent(events.time_column)})::text FROM ${tableSql(events.table)};`).catch(() => [[newest ?? '']]);
+    newest = max || newest;
+  }
+  const damaged = await readDamaged(ctx, r.source, r.spec.from.database, events, newest, { counts: o.rowCounts, counting: o.counting });
+  const { lines, lost } = lossReport({ id: o.id, time: o.time, newestEvent: newest, eventsTable: events ? `${events.table}.${events.time_column}` : undefined, damaged, now: new Date() });
+  lines.forEach((l) => ctx.log(l));
+  return { data_time: o.time, newest_event: newest, damaged_readable: damaged.readable, lost, changes: damaged.readable ? damaged.changes : null, events_after: damaged.readable ? (damaged.events?.after ?? null) : null };
+}

@@ -1,7 +1,4 @@
 // Every built-in action a runbook step may name.
-import { reportAction } from '../restore/report.js';
-import { restoreSwapAction, restoreSwapBackAction } from '../restore/swap.js';
-import { targetAction } from '../restore/target.js';
 import { CORRUPTION_ACTIONS } from '../corruption/actions.js';
 import { CHECKSUM_ACTIONS } from '../corruption/checksums.js';
 import { PITR_RESTORE_ACTIONS } from '../pitr/restore-actions.js';
@@ -11,5 +8,5 @@ import { cliAction } from './cli-action.js';
 import type { Action } from './types.js';
 
 export const ACTIONS = new Map<string, Action>(
-  [cliAction, ...REFRESH_ACTIONS, ...RESTORE_ACTIONS, targetAction, reportAction, restoreSwapAction, restoreSwapBackAction, ...CORRUPTION_ACTIONS, ...CHECKSUM_ACTIONS, ...PITR_RESTORE_ACTIONS].map((a) => [a.name, a]),
+  [cliAction, ...REFRESH_ACTIONS, ...RESTORE_ACTIONS, ...CORRUPTION_ACTIONS, ...CHECKSUM_ACTIONS, ...PITR_RESTORE_ACTIONS].map((a) => [a.name, a]),
 );

@@ -3,7 +3,7 @@ import { confirm } from '../core/confirm.js';
 import { SafetyRefusal, UserError, exitCodeOf } from '../core/errors.js';
 import { mask } from '../core/secrets.js';
 import { selectHosts } from '../inventory/load.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import { completedSteps, newRunId, readJournal, record } from './journal.js';
 import { resolveTemplates } from './template.js';
 import type { Action, ActionContext, FailureStepSpec, Runbook, StepSpec } from './types.js';

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import t from 'tap';
 import { hmacPads, fakeKeyScript, keyStatements } from '../../src/refresh/fakekey.js';
-import { asLogin, createIncomingSql, incomingMark, loginAddress, refreshRole } from '../../src/refresh/login.js';
+import { asLogin } from '../../src/connectors/sql.js';
+import { createIncomingSql, incomingMark, loginAddress, refreshRole } from '../../src/refresh/login.js';
 import { tableKey, tableLabel, tableName, tableSql } from '../../src/refresh/names.js';
 import type { Host } from '../../src/inventory/types.js';
 

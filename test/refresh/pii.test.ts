@@ -1,5 +1,6 @@
 import t from 'tap';
 import { candidateCondition, candidateSql, luhn, redact, scanValue } from '../../src/refresh/pii.js';
+import { ruleValueShape } from '../../src/refresh/scrub.js';
 
 t.test('luhn', async (t) => {
   for (const [n, ok] of [['4111111111111111', true], ['4111111111111112', false], ['5500005555555559', true], ['340000000000009', true], ['0', true]] as const)
@@ -60,4 +61,27 @@ t.test('the fakes of fake: text never look like personal data (the old md5 ones 
     hits += scanValue(fake, []).length;
   }
   t.equal(hits, 0);
+});
+
+t.test("a rule's value shape: every value of it holds nothing scanValue finds; the scan's tests skipped only for it", async (t) => {
+  const clean = (value: string) => scanValue(value, []).length === 0;
+  const chars = ['0', '1', '9', '@', '.', '-', '+', ' ', 'a', 'Z', '(', ')', '_', '%', ','];
+  const words = (n: number): string[] => (n === 0 ? [''] : words(n - 1).flatMap((w) => chars.map((c) => w + c)));
+  // address: at most 3 bytes before the fixed street (every such prefix of these characters, where hits are made)
+  const addresses = [0, 1, 2, 3].flatMap(words).map((p) => `${p} Example Street, Testville`);
+  t.same(addresses.filter((a) => !clean(a)), [], `${addresses.length} addresses of the shape, none a hit`);
+  const phones = words(2).map((p) => `555-01${p}`);
+  t.same(phones.filter((p) => !clean(p)), [], `${phones.length} phone numbers of the shape, none a hit`);
+  t.equal(ruleValueShape({ fake: 'address' }, 'v', clean), "(octet_length(v) <= 29 AND v LIKE '% Example Street, Testville')");
+  t.equal(ruleValueShape({ fake: 'phone' }, 'v', clean), "(octet_length(v) = 8 AND v LIKE '555-01__')");
+  t.match(ruleValueShape({ fake: 'name' }, 'v', clean), /^v = ANY \(ARRAY\['Alex Example', /);
+  t.equal(ruleValueShape({ set: '$2b$12$x' }, 'v', clean), "v = '$2b$12$x'");
+  t.equal(ruleValueShape({ set: "it's" }, 'v', clean), "v = 'it''s'", 'quoted by sqlLiteral');
+  t.equal(ruleValueShape({ set: 'call +44 20 7946 0000' }, 'v', clean), undefined, 'a set value with a hit: scanned in full, so reported');
+  t.equal(ruleValueShape({ set: null }, 'v', clean), undefined);
+  for (const fake of ['email', 'text', 'uuid'] as const) t.equal(ruleValueShape({ fake }, 'v', clean), undefined, `${fake}: no cheap shape`);
+  const c = candidateCondition('"a"::text', [], (v) => `${v} = 'x'`);
+  t.match(c, /^\(CASE WHEN \("a"::text COLLATE "C"\) = 'x' THEN false ELSE \(\(strpos/, 'the shape first, then the full test');
+  t.match(candidateSql('users', ['a', 'b'], 5, [], { b: () => 'SHAPE' }), /CASE WHEN SHAPE THEN false ELSE/);
+  t.notMatch(candidateSql('users', ['a'], 5, [], { b: () => 'SHAPE' }), /SHAPE/, 'only for its own column');
 });

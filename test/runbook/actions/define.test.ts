@@ -29,8 +29,11 @@ t.test('parameter readers', async (t) => {
   t.equal(optNumber({}, 'j'), undefined);
 });
 
-t.test('no file of the refresh imports the runbook (its actions adapt refresh, not the other way round)', async (t) => {
-  const dir = new URL('../../../src/refresh/', import.meta.url);
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')))
-    t.notMatch(readFileSync(new URL(f, dir), 'utf8'), /from '\.\.\/runbook\//, f);
+t.test('no file of the refresh or the restore imports the runbook (its actions adapt them, not the other way round)', async (t) => {
+  for (const room of ['refresh', 'restore']) {
+    const dir = new URL(`../../../src/${room}/`, import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    t.ok(files.length > 3, `src/${room}/ read`);
+    for (const f of files) t.notMatch(readFileSync(new URL(f, dir), 'utf8'), /from '\.\.\/runbook\//, `src/${room}/${f}`);
+  }
 });
