@@ -7,29 +7,14 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ironclad } from './helpers/cli.js';
 import { labUnavailable } from './helpers/lab.js';
-import { SCRUB, journal, refreshLab, variant } from './helpers/refresh.js';
+import { APP_SCHEMA, SCRUB, journal, refreshLab, variant } from './helpers/refresh.js';
 
 async function main() {
   const { lab, inv, sql, leftBehind } = await refreshLab(t);
 
   await t.test("production's code never runs as superuser; an application's schema is refused while it holds personal data, refreshed once rules cover it", async (t) => {
-    // a trigger function, an index expression and a materialized view written by the application's role that would
-    // run a shell command if they ever ran as a superuser; another schema, mixed-case names, citext, arrays, jsonb, a
-    // domain, an enum, identity and generated columns, a table without a primary key, a key cascading updates
-    const hostile = (file: string) => `IF current_user = 'postgres' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${file}'; END IF;
-        IF current_setting('is_superuser') = 'on' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${file}-su'; END IF;`;
-    await sql('db-prod', 'app', `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
-      CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${hostile('trigger')} NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
-      CREATE TRIGGER users_search BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_search();
-      UPDATE users SET search = NULL;
-      CREATE FUNCTION touchy(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN ${hostile('index')} RETURN lower(t); END $$;
-      CREATE INDEX users_touchy ON users (touchy(full_name));
-      CREATE SCHEMA crm; CREATE DOMAIN crm.email AS citext CHECK (VALUE LIKE '%@%'); CREATE TYPE crm.stage AS ENUM ('lead', 'won');
-      CREATE TABLE crm."Contacts" (id int GENERATED ALWAYS AS IDENTITY, "Email" crm.email, "Tags" text[], doc jsonb, stage crm.stage, lower_email text GENERATED ALWAYS AS (lower("Email"::text)) STORED);
-      INSERT INTO crm."Contacts" ("Email", "Tags", doc, stage) SELECT 'Person' || g || '@GMail.com', ARRAY['vip', 'call +1 415 867 ' || lpad(g::text, 4, '0')], jsonb_build_object('mail', 'p' || g || '@yahoo.fr'), 'lead' FROM generate_series(1, 500) g;
-      CREATE MATERIALIZED VIEW crm.contact_mails AS SELECT touchy("Email"::text) AS mail FROM crm."Contacts";
-      CREATE TABLE crm.nick (email text REFERENCES users (email) ON UPDATE CASCADE);
-      INSERT INTO crm.nick SELECT email FROM users WHERE id % 10 = 0;`);
+    // (APP_SCHEMA: code of the application's role that would run a shell command as a superuser, and a varied schema)
+    await sql('db-prod', 'app', APP_SCHEMA);
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
     const file = variant('hostile', (s) => s);

@@ -8,9 +8,8 @@ import t from 'tap';
 import { ironclad } from './helpers/cli.js';
 import { LAB_INVENTORY, labUnavailable, withLab } from './helpers/lab.js';
 import { tempDir } from '../fixtures/tmp.js';
+import { APP_SCHEMA, SCRUB, SEED } from './helpers/refresh.js';
 
-const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
-const SCRUB = readFileSync(new URL('../../inventory/scrub/app.yaml', import.meta.url), 'utf8');
 const DIR = '/var/lib/ironclad/refresh/T1';
 const STASH = '/root/ironclad-e2e-stash';
 
@@ -56,8 +55,6 @@ async function main() {
     login: await sql('staging', 'postgres', "SELECT coalesce(string_agg(rolcanlogin::text, ','), 'no role') FROM pg_roles WHERE rolname = 'ironclad_app'"),
   });
   const pwned = async () => (await lab.sshOk('staging', 'ls /tmp/ /var/lib/postgresql/ | grep -c PWNED || true')).trim();
-  const hostile = (what: string) => `IF current_user = 'postgres' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}'; END IF;
-      IF current_setting('is_superuser') = 'on' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}-su'; END IF;`;
 
   await t.test("setup: production seeded with an application's schema and code that would run a shell command as a superuser; its dump stashed on staging", async (t) => {
     rules(SCRUB);
@@ -65,18 +62,7 @@ async function main() {
     // production's database of this test (the lab may hold other tests' data): its own, owned by the application's role
     await sql('db-prod', 'postgres', 'DROP DATABASE IF EXISTS steps_src WITH (FORCE);\nCREATE DATABASE steps_src OWNER app;');
     await sql('db-prod', 'steps_src', SEED);
-    await sql('db-prod', 'steps_src', `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
-      CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${hostile('trigger')} NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
-      CREATE TRIGGER users_search BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_search();
-      UPDATE users SET search = NULL;
-      CREATE FUNCTION touchy(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN ${hostile('index')} RETURN lower(t); END $$;
-      CREATE INDEX users_touchy ON users (touchy(full_name));
-      CREATE SCHEMA crm; CREATE DOMAIN crm.email AS citext CHECK (VALUE LIKE '%@%'); CREATE TYPE crm.stage AS ENUM ('lead', 'won');
-      CREATE TABLE crm."Contacts" (id int GENERATED ALWAYS AS IDENTITY, "Email" crm.email, "Tags" text[], doc jsonb, stage crm.stage, lower_email text GENERATED ALWAYS AS (lower("Email"::text)) STORED);
-      INSERT INTO crm."Contacts" ("Email", "Tags", doc, stage) SELECT 'Person' || g || '@GMail.com', ARRAY['vip', 'call +1 415 867 ' || lpad(g::text, 4, '0')], jsonb_build_object('mail', 'p' || g || '@yahoo.fr'), 'lead' FROM generate_series(1, 500) g;
-      CREATE MATERIALIZED VIEW crm.contact_mails AS SELECT touchy("Email"::text) AS mail FROM crm."Contacts";
-      CREATE TABLE crm.nick (email text REFERENCES users (email) ON UPDATE CASCADE);
-      INSERT INTO crm.nick SELECT email FROM users WHERE id % 10 = 0;`);
+    await sql('db-prod', 'steps_src', APP_SCHEMA);
     const dump = await lab.sshOk('db-prod', 'cd / && su postgres -c "pg_dump -Fc -d steps_src" | base64 -w0');
     await lab.sshOk('staging', `umask 077 && mkdir -p ${STASH} && base64 -d > ${STASH}/dump.pgdump`, { stdin: dump });
     await sql('staging', 'app', "SET ROLE app; DROP TABLE IF EXISTS staging_marker; CREATE TABLE staging_marker (note text); INSERT INTO staging_marker VALUES ('the staging before');");

@@ -55,3 +55,23 @@ export async function refreshLab(t: Teardownable & Pick<Test, 'test'>): Promise<
   });
   return { lab, inv, sql, marker: () => sql('staging', 'app', 'SELECT note FROM staging_marker'), leftBehind };
 }
+
+/** PL/pgSQL that would run a shell command (touching /tmp/PWNED-WHAT) if it ever ran as a superuser. */
+export const hostile = (what: string): string => `IF current_user = 'postgres' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}'; END IF;
+      IF current_setting('is_superuser') = 'on' THEN COPY (SELECT 1) TO PROGRAM 'touch /tmp/PWNED-${what}-su'; END IF;`;
+
+/** An application's schema on top of the seed, made by its role: a trigger function and an index expression that would
+ *  run a shell command as a superuser, another schema, mixed-case names, citext, arrays, jsonb, a domain, an enum,
+ *  identity and generated columns, a materialized view, a table without a primary key, a key cascading updates. */
+export const APP_SCHEMA = `CREATE EXTENSION IF NOT EXISTS citext; SET ROLE app; ALTER TABLE users ADD COLUMN search text;
+      CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${hostile('trigger')} NEW.search := lower(NEW.full_name || ' ' || NEW.email); RETURN NEW; END $$;
+      CREATE TRIGGER users_search BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION users_search();
+      UPDATE users SET search = NULL;
+      CREATE FUNCTION touchy(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN ${hostile('index')} RETURN lower(t); END $$;
+      CREATE INDEX users_touchy ON users (touchy(full_name));
+      CREATE SCHEMA crm; CREATE DOMAIN crm.email AS citext CHECK (VALUE LIKE '%@%'); CREATE TYPE crm.stage AS ENUM ('lead', 'won');
+      CREATE TABLE crm."Contacts" (id int GENERATED ALWAYS AS IDENTITY, "Email" crm.email, "Tags" text[], doc jsonb, stage crm.stage, lower_email text GENERATED ALWAYS AS (lower("Email"::text)) STORED);
+      INSERT INTO crm."Contacts" ("Email", "Tags", doc, stage) SELECT 'Person' || g || '@GMail.com', ARRAY['vip', 'call +1 415 867 ' || lpad(g::text, 4, '0')], jsonb_build_object('mail', 'p' || g || '@yahoo.fr'), 'lead' FROM generate_series(1, 500) g;
+      CREATE MATERIALIZED VIEW crm.contact_mails AS SELECT touchy("Email"::text) AS mail FROM crm."Contacts";
+      CREATE TABLE crm.nick (email text REFERENCES users (email) ON UPDATE CASCADE);
+      INSERT INTO crm.nick SELECT email FROM users WHERE id % 10 = 0;`;
