@@ -18,6 +18,14 @@ export const HOST_PATHS = {
   integrity: `${STATE_DIR}/integrity`,
   /** Restore drills' scratch folders, one per backup id. */
   drill: `${STATE_DIR}/drill`,
+  /** Image pairs: the last comparison's record of each pair and the check jobs' logs (on the replica's host). */
+  images: `${STATE_DIR}/images`,
+  /** root's hash cache of image trees (scan.sh's default for root; the check job's cache). */
+  imagesCache: `${STATE_DIR}/images/cache`,
+  /** The routine image check's keys on the replica's host (0700). */
+  imagesKeys: `${STATE_DIR}/images/keys`,
+  /** root's progress files of `images repair` (repair.sh's default for root, 0700). */
+  imagesRun: `${STATE_DIR}/images/run`,
   /** The TLS certificate and key of a database host. */
   tls: '/etc/ironclad/tls',
   /** ironclad's programs on a host (the backup job, the store's command, the amcheck job). */

@@ -1,6 +1,7 @@
 // The routine image check as a job on the replica's host (pure): its files, the POSIX sh script apply installs (the
 // check without Node.js: scan.sh on both sides, the merge and the coverage in awk), its cron entry or systemd timer, and
 // the changes that bring a host to the jobs the inventory asks for, or remove the ones it no longer asks for.
+import { HOST_PATHS } from '../core/host-paths.js';
 import { shq, shqAlways } from '../core/quote.js';
 import type { Host, ImagePair } from '../inventory/types.js';
 import { fileChange } from '../operations/diff.js';
@@ -14,16 +15,16 @@ import { hostScript, type SshTarget } from './repair-script.js';
 import { scanScript } from './script.js';
 
 /** Where the job keeps the replica tree's hash cache (root's; made 0700 by scan.sh). */
-export const CHECK_CACHE_DIR = '/var/lib/ironclad/images/cache';
+export const CHECK_CACHE_DIR = HOST_PATHS.imagesCache;
 
 /** A job's files on its host; the unit name is the pair's with '.' as '_' (cron ignores files named with a dot). */
 export function checkJobPaths(unit: string) {
   return {
-    job: `/usr/local/sbin/${unit}`,
+    job: `${HOST_PATHS.sbin}/${unit}`,
     cron: `/etc/cron.d/${unit}`,
     service: `/etc/systemd/system/${unit}.service`,
     timer: `/etc/systemd/system/${unit}.timer`,
-    log: `/var/lib/ironclad/images/${unit.slice(UNIT.length)}.check.log`,
+    log: `${HOST_PATHS.images}/${unit.slice(UNIT.length)}.check.log`,
   };
 }
 

@@ -2,6 +2,7 @@
 // never leaves it), the source's host key pinned beside it from the inventory's known_hosts, and on the source an
 // authorized_keys line that lets that key run one thing: the pair's scanner entry point, its tree fixed by apply.
 import { isIP } from 'node:net';
+import { HOST_PATHS } from '../core/host-paths.js';
 import { shq, shqAlways } from '../core/quote.js';
 import type { ImagePair } from '../inventory/types.js';
 import { CHECK_UNIT } from './check-plan.js';
@@ -9,7 +10,7 @@ import { hostScript, type SshTarget } from './repair-script.js';
 import { scanScript } from './script.js';
 
 /** Where the replica's host keeps the check keys (root's only, 0700). */
-export const KEY_DIR = '/var/lib/ironclad/images/keys';
+export const KEY_DIR = HOST_PATHS.imagesKeys;
 
 /** A pair's key files on the replica's host, and its scanner entry point on the source's (by the job's unit name). */
 export function checkKeyPaths(unit: string) {
@@ -17,7 +18,7 @@ export function checkKeyPaths(unit: string) {
     key: `${KEY_DIR}/${unit}`,
     pub: `${KEY_DIR}/${unit}.pub`,
     knownHosts: `${KEY_DIR}/${unit}.known_hosts`,
-    entry: `/usr/local/sbin/ironclad-images-source-${unit.slice(CHECK_UNIT.length)}`,
+    entry: `${HOST_PATHS.sbin}/ironclad-images-source-${unit.slice(CHECK_UNIT.length)}`,
   };
 }
 

@@ -8,6 +8,7 @@ import { realpath } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { HOST_PATHS } from '../core/host-paths.js';
 import type { Probe } from './script.js';
 import type { HashAlgo } from './types.js';
 
@@ -29,7 +30,7 @@ export function cacheDirHere(cacheDir: string | undefined, env = process.env): s
   if (cacheDir) return resolve(cacheDir);
   if (env.XDG_CACHE_HOME) return resolve(env.XDG_CACHE_HOME, 'ironclad/images');
   if (env.HOME) return resolve(env.HOME, '.cache/ironclad/images');
-  if (process.getuid?.() === 0) return '/var/lib/ironclad/images/cache';
+  if (process.getuid?.() === 0) return HOST_PATHS.imagesCache;
   throw new UserError('no HOME to keep the hash cache in', 'give --cache-dir DIR');
 }
 

@@ -1,11 +1,12 @@
 // The last comparison of an inventory's image pair, kept on the replica host: what `audit` reports as its status and age.
 import type { Connector } from '../connectors/types.js';
+import { HOST_PATHS } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
 import type { CompareResult } from './summary.js';
 import { PROBLEMS, type Problem } from './types.js';
 
 /** Where the records live on replica hosts, one JSON file per pair name. */
-export const IMAGE_RECORD_DIR = '/var/lib/ironclad/images';
+export const IMAGE_RECORD_DIR = HOST_PATHS.images;
 
 /** What one `images compare NAME` found, in a few numbers. */
 export interface ImageRecord {

@@ -1,6 +1,7 @@
 // The repair's host scripts as ironclad sends them: repair.sh where the replica lives, read.sh where the source does.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOST_PATHS } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shq } from '../core/quote.js';
 import type { HashAlgo } from './types.js';
@@ -33,7 +34,7 @@ export function repairCommand(call: RepairCall, script = hostScript('repair.sh')
  * Shell text that sets `rundir`: where repair.sh keeps a progress file on its host, a directory of the user's own,
  * 0700 (root: /var/lib/ironclad/images/run), never one others write (/tmp). The same choice as repair.sh's.
  */
-const RUN_DIR = 'if [ "$(id -u)" = 0 ]; then rundir=/var/lib/ironclad/images/run; else rundir=${XDG_RUNTIME_DIR:-${HOME:-/nonexistent}/.cache}/ironclad-run; fi';
+const RUN_DIR = `if [ "$(id -u)" = 0 ]; then rundir=${HOST_PATHS.imagesRun}; else ` + 'rundir=${XDG_RUNTIME_DIR:-${HOME:-/nonexistent}/.cache}/ironclad-run; fi';
 
 /** Shell text printing repair.sh's progress file `name` (nothing while there is none). */
 export function progressReadCommand(name: string): string {

@@ -5,6 +5,10 @@ import t from 'tap';
 import { PATHS as BACKUP } from '../../src/backup/render.js';
 import { HOST_PATHS, STATE_DIR } from '../../src/core/host-paths.js';
 import { INTEGRITY_PATHS } from '../../src/corruption/paths.js';
+import { CHECK_CACHE_DIR, checkJobPaths } from '../../src/images/check-job.js';
+import { KEY_DIR } from '../../src/images/check-key.js';
+import { IMAGE_RECORD_DIR } from '../../src/images/record.js';
+import { progressReadCommand } from '../../src/images/repair-script.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../../src/facts/identity.js';
 import { censusScriptPath } from '../../src/instances/script.js';
 import { TLS_DIR } from '../../src/tls/paths.js';
@@ -23,4 +27,17 @@ t.test('the modules name the table entries', async (t) => {
   t.equal(BACKUP.job, '/usr/local/sbin/ironclad-backup');
   for (const [name, path] of Object.entries(BACKUP))
     if (path.startsWith('/var/lib/')) t.ok(path.startsWith(`${STATE_DIR}/`), `backup ${name} is in the state folder`);
+});
+
+t.test('the image scripts default to the table (they run without Node.js)', async (t) => {
+  const scan = readFileSync(new URL('../../src/images/scan.sh', import.meta.url), 'utf8');
+  const repair = readFileSync(new URL('../../src/images/repair.sh', import.meta.url), 'utf8');
+  t.match(scan, new RegExp(`then cachedir=${HOST_PATHS.imagesCache}$`, 'm'), "scan.sh's cache for root");
+  t.match(repair, new RegExp(`then rundir=${HOST_PATHS.imagesRun}; else`), "repair.sh's progress folder for root");
+  t.equal(CHECK_CACHE_DIR, HOST_PATHS.imagesCache);
+  t.equal(KEY_DIR, '/var/lib/ironclad/images/keys');
+  t.equal(IMAGE_RECORD_DIR, '/var/lib/ironclad/images');
+  t.equal(checkJobPaths('ironclad-images-check-uploads').log, '/var/lib/ironclad/images/uploads.check.log');
+  t.equal(checkJobPaths('ironclad-images-check-uploads').job, '/usr/local/sbin/ironclad-images-check-uploads');
+  t.match(progressReadCommand('p'), `rundir=${HOST_PATHS.imagesRun}; else rundir=\${XDG_RUNTIME_DIR:-\${HOME:-/nonexistent}/.cache}/ironclad-run; fi`, "repair's progress reader asks where repair.sh writes");
 });
