@@ -41,3 +41,11 @@ t.test('the image scripts default to the table (they run without Node.js)', asyn
   t.equal(checkJobPaths('ironclad-images-check-uploads').job, '/usr/local/sbin/ironclad-images-check-uploads');
   t.match(progressReadCommand('p'), `rundir=${HOST_PATHS.imagesRun}; else rundir=\${XDG_RUNTIME_DIR:-\${HOME:-/nonexistent}/.cache}/ironclad-run; fi`, "repair's progress reader asks where repair.sh writes");
 });
+
+t.test("the backup's host scripts spell the table's paths (they run without Node.js)", async (t) => {
+  const fetch = readFileSync(new URL('../../src/backup/fetch.sh', import.meta.url), 'utf8');
+  const drill = readFileSync(new URL('../../src/backup/drill.sh', import.meta.url), 'utf8');
+  const spelled = (text: string) => [...text.matchAll(/\/var\/lib\/ironclad\/[A-Za-z0-9_.-]+/g)].map((m) => m[0]);
+  t.same([...new Set(spelled(fetch))].sort(), [BACKUP.identity, BACKUP.knownHosts, BACKUP.refreshKey].sort(), "fetch.sh: the refresh key, the store's pinned host key, the age identity");
+  t.same([...new Set(spelled(drill))], [`${STATE_DIR}/drill.lock`], "drill.sh: its lock in the state folder");
+});
