@@ -12,6 +12,7 @@ import type { AuditReport } from '../../src/audit/types.js';
 import type { HostCensusJson } from '../../src/instances/report.js';
 import { ironclad } from './helpers/cli.js';
 import { labUnavailable, SYSTEMD_LAB_INVENTORY, withLab } from './helpers/lab.js';
+import { firesAgainScript } from './helpers/systemd.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'ironclad-systemd-'));
@@ -70,15 +71,7 @@ async function main() {
     await lab.sshOk('sd-db', "mkdir -p /etc/systemd/system/ironclad-backup.timer.d && printf '[Timer]\\nAccuracySec=1s\\n' > /etc/systemd/system/ironclad-backup.timer.d/test.conf && systemctl daemon-reload");
     // the timer runs every minute since apply installed it: a run that began before the seed (an empty database, refused)
     // ends first, and the run that counts is one that starts after it
-    const fired = await lab.sshOk('sd-db', [
-      'i=0; while [ "$i" -lt 120 ]; do case "$(systemctl is-active ironclad-backup.service)" in active | activating | deactivating) sleep 1; i=$((i + 1)) ;; *) break ;; esac; done',
-      'before=$(systemctl show -P ExecMainStartTimestampMonotonic ironclad-backup.service)',
-      'for i in $(seq 1 100); do',
-      '  s=$(systemctl show -P ExecMainStartTimestampMonotonic ironclad-backup.service); t=$(systemctl show -P ExecMainExitTimestampMonotonic ironclad-backup.service)',
-      '  if [ "$s" != "$before" ] && [ -n "$t" ] && [ "$t" -gt "$s" ]; then systemctl show -p Result -p ExecMainStatus -p NRestarts ironclad-backup.service; exit 0; fi',
-      '  sleep 1',
-      'done; echo "the timer did not fire in 100 s"; systemctl list-timers --all ironclad-backup.timer; exit 1',
-    ].join('\n'));
+    const fired = await lab.sshOk('sd-db', firesAgainScript('ironclad-backup', { busySeconds: 120, seconds: 100, properties: ['Result', 'ExecMainStatus', 'NRestarts'] }));
     t.match(fired, /Result=success/, `the service the timer started succeeded\n${fired}`);
     t.match(fired, /ExecMainStatus=0/);
     t.match(await sh('sd-db', 'systemctl list-timers --all --no-legend ironclad-backup.timer'), /ironclad-backup\.service/, 'list-timers shows its last run');
