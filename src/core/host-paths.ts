@@ -18,6 +18,9 @@ export const HOST_PATHS = {
   integrity: `${STATE_DIR}/integrity`,
   /** Restore drills' scratch folders, one per backup id. */
   drill: `${STATE_DIR}/drill`,
+  /** restore-production's SQL of what it left out (publications a plain role may not make, event triggers,
+   *  subscriptions), one folder per run, root's only: the operator reads it, then runs it after the swap. */
+  leftOut: `${STATE_DIR}/left-out`,
   /** The TLS certificate and key of a database host. */
   tls: '/etc/ironclad/tls',
   /** ironclad's programs on a host (the backup job, the store's command, the amcheck job). */
