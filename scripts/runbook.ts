@@ -8,7 +8,7 @@ import { InvalidInput } from '../src/inventory/problems.js';
 import { ACTIONS } from '../src/runbook/actions.js';
 import { lockRunTarget } from '../src/runbook/actions/refresh.js';
 import { runRunbook } from '../src/runbook/engine.js';
-import { listRuns, stateDir } from '../src/runbook/journal.js';
+import { listRuns, readJournal, runSummary, stateDir } from '../src/runbook/journal.js';
 import { loadRunbook } from '../src/runbook/load.js';
 import { type Family, type Invocation, printJson } from './cli.js';
 
@@ -38,7 +38,10 @@ function inventoryFor(inv: Invocation, refresh: boolean) {
 async function execute(inv: Invocation, file: string, params: Record<string, unknown>, refresh = false, resumeCommand?: string): Promise<number> {
   const inventory = inventoryFor(inv, refresh);
   const runbook = loadRunbook(file, ACTIONS);
-  return withPool(async (pool) => {
+  // --json: the progress on stderr, then one JSON document on stdout, the run's steps with their outputs
+  const json = inv.flags.json && !inv.options['dry-run'];
+  let runId: string | undefined;
+  const code = await withPool(async (pool) => {
     // one run into a target database at a time (the staging refresh; restore-production with --set target, database)
     if (!inv.options['dry-run']) await lockRunTarget(inventory, pool, params);
     return runRunbook({
@@ -49,9 +52,12 @@ async function execute(inv: Invocation, file: string, params: Record<string, unk
       dryRun: Boolean(inv.options['dry-run']),
       resume: inv.options.resume as string | undefined,
       resumeCommand,
-      out,
+      out: json ? (line) => process.stderr.write(line + '\n') : out,
+      started: (id) => (runId = id),
     });
   });
+  if (json && runId) printJson(runSummary(runId, readJournal(runId), code));
+  return code;
 }
 
 export const runbookFamily: Family = {

@@ -26,6 +26,9 @@ export const HOST_PATHS = {
   imagesKeys: `${STATE_DIR}/images/keys`,
   /** root's progress files of `images repair` (repair.sh's default for root, 0700). */
   imagesRun: `${STATE_DIR}/images/run`,
+  /** restore-production's SQL of what it left out (publications a plain role may not make, event triggers,
+   *  subscriptions), one folder per run, root's only: the operator reads it, then runs it after the swap. */
+  leftOut: `${STATE_DIR}/left-out`,
   /** The TLS certificate and key of a database host. */
   tls: '/etc/ironclad/tls',
   /** ironclad's programs on a host (the backup job, the store's command, the amcheck job). */

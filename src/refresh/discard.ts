@@ -2,12 +2,13 @@
 // dropped, or with --keep-failed closed to all but postgres; the copied backup removed; the refresh role unable to log
 // in); for restore-production, the checked copy handed to its owner role.
 import { OperationError, UserError } from '../core/errors.js';
-import { sqlIdent, sqlLiteral } from '../core/quote.js';
+import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
 import { PATHS } from '../backup/render.js';
 import { tail } from '../connectors/output.js';
 import { ownerOf, sideNames, type Refresh, type StepRun } from './db.js';
 import { closeLogin, databaseMark, handOver, incomingMark, refreshRole, sqlOn } from './login.js';
 import { fetchUnderWay, liftMarkScript, runToken, stopCopyScript } from './fetch-group.js';
+import { leftOutDir } from './left-out.js';
 import { reopenSql } from './swap.js';
 import { sqlRows } from '../connectors/sql.js';
 
@@ -50,6 +51,11 @@ export async function discardRun(run: StepRun, r: Refresh, o: { dir: string | un
     }
     await sqlRows(conn, sqlOn(r.target, 'postgres'), `DROP DATABASE ${sqlIdent(incoming)} WITH (FORCE);`);
     run.log(`dropped ${incoming}`);
+  });
+  // the SQL restore-production kept of what it left out, for a copy that now never goes into service
+  await attempt('removing the SQL of what the restore left out', async () => {
+    const res = await conn.run(`rm -rf ${shq(leftOutDir(run.runId))}`);
+    if (res.code !== 0) throw new OperationError(`exit ${res.code}\n${tail(res.stderr)}`);
   });
   await attempt(`closing the login of ${refreshRole(r.spec.to.database)}`, () => closeLogin(conn, r.target, r.spec.to.database));
   // a swap ended half-way (interrupted) never leaves a database refusing connections

@@ -1,11 +1,13 @@
 // The restore into a new database beside the live one, owned by the refresh role, the dump restored into it as that
-// role (scrubbed while restoring when the dump allows it, else restored whole for the scrub step).
+// role (scrubbed while restoring when the dump allows it, else restored whole for the scrub step); restore-production's
+// also with the publications that role may make (left-out.ts).
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { shq, sqlIdent } from '../core/quote.js';
 import { tail } from '../connectors/output.js';
 import { sideNames, type Refresh, type StepRun } from './db.js';
 import { checkLogin, createIncomingSql, databaseMark, incomingMark, openLogin, refreshRole, sqlOn } from './login.js';
 import { grantsLines, restoreGrants } from './grants.js';
+import { leftOutDir, type LeftOut } from './left-out.js';
 import { pgRestore, prepareIncoming, readDump, saveFile, type Restore } from './prepare.js';
 import { restoreScrubbed } from './restore.js';
 import { rulesHash } from './scrub.js';
@@ -29,15 +31,17 @@ async function createIncoming(ctx: StepRun, r: Refresh, incoming: string, replac
 
 /** What the restore made: the incoming database, the hash of the rules it was scrubbed and scanned by while restoring
  *  ('' when the scrub step must do it), and production's grants as restored. */
-export type Restored = { database: string; scrubbed: string; scanned: string; grants: Awaited<ReturnType<typeof restoreGrants>> };
+export type Restored = { database: string; scrubbed: string; scanned: string; grants: Awaited<ReturnType<typeof restoreGrants>>; publications: string[]; left_out: LeftOut[] };
 
 /** Restore the copied backup in `dir` into a new database beside the live one, as the refresh role, with `jobs`
  *  parallel jobs (else the refresh's, else one per CPU of the target); with scrub rules, scrubbed before its indexes
  *  are built and scanned while they are built, when the dump allows it. `replace`: a refresh's leftover work copy may
  *  be dropped first. */
-export async function restoreIncoming(ctx: StepRun, r: Refresh, o: { dir: string; jobs?: number; maintenanceWorkMem: string; replace: boolean }): Promise<Restored> {
+export async function restoreIncoming(ctx: StepRun, r: Refresh, o: { dir: string; jobs?: number; maintenanceWorkMem: string; replace: boolean; publications?: boolean }): Promise<Restored> {
   const db = r.spec.to.database;
   const { incoming } = sideNames(db);
+  // a refresh's copy never replicates from or to production: its publications stay out whatever a runbook says
+  if (o.publications && (o.replace || r.spec.scrub)) throw new UserError('publications: true is for restore-production only: a staging copy never replicates from or to production');
   const conn = await ctx.pool.get(r.target);
   const rules = r.spec.scrub ? rulesOf(r.spec.scrub) : undefined; // invalid rules fail before anything is dropped
   const { dir, maintenanceWorkMem } = o;
@@ -53,7 +57,9 @@ export async function restoreIncoming(ctx: StepRun, r: Refresh, o: { dir: string
   const sql = (text: string) => sqlRows(conn, sqlOn(r.target, incoming, login), text);
   const restore: Restore = { conn, host: r.target, database: incoming, login, dump, jobs, maintenanceWorkMem, sql };
   const contents = await readDump(restore, Boolean(rules));
-  contents.toc = await prepareIncoming(restore, contents.toc, dir, ctx.log);
+  const keep = o.publications ? { dir: leftOutDir(ctx.runId), host: r.target.name, database: db } : undefined;
+  const prepared = await prepareIncoming(restore, contents.toc, dir, ctx.log, keep);
+  contents.toc = prepared.list;
   const touched = rules ? Object.keys(rules.tables) : [];
   const unsafe = rules
     ? (scrubBeforeIndexesUnsafe(contents.postSql) ??
@@ -74,5 +80,5 @@ export async function restoreIncoming(ctx: StepRun, r: Refresh, o: { dir: string
   const grants = await restoreGrants(restore, contents.toc, dir);
   grantsLines(grants, r.target.name).forEach((l) => ctx.log(l));
   // scrubbed and scanned by these rules while restoring: the scrub and pii-scan steps check it is still these rules
-  return { database: incoming, scrubbed, scanned: scrubbed, grants };
+  return { database: incoming, scrubbed, scanned: scrubbed, grants, publications: prepared.restored, left_out: prepared.leftOut };
 }

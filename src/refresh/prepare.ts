@@ -1,6 +1,7 @@
 // The incoming database made ready for a dump restored by the refresh role: its schemas (by the role), the dump's
 // extensions (by postgres: ironclad's own CREATE EXTENSION of a name the host has, scripts from the host's packages),
-// and the entries a plain role cannot or must not restore left out (event triggers, subscriptions, publications).
+// and the entries a plain role cannot or must not restore left out (event triggers, subscriptions, publications; for
+// restore-production, the publications a plain role may make are restored and the SQL of the others kept, left-out.ts).
 import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
@@ -8,6 +9,7 @@ import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 import { sqlOn } from './login.js';
 import { sqlRows, asLogin, type Login } from '../connectors/sql.js';
+import { entrySql, replicationEntries, splitReplication, type LeftOut, type ReplicationEntry } from './left-out.js';
 
 /** A restore into the incoming database, as the refresh role. */
 export interface Restore {
@@ -82,22 +84,65 @@ export function dumpExtensions(toc: string, preSql: string): { name: string; sch
   return out;
 }
 
-/** The TOC without the entries prepareIncoming takes care of or leaves out (pure). */
-export function restorableToc(toc: string): { list: string; schemas: string; leftOut: string[] } {
+/** The TOC without the entries prepareIncoming takes care of or leaves out (pure); `restore`: the replication entries
+ *  restored after all (restore-production's publications a plain role may make). */
+export function restorableToc(toc: string, restore: Set<string> = new Set()): { list: string; schemas: string; leftOut: string[] } {
   const lines = toc.split('\n');
-  const leftOut = lines.filter((l) => LEFT_OUT.test(l)).map((l) => l.replace(/^\d+; \d+ \d+ /, ''));
+  const out = (l: string) => LEFT_OUT.test(l) && !restore.has(l);
+  const leftOut = lines.filter(out).map((l) => l.replace(/^\d+; \d+ \d+ /, ''));
   return {
-    list: lines.filter((l) => !LEFT_OUT.test(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
+    list: lines.filter((l) => !out(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
     schemas: lines.filter((l) => SCHEMA.test(l)).join('\n'),
     leftOut,
   };
 }
 
+/** What prepareIncoming hands on: the TOC left to restore, and the replication entries restored and left out. */
+export interface Prepared {
+  list: string;
+  restored: string[];
+  leftOut: LeftOut[];
+}
+
+/** Where restore-production keeps the SQL of what it left out, and the names its report gives (the database after the swap). */
+export interface KeepReplication {
+  dir: string;
+  host: string;
+  database: string;
+}
+
+/** The SQL of some entries of the dump, by dump id (`pg_restore -v -f -`: no database, nothing run). */
+async function readEntries(r: Restore, lines: string[], dir: string): Promise<Map<number, string>> {
+  if (!lines.length) return new Map();
+  await saveFile(r, `${dir}/replication.list`, lines.join('\n'));
+  const res = await r.conn.run(`pg_restore -v --no-owner -f - -L ${shq(`${dir}/replication.list`)} ${shq(r.dump)}`);
+  if (res.code !== 0) throw new OperationError(`pg_restore -f - (the publications) of ${r.dump} on ${r.host.name} failed (exit ${res.code})\n${tail(res.stderr)}`);
+  return entrySql(res.stdout);
+}
+
+/** Keep the SQL of each left-out entry in a file of its own (root's, 0600 in a 0700 folder), written by pg_restore -f
+ *  from the dump, for the operator to read and run after the swap: it survives the copied dump's removal. */
+async function keepLeftOut(r: Restore, dir: string, leftOut: { entry: ReplicationEntry; file?: string }[]): Promise<void> {
+  const script = [`umask 077 && mkdir -p ${shq(dir)} && chmod 700 ${shq(dir)}`];
+  for (const l of leftOut) {
+    const list = `${l.file!}.list`;
+    script.push(`printf '%s\\n' ${shq(l.entry.line)} > ${shq(list)} && pg_restore --no-owner -f ${shq(l.file!)} -L ${shq(list)} ${shq(r.dump)} && rm -f ${shq(list)}`);
+  }
+  const res = await r.conn.run(script.join(' && '));
+  if (res.code !== 0) throw new OperationError(`cannot keep the SQL of the entries left out in ${dir} on ${r.host.name} (exit ${res.code})\n${tail(res.stderr)}`);
+}
+
 /** Restore the dump's schemas as the refresh role, then create its extensions as postgres; returns the TOC that is
- *  left to restore. Nothing of the dump runs as postgres: at that point the database holds only empty schemas. */
-export async function prepareIncoming(r: Restore, toc: string, dir: string, log: (l: string) => void): Promise<string> {
-  const { list, schemas, leftOut } = restorableToc(toc);
-  if (leftOut.length) log(`not restored (a copy never replicates, and event triggers are for superusers): ${leftOut.join('; ')}`);
+ *  left to restore. Nothing of the dump runs as postgres: at that point the database holds only empty schemas.
+ *  Replication entries are left out (a copy never replicates) unless `keep` (restore-production): then the publications
+ *  and memberships a plain role may make stay in the list, and the SQL of every other one is kept under `keep.dir`. */
+export async function prepareIncoming(r: Restore, toc: string, dir: string, log: (l: string) => void, keep?: KeepReplication): Promise<Prepared> {
+  const entries = replicationEntries(toc);
+  const split = splitReplication({ toc, sql: keep ? await readEntries(r, entries.map((e) => e.line), dir) : new Map(), production: Boolean(keep), dir: keep?.dir ?? '', host: keep?.host ?? r.host.name, database: keep?.database ?? r.database });
+  const { list, schemas, leftOut } = restorableToc(toc, new Set(split.restore));
+  if (keep && split.leftOut.length) await keepLeftOut(r, keep.dir, split.leftOut);
+  if (!keep && leftOut.length) log(`not restored (a copy never replicates, and event triggers are for superusers): ${leftOut.join('; ')}`);
+  if (keep && entries.length) log(`publications: ${split.restored.length} entries restored as this plain role${split.leftOut.length ? `, ${split.leftOut.length} left out (named in the report; their SQL in ${keep.dir})` : ''}`);
   if (schemas.trim()) {
     await saveFile(r, `${dir}/schemas.list`, schemas);
     await pgRestore(r, `-L ${shq(`${dir}/schemas.list`)}`, 'schemas', 1);
@@ -114,5 +159,5 @@ export async function prepareIncoming(r: Restore, toc: string, dir: string, log:
       log(`extensions created by postgres: ${extensions.map((e) => `${e.name} (in ${e.schema})`).join(', ')}`);
     }
   }
-  return list;
+  return { list, restored: split.restored, leftOut: split.leftOut.map(({ entry: _, ...l }) => l) };
 }

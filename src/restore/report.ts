@@ -1,10 +1,12 @@
 // restore-production's report, before the swap: the time the restored data represents (the backup's time and its
-// newest event) and what came after it in the damaged database, read now if it can still be read, else the span.
+// newest event) and what came after it in the damaged database, read now if it can still be read, else the span; and
+// what the restore left out (named, with why and how to restore each).
 import { countsAs, countSql, parseCounted, type Counting } from '../backup/counts.js';
 import { sqlRows } from '../connectors/sql.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { incomingSession, sideNames, type Refresh, type StepRun } from '../refresh/db.js';
+import { leftOutLines, type LeftOut } from '../refresh/left-out.js';
 import { sqlOn } from '../refresh/login.js';
 import { tableSql } from '../refresh/names.js';
 import { lossReport, tableChanges, type Damaged, type TableChange } from './names.js';
@@ -55,12 +57,17 @@ export interface Reported {
   lost: string;
   changes: TableChange[] | null;
   events_after: number | null;
+  /** The publications and memberships restored (as a plain role, the owner's after the swap). */
+  publications: string[];
+  /** What the restore left out (event triggers, subscriptions, publications only a superuser makes): why, and how the
+   *  operator restores each after reading it. */
+  left_out: LeftOut[];
 }
 
 /** Say what time the restored copy represents (the backup's time, its newest event, read as the refresh role: the copy
  *  is not in service yet) and what came after it in the damaged database (read as its owner), or the span when it
  *  cannot be read. */
-export async function restoreReport(ctx: StepRun, inv: Inventory, r: Refresh, o: { id: string; time: string; newestEvent: string | null; rowCounts: Record<string, number>; counting: Counting }): Promise<Reported> {
+export async function restoreReport(ctx: StepRun, inv: Inventory, r: Refresh, o: { id: string; time: string; newestEvent: string | null; rowCounts: Record<string, number>; counting: Counting; leftOut: LeftOut[]; publications: string[] }): Promise<Reported> {
   const events = eventsOf(inv, r.source, r.spec.from.database);
   let newest = o.newestEvent;
   if (events) {
@@ -70,6 +77,6 @@ export async function restoreReport(ctx: StepRun, inv: Inventory, r: Refresh, o:
   }
   const damaged = await readDamaged(ctx, r.source, r.spec.from.database, events, newest, { counts: o.rowCounts, counting: o.counting });
   const { lines, lost } = lossReport({ id: o.id, time: o.time, newestEvent: newest, eventsTable: events ? `${events.table}.${events.time_column}` : undefined, damaged, now: new Date() });
-  lines.forEach((l) => ctx.log(l));
-  return { data_time: o.time, newest_event: newest, damaged_readable: damaged.readable, lost, changes: damaged.readable ? damaged.changes : null, events_after: damaged.readable ? (damaged.events?.after ?? null) : null };
+  [...lines, ...leftOutLines(o.leftOut, o.publications)].forEach((l) => ctx.log(l));
+  return { data_time: o.time, newest_event: newest, damaged_readable: damaged.readable, lost, changes: damaged.readable ? damaged.changes : null, events_after: damaged.readable ? (damaged.events?.after ?? null) : null, publications: o.publications, left_out: o.leftOut };
 }

@@ -20,6 +20,8 @@ export interface RunOptions {
   /** How the operator resumes (default: ironclad runbook run FILE); the run id is appended. */
   resumeCommand?: string;
   out: (line: string) => void;
+  /** Told the run's id as soon as it is known (not for a dry run). */
+  started?: (runId: string) => void;
 }
 
 function isDestructive(step: StepSpec, actions: Map<string, Action>): boolean {
@@ -66,6 +68,7 @@ export async function runRunbook(o: RunOptions): Promise<number> {
     return 0;
   }
   if (!o.resume) record(runId, { kind: 'run', runId, runbook: runbook.name, file: runbook.file, params, started: new Date().toISOString() });
+  o.started?.(runId);
   out(`${runbook.name}: run ${runId}${o.resume ? ` resumed (${done.size} steps already done)` : ''}`);
   let current: { step: StepSpec; index: number; start: string } | undefined;
   let interrupted = false;

@@ -59,3 +59,19 @@ export function listRuns(): { runId: string; runbook: string; started: string; o
     })
     .sort((a, b) => b.runId.localeCompare(a.runId));
 }
+
+/** What `runbook run --json` prints at the end (pure, from a run's journal): the run, its outcome, and each step's
+ *  latest outcome with its output (the report's fields, e.g. restore-production's `left_out`) or its error. */
+export function runSummary(runId: string, entries: JournalEntry[], code: number): { run: string; runbook: string; outcome: string; code: number; steps: { name: string; outcome: string; output?: Record<string, unknown>; error?: string }[] } {
+  const start = entries.find((e) => e.kind === 'run') as Extract<JournalEntry, { kind: 'run' }> | undefined;
+  const end = [...entries].reverse().find((e) => e.kind === 'end') as Extract<JournalEntry, { kind: 'end' }> | undefined;
+  const steps = new Map<string, Extract<JournalEntry, { kind: 'step' }>>();
+  for (const e of entries) if (e.kind === 'step') steps.set(e.step, e);
+  return {
+    run: runId,
+    runbook: start?.runbook ?? '?',
+    outcome: end?.outcome ?? 'running or killed',
+    code,
+    steps: [...steps.values()].sort((a, b) => a.index - b.index).map((e) => ({ name: e.step, outcome: e.outcome, ...(e.outcome === 'done' ? { output: e.output } : {}), ...(e.error ? { error: e.error } : {}) })),
+  };
+}

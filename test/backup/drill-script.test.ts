@@ -2,7 +2,7 @@
 // only a superuser may create (amcheck in pg_catalog, as the amcheck job's --install-missing puts it; pg_trgm in a
 // schema with a hostile name, used by an index) and that holds an event trigger still restores as the drill's
 // role without superuser; the extensions are made by the scratch cluster's superuser, the event trigger is left out and
-// named, every row counted. Before the drill did this, the first weekly amcheck made every later drill fail.
+// named (publications too: FOR ALL TABLES is for superusers), every row counted. Before the drill did this, the first weekly amcheck made every later drill fail.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,8 @@ t.test('a drill restores a dump with superuser-only extensions and an event trig
     INSERT INTO words SELECT md5(g::text) FROM generate_series(1, 500) g;
     CREATE INDEX words_trgm ON words USING gin (w "e x""t; DROP TABLE words; --".gin_trgm_ops);
     CREATE FUNCTION no_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no DDL'; END $$;
+    CREATE PUBLICATION words_pub FOR TABLE words;
+    CREATE PUBLICATION all_pub FOR ALL TABLES;
     CREATE EVENT TRIGGER no_ddl ON ddl_command_start EXECUTE FUNCTION no_ddl();`);
   mkdirSync(dir, { recursive: true });
   execFileSync('sh', ['-c', `su postgres -s /bin/sh -c 'pg_dump -Fc -h ${work} -p ${port} -d app' > ${dir}/dump.pgdump`]);
@@ -47,5 +49,6 @@ t.test('a drill restores a dump with superuser-only extensions and an event trig
   t.equal(d.restoreExit, 0, `pg_restore as the drill's role succeeded: ${d.log.join(' | ')}`);
   t.same(d.counted?.counts, { 'public.words': 500 }, 'every row restored and counted');
   t.match(d.notes, [/left out \(superuser only; never in a copy\): EVENT TRIGGER - no_ddl/], 'the event trigger is left out, and named');
+  t.same(d.notes.filter((n) => /PUBLICATION/.test(n)).map((n) => n.replace(/ \S+$/, '')).sort(), ['left out (a drill never publishes): PUBLICATION - all_pub', 'left out (a drill never publishes): PUBLICATION - words_pub', 'left out (a drill never publishes): PUBLICATION TABLE public words_pub words'], 'publications left out (FOR ALL TABLES would fail a plain role), and named');
   t.notOk(existsSync(dir), "the drill's folder is removed afterwards");
 });

@@ -13,6 +13,12 @@ async function main() {
   await t.test('a second refresh is refused while one runs; an interrupted copy resumes with --resume and completes the refresh', async (t) => {
     await sql('db-prod', 'app', "SET ROLE app; CREATE TABLE blobs AS SELECT g, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS junk FROM generate_series(1, 150000) g;" +
       ' ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id); ALTER TABLE events ADD FOREIGN KEY (user_id) REFERENCES users (id); ALTER TABLE sessions ADD FOREIGN KEY (user_id) REFERENCES users (id);');
+    // production publishes (one its owner made, one FOR ALL TABLES) and has an event trigger that fails any DDL outside
+    // app: a staging copy never gets any of them (restore-production restores the first: restore-production.test.ts)
+    await sql('db-prod', 'app', `SET ROLE app; CREATE PUBLICATION pub_orders FOR TABLE orders, users (id, email); RESET ROLE;
+      CREATE PUBLICATION pub_all FOR ALL TABLES;
+      CREATE FUNCTION public.et_guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN IF current_database() <> 'app' THEN RAISE EXCEPTION 'et_audit ran in %', current_database(); END IF; END $$;
+      CREATE EVENT TRIGGER et_audit ON ddl_command_start EXECUTE FUNCTION public.et_guard();`);
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'bigger backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
     const link = lab.host('backup-far').link;
@@ -57,6 +63,9 @@ async function main() {
     t.match(r.stdout, /scanned \d+ columns of [4-9] tables in 1 schemas for personal data beside the index build/);
     t.match(r.stdout, /(users, orders|orders, users) copied once with the new values by ALTER TABLE \.\.\. SET LOGGED, ALTER COLUMN \.\.\. USING/);
     t.match(r.stdout, /newest event: /);
+    const notRestored = /not restored \(a copy never replicates, and event triggers are for superusers\): ([^\n]*)/.exec(r.stdout)?.[1] ?? '';
+    t.same(notRestored.split('; ').map((e) => e.replace(/ \S+$/, '')).sort(), ['EVENT TRIGGER - et_audit', 'PUBLICATION - pub_all', 'PUBLICATION - pub_orders', 'PUBLICATION TABLE public pub_orders orders', 'PUBLICATION TABLE public pub_orders users'], 'every publication and the event trigger left out, and named');
+    t.equal(await sql('staging', 'app', "SELECT (SELECT count(*) FROM pg_publication) || ' ' || (SELECT count(*) FROM pg_event_trigger)"), '0 0', 'staging publishes nothing and has no event trigger');
   });
 
 

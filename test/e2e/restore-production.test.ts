@@ -1,6 +1,8 @@
 // End to end on lab hosts: the incident runbook as an operator runs it, onto the production host itself and onto a
 // freshly provisioned replacement, each through to the swap: the damaged database kept under a name with its time,
 // a declined confirmation changing nothing (exit 3), a run that failed in the middle resumed, the swap undone.
+// Production's publications: the one its owner made (FOR TABLE) restored, the FOR ALL TABLES one and an event trigger
+// left out, named in the report (text and --json) and the confirmation, never run as superuser.
 // The shared lab plus one host of this test's own (ip-spare, host 40 of the lab's subnet): provisioned by apply with an empty
 // cluster, and db-prod's drill host, so it holds an identity db-prod's backups are encrypted to.
 import { execFileSync, spawn } from 'node:child_process';
@@ -79,19 +81,32 @@ async function main() {
   const documented = (target: string) => ['runbook', 'run', BOOK, '--set', 'source=db-prod', '--set', 'database=app', '--set', `target=${target}`];
   const runId = (stdout: string) => /restore-production: run (\S+)/.exec(stdout)?.[1];
   const COUNTS = "SELECT (SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM orders)";
-  /** What a run may change on a host: its databases, owners and connection rights, the copied backups, the role's login. */
+  /** What a run may change on a host: its databases, owners and connection rights, the copied backups, the SQL of
+   *  what a restore left out, the role's login. */
   const state = async (host: string) => ({
     databases: await sql(host, 'postgres', "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba) || ':' || datallowconn, ',' ORDER BY datname) FROM pg_database WHERE NOT datistemplate"),
     copies: (await lab.sshOk(host, 'ls /var/lib/ironclad/refresh/ 2>/dev/null | grep -v "\\.lock$" || true')).trim(),
+    leftOut: (await lab.sshOk(host, 'ls /var/lib/ironclad/left-out/ 2>/dev/null || true')).trim(),
     login: await sql(host, 'postgres', "SELECT coalesce(bool_or(rolcanlogin), false) FROM pg_roles WHERE rolname = 'ironclad_app'"),
   });
   let backup = '';
+  /** The FOR TABLE publication's tables, columns and row filters (pub_all, FOR ALL TABLES, lists every table: not it). */
+  const PUBLISHED = "SELECT coalesce(string_agg(pubname || ':' || schemaname || '.' || tablename || ':' || coalesce(attnames::text, '') || ':' || coalesce(rowfilter, ''), ',' ORDER BY pubname, tablename), '') FROM pg_publication_tables WHERE pubname <> 'pub_all'";
+  let published = '';
 
   await t.test('setup: provisioned (ip-spare with an empty cluster), production seeded, backed up, drilled on ip-spare', async (t) => {
     const apply = await ironclad([...inv, 'apply', '--yes']);
     t.equal(apply.code, 0, apply.stdout.split('\n').slice(-8).join('\n'));
     t.equal(await sql('ip-spare', 'app', 'SELECT count(*) FROM pg_tables WHERE schemaname = \'public\''), '0', 'ip-spare: app is empty');
     await sql('db-prod', 'app', SEED);
+    // production publishes to downstream systems: a publication its owner made (FOR TABLE, a row filter, a column list),
+    // one only a superuser makes (FOR ALL TABLES), and an event trigger that fails every DDL statement but production's
+    await sql('db-prod', 'app', `SET ROLE app; CREATE PUBLICATION pub_orders FOR TABLE orders WHERE (id > 0), users (id, email); RESET ROLE;
+      CREATE PUBLICATION pub_all FOR ALL TABLES;
+      CREATE FUNCTION public.et_guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN IF current_database() <> 'app' THEN RAISE EXCEPTION 'et_audit ran in %', current_database(); END IF; END $$;
+      CREATE EVENT TRIGGER et_audit ON ddl_command_start EXECUTE FUNCTION public.et_guard();`);
+    published = await sql('db-prod', 'app', PUBLISHED);
+    t.match(published, /^pub_orders:public\.orders:[^:]*:\(id > 0\),pub_orders:public\.users:\{id,email\}:$/, 'the FOR TABLE publication as production has it: a row filter, a column list');
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
     const verify = await ironclad([...inv, 'backup', 'verify', '--latest', '--restore']);
     t.equal(verify.code, 0, verify.stdout);
@@ -138,6 +153,11 @@ async function main() {
     t.match(silent.stdout, /its newest event \(events\.created_at\): \d{4}-/);
     t.match(silent.stdout, /after it, app on db-prod has 25 events rows newer than the backup's newest event/, 'what came after it');
     t.match(silent.stdout, /orders \d+ -> 0 \(-\d+\)/, 'the deleted rows');
+    t.match(silent.stdout, /publications: 3 entries restored as this plain role, 2 left out/);
+    t.match(silent.stdout, /restored as a plain role, owned by the database's owner after the swap: publication pub_orders, publication table pub_orders: public\.orders, publication table pub_orders: public\.users/);
+    t.match(silent.stdout, /LEFT OUT of the restored database \(2; nothing of the dump is ever run as superuser\)/, 'the report names what is left out');
+    t.match(silent.stdout, /- publication pub_all: FOR ALL TABLES: PostgreSQL 15 lets only a superuser create such a publication\n\s+how: read \/var\/lib\/ironclad\/left-out\/\S+\/\d+\.sql .*as root on db-prod: su postgres -c 'psql -X -v ON_ERROR_STOP=1 -d app' < /);
+    t.match(silent.stdout, /- event trigger et_audit: PostgreSQL lets only a superuser create an event trigger/);
     t.match(silent.stdout, /confirmation declined for destructive step 'swap' \(type 'db-prod'/);
     t.match(silent.stdout, /on failure: discard[\s\S]*dropped app__incoming/);
     let second: CliResult | undefined;
@@ -149,6 +169,7 @@ async function main() {
     t.equal(typed.code, 3, typed.stdout.split('\n').slice(-6).join('\n'));
     t.match(typed.stdout, new RegExp(`Step 'swap' is destructive: onto db-prod \\(address ${reText(lab.host('db-prod').address)}, hostname \\S+, marked production\\), cluster 15/main on port 5432, system identifier \\d+`), 'the confirmation names host and cluster');
     t.match(typed.stdout, /Not in the restored data: 25 events rows after the backup/);
+    t.match(typed.stdout, /Left out of the restored data \(2, see the report's how\): (event trigger et_audit, publication pub_all|publication pub_all, event trigger et_audit)\./, 'the confirmation says what is left out');
     t.same(await state('db-prod'), before, 'no database made, renamed or closed; no copy left; no login');
     t.equal(await sql('db-prod', 'app', COUNTS), damaged, 'the live database as it was');
   });
@@ -206,13 +227,32 @@ async function main() {
     const sleeping = (db: string) => sql('db-prod', 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()`);
     for (let i = 0; i < 50 && (await sleeping('app')) !== '1'; i++) await new Promise((r) => setTimeout(r, 100));
     t.equal(await sleeping('app'), '1', 'a session of the application on app');
-    const r = await ironclad([...inv, '--yes', 'runbook', 'run', BOOK, '--resume', runId(failed.stdout)!]);
-    t.equal(r.code, 0, r.stdout.split('\n').slice(-10).join('\n'));
-    t.match(r.stdout, /1\. target: /, 'the target step runs again on --resume');
-    t.match(r.stdout, /2\. pick: already done/);
-    t.match(r.stdout, /every row count as in the manifest/);
-    t.match(r.stdout, /the damaged app is kept as (app__damaged_\d{8}T\d{4}Z), untouched/);
-    kept = /kept as (app__damaged_\d{8}T\d{4,6}Z)/.exec(r.stdout)![1];
+    // (--json: the progress on stderr, one JSON document on stdout)
+    const r = await ironclad([...inv, '--yes', '--json', 'runbook', 'run', BOOK, '--resume', runId(failed.stdout)!]);
+    t.equal(r.code, 0, r.stderr.split('\n').slice(-10).join('\n'));
+    t.match(r.stderr, /1\. target: /, 'the target step runs again on --resume');
+    t.match(r.stderr, /2\. pick: already done/);
+    t.match(r.stderr, /every row count as in the manifest/);
+    t.match(r.stderr, /the damaged app is kept as (app__damaged_\d{8}T\d{4}Z), untouched/);
+    kept = /kept as (app__damaged_\d{8}T\d{4,6}Z)/.exec(r.stderr)![1];
+    const doc = JSON.parse(r.stdout) as { outcome: string; steps: { name: string; output?: { left_out?: { kind: string; name: string; why: string; how: string; file?: string }[]; publications?: string[] } }[] };
+    t.equal(doc.outcome, 'done');
+    const report = doc.steps.find((x) => x.name === 'report')?.output;
+    const leftOut = report?.left_out ?? [];
+    t.same(leftOut.map((l) => `${l.kind} ${l.name}`).sort(), ['event trigger et_audit', 'publication pub_all'], '--json: left_out names each, by kind and name');
+    t.ok(leftOut.every((l) => l.why && l.file && l.how.endsWith(`as root on db-prod: su postgres -c 'psql -X -v ON_ERROR_STOP=1 -d app' < ${l.file}`)), 'with why, how and the file of its SQL');
+    t.same(report?.publications, ['publication pub_orders', 'publication table pub_orders: public.orders', 'publication table pub_orders: public.users']);
+    // restored as the plain role, the owner's after the swap: the same tables, columns and row filters as production's
+    t.equal(await sql('db-prod', 'app', PUBLISHED), published, "pg_publication_tables as production's, after the swap");
+    t.equal(await sql('db-prod', 'app', "SELECT string_agg(pubname || ':' || pg_get_userbyid(pubowner) || ':' || puballtables, ',' ORDER BY pubname) FROM pg_publication"), 'pub_orders:app:false', "only the owner's publication, owned by app");
+    t.equal(await sql('db-prod', 'app', 'SELECT count(*) FROM pg_event_trigger'), '0', 'the event trigger was never made (nor run)');
+    t.equal(await sql('db-prod', kept, "SELECT string_agg(evtname, ',') FROM pg_event_trigger"), 'et_audit', 'the damaged database keeps its own');
+    // the how, followed for pub_all: its SQL read (root's only), then run as postgres
+    const file = leftOut.find((l) => l.name === 'pub_all')!.file!;
+    t.equal((await lab.sshOk('db-prod', `stat -c '%a %U' ${file} "$(dirname ${file})"`)).trim(), '600 root\n700 root');
+    t.match(await lab.sshOk('db-prod', `cat ${file}`), /^CREATE PUBLICATION pub_all FOR ALL TABLES WITH \(publish = 'insert, update, delete, truncate'\);$/m);
+    await lab.sshOk('db-prod', `cd / && ${/as root on db-prod: (.*)$/.exec(leftOut.find((l) => l.name === 'pub_all')!.how)![1]}`);
+    t.equal(await sql('db-prod', 'app', "SELECT puballtables FROM pg_publication WHERE pubname = 'pub_all'"), 't', 'pub_all back, by the operator, as the how says');
     t.equal(await sql('db-prod', 'app', COUNTS), backup, "app is the backup's data again");
     t.equal(await sql(`db-prod`, kept, "SELECT count(*) FROM events WHERE kind = 'after-backup'"), '25', 'the damaged database kept, with what came after the backup');
     t.equal(await sql('db-prod', kept, 'SELECT count(*) FROM orders'), '0');

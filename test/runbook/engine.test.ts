@@ -2,7 +2,7 @@ import t from 'tap';
 import { ConnectionPool } from '../../src/executor/pool.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import { runRunbook } from '../../src/runbook/engine.js';
-import { completedSteps, readJournal } from '../../src/runbook/journal.js';
+import { completedSteps, readJournal, runSummary } from '../../src/runbook/journal.js';
 import { resolveTemplates } from '../../src/runbook/template.js';
 import type { Action, Runbook } from '../../src/runbook/types.js';
 import { tempDir } from '../fixtures/tmp.js';
@@ -32,14 +32,18 @@ t.test('a failure stops the run; --resume continues at the failed step with earl
   ] };
   const lines: string[] = [];
   const base = { runbook, actions, ctx: { inv: {} as Inventory, pool: new ConnectionPool(), flags: { yes: false, json: false } }, params: {}, dryRun: false, out: (l: string) => lines.push(l) };
-  t.equal(await runRunbook(base), 1);
+  let told = '';
+  t.equal(await runRunbook({ ...base, started: (id) => (told = id) }), 1);
   const runId = /run (\S+)/.exec(lines[0])![1];
+  t.equal(told, runId, 'the run id told as soon as it is known');
+  t.same(runSummary(runId, readJournal(runId), 1), { run: runId, runbook: 'rb', outcome: 'failed', code: 1, steps: [{ name: 'one', outcome: 'done', output: { id: 'B42' } }, { name: 'two', outcome: 'failed', error: 'disk full' }] }, "--json's document: each step's outcome, output or error");
   t.match(lines.join('\n'), /step 'two' FAILED: disk full[\s\S]*--resume /);
   t.same([...completedSteps(readJournal(runId)).keys()], ['one']);
   fail = false;
   calls.length = 0;
   t.equal(await runRunbook({ ...base, resume: runId }), 0);
   t.same(calls, ['flaky:{}', 'use:{"id":"B42"}'], 'step one not run again; its output still used');
+  t.same(runSummary(runId, readJournal(runId), 0).steps.map((s) => `${s.name}:${s.outcome}`), ['one:done', 'two:done', 'three:done'], 'the latest outcome of each step');
 });
 
 t.test('a destructive step without a terminal and without --yes is refused (exit 3)', async (t) => {

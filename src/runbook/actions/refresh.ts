@@ -56,9 +56,9 @@ export const copyAction = defineAction({
 export const restoreAction = defineAction({
   name: 'refresh.restore',
   summary: 'restore into a new database beside the live one, as a plain role, with parallel jobs (with scrub rules: scrubbed before its indexes are built, scanned for personal data while they are built)',
-  parse: refreshAnd((p) => ({ dir: text(p, 'dir'), jobs: optNumber(p, 'jobs'), maintenanceWorkMem: optText(p, 'maintenance_work_mem') ?? '256MB', replace: p.refresh !== undefined })),
-  describe: ({ r, i: { jobs } }) =>
-    `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} as ${refreshRole(r.spec.to.database)} (the live ${r.spec.to.database} is not touched), ${jobs ?? 'auto'} jobs${r.spec.scrub ? `, scrubbed by ${r.spec.scrub} before indexes are built` : ''}`,
+  parse: refreshAnd((p) => ({ dir: text(p, 'dir'), jobs: optNumber(p, 'jobs'), maintenanceWorkMem: optText(p, 'maintenance_work_mem') ?? '256MB', replace: p.refresh !== undefined, publications: flag(p, 'publications') })),
+  describe: ({ r, i: { jobs, publications } }) =>
+    `restore into ${sideNames(r.spec.to.database).incoming} on ${r.target.name} as ${refreshRole(r.spec.to.database)} (the live ${r.spec.to.database} is not touched), ${jobs ?? 'auto'} jobs${r.spec.scrub ? `, scrubbed by ${r.spec.scrub} before indexes are built` : ''}${publications ? "; with the publications that role may make (event triggers, subscriptions and the publications only a superuser makes are left out and named in the report)" : ''}`,
   run: ({ r, i }, ctx) => restoreIncoming(ctx, r, i),
 });
 

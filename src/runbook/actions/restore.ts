@@ -6,6 +6,7 @@ import { selectHosts } from '../../inventory/load.js';
 import { checkRows } from '../../refresh/check.js';
 import { ownerOf, refreshOf, sideNames } from '../../refresh/db.js';
 import { handOverIncoming } from '../../refresh/discard.js';
+import { leftOutOf, leftOutSummary } from '../../refresh/left-out.js';
 import { restoreReport } from '../../restore/report.js';
 import { restoreSwap, restoreSwapBack } from '../../restore/swap.js';
 import { restoreTarget } from '../../restore/target.js';
@@ -31,8 +32,9 @@ export const checkRowsAction = defineAction({
 
 export const reportAction = defineAction({
   name: 'restore.report',
-  summary: "what time the restored data represents (the backup's time, its newest event) and what came after it in the damaged database (read as its owner), or the span when it cannot be read",
-  parse: (p, ctx) => ({ r: refreshOf(ctx.inv, p), id: optText(p, 'id') ?? '?', time: String(p.time), newestEvent: typeof p.newest_event === 'string' ? p.newest_event : null, rowCounts: rowCounts(p, 'row_counts'), counting: countingOf(p) }),
+  summary: "what time the restored data represents (the backup's time, its newest event) and what came after it in the damaged database (read as its owner), or the span when it cannot be read; what the restore left out, why, and how to restore each",
+  inputs: { left_out: ['refresh.restore.left_out'] },
+  parse: (p, ctx) => ({ r: refreshOf(ctx.inv, p), id: optText(p, 'id') ?? '?', time: String(p.time), newestEvent: typeof p.newest_event === 'string' ? p.newest_event : null, rowCounts: rowCounts(p, 'row_counts'), counting: countingOf(p), leftOut: leftOutOf(p.left_out), publications: Array.isArray(p.publications) ? p.publications.map(String) : [] }),
   describe: ({ r, id }) => `the time of backup ${id} and its newest event; what ${r.spec.from.database} on ${r.source.name} holds after it (or, unreadable, the span since)`,
   run: ({ r, ...o }, ctx) => restoreReport(ctx, ctx.inv, r, o),
 });
@@ -41,11 +43,14 @@ export const restoreSwapAction = defineAction({
   name: 'restore.swap',
   summary: "the restored copy takes the live database's place; the live one is kept as <db>__damaged_<UTC time> (sessions ended, one transaction, nothing dropped)",
   destructive: true,
-  parse: (p, ctx) => ({ r: refreshOf(ctx.inv, p), id: optText(p, 'id') ?? '?', time: optText(p, 'time') ?? '?', systemIdentifier: optText(p, 'system_identifier'), cluster: optText(p, 'cluster'), lost: optText(p, 'lost') }),
-  describe: ({ r, id, time, cluster, lost }) => {
+  // (what the restore left out is said in the confirmation: a runbook that does not pass it on does not load)
+  inputs: { left_out: ['restore.report.left_out'] },
+  parse: (p, ctx) => ({ r: refreshOf(ctx.inv, p), id: optText(p, 'id') ?? '?', time: optText(p, 'time') ?? '?', systemIdentifier: optText(p, 'system_identifier'), cluster: optText(p, 'cluster'), lost: optText(p, 'lost'), leftOut: leftOutOf(p.left_out) }),
+  describe: ({ r, id, time, cluster, lost, leftOut }) => {
     const db = r.spec.to.database;
     const onto = cluster !== undefined && !cluster.startsWith('<') ? cluster : r.target.name;
-    return `onto ${onto}.\n       Sessions on ${db} are ended; ${db} is renamed ${db}__damaged_<now, UTC> and kept (nothing is dropped); ${sideNames(db).incoming} (backup ${id}, data as of ${time}) becomes ${db}.\n       Not in the restored data: ${lost ?? '(see the report step)'}.\n       Undo: runbooks/restore-production-swap-back.yaml`;
+    const left = leftOutSummary(leftOut);
+    return `onto ${onto}.\n       Sessions on ${db} are ended; ${db} is renamed ${db}__damaged_<now, UTC> and kept (nothing is dropped); ${sideNames(db).incoming} (backup ${id}, data as of ${time}) becomes ${db}.\n       Not in the restored data: ${lost ?? '(see the report step)'}.${left ? `\n       ${left}.` : ''}\n       Undo: runbooks/restore-production-swap-back.yaml`;
   },
   run: ({ r, id, time, systemIdentifier }, ctx) => restoreSwap(ctx, r, { id, time, systemIdentifier }),
 });
