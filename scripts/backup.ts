@@ -8,7 +8,7 @@ import { PATHS } from '../src/backup/render.js';
 import { fanOut } from '../src/executor/fanout.js';
 import { connectionLimit } from '../src/executor/limit.js';
 import { withPool, type ConnectionPool } from '../src/executor/pool.js';
-import { tail } from '../src/executor/run.js';
+import { tail } from '../src/connectors/output.js';
 import { inventoryFile, loadInventory, selectHosts } from '../src/inventory/load.js';
 import { shq } from '../src/core/quote.js';
 import type { Host, Inventory } from '../src/inventory/types.js';

@@ -6,7 +6,7 @@ import { shq } from '../src/core/quote.js';
 import { fanOut } from '../src/executor/fanout.js';
 import { connectionLimit } from '../src/executor/limit.js';
 import { withPool } from '../src/executor/pool.js';
-import { tail } from '../src/executor/run.js';
+import { tail } from '../src/connectors/output.js';
 import { inventoryFile, loadInventory } from '../src/inventory/load.js';
 import type { Host, Inventory } from '../src/inventory/types.js';
 import { archivingClients, PITR_PATHS, pitrOf } from '../src/pitr/render.js';

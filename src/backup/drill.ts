@@ -7,7 +7,7 @@ import { HOST_PATHS } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import type { ConnectionPool } from '../executor/pool.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 import type { BackupEntry } from './catalog.js';
 import { countingOf, countsAs, countSql, parseCounted, type Counted } from './counts.js';

@@ -1,9 +1,10 @@
-// The one way the refresh and the restore run SQL on a host: psql with no psqlrc (-X), stopping at the first error
-// (ON_ERROR_STOP), the statements on stdin (never in argv), the database in PGDATABASE (never parsed as connection
-// options, as `-d` would parse a name holding '='), as the stated account, and rows read back as CSV, so that a name or
+// The one way the refresh and the restore run SQL on a host and read rows back: psql as core/psql.ts builds it (no
+// psqlrc, stopping at the first error, the statements on stdin, the database in PGDATABASE, never parsed as connection
+// options as `-d` would parse a name holding '='), as the stated account, and rows read back as CSV, so that a name or
 // a value holding a tab, a comma, a quote or a newline stays in its own field. The SQL text comes with every name and
 // value already quoted by sqlIdent/sqlLiteral (core/quote.ts).
 import { OperationError } from '../core/errors.js';
+import { psqlAs, psqlClient } from '../core/psql.js';
 import { shq } from '../core/quote.js';
 import { tail } from './output.js';
 import type { Connector } from './types.js';
@@ -27,9 +28,6 @@ export interface SqlTarget {
   as: SqlAs;
 }
 
-const PSQL = 'psql -X -q -v ON_ERROR_STOP=1 --csv -t';
-const OS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-
 /** Shell text that runs a PostgreSQL client (`client`: the program and its options) as the login (pure). The password
  *  is the first line of stdin (never on a command line); TLS is off on this local connection. */
 export function asLogin(login: Login, client: string): string {
@@ -38,10 +36,8 @@ export function asLogin(login: Login, client: string): string {
 
 /** The shell text and the stdin of one psql run (pure). */
 export function psqlInvocation(t: Omit<SqlTarget, 'host'>, sql: string): { script: string; stdin: string } {
-  const db = `PGDATABASE=${shq(t.database)}`;
-  if ('login' in t.as) return { script: asLogin(t.as.login, `env ${db} ${PSQL}`), stdin: `${t.as.login.password}\n${sql}` };
-  if (!OS_USER.test(t.as.osUser)) throw new OperationError(`not an OS account name: ${JSON.stringify(t.as.osUser)}`);
-  return { script: `cd / && su ${t.as.osUser} -s /bin/sh -c ${shq(`${db} exec ${PSQL} -p ${t.as.port}`)}`, stdin: sql };
+  if ('login' in t.as) return { script: asLogin(t.as.login, psqlClient({ database: t.database, format: 'csv' })), stdin: `${t.as.login.password}\n${sql}` };
+  return { script: psqlAs(t.as.osUser, { database: t.database, port: t.as.port, format: 'csv' }), stdin: sql };
 }
 
 /** Pure: psql's CSV output as rows of fields (RFC 4180: a quoted field may hold commas, quotes doubled, newlines).

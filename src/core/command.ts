@@ -1,8 +1,10 @@
 // Commands are data: operations produce them, only the executor runs them through a connector.
+import { psqlAs } from './psql.js';
 import { shq } from './quote.js';
 import { mask } from './secrets.js';
 
-/** A unit of remote work. `sql` runs as the postgres OS user through psql, statements on stdin (never in argv). */
+/** A unit of remote work. `sql` runs as the postgres OS user through psql (core/psql.ts: statements on stdin, never in
+ *  argv; the database, default postgres, in PGDATABASE, never parsed as connection options). */
 export type Command =
   | { kind: 'sh'; script: string; stdin?: string }
   | { kind: 'upload'; path: string; content: string; mode: string; owner?: string; as?: 'postgres' }
@@ -14,10 +16,7 @@ export function toShell(cmd: Command): { script: string; stdin?: string } {
     case 'sh':
       return { script: cmd.script, stdin: cmd.stdin };
     case 'sql':
-      return {
-        script: `cd / && su postgres -s /bin/sh -c ${shq(`psql -X -q -v ON_ERROR_STOP=1 -p ${cmd.port} -d ${shq(cmd.database ?? 'postgres')}`)}`,
-        stdin: cmd.sql,
-      };
+      return { script: psqlAs('postgres', { database: cmd.database ?? 'postgres', port: cmd.port, format: 'tab' }), stdin: cmd.sql };
     case 'upload': {
       // a file in a folder the account owns (a cluster's configuration) is written by that account, never by root: the
       // account could have made the folder, or the temp name, a link, and root's write would land anywhere

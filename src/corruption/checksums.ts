@@ -1,9 +1,10 @@
 // Enabling data checksums on a cluster that has none (runbooks/enable-checksums.yaml): measure what the downtime will
 // be, then, behind the typed confirmation, stop the inventory's cluster (its pinned identity checked first), run
 // `pg_checksums --enable`, start it again whatever happened, and prove `SHOW data_checksums` says on.
+import { tail } from '../connectors/output.js';
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { psqlPiped } from '../core/psql.js';
 import { shq } from '../core/quote.js';
-import { tail } from '../executor/run.js';
 import { clusterPaths } from '../facts/cluster-state.js';
 import { IDENTITY_FILE, parseIdentity } from '../facts/identity.js';
 import { selectHosts } from '../inventory/load.js';
@@ -68,6 +69,9 @@ export const measureAction: Action = {
   },
 };
 
+/** Shell printing what the running server says of its data checksums (`on`/`off`, one line). */
+export const showChecksums = (port: number): string => psqlPiped('postgres', { database: 'postgres', port, format: 'tab' }, 'SHOW data_checksums;');
+
 const controlSum = (host: Host) => {
   const p = clusterPaths(host.postgres!);
   return `LC_ALL=C ${p.bin}/pg_controldata ${shq(p.dataDirectory)} | sed -n 's/^Data page checksum version: *//p'`;
@@ -106,7 +110,7 @@ export const enableAction: Action = {
     }
     const seconds = Math.round((Date.now() - t0) / 1000);
     if (enabled.code !== 0) throw new OperationError(`${host.name}: pg_checksums failed (exit ${enabled.code}${enabled.code === 75 ? ': another pg_checksums runs there' : ''}); the cluster runs again without checksums, as before (down ${seconds} s)\n${tail(enabled.output)}`);
-    const show = await conn.run(`cd / && su postgres -s /bin/sh -c ${shq(`psql -X -A -t -p ${pg.port} -d postgres -c 'SHOW data_checksums'`)}; ${controlSum(host)}`);
+    const show = await conn.run(`${showChecksums(pg.port)}; ${controlSum(host)}`);
     const state = show.stdout.split('\n')[0]?.trim();
     ctx.log(`${host.name}: the cluster was down ${seconds} s; SHOW data_checksums: ${state}`);
     if (state !== 'on') throw new OperationError(`${host.name}: after pg_checksums, SHOW data_checksums says '${state ?? ''}'`);

@@ -5,9 +5,10 @@
 // database is never reused or dropped.
 import { readCatalog } from '../backup/catalog.js';
 import { fetchScript, parseFetch, safeName } from '../backup/fetch.js';
+import { tail } from '../connectors/output.js';
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
+import { clientAs, psqlPiped } from '../core/psql.js';
 import { shq, sqlIdent, sqlLiteral } from '../core/quote.js';
-import { tail } from '../executor/run.js';
 import { selectHosts } from '../inventory/load.js';
 import type { Action } from '../runbook/types.js';
 import { INTEGRITY_PATHS } from './paths.js';
@@ -18,19 +19,21 @@ export function splitTable(name: string): { schema: string; table: string } {
   return dot > 0 ? { schema: name.slice(0, dot), table: name.slice(dot + 1) } : { schema: 'public', table: name };
 }
 
-/** Pure: the restore script run on the host after the fetch: a new database, the schema, that one table, its rows. */
+/** Pure: the restore script run on the host after the fetch: a new database, the schema, that one table, its rows. The
+ *  scratch database's name reaches psql and pg_restore only in PGDATABASE (core/psql.ts), the schema and the table
+ *  only as SQL identifiers and as the one argument of pg_restore's -n and -t: no name is ever a connection option. */
 export function rescueScript(args: { port: number; scratch: string; schema: string; table: string; dump: string }): string {
   const { port, scratch, schema, table, dump } = args;
-  const psql = (db: string, sql: string) => `printf '%s\\n' ${shq(sql)} | su postgres -s /bin/sh -c ${shq(`psql -X -q -A -t -v ON_ERROR_STOP=1 -p ${port} -d ${shq(db)}`)}`;
+  const psql = (database: string, sql: string) => psqlPiped('postgres', { database, port, format: 'tab' }, sql);
   // the dump stays root's (its folder is 0700): root opens it and pg_restore, as postgres, reads it on stdin
-  const restore = `pg_restore -p ${port} -d ${shq(scratch)} --no-owner --no-acl -n ${shq(schema)} -t ${shq(table)}`;
+  const restore = clientAs('postgres', scratch, `pg_restore -p ${port} -d '' --no-owner --no-acl -n ${shq(schema)} -t ${shq(table)}`);
   return [
     'set -e',
     'cd /',
     `if [ -n "$(${psql('postgres', `SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${sqlLiteral(scratch)}`)})" ]; then echo ${shq(`database ${scratch} already exists: it is not reused; drop or rename it first`)} >&2; exit 3; fi`,
     psql('postgres', `CREATE DATABASE ${sqlIdent(scratch)}`),
     schema === 'public' ? 'true' : psql(scratch, `CREATE SCHEMA ${sqlIdent(schema)}`),
-    `su postgres -s /bin/sh -c ${shq(restore)} < ${shq(dump)}`,
+    `${restore} < ${shq(dump)}`,
     psql(scratch, `SELECT count(*) FROM ${sqlIdent(schema)}.${sqlIdent(table)}`),
   ].join('\n');
 }

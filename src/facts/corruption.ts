@@ -2,7 +2,7 @@
 // database (pg_stat_database), the server log's page errors (`page verification failed`, `invalid page in block`,
 // `could not read block`), and each damaged file mapped back to its relation with pg_filenode_relation, in the
 // database it belongs to. Read-only; names come back as JSON (data, never parsed as anything but strings).
-import { shq } from '../core/quote.js';
+import { psqlPiped, type Psql } from '../core/psql.js';
 import type { FactDef, Section } from './types.js';
 
 /** One database's counters (null database: the shared catalogs' row). `failures` is null where checksums are off. */
@@ -114,29 +114,34 @@ const DB_SQL = "SET search_path = pg_catalog; SELECT datname FROM pg_database WH
 const REL_SQL = "SET search_path = pg_catalog; SELECT json_build_object('dboid', :'d'::int8, 'filenode', :'f'::int8, 'database', current_database(), 'schema', n.nspname, 'relation', c.relname, 'kind', c.relkind) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_filenode_relation(0, :'f'::oid);";
 const PATTERN = 'page verification failed|invalid page in block|could not read block|checksum verification failed';
 
+/** psql on the cluster's port (`$port`, read from pg_lsclusters, digits only) as postgres, in `database`, with psql
+ *  variables read from the script's shell variables (the oids, digits only), never as the program's options. */
+const onCluster = (database: Psql['database'], vars: string[], sql: string) =>
+  `${psqlPiped('postgres', { database, port: { variable: 'port' }, format: 'tab', vars: Object.fromEntries(vars.map((v) => [v, { variable: v }])) }, sql)} 2>/dev/null`;
+
 /** Per cluster from pg_lsclusters: the counters (when online), the log's last 64 MiB (and the rotated log's last 16 MiB)
  *  searched for page errors (the last 200), and each damaged file's relation. psql reads its statements on stdin, with
- *  the oids (digits only) as psql variables; the database name goes in PGDATABASE, which libpq never parses as options. */
+ *  the oids as psql variables; the database name (the host's own: any text) goes in PGDATABASE, which libpq never
+ *  parses as options (core/psql.ts). */
 export const corruptionFact: FactDef<ClusterCorruption[]> = {
   name: 'corruption' as string as FactDef<ClusterCorruption[]>['name'],
   tool: 'pg_lsclusters',
   command: `
 command -v pg_lsclusters >/dev/null 2>&1 || exit 127
-ic_q() { su postgres -s /bin/sh -c "cd / && exec psql -X -q -A -t -p $1 $2"; }
 pg_lsclusters -h 2>/dev/null | while read -r v c port st owner dir log rest; do
   case "$v" in ''|*[!0-9.]*) continue;; esac
   case "$port" in ''|*[!0-9]*) continue;; esac
-  case "$st" in online*) ic_part "stats $v $c"; printf '%s\\n' ${shq(STATS_SQL)} | ic_q "$port" '-d postgres' 2>/dev/null;; esac
+  case "$st" in online*) ic_part "stats $v $c"; ${onCluster('postgres', [], STATS_SQL)};; esac
   case "$log" in /*) [ -f "$log" ] || continue;; *) continue;; esac
   hits=$( { if [ -f "$log.1" ]; then runuser -u postgres -- tail -c 16777216 "$log.1"; fi; runuser -u postgres -- tail -c 67108864 "$log"; } | grep -aE '${PATTERN}' | tail -n 200 | cut -c1-400)
   ic_part "log $v $c"; printf '%s\\n' "$hits"
   case "$st" in online*) ;; *) continue;; esac
   ic_part "rel $v $c"
   printf '%s\\n' "$hits" | grep -aoE 'base/[0-9]+/[0-9]+' | sort -u | head -n 50 | while IFS=/ read -r _ d f; do
-    db=$(printf '%s\\n' ${shq(DB_SQL)} | ic_q "$port" "-d postgres -v d=$d" 2>/dev/null)
+    db=$(${onCluster('postgres', ['d'], DB_SQL)})
     case "$db" in ''|*'
 '*) continue;; esac
-    printf '%s\\n' ${shq(REL_SQL)} | PGDATABASE="$db" ic_q "$port" "-v d=$d -v f=$f" 2>/dev/null
+    ${onCluster({ variable: 'db' }, ['d', 'f'], REL_SQL)}
   done
 done
 true`,

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { OperationError, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import { describeLocation } from './locations.js';
 import { watchProgress } from './progress.js';
 import { escapePath, parseAnswers, taskLine, type RepairTask, type TaskAnswer, type Transfer } from './repair-plan.js';

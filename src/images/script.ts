@@ -5,7 +5,7 @@ import { OperationError, UserError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { shq } from '../core/quote.js';
 import type { RunResult } from '../connectors/types.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import { parseAssignments } from '../facts/text.js';
 import type { HashAlgo, ScanMode, ScanStats } from './types.js';
 

@@ -5,7 +5,7 @@ import { HOSTS_AT_ONCE } from '../core/limiter.js';
 import { CENSUS_TIMEOUT_MS } from '../core/timeouts.js';
 import { fanOut, type HostOutcome } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 import { expectedClusters } from './expect.js';
 import { CensusOutputError, parseCensus } from './parse.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parseCsv, psqlInvocation, sqlRows, type SqlTarget } from '../../src/connectors/sql.js';
 import type { Connector, RunResult } from '../../src/connectors/types.js';
+import { HOSTILE_NAMES } from '../fixtures/psql-standin.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 t.test("psql's CSV read back field by field: a hostile name cannot split a field or start a row", async (t) => {
@@ -72,4 +73,13 @@ t.test('sqlRows: rows parsed; a failure names host, database, account, exit code
   const e = await sqlRows(refused, { ...target, as: { login } }, 'SELECT 1;').catch((e: Error) => e);
   t.match((e as Error).message, /^db1: SQL on app as ironclad_app failed \(exit 2\): psql: error: connection/);
   t.notMatch((e as Error).message, /pw-9f8e/);
+});
+
+t.test('every hostile database name arrives as PGDATABASE alone, as an OS account and as a login', async (t) => {
+  const login = { role: 'ironclad_app', password: 's3cret', address: '127.0.0.1', port: 5433 };
+  for (const name of HOSTILE_NAMES) {
+    const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--csv', '-t'];
+    t.same(runHere(psqlInvocation({ database: name, as: { osUser: 'postgres', port: 5433 } }, 'SELECT 1;')), { database: name, password: '', stdin: 'SELECT 1;', args: [...args, '-p', '5433'] }, JSON.stringify(name));
+    t.same(runHere(psqlInvocation({ database: name, as: { login } }, 'SELECT 1;')), { database: name, password: 's3cret', stdin: 'SELECT 1;', args: [...args, '-h', '127.0.0.1', '-p', '5433', '-U', 'ironclad_app'] }, JSON.stringify(name));
+  }
 });

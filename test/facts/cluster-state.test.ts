@@ -1,10 +1,13 @@
 // The cluster_state fact (takes the cluster as argument): its parser as a table of cases, and that gatherFactsWith
 // reads it in the same single round trip as the named facts.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Connector, RunResult } from '../../src/connectors/types.js';
 import { clusterStateFact, parseClusterState, stateCommands } from '../../src/facts/cluster-state.js';
 import { gatherFactsWith } from '../../src/facts/gather.js';
 import type { PostgresSpec } from '../../src/inventory/types.js';
+import { runWith, standIns } from '../fixtures/psql-standin.js';
 
 const pg = { version: 15, cluster: 'main', port: 5433 } as PostgresSpec;
 const sec = (code: number, stdout = '') => ({ code, stdout });
@@ -33,6 +36,20 @@ t.test('its commands take the cluster: paths of 15/main, psql on its port', asyn
   t.match(cmds.get('conf'), '/etc/postgresql/15/main/conf.d/ironclad.conf');
   t.match(cmds.get('datadir'), '/var/lib/postgresql/15/main');
   t.match(cmds.get('sql'), '-p 5433');
+});
+
+t.test("its SQL: the cluster's own psql (core/psql.ts) in database postgres, the queries on stdin, fields split by tabs", async (t) => {
+  const s = standIns();
+  const own = '/usr/lib/postgresql/15/bin/psql';
+  const cmd = stateCommands(pg).find((c) => c.name === 'sql')!.command;
+  t.ok(cmd.includes(`exec ${own} `), "the cluster's own psql, not Debian's wrapper");
+  runWith(s, cmd.replace(own, join(s.bin, 'psql')));
+  const [run] = s.runs();
+  t.same({ ...run, stdin: '' }, { program: 'psql', database: 'postgres', pgport: '', stdin: '', args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-A', '-t', '-F', '\t', '-p', '5433'] });
+  t.same(run.stdin.split('\n').filter((l) => l.startsWith("SELECT '@@part")), ["SELECT '@@part settings';", "SELECT '@@part roles';", "SELECT '@@part databases';"]);
+  t.match(run.stdin, /FROM pg_settings;\n/);
+  const down = spawnSync('/bin/sh', ['-c', cmd.replace(own, join(s.bin, 'psql'))], { env: s.env({ STANDIN_REPLY: 'exit 2' }) });
+  t.equal(down.status, 3, 'psql failing (server down): exit 3, the state unknown');
 });
 
 t.test('gathered with named facts in one run of the combined script', async (t) => {

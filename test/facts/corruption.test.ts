@@ -1,5 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { fileNode, logTime, parseCorruption, parseLogLine } from '../../src/facts/corruption.js';
+import { corruptionFact, fileNode, logTime, parseCorruption, parseLogLine } from '../../src/facts/corruption.js';
+import { HOSTILE_NAMES, runWith, standIns } from '../fixtures/psql-standin.js';
 
 t.test('log lines as PostgreSQL 15 writes them (Debian prefix)', async (t) => {
   const cases: [string, unknown][] = [
@@ -33,4 +36,25 @@ t.test('the fact from its parts: counters, log, relations (names are data)', asy
   t.same(c.log, [{ time: '2026-12-02T21:43:04Z', kind: 'invalid_page', block: 1, path: 'base/16384/16385' }]);
   t.same(c.relations, [{ dboid: 16384, filenode: 16385, database: 'app', schema: 'public', relation: 'or"ders', kind: 'r' }]);
   t.same(other, { version: 16, cluster: 'other', counters: [], log: [], relations: [] });
+});
+
+t.test("the fact's psql runs: a database the host names (any text) reaches psql as PGDATABASE only, the oids as -v values", async (t) => {
+  const TAB = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-A', '-t', '-F', '\t', '-p', '5433'];
+  for (const name of HOSTILE_NAMES) {
+    const s = standIns();
+    const log = join(s.log, '..', 'postgresql.log');
+    writeFileSync(log, '2026-12-02 21:43:04.795 UTC [9055] ERROR:  invalid page in block 1 of relation base/16384/16385\n');
+    writeFileSync(join(s.bin, 'pg_lsclusters'), `#!/bin/sh\necho '15 main 5433 online postgres /var/lib/postgresql/15/main ${log}'\n`, { mode: 0o755 });
+    writeFileSync(join(s.bin, 'runuser'), '#!/bin/sh\n[ "$1 $2 $3" = "-u postgres --" ] || exit 9\nshift 3\nexec "$@"\n', { mode: 0o755 });
+    const reply = 'case "$sql" in *"FROM pg_database WHERE oid"*) printf "%s\\n" "$HOSTILE";; *pg_filenode_relation*) echo "{\\"rel\\":1}";; esac';
+    const out = runWith(s, `ic_part() { printf '@@part %s\\n' "$1"; }\n${corruptionFact.command}`, { env: { STANDIN_REPLY: reply, HOSTILE: name } });
+    const runs = s.runs();
+    t.same(runs.map((r) => [r.database, r.args]), [
+      ['postgres', TAB],
+      ['postgres', [...TAB, '-v', 'd=16384']],
+      ...(name.includes('\n') ? [] : [[name, [...TAB, '-v', 'd=16384', '-v', 'f=16385']]]),
+    ], JSON.stringify(name));
+    t.match(runs[2]?.stdin ?? '', name.includes('\n') ? '' : /pg_filenode_relation\(0, :'f'::oid\)/);
+    if (!name.includes('\n')) t.match(out, /@@part rel 15 main\n\{"rel":1\}\n/);
+  }
 });
