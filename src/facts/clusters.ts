@@ -1,5 +1,6 @@
-// The `clusters` fact: pg_lsclusters, exact from --json when postgresql-common has it, from the plain table otherwise.
-// One pg_lsclusters run (it is Perl: ~30 ms of CPU each), the owner's name looked up from the JSON's owneruid.
+// The `clusters` fact: what pg_lsclusters would list, read by lsclusters.sh (sh and one awk run instead of Perl's ~50 ms
+// of CPU). Output recorded from pg_lsclusters itself (--json, the table) still parses: the recorded fixtures.
+import { lsclustersShell, parseLsclusters } from './lsclusters.js';
 import { lines, partText, toInt } from './text.js';
 import type { ClusterFact, FactDef } from './types.js';
 
@@ -106,21 +107,19 @@ export function mergeClusters(table: ClusterFact[], json: ClusterFact[] | null):
   });
 }
 
-/** Runs pg_lsclusters once: --json and the owners' passwd entries, or the plain table when there is no JSON (old
- *  postgresql-common, no JSON.pm). Output with both a table and JSON (recorded before) is merged. */
+/** Lists the clusters with lsclusters.sh when postgresql-common is installed (its pg_lsclusters is the sign). Parses its
+ *  `clusters` part; the `json`/`table` parts of recordings made with pg_lsclusters are merged as before. */
 export const clustersFact: FactDef<ClusterFact[]> = {
   name: 'clusters',
   tool: 'pg_lsclusters',
   command: `
 command -v pg_lsclusters >/dev/null 2>&1 || exit 127
-if ic_j=$(pg_lsclusters --json 2>/dev/null) && case $ic_j in '['*) true ;; *) false ;; esac; then
-  ic_part json; printf '%s\n' "$ic_j"
-  ic_u=$(printf '%s' "$ic_j" | grep -o '"owneruid":[0-9]*' | cut -d: -f2 | sort -u)
-  ic_part owners; if [ -n "$ic_u" ]; then getent passwd $ic_u || true; fi
-else
-  ic_part table; pg_lsclusters -h
-fi`,
+${lsclustersShell().trim()}
+ic_part clusters
+ic_lsclusters`,
   parse(section) {
+    const listed = partText(section, 'clusters');
+    if (listed !== undefined) return parseLsclusters(listed);
     const json = parseClusterJson(partText(section, 'json') ?? '', parsePasswd(partText(section, 'owners') ?? ''));
     return mergeClusters(parseClusterTable(partText(section, 'table') ?? ''), json);
   },

@@ -9,9 +9,9 @@ export const IDENTITY_FILE = HOST_PATHS.identity;
 /** Present on production hosts only; refresh and restore refuse to write over a host that has it. */
 export const PRODUCTION_MARKER_FILE = HOST_PATHS.productionMarker;
 
-/** A command printing a file in part `file` when it exists, nothing otherwise. */
+/** A command printing a (small) file in part `file` when it exists, nothing otherwise. */
 function fileCommand(path: string): string {
-  return `if [ -e ${shq(path)} ]; then ic_part file; cat ${shq(path)}; fi`;
+  return `if [ -e ${shq(path)} ]; then ic_part file; ic_cat ${shq(path)}; fi`;
 }
 
 /** A non-empty string field, else null. */

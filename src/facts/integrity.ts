@@ -1,7 +1,8 @@
 // The `integrity` fact: whether each cluster has data checksums (pg_controldata's "Data page checksum version"), the
-// size of its data directory (what enabling them offline must read and rewrite), and the scheduled amcheck job ironclad
+// size of its data directory when they are off (what enabling them offline must read and rewrite), and the scheduled amcheck job ironclad
 // installs: its files as they are on the host, its last result and pg_amcheck's report of it.
 import { INTEGRITY_PATHS as P } from '../corruption/paths.js';
+import { lsclustersShell } from './lsclusters.js';
 import { parseAssignments, partText } from './text.js';
 import type { FactDef } from './types.js';
 
@@ -12,7 +13,8 @@ export interface ClusterChecksums {
   online: boolean;
   /** on: every page carries a checksum; off: none; null: pg_controldata could not read the control file. */
   checksums: 'on' | 'off' | null;
-  /** Bytes under the data directory (du), null when unreadable. */
+  /** Bytes under the data directory (du): measured only when checksums are off (what enabling them must read and
+   *  rewrite; du walks every file, too slow for every plan of a big cluster), null otherwise or when unreadable. */
   data_bytes: number | null;
 }
 
@@ -95,12 +97,20 @@ export const integrityFact: FactDef<IntegrityFact> = {
   tool: 'pg_lsclusters',
   command: `
 command -v pg_lsclusters >/dev/null 2>&1 || exit 127
+${lsclustersShell().trim()}
 ic_part clusters
-pg_lsclusters -h 2>/dev/null | while read -r v c port st owner dir rest; do
-  case "$v" in ''|*[!0-9.]*) continue;; esac
-  sum=$(LC_ALL=C "/usr/lib/postgresql/$v/bin/pg_controldata" "$dir" 2>/dev/null | sed -n 's/^Data page checksum version: *//p')
-  kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
-  printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$v" "$c" "$st" "\${sum:-?}" "\${kib:-?}"
+ic_t='\t'
+ic_lsclusters "" "" "" 0 | while IFS=$ic_t read -r v c port st flags owner dir rest; do
+  sum=
+  case $dir in /*) ;; *) dir=/nonexistent ;; esac # a data directory from the configuration is data, never an option
+  LC_ALL=C "/usr/lib/postgresql/$v/bin/pg_controldata" -D "$dir" 2>/dev/null | {
+    while IFS=: read -r k val; do
+      case $k in 'Data page checksum version') sum=\${val#"\${val%%[! ]*}"}; break ;; esac
+    done
+    kib=
+    if [ "$sum" = 0 ]; then kib=$(du -sk -- "$dir" 2>/dev/null) && kib=\${kib%%[!0-9]*}; fi
+    printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$v" "$c" "$st" "\${sum:-?}" "\${kib:-?}"
+  }
 done
 ${cat('job', P.job)}
 ${cat('cron', P.cron)}

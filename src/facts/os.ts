@@ -2,15 +2,16 @@
 import { parseAssignments, partLine, partText } from './text.js';
 import type { FactDef, OsFact } from './types.js';
 
-/** Reads os-release, uname -r, the hostname, pid 1's name and /run/systemd/system, each in its own part. */
+/** Reads os-release, the kernel's release, the hostname, pid 1's name and /run/systemd/system, each in its own part
+ *  (with the shell's builtins: no process). */
 export const osFact: FactDef<OsFact> = {
   name: 'os',
   tool: null,
   command: `
-ic_part os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release
-ic_part kernel; uname -r
-ic_part hostname; cat /proc/sys/kernel/hostname 2>/dev/null || uname -n
-ic_part init; cat /proc/1/comm
+ic_part os-release; ic_cat /etc/os-release || ic_cat /usr/lib/os-release
+ic_part kernel; ic_cat /proc/sys/kernel/osrelease || uname -r
+ic_part hostname; ic_cat /proc/sys/kernel/hostname || uname -n
+ic_part init; ic_cat /proc/1/comm
 if [ -d /run/systemd/system ]; then ic_part systemd; echo yes; fi`,
   parse(section) {
     const rel = parseAssignments(partText(section, 'os-release') ?? '');

@@ -20,20 +20,23 @@ export function markerOf(nonce: string): string {
 
 /**
  * The combined script. Each section's stdout goes between `M begin NAME` and `M end NAME CODE`, its stderr follows
- * the end line; `ic_part NAME` inside a command opens a named part of its stdout.
+ * the end line; `ic_part NAME` inside a command opens a named part of its stdout, `ic_cat FILE` prints a small text file
+ * without a process. Each section runs in the subshell of its command substitution (its `exit` ends only itself).
  */
 export function buildFactScript(sections: SectionCommand[], nonce: string): string {
   const m = markerOf(nonce);
   const head = [
     `ic_m='${m}'`,
     `ic_part() { printf '\\n%s part %s\\n' "$ic_m" "$1"; }`,
+    // ic_cat FILE: a small text file's lines (a last line without newline gets one), with builtins: no process
+    `ic_cat() { [ -r "$1" ] || return 1; while IFS= read -r ic_l || [ -n "$ic_l" ]; do printf '%s\\n' "$ic_l"; done <"$1"; }`,
     'exec 3>&1',
   ];
   const body = sections.map(({ name, command }) => {
     if (!/^[a-z_]+$/.test(name)) throw new Error(`bad fact section name '${name}'`);
     return [
       `printf '%s begin %s\\n' "$ic_m" ${name}`,
-      `ic_err=$( ( ${command.trim()}\n) </dev/null 2>&1 1>&3 ); ic_rc=$?`,
+      `ic_err=$( { ${command.trim()}\n} </dev/null 2>&1 1>&3 ); ic_rc=$?`,
       `printf '\\n%s end %s %s\\n' "$ic_m" ${name} "$ic_rc"`,
       `printf '%s\\n' "$ic_err"`,
     ].join('\n');

@@ -1,14 +1,14 @@
 #!/bin/sh
 # ironclad census: every PostgreSQL instance on this host, found from independent sources (postmaster
-# processes, listening sockets, pg_lsclusters, postmaster.pid files, container runtimes) and judged against
+# processes, listening sockets, postgresql-common's clusters, postmaster.pid files, container runtimes) and judged against
 # the clusters this host should run. It runs on the database host itself with nothing but POSIX sh and the
 # usual tools: `ironclad check instances` sends it over SSH, and the backup job embeds it as its gate, so the
 # rules exist in this one file.
 #
 # usage: census.sh [--expect|--allow VERSION/CLUSTER:PORT[:DATADIR]]... [--identity FILE] [--data-root DIR]
-#                  [--restored DIR] [--no-containers]
+#                  [--restored DIR] [--conf-root DIR] [--no-containers]
 #   --expect     a cluster that must run here, once per cluster. Its data directory is the pinned one
-#                (identity file), else DATADIR, else pg_lsclusters', else DATA_ROOT/VERSION/CLUSTER.
+#                (identity file), else DATADIR, else postgresql-common's, else DATA_ROOT/VERSION/CLUSTER.
 #   --allow      a cluster that may run here (extra_clusters): judged like an expected one when it runs,
 #                only noted when it does not.
 #   --identity   pinned identities written by `ironclad apply` (default /var/lib/ironclad/identity.json)
@@ -16,6 +16,8 @@
 #                a running cluster its pin describes (name, data directory, system identifier) is a restore, noted,
 #                never one of the expected clusters; a pin that names an expected cluster is not believed
 #   --data-root  where clusters live (default /var/lib/postgresql): its */*/postmaster.pid files are checked
+#   --conf-root  postgresql-common's configuration (default $PG_CLUSTER_CONF_ROOT, else /etc/postgresql): its clusters
+#                are listed as pg_lsclusters would (src/facts/lsclusters.sh, put in below when the census is sent)
 #   --no-containers  do not ask docker/podman (their postmasters are still seen as processes)
 #   --proc       the proc filesystem to read (default /proc; tests give a recorded tree)
 # output: one record a line, fields separated by tabs, '-' when unknown
@@ -32,7 +34,9 @@ umask 077
 LC_ALL=C
 export LC_ALL
 PATH=${PATH:-/usr/bin:/bin}:/usr/sbin:/sbin
-T=$(printf '\t')
+T='	'
+nl='
+'
 
 usage() {
   printf 'census: %s\nusage: census.sh [--expect|--allow VERSION/CLUSTER:PORT[:DATADIR]]... [--identity FILE] [--data-root DIR] [--no-containers]\n' "$1" >&2
@@ -56,11 +60,24 @@ rec() {
 
 note() { rec N "$1"; }
 
-# canon PATH: the path with symlinks resolved (as the kernel reports a process' cwd), or as given.
+# canon PATH: sets $canonical to the directory PATH with symlinks resolved (as the kernel reports a process' cwd; a
+# missing last component kept, as readlink -f), or as given. In this shell (cd -P and back): no process.
+unset CDPATH
+census_pwd=${PWD:-/}
+canonical=
 canon() {
-  _c=$(readlink -f -- "$1" 2>/dev/null) || _c=
-  if [ -n "$_c" ]; then printf '%s' "$_c"; else printf '%s' "$1"; fi
+  canonical=$1
+  if cd -P -- "$1" 2>/dev/null; then
+    canonical=$PWD
+  elif [ "${1%/*}" != "$1" ] && cd -P -- "${1%/*}/" 2>/dev/null; then
+    canonical=${PWD%/}/${1##*/}
+  else
+    return 0
+  fi
+  cd -- "$census_pwd" 2>/dev/null || cd /
 }
+
+# @lsclusters: src/instances/script.ts puts src/facts/lsclusters.sh (ic_lsclusters) here
 
 # sysid_of DIR: sets $sid to the system identifier in DIR's pg_control (pg_controldata checks its CRC;
 # without it, the first 8 bytes of the file are the identifier); empty when unreadable. Read once per directory.
@@ -86,7 +103,9 @@ sysid_read() {
     _bin=pg_controldata
   fi
   if [ -n "$_bin" ] && "$_bin" "$1" >"$tmp/controldata" 2>/dev/null; then
-    sid=$(sed -n 's/^Database system identifier:[[:space:]]*//p' "$tmp/controldata") || sid=
+    while IFS= read -r _l; do
+      case $_l in 'Database system identifier:'*) sid=${_l#*:}; sid=${sid#"${sid%%[! "$T"]*}"}; break ;; esac
+    done <"$tmp/controldata"
   fi
   if [ -z "$sid" ]; then
     sid=$(od -An -t u8 -N 8 "$1/global/pg_control" 2>/dev/null) || sid=
@@ -115,6 +134,7 @@ identity=/var/lib/ironclad/identity.json
 restored=/var/lib/ironclad/restored
 data_root=/var/lib/postgresql
 proc=/proc
+conf_root=${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}
 containers=1
 while [ $# -gt 0 ]; do
   case $1 in
@@ -126,22 +146,22 @@ while [ $# -gt 0 ]; do
     --identity=*) identity=${1#--identity=}; shift ;;
     --restored) [ $# -ge 2 ] || usage '--restored needs a directory'; restored=$2; shift 2 ;;
     --data-root) [ $# -ge 2 ] || usage '--data-root needs a directory'; data_root=$2; shift 2 ;;
+    --conf-root) [ $# -ge 2 ] || usage '--conf-root needs a directory'; conf_root=$2; shift 2 ;;
     --proc) [ $# -ge 2 ] || usage '--proc needs a directory'; proc=$2; shift 2 ;;
     --no-containers) containers=0; shift ;;
     *) usage "unknown argument '$1'" ;;
   esac
 done
 
-[ "$(id -u 2>/dev/null)" = 0 ] || note 'not running as root: processes, sockets and data directories of other users may be hidden from this census'
+euid=
+while read -r k _ e _; do
+  if [ "$k" = Uid: ]; then euid=$e; break; fi
+done 2>/dev/null </proc/self/status
+[ "$euid" = 0 ] || note 'not running as root: processes, sockets and data directories of other users may be hidden from this census'
 
-# --- the slow sources (perl, container runtimes) run in the background while we look at /proc ----------------
+# --- the slow sources (container runtimes) run in the background while we look at /proc -----------------------
 to=
 command -v timeout >/dev/null 2>&1 && to='timeout 10'
-lsc_pid=
-if command -v pg_lsclusters >/dev/null 2>&1; then
-  $to pg_lsclusters -h >"$tmp/lsclusters" 2>"$tmp/lsclusters.err" &
-  lsc_pid=$!
-fi
 runtimes=
 # docker ps asks a daemon: with no socket where the client would look (its default, DOCKER_HOST, a context or a
 # config that may name one), it can only fail, after ~20 ms of CPU. Podman needs no daemon: always asked.
@@ -233,7 +253,8 @@ for f in "$restored"/*.json; do
       IFS=$T read -r _ rv rc rp rd rs rh rg rat <<EOF_PIN
 $rl
 EOF_PIN
-      rec R "$rv" "$rc" "$rp" "$(canon "$rd")" "$rs" "$rh" "$rg" "$rat" "$f" ;;
+      canon "$rd"
+      rec R "$rv" "$rc" "$rp" "$canonical" "$rs" "$rh" "$rg" "$rat" "$f" ;;
     bad"$T"*) rec RB "$f" "$rn" "${rl#bad"$T"}" ;;
     *) rec RB "$f" "$rn" 'it cannot be read' ;;
   esac
@@ -241,6 +262,7 @@ done
 
 # --- postmaster processes: P PID PPID PORT DATADIR SYSID IN_CONTAINER OTHER_NET_NS ---------------------
 : >"$tmp/procs"
+pgpids=' '
 for d in "$proc"/[0-9]*; do
   read -r c 2>/dev/null <"$d/comm" || continue
   case $c in postgres | postmaster) ;; *) continue ;; esac
@@ -249,16 +271,16 @@ for d in "$proc"/[0-9]*; do
     if [ "$k" = PPid: ]; then pp=$v; break; fi
   done 2>/dev/null <"$d/status"
   printf '%s\t%s\n' "${d#"$proc"/}" "$pp" >>"$tmp/procs"
+  pgpids="$pgpids${d#"$proc"/} "
 done
-mymnt=$(readlink "$proc/self/ns/mnt" 2>/dev/null) || mymnt=
-mynet=$(readlink "$proc/self/ns/net" 2>/dev/null) || mynet=
-mypid=$(readlink "$proc/self/ns/pid" 2>/dev/null) || mypid=
-# A postmaster is a postgres process whose parent is not one (backends and helpers are its children).
-awk -F "$T" 'NR == FNR { pg[$1] = 1; next } !($2 in pg) { print }' "$tmp/procs" "$tmp/procs" >"$tmp/postmasters" ||
-  note 'the process list could not be read'
+# ns_other KIND: the process $pid is in another KIND namespace than the census (both readable, not the same one).
+# (test -ef: the same file; POSIX.1-2024, and in dash, bash and busybox sh of every version we meet)
+# shellcheck disable=SC3013
+ns_other() { [ -e "$proc/$pid/ns/$1" ] && [ -e "$proc/self/ns/$1" ] && ! [ "$proc/$pid/ns/$1" -ef "$proc/self/ns/$1" ]; }
 while IFS=$T read -r pid ppid; do
+  # A postmaster is a postgres process whose parent is not one (backends and helpers are its children).
+  case $pgpids in *" $ppid "*) continue ;; esac
   [ -d "$proc/$pid" ] || continue
-  cwd=$(readlink "$proc/$pid/cwd" 2>/dev/null) || cwd=
   port=
   ad=
   prev=
@@ -284,16 +306,19 @@ while IFS=$T read -r pid ppid; do
   ctr=0
   on=0
   root=
-  m=$(readlink "$proc/$pid/ns/mnt" 2>/dev/null) || m=
-  n=$(readlink "$proc/$pid/ns/net" 2>/dev/null) || n=
-  pn=$(readlink "$proc/$pid/ns/pid" 2>/dev/null) || pn=
-  if [ -n "$m" ] && [ -n "$mymnt" ] && [ "$m" != "$mymnt" ]; then root=$proc/$pid/root; fi
-  if [ -n "$n" ] && [ -n "$mynet" ] && [ "$n" != "$mynet" ]; then on=1; ctr=1; fi
-  if [ -n "$pn" ] && [ -n "$mypid" ] && [ "$pn" != "$mypid" ]; then ctr=1; fi
-  # The postmaster runs in its data directory; -D may name a configuration directory instead.
-  dd=$cwd
+  if ns_other mnt; then root=$proc/$pid/root; fi
+  if ns_other net; then on=1; ctr=1; fi
+  if ns_other pid; then ctr=1; fi
+  # The postmaster runs in its data directory (its cwd: entered, in our mounts); -D may name a configuration directory.
+  dd=
+  if [ -z "$root" ]; then
+    canon "$proc/$pid/cwd"
+    case $canonical in "$proc"/*) ;; *) dd=$canonical ;; esac
+  else
+    dd=$(readlink "$proc/$pid/cwd" 2>/dev/null) || dd=
+  fi
   if [ -z "$dd" ]; then case $ad in /*) dd=$ad ;; esac; fi
-  if [ -n "$dd" ] && [ -z "$root" ]; then dd=$(canon "$dd"); fi
+  if [ -n "$dd" ] && [ -z "$root" ]; then canon "$dd"; dd=$canonical; fi
   # The kernel shows another mount namespace's cwd from our root when it can: try its root, then ours.
   at=$dd
   if [ -n "$root" ] && [ -e "$root$dd/PG_VERSION" ]; then at=$root$dd; fi
@@ -308,7 +333,7 @@ while IFS=$T read -r pid ppid; do
   [ -n "$dd" ] && sysid_of "$at"
   [ -d "$proc/$pid" ] || continue # it exited while we looked
   rec P "$pid" "$ppid" "$port" "$dd" "$sid" "$ctr" "$on"
-done <"$tmp/postmasters"
+done <"$tmp/procs"
 
 # --- listening sockets: L tcp|unix PORT PID PROGRAM ADDRESS_OR_PATH SOCKET ---------------------------------
 # (SOCKET names the socket: a postmaster's child forked for a new connection holds its sockets for a moment too)
@@ -348,27 +373,23 @@ else
   note 'neither ss nor /proc/net can list listening sockets'
 fi
 
-# --- pg_lsclusters: C VERSION CLUSTER PORT STATUS DATADIR START_CONF -----------------------------------
+# --- postgresql-common's clusters, as pg_lsclusters lists them: C VERSION CLUSTER PORT STATUS DATADIR START_CONF ------
+# (lsclusters.sh; its warnings, a configuration line it could not read, are notes)
 : >"$tmp/clusters"
-if [ -z "$lsc_pid" ]; then
-  note 'pg_lsclusters is not installed: clusters of postgresql-common were not listed'
-elif wait "$lsc_pid"; then
-  if ! awk '{ d = $6; for (i = 7; i < NF; i++) d = d " " $i; split($4, st, ","); printf "%s\t%s\t%s\t%s\t%s\n", $1, $2, $3, st[1], d }' \
-    "$tmp/lsclusters" >"$tmp/clusters"; then
-    note 'the output of pg_lsclusters could not be read'
-  fi
+if [ ! -d "$conf_root" ]; then
+  note "there is no $conf_root (postgresql-common): its clusters were not listed"
+elif ic_lsclusters "$conf_root" "$proc" "" 0 >"$tmp/lsclusters" 2>"$tmp/lsclusters.err"; then
+  while IFS=$T read -r cv cc cp cs _ _ cd _ _ sc; do
+    canon "$cd"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$cv" "$cc" "$cp" "$cs" "$canonical" >>"$tmp/clusters"
+    rec C "$cv" "$cc" "$cp" "$cs" "$canonical" "$sc"
+  done <"$tmp/lsclusters"
 else
-  note "pg_lsclusters failed: $(head -n 1 "$tmp/lsclusters.err" 2>/dev/null)"
+  note "the clusters of postgresql-common could not be listed (lsclusters failed)"
 fi
-while IFS=$T read -r cv cc cp cs cd; do
-  sc=
-  if [ -r "/etc/postgresql/$cv/$cc/start.conf" ]; then
-    while read -r w _; do
-      case $w in '' | '#'*) continue ;; *) sc=$w; break ;; esac
-    done <"/etc/postgresql/$cv/$cc/start.conf"
-  fi
-  rec C "$cv" "$cc" "$cp" "$cs" "$(canon "$cd")" "$sc"
-done <"$tmp/clusters"
+if [ -s "$tmp/lsclusters.err" ]; then
+  while IFS= read -r w; do note "$w"; done <"$tmp/lsclusters.err"
+fi
 
 # --- expected clusters: E VERSION CLUSTER PORT DATADIR EXISTS SYSID PINNED_SYSID PINNED_AT REQUIRED -------
 while IFS=$T read -r ev ec ep req ed; do
@@ -383,8 +404,8 @@ while IFS=$T read -r ev ec ep req ed; do
       if [ "$cv" = "$ev" ] && [ "$cc" = "$ec" ]; then ed=$cd; fi
     done <"$tmp/clusters"
   fi
-  d=${pd:-${ed:-$data_root/$ev/$ec}}
-  d=$(canon "$d")
+  canon "${pd:-${ed:-$data_root/$ev/$ec}}"
+  d=$canonical
   ex=0
   [ -d "$d" ] && ex=1
   sysid_of "$d"
@@ -393,11 +414,19 @@ while IFS=$T read -r ev ec ep req ed; do
 done <"$tmp/expect"
 
 # --- postmaster.pid files in every data directory we know of: F DATADIR PID PORT alive|dead|other|garbled PROGRAM
-{
-  awk -F "$T" '$1 == "E" { print $5 } $1 == "C" { print $6 } $1 == "P" && $7 == "0" { print $5 }' "$rec"
-  for f in "$data_root"/*/*/postmaster.pid; do [ -e "$f" ] && canon "${f%/postmaster.pid}" && echo; done
-} >"$tmp/dirs.raw" 2>/dev/null
-sort -u "$tmp/dirs.raw" >"$tmp/dirs" 2>/dev/null || cp "$tmp/dirs.raw" "$tmp/dirs"
+# (each directory once, in the order met)
+dirs=$nl
+add_dir() { case $dirs in *"$nl$1$nl"*) ;; *) dirs="$dirs$1$nl" ;; esac; }
+while IFS=$T read -r k _ _ _ f5 f6 f7 _; do
+  case $k in
+    E) add_dir "$f5" ;;
+    C) add_dir "$f6" ;;
+    P) if [ "$f7" = 0 ]; then add_dir "$f5"; fi ;;
+  esac
+done <"$rec"
+for f in "$data_root"/*/*/postmaster.pid; do
+  if [ -e "$f" ]; then canon "${f%/postmaster.pid}"; add_dir "$canonical"; fi
+done
 while IFS= read -r d; do
   case $d in '' | -) continue ;; esac
   [ -f "$d/postmaster.pid" ] || continue
@@ -412,13 +441,16 @@ while IFS= read -r d; do
     state=other
     case $c in
       postgres | postmaster)
-        w=$(readlink "$proc/$fpid/cwd" 2>/dev/null) || w=
-        if [ -z "$w" ] || [ "$(canon "$w")" = "$d" ]; then state=alive; fi
+        # its cwd is that directory (the same file), or cannot be looked at
+        # shellcheck disable=SC3013 # test -ef: see ns_other
+        if [ ! -e "$proc/$fpid/cwd" ] || [ "$proc/$fpid/cwd" -ef "$d" ]; then state=alive; fi
         ;;
     esac
   fi
   rec F "$d" "$fpid" "$fport" "$state" "$c"
-done <"$tmp/dirs"
+done <<EOF_DIRS
+$dirs
+EOF_DIRS
 
 # --- containers from postgres images: K RUNTIME ID IMAGE NAMES PORTS PID ------------------------------------
 for job in $runtimes; do

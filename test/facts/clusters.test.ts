@@ -1,11 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+// The clusters fact's parsers: lsclusters.sh's lines (its command: test/facts/lsclusters.test.ts), and pg_lsclusters'
+// own table and JSON, which the recorded fixtures hold.
+import t from 'tap';
 import { clustersFact, mergeClusters, parseClusterJson, parseClusterTable, parsePasswd, splitPaths } from '../../src/facts/clusters.js';
-import { factScript, parseFactOutput } from '../../src/facts/gather.js';
-import type { HostFacts } from '../../src/facts/types.js';
 import { fixture, section } from '../fixtures/facts/load.js';
 
 const main15 = { version: 15, cluster: 'main', port: 5432, owner: 'postgres', data_directory: '/var/lib/postgresql/15/main', log_file: '/var/log/postgresql/postgresql-15-main.log' };
@@ -74,6 +70,11 @@ t.test('the fact parser over its parts', async (t) => {
   t.same(parsed, [{ ...main15, status: 'online', flags: [], config_directory: '/etc/postgresql/15/main', start: 'auto' }]);
   t.same(clustersFact.parse(section('clusters', '', [{ name: 'table', text: fixture('pg_lsclusters-down.txt') }, { name: 'json', text: '' }]))[0].owner, 'postgres', 'old postgresql-common: table only');
   t.same(clustersFact.absent(), []);
+  const listed = clustersFact.parse(section('clusters', '', [
+    { name: 'clusters', text: '15\tmain\t5432\tonline\t-\tpostgres\t/var/lib/postgresql/15/main\t/var/log/postgresql/postgresql-15-main.log\t/etc/postgresql/15/main\tauto\n' },
+  ]));
+  t.same(listed, [{ ...main15, status: 'online', flags: [], config_directory: '/etc/postgresql/15/main', start: 'auto' }], 'the lines of lsclusters.sh: the same fact');
+  t.same(clustersFact.parse(section('clusters', '', [{ name: 'clusters', text: '' }])), [], 'no cluster');
 });
 
 t.test('JSON alone: owner from the passwd entries, flags from the entry', async (t) => {
@@ -86,40 +87,4 @@ t.test('JSON alone: owner from the passwd entries, flags from the entry', async 
   t.same(parsed, [{ ...main15, status: 'online', flags: [], config_directory: '/etc/postgresql/15/main', start: 'auto' }], 'the same as table + JSON');
   const flagged = parseClusterJson('[{"cluster":"x","version":17,"running":1,"recovery":1,"supervisor":"patroni","binaries_missing":1,"owneruid":999}]', owners);
   t.match(flagged, [{ status: 'online', flags: ['recovery', 'patroni', 'binaries_missing'], owner: null }], 'an uid the passwd lines do not name: no owner');
-});
-
-/** The fact's own shell command on a made-up host: pg_lsclusters and getent stand-ins that count their runs. */
-function runClustersCommand(t: Test, lsclusters: string): { facts: HostFacts<'clusters'>; runs: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ironclad-clusters-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  for (const tool of ['sh', 'grep', 'cut', 'sort', 'cat']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
-  const stub = (name: string, body: string) => {
-    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>'${dir}/runs'\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  };
-  writeFileSync(join(dir, 'json'), fixture('pg_lsclusters-variants.json'));
-  writeFileSync(join(dir, 'table'), fixture('pg_lsclusters-variants.txt'));
-  stub('pg_lsclusters', lsclusters.replaceAll('@', dir));
-  stub('getent', `[ "$1 $2" = "passwd 101" ] && echo 'postgres:x:101:104::/var/lib/postgresql:/bin/bash'`);
-  writeFileSync(join(dir, 'runs'), '');
-  const r = spawnSync(join(bin, 'sh'), ['-c', factScript(['clusters'], 'n0nce')], { encoding: 'utf8', env: { PATH: bin } });
-  return { facts: parseFactOutput('h', ['clusters'], r.stdout, 'n0nce'), runs: spawnSync('cat', [join(dir, 'runs')], { encoding: 'utf8' }).stdout };
-}
-
-t.test('the command runs pg_lsclusters once when it speaks JSON, the table only when it does not', async (t) => {
-  const json = runClustersCommand(t, `case $1 in --json) cat '@/json' ;; *) cat '@/table' ;; esac`);
-  t.equal(json.runs, 'pg_lsclusters --json\ngetent passwd 101\n', 'one pg_lsclusters (Perl), one getent for the one owner');
-  t.same(json.facts.problems, []);
-  t.same(json.facts.facts.clusters.map((c) => [c.cluster, c.owner, c.status, c.flags, c.data_directory]), [
-    ['main', 'postgres', 'online', [], '/var/lib/postgresql/15/main'],
-    ['reports', 'postgres', 'down', [], '/srv/pg data/16/reports'],
-    ['replica', 'postgres', 'online', ['recovery'], '/var/lib/postgresql/16/replica'],
-  ]);
-  const old = runClustersCommand(t, `case $1 in --json) echo 'Error: Please install JSON.pm for JSON output' >&2; exit 1 ;; *) cat '@/table' ;; esac`);
-  t.equal(old.runs, 'pg_lsclusters --json\npg_lsclusters -h\n', 'no JSON: the table');
-  t.same(old.facts.facts.clusters.map((c) => [c.cluster, c.owner, c.flags]), [['main', 'postgres', []], ['reports', 'postgres', []], ['replica', 'postgres', ['recovery']], ['ghost', null, ['binaries_missing']]]);
-  const failing = runClustersCommand(t, `echo 'Error: Invalid data directory for cluster 15 main' >&2; exit 2`);
-  t.match(failing.facts.problems, [{ kind: 'exit', fact: 'clusters', code: 2, stderr: /Invalid data directory/ }], 'a failing pg_lsclusters is still a problem of the fact');
 });

@@ -1,8 +1,9 @@
 // census.sh itself, run for real on made-up hosts (a recorded /proc tree, data directories, stand-in tools):
 // each rule of the single-instance check as a row of a table, plus shellcheck and usage.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import t from 'tap';
-import { censusScriptPath } from '../../src/instances/script.js';
+import { censusScript } from '../../src/instances/script.js';
 import { parseCensus } from '../../src/instances/parse.js';
 import { runCensus, type FakeHost, type FakeProcess } from '../fixtures/instances/fakehost.js';
 
@@ -272,11 +273,20 @@ t.test('the clean census describes the instance and where it was seen', async (t
   t.same(report.notes, []);
 });
 
-t.test('without pg_lsclusters, ss and docker the census still judges, and says what it could not ask', async (t) => {
+t.test('without postgresql-common, ss and docker the census still judges, and says what it could not ask', async (t) => {
   const run = runCensus({ ...clean(), lsclusters: undefined, ss: undefined }, EXPECT);
   t.equal(run.code, 0);
-  t.match(run.notes.join('\n'), /pg_lsclusters is not installed/);
+  t.match(run.notes.join('\n'), /there is no @\/etc\/postgresql \(postgresql-common\): its clusters were not listed/);
   t.match(run.notes.join('\n'), /neither ss nor \/proc\/net/);
+});
+
+t.test('a cluster whose configuration holds shell code: named as text, nothing runs', async (t) => {
+  const name = 'x$(touch${IFS}PWNED)';
+  const dir = '@/data/15/`touch${IFS}PWNED2`;touch${IFS}PWNED3';
+  const run = runCensus({ ...clean(), lsclusters: [cluster('main', 5432, 'online', MAIN), cluster(name, 5439, 'down', dir)].join('\n') }, EXPECT);
+  t.equal(run.code, 0, run.stdout);
+  t.ok(run.notes.includes(`cluster 15/${name} (port 5439, ${dir}) is configured but not in the inventory; it is down (start.conf: manual)`), run.notes.join('\n'));
+  for (const f of ['PWNED', 'PWNED2', 'PWNED3']) t.notOk(existsSync(f), `${f} was not made`);
 });
 
 t.test('bad usage exits 2 with the reason', async (t) => {
@@ -288,8 +298,8 @@ t.test('bad usage exits 2 with the reason', async (t) => {
   }
 });
 
-t.test('census.sh is shellcheck-clean POSIX sh', async (t) => {
-  const r = spawnSync('shellcheck', ['-s', 'sh', censusScriptPath()], { encoding: 'utf8' });
+t.test('census.sh, with lsclusters.sh put in, is shellcheck-clean POSIX sh', async (t) => {
+  const r = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: censusScript(), encoding: 'utf8' });
   t.notOk(r.error, 'shellcheck is installed (apt-get install shellcheck)');
   t.equal(r.status, 0, r.stdout);
 });

@@ -37,7 +37,7 @@ echo 'the backup would run now'
 `;
 }
 
-function runJob(spec: FakeHost, extra: (root: string) => string[] = (root) => ['--proc', join(root, 'proc'), '--identity', join(root, 'identity.json'), '--data-root', join(root, 'data')]) {
+function runJob(spec: FakeHost, extra: (root: string) => string[] = (root) => ['--proc', join(root, 'proc'), '--identity', join(root, 'identity.json'), '--data-root', join(root, 'data'), '--conf-root', join(root, 'etc', 'postgresql')]) {
   const root = buildFakeHost(spec);
   try {
     const r = spawnSync('/bin/sh', ['-c', job(extra(root))], { encoding: 'utf8', env: { PATH: join(root, 'bin'), TMPDIR: root } });
