@@ -47,9 +47,9 @@ load() {
 pitr_exec() { exec setpriv --reuid="$PITR_USER" --regid="$PITR_USER" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- env -i PATH="$PATH" LC_ALL=C TZ=UTC HOME=/nonexistent "$@"; }
 as_pitr() { (pitr_exec "$@") 7>&- 9>&-; }
 
-# dirs (after load): SPOOL and the host's state folder ST, root's (PITR_USER may only pass through), and the passfile
+# state_dirs (after load): SPOOL and the host's state folder ST, root's (PITR_USER may only pass through), and the passfile
 # PITR_USER reads there: a copy of root's (CONF), 0400, its alone; never on a command line
-dirs() {
+state_dirs() {
   id -u "$PITR_USER" > /dev/null 2>&1 || die "no user $PITR_USER on this store (pg_receivewal never runs as root): run ironclad apply"
   mkdir -p "$ST" && chown root:"$PITR_USER" "$SPOOL" "$SPOOL/.state" "$ST" && chmod 710 "$SPOOL" "$SPOOL/.state" "$ST" || die "cannot make $ST"
   [ -s "$CONF/$H.pgpass" ] || die "no archiving password of $H ($CONF/$H.pgpass): run ironclad apply"
@@ -152,7 +152,7 @@ drain() {
 
 # peek: the newest commit time in the current partial segment, and the store's time of its last change
 peek() {
-  p=$(find "$SP" -maxdepth 1 -type f -name '*.partial' -printf '%T@ %f\n' | sort -n | tail -n 1)
+  p=$(find -P "$SP" -mindepth 1 -maxdepth 1 -type f -name '*.partial' -user "$PITR_USER" -links 1 -printf '%T@ %f\n' | sort -n | tail -n 1)
   [ -n "$p" ] || return 0
   m=${p%% *} t=${p%%.*} n=${p##* }; n=${n%.partial}  # (m: the mtime to the nanosecond: a write in the same second is seen)
   seg_ok "$n" || return 0
@@ -168,7 +168,7 @@ peek() {
 # receive HOST: the long-running receiver (one per host: a second start exits at once)
 receive() {
   load "$1"
-  dirs
+  state_dirs
   mkdir -p "$SP" "$WAL" "$BASE"
   [ -s "$A/since" ] || date -u +%Y-%m-%dT%H:%M:%SZ > "$A/since"  # when archiving began, by the store's clock (drills are due from it)
   exec 9> "$SPOOL/$H.lock"
@@ -200,7 +200,7 @@ receive() {
       if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
         mend_partial
         tail -n 50 "$ST/log" > "$ST/log.1" 2> /dev/null; mv -f "$ST/log.1" "$ST/log" 2> /dev/null
-        dirs  # (the password as apply wrote it last)
+        state_dirs  # (the password as apply wrote it last)
         # as PITR_USER, in its spool (one process: $! is pg_receivewal itself); its log is root's, opened by root
         (pitr_exec "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n -v --synchronous --status-interval=10) >> "$ST/log" 2>&1 7>&- 9>&- &
         pid=$!
@@ -266,7 +266,7 @@ slot_trouble() {
 # base HOST: a base backup now, encrypted as it is written, sealed with the store's id and times
 base() {
   load "$1"
-  dirs
+  state_dirs
   mkdir -p "$BASE"
   exec 7> "$SPOOL/$H.base.lock"
   flock -n 7 || refuse "a base backup of $H is running"

@@ -103,9 +103,9 @@ t.test('a store: each missing part is one change, a converged store none', async
   t.match(renderPitrCron([db], false), /^\* \* \* \* \* root \/usr\/local\/sbin\/ironclad-pitr receive db-prod /m);
   t.match(renderPitrCron([db], false), /^15 2 \* \* \* root \/usr\/local\/sbin\/ironclad-pitr base db-prod .* prune db-prod 2 7/m, 'base backups at the backup schedule, retention after');
   const newScript = run(storeState({ files: { ...storeState().files, [PITR_PATHS.script]: 'old' } }));
-  t.match(newScript.changes[0].commands[1], { kind: 'sh', script: /kill "\$p"; flock -w 60 '\/run\/ironclad-pitr\/db-prod\.lock' true; setsid \/usr\/local\/sbin\/ironclad-pitr receive 'db-prod'/ }, 'a new script restarts the running receiver once the old one let go of its lock');
+  t.match(newScript.changes[0].commands[1], { kind: 'sh', script: /kill "\$p"; flock -w 60 \/run\/ironclad-pitr\/db-prod\.lock true; setsid \/usr\/local\/sbin\/ironclad-pitr receive db-prod / }, 'a new script restarts the running receiver once the old one let go of its lock');
   const newScriptSd = run(storeState({ systemd: true, files: { ...storeState().files, [PITR_PATHS.script]: 'old', [PITR_PATHS.cron]: renderPitrCron([db], true), [PITR_PATHS.unit]: renderPitrUnit() } }));
-  t.match(newScriptSd.changes[0].commands[1], { kind: 'sh', script: /^systemctl try-restart 'ironclad-pitr-receive@db-prod\.service'$/m }, 'under systemd, its unit restarts');
+  t.match(newScriptSd.changes[0].commands[1], { kind: 'sh', script: /^systemctl try-restart ironclad-pitr-receive@db-prod\.service$/m }, 'under systemd, its unit restarts');
 });
 
 t.test('the archiving user: made when missing, its login shell taken; a spool root made is handed over, planned', async (t) => {
@@ -118,7 +118,7 @@ t.test('the archiving user: made when missing, its login shell taken; a spool ro
   const client = storeState().clients['db-prod'];
   const rootSpool = run(storeState({ clients: { 'db-prod': { ...client, spoolOwner: 'root' } } }));
   t.match(descr(rootSpool), [/^restart the WAL receiver of db-prod; the spool of db-prod \(now root's\) goes to ironclad-pitr: pg_receivewal runs as ironclad-pitr from then on, never root$/]);
-  t.match(rootSpool[0].commands[0], { kind: 'sh', script: /kill "\$p"; flock -w 60 .* setsid \/usr\/local\/sbin\/ironclad-pitr receive 'db-prod'/ });
+  t.match(rootSpool[0].commands[0], { kind: 'sh', script: /kill "\$p"; flock -w 60 .* setsid \/usr\/local\/sbin\/ironclad-pitr receive db-prod / });
   const both = run(storeState({ files: { ...storeState().files, [PITR_PATHS.script]: 'old' }, clients: { 'db-prod': { ...client, spoolOwner: 'root' } } }));
   t.match(descr(both), [/^update the store's archiving script \(running receivers restart; the spool of db-prod \(now root's\) goes to ironclad-pitr\)/], 'with a new script: one restart, said there');
   t.equal(both.length, 1);

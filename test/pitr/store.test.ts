@@ -56,7 +56,7 @@ function scratchCluster(port: number) {
 }
 
 /** A scratch store: ROOT, CONF and SPOOL in a temp dir, its script rendered for one database host `db1`. */
-function scratchStore(port: number, opts: { stall?: string; minFree?: string; tmpfs?: boolean } = {}) {
+function scratchStore(port: number, opts: { stall?: string; minFree?: string; tmpfs?: boolean; spy?: boolean } = {}) {
   const inv = loadInventory('inventory/lab.yaml');
   const base = inv.hosts.find((h) => h.name === 'backup-far')!;
   const db = inv.hosts.find((h) => h.name === 'db-prod')!;
@@ -69,7 +69,19 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
   const store = { ...base, backup_store: { ...base.backup_store!, path: root, min_free: opts.minFree ?? '1%' } };
   const client = { ...db, name: 'db1', address: '127.0.0.1', postgres: { ...db.postgres!, port }, pitr: { stall: opts.stall ?? '10m' } };
   const script = join(dir, 'ironclad-pitr');
-  writeFileSync(script, renderPitrStore(store, [client], { spool, conf, tmpfsSize: opts.tmpfs ? '96m' : '', poll: 1 }), { mode: 0o755 });
+  let text = renderPitrStore(store, [client], { spool, conf, tmpfsSize: opts.tmpfs ? '96m' : '', poll: 1 });
+  // spy: each PostgreSQL tool the script runs says first who runs it (uid, real uid, NoNewPrivs), then becomes the tool
+  const spyLog = join(dir, 'spy.log');
+  if (opts.spy) {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { mode: 0o755 });
+    writeFileSync(spyLog, '', { mode: 0o666 });
+    chmodSync(spyLog, 0o666);
+    for (const tool of ['pg_receivewal', 'pg_basebackup', 'pg_waldump', 'psql'])
+      writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s %s/%s %s\\n' ${tool} "$(id -u)" "$(id -ru)" "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/self/status)" >> '${spyLog}'\nexec ${PGBIN}/${tool} "$@"\n`, { mode: 0o755 });
+    text = text.replace(/^PGBIN=.*$/m, `PGBIN='${bin}'`);
+  }
+  writeFileSync(script, text, { mode: 0o755 });
   writeFileSync(join(conf, 'db1.pgpass'), `127.0.0.1:${port}:*:ironclad_wal:secret-wal-pw\n`, { mode: 0o600 });
   const key = join(dir, 'age-key');
   execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
@@ -92,7 +104,9 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
     receiver = undefined;
   };
   process.once('exit', () => receiver && spawnSync('kill', ['--', `-${receiver.pid}`]));
-  return { dir, root, conf, spool, script, run, status, decrypt, startReceiver, stopReceiver, wal: join(root, 'pitr', 'db1', 'wal'), log: () => receiverLog };
+  /** Who ran each tool so far: `TOOL UID/REAL_UID NO_NEW_PRIVS` lines. */
+  const spied = () => readFileSync(spyLog, 'utf8').split('\n').filter(Boolean);
+  return { dir, root, conf, spool, script, run, spied, status, decrypt, startReceiver, stopReceiver, wal: join(root, 'pitr', 'db1', 'wal'), log: () => receiverLog };
 }
 
 async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000, diag: () => string = () => ''): Promise<T> {
@@ -110,7 +124,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   execFileSync('sh', ['-c', pitrUserScript()]);
   const port = 56000 + (process.pid % 1000);
   const pg = scratchCluster(port);
-  const s = scratchStore(port, { stall: '20s', tmpfs: true });
+  const s = scratchStore(port, { stall: '20s', tmpfs: true, spy: true });
   t.teardown(async () => {
     await s.stopReceiver();
     spawnSync('umount', [join(s.spool, 'db1')]);
@@ -122,24 +136,13 @@ t.test('the archiving script, for real', { skip }, async (t) => {
 
   await t.test('a base backup: sealed with the store\'s id and times, encrypted, WAL points from pg_basebackup run as ironclad-pitr', async (t) => {
     s.startReceiver();
-    // pg_basebackup and psql seen while the base backup runs: ironclad-pitr's, never root's
-    const child = spawn(s.script, ['base', 'db1'], { env: { PATH: process.env.PATH! } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const done = new Promise((r) => child.once('exit', r));
-    const seen = new Map<number, ReturnType<typeof proc>>();
-    while (child.exitCode === null) {
-      for (const p of [...running('pg_basebackup', `port=${port} user=ironclad_wal`), ...running('psql', `port=${port} user=ironclad_wal`)]) seen.set(p.pid, p);
-      await sleep(10);
-    }
-    await done;
-    const r = { status: child.exitCode, stdout: out, stderr: err };
+    const before = s.spied().length;
+    const r = s.run(['base', 'db1']);
     t.equal(r.status, 0, r.stderr);
-    const tools = [...seen.values()];
-    t.ok(tools.some((p) => /pg_basebackup/.test(p.cmdline)), `pg_basebackup seen while it ran (${tools.length} processes)`);
-    t.ok(tools.every((p) => p.real === uidOf(USER) && p.effective === uidOf(USER) && p.noNewPrivs), `each ran as ${USER} with no new privileges: ${tools.map((p) => `${p.real}/${p.effective} ${p.cmdline.slice(0, 60)}`).join('; ')}`);
+    const u = uidOf(USER);
+    const ran = s.spied().slice(before).filter((l) => /^(psql|pg_basebackup) /.test(l));
+    t.ok(ran.some((l) => l.startsWith('pg_basebackup ')) && ran.some((l) => l.startsWith('psql ')), `psql (IDENTIFY_SYSTEM) and pg_basebackup ran: ${ran.join('; ')}`);
+    t.ok(ran.every((l) => l.endsWith(` ${u}/${u} 1`)), `each as ${USER} (uid ${u}), with no new privileges`);
     const id = r.stdout.match(/^base db1 (\d{8}T\d{6}Z) /)?.[1];
     t.ok(id, r.stdout);
     const json = JSON.parse(readFileSync(join(s.root, 'pitr', 'db1', 'base', id!, 'backup.json'), 'utf8'));
@@ -192,6 +195,10 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     t.notMatch(p.cmdline, /secret-wal-pw/, 'no password on its command line');
     t.notMatch(readFileSync(join(s.spool, '.state', 'db1', 'log'), 'utf8'), /secret-wal-pw/, 'nor in its log');
     t.ok(readdirSync(sp).filter((f) => !f.startsWith('.')).every((f) => execFileSync('stat', ['-c', '%U', join(sp, f)], { encoding: 'utf8' }).trim() === USER), 'every file of the spool is its');
+    const u = uidOf(USER);
+    const spied = s.spied();
+    t.ok(['pg_receivewal', 'pg_waldump', 'pg_basebackup', 'psql'].every((tool) => spied.some((l) => l.startsWith(`${tool} `))), 'every PostgreSQL tool the script runs has run by now');
+    t.same(spied.filter((l) => !l.endsWith(` ${u}/${u} 1`)), [], `each time as ${USER}, with no new privileges (${spied.length} runs): never root`);
   });
 
   await t.test('readers: only the hosts they restore, only names of the right shape, a partial encrypted on the fly', async (t) => {
@@ -303,7 +310,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     t.equal(partial.stdout, '', 'nothing sent');
     const archived = readdirSync(s.wal).filter((f) => f.endsWith('.gz.age'));
     t.notOk(archived.some((f) => s.decrypt(join(s.wal, f)).includes(SECRET)), `the secret is in none of the ${archived.length} archived files`);
-    t.equal(s.status().receiver, true, 'and the receiver goes on');
+    t.match(s.status(), { receiver: true, gap: false }, 'and the receiver goes on, its window whole (the planted partial is not the newest point)');
     spawnSync('rm', ['-f', inside, join(sp, '0000000100000000000000A4.partial')]);
   });
 
@@ -320,7 +327,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   });
 
   await t.test('a partial segment cut short (a full spool, a power loss) is padded and streamed again, not refused forever', async (t) => {
-    await until('the receiver to run again', () => s.status().receiver);
+    await until('the receiver to run again', () => s.status().receiver, 60_000, () => `${s.run(['status', 'db1']).stdout} ${s.log().slice(-3000)}`);
     const sp = join(s.spool, 'db1');
     const partial = await until('a partial segment', () => readdirSync(sp).find((f) => f.endsWith('.partial')));
     await s.stopReceiver();
@@ -334,7 +341,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   });
 
   await t.test('a backlog larger than the spool (96 MB) streams through at once: no backoff, no alert', async (t) => {
-    await until('the receiver to run again', () => s.status().receiver);
+    await until('the receiver to run again', () => s.status().receiver, 60_000, () => `${s.run(['status', 'db1']).stdout} ${s.log().slice(-3000)}`);
     await s.stopReceiver();
     const from = s.log().length;
     // ~20 segments of WAL while nothing receives: the slot keeps them, then they arrive as fast as the link goes
@@ -350,7 +357,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   });
 
   await t.test('a gap is named, and prune keeps the base the window starts from and removes only WAL before the oldest base kept', async (t) => {
-    await until('the receiver to run again', () => s.status().receiver);
+    await until('the receiver to run again', () => s.status().receiver, 60_000, () => `${s.run(['status', 'db1']).stdout} ${s.log().slice(-3000)}`);
     const before = s.status();
     t.equal(before.gap, false);
     const segs = readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).sort();
@@ -402,6 +409,9 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     t.match(st, { receiver: true, gap: true, archiving: true }, 'archiving again, from a new base');
     t.match(s.log(), /the slot lost WAL the store had not received/, 'alerted');
     t.equal((s.log().match(/the slot lost WAL/g) ?? []).length, 1, 'once: the new slot is followed, not the old position');
+    const u = uidOf(USER);
+    t.ok(s.spied().some((l) => l.startsWith('psql ')), 'the slot was made again by psql');
+    t.same(s.spied().filter((l) => !l.endsWith(` ${u}/${u} 1`)), [], `every PostgreSQL tool, the slot's psql included, ran as ${USER}`);
   });
 
   await t.test('the store\'s disk floor: receiving stops (production keeps its WAL) rather than filling the disk', async (t) => {
