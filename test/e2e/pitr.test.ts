@@ -6,7 +6,7 @@
 // with its lab host; on the store pg_receivewal runs as ironclad-pitr (no new privileges), never root, and a spool
 // root made (a store from before) is handed over by the next apply, planned. Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24), always taken down afterwards.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -200,7 +200,10 @@ async function main() {
   });
 
   await t.test('the receiver dies with its lab host', async (t) => {
-    const pids = spawnSync('pgrep', ['-f', 'ironclad-pitr receive pt-db'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    // (this slot's lab only: another slot's pt-store runs a receiver of the same name)
+    const mine = `${planLab(loadInventory(INVENTORY)).stateDir}/`;
+    const root = (p: string) => { try { return readlinkSync(`/proc/${p}/root`); } catch { return ''; } };
+    const pids = spawnSync('pgrep', ['-f', 'ironclad-pitr receive pt-db'], { encoding: 'utf8' }).stdout.trim().split('\n').filter((p) => p && root(p).startsWith(mine));
     t.ok(pids.length >= 1, `running (${pids.join(', ')})`);
     await labDown(planLab(loadInventory(INVENTORY)));
     await sleep(1000);
