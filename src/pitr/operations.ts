@@ -9,7 +9,7 @@ import type { Host } from '../inventory/types.js';
 import { lineDiff } from '../operations/diff.js';
 import { scramMatches, scramVerifier } from '../operations/scram.js';
 import type { Change } from '../operations/types.js';
-import { PITR_PATHS, PITR_ROLE, PITR_SLOT, renderHeartbeatCron, renderPitrConf, renderPitrCron, renderPitrHba, renderPitrStore, renderPitrSudoers, renderPitrUnit } from './render.js';
+import { PITR_PATHS, PITR_ROLE, PITR_SLOT, PITR_USER, pitrUserScript, renderHeartbeatCron, renderPitrConf, renderPitrCron, renderPitrHba, renderPitrStore, renderPitrSudoers, renderPitrUnit } from './render.js';
 import { pgpassPassword, pitrConfPath, type PitrDbState, type PitrStoreState } from './state.js';
 
 const OP = 'pitr';
@@ -80,6 +80,14 @@ export function dbChanges(args: { host: Host; store: Host; state: PitrDbState; p
   return { changes: defined(out), waiting };
 }
 
+/** sh that restarts the running receiver of `host` (nothing when none runs): systemd restarts its unit; elsewhere the
+ *  old one is ended, its lock awaited, the new one started (a lab host runs no cron daemon to do it). */
+function restartReceiver(host: string, systemd: boolean): string {
+  if (systemd) return `systemctl try-restart ${shq(`ironclad-pitr-receive@${host}.service`)}`;
+  const spool = (f: string) => shq(`${PITR_PATHS.spool}/${host}.${f}`);
+  return `if p=$(cat ${spool('pid')} 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill "$p"; flock -w 60 ${spool('lock')} true; setsid ${PITR_PATHS.script} receive ${shq(host)} </dev/null >/dev/null 2>>/var/log/ironclad-pitr.log & fi`;
+}
+
 /** Changes on a store: tools, its archive folder, script, sudo rule, per host password and recipients, supervision. */
 export function storeChanges(args: { store: Host; clients: Host[]; state: PitrStoreState; passwords: Map<string, { password: string; isNew: boolean }>; recipients: Map<string, string | null> }): { changes: Change[]; waiting: string[] } {
   const { store, clients, state } = args;
@@ -93,6 +101,14 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
       description: `install ${missing.join(', ')} (pg_receivewal, pg_basebackup, pg_waldump; no cluster is created on the store)`,
       commands: [{ kind: 'sh', script: `mkdir -p /etc/postgresql-common/createcluster.d && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/ironclad-store.conf && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${missing.join(' ')}` }],
     });
+  if (state.pitrUser?.shell !== '/usr/sbin/nologin')
+    out.push({
+      operation: OP,
+      description: state.pitrUser
+        ? `take the login shell ${state.pitrUser.shell} from ${PITR_USER} (it runs the WAL receiver; nobody logs in as it)`
+        : `create the system user ${PITR_USER} (no shell, no home): pg_receivewal, pg_basebackup and what parses their data run as it, never as root`,
+      commands: [{ kind: 'sh', script: pitrUserScript() }],
+    });
   const group = bs.user;
   if (state.pitrDir !== `root ${group} 2750`) {
     const dir = shq(`${bs.path}/pitr`);
@@ -102,9 +118,17 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
       commands: [{ kind: 'sh', script: `install -d -o root -g root -m 700 ${PITR_PATHS.conf} && install -d -o root -g ${shq(group)} -m 2750 ${dir} && chown root:${shq(group)} ${dir} && chmod 2750 ${dir}` }],
     });
   }
-  // a new script ends the running receivers (by the pid each wrote); cron or systemd starts them again within a minute
-  const restart = clients.map((c) => `p=$(cat ${shq(`${PITR_PATHS.spool}/${c.name}.pid`)} 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null; true`).join('; ');
-  out.push(fileChange(PITR_PATHS.script, state.files[PITR_PATHS.script], renderPitrStore(store, clients), '755', "the store's archiving script", [{ kind: 'sh', script: restart || 'true' }]));
+  // a new script restarts the running receivers; a spool root made (a receiver from before it ran as PITR_USER) is
+  // handed to PITR_USER by the receiver that starts next, so a running receiver with such a spool restarts as well
+  const notUsers = (cs: Host[]) => cs.filter((c) => (state.clients[c.name]?.spoolOwner ?? PITR_USER) !== PITR_USER);
+  const spoolsOf = (cs: Host[]) => (notUsers(cs).length ? `; the spool of ${notUsers(cs).map((c) => `${c.name} (now ${state.clients[c.name]!.spoolOwner}'s)`).join(', ')} goes to ${PITR_USER}` : '');
+  const rootSpool = notUsers(clients.filter((c) => state.clients[c.name]?.receiving));
+  const handOver = spoolsOf(rootSpool);
+  const restart = (cs: Host[]) => ({ kind: 'sh' as const, script: [...cs.map((c) => restartReceiver(c.name, state.systemd)), 'true'].join('\n') });
+  const script = fileChange(PITR_PATHS.script, state.files[PITR_PATHS.script], renderPitrStore(store, clients), '755', `the store's archiving script (running receivers restart${handOver})`, [restart(clients)]);
+  out.push(script);
+  if (!script && rootSpool.length)
+    out.push({ operation: OP, description: `restart the WAL receiver of ${rootSpool.map((c) => c.name).join(', ')}${handOver}: pg_receivewal runs as ${PITR_USER} from then on, never root`, commands: [restart(rootSpool)] });
   const sudoers = renderPitrSudoers(store);
   if (state.files[PITR_PATHS.sudoers] !== sudoers)
     out.push({
@@ -130,7 +154,7 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
   if (idle.length)
     out.push({
       operation: OP,
-      description: `start the WAL receiver of ${idle.map((c) => c.name).join(', ')} now (cron keeps it running)`,
+      description: `start the WAL receiver of ${idle.map((c) => c.name).join(', ')} now (cron keeps it running)${spoolsOf(idle)}`,
       commands: [{ kind: 'sh', script: idle.map((c) => `setsid ${PITR_PATHS.script} receive ${shq(c.name)} </dev/null >/dev/null 2>>/var/log/ironclad-pitr.log &`).join('\n') + '\nsleep 1' }],
     });
   // a host without a base backup has no window yet: the first is taken now (its schedule may be a day away)

@@ -19,6 +19,21 @@ export const PITR_PATHS = {
   heartbeatCron: '/etc/cron.d/ironclad-heartbeat',
 } as const;
 
+/** The store's system user that runs pg_receivewal, pg_basebackup and every tool that parses what a database host
+ *  sent (never root: a bug in a parser gives a hostile host this user, not the store), owner of the spool. */
+export const PITR_USER = 'ironclad-pitr';
+
+/** sh that makes PITR_USER when it is missing (no shell, no home, a group of its own) and takes a login shell away. */
+export function pitrUserScript(): string {
+  const u = PITR_USER;
+  return [
+    `if ! id -u ${u} >/dev/null 2>&1; then`,
+    `  if getent group ${u} >/dev/null; then g='-g ${u}'; else g='--user-group'; fi`,
+    `  useradd --system $g --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${u}`,
+    `else usermod --shell /usr/sbin/nologin ${u}; fi`,
+  ].join('\n');
+}
+
 /** The replication role, its slot, and the file of the settings archiving needs (beside conf.d/ironclad.conf). */
 export const PITR_ROLE = 'ironclad_wal';
 export const PITR_SLOT = 'ironclad_pitr';
@@ -62,7 +77,7 @@ export function renderPitrStore(store: Host, clients: Host[], over: { spool?: st
     `# ironclad continuous archiving on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`,
     '# shellcheck disable=SC2015  # `A && B || C`: C when either fails, as meant',
     'set -u',
-    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '' }),
+    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '', PITR_USER }),
     '',
     readFileSync(join(packageRoot(), 'src', 'pitr', 'window.sh'), 'utf8'),
     readFileSync(join(packageRoot(), 'src', 'pitr', 'store.sh'), 'utf8'),

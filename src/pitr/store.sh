@@ -1,9 +1,12 @@
 # --- body: continuous archiving on the store (POSIX sh). ROOT, MIN_FREE, HOSTS, SPOOL, CONF, PGBIN, TMPFS_SIZE, POLL,
-# ALERT are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER STALL_S`).
+# ALERT, PITR_USER are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER STALL_S`).
 # The store pulls: pg_receivewal on the host's slot into a tmpfs spool, each completed segment compressed and
 # age-encrypted into ROOT/pitr/HOST/wal/ (fsync, rename, fsync) before its plaintext goes; pg_basebackup likewise into ROOT/pitr/HOST/base/.
 # Everything the database host sends is hostile: names are checked against fixed shapes, sizes bounded, no path from
 # the stream is followed, times are data (the store's clock says when WAL last arrived), the disk keeps MIN_FREE.
+# Privileges are separated: every program that parses what the host sends or wrote (pg_receivewal, pg_basebackup, psql,
+# pg_waldump, tar) runs as PITR_USER (as_pitr), never root, and the spool SP is that user's; root keeps the archive and
+# its own files (ST: logs, the placeholder's name, the passfile it hands PITR_USER) and reads the spool only as PITR_USER.
 #   ironclad-pitr receive HOST | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert]
 #   ironclad-pitr record HOST < drill.json | partial HOST SEGMENT (sudo, for readers) | reader H,... pitr-VERB ...
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -35,11 +38,28 @@ load() {
   set -- $line
   H=$1 ADDR=$2 PORT=$3 CLUSTER=$4 STALL=$5
   A="$ROOT/pitr/$H" WAL="$ROOT/pitr/$H/wal" BASE="$ROOT/pitr/$H/base" INDEX="$ROOT/pitr/$H/wal.index" SP="$SPOOL/$H"
-  RECIP="$CONF/$H.recipients"
-  CONN="host=$ADDR port=$PORT user=ironclad_wal dbname=replication connect_timeout=10 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 tcp_user_timeout=30000 application_name=ironclad_pitr"
-  PGPASSFILE="$CONF/$H.pgpass"
-  export PGPASSFILE
+  ST="$SPOOL/.state/$H" RECIP="$CONF/$H.recipients"
+  CONN="host=$ADDR port=$PORT user=ironclad_wal dbname=replication passfile=$ST/pgpass connect_timeout=10 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 tcp_user_timeout=30000 application_name=ironclad_pitr"
 }
+
+# as_pitr CMD...: CMD as PITR_USER, never root: no way back (no new privileges: no setuid program, no sudo; no
+# capabilities), a clean environment (nothing of root's, no password), none of root's locks (fds 7, 9)
+pitr_exec() { exec setpriv --reuid="$PITR_USER" --regid="$PITR_USER" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- env -i PATH="$PATH" LC_ALL=C TZ=UTC HOME=/nonexistent "$@"; }
+as_pitr() { (pitr_exec "$@") 7>&- 9>&-; }
+
+# state_dirs (after load): SPOOL and the host's state folder ST, root's (PITR_USER may only pass through), and the passfile
+# PITR_USER reads there: a copy of root's (CONF), 0400, its alone; never on a command line
+state_dirs() {
+  id -u "$PITR_USER" > /dev/null 2>&1 || die "no user $PITR_USER on this store (pg_receivewal never runs as root): run ironclad apply"
+  mkdir -p "$ST" && chown root:"$PITR_USER" "$SPOOL" "$SPOOL/.state" "$ST" && chmod 710 "$SPOOL" "$SPOOL/.state" "$ST" || die "cannot make $ST"
+  [ -s "$CONF/$H.pgpass" ] || die "no archiving password of $H ($CONF/$H.pgpass): run ironclad apply"
+  cmp -s "$CONF/$H.pgpass" "$ST/pgpass" 2> /dev/null ||
+    { install -m 400 -o "$PITR_USER" -g "$PITR_USER" "$CONF/$H.pgpass" "$ST/.pgpass.$$" && mv -f "$ST/.pgpass.$$" "$ST/pgpass"; } || die "cannot hand $PITR_USER the archiving password of $H"
+}
+
+# plain NAME: NAME in the spool is a regular file of PITR_USER's with one link (find -P: no link is followed). What
+# PITR_USER leaves there may be hostile: a symbolic link to /etc/shadow, a hard link to a file of another host
+plain() { [ -n "$(find -P "$SP" -mindepth 1 -maxdepth 1 -name "$1" -type f -user "$PITR_USER" -links 1 -print -quit 2> /dev/null)" ]; }
 
 # room NEED: bytes that may still be written keeping MIN_FREE free on ROOT's disk (exit 1 when fewer than NEED)
 room() {
@@ -54,20 +74,22 @@ room() {
 # zstd; the restore's zstd -d reads both (the files keep their .gz.age names from the days of gzip)
 squeeze() { if command -v zstd > /dev/null; then zstd -1 -q -c; else gzip -1; fi; }
 
-# seal FILE: encrypt stdin, compressed (squeeze), with age to HOST's recipients into FILE (at most MAX bytes), fsynced, renamed
+# seal FILE MAX [SPOOLED]: encrypt stdin (or SPOOLED, a file of the spool, read as PITR_USER: a link swapped in reads
+# nothing of root's), compressed (squeeze), with age to HOST's recipients into FILE (at most MAX bytes), fsynced, renamed
 seal() {
   out=$1 max=$2 tmp="$(dirname "$1")/.$(basename "$1").$$"
   [ -s "$RECIP" ] || { rm -f "$tmp"; die "no recipients for $H ($RECIP): run ironclad apply"; }
-  { squeeze || echo squeeze > "$tmp.rc"; } | age -R "$RECIP" | head -c "$max" > "$tmp"
+  if [ -n "${3:-}" ]; then { as_pitr cat -- "$3" || echo read > "$tmp.rc"; } | sealed "$tmp" "$max"; else sealed "$tmp" "$max"; fi
   if [ -e "$tmp.rc" ] || [ "$(head -c 21 "$tmp")" != age-encryption.org/v1 ] || [ "$(stat -c %s "$tmp")" -ge "$max" ]; then
     rm -f "$tmp" "$tmp.rc"; return 1
   fi
   chmod 440 "$tmp" && sync "$tmp" && mv -f "$tmp" "$out" && sync "$(dirname "$out")"
 }
+sealed() { { squeeze || echo squeeze > "$1.rc"; } | age -R "$RECIP" | head -c "$2" > "$1"; }
 
-# commit_of SPOOLED_SEGMENT: the newest commit time pg_waldump finds in it (ISO 8601 UTC, microseconds) or '-'
+# commit_of SPOOLED_SEGMENT: the newest commit time pg_waldump (run as PITR_USER) finds in it (ISO 8601 UTC, microseconds) or '-'
 commit_of() {
-  timeout 60 "$PGBIN/pg_waldump" "$1" 2> /dev/null | awk '
+  as_pitr timeout 60 "$PGBIN/pg_waldump" "$1" 2> /dev/null | awk '
     / desc: COMMIT(_PREPARED)? [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)? UTC/ {
       s = $0; sub(/.* desc: COMMIT(_PREPARED)? /, "", s); t = substr(s, 1, index(s, " UTC") - 1)
       if (index(t, ".") == 0) t = t ".000000"; while (length(t) < 26) t = t "0"; t = substr(t, 1, 26)
@@ -78,30 +100,35 @@ commit_of() {
 # archive_one NAME: a completed segment or timeline history file of the spool, encrypted into the archive
 archive_one() {
   n=$1 f="$SP/$1"
-  [ -f "$f" ] && [ ! -L "$f" ] || { rm -rf "$f"; return 0; }  # (only pg_receivewal writes here: anything else goes)
-  [ "$n" != "$(cat "$SP/.placeholder" 2> /dev/null)" ] || return 0  # (sparse zeros: never archived, whatever happens)
+  [ -e "$f" ] || [ -L "$f" ] || return 0
+  [ "$n" != "$(cat "$ST/placeholder" 2> /dev/null)" ] || return 0  # (sparse zeros: never archived, whatever happens)
+  # only a plain file of PITR_USER's with one link is archived, read as PITR_USER (seal): anything else is refused, loudly
+  if ! plain "$n"; then
+    alert "$H: refused $n in the spool ($(stat -c '%F of %U, %h links' "$f" 2> /dev/null | tr -cd '[:alnum:] ,_-')): not a plain file of $PITR_USER with one link; removed, never archived"
+    as_pitr rm -rf -- "$f"; return 0
+  fi
   size=$(stat -c %s "$f")
   if hist_ok "$n"; then
-    [ "$size" -le 65536 ] || { alert "$H sent a timeline history file of $size bytes ($n): dropped"; rm -f "$f"; return 0; }
+    [ "$size" -le 65536 ] || { alert "$H sent a timeline history file of $size bytes ($n): dropped"; as_pitr rm -f -- "$f"; return 0; }
     out="$WAL/$n.gz.age" summary=''
   else
     case "$size" in 1048576 | 2097152 | 4194304 | 8388608 | 16777216 | 33554432 | 67108864 | 134217728 | 268435456 | 536870912 | 1073741824) ;;
-      *) alert "$H sent a segment of $size bytes ($n): dropped"; rm -f "$f"; return 0 ;; esac
+      *) alert "$H sent a segment of $size bytes ($n): dropped"; as_pitr rm -f -- "$f"; return 0 ;; esac
     [ -f "$A/segsize" ] || { printf '%s\n' "$size" > "$A/segsize.tmp" && mv "$A/segsize.tmp" "$A/segsize"; }
-    [ "$(cat "$A/segsize")" = "$size" ] || { alert "$H changed its segment size to $size bytes ($n): dropped"; rm -f "$f"; return 0; }
+    [ "$(cat "$A/segsize")" = "$size" ] || { alert "$H changed its segment size to $size bytes ($n): dropped"; as_pitr rm -f -- "$f"; return 0; }
     out="$WAL/$n.gz.age" summary="$n $(lsn_at "$n" "$size" 0) $(lsn_at "$n" "$size" 1) $(commit_of "$f")"
   fi
-  if [ -e "$out" ]; then [ "$n" = "$(cat "$SP/.placeholder" 2> /dev/null)" ] || rm -f "$f"; return 0; fi  # fetched again: the first copy stays
+  if [ -e "$out" ]; then as_pitr rm -f -- "$f"; return 0; fi  # fetched again: the first copy stays
   max=$(room "$size") || { stop_reason "less than $MIN_FREE would stay free on the store"; return 1; }
-  seal "$out" "$max" < "$f" || { stop_reason "cannot encrypt $n into $WAL"; return 1; }
+  seal "$out" "$max" "$f" || { stop_reason "cannot encrypt $n into $WAL"; return 1; }
   [ -z "$summary" ] || { printf '%s %s\n' "$summary" "$(stat -c %s "$out")" >> "$INDEX" && sync "$INDEX"; }
-  rm -f "$f"
+  as_pitr rm -f -- "$f"
   # the newest archived segment stays as a sparse file of its size (no plaintext, no memory): a restarted
   # pg_receivewal resumes after it instead of fetching from the slot's older position again
   if [ -n "$summary" ]; then
-    old=$(cat "$SP/.placeholder" 2> /dev/null)
-    [ -z "$old" ] || [ "$old" = "$n" ] || rm -f "$SP/$old"
-    truncate -s "$size" "$f" && printf '%s\n' "$n" > "$SP/.placeholder"
+    old=$(cat "$ST/placeholder" 2> /dev/null)
+    [ -z "$old" ] || [ "$old" = "$n" ] || as_pitr rm -f -- "$SP/$old"
+    as_pitr truncate -s "$size" "$f" && printf '%s\n' "$n" > "$ST/placeholder"
   fi
 }
 
@@ -118,38 +145,38 @@ drain() {
   for f in "$SP"/*; do
     n=${f##*/}
     if seg_ok "$n" || hist_ok "$n"; then archive_one "$n" || return 1; drained=1
-    elif [ -e "$f" ] || [ -L "$f" ]; then case "$n" in *.partial) seg_ok "${n%.partial}" && [ ! -L "$f" ] || rm -rf "$f" ;; *) rm -rf "$f" ;; esac; fi
+    elif [ -e "$f" ] || [ -L "$f" ]; then case "$n" in *.partial) seg_ok "${n%.partial}" && [ ! -L "$f" ] || as_pitr rm -rf -- "$f" ;; *) as_pitr rm -rf -- "$f" ;; esac; fi
   done
   return 0
 }
 
 # peek: the newest commit time in the current partial segment, and the store's time of its last change
 peek() {
-  p=$(find "$SP" -maxdepth 1 -type f -name '*.partial' -printf '%T@ %f\n' | sort -n | tail -n 1)
+  p=$(find -P "$SP" -mindepth 1 -maxdepth 1 -type f -name '*.partial' -user "$PITR_USER" -links 1 -printf '%T@ %f\n' | sort -n | tail -n 1)
   [ -n "$p" ] || return 0
   m=${p%% *} t=${p%%.*} n=${p##* }; n=${n%.partial}  # (m: the mtime to the nanosecond: a write in the same second is seen)
   seg_ok "$n" || return 0
-  [ "$m" != "$(cat "$SP/.peeked" 2> /dev/null)" ] || return 0
-  mkdir -p "$SP/.peek" && ln -f "$SP/$n.partial" "$SP/.peek/$n" 2> /dev/null || return 0
-  c=$(commit_of "$SP/.peek/$n"); rm -f "$SP/.peek/$n"
+  [ "$m" != "$(cat "$ST/peeked" 2> /dev/null)" ] || return 0
+  # (pg_waldump wants a segment's name: a symbolic link of that name, made and read as PITR_USER; a hard link would
+  # give the segment a second link when pg_receivewal completes it meanwhile, and the drain would refuse it)
+  as_pitr mkdir -p "$SP/.peek" && as_pitr ln -sfn "../$n.partial" "$SP/.peek/$n" 2> /dev/null || return 0
+  c=$(commit_of "$SP/.peek/$n"); as_pitr rm -f -- "$SP/.peek/$n"
   printf '%s %s %s\n' "$n" "$c" "$t" > "$A/latest.tmp" && mv "$A/latest.tmp" "$A/latest"
-  printf '%s\n' "$m" > "$SP/.peeked"
+  printf '%s\n' "$m" > "$ST/peeked"
 }
 
 # receive HOST: the long-running receiver (one per host: a second start exits at once)
 receive() {
   load "$1"
-  mkdir -p "$SPOOL" "$SP" "$WAL" "$BASE" && chmod 700 "$SPOOL" "$SP"
+  state_dirs
+  mkdir -p "$SP" "$WAL" "$BASE"
   [ -s "$A/since" ] || date -u +%Y-%m-%dT%H:%M:%SZ > "$A/since"  # when archiving began, by the store's clock (drills are due from it)
   exec 9> "$SPOOL/$H.lock"
   flock -n 9 || exit 0
-  echo $$ > "$SPOOL/$H.pid"  # (apply ends this pid when the script changes; cron or systemd starts the new one)
-  if [ -n "$TMPFS_SIZE" ] && ! mountpoint -q "$SP"; then
-    [ -z "$(ls -A "$SP")" ] || rm -rf "${SP:?}"/* "$SP"/.[!.]*
-    mount -t tmpfs -o "size=$TMPFS_SIZE,mode=700,nosuid,nodev,noexec" "ironclad-pitr-$H" "$SP" || die "cannot mount the spool $SP"
-  fi
+  echo $$ > "$SPOOL/$H.pid"  # (apply ends this pid when the script changes, and starts the new one where cron or systemd does not)
+  own_spool
   pid='' wait_until=0 backoff=5 said=''
-  trap '[ -z "$pid" ] || kill "$pid" 2> /dev/null; exit 0' TERM INT HUP
+  trap '[ -z "$pid" ] || { kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; }; exit 0' TERM INT HUP
   while :; do
     ok=1 quiet='' drained=''; drain || ok=0
     pending=$(find "$SP" -maxdepth 1 -type f ! -name '*.partial' ! -name '.*' | wc -l)
@@ -166,14 +193,16 @@ receive() {
       if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then  # it stopped (link down, server gone): again, with backoff
         wait "$pid" 2> /dev/null; pid=''
         # a full spool (a burst faster than the last poll drained it) is drained by now: again at once, no backoff
-        if tail -n 3 "$SP/.log" 2> /dev/null | grep -q 'No space left on device\|could not open write-ahead log file\|could not write'; then backoff=5 wait_until=0
+        if tail -n 3 "$ST/log" 2> /dev/null | grep -q 'No space left on device\|could not open write-ahead log file\|could not write'; then backoff=5 wait_until=0
         else wait_until=$(($(date +%s) + backoff)); [ "$backoff" -ge 60 ] || backoff=$((backoff * 2)); fi
         slot_trouble
-      elif [ -n "$pid" ]; then backoff=5; touch "$SP/.alive"; fi  # connected a whole poll: current (keepalives end a dead link in ~30 s)
+      elif [ -n "$pid" ]; then backoff=5; touch "$ST/alive"; fi  # connected a whole poll: current (keepalives end a dead link in ~30 s)
       if [ -z "$pid" ] && [ "$(date +%s)" -ge "$wait_until" ]; then
         mend_partial
-        tail -n 50 "$SP/.log" > "$SP/.log.1" 2> /dev/null; mv -f "$SP/.log.1" "$SP/.log" 2> /dev/null
-        "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n -v --synchronous --status-interval=10 >> "$SP/.log" 2>&1 &
+        tail -n 50 "$ST/log" > "$ST/log.1" 2> /dev/null; mv -f "$ST/log.1" "$ST/log" 2> /dev/null
+        state_dirs  # (the password as apply wrote it last)
+        # as PITR_USER, in its spool (one process: $! is pg_receivewal itself); its log is root's, opened by root
+        (pitr_exec "$PGBIN/pg_receivewal" -D "$SP" -d "$CONN" --slot=ironclad_pitr --no-loop -n -v --synchronous --status-interval=10) >> "$ST/log" 2>&1 7>&- 9>&- &
         pid=$!
       fi
     fi
@@ -189,8 +218,26 @@ mend_partial() {
   for f in "$SP"/*.partial; do
     [ -f "$f" ] && [ ! -L "$f" ] || continue
     size=$(stat -c %s "$f") want=$(cat "$A/segsize" 2> /dev/null || echo 16777216)
-    [ "$size" = 0 ] || [ "$size" = "$want" ] || { say "$H: ${f##*/} was cut short at $size bytes: padded, streamed again from its start"; truncate -s "$want" "$f"; }
+    [ "$size" = 0 ] || [ "$size" = "$want" ] || { say "$H: ${f##*/} was cut short at $size bytes: padded, streamed again from its start"; as_pitr truncate -s "$want" "$f"; }
   done
+}
+
+# own_spool (the receiver's lock held, no pg_receivewal of this host running): the spool is PITR_USER's, mode 0700 (a
+# tmpfs mounted for it). A spool root made (a receiver from before it ran as PITR_USER) is handed over: root's own
+# files move out of it first, then it is chowned while no process of PITR_USER's can write in it (it is root's, 0700)
+own_spool() {
+  if [ -n "$TMPFS_SIZE" ] && ! mountpoint -q "$SP"; then
+    chown root:root "$SP" && chmod 700 "$SP" || die "cannot take $SP"
+    [ -z "$(ls -A "$SP")" ] || rm -rf "${SP:?}"/* "$SP"/.[!.]*
+    mount -t tmpfs -o "size=$TMPFS_SIZE,mode=700,uid=$(id -u "$PITR_USER"),gid=$(id -g "$PITR_USER"),nosuid,nodev,noexec" "ironclad-pitr-$H" "$SP" || die "cannot mount the spool $SP"
+  fi
+  [ "$(stat -c %U "$SP")" != "$PITR_USER" ] || return 0
+  [ "$(stat -c %U "$SP")" = root ] || die "the spool $SP is $(stat -c %U "$SP")'s, neither root's nor $PITR_USER's: refused"
+  chmod 700 "$SP"
+  for f in placeholder peeked log; do [ ! -f "$SP/.$f" ] || [ -L "$SP/.$f" ] || mv -f "$SP/.$f" "$ST/$f"; done
+  rm -rf "$SP/.peek" "$SP/.alive" "$SP/.log.1" "$SP/.log.prev" "$SP/.base.log"
+  chown -R -P "$PITR_USER:$PITR_USER" "$SP" || die "cannot hand the spool $SP to $PITR_USER"
+  say "$H: the spool $SP is $PITR_USER's: pg_receivewal runs as $PITR_USER, not root"
 }
 
 # slot_trouble: after pg_receivewal stopped: a slot whose WAL production removed (max_slot_wal_keep_size reached) is
@@ -198,28 +245,29 @@ mend_partial() {
 slot_trouble() {
   # a segment asked again that the archive holds already (pg_receivewal restarted from an older file): not a gap;
   # what the spool holds of it and before goes, and the next start follows the slot
-  asked=$(sed -n 's/.*requested WAL segment \([0-9A-F]\{24\}\) has already been removed.*/\1/p' "$SP/.log" | tail -n 1)
+  asked=$(sed -n 's/.*requested WAL segment \([0-9A-F]\{24\}\) has already been removed.*/\1/p' "$ST/log" | tail -n 1)
   if [ -n "$asked" ] && [ -f "$WAL/$asked.gz.age" ]; then
     say "$H: the server no longer has $asked, which the archive holds: starting after it ($(find "$SP" -maxdepth 1 -type f ! -name '.*' -printf '%f ')))"
-    for f in "$SP"/*; do n=${f##*/}; n=${n%.partial}; seg_ok "$n" && [ "$(printf '%s\n%s\n' "$n" "$asked" | sort | head -n 1)" = "$n" ] && rm -f "$f"; done
-    mv -f "$SP/.log" "$SP/.log.prev"; return 0
+    for f in "$SP"/*; do n=${f##*/}; n=${n%.partial}; seg_ok "$n" && [ "$(printf '%s\n%s\n' "$n" "$asked" | sort | head -n 1)" = "$n" ] && as_pitr rm -f -- "$f"; done
+    mv -f "$ST/log" "$ST/log.prev"; return 0
   fi
-  if grep -q 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" 2> /dev/null; then
-    alert "$H: the slot lost WAL the store had not received (max_slot_wal_keep_size reached, or the slot is gone): a gap; made again from now, a base backup follows ($(grep -m 1 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$SP/.log" | head -c 300))"
+  if grep -q 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$ST/log" 2> /dev/null; then
+    alert "$H: the slot lost WAL the store had not received (max_slot_wal_keep_size reached, or the slot is gone): a gap; made again from now, a base backup follows ($(grep -m 1 'has already been removed\|has been invalidated\|cannot be used\|does not exist' "$ST/log" | head -c 300))"
     # (made with RESERVE_WAL: it keeps WAL from now, so the base backup that follows has all it needs)
-    timeout 60 psql -X -q -c 'DROP_REPLICATION_SLOT ironclad_pitr' "$CONN replication=true" > /dev/null 2>&1
-    timeout 60 psql -X -q -c 'CREATE_REPLICATION_SLOT ironclad_pitr PHYSICAL RESERVE_WAL' "$CONN replication=true" >> "$SP/.log" 2>&1 || return 0
+    as_pitr timeout 60 "$PGBIN/psql" -X -q -c 'DROP_REPLICATION_SLOT ironclad_pitr' "$CONN replication=true" > /dev/null 2>&1
+    as_pitr timeout 60 "$PGBIN/psql" -X -q -c 'CREATE_REPLICATION_SLOT ironclad_pitr PHYSICAL RESERVE_WAL' "$CONN replication=true" >> "$ST/log" 2>&1 || return 0
     # nothing of the old position may stay in the spool (the placeholder would make pg_receivewal ask for it again)
-    drain; p=$(cat "$SP/.placeholder" 2> /dev/null); [ -z "$p" ] || rm -f "$SP/$p"
-    rm -f "$SP"/*.partial "$SP/.placeholder"; mv -f "$SP/.log" "$SP/.log.prev"
-    setsid "$0" base "$H" > /dev/null 2>> "$SP/.base.log" < /dev/null &
+    drain; p=$(cat "$ST/placeholder" 2> /dev/null); [ -z "$p" ] || as_pitr rm -f -- "$SP/$p"
+    as_pitr find "$SP" -mindepth 1 -maxdepth 1 -name '*.partial' -delete; rm -f "$ST/placeholder"; mv -f "$ST/log" "$ST/log.prev"
+    setsid "$0" base "$H" > /dev/null 2>> "$ST/base.log" < /dev/null 9>&- &
   fi
 }
 
 # base HOST: a base backup now, encrypted as it is written, sealed with the store's id and times
 base() {
   load "$1"
-  mkdir -p "$SPOOL" "$BASE" && chmod 700 "$SPOOL"
+  state_dirs
+  mkdir -p "$BASE"
   exec 7> "$SPOOL/$H.base.lock"
   flock -n 7 || refuse "a base backup of $H is running"
   max=$(room 0) || refuse "less than $MIN_FREE would stay free on the store: no base backup of $H"
@@ -227,16 +275,17 @@ base() {
   while [ -e "$BASE/$id" ]; do sleep 1; id=$(date -u +%Y%m%dT%H%M%SZ); start=$(date -u +%Y-%m-%dT%H:%M:%SZ); done
   work="$BASE/.$id.$$"; rm -rf "$work"; mkdir -m 750 "$work"
   trap 'rm -rf "$work"' EXIT
-  ident=$(timeout 60 psql -X -A -t -F ' ' -c IDENTIFY_SYSTEM "$CONN replication=true" 2> "$work/log") || die "$H: IDENTIFY_SYSTEM failed: $(tail -n 1 "$work/log")"
+  ident=$(as_pitr timeout 60 "$PGBIN/psql" -X -A -t -F ' ' -c IDENTIFY_SYSTEM "$CONN replication=true" 2> "$work/log") || die "$H: IDENTIFY_SYSTEM failed: $(tail -n 1 "$work/log")"
   # shellcheck disable=SC2086
   set -- $ident
   sysid=${1:-} tli=${2:-}
   case "$sysid$tli" in '' | *[!0-9]*) die "$H: not a system identifier and timeline: $(printf '%s' "$ident" | head -c 80)" ;; esac
   [ "${#sysid}" -le 20 ] && [ "${#tli}" -le 10 ] || die "$H: a system identifier or timeline out of range"
-  # the WAL range is read from the manifest at the end of the tar stream as it passes (only its last 4 KiB are kept)
+  # the WAL range is read from the manifest at the end of the tar stream as it passes (only its last 4 KiB are kept);
+  # pg_basebackup and tar as PITR_USER, writing to pipes root opened: no file of the backup is ever in plaintext
   mkfifo "$work/tap"
-  { tar -xOf - backup_manifest 2> /dev/null | tail -c 4096 > "$work/ranges"; cat > /dev/null; } < "$work/tap" &
-  { "$PGBIN/pg_basebackup" -d "$CONN" -Ft -D - -X none --checkpoint=fast -P 2> "$work/log" || echo 1 > "$work/rc"; } | tee -p "$work/tap" | seal "$work/base.tar.gz.age" "$max" ||
+  { as_pitr tar -xOf - backup_manifest 2> /dev/null | tail -c 4096 > "$work/ranges"; cat > /dev/null; } < "$work/tap" &
+  { as_pitr "$PGBIN/pg_basebackup" -d "$CONN" -Ft -D - -X none --checkpoint=fast -P 2> "$work/log" || echo 1 > "$work/rc"; } | tee -p "$work/tap" | seal "$work/base.tar.gz.age" "$max" ||
     die "$H: the base backup did not fit in the space the store can spare ($max bytes), or could not be encrypted"
   wait
   [ ! -e "$work/rc" ] || die "$H: pg_basebackup failed: $(tr '\r' '\n' < "$work/log" | grep -v ' kB (' | tail -n 2 | tr '\n' ' ')"
@@ -265,9 +314,12 @@ record() {
 partial() {
   load "$1"; seg_ok "$2" || die "bad segment name '$2'"
   if [ -f "$WAL/$2.gz.age" ]; then cat "$WAL/$2.gz.age"; return; fi
-  [ -f "$SP/$2.partial" ] && [ ! -L "$SP/$2.partial" ] || die "no partial segment $2 of $H"
+  plain "$2.partial" || die "no partial segment $2 of $H (or not a plain file of $PITR_USER's: refused)"
   [ -s "$RECIP" ] || die "no recipients for $H"
-  squeeze < "$SP/$2.partial" | age -R "$RECIP"
+  # read as PITR_USER (never root); a failed read is an error, never a short partial
+  exec 3>&1
+  bad=$({ { as_pitr cat -- "$SP/$2.partial" || echo read >&4; } | { squeeze || echo squeeze >&4; } | { age -R "$RECIP" >&3 || echo age >&4; }; } 4>&1)
+  [ -z "$bad" ] || die "cannot encrypt the partial segment $2 of $H ($(printf '%s' "$bad" | tr '\n' ' '))"
 }
 
 # wal_range FIRST LAST (after load): the committed segments the index lists from FIRST to LAST (names of one timeline,

@@ -11,7 +11,7 @@ facts() {
   [ ! -f "$A/latest" ] || sed 's/^/P /' "$A/latest"
   for b in "$BASE"/*/backup.json; do [ -f "$b" ] && printf 'B %s\n' "$(tr -d '\n' < "$b")"; done
   if [ -e "$SPOOL/$H.lock" ] && ! flock -n "$SPOOL/$H.lock" true; then echo 'R 1'; else echo 'R 0'; fi
-  [ ! -f "$SP/.alive" ] || find "$SP/.alive" -printf 'L %T@\n'
+  [ ! -f "$ST/alive" ] || find "$ST/alive" -printf 'L %T@\n'
   [ ! -f "$A/stopped" ] || printf 'X %s\n' "$(head -c 200 "$A/stopped" | tr -d '"\\\n')"
   [ ! -f "$A/since" ] || printf 'T %s\n' "$(head -c 64 "$A/since" | head -n 1 | tr -d '"\\\n')"
 }

@@ -3,9 +3,10 @@
 // `pitr base` takes a base backup; nothing plaintext reaches the store's disk; the store cut off for a while catches
 // up when it returns, and production's pg_wal stays bounded by max_slot_wal_keep_size even when the cut lasts past
 // it; the store's health check exits 3 once the receiver has been stopped longer than its bound; the receiver dies
-// with its lab host. Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24), always taken down afterwards.
+// with its lab host; on the store pg_receivewal runs as ironclad-pitr (no new privileges), never root, and a spool
+// root made (a store from before) is handed over by the next apply, planned. Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24), always taken down afterwards.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -44,7 +45,7 @@ async function main() {
       const v = await fn();
       if (v) return { value: v, seconds: (Date.now() - start) / 1000 };
       if (Date.now() - start > seconds * 1000) {
-        const diag = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log /run/ironclad-pitr/pt-db/.log; /usr/local/sbin/ironclad-pitr status');
+        const diag = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log /run/ironclad-pitr/.state/pt-db/log; /usr/local/sbin/ironclad-pitr status');
         throw new Error(`${what}: not within ${seconds} s\n${diag.stdout}${diag.stderr}`);
       }
       await sleep(1000);
@@ -75,6 +76,39 @@ async function main() {
     const hba = await lab.sshOk('pt-db', 'cat /etc/postgresql/15/main/pg_hba.conf');
     t.match(hba, new RegExp(`^host\treplication\tironclad_wal\t${reText(lab.host('pt-store').address)}/32\tscram-sha-256$`, 'm'), 'replication for the store\'s address alone');
     t.notMatch(await lab.sshOk('pt-db', 'grep -rl ironclad_wal /var/lib/ironclad /etc/cron.d 2>/dev/null; true'), /\S/, 'the database host holds no credential of the archiving role');
+  });
+
+  /** Each pg_receivewal on pt-store as /proc says: `PID REAL_UID/EFFECTIVE_UID NO_NEW_PRIVS USER`. */
+  const receivers = async () => (await lab.sshOk('pt-store', String.raw`for p in $(pgrep -x pg_receivewal); do echo "$p $(awk '/^Uid:/ { print $2 "/" $3 }' /proc/$p/status) $(awk '/^NoNewPrivs:/ { print $2 }' /proc/$p/status) $(ps -o user= -p $p)"; done`)).trim().split('\n').filter(Boolean);
+  await t.test('on the store pg_receivewal runs as ironclad-pitr, never root; a spool root made is handed over by the next apply, planned', async (t) => {
+    const uid = (await lab.sshOk('pt-store', 'id -u ironclad-pitr')).trim();
+    const asUser = new RegExp(`^\\d+ ${uid}/${uid} 1 ironclad-pitr$`);
+    t.equal((await lab.sshOk('pt-store', 'getent passwd ironclad-pitr | cut -d: -f7')).trim(), '/usr/sbin/nologin', 'a system user with no shell');
+    const first = await receivers();
+    t.match(first, [asUser], `one pg_receivewal, as ironclad-pitr (uid ${uid}), no new privileges: ${first.join('; ')}`);
+    t.equal(first.length, 1);
+    t.equal((await lab.sshOk('pt-store', 'stat -c "%U %a" /run/ironclad-pitr/pt-db /run/ironclad-pitr/.state/pt-db/pgpass')).trim(), 'ironclad-pitr 700\nironclad-pitr 400', 'its spool and its copy of the password: its alone');
+    const pw = (await lab.sshOk('pt-store', 'cut -d: -f5 /var/lib/ironclad/pitr/pt-db.pgpass')).trim();
+    t.ok(pw.length >= 32, 'the password as the store holds it');
+    const seen = await lab.sshOk('pt-store', String.raw`for p in $(pgrep -f 'pg_receivewal|pg_basebackup|ironclad-pitr'); do tr '\0' ' ' < /proc/$p/cmdline; echo; done; cat /run/ironclad-pitr/.state/pt-db/log /var/log/ironclad-pitr.log 2>/dev/null; true`);
+    t.ok(seen.includes('pg_receivewal') && !seen.includes(pw), 'the password is in no command line and no log');
+    // a store from before: its receiver ran as root, in a spool of root's holding root's own files
+    await until('a segment archived (its placeholder named)', async () => (await lab.ssh('pt-store', 'test -s /run/ironclad-pitr/.state/pt-db/placeholder')).code === 0, 30);
+    await lab.sshOk('pt-store', 'p=$(cat /run/ironclad-pitr/pt-db.pid) && kill "$p"; flock -w 30 /run/ironclad-pitr/pt-db.lock true; cd /run/ironclad-pitr && mv .state/pt-db/placeholder pt-db/.placeholder && mv .state/pt-db/log pt-db/.log && chown -R root:root pt-db && chmod 700 pt-db');
+    const plan = JSON.parse((await ironclad([...inv, '--json', 'plan'])).stdout) as { hosts: { host: string; changes: { operation: string; description: string }[] }[] };
+    const store = plan.hosts.find((h) => h.host === 'pt-store')!.changes.filter((c) => c.operation === 'pitr').map((c) => c.description);
+    t.match(store, [/^start the WAL receiver of pt-db now \(cron keeps it running\); the spool of pt-db \(now root's\) goes to ironclad-pitr$/], `planned: ${store.join(' | ')}`);
+    const r = await ironclad([...inv, 'apply', '--yes']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    const after = (await until('pg_receivewal again', async () => { const x = await receivers(); return x.length === 1 && x; }, 30)).value;
+    t.match(after, [asUser], `as ironclad-pitr again: ${after.join('; ')}`);
+    const handed = await lab.sshOk('pt-store', 'cd /run/ironclad-pitr && stat -c "%U %a" pt-db; find pt-db ! -user ironclad-pitr | wc -l; ls pt-db/.placeholder pt-db/.log 2>/dev/null | wc -l; test -s .state/pt-db/placeholder && echo placeholder kept');
+    t.equal(handed.trim(), 'ironclad-pitr 700\n0\n0\nplaceholder kept', "the spool handed over whole; root's own files moved out of it");
+    const again = JSON.parse((await ironclad([...inv, '--json', 'plan'])).stdout) as typeof plan;
+    t.same(again.hosts.flatMap((h) => h.changes.filter((c) => c.operation === 'pitr').map((c) => `${h.host}: ${c.description}`)), [], 'then nothing left to change');
+    await sql('SELECT pg_switch_wal();', 'postgres');
+    const s = (await until('archiving, with no gap', async () => { const x = await status(); return x.archiving && x; }, 60)).value;
+    t.equal(s.gap, false, 'no gap');
   });
 
   let committedAfter = '';
@@ -166,7 +200,10 @@ async function main() {
   });
 
   await t.test('the receiver dies with its lab host', async (t) => {
-    const pids = spawnSync('pgrep', ['-f', 'ironclad-pitr receive pt-db'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    // (this slot's lab only: another slot's pt-store runs a receiver of the same name)
+    const mine = `${planLab(loadInventory(INVENTORY)).stateDir}/`;
+    const root = (p: string) => { try { return readlinkSync(`/proc/${p}/root`); } catch { return ''; } };
+    const pids = spawnSync('pgrep', ['-f', 'ironclad-pitr receive pt-db'], { encoding: 'utf8' }).stdout.trim().split('\n').filter((p) => p && root(p).startsWith(mine));
     t.ok(pids.length >= 1, `running (${pids.join(', ')})`);
     await labDown(planLab(loadInventory(INVENTORY)));
     await sleep(1000);

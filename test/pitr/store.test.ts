@@ -1,12 +1,15 @@
 // The store's archiving script, run for real as root against a scratch PostgreSQL 15 on this machine (127.0.0.1): the
 // receiver archives each completed segment encrypted (no plaintext on disk), a base backup is taken and sealed, status
-// gives the window, a gap is named, prune never makes one, health alerts, readers read only by name.
+// gives the window, a gap is named, prune never makes one, health alerts, readers read only by name. pg_receivewal and
+// pg_basebackup run as ironclad-pitr (made here as apply makes it, removed afterwards when it was not there), never
+// root; what that user plants in its spool (a link to a file of root's, a hard link named like a segment) never
+// reaches the archive.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { loadInventory } from '../../src/inventory/load.js';
-import { renderPitrStore } from '../../src/pitr/render.js';
+import { pitrUserScript, renderPitrStore } from '../../src/pitr/render.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -15,6 +18,24 @@ const have = (cmd: string, args: string[]) => spawnSync(cmd, args).status === 0;
 const skip = (!asRoot && 'needs root') || (!have(`${PGBIN}/initdb`, ['--version']) && 'PostgreSQL 15 not installed') || (!have('age', ['--version']) && 'age not installed');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MARKER = 'pitr-marker-7f3a9c';
+const USER = 'ironclad-pitr';
+const uidOf = (name: string) => Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+/** What /proc says of a process: its real and effective uid, and whether it may gain privileges again. */
+const proc = (pid: number) => {
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const [real, effective] = st.match(/^Uid:\s+(\d+)\s+(\d+)/m)!.slice(1).map(Number);
+  return { real, effective, noNewPrivs: /^NoNewPrivs:\s+1$/m.test(st), ppid: Number(st.match(/^PPid:\s+(\d+)/m)![1]), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') };
+};
+/** The processes of this program (its path, as executed: not the setpriv or env that led to it) whose command line holds `pattern`. */
+const running = (program: string, pattern: string) =>
+  spawnSync('pgrep', ['-f', '--', pattern], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).flatMap((pid) => {
+    try {
+      const p = { pid: Number(pid), ...proc(Number(pid)) };
+      return p.cmdline.startsWith(`${PGBIN}/${program} `) ? [p] : [];
+    } catch {
+      return []; // (gone meanwhile)
+    }
+  });
 
 /** A scratch cluster as postgres, listening on 127.0.0.1 only, with the archiving role, its slot and pg_hba line. */
 function scratchCluster(port: number) {
@@ -35,11 +56,12 @@ function scratchCluster(port: number) {
 }
 
 /** A scratch store: ROOT, CONF and SPOOL in a temp dir, its script rendered for one database host `db1`. */
-function scratchStore(port: number, opts: { stall?: string; minFree?: string; tmpfs?: boolean } = {}) {
+function scratchStore(port: number, opts: { stall?: string; minFree?: string; tmpfs?: boolean; spy?: boolean } = {}) {
   const inv = loadInventory('inventory/lab.yaml');
   const base = inv.hosts.find((h) => h.name === 'backup-far')!;
   const db = inv.hosts.find((h) => h.name === 'db-prod')!;
   const dir = tempDir('ironclad-pitr-store-');
+  chmodSync(dir, 0o711); // (ironclad-pitr passes through to its spool, as it does through / and /run on a store)
   const root = join(dir, 'root');
   const conf = join(dir, 'conf');
   const spool = join(dir, 'spool');
@@ -47,7 +69,19 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
   const store = { ...base, backup_store: { ...base.backup_store!, path: root, min_free: opts.minFree ?? '1%' } };
   const client = { ...db, name: 'db1', address: '127.0.0.1', postgres: { ...db.postgres!, port }, pitr: { stall: opts.stall ?? '10m' } };
   const script = join(dir, 'ironclad-pitr');
-  writeFileSync(script, renderPitrStore(store, [client], { spool, conf, tmpfsSize: opts.tmpfs ? '96m' : '', poll: 1 }), { mode: 0o755 });
+  let text = renderPitrStore(store, [client], { spool, conf, tmpfsSize: opts.tmpfs ? '96m' : '', poll: 1 });
+  // spy: each PostgreSQL tool the script runs says first who runs it (uid, real uid, NoNewPrivs), then becomes the tool
+  const spyLog = join(dir, 'spy.log');
+  if (opts.spy) {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { mode: 0o755 });
+    writeFileSync(spyLog, '', { mode: 0o666 });
+    chmodSync(spyLog, 0o666);
+    for (const tool of ['pg_receivewal', 'pg_basebackup', 'pg_waldump', 'psql'])
+      writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s %s/%s %s\\n' ${tool} "$(id -u)" "$(id -ru)" "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/self/status)" >> '${spyLog}'\nexec ${PGBIN}/${tool} "$@"\n`, { mode: 0o755 });
+    text = text.replace(/^PGBIN=.*$/m, `PGBIN='${bin}'`);
+  }
+  writeFileSync(script, text, { mode: 0o755 });
   writeFileSync(join(conf, 'db1.pgpass'), `127.0.0.1:${port}:*:ironclad_wal:secret-wal-pw\n`, { mode: 0o600 });
   const key = join(dir, 'age-key');
   execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
@@ -70,7 +104,9 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
     receiver = undefined;
   };
   process.once('exit', () => receiver && spawnSync('kill', ['--', `-${receiver.pid}`]));
-  return { dir, root, conf, spool, script, run, status, decrypt, startReceiver, stopReceiver, wal: join(root, 'pitr', 'db1', 'wal'), log: () => receiverLog };
+  /** Who ran each tool so far: `TOOL UID/REAL_UID NO_NEW_PRIVS` lines. */
+  const spied = () => readFileSync(spyLog, 'utf8').split('\n').filter(Boolean);
+  return { dir, root, conf, spool, script, run, spied, status, decrypt, startReceiver, stopReceiver, wal: join(root, 'pitr', 'db1', 'wal'), log: () => receiverLog };
 }
 
 async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000, diag: () => string = () => ''): Promise<T> {
@@ -84,21 +120,29 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_0
 }
 
 t.test('the archiving script, for real', { skip }, async (t) => {
+  const made = spawnSync('id', [USER]).status !== 0;
+  execFileSync('sh', ['-c', pitrUserScript()]);
   const port = 56000 + (process.pid % 1000);
   const pg = scratchCluster(port);
-  const s = scratchStore(port, { stall: '20s', tmpfs: true });
+  const s = scratchStore(port, { stall: '20s', tmpfs: true, spy: true });
   t.teardown(async () => {
     await s.stopReceiver();
     spawnSync('umount', [join(s.spool, 'db1')]);
     pg.stop();
+    if (made) spawnSync('userdel', [USER]);
   });
 
   t.equal(spawnSync('shellcheck', ['-s', 'sh', s.script]).status, 0, 'shellcheck-clean');
 
-  await t.test('a base backup: sealed with the store\'s id and times, encrypted, WAL points from pg_basebackup', async (t) => {
+  await t.test('a base backup: sealed with the store\'s id and times, encrypted, WAL points from pg_basebackup run as ironclad-pitr', async (t) => {
     s.startReceiver();
+    const before = s.spied().length;
     const r = s.run(['base', 'db1']);
     t.equal(r.status, 0, r.stderr);
+    const u = uidOf(USER);
+    const ran = s.spied().slice(before).filter((l) => /^(psql|pg_basebackup) /.test(l));
+    t.ok(ran.some((l) => l.startsWith('pg_basebackup ')) && ran.some((l) => l.startsWith('psql ')), `psql (IDENTIFY_SYSTEM) and pg_basebackup ran: ${ran.join('; ')}`);
+    t.ok(ran.every((l) => l.endsWith(` ${u}/${u} 1`)), `each as ${USER} (uid ${u}), with no new privileges`);
     const id = r.stdout.match(/^base db1 (\d{8}T\d{6}Z) /)?.[1];
     t.ok(id, r.stdout);
     const json = JSON.parse(readFileSync(join(s.root, 'pitr', 'db1', 'base', id!, 'backup.json'), 'utf8'));
@@ -115,7 +159,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     const st = await until('latest to pass the commit', () => {
       const j = s.status();
       return j.latest && j.latest >= committed.slice(0, 19) && existsSync(join(s.root, 'pitr', 'db1', 'latest')) && j;
-    }, 60_000, () => `committed ${committed}; ${s.run(['status', 'db1']).stdout} ${execFileSync('sh', ['-c', `ls -la --time-style=full-iso ${s.spool}/db1; cat ${s.spool}/db1/.log; cat ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
+    }, 60_000, () => `committed ${committed}; ${s.run(['status', 'db1']).stdout} ${execFileSync('sh', ['-c', `ls -la --time-style=full-iso ${s.spool}/db1; cat ${s.spool}/.state/db1/log; cat ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
     t.match(st, { host: 'db1', cluster: '15/main', archiving: true, gap: false, receiver: true });
     t.ok(Date.parse(st.earliest) <= Date.parse(st.latest), 'earliest <= latest');
     t.match(st.since, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'when archiving began, by the store\'s clock');
@@ -135,6 +179,26 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     const index = readFileSync(join(s.root, 'pitr', 'db1', 'wal.index'), 'utf8').trim().split('\n');
     t.match(index[index.length - 1], /^[0-9A-F]{24} [0-9A-F]+\/[0-9A-F]+ [0-9A-F]+\/[0-9A-F]+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z|-) \d+$/, 'the index line');
     t.ok(spawnSync('mountpoint', ['-q', join(s.spool, 'db1')]).status === 0, 'the spool is a tmpfs');
+  });
+
+  await t.test('pg_receivewal runs as ironclad-pitr (no new privileges), in its spool of its own; its password in no command line or log', async (t) => {
+    const sp = join(s.spool, 'db1');
+    const [p] = await until('pg_receivewal', () => { const r = running('pg_receivewal', `pg_receivewal -D ${sp} `); return r.length === 1 && r; });
+    t.equal(p.real, uidOf(USER), `real uid ${p.real}`);
+    t.equal(p.effective, uidOf(USER), `effective uid ${p.effective}`);
+    t.ok(p.noNewPrivs, 'NoNewPrivs: 1 (no setuid program, no sudo gives root back)');
+    t.equal(p.ppid, Number(readFileSync(join(s.spool, 'db1.pid'), 'utf8')), 'a child of the receiver itself: the pid it ends is pg_receivewal\'s');
+    t.equal(proc(p.ppid).effective, 0, 'the receiver (which mounts, and writes the archive) is root');
+    t.equal(execFileSync('stat', ['-c', '%U %a', sp], { encoding: 'utf8' }).trim(), `${USER} 700`, 'the spool is its own, 0700');
+    const pass = join(s.spool, '.state', 'db1', 'pgpass');
+    t.equal(execFileSync('stat', ['-c', '%U %a', pass], { encoding: 'utf8' }).trim(), `${USER} 400`, 'its copy of the password file: its alone');
+    t.notMatch(p.cmdline, /secret-wal-pw/, 'no password on its command line');
+    t.notMatch(readFileSync(join(s.spool, '.state', 'db1', 'log'), 'utf8'), /secret-wal-pw/, 'nor in its log');
+    t.ok(readdirSync(sp).filter((f) => !f.startsWith('.')).every((f) => execFileSync('stat', ['-c', '%U', join(sp, f)], { encoding: 'utf8' }).trim() === USER), 'every file of the spool is its');
+    const u = uidOf(USER);
+    const spied = s.spied();
+    t.ok(['pg_receivewal', 'pg_waldump', 'pg_basebackup', 'psql'].every((tool) => spied.some((l) => l.startsWith(`${tool} `))), 'every PostgreSQL tool the script runs has run by now');
+    t.same(spied.filter((l) => !l.endsWith(` ${u}/${u} 1`)), [], `each time as ${USER}, with no new privileges (${spied.length} runs): never root`);
   });
 
   await t.test('readers: only the hosts they restore, only names of the right shape, a partial encrypted on the fly', async (t) => {
@@ -202,13 +266,52 @@ t.test('the archiving script, for real', { skip }, async (t) => {
 
   await t.test('a hostile spool: bad names, links and wrong sizes are never archived', async (t) => {
     const sp = join(s.spool, 'db1');
-    writeFileSync(join(sp, '000000010000000000000099'), 'short');
-    writeFileSync(join(sp, 'evil..name'), 'x');
-    execFileSync('ln', ['-s', '/etc/shadow', join(sp, '000000010000000000000098')]);
+    const asUser = (...args: string[]) => execFileSync('setpriv', [`--reuid=${USER}`, `--regid=${USER}`, '--clear-groups', '--', ...args]);
+    asUser('sh', '-c', `printf short > ${sp}/000000010000000000000099; printf x > '${sp}/evil..name'`);
     await sleep(3000);
     const files = readdirSync(s.wal);
-    t.notOk(files.some((f) => f.startsWith('000000010000000000000099') || f.startsWith('000000010000000000000098') || f.startsWith('evil')), 'none archived');
+    t.notOk(files.some((f) => f.startsWith('000000010000000000000099') || f.startsWith('evil')), 'none archived');
     t.notOk(existsSync(join(sp, 'evil..name')), 'a foreign name is removed');
+  });
+
+  await t.test('the spool\'s user plants links to a file of root\'s: nothing of it reaches the archive, the drain refuses loudly', async (t) => {
+    const sp = join(s.spool, 'db1');
+    const asUser = (...args: string[]) => spawnSync('setpriv', [`--reuid=${USER}`, `--regid=${USER}`, '--clear-groups', '--', ...args], { encoding: 'utf8' });
+    // a file of root's alone, of a segment's very size (16 MiB): only names and ownership can keep it out
+    const SECRET = `root-only-secret-${process.pid}-e41b`;
+    const secret = Buffer.alloc(16 * 1024 * 1024);
+    secret.write(SECRET.repeat(1000));
+    const outside = join(s.dir, 'root-secret');
+    writeFileSync(outside, secret, { mode: 0o600 });
+    // on the spool's own file system (a tmpfs): a file of root's beside the segments, as a link's target
+    const inside = join(sp, '.root-secret');
+    writeFileSync(inside, secret, { mode: 0o600 });
+    t.equal(asUser('cat', inside).status, 1, `${USER} cannot read either itself`);
+    const before = s.log().length;
+    const [sym, hard, fifo] = ['0000000100000000000000A1', '0000000100000000000000A2', '0000000100000000000000A3'];
+    t.equal(asUser('ln', '-s', outside, join(sp, sym)).status, 0, `${USER} links a segment's name to a file of root's`);
+    // (fs.protected_hardlinks keeps the user from linking root's file itself; root does it here, as a kernel without that
+    // protection, or a file left in the spool by an older receiver, would let it)
+    execFileSync('ln', [inside, join(sp, hard)]);
+    t.equal(asUser('mkfifo', join(sp, fifo)).status, 0, 'and makes a fifo of a segment\'s name');
+    const refused = await until('the drain to refuse all three', () => [sym, hard, fifo].every((n) => new RegExp(`ALERT db1: refused ${n} in the spool .*never archived`).test(s.log().slice(before))), 30_000, () => s.log().slice(before));
+    t.ok(refused, 'each refused with an alert naming it');
+    for (const n of [sym, hard, fifo]) {
+      t.notOk(existsSync(join(s.wal, `${n}.gz.age`)), `${n}: not archived`);
+      t.notOk(existsSync(join(sp, n)), `${n}: removed from the spool`);
+    }
+    t.equal(readFileSync(outside).subarray(0, SECRET.length).toString(), SECRET, 'the file of root\'s is untouched');
+    t.equal(execFileSync('stat', ['-c', '%h %U', inside], { encoding: 'utf8' }).trim(), '1 root', 'the hard link\'s target is root\'s, one link again');
+    // a partial segment of that shape, asked for by a reader: refused, nothing sent
+    execFileSync('ln', [inside, join(sp, '0000000100000000000000A4.partial')]);
+    const partial = s.run(['partial', 'db1', '0000000100000000000000A4']);
+    t.equal(partial.status, 1, 'a hard-linked partial is refused');
+    t.match(partial.stderr, /not a plain file of ironclad-pitr's: refused/);
+    t.equal(partial.stdout, '', 'nothing sent');
+    const archived = readdirSync(s.wal).filter((f) => f.endsWith('.gz.age'));
+    t.notOk(archived.some((f) => s.decrypt(join(s.wal, f)).includes(SECRET)), `the secret is in none of the ${archived.length} archived files`);
+    t.match(s.status(), { receiver: true, gap: false }, 'and the receiver goes on, its window whole (the planted partial is not the newest point)');
+    spawnSync('rm', ['-f', inside, join(sp, '0000000100000000000000A4.partial')]);
   });
 
   await t.test('health: exit 3 naming the host when the receiver stopped longer than its bound; ok while it runs', async (t) => {
@@ -224,7 +327,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   });
 
   await t.test('a partial segment cut short (a full spool, a power loss) is padded and streamed again, not refused forever', async (t) => {
-    await until('the receiver to run again', () => s.status().receiver);
+    await until('the receiver to run again', () => s.status().receiver, 60_000, () => `${s.run(['status', 'db1']).stdout} ${s.log().slice(-3000)}`);
     const sp = join(s.spool, 'db1');
     const partial = await until('a partial segment', () => readdirSync(sp).find((f) => f.endsWith('.partial')));
     await s.stopReceiver();
@@ -233,12 +336,12 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     t.ok(await until('the receiver to pad it', () => /was cut short at 16773120 bytes: padded/.test(s.log()), 30_000, s.log), 'said in the receiver\'s log');
     await sleep(1500);
     const committed = pg.sql(`BEGIN; INSERT INTO marks VALUES ('after-cut'); SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'); COMMIT;`).trim();
-    await until('latest to pass the commit after the cut', () => (s.status().latest ?? '') >= committed, 60_000, () => `${s.log()} ${readFileSync(join(sp, '.log'), 'utf8')}`);
-    t.notMatch(readFileSync(join(sp, '.log'), 'utf8'), /should be 0 or 16777216/, 'pg_receivewal took it');
+    await until('latest to pass the commit after the cut', () => (s.status().latest ?? '') >= committed, 60_000, () => `${s.log()} ${readFileSync(join(s.spool, '.state', 'db1', 'log'), 'utf8')}`);
+    t.notMatch(readFileSync(join(s.spool, '.state', 'db1', 'log'), 'utf8'), /should be 0 or 16777216/, 'pg_receivewal took it');
   });
 
   await t.test('a backlog larger than the spool (96 MB) streams through at once: no backoff, no alert', async (t) => {
-    await until('the receiver to run again', () => s.status().receiver);
+    await until('the receiver to run again', () => s.status().receiver, 60_000, () => `${s.run(['status', 'db1']).stdout} ${s.log().slice(-3000)}`);
     await s.stopReceiver();
     const from = s.log().length;
     // ~20 segments of WAL while nothing receives: the slot keeps them, then they arrive as fast as the link goes
@@ -254,14 +357,14 @@ t.test('the archiving script, for real', { skip }, async (t) => {
   });
 
   await t.test('a gap is named, and prune keeps the base the window starts from and removes only WAL before the oldest base kept', async (t) => {
-    await until('the receiver to run again', () => s.status().receiver);
+    await until('the receiver to run again', () => s.status().receiver, 60_000, () => `${s.run(['status', 'db1']).stdout} ${s.log().slice(-3000)}`);
     const before = s.status();
     t.equal(before.gap, false);
     const segs = readdirSync(s.wal).filter((f) => /^[0-9A-F]{24}\.gz\.age$/.test(f)).sort();
     const third = s.run(['base', 'db1']);
     t.equal(third.status, 0, 'a third base');
     const id3 = third.stdout.split(' ')[2];
-    await until('the third base whole (its WAL received)', () => s.status().newest_base === id3, 60_000, () => `${id3} ${third.stdout} ${s.run(['status', 'db1']).stdout} ${execFileSync('sh', ['-c', `ls ${s.wal}; cat ${s.root}/pitr/db1/latest; cat ${s.spool}/db1/.log.prev ${s.spool}/db1/.log`], { encoding: 'utf8' })} RECEIVER ${s.log()}`);
+    await until('the third base whole (its WAL received)', () => s.status().newest_base === id3, 60_000, () => `${id3} ${third.stdout} ${s.run(['status', 'db1']).stdout} ${execFileSync('sh', ['-c', `ls ${s.wal}; cat ${s.root}/pitr/db1/latest; cat ${s.spool}/.state/db1/log.prev ${s.spool}/.state/db1/log`], { encoding: 'utf8' })} RECEIVER ${s.log()}`);
     t.equal(s.run(['prune', 'db1', '2', '0']).status, 0);
     t.equal(s.status().bases, 2, 'retention keeps the newest 2 (all whole)');
     const n0 = readdirSync(s.wal).length;
@@ -302,10 +405,13 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     pg.sql('CHECKPOINT; CHECKPOINT;');
     const bases = s.status().bases;
     s.startReceiver();
-    const st = await until('a new window after the gap', () => { const j = s.status(); return j.archiving && j.gap && j.bases > bases && j; }, 90_000, () => `${s.run(['status', 'db1']).stdout} ${s.log()} BASELOG ${execFileSync('sh', ['-c', `cat ${s.spool}/db1/.base.log ${s.spool}/db1/.log.prev ${s.spool}/db1/.log; ls ${s.spool}/db1 ${s.wal}; cat ${s.root}/pitr/db1/base/*/backup.json ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
+    const st = await until('a new window after the gap', () => { const j = s.status(); return j.archiving && j.gap && j.bases > bases && j; }, 90_000, () => `${s.run(['status', 'db1']).stdout} ${s.log()} BASELOG ${execFileSync('sh', ['-c', `cat ${s.spool}/.state/db1/base.log ${s.spool}/.state/db1/log.prev ${s.spool}/.state/db1/log; ls ${s.spool}/db1 ${s.wal}; cat ${s.root}/pitr/db1/base/*/backup.json ${s.root}/pitr/db1/latest`], { encoding: 'utf8' })}`);
     t.match(st, { receiver: true, gap: true, archiving: true }, 'archiving again, from a new base');
     t.match(s.log(), /the slot lost WAL the store had not received/, 'alerted');
     t.equal((s.log().match(/the slot lost WAL/g) ?? []).length, 1, 'once: the new slot is followed, not the old position');
+    const u = uidOf(USER);
+    t.ok(s.spied().some((l) => l.startsWith('psql ')), 'the slot was made again by psql');
+    t.same(s.spied().filter((l) => !l.endsWith(` ${u}/${u} 1`)), [], `every PostgreSQL tool, the slot's psql included, ran as ${USER}`);
   });
 
   await t.test('the store\'s disk floor: receiving stops (production keeps its WAL) rather than filling the disk', async (t) => {
