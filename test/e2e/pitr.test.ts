@@ -16,6 +16,7 @@ import { planLab } from '../../src/lab/plan.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
 import { labUnavailable, reText, slotFile, withLab } from './helpers/lab.js';
+import { waitFor } from './helpers/wait.js';
 
 const INVENTORY = slotFile(fileURLToPath(new URL('./pitr-lab.yaml', import.meta.url)));
 const SECRET = join(planLab(loadInventory(INVENTORY)).stateDir, 'secrets/app.pw');
@@ -39,18 +40,11 @@ async function main() {
     const doc = JSON.parse(r.stdout);
     return { code: r.code, ...doc.clusters[0] } as { code: number; host: string; cluster: string; earliest: string | null; latest: string | null; lag_s: number | null; archiving: boolean; bases: number; gap: boolean; receiver: boolean };
   };
-  const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, seconds: number): Promise<{ value: T; seconds: number }> => {
-    const start = Date.now();
-    for (;;) {
-      const v = await fn();
-      if (v) return { value: v, seconds: (Date.now() - start) / 1000 };
-      if (Date.now() - start > seconds * 1000) {
-        const diag = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log /run/ironclad-pitr/.state/pt-db/log; /usr/local/sbin/ironclad-pitr status');
-        throw new Error(`${what}: not within ${seconds} s\n${diag.stdout}${diag.stderr}`);
-      }
-      await sleep(1000);
-    }
+  const storeDiag = async () => {
+    const d = await lab.ssh('pt-store', 'ps -ef | grep -v grep | grep -E "pitr|receivewal"; tail -n 20 /var/log/ironclad-pitr.log /run/ironclad-pitr/.state/pt-db/log; /usr/local/sbin/ironclad-pitr status');
+    return d.stdout + d.stderr;
   };
+  const until = <T>(what: string, fn: () => Promise<T | undefined | false>, seconds: number) => waitFor(what, fn, seconds, storeDiag);
   const link = lab.host('pt-store').link;
   const cut = () => execFileSync('ip', ['link', 'set', link, 'down']);
   const mend = () => execFileSync('ip', ['link', 'set', link, 'up']);

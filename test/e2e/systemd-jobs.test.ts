@@ -6,13 +6,13 @@
 // running under its unit. Needs root on Linux, systemd-nspawn and debootstrap; the lab is always taken down afterwards.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import YAML from 'yaml';
 import type { AuditReport, Finding } from '../../src/audit/types.js';
 import { tempDir } from '../fixtures/tmp.js';
 import { ironclad } from './helpers/cli.js';
 import { labUnavailable, SYSTEMD_LAB_INVENTORY, withLab } from './helpers/lab.js';
+import { firesAgainScript, waitFor } from './helpers/wait.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const EVERY_MINUTE = '*-*-* *:*:00';
@@ -57,26 +57,9 @@ async function main() {
   const sh = (host: string, script: string) => lab.sshOk(host, script).then((s) => s.trim());
   const sql = (host: string, text: string, db = 'app') => lab.sshOk(host, `cd / && su postgres -c "psql -X -q -A -t -v ON_ERROR_STOP=1 -d ${db}"`, { stdin: text }).then((s) => s.trim());
   const audit = async () => (JSON.parse((await ironclad([...inv, '--json', 'audit'])).stdout) as AuditReport).hosts.flatMap((h) => h.findings);
-  const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, seconds: number): Promise<T> => {
-    const start = Date.now();
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() - start > seconds * 1000) throw new Error(`${what}: not within ${seconds} s`);
-      await sleep(1000);
-    }
-  };
+  const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, seconds: number): Promise<T> => (await waitFor(what, fn, seconds)).value;
   /** Wait until a timer's service has run once more, from start to end, after this call: its Result and status. */
-  const firesAgain = (host: string, unit: string, seconds: number) => lab.sshOk(host, [
-    `u=${unit}.service`,
-    'i=0; while [ "$i" -lt 150 ]; do case "$(systemctl is-active "$u")" in active | activating | deactivating) sleep 1; i=$((i + 1)) ;; *) break ;; esac; done',
-    'before=$(systemctl show -P ExecMainStartTimestampMonotonic "$u")',
-    `for i in $(seq 1 ${seconds}); do`,
-    '  s=$(systemctl show -P ExecMainStartTimestampMonotonic "$u"); e=$(systemctl show -P ExecMainExitTimestampMonotonic "$u")',
-    '  if [ "$s" != "$before" ] && [ -n "$e" ] && [ "$e" -gt "$s" ]; then systemctl show -p Result -p ExecMainStatus "$u"; exit 0; fi',
-    '  sleep 1',
-    `done; echo "$u did not run in ${seconds} s"; systemctl list-timers --all ${unit}.timer; exit 1`,
-  ].join('\n'));
+  const firesAgain = (host: string, unit: string, seconds: number) => lab.sshOk(host, firesAgainScript(unit, { busySeconds: 150, seconds, properties: ['Result', 'ExecMainStatus'] }));
   /** A timer's default accuracy is a minute; a drop-in narrows it to a second so that it fires within the test. */
   const narrow = (host: string, unit: string) =>
     lab.sshOk(host, `mkdir -p /etc/systemd/system/${unit}.timer.d && printf '[Timer]\\nAccuracySec=1s\\n' > /etc/systemd/system/${unit}.timer.d/test.conf && systemctl daemon-reload && systemctl restart ${unit}.timer`);

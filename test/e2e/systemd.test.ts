@@ -12,7 +12,7 @@ import type { AuditReport } from '../../src/audit/types.js';
 import type { HostCensusJson } from '../../src/instances/report.js';
 import { ironclad } from './helpers/cli.js';
 import { labUnavailable, SYSTEMD_LAB_INVENTORY, withLab } from './helpers/lab.js';
-import { firesAgainScript } from './helpers/systemd.js';
+import { firesAgainScript } from './helpers/wait.js';
 
 const SEED = readFileSync(new URL('../../inventory/lab-seed.sql', import.meta.url), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'ironclad-systemd-'));
