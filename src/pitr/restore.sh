@@ -51,10 +51,15 @@ create() {
 case "$MODE" in
   create) create; echo '@@created' ;;
   make)
+    # (where the time goes: ms since make began, at each stage, in @@took)
+    t0=$(date +%s%3N) took=''
+    at() { took="$took $1 $(($(date +%s%3N) - t0))"; }
     [ -d "$STAGE/data" ] || fail "the fetched base backup is not in $STAGE"
     [ "$(pg head -n 1 "$marker" 2> /dev/null)" = "$waiting" ] || create
+    at created
     printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE" | put "$marker" || fail "cannot write $marker"
     pg rm -rf "$data" && pg mv "$STAGE/data" "$data" || fail "cannot put the base backup in place as $data"
+    at placed
     # the restore_command: a segment from WALDIR; while ironclad still fetches (WALDIR/.fetching), one not yet there is
     # waited for (the replay starts before the fetch ends); the flag stays after a failed fetch: recovery never ends early.
     # A hard link where it can (both postgres' own, on one disk: no 16 MB copy written per segment), else a copy
@@ -77,10 +82,12 @@ case "$MODE" in
       printf "archive_mode = off\nport = %s\n" "$PGPORT"
     } | put "$marker" || fail "cannot write $marker"
     pg touch "$data/recovery.signal"
+    at readied
     [ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql
     # not waited for: recovery may take long; the caller watches it (status) and shows its progress
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
       fail "the restored server did not start: $(pg tail -n 3 "$log" 2> /dev/null)"
+    at launched
     # (pg_ctl -W returns before the server wrote its pid file: wait for it, or for the server's end)
     i=0
     until running; do
@@ -88,7 +95,8 @@ case "$MODE" in
       [ "$i" -le 300 ] || fail "the restored server did not start: $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
       sleep 0.2
     done
-    echo '@@made' ;;
+    at running
+    printf '@@made\n@@took%s\n' "$took" ;;
   status)
     if ! running; then echo '@@state down'; pg tail -n 5 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'; exit 0; fi
     r=$(q 'SELECT pg_is_in_recovery()') || r=''

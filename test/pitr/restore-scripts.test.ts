@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import type { Host } from '../../src/inventory/types.js';
 import { representsText } from '../../src/pitr/restore-actions.js';
-import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, render, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
+import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, render, restoreScript, stagesText, tags } from '../../src/pitr/restore-scripts.js';
 import { freePort, portTaken } from '../../src/pitr/restore.js';
 import { trimFetched } from '../../src/pitr/restore-fetch.js';
 
@@ -54,6 +54,16 @@ t.test("parsers: tags, PostgreSQL's logged times, free ports", async (t) => {
   t.match(portTaken('cluster 5434 15/old down\n', 5434), /port 5434 belongs to cluster 15\/old \(down\)/, 'a cluster that is down still owns its port');
   t.match(portTaken('listen 5440\n', 5440), /something listens on port 5440/);
   t.equal(portTaken('cluster 5432 15/main online\nlisten 5432\n', 5440), null);
+});
+
+t.test("a host script's stages (@@took) as the restore's lines say them; anything else says nothing", async (t) => {
+  t.equal(stagesText('created 3 placed 120 running 1460'), ' (created 0.0 s, placed 0.1 s, running 1.5 s)');
+  t.equal(stagesText(tags('@@made\n@@took placed 40\n').took), ' (placed 0.0 s)');
+  t.equal(stagesText(undefined), '', 'a script that printed none');
+  t.equal(stagesText('placed'), '', 'a stage without its time');
+  t.equal(stagesText('placed 12 started'), '');
+  t.equal(stagesText('placed -1'), '', 'not a count of ms');
+  t.equal(stagesText('$(reboot) 12'), '', 'a stage name is a plain word');
 });
 
 t.test('the fetched base must be what the store described', async (t) => {
