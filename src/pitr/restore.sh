@@ -4,11 +4,14 @@
 #   create   refuse a port any cluster of this host has (running or not) or anything listens on, and a cluster name
 #            that exists; create the cluster (pg_createcluster layout), marked as this restore's, waiting for the base
 #   make     create, unless create did; put the base in as its data directory, set
-#            recovery from WALDIR to TARGET (inclusive) then promote; start it. Settings the source's data directory
-#            carried (postgresql.auto.conf) are set aside, never run here: an archive_command of production's stays off.
-#   status   @@state recovering|promoted|down, @@replay LSN
-#   finish   check it answers a query as a promoted primary; record where recovery stopped (@@stopped / @@last from the
-#            server log); replace the recovery settings with a note; pin it as a restore of SOURCE; remove WALDIR
+#            recovery from WALDIR to TARGET (inclusive) then promote, with fsync off; start it, and the base's files
+#            being written to disk meanwhile. Settings the source's data directory carried (postgresql.auto.conf) are
+#            set aside, never run here: an archive_command of production's stays off.
+#   status   @@state recovering|promoted|down, @@replay LSN (waits up to a second for the promotion)
+#   finish   once promoted: replace the recovery settings with a note; stop the server cleanly, sync every file of its
+#            data directory to disk, start it again with fsync on; check it answers a query as a primary with fsync
+#            on; record where recovery stopped (@@stopped / @@last from the server log); pin it as a restore of
+#            SOURCE; remove WALDIR
 #   drop     stop and remove the cluster this restore made (only a cluster carrying this restore's marker), STAGE, WALDIR
 #   uncreate the same, the cluster only (STAGE and WALDIR kept)
 set -eu
@@ -79,10 +82,17 @@ case "$MODE" in
         printf "recovery_target_name = '%s'\n" "$POINT"
       fi
       printf "recovery_target_timeline = 'current'\nrecovery_target_action = 'promote'\n"
+      # nothing fsynced while the WAL is replayed (the server would first fsync the whole data directory, then every
+      # file the end-of-recovery checkpoint wrote); finish makes it durable, the server stopped, and restarts it with
+      # fsync on before the restore is said to be done
+      printf "fsync = off\n"
       printf "archive_mode = off\nport = %s\n" "$PGPORT"
     } | put "$marker" || fail "cannot write $marker"
     pg touch "$data/recovery.signal"
     at readied
+    # the base's files (a gigabyte just written by tar, in memory) written to disk beside the replay; only a head
+    # start: the server replays with fsync off and finish syncs everything, the server stopped, before it is done
+    pg sh -c 'exec nice -n 5 "$1/initdb" --sync-only -D "$2"' sh "$bin" "$data" < /dev/null > /dev/null 2>&1 &
     [ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql
     # not waited for: recovery may take long; the caller watches it (status) and shows its progress
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
@@ -98,6 +108,12 @@ case "$MODE" in
     at running
     printf '@@made\n@@took%s\n' "$took" ;;
   status)
+    # (up to a second: the server's pid file says ready once it is promoted and takes connections)
+    i=0
+    while running && [ "$i" -lt 10 ] && [ "$(pg sed -n '8{s/ *$//;p;}' "$data/postmaster.pid" 2> /dev/null)" != ready ]; do
+      i=$((i + 1))
+      sleep 0.1
+    done
     if ! running; then echo '@@state down'; pg tail -n 5 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'; exit 0; fi
     r=$(q 'SELECT pg_is_in_recovery()') || r=''
     case "$r" in
@@ -106,21 +122,36 @@ case "$MODE" in
       *) echo '@@state starting'; printf '@@replay %s\n' "$(pg cat "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed -n 's/.*redo in progress, elapsed time: .*current LSN: \([0-9A-F\/]*\).*/\1/p' | tail -n 1)" ;;
     esac ;;
   finish)
+    t0=$(date +%s%3N) took=''
+    at() { took="$took $1 $(($(date +%s%3N) - t0))"; }
     [ "$(q 'SELECT pg_is_in_recovery()')" = f ] || fail "the restored cluster $VERSION/$CLUSTER is not a promoted primary"
+    {
+      printf "# ironclad pitr restore of %s (base %s, to %s), promoted %s\n" "$SOURCE" "$BASE" "${TARGET:-the end of the archive}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+      printf "archive_mode = off\nport = %s\n" "$PGPORT"
+    } | put "$marker" || fail "cannot write $marker"
+    # it replayed and promoted with fsync off (make): stopped cleanly (nothing writes then), every file of its data
+    # directory and WAL synced to disk, started again with fsync on (the settings just written): what it holds is on
+    # disk before the restore says so, and what it writes from now on is fsynced as usual
+    pg "$bin/pg_ctl" stop -D "$data" -m fast -w -t 300 -s > /dev/null 2>&1 || fail "the restored server did not stop (to be synced to disk): $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
+    at stopped
+    pg "$bin/initdb" --sync-only -D "$data" > /dev/null || fail "the restored cluster's files could not be synced to disk"
+    at synced
+    cd / && su postgres -s /bin/sh -c 'exec env -i setsid -w "$0/pg_ctl" start -w -t 300 -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
+      fail "the restored server did not start again after its sync: $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
+    at started
+    [ "$(q 'SHOW fsync')" = on ] || fail "the restored cluster $VERSION/$CLUSTER does not run with fsync on after its sync"
+    [ "$(q 'SELECT pg_is_in_recovery()')" = f ] || fail "the restored cluster $VERSION/$CLUSTER is not a primary after its restart"
     sysid=$(q 'SELECT system_identifier FROM pg_control_system()') || fail "the restored cluster does not answer"
     dbs=$(q 'SELECT count(*) FROM pg_database WHERE datallowconn') || fail "the restored cluster does not answer"
     printf '@@sysid %s\n@@databases %s\n' "$sysid" "$dbs"
     # where recovery stopped, as the server logged it (times only)
     pg cat "$log" | tr -c '[:print:]\n' '?' | sed -n 's/.*recovery stopping \(before\|after\) commit of transaction [0-9]*, time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@stopped \1 \2/p' | tail -n 1
     pg cat "$log" | tr -c '[:print:]\n' '?' | sed -n 's/.*last completed transaction was at log time \([0-9-]* [0-9:.]*[ +-][A-Z0-9:]*\)$/@@last \1/p' | tail -n 1
-    {
-      printf "# ironclad pitr restore of %s (base %s, to %s), promoted %s\n" "$SOURCE" "$BASE" "${TARGET:-the end of the archive}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-      printf "archive_mode = off\nport = %s\n" "$PGPORT"
-    } | put "$marker" || fail "cannot write $marker"
     mkdir -p "$(dirname "$PIN")" && chmod 700 "$(dirname "$PIN")"
     printf '{"cluster":"%s","version":%s,"port":%s,"data_directory":"%s","system_identifier":"%s","restored_from":"%s","base":"%s","target":"%s","pinned_at":"%s"}\n' \
       "$CLUSTER" "$VERSION" "$PGPORT" "$data" "$sysid" "$SOURCE" "$BASE" "${TARGET:-latest}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$PIN.tmp" && mv "$PIN.tmp" "$PIN"
-    pg rm -rf "$WALDIR" "$STAGE" ;;
+    pg rm -rf "$WALDIR" "$STAGE"
+    printf '@@took%s\n' "$took" ;;
   drop | uncreate)
     # (uncreate: the cluster only, made for another version than the base's; the version of an interrupted restore is the one its configuration folder has)
     for c in /etc/postgresql/*/"$CLUSTER"; do [ -d "$c" ] || continue; VERSION=$(basename "$(dirname "$c")"); done

@@ -137,7 +137,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
           throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery; the end of its log:\n${lines.join('\n')}`);
         }
         if (Date.now() > deadline) throw new OperationError(`${args.to.name}: recovery did not finish within ${args.timeoutS ?? 6 * 3600} s`);
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 100)); // (status itself waits up to a second for the promotion)
       }
     });
     const partial = await got.rest;

@@ -66,6 +66,18 @@ t.test("a host script's stages (@@took) as the restore's lines say them; anythin
   t.equal(stagesText('$(reboot) 12'), '', 'a stage name is a plain word');
 });
 
+t.test('the replay runs with fsync off; finish syncs everything with the server stopped, then fsync on, before anything is said', async (t) => {
+  const make = restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: '20261202T020000Z', target: null });
+  t.match(make, /printf "fsync = off\\n"/, 'the recovery settings turn fsync off');
+  const finish = restoreScript({ mode: 'finish', version: 15, cluster: 'x', port: 5433, source: 'db', base: '20261202T020000Z', target: null }).split('\n  finish)')[1].split('\n  drop |')[0];
+  const at = (re: RegExp) => finish.search(re);
+  const order = [/put "\$marker"/, /pg_ctl" stop -D "\$data" -m fast -w/, /initdb" --sync-only -D "\$data"/, /pg_ctl" start -w/, /SHOW fsync'\)" = on \] \|\| fail/, /@@sysid/, /> "\$PIN.tmp"/];
+  const positions = order.map(at);
+  t.notOk(positions.includes(-1), `every step is there: ${positions.join(', ')}`);
+  t.same([...positions].sort((a, b) => a - b), positions, 'settings without fsync off, stop, sync, start, fsync checked on, then the checks and the pin');
+  t.notMatch(finish.split('@@sysid')[0], /fsync = off/, 'the settings it starts with do not turn fsync off');
+});
+
 t.test('the fetched base must be what the store described', async (t) => {
   const ok = '@@version 15\n@@segsize 16777216\n@@sysid 7300000000000000001\n@@label_lsn 0/5000028\n@@label_tli 1\n';
   t.same(checkFetchedBase(ok, base), { version: 15, segSize: 16777216 });
