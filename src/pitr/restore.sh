@@ -58,8 +58,8 @@ case "$MODE" in
     t0=$(date +%s%3N) took=''
     at() { took="$took $1 $(($(date +%s%3N) - t0))"; }
     [ -d "$STAGE/data" ] || fail "the fetched base backup is not in $STAGE"
-    [ "$(pg head -n 1 "$marker" 2> /dev/null)" = "$waiting" ] || create
-    at created
+    # (a stage `created` only when the cluster was not made meanwhile: initdb then lies on the restore's critical path)
+    [ "$(pg head -n 1 "$marker" 2> /dev/null)" = "$waiting" ] || { create; at created; }
     printf "# ironclad pitr restore of %s (base %s): recovery in progress\n" "$SOURCE" "$BASE" | put "$marker" || fail "cannot write $marker"
     pg rm -rf "$data" && pg mv "$STAGE/data" "$data" || fail "cannot put the base backup in place as $data"
     at placed

@@ -97,6 +97,7 @@ async function main() {
     const r = await pitr(inv, ['--limit', 'pt-stage', 'pitr', 'restore', '--host', 'pt-db', '--time', 'latest', '--to', 'pt-stage', '--port', '5441', '--cluster', 'pt_latest']);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /pt-stage: cluster 15\/pt_latest on port 5441 holds pt-db's data/);
+    t.match(r.stderr, /cluster pt_latest made and recovering, in [\d.]+ s \(placed /, 'the empty cluster was made while the base arrived (make did not run initdb)');
     t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5441)).trim(), 'first,second');
   });
 
