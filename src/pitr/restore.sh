@@ -90,9 +90,11 @@ case "$MODE" in
     } | put "$marker" || fail "cannot write $marker"
     pg touch "$data/recovery.signal"
     at readied
-    # the base's files (a gigabyte just written by tar, in memory) written to disk beside the replay; only a head
-    # start: the server replays with fsync off and finish syncs everything, the server stopped, before it is done
-    pg sh -c 'exec nice -n 5 "$1/initdb" --sync-only -D "$2"' sh "$bin" "$data" < /dev/null > /dev/null 2>&1 &
+    # the base's files (what tar just wrote, in memory) written to disk beside the replay, then every second what the
+    # replay wrote, until the server is promoted (its recovery.signal gone), stops, or an hour of it. Only a head
+    # start: the server replays with fsync off, and finish syncs everything, the server stopped, before it is done
+    pg nice -n 5 sh -c '"$1/initdb" --sync-only -D "$2"; i=0
+      while [ -f "$2/recovery.signal" ] && [ -f "$2/postmaster.pid" ] && [ "$i" -lt 3600 ]; do sleep 1; i=$((i + 1)); "$1/initdb" --sync-only -D "$2"; done' sh "$bin" "$data" < /dev/null > /dev/null 2>&1 &
     [ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql
     # not waited for: recovery may take long; the caller watches it (status) and shows its progress
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
@@ -102,8 +104,8 @@ case "$MODE" in
     i=0
     until running; do
       i=$((i + 1))
-      [ "$i" -le 300 ] || fail "the restored server did not start: $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
-      sleep 0.2
+      [ "$i" -le 1200 ] || fail "the restored server did not start: $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
+      sleep 0.05
     done
     at running
     printf '@@made\n@@took%s\n' "$took" ;;
