@@ -9,7 +9,7 @@
 #            set aside, never run here: an archive_command of production's stays off.
 #   status   @@state recovering|promoted|down, @@replay LSN (waits up to a second for the promotion)
 #   finish   once promoted: replace the recovery settings with a note; stop the server cleanly, sync every file of its
-#            data directory to disk, start it again with fsync on; check it answers a query as a primary with fsync
+#            data directory to disk (durable), start it again with fsync on; check it answers a query as a primary with fsync
 #            on; record where recovery stopped (@@stopped / @@last from the server log); pin it as a restore of
 #            SOURCE; remove WALDIR
 #   drop     stop and remove the cluster this restore made (only a cluster carrying this restore's marker), STAGE, WALDIR
@@ -34,6 +34,15 @@ marker=$conf/conf.d/ironclad-pitr.conf
 q() { runuser -u postgres -- "$bin/psql" -X -A -t -q -h /var/run/postgresql -p "$PGPORT" -d postgres -c "$1" 2> /dev/null; }
 running() { [ -f "$data/postmaster.pid" ] && kill -0 "$(head -n 1 "$data/postmaster.pid")" 2> /dev/null; }
 
+# every file of the data directory on disk: one syncfs of its file system (all it holds; the base refuses links, so
+# pg_wal and everything else are on it) where the kernel reports a failed write to syncfs (Linux 5.8 on), else
+# initdb --sync-only (an fsync per file and folder: a device flush each, seconds for a thousand files)
+durable() {
+  case "$(uname -r)" in
+    [0-4].* | 5.[0-7].* | 5.[0-7]-*) pg "$bin/initdb" --sync-only -D "$data" > /dev/null ;;
+    *) pg sync -f "$data" ;;
+  esac
+}
 waiting="# ironclad pitr restore of $SOURCE (base $BASE): made, waiting for the base backup"
 # create: the empty cluster (initdb), on its own while the base and WAL are fetched; make does it when create did not
 create() {
@@ -91,10 +100,11 @@ case "$MODE" in
     pg touch "$data/recovery.signal"
     at readied
     # the base's files (what tar just wrote, in memory) written to disk beside the replay, then every second what the
-    # replay wrote, until the server is promoted (its recovery.signal gone), stops, or an hour of it. Only a head
-    # start: the server replays with fsync off, and finish syncs everything, the server stopped, before it is done
-    pg nice -n 5 sh -c '"$1/initdb" --sync-only -D "$2"; i=0
-      while [ -f "$2/recovery.signal" ] && [ -f "$2/postmaster.pid" ] && [ "$i" -lt 3600 ]; do sleep 1; i=$((i + 1)); "$1/initdb" --sync-only -D "$2"; done' sh "$bin" "$data" < /dev/null > /dev/null 2>&1 &
+    # replay wrote (syncfs of the data directory's file system), until the server is promoted (its recovery.signal
+    # gone), stops, or an hour of it. Only a head start: the server replays with fsync off, and finish syncs
+    # everything, the server stopped, before the restore is done
+    pg nice -n 5 sh -c 'sync -f "$1"; i=0
+      while [ -f "$1/recovery.signal" ] && [ -f "$1/postmaster.pid" ] && [ "$i" -lt 3600 ]; do sleep 1; i=$((i + 1)); sync -f "$1"; done' sh "$data" < /dev/null > /dev/null 2>&1 &
     [ -d /var/run/postgresql ] || install -d -m 2775 -o postgres -g postgres /var/run/postgresql
     # not waited for: recovery may take long; the caller watches it (status) and shows its progress
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid "$0/pg_ctl" start -W -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
@@ -136,7 +146,7 @@ case "$MODE" in
     # disk before the restore says so, and what it writes from now on is fsynced as usual
     pg "$bin/pg_ctl" stop -D "$data" -m fast -w -t 300 -s > /dev/null 2>&1 || fail "the restored server did not stop (to be synced to disk): $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"
     at stopped
-    pg "$bin/initdb" --sync-only -D "$data" > /dev/null || fail "the restored cluster's files could not be synced to disk"
+    durable || fail "the restored cluster's files could not be synced to disk"
     at synced
     cd / && su postgres -s /bin/sh -c 'exec env -i setsid -w "$0/pg_ctl" start -w -t 300 -s -D "$1" -l "$2" -o "-c config_file=$3/postgresql.conf" < /dev/null' "$bin" "$data" "$log" "$conf" ||
       fail "the restored server did not start again after its sync: $(pg tail -n 3 "$log" 2> /dev/null | tr -c '[:print:]\n' '?')"

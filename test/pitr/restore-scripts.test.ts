@@ -71,11 +71,14 @@ t.test('the replay runs with fsync off; finish syncs everything with the server 
   t.match(make, /printf "fsync = off\\n"/, 'the recovery settings turn fsync off');
   const finish = restoreScript({ mode: 'finish', version: 15, cluster: 'x', port: 5433, source: 'db', base: '20261202T020000Z', target: null }).split('\n  finish)')[1].split('\n  drop |')[0];
   const at = (re: RegExp) => finish.search(re);
-  const order = [/put "\$marker"/, /pg_ctl" stop -D "\$data" -m fast -w/, /initdb" --sync-only -D "\$data"/, /pg_ctl" start -w/, /SHOW fsync'\)" = on \] \|\| fail/, /@@sysid/, /> "\$PIN.tmp"/];
+  const order = [/put "\$marker"/, /pg_ctl" stop -D "\$data" -m fast -w/, /durable \|\| fail/, /pg_ctl" start -w/, /SHOW fsync'\)" = on \] \|\| fail/, /@@sysid/, /> "\$PIN.tmp"/];
   const positions = order.map(at);
   t.notOk(positions.includes(-1), `every step is there: ${positions.join(', ')}`);
   t.same([...positions].sort((a, b) => a - b), positions, 'settings without fsync off, stop, sync, start, fsync checked on, then the checks and the pin');
   t.notMatch(finish.split('@@sysid')[0], /fsync = off/, 'the settings it starts with do not turn fsync off');
+  const durable = make.split('\ndurable() {')[1].split('\n}')[0];
+  t.match(durable, /\[0-4\]\.\* \| 5\.\[0-7\]\.\* \| 5\.\[0-7\]-\*\) pg "\$bin\/initdb" --sync-only -D "\$data"/, 'before Linux 5.8 (syncfs does not report a failed write): an fsync per file');
+  t.match(durable, /\*\) pg sync -f "\$data"/, 'else one syncfs');
 });
 
 t.test('the fetched base must be what the store described', async (t) => {
