@@ -77,7 +77,7 @@ export async function restore({ options, flags }: Invocation): Promise<number> {
     await productionGuard(to, facts.facts.production_marker.present, options['confirm-production']);
     const chosen = port ?? freePort((await conn.run(PORTS_SCRIPT)).stdout);
     const log = (line: string) => flags.json || process.stderr.write(`${line}\n`);
-    const result = await runRestore({ conn, to, store, source: source.name, target, cluster, port: chosen, log, progress: !flags.json && process.stderr.isTTY ? process.stderr : undefined });
+    const result = await runRestore({ conn, to, store, source: source.name, target, cluster, port: chosen, log, version: source.postgres?.version, progress: !flags.json && process.stderr.isTTY ? process.stderr : undefined });
     if (flags.json) printJson(result);
     else process.stdout.write(say(result) + '\n');
     return 0;

@@ -7,6 +7,9 @@
 #   the other: the nightly dump (`ironclad backup run`) already fetched and decrypted on pb-stage, restored by
 #             `pg_restore -j2` into a new database of a fresh cluster: the part a dump restore cannot avoid.
 # Needs root (the lab). ROUNDS=3 SCALE=70 (~1 GB). KEEP_OUT=1 keeps logs, KEEP_LAB=1 leaves the lab up.
+# BEFORE=DIR: also time, in each round, the restore of another built checkout (DIR with its dist/, e.g. the commit
+# before a change), under the same load: before and after in one run. Each restore's lines with their times go to
+# pitr-N.err, the restored server's own log (its recovery, checkpoints, start and stop, with times) to pitr-N.pglog.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,6 +52,10 @@ wire_archiving() {
   remote "$store" 'install -d -m 2750 -g ironclad-backup /srv/ironclad/backups/pitr /srv/ironclad/backups/pitr/pb-db'
 }
 
+before=${BEFORE:-}
+[[ -z $before || -f $before/dist/scripts/ironclad.js ]] || { echo "BEFORE=$before has no dist/scripts/ironclad.js (build it first)" >&2; exit 2; }
+load_start=$(load)
+log "load at start: $load_start"
 log "build"
 (cd "$root" && npx tsc -p tsconfig.build.json) || die "build"
 log "lab down + up"
@@ -93,12 +100,19 @@ plain_restore() {
 }
 # (each line the restore says, with the time it said it: where the time goes, in pitr-N.err)
 stamped() { while IFS= read -r l; do printf '%s %s\n' "$(date +%T.%3N)" "$l"; done; }
-pitr_restore() { "${ironclad[@]}" pitr restore --host pb-db --time "$target" --to pb-stage --port 5498 --cluster "pb_$1" 2> >(stamped >&2); }
-ours=() theirs=()
+pitr_restore() { node "${2:-$root}/dist/scripts/ironclad.js" -i "$inventory" pitr restore --host pb-db --time "$target" --to pb-stage --port 5498 --cluster "$1" 2> >(stamped >&2); }
+# (the restored server's log, kept before its cluster goes)
+drop_restored() { remote "$stage" "cat /var/log/postgresql/postgresql-15-$1.log" >"$out/$2.pglog" 2>&1 || true; remote "$stage" "pg_dropcluster --stop 15 $1"; }
+ours=() theirs=() earlier=()
 for r in $(seq 1 "$rounds"); do
-  timed "pitr-$r" t pitr_restore "$r" || die "pitr restore, see $out/pitr-$r.*"
+  if [[ -n $before ]]; then
+    timed "before-$r" t pitr_restore "pb_b$r" "$before" || die "pitr restore of BEFORE, see $out/before-$r.*"
+    earlier+=("$t")
+    drop_restored "pb_b$r" "before-$r"
+  fi
+  timed "pitr-$r" t pitr_restore "pb_$r" || die "pitr restore, see $out/pitr-$r.*"
   ours+=("$t")
-  remote "$stage" "pg_dropcluster --stop 15 pb_$r"
+  drop_restored "pb_$r" "pitr-$r"
   timed "pg_restore-$r" t plain_restore || die "pg_restore -j2, see $out/pg_restore-$r.*"
   theirs+=("$t")
   remote "$stage" 'pg_dropcluster --stop 15 plain'
@@ -112,6 +126,11 @@ echo "PITR restore of a $(awk -v b="$db_bytes" 'BEGIN { printf "%.0f MB", b / 10
 echo "  ironclad pitr restore: median $a s (rounds: $(joined "${ours[@]}"))"
 echo "  pg_restore -j2 of the nightly dump: median $b s (rounds: $(joined "${theirs[@]}"))"
 echo "  ratio: $(ratio "$a" "$b") of pg_restore's time (goal: at most 0.50x)"
+if [[ -n $before ]]; then
+  e=$(median "${earlier[@]}")
+  echo "  BEFORE ($before): median $e s (rounds: $(joined "${earlier[@]}")), $(ratio "$e" "$b") of pg_restore's time"
+fi
+echo "  load: $load_start at the start, $(load) at the end"
 # shellcheck disable=SC2016  # a JavaScript template, not shell
 echo "  drill: $(node -e 'const d=JSON.parse(process.argv[1]).drills[0]; console.log(`passed ${d.passed}, RPO ${d.rpo_s} s, RTO ${d.rto_s} s`)' "$drill_json")"
 end_lab

@@ -114,24 +114,39 @@ export async function fetchForRestore(a: FetchArgs): Promise<Fetched> {
   const f = fetcher(a);
   let baseGot: { version: number; segSize: number } | undefined;
   const getBase = async () => (baseGot = await f.base());
+  // the first failure of either side; while the base still arrives the other side is cut short (its folder removed
+  // under it: its next write fails) and this one is reported. Once the base is here the WAL is never cut: the server
+  // may be replaying it, and a WAL fetch that fails then ends the restore (the caller watches `rest`)
+  let first: { e: unknown } | undefined;
+  const cut = <T>(x: Promise<T>) => x.catch(async (e: unknown) => {
+    first ??= { e };
+    if (!baseGot) await cutFetch(conn, a.cluster);
+    throw e;
+  });
   // the segment size from the store's index: the WAL is planned, and fetched, while the base arrives (without an
   // index line the base comes first and says it); the base's own word is checked against it below
   const segSize = a.list.segSize ?? (await withProgress(a.progress, ['base'], f.readBase, getBase)).segSize;
   const beside = !baseGot;
   const w = walFetch(a, f, segSize);
   a.log(`${host}: ${w.plan.segments.length} WAL segments${w.plan.partial ? ' and the partial segment' : ''} of ${(segSize / 1048576).toFixed(0)} MB${beside ? ', fetched beside the base backup' : ''}`);
-  // when one fails the other is cut short (its folder removed under it: its next write fails), and both end before the
-  // failure is reported (the caller then removes whatever they made)
-  const cut = <T>(x: Promise<T>) => x.catch(async (e: unknown) => {
-    await cutFetch(conn, a.cluster);
-    throw e;
-  });
-  const [wr, br] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? f.readBase() : f.readWal()), () => Promise.allSettled([cut(w.start()), beside ? cut(getBase()) : Promise.resolve(baseGot!)]));
-  if (wr.status === 'rejected' || br.status === 'rejected') throw br.status === 'rejected' ? br.reason : (wr as PromiseRejectedResult).reason;
+  // the WAL side: the segment that decides the recovery target first, then, when the replay may start before all of
+  // the WAL is here, the rest of it at once, beside the base (not after it: the replay would wait for it)
+  let more: Promise<{ partial: boolean; useTarget: boolean }> | undefined;
+  const walSide = async () => {
+    const done = await w.start();
+    if (!done) more = cut(w.finish());
+    more?.catch(() => undefined); // (awaited below, or by the caller)
+    return done;
+  };
+  const [wr, br] = await withProgress(a.progress, beside ? ['base', 'wal'] : ['wal'], (i) => (beside && i === 0 ? f.readBase() : f.readWal()), () => Promise.allSettled([cut(walSide()), beside ? cut(getBase()) : Promise.resolve(baseGot!)]));
+  if (wr.status === 'rejected' || br.status === 'rejected') {
+    await more?.catch(() => undefined); // (both sides end before the failure is reported: the caller then removes what they made)
+    throw first ? first.e : br.status === 'rejected' ? br.reason : (wr as PromiseRejectedResult).reason;
+  }
   if (br.value.segSize !== segSize) throw new SafetyRefusal(`${host}: base backup ${base.id} has WAL segments of ${br.value.segSize} bytes; the store's index spans ${segSize}: the archive is not this base's`);
   await conn.run(`rm -f ${shq(f.p.progress)}`);
   const done = wr.value;
-  const rest = done ? Promise.resolve(done.partial) : w.finish().then((r) => r.partial);
+  const rest = done ? Promise.resolve(done.partial) : more!.then((r) => r.partial);
   rest.catch(() => undefined); // (awaited by the caller, which may fail first)
   const useTarget = done ? done.useTarget : target.kind === 'time';
   if (target.kind === 'time' && !useTarget) a.log(`${host}: the archive holds no commit after ${target.text}: recovering to its end`);

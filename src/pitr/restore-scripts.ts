@@ -89,6 +89,19 @@ export function tags(stdout: string): Record<string, string> {
   return out;
 }
 
+/** Pure: a host script's `@@took STAGE MS STAGE MS ...` (ms since it began, at the end of each stage) as the restore's
+ *  lines say it: ` (placed 0.1 s, started 0.4 s)`; nothing when it printed none or something else. */
+export function stagesText(took: string | undefined): string {
+  const f = (took ?? '').trim().split(/\s+/);
+  if (f.length < 2 || f.length % 2) return '';
+  const parts: string[] = [];
+  for (let i = 0; i < f.length; i += 2) {
+    if (!/^[a-z]{1,20}$/.test(f[i]) || !/^\d{1,9}$/.test(f[i + 1])) return '';
+    parts.push(`${f[i]} ${(Number(f[i + 1]) / 1000).toFixed(1)} s`);
+  }
+  return ` (${parts.join(', ')})`;
+}
+
 /** Pure: a time as PostgreSQL logs it (`2026-12-02 21:15:00.123456 UTC`, or with an offset) as ISO 8601 UTC. */
 export function pgTimeToIso(text: string | undefined): string | null {
   const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) ?(UTC|GMT|[+-]\d{2}(?::?\d{2})?)$/.exec((text ?? '').trim());

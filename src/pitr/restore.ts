@@ -6,7 +6,7 @@ import type { Connector } from '../connectors/types.js';
 import type { Host } from '../inventory/types.js';
 import { cutFetch, fetchForRestore, secs, step, withProgress } from './restore-fetch.js';
 import { chooseBase, isoMs, lsnValue, parseList, segmentNumber, type BaseBackup, type Target } from './restore-plan.js';
-import { fetchScript, pgTimeToIso, restoreScript, tags, type FetchMode } from './restore-scripts.js';
+import { fetchScript, pgTimeToIso, restoreScript, stagesText, tags, type FetchMode } from './restore-scripts.js';
 
 /** What a restore made and what its data represents. */
 export interface RestoreResult {
@@ -114,8 +114,8 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
     const script = (mode: 'make' | 'status' | 'finish') => restoreScript({ mode, version, cluster, port: args.port, source, base: base.id, target, point });
     made = true;
     const made0 = Date.now();
-    await step(conn, script('make'), 'making the restored cluster');
-    args.log(`${args.to.name}: cluster ${cluster} made and recovering, in ${secs(made0)}`);
+    const madeOut = await step(conn, script('make'), 'making the restored cluster');
+    args.log(`${args.to.name}: cluster ${cluster} made and recovering, in ${secs(made0)}${stagesText(tags(madeOut).took)}`);
     const fromLsn = lsnValue(base.start_lsn);
     const endSeg = plan.partial ?? plan.segments[plan.segments.length - 1];
     const endBytes = endSeg ? Number((segmentNumber(endSeg, segSize).segno + 1n) * BigInt(segSize) - fromLsn) : 0;
@@ -137,11 +137,13 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
           throw new SafetyRefusal(`${args.to.name}: the restored server stopped during recovery; the end of its log:\n${lines.join('\n')}`);
         }
         if (Date.now() > deadline) throw new OperationError(`${args.to.name}: recovery did not finish within ${args.timeoutS ?? 6 * 3600} s`);
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 100)); // (status itself waits up to a second for the promotion)
       }
     });
     const partial = await got.rest;
+    const t1 = Date.now();
     const done = tags(await step(conn, script('finish'), 'checking the restored cluster'));
+    args.log(`${args.to.name}: the restored cluster checked in ${secs(t1)}${stagesText(done.took)}`);
     if (done.sysid !== base.system_identifier) throw new SafetyRefusal(`${args.to.name}: the restored cluster's system identifier ${done.sysid} is not ${base.system_identifier}`);
     const stoppedAt = /^(before|after) (.*)$/.exec(done.stopped ?? '');
     return {

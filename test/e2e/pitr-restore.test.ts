@@ -86,6 +86,10 @@ async function main() {
     t.match(out, { host: 'pt-stage', source: 'pt-db', cluster: 'pt_between', port: 5440, stopped: 'target' });
     t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5440)).trim(), 'first');
     t.equal((await sql('pt-stage', 'SELECT pg_is_in_recovery();', 5440, 'postgres')).trim(), 'f', 'promoted');
+    // (replayed with fsync off, then stopped, synced to disk and started again before the restore said it was done)
+    t.equal((await sql('pt-stage', 'SHOW fsync;', 5440, 'postgres')).trim(), 'on', 'it runs with fsync on');
+    t.match(await lab.sshOk('pt-stage', 'cat /var/log/postgresql/postgresql-15-pt_between.log'), /database system is shut down[\s\S]*database system is ready to accept connections/, 'it was stopped cleanly and started again after its promotion');
+    t.notMatch(await lab.sshOk('pt-stage', 'cat /etc/postgresql/15/pt_between/conf.d/ironclad-pitr.conf'), /fsync/, 'no fsync setting is left in its configuration');
     t.match(await lab.sshOk('pt-stage', 'cat /var/lib/ironclad/restored/pt_between.json'), /"restored_from":"pt-db"/);
   });
 
@@ -93,6 +97,7 @@ async function main() {
     const r = await pitr(inv, ['--limit', 'pt-stage', 'pitr', 'restore', '--host', 'pt-db', '--time', 'latest', '--to', 'pt-stage', '--port', '5441', '--cluster', 'pt_latest']);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /pt-stage: cluster 15\/pt_latest on port 5441 holds pt-db's data/);
+    t.match(r.stderr, /cluster pt_latest made and recovering, in [\d.]+ s \(placed /, 'the empty cluster was made while the base arrived (make did not run initdb)');
     t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5441)).trim(), 'first,second');
   });
 

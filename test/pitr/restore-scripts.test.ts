@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import type { Host } from '../../src/inventory/types.js';
 import { representsText } from '../../src/pitr/restore-actions.js';
-import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, render, restoreScript, tags } from '../../src/pitr/restore-scripts.js';
+import { checkFetchedBase, clusterName, fetchScript, pgTargetTime, pgTimeToIso, render, restoreScript, stagesText, tags } from '../../src/pitr/restore-scripts.js';
 import { freePort, portTaken } from '../../src/pitr/restore.js';
 import { trimFetched } from '../../src/pitr/restore-fetch.js';
 
@@ -54,6 +54,31 @@ t.test("parsers: tags, PostgreSQL's logged times, free ports", async (t) => {
   t.match(portTaken('cluster 5434 15/old down\n', 5434), /port 5434 belongs to cluster 15\/old \(down\)/, 'a cluster that is down still owns its port');
   t.match(portTaken('listen 5440\n', 5440), /something listens on port 5440/);
   t.equal(portTaken('cluster 5432 15/main online\nlisten 5432\n', 5440), null);
+});
+
+t.test("a host script's stages (@@took) as the restore's lines say them; anything else says nothing", async (t) => {
+  t.equal(stagesText('created 3 placed 120 running 1460'), ' (created 0.0 s, placed 0.1 s, running 1.5 s)');
+  t.equal(stagesText(tags('@@made\n@@took placed 40\n').took), ' (placed 0.0 s)');
+  t.equal(stagesText(undefined), '', 'a script that printed none');
+  t.equal(stagesText('placed'), '', 'a stage without its time');
+  t.equal(stagesText('placed 12 started'), '');
+  t.equal(stagesText('placed -1'), '', 'not a count of ms');
+  t.equal(stagesText('$(reboot) 12'), '', 'a stage name is a plain word');
+});
+
+t.test('the replay runs with fsync off; finish syncs everything with the server stopped, then fsync on, before anything is said', async (t) => {
+  const make = restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: '20261202T020000Z', target: null });
+  t.match(make, /printf "fsync = off\\n"/, 'the recovery settings turn fsync off');
+  const finish = restoreScript({ mode: 'finish', version: 15, cluster: 'x', port: 5433, source: 'db', base: '20261202T020000Z', target: null }).split('\n  finish)')[1].split('\n  drop |')[0];
+  const at = (re: RegExp) => finish.search(re);
+  const order = [/put "\$marker"/, /pg_ctl" stop -D "\$data" -m fast -w/, /durable \|\| fail/, /pg_ctl" start -w/, /SHOW fsync'\)" = on \] \|\| fail/, /@@sysid/, /> "\$PIN.tmp"/];
+  const positions = order.map(at);
+  t.notOk(positions.includes(-1), `every step is there: ${positions.join(', ')}`);
+  t.same([...positions].sort((a, b) => a - b), positions, 'settings without fsync off, stop, sync, start, fsync checked on, then the checks and the pin');
+  t.notMatch(finish.split('@@sysid')[0], /fsync = off/, 'the settings it starts with do not turn fsync off');
+  const durable = make.split('\ndurable() {')[1].split('\n}')[0];
+  t.match(durable, /\[0-4\]\.\* \| 5\.\[0-7\]\.\* \| 5\.\[0-7\]-\*\) pg "\$bin\/initdb" --sync-only -D "\$data"/, 'before Linux 5.8 (syncfs does not report a failed write): an fsync per file');
+  t.match(durable, /\*\) pg sync -f "\$data"/, 'else one syncfs');
 });
 
 t.test('the fetched base must be what the store described', async (t) => {
