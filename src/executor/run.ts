@@ -16,10 +16,6 @@ function firstLine(text: string): string {
   return lines.length > 1 ? `${lines[0]} ...` : lines[0];
 }
 
-/** The last lines of output (connectors/output.ts): exported here too only for src/pitr, until it imports it from
- *  connectors/output.ts (other sessions edit it now); every other module imports it from there. */
-export { tail };
-
 /** Run one command; returns the result, throwing RemoteFailure on a non-zero exit unless `allowFailure`. */
 export async function runCommand(conn: Connector, cmd: Command, allowFailure = false): Promise<RunResult> {
   const { script, stdin } = toShell(cmd);

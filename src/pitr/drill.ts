@@ -9,7 +9,7 @@ import { shq, shqAlways, sqlLiteral } from '../core/quote.js';
 import { countSql, compareCounts } from '../backup/drill.js';
 import type { Connector } from '../connectors/types.js';
 import { withPool } from '../executor/pool.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { drillReadScript, lastPassedAt, parseDrillReads, parseDrillRecord } from './drill-record.js';
 import { isoMs, lsnValue, POINT_NAME, type Target } from './restore-plan.js';

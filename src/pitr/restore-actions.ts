@@ -3,7 +3,7 @@
 // confirmation: the runbook marks it destructive), `pitr.swap` puts it in service and keeps the replaced cluster.
 import { OperationError, SafetyRefusal, UserError } from '../core/errors.js';
 import { restorersOf } from '../backup/links.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Action } from '../runbook/types.js';
 import { stamp } from '../restore/names.js';

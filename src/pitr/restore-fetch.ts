@@ -4,7 +4,7 @@
 import { OperationError, SafetyRefusal } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
-import { tail } from '../executor/run.js';
+import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 import { watchProgress } from '../images/progress.js';
 import { isoMs, planWal, type BaseBackup, type parseList, type Target, type WalPlan } from './restore-plan.js';
