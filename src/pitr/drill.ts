@@ -14,6 +14,7 @@ import type { Host, Inventory } from '../inventory/types.js';
 import { drillReadScript, lastPassedAt, parseDrillReads, parseDrillRecord } from './drill-record.js';
 import { isoMs, lsnValue, POINT_NAME, type Target } from './restore-plan.js';
 import { restoreScript } from './restore-scripts.js';
+import { PITR_PATHS } from './render.js';
 import { freePort, PORTS_SCRIPT, runRestore } from './restore.js';
 
 /** What one drill found, as printed and as recorded on the store (`ironclad-pitr record HOST`). */
@@ -164,7 +165,7 @@ async function drillOne(args: { inv: Inventory; source: Host; store: Host; on: H
     const st = await pool.get(store);
     const previous = parseDrillReads((await st.run(drillReadScript(store.backup_store!.path, [source.name]))).stdout, [source.name]).get(source.name);
     result.last_passed_at = result.passed ? result.at : lastPassedAt(parseDrillRecord(previous, source.name, new Date()));
-    const rec = await st.run(`/usr/local/sbin/ironclad-pitr record ${shq(source.name)}`, { stdin: JSON.stringify(result) + '\n' });
+    const rec = await st.run(`${PITR_PATHS.script} record ${shq(source.name)}`, { stdin: JSON.stringify(result) + '\n' });
     if (rec.code !== 0) result.problems.push(`${store.name}: recording the drill failed (exit ${rec.code}): ${tail(rec.stderr, 2).trim()}`);
   } catch (e) {
     result.problems.push(`${store.name}: recording the drill failed: ${(e as Error).message}`);

@@ -2,6 +2,7 @@
 // database host's settings, pg_hba line and heartbeat job. Pure: text from the inventory's hosts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOST_PATHS, STATE_DIR } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import { parseDuration, parseSchedule } from '../inventory/schedule.js';
@@ -10,8 +11,8 @@ export type { PitrSpec } from '../inventory/types.js';
 
 /** Where continuous archiving keeps things on the hosts. */
 export const PITR_PATHS = {
-  script: '/usr/local/sbin/ironclad-pitr',
-  conf: '/var/lib/ironclad/pitr',
+  script: `${HOST_PATHS.sbin}/ironclad-pitr`,
+  conf: `${STATE_DIR}/pitr`,
   spool: '/run/ironclad-pitr',
   cron: '/etc/cron.d/ironclad-pitr',
   unit: '/etc/systemd/system/ironclad-pitr-receive@.service',

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { HOST_PATHS, STATE_DIR } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import type { Host } from '../inventory/types.js';
@@ -23,7 +24,7 @@ export function clusterName(value: string): string {
 /** Where a restore keeps its fetched base and WAL on the restoring host until the cluster is made. */
 export function restorePaths(cluster: string): { stage: string; waldir: string; progress: string; pin: string } {
   const root = `/var/lib/postgresql/ironclad-pitr`;
-  return { stage: `${root}/${clusterName(cluster)}`, waldir: `${root}/${cluster}.wal`, progress: `/var/lib/ironclad/pitr-${cluster}.progress`, pin: `/var/lib/ironclad/restored/${cluster}.json` };
+  return { stage: `${root}/${clusterName(cluster)}`, waldir: `${root}/${cluster}.wal`, progress: `${STATE_DIR}/pitr-${cluster}.progress`, pin: `${HOST_PATHS.restored}/${cluster}.json` };
 }
 
 export type FetchMode =

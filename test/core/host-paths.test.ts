@@ -9,6 +9,8 @@ import { CHECK_CACHE_DIR, checkJobPaths } from '../../src/images/check-job.js';
 import { KEY_DIR } from '../../src/images/check-key.js';
 import { IMAGE_RECORD_DIR } from '../../src/images/record.js';
 import { progressReadCommand } from '../../src/images/repair-script.js';
+import { PITR_PATHS } from '../../src/pitr/render.js';
+import { restorePaths } from '../../src/pitr/restore-scripts.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../../src/facts/identity.js';
 import { censusScriptPath } from '../../src/instances/script.js';
 import { TLS_DIR } from '../../src/tls/paths.js';
@@ -48,4 +50,11 @@ t.test("the backup's host scripts spell the table's paths (they run without Node
   const spelled = (text: string) => [...text.matchAll(/\/var\/lib\/ironclad\/[A-Za-z0-9_.-]+/g)].map((m) => m[0]);
   t.same([...new Set(spelled(fetch))].sort(), [BACKUP.identity, BACKUP.knownHosts, BACKUP.refreshKey].sort(), "fetch.sh: the refresh key, the store's pinned host key, the age identity");
   t.same([...new Set(spelled(drill))], [`${STATE_DIR}/drill.lock`], "drill.sh: its lock in the state folder");
+});
+
+t.test('point-in-time recovery names the table entries', async (t) => {
+  t.equal(PITR_PATHS.script, '/usr/local/sbin/ironclad-pitr');
+  t.equal(PITR_PATHS.conf, '/var/lib/ironclad/pitr');
+  t.equal(restorePaths('main_r').pin, `${HOST_PATHS.restored}/main_r.json`, "a restored cluster's pin is where the census reads restore pins");
+  t.ok(restorePaths('main_r').progress.startsWith(`${STATE_DIR}/`), 'the progress file is in the state folder');
 });
