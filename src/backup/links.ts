@@ -11,7 +11,7 @@ import type { Host, Inventory } from '../inventory/types.js';
 import type { Change } from '../operations/types.js';
 import { hostChanges, storeChanges } from './operations.js';
 import { PATHS } from './render.js';
-import { gatherBackupState, type BackupState } from './state.js';
+import { gatherBackupState, type BackupState } from '../facts/backup-state.js';
 
 export type GateFn = (host: Host) => string;
 

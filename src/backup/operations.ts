@@ -5,7 +5,7 @@ import type { Host } from '../inventory/types.js';
 import { fileChange, lineDiff } from '../operations/diff.js';
 import type { Change } from '../operations/types.js';
 import { authorizedKeyLine, PATHS, readOnlyKeyLine, renderCron, renderHealthCron, renderJob, renderPruneCron, renderRecipients, renderStore, renderSudoers, renderTimer } from './render.js';
-import { storeRootLayout, type BackupState } from './state.js';
+import { storeRootLayout, type BackupState } from '../facts/backup-state.js';
 
 const apt = (pkgs: string[]) => ({ kind: 'sh' as const, script: `DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}` });
 const keygen = (path: string, comment: string) => `mkdir -p ${STATE_DIR} && ssh-keygen -q -t ed25519 -N '' -C ${shq(comment)} -f ${path}`;

@@ -1,31 +1,14 @@
 // The backup job and the store's forced command, rendered from the inventory: POSIX sh, no Node.js on servers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_PATHS, STATE_DIR } from '../core/host-paths.js';
+import { BACKUP_PATHS } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shq, shqAlways } from '../core/quote.js';
 import { lastRuns, parseDuration, parseSchedule } from '../inventory/schedule.js';
 import type { Host } from '../inventory/types.js';
 
-/** Where things live on the hosts. */
-export const PATHS = {
-  job: `${HOST_PATHS.sbin}/ironclad-backup`,
-  store: `${HOST_PATHS.sbin}/ironclad-store`,
-  cron: '/etc/cron.d/ironclad-backup',
-  service: '/etc/systemd/system/ironclad-backup.service',
-  timer: '/etc/systemd/system/ironclad-backup.timer',
-  pruneCron: '/etc/cron.d/ironclad-retention',
-  healthCron: '/etc/cron.d/ironclad-store-health',
-  sudoers: '/etc/sudoers.d/ironclad-store',
-  recipients: `${STATE_DIR}/backup-recipients`,
-  identity: `${STATE_DIR}/age-identity`,
-  key: `${STATE_DIR}/backup_ed25519`,
-  refreshKey: `${STATE_DIR}/refresh_ed25519`,
-  refreshDir: `${STATE_DIR}/refresh`,
-  knownHosts: `${STATE_DIR}/known_hosts`,
-  work: `${STATE_DIR}/backup-work`,
-  status: `${STATE_DIR}/backup-status.json`,
-} as const;
+/** Where things live on the hosts (the table is core/host-paths.ts BACKUP_PATHS). */
+export const PATHS = BACKUP_PATHS;
 
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'backup', name), 'utf8');
 

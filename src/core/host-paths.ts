@@ -34,3 +34,23 @@ export const HOST_PATHS = {
   /** ironclad's programs on a host (the backup job, the store's command, the amcheck job). */
   sbin: '/usr/local/sbin',
 } as const;
+
+/** Where the backup (job, store, keys, identities, refresh copies) keeps its files on the hosts. */
+export const BACKUP_PATHS = {
+  job: `${HOST_PATHS.sbin}/ironclad-backup`,
+  store: `${HOST_PATHS.sbin}/ironclad-store`,
+  cron: '/etc/cron.d/ironclad-backup',
+  service: '/etc/systemd/system/ironclad-backup.service',
+  timer: '/etc/systemd/system/ironclad-backup.timer',
+  pruneCron: '/etc/cron.d/ironclad-retention',
+  healthCron: '/etc/cron.d/ironclad-store-health',
+  sudoers: '/etc/sudoers.d/ironclad-store',
+  recipients: `${STATE_DIR}/backup-recipients`,
+  identity: `${STATE_DIR}/age-identity`,
+  key: `${STATE_DIR}/backup_ed25519`,
+  refreshKey: `${STATE_DIR}/refresh_ed25519`,
+  refreshDir: `${STATE_DIR}/refresh`,
+  knownHosts: `${STATE_DIR}/known_hosts`,
+  work: `${STATE_DIR}/backup-work`,
+  status: `${STATE_DIR}/backup-status.json`,
+} as const;

@@ -1,5 +1,5 @@
 // The `backup_job` fact: the backup job ironclad installed on a host (what it backs up) and its last run's status.
-import { PATHS } from '../backup/render.js';
+import { BACKUP_PATHS as PATHS } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
 import { parseAssignments, partText } from './text.js';
 import type { BackupJobFact, BackupJobStatus, FactDef } from './types.js';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { restorersOf } from '../backup/links.js';
 import { renderRecipients } from '../backup/render.js';
-import { gatherBackupState } from '../backup/state.js';
+import { gatherBackupState } from '../facts/backup-state.js';
 import { runCommands } from '../executor/run.js';
 import { fanOut } from '../executor/fanout.js';
 import type { ConnectionPool } from '../executor/pool.js';

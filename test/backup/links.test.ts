@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { drillHost, planLinks, restorersOf } from '../../src/backup/links.js';
 import { readOnlyKeyLine, authorizedKeyLine } from '../../src/backup/render.js';
-import { storeRootLayout } from '../../src/backup/state.js';
+import { storeRootLayout } from '../../src/facts/backup-state.js';
 import type { Connector, RunResult } from '../../src/connectors/types.js';
 import { ConnectionPool } from '../../src/executor/pool.js';
 import { loadInventory } from '../../src/inventory/load.js';
@@ -26,7 +26,9 @@ function fakeHost(name: string, sections: Record<string, string>, contacted: str
   const answer = (script: string): RunResult => {
     const marker = /ic_m='([^']+)'/.exec(script)![1];
     const names = [...script.matchAll(/begin %s\\n' "\$ic_m" ([a-z_]+)/g)].map((m) => m[1]);
-    const stdout = names.map((n) => `${marker} begin ${n}\n${sections[n] ?? ''}\n${marker} end ${n} ${n in sections ? 0 : 1}\n\n`).join('');
+    // (the backup_state fact's sections are named backup_state__NAME in the script; the canned ones by NAME)
+    const canned = (n: string) => n.replace(/^backup_state__/, '');
+    const stdout = names.map((n) => `${marker} begin ${n}\n${sections[canned(n)] ?? ''}\n${marker} end ${n} ${canned(n) in sections ? 0 : 1}\n\n`).join('');
     return { host: name, command: 'facts', code: 0, stdout, stderr: '', durationMs: 1 };
   };
   return {

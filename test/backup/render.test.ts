@@ -6,7 +6,7 @@ import { drillScript } from '../../src/backup/drill.js';
 import { fetchScript } from '../../src/backup/fetch.js';
 import { hostChanges, layoutFix, storeChanges } from '../../src/backup/operations.js';
 import { authorizedKeyLine, maxBackupAge, readOnlyKeyLine, renderCron, renderJob, renderStore } from '../../src/backup/render.js';
-import { storeRootLayout, type BackupState } from '../../src/backup/state.js';
+import { storeRootLayout, type BackupState } from '../../src/facts/backup-state.js';
 import { gateScript } from '../../src/instances/gate.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { tempDir } from '../fixtures/tmp.js';

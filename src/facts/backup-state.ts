@@ -1,9 +1,12 @@
-// What the backup wiring needs to know about a host: its keys, installed files, tools, the store's account and layout.
+// The `backup_state` fact, which takes the host and (for a store) its clients as arguments: what the backup wiring
+// needs to know about a host: its keys, installed files, tools, the store's account and layout. Read like every other
+// fact (gatherFactsWith), so that there is one way to read a host.
 import type { Connector } from '../connectors/types.js';
+import { BACKUP_PATHS as PATHS } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
-import { buildFactScript, newNonce, splitSections } from '../facts/script.js';
 import type { Host } from '../inventory/types.js';
-import { PATHS } from './render.js';
+import { gatherFactsWith } from './gather.js';
+import type { ArgFact } from './types.js';
 
 /** Installed state of the backup parts on one host; null = absent. */
 export interface BackupState {
@@ -94,9 +97,14 @@ export function parseBackupState(sections: Map<string, { code: number; stdout: s
   };
 }
 
+/** The fact: its arguments are the host and, for a store, the hosts that back up to it. */
+export const backupStateFact: ArgFact<{ host: Host; clients: string[] }, BackupState> = {
+  name: 'backup_state',
+  sections: ({ host, clients }) => backupStateCommands(host, clients),
+  parse: parseBackupState,
+};
+
 /** Gather the backup state of a host in one round trip (`clients`: the hosts that back up to it, for a store). */
 export async function gatherBackupState(conn: Connector, host: Host, clients: string[] = []): Promise<BackupState> {
-  const nonce = newNonce();
-  const result = await conn.run(buildFactScript(backupStateCommands(host, clients), nonce));
-  return parseBackupState(splitSections(result.stdout, nonce));
+  return (await gatherFactsWith(conn, [], { fact: backupStateFact, args: { host, clients } })).value;
 }
