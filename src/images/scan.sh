@@ -96,7 +96,12 @@ if have flock; then
   flock -n 9 || { echo "another ironclad images scan of this tree is running" >&2; exit 75; }
 fi
 work=$(mktemp -d "$prefix.work.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# On the way out the hashing processes of this scan end first ($pids, and $! in case the last one started before its
+# pid was noted), and are waited for: an xargs still starting a worker would make a file in $work after rm -rf
+# emptied it, and the work directory would stay (seen under load when a scan was interrupted).
+pids=''
+# shellcheck disable=SC2154 # (p: the trap's own loop variable)
+trap 'for p in $pids ${!:-}; do kill "$p" 2>/dev/null || true; done; wait || true; rm -rf "$work" 2>/dev/null || { sleep 0.1; rm -rf "$work"; }' EXIT
 trap 'exit 130' INT TERM HUP
 
 # Progress for a watcher: PHASE FILES_DONE FILES_TOTAL BYTES_DONE BYTES_TOTAL, replaced atomically.
