@@ -2,6 +2,7 @@
 // POSIX sh script apply installs, its cron entry or systemd timer, and the changes that bring a host to it (pure).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOST_PATHS } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
 import type { IntegrityFact } from '../facts/integrity.js';
@@ -69,7 +70,7 @@ export function amcheckSteps(args: { host: Host; integrity: IntegrityFact; syste
   const schedule = parseSchedule(spec.schedule);
   if (!schedule.ok) return [{ kind: 'refusal', refusal: { operation: 'amcheck', message: `hosts.${host.name}.postgres.amcheck.schedule: ${schedule.error}` } }];
   const changes: (Change | undefined)[] = [
-    files.job === null ? { operation: 'amcheck', description: `create ${P.dir}`, commands: [{ kind: 'sh', script: `mkdir -p -m 700 ${P.dir} && mkdir -p /usr/local/sbin` }] } : undefined,
+    files.job === null ? { operation: 'amcheck', description: `create ${P.dir}`, commands: [{ kind: 'sh', script: `mkdir -p -m 700 ${P.dir} && mkdir -p ${HOST_PATHS.sbin}` }] } : undefined,
     fileChange(P.job, files.job, renderAmcheckJob(host), '755', `the amcheck job${spec.heapallindexed ? ' (heapallindexed)' : ''}`),
   ];
   if (!systemd) changes.push(fileChange(P.cron, files.cron, renderAmcheckCron(host, schedule.cron), '644', `the amcheck schedule ${spec.schedule} (cron)`));
