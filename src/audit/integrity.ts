@@ -1,7 +1,7 @@
 // Judging a database host's integrity: data checksums on its clusters, the damage PostgreSQL itself has seen (checksum
 // failures, page errors in the log, since the last recorded repair), and the scheduled amcheck's last result and age.
 import { amcheckSpec } from '../corruption/job.js';
-import { checksumsDowntime } from '../corruption/estimate.js';
+import { checksumsDowntime } from '../operations/estimate.js';
 import { INTEGRITY_PATHS } from '../corruption/paths.js';
 import { sqlIdent } from '../core/quote.js';
 import type { ClusterCorruption, LogHit } from '../facts/corruption.js';

@@ -54,3 +54,26 @@ export const BACKUP_PATHS = {
   work: `${STATE_DIR}/backup-work`,
   status: `${STATE_DIR}/backup-status.json`,
 } as const;
+
+/** Files of the scheduled amcheck job on a database host (root's; the host needs no Node.js). */
+export const INTEGRITY_PATHS = {
+  dir: HOST_PATHS.integrity,
+  job: `${HOST_PATHS.sbin}/ironclad-amcheck`,
+  cron: '/etc/cron.d/ironclad-amcheck',
+  service: '/etc/systemd/system/ironclad-amcheck.service',
+  timer: '/etc/systemd/system/ironclad-amcheck.timer',
+  /** key=value lines the job writes (atomically) after each run. */
+  status: `${HOST_PATHS.integrity}/amcheck.status`,
+  /** pg_amcheck's own report of the last run (cut at 256 KiB). */
+  report: `${HOST_PATHS.integrity}/amcheck.out`,
+  /** Written by the corruption runbook once a repair is done: log errors and failures before this time are history. */
+  cleared: `${HOST_PATHS.integrity}/cleared`,
+} as const;
+
+/** A database host's TLS files (folder root's, 0755; the key inside postgres's, 0600): the server's certificate and
+ *  key, and the estate's CA certificate (for local clients). */
+export const TLS_FILES = {
+  cert: `${HOST_PATHS.tls}/server.crt`,
+  key: `${HOST_PATHS.tls}/server.key`,
+  ca: `${HOST_PATHS.tls}/ca.crt`,
+} as const;

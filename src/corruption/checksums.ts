@@ -11,7 +11,7 @@ import { selectHosts } from '../inventory/load.js';
 import type { Host } from '../inventory/types.js';
 import { startScript } from '../operations/system.js';
 import type { Action, ActionContext } from '../runbook/types.js';
-import { checksumsDowntime, downtimeSeconds, durationText, parseDdRate, ASSUMED_RATE } from './estimate.js';
+import { checksumsDowntime, downtimeSeconds, durationText, parseDdRate, ASSUMED_RATE } from '../operations/estimate.js';
 import { runChecksumsEnable } from './offline.js';
 
 function pgHost(ctx: ActionContext, p: Record<string, unknown>): Host {

@@ -3,7 +3,7 @@
 import type { Connector } from '../connectors/types.js';
 import { shq } from '../core/quote.js';
 import { humanBytes } from '../facts/render.js';
-import { durationText } from './estimate.js';
+import { durationText } from '../operations/estimate.js';
 import { INTEGRITY_PATHS } from './paths.js';
 
 const DEFAULT_WORK = `${INTEGRITY_PATHS.dir}/checksums`;

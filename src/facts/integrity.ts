@@ -1,7 +1,7 @@
 // The `integrity` fact: whether each cluster has data checksums (pg_controldata's "Data page checksum version"), the
 // size of its data directory when they are off (what enabling them offline must read and rewrite), and the scheduled amcheck job ironclad
 // installs: its files as they are on the host, its last result and pg_amcheck's report of it.
-import { INTEGRITY_PATHS as P } from '../corruption/paths.js';
+import { INTEGRITY_PATHS as P } from '../core/host-paths.js';
 import { lsclustersShell } from './lsclusters.js';
 import { parseAssignments, partText } from './text.js';
 import type { FactDef } from './types.js';

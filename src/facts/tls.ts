@@ -2,7 +2,7 @@
 // of that key as derived on the host (the private key itself is never read back).
 import { certInfo, firstPem, loadCert, type CertInfo } from '../tls/cert.js';
 import { namesText } from '../tls/names.js';
-import { TLS_FILES } from '../tls/paths.js';
+import { TLS_FILES } from '../core/host-paths.js';
 import { partText } from './text.js';
 import type { FactDef, Section } from './types.js';
 

@@ -3,7 +3,7 @@ import { STATE_DIR } from '../core/host-paths.js';
 import { shq } from '../core/quote.js';
 import type { ClusterFact, IdentityFact, PackageFact, ProductionMarkerFact } from '../facts/types.js';
 import type { ClusterChecksums } from '../facts/integrity.js';
-import { checksumsDowntime } from '../corruption/estimate.js';
+import { checksumsDowntime } from './estimate.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../facts/identity.js';
 import type { PostgresSpec } from '../inventory/types.js';
 import { clusterPaths } from '../facts/cluster-state.js';

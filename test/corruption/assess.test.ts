@@ -1,7 +1,7 @@
 import t from 'tap';
 import { optionsText } from '../../src/corruption/actions.js';
 import { assessDamage, damageText } from '../../src/corruption/assess.js';
-import { downtimeSeconds, parseDdRate } from '../../src/corruption/estimate.js';
+import { downtimeSeconds, parseDdRate } from '../../src/operations/estimate.js';
 import type { IntegrityFact } from '../../src/facts/integrity.js';
 
 const integrity: IntegrityFact = { clusters: [], files: { job: null, cron: null, service: null, timer: null }, last: { started: '2026-12-02T11:00:00Z', finished: null, exit: 2, state: 'corrupt', seconds: 3 }, findings: [{ kind: 'index', relation: 'app.public.orders_pkey', block: 1, message: 'x' }], cleared: null };
