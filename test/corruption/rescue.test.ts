@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { sqlIdent } from '../../src/core/quote.js';
 import { rescueScript, splitTable } from '../../src/corruption/rescue.js';
-import { HOSTILE_NAMES, runWith, standIns } from '../fixtures/psql-standin.js';
+import { HOSTILE_NAMES, TAB_ARGS_5433, runWith, standIns } from '../fixtures/psql-standin.js';
 
 t.test('table names as PostgreSQL spells them', async (t) => {
   t.same(splitTable('orders'), { schema: 'public', table: 'orders' });
@@ -18,7 +18,7 @@ t.test('table names as PostgreSQL spells them', async (t) => {
 });
 
 t.test('every name reaches psql and pg_restore as one value: the scratch database in PGDATABASE, schema and table as -n and -t', async (t) => {
-  const TAB = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-A', '-t', '-F', '\t', '-p', '5433'];
+  const TAB = TAB_ARGS_5433;
   for (const name of HOSTILE_NAMES) {
     const s = standIns();
     const dump = join(s.log, '..', 'dump.pgdump');

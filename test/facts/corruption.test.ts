@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { corruptionFact, fileNode, logTime, parseCorruption, parseLogLine } from '../../src/facts/corruption.js';
-import { HOSTILE_NAMES, runWith, standIns } from '../fixtures/psql-standin.js';
+import { HOSTILE_NAMES, TAB_ARGS_5433, runWith, standIns } from '../fixtures/psql-standin.js';
 
 t.test('log lines as PostgreSQL 15 writes them (Debian prefix)', async (t) => {
   const cases: [string, unknown][] = [
@@ -39,7 +39,7 @@ t.test('the fact from its parts: counters, log, relations (names are data)', asy
 });
 
 t.test("the fact's psql runs: a database the host names (any text) reaches psql as PGDATABASE only, the oids as -v values", async (t) => {
-  const TAB = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-A', '-t', '-F', '\t', '-p', '5433'];
+  const TAB = TAB_ARGS_5433;
   for (const name of HOSTILE_NAMES) {
     const s = standIns();
     const log = join(s.log, '..', 'postgresql.log');
