@@ -53,9 +53,15 @@ export function parseInvocation(argv: string[], family: Family | undefined): { i
   return { invocation: { words, options: v, flags }, help: Boolean(v.help), version: Boolean(v.version) };
 }
 
-/** Print one JSON document on stdout. */
+/** Print one JSON document on stdout, every string in it masked (a step's recorded output, a host's error). */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(jsonMasked(value) + '\n');
+}
+
+/** A JSON document with every string value masked before JSON escapes it (a secret holding a quote or a backslash
+ *  would otherwise be spelled differently in the text and escape mask()). */
+export function jsonMasked(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? mask(v) : v), 2);
 }
 
 /** A host that failed, as the families report it: its name and its (masked) error. */

@@ -1,7 +1,8 @@
 // The families' shared reporting: each failed host named once on stderr, its error's first line without the host
 // name repeated; --version parsed as a global flag.
 import t from 'tap';
-import { failedOf, parseInvocation, reportFailedHosts } from '../../scripts/cli.js';
+import { failedOf, jsonMasked, parseInvocation, reportFailedHosts } from '../../scripts/cli.js';
+import { registerSecret } from '../../src/core/secrets.js';
 
 function stderrOf(fn: () => void): string {
   let err = '';
@@ -31,4 +32,17 @@ t.test('-V / --version is a global flag', async (t) => {
   t.equal(parseInvocation(['-V'], undefined).version, true);
   t.equal(parseInvocation(['--limit', 'a,b', 'apply'], undefined).version, false);
   t.same(parseInvocation(['--limit', 'a, b,', 'apply'], undefined).invocation.flags.limit, ['a', 'b']);
+});
+
+t.test('--json documents are masked: a secret in a step output never reaches stdout, quotes and backslashes included', async (t) => {
+  const secret = 'pw"with\\back\\slash';
+  registerSecret(secret);
+  registerSecret('s3cr3t-token');
+  const doc = { run: 'r1', steps: [{ name: 'restore', output: { log: `connected with ${secret} ok`, nested: ['x s3cr3t-token y'] } }, { name: 'n', error: 'bad s3cr3t-token', n: 3, ok: true, none: null }] };
+  const text = jsonMasked(doc);
+  t.notOk(text.includes('s3cr3t-token'), 'the plain secret is gone');
+  t.notOk(text.includes(JSON.stringify(secret).slice(1, -1)), 'the secret as JSON would escape it is gone');
+  t.notOk(text.includes('back'), 'no part of the quoted secret is left');
+  t.same(JSON.parse(text), { run: 'r1', steps: [{ name: 'restore', output: { log: 'connected with ******** ok', nested: ['x ******** y'] } }, { name: 'n', error: 'bad ********', n: 3, ok: true, none: null }] }, 'numbers, booleans and null kept; only the secrets change');
+  t.notOk(JSON.stringify(doc).includes('********'), 'the document itself is not changed');
 });
