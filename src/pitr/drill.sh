@@ -7,21 +7,23 @@ set -u
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C TZ=UTC
 cd / || exit 1
-psql_() { runuser -u postgres -- "/usr/lib/postgresql/$VERSION/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -h /var/run/postgresql -p "$PGPORT" "$@"; }
+# psql_ DATABASE: the statements on stdin; the database in PGDATABASE (libpq never reads options from it, as it reads a
+# `-d` value holding '=')
+psql_() { PGDATABASE=$1 runuser -u postgres -- "/usr/lib/postgresql/$VERSION/bin/psql" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -h /var/run/postgresql -p "$PGPORT"; }
 hb=$(printf '%s\n' "SET search_path = pg_catalog, pg_temp;" \
-  "SELECT CASE WHEN to_regclass('ironclad.heartbeat') IS NULL THEN 'none' ELSE 'table' END;" | psql_ -d postgres) || { echo 'ironclad-pitr-drill: the restored cluster does not answer' >&2; exit 1; }
+  "SELECT CASE WHEN to_regclass('ironclad.heartbeat') IS NULL THEN 'none' ELSE 'table' END;" | psql_ postgres) || { echo 'ironclad-pitr-drill: the restored cluster does not answer' >&2; exit 1; }
 if [ "$hb" = table ]; then
   hb=$(printf '%s\n' "SET search_path = pg_catalog, pg_temp;" \
-    "SELECT coalesce(to_char(max(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'none') FROM ironclad.heartbeat;" | psql_ -d postgres) || hb=none
+    "SELECT coalesce(to_char(max(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'none') FROM ironclad.heartbeat;" | psql_ postgres) || hb=none
 fi
 printf '@@heartbeat %s\n' "$hb"
 for db in $DBS; do
   printf '@@db %s\n' "$db"
-  psql_ -d "$db" << 'SQL' || printf '@@countfail %s\n' "$db"
+  psql_ "$db" << 'SQL' || printf '@@countfail %s\n' "$db"
 @@COUNT_SQL@@
 SQL
   # amcheck lives in a schema of its own, made by the superuser (never in the application's public)
-  out=$(psql_ -d "$db" 2>&1 << 'SQL'
+  out=$(psql_ "$db" 2>&1 << 'SQL'
 SET client_min_messages = warning;
 SET search_path = pg_catalog, pg_temp;
 CREATE SCHEMA IF NOT EXISTS ironclad_amcheck AUTHORIZATION postgres;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
+import { psqlPiped } from '../core/psql.js';
 import { shq, shqAlways, sqlLiteral } from '../core/quote.js';
 import { countSql, compareCounts } from '../backup/drill.js';
 import type { Connector } from '../connectors/types.js';
@@ -49,8 +50,7 @@ export function checkpointScript(args: { port: number; database: string; point: 
     // the point's segment completed now, so the store archives it at once (not when 16 MB more are written)
     'SELECT pg_switch_wal();',
   ].join('\n');
-  const psql = `psql -X -A -t -q -v ON_ERROR_STOP=1 -F '\t' -p ${args.port} -d ${shq(args.database)} -v point=${shq(args.point)}`;
-  return `cd / && printf '%s\\n' ${shqAlways(sql)} | su postgres -s /bin/sh -c ${shqAlways(psql)}`;
+  return `cd / && ${psqlPiped('postgres', { database: args.database, port: args.port, format: 'tab', vars: { point: args.point } }, sql)}`;
 }
 
 /** Pure: the checkpoint's output: the restore point's LSN and time, the counts. */

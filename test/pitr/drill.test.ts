@@ -23,6 +23,8 @@ t.test('the checkpoint script takes only plain names; the restore point reaches 
   const s = checkpointScript({ port: 5432, database: 'app', point: 'ironclad-drill-20261202T222517Z' });
   t.match(s, /pg_create_restore_point\(:'\\''point'\\''\)/);
   t.match(s, /-v point=ironclad-drill-20261202T222517Z/);
+  t.match(s, /PGDATABASE=app su postgres/, 'the database in the environment');
+  t.notMatch(s, / -d /, 'never a -d that libpq would parse as options');
   t.throws(() => checkpointScript({ port: 5432, database: "app'; DROP", point: 'ironclad-drill-20261202T222517Z' }));
   t.throws(() => checkpointScript({ port: 5432, database: 'app', point: "x'; DROP" }));
 });
