@@ -6,7 +6,7 @@ import type { Change } from '../operations/types.js';
 import { caWhere } from '../tls/ca.js';
 import { desiredNames } from '../tls/names.js';
 import { tlsEnabled, type TlsSource } from '../tls/source.js';
-import { certVerdict, infoText, isWarning, problemText, WARN_DAYS } from '../tls/verdict.js';
+import { certVerdict, infoText, isWarning, problemText, WARN_DAYS } from '../operations/tls-verdict.js';
 import { finding } from './finding.js';
 import type { Finding } from './types.js';
 

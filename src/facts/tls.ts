@@ -1,7 +1,6 @@
 // The `tls` fact: the certificate ironclad installed on a host (public), its key's owner and mode, and the public half
 // of that key as derived on the host (the private key itself is never read back).
-import { certInfo, firstPem, loadCert, type CertInfo } from '../tls/cert.js';
-import { namesText } from '../tls/names.js';
+import { certInfo, firstPem, loadCert, namesText, type CertInfo } from '../core/x509.js';
 import { TLS_FILES } from '../core/host-paths.js';
 import { partText } from './text.js';
 import type { FactDef, Section } from './types.js';

@@ -1,12 +1,29 @@
 // TLS of a host's cluster (pure): the settings that turn it on, and the change that installs its certificate and key.
 import { shq } from '../core/quote.js';
 import type { PostgresSpec } from '../inventory/types.js';
-import type { TlsInput } from '../tls/source.js';
-import { namesText } from '../tls/names.js';
-import { TLS_DIR, TLS_FILES } from '../tls/paths.js';
-import { infoText, problemText } from '../tls/verdict.js';
+import type { X509Certificate } from 'node:crypto';
+import { HOST_PATHS, TLS_FILES } from '../core/host-paths.js';
+import { namesText, type CertInfo, type CertNames } from '../core/x509.js';
+import { infoText, problemText, type CertAction, type CertVerdict } from './tls-verdict.js';
 import { lineDiff } from './diff.js';
 import type { Change } from './types.js';
+
+const TLS_DIR = HOST_PATHS.tls;
+
+/** What planHost needs to plan a host's certificate (tls/source.ts tlsForHost makes it): the verdict on what it has, and
+ *  the pair apply issued (null in plan and audit) with the estate's CA. */
+export interface TlsInput {
+  host: string;
+  cn: string;
+  names: CertNames;
+  verdict: CertVerdict;
+  action: CertAction;
+  /** Set by apply when the action is `issue` or `renew`; null in plan and audit. */
+  issued: { certPem: string; keyPem: string; info: CertInfo } | null;
+  ca: { pem: string; cert: X509Certificate } | null;
+  where: string;
+  days: number;
+}
 
 /** The settings conf.d/ironclad.conf gets for TLS (the inventory's own `settings` override them). */
 export function tlsSettings(pg: PostgresSpec): Record<string, string | boolean> {

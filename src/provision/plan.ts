@@ -9,7 +9,7 @@ import type { IntegrityFact } from '../facts/integrity.js';
 import type { Change, PlanStep, Refusal } from '../operations/types.js';
 import { clusterPaths, type ClusterState } from '../facts/cluster-state.js';
 import { tlsChange } from '../operations/tls.js';
-import type { TlsInput } from '../tls/source.js';
+import type { TlsInput } from '../operations/tls.js';
 
 export interface HostFactsForPlan {
   os: OsFact;

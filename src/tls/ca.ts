@@ -4,7 +4,7 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, ren
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { EstateTls } from '../inventory/types.js';
-import { loadCert } from './cert.js';
+import { loadCert } from '../core/x509.js';
 import { openssl } from './openssl.js';
 
 /** The CA lives this long (the hosts' certificates are renewed far more often). */

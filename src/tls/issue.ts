@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerSecret } from '../core/secrets.js';
 import type { EstateCa } from './ca.js';
-import { certInfo, loadCert, type CertInfo } from './cert.js';
-import { isDnsName, namesText, type CertNames } from './names.js';
+import { certInfo, isDnsName, loadCert, namesText, type CertInfo, type CertNames } from '../core/x509.js';
 import { isIP } from 'node:net';
 import { openssl } from './openssl.js';
 

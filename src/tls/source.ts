@@ -4,9 +4,10 @@ import type { TlsFact } from '../facts/tls.js';
 import { estateTls } from '../inventory/load.js';
 import type { EstateTls, Host, Inventory } from '../inventory/types.js';
 import { caWhere, ensureCa, loadCa, type EstateCa } from './ca.js';
-import { issueCert, type IssuedCert } from './issue.js';
-import { commonName, desiredNames, type CertNames } from './names.js';
-import { certAction, certVerdict, type CertAction, type CertVerdict } from './verdict.js';
+import { certAction, certVerdict } from '../operations/tls-verdict.js';
+import type { TlsInput } from '../operations/tls.js';
+import { issueCert } from './issue.js';
+import { commonName, desiredNames } from './names.js';
 
 /** True when a host's cluster speaks TLS with a certificate of the estate (the inventory's default for Postgres hosts). */
 export function tlsEnabled(host: Pick<Host, 'postgres'>): boolean {
@@ -25,20 +26,6 @@ export async function tlsSource(inv: Pick<Inventory, 'dir' | 'tls'>, mode: 'prev
   const estate = inv.tls ?? estateTls(undefined, inv.dir);
   const ca = mode === 'issue' && hosts.some(tlsEnabled) ? await ensureCa(estate) : loadCa(estate);
   return { mode, estate, ca };
-}
-
-/** What planHost needs to plan a host's certificate: the verdict on what it has, and a new one when apply issued it. */
-export interface TlsInput {
-  host: string;
-  cn: string;
-  names: CertNames;
-  verdict: CertVerdict;
-  action: CertAction;
-  /** Set by apply when the action is `issue` or `renew`; null in plan and audit. */
-  issued: IssuedCert | null;
-  ca: EstateCa | null;
-  where: string;
-  days: number;
 }
 
 /** Days left below which apply renews (never half the lifetime or more, so that a renewal is not due at once again). */

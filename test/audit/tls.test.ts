@@ -4,7 +4,7 @@ import t from 'tap';
 import { isRoutineRenewal, judgeTls } from '../../src/audit/tls.js';
 import type { TlsFact } from '../../src/facts/tls.js';
 import type { Host } from '../../src/inventory/types.js';
-import { certInfo, loadCert } from '../../src/tls/cert.js';
+import { certInfo, loadCert } from '../../src/core/x509.js';
 import { issueCert } from '../../src/tls/issue.js';
 import { tlsSource } from '../../src/tls/source.js';
 import { tempDir } from '../fixtures/tmp.js';

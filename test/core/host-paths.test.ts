@@ -13,7 +13,6 @@ import { PITR_PATHS } from '../../src/pitr/render.js';
 import { restorePaths } from '../../src/pitr/restore-scripts.js';
 import { IDENTITY_FILE, PRODUCTION_MARKER_FILE } from '../../src/facts/identity.js';
 import { censusScriptPath } from '../../src/instances/script.js';
-import { TLS_DIR } from '../../src/tls/paths.js';
 
 t.test('census.sh defaults to the table', async (t) => {
   const census = readFileSync(censusScriptPath(), 'utf8');
@@ -24,7 +23,7 @@ t.test('census.sh defaults to the table', async (t) => {
 t.test('the modules name the table entries', async (t) => {
   t.equal(IDENTITY_FILE, '/var/lib/ironclad/identity.json');
   t.equal(PRODUCTION_MARKER_FILE, '/var/lib/ironclad/production');
-  t.equal(TLS_DIR, '/etc/ironclad/tls');
+  t.equal(HOST_PATHS.tls, '/etc/ironclad/tls');
   t.equal(INTEGRITY_PATHS.status, '/var/lib/ironclad/integrity/amcheck.status');
   t.equal(BACKUP.job, '/usr/local/sbin/ironclad-backup');
   for (const [name, path] of Object.entries(BACKUP))

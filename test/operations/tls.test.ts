@@ -8,7 +8,7 @@ import { renderConf } from '../../src/operations/files.js';
 import { tlsChange, tlsSettings } from '../../src/operations/tls.js';
 import { renderPlan } from '../../src/report/plan.js';
 import { ensureCa } from '../../src/tls/ca.js';
-import { certInfo, loadCert } from '../../src/tls/cert.js';
+import { certInfo, loadCert } from '../../src/core/x509.js';
 import { tlsForHost, tlsSource } from '../../src/tls/source.js';
 import type { Host } from '../../src/inventory/types.js';
 import { tempDir } from '../fixtures/tmp.js';

@@ -6,7 +6,7 @@ import t from 'tap';
 import { mask } from '../../src/core/secrets.js';
 import type { EstateTls } from '../../src/inventory/types.js';
 import { ensureCa, loadCa } from '../../src/tls/ca.js';
-import { signedBy } from '../../src/tls/cert.js';
+import { signedBy } from '../../src/core/x509.js';
 import { extensions, issueCert } from '../../src/tls/issue.js';
 import { tempDir } from '../fixtures/tmp.js';
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Host } from '../../src/inventory/types.js';
-import { canonicalIp, desiredNames, isDnsName, namesDiff, namesText } from '../../src/tls/names.js';
+import { canonicalIp, isDnsName, namesDiff, namesText } from '../../src/core/x509.js';
+import { desiredNames } from '../../src/tls/names.js';
 
 const host = (over: Partial<Host> & { listen?: string[]; names?: string[] } = {}): Host => ({
   name: over.name ?? 'db-prod',

@@ -1,9 +1,9 @@
-// Judging a host's certificate (pure): one list of problems that the plan acts on and the audit reports.
+// Judging a host's certificate (pure): one list of problems that the plan acts on and the audit reports (tls/source
+// gives it the estate's CA and the inventory's names).
 import type { X509Certificate } from 'node:crypto';
 import type { TlsFact } from '../facts/tls.js';
-import { keyMatches, loadCert, signedBy, type CertInfo } from './cert.js';
-import { namesDiff, namesText, type CertNames } from './names.js';
-import { TLS_FILES } from './paths.js';
+import { TLS_FILES } from '../core/host-paths.js';
+import { keyMatches, loadCert, namesDiff, namesText, signedBy, type CertInfo, type CertNames } from '../core/x509.js';
 
 /** The audit warns this many days before a certificate expires. */
 export const WARN_DAYS = 30;

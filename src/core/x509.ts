@@ -1,6 +1,38 @@
-// Reading certificates (pure, node:crypto): subject, names, validity, issuer, and whether a CA signed one.
+// Reading certificates (pure, node:crypto): subject, names, validity, issuer, and whether a CA signed one; the names a
+// certificate carries in one spelling. Below facts (the tls fact parses a host's certificate) and the tls room.
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { canonicalIp, type CertNames } from './names.js';
+import { isIP } from 'node:net';
+
+/** The subject alternative names of a certificate: DNS names (lower-case) and IP addresses (canonical), sorted. */
+export interface CertNames {
+  dns: string[];
+  ip: string[];
+}
+
+/** A DNS name openssl and libpq take as one SAN entry: labels of letters, digits, '-', '_', an optional leading '*.'. */
+const DNS_NAME = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;
+
+/** True for a name that can go into a SAN as it is (no comma, colon, space or slash can slip through). */
+export function isDnsName(name: string): boolean {
+  return name.length <= 253 && DNS_NAME.test(name);
+}
+
+/** An IP address in one spelling: IPv4 as is, IPv6 in its compressed lower-case form (as a URL spells it). */
+export function canonicalIp(ip: string): string {
+  return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
+}
+
+/** One line: DNS:a, DNS:b, IP:10.0.0.1. */
+export function namesText(n: CertNames): string {
+  return [...n.dns.map((d) => `DNS:${d}`), ...n.ip.map((i) => `IP:${i}`)].join(', ');
+}
+
+/** What differs between the names a certificate has and those it should have. */
+export function namesDiff(have: CertNames, want: CertNames): { missing: string[]; extra: string[] } {
+  const h = new Set(namesText(have).split(', ').filter(Boolean));
+  const w = new Set(namesText(want).split(', ').filter(Boolean));
+  return { missing: [...w].filter((x) => !h.has(x)), extra: [...h].filter((x) => !w.has(x)) };
+}
 
 /** What a person and the checks need to know of a certificate. */
 export interface CertInfo {

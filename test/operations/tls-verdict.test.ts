@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { TlsFact } from '../../src/facts/tls.js';
 import { ensureCa } from '../../src/tls/ca.js';
-import { certInfo, loadCert } from '../../src/tls/cert.js';
+import { certInfo, loadCert } from '../../src/core/x509.js';
 import { issueCert, type IssuedCert } from '../../src/tls/issue.js';
-import { certAction, certVerdict, problemText, type CertProblem } from '../../src/tls/verdict.js';
+import { certAction, certVerdict, problemText, type CertProblem } from '../../src/operations/tls-verdict.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const managed = (dir: string) => ({ ca: { kind: 'managed' as const, dir }, days: 365, renew_before_days: 30 });
