@@ -61,6 +61,10 @@ export async function saveFile(r: Pick<Restore, 'conn' | 'host'>, path: string, 
 /** Entries of a table of contents that are never restored into a copy (pure): superuser-only event triggers, and
  *  subscriptions and publications (a copy must never replicate from or to production). */
 export const LEFT_OUT = /^\d+; \d+ \d+ (EVENT TRIGGER|SUBSCRIPTION|SUBSCRIPTION TABLE|PUBLICATION|PUBLICATION TABLE|PUBLICATION TABLES IN SCHEMA) /;
+/** A left-out entry's object (`KIND - TAG OWNER`), and a comment or security label on such an object (`COMMENT - KIND
+ *  TAG OWNER`): pg_dump writes both with the same TAG OWNER, so the one is found by the other. */
+const REPLICATION_OBJECT = /^\d+; \d+ \d+ (EVENT TRIGGER|SUBSCRIPTION|PUBLICATION) - (.*)$/;
+const NOTE_ON = /^\d+; \d+ \d+ (?:COMMENT|SECURITY LABEL) - (EVENT TRIGGER|SUBSCRIPTION|PUBLICATION) (.*)$/;
 const SCHEMA = /^\d+; \d+ \d+ SCHEMA - \S+ /;
 const EXTENSION = /^\d+; \d+ \d+ EXTENSION - (\S+) /;
 const EXTENSION_COMMENT = /^\d+; \d+ \d+ COMMENT - EXTENSION \S+ /;
@@ -90,8 +94,11 @@ export function restorableToc(toc: string, restore: Set<string> = new Set()): { 
   const lines = toc.split('\n');
   const out = (l: string) => LEFT_OUT.test(l) && !restore.has(l);
   const leftOut = lines.filter(out).map((l) => l.replace(/^\d+; \d+ \d+ /, ''));
+  // a comment on a left-out object would fail the restore (the object does not exist): it goes with its object
+  const objects = new Set(lines.filter(out).flatMap((l) => REPLICATION_OBJECT.exec(l)?.slice(1, 3).join(' ') ?? []));
+  const noteOnLeftOut = (l: string) => objects.has(NOTE_ON.exec(l)?.slice(1, 3).join(' ') ?? '\0');
   return {
-    list: lines.filter((l) => !out(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
+    list: lines.filter((l) => !out(l) && !noteOnLeftOut(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
     schemas: lines.filter((l) => SCHEMA.test(l)).join('\n'),
     leftOut,
   };

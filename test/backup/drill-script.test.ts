@@ -39,7 +39,11 @@ t.test('a drill restores a dump with superuser-only extensions and an event trig
     CREATE FUNCTION no_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no DDL'; END $$;
     CREATE PUBLICATION words_pub FOR TABLE words;
     CREATE PUBLICATION all_pub FOR ALL TABLES;
-    CREATE EVENT TRIGGER no_ddl ON ddl_command_start EXECUTE FUNCTION no_ddl();`);
+    COMMENT ON PUBLICATION all_pub IS 'everything';
+    CREATE EVENT TRIGGER no_ddl ON ddl_command_start EXECUTE FUNCTION no_ddl();
+    ALTER EVENT TRIGGER no_ddl DISABLE;
+    COMMENT ON EVENT TRIGGER no_ddl IS 'blocks DDL';
+    ALTER EVENT TRIGGER no_ddl ENABLE;`);
   mkdirSync(dir, { recursive: true });
   execFileSync('sh', ['-c', `su postgres -s /bin/sh -c 'pg_dump -Fc -h ${work} -p ${port} -d app' > ${dir}/dump.pgdump`]);
 

@@ -18,7 +18,9 @@ async function main() {
     await sql('db-prod', 'app', `SET ROLE app; CREATE PUBLICATION pub_orders FOR TABLE orders, users (id, email); RESET ROLE;
       CREATE PUBLICATION pub_all FOR ALL TABLES;
       CREATE FUNCTION public.et_guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN IF current_database() <> 'app' THEN RAISE EXCEPTION 'et_audit ran in %', current_database(); END IF; END $$;
-      CREATE EVENT TRIGGER et_audit ON ddl_command_start EXECUTE FUNCTION public.et_guard();`);
+      CREATE EVENT TRIGGER et_audit ON ddl_command_start EXECUTE FUNCTION public.et_guard();
+      COMMENT ON EVENT TRIGGER et_audit IS 'the DDL guard'; COMMENT ON PUBLICATION pub_all IS 'every table, downstream';
+      COMMENT ON PUBLICATION pub_orders IS 'the orders feed';`);
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'bigger backup');
     t.equal((await ironclad([...inv, 'backup', 'verify', '--latest', '--restore'])).code, 0, 'verified');
     const link = lab.host('backup-far').link;

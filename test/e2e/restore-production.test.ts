@@ -104,7 +104,9 @@ async function main() {
     await sql('db-prod', 'app', `SET ROLE app; CREATE PUBLICATION pub_orders FOR TABLE orders WHERE (id > 0), users (id, email); RESET ROLE;
       CREATE PUBLICATION pub_all FOR ALL TABLES;
       CREATE FUNCTION public.et_guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN IF current_database() <> 'app' THEN RAISE EXCEPTION 'et_audit ran in %', current_database(); END IF; END $$;
-      CREATE EVENT TRIGGER et_audit ON ddl_command_start EXECUTE FUNCTION public.et_guard();`);
+      CREATE EVENT TRIGGER et_audit ON ddl_command_start EXECUTE FUNCTION public.et_guard();
+      COMMENT ON EVENT TRIGGER et_audit IS 'the DDL guard'; COMMENT ON PUBLICATION pub_all IS 'every table, downstream';
+      COMMENT ON PUBLICATION pub_orders IS 'the orders feed';`);
     published = await sql('db-prod', 'app', PUBLISHED);
     t.match(published, /^pub_orders:public\.orders:[^:]*:\(id > 0\),pub_orders:public\.users:\{id,email\}:$/, 'the FOR TABLE publication as production has it: a row filter, a column list');
     t.equal((await ironclad([...inv, 'backup', 'run', '--host', 'db-prod'])).code, 0, 'backup');
@@ -246,6 +248,7 @@ async function main() {
     t.equal(await sql('db-prod', 'app', PUBLISHED), published, "pg_publication_tables as production's, after the swap");
     t.equal(await sql('db-prod', 'app', "SELECT string_agg(pubname || ':' || pg_get_userbyid(pubowner) || ':' || puballtables, ',' ORDER BY pubname) FROM pg_publication"), 'pub_orders:app:false', "only the owner's publication, owned by app");
     t.equal(await sql('db-prod', 'app', 'SELECT count(*) FROM pg_event_trigger'), '0', 'the event trigger was never made (nor run)');
+    t.equal(await sql('db-prod', 'app', "SELECT obj_description(oid, 'pg_publication') FROM pg_publication WHERE pubname = 'pub_orders'"), 'the orders feed', "the restored publication's comment came with it (the left-out ones' comments were left out with them)");
     t.equal(await sql('db-prod', kept, "SELECT string_agg(evtname, ',') FROM pg_event_trigger"), 'et_audit', 'the damaged database keeps its own');
     // the how, followed for pub_all: its SQL read (root's only), then run as postgres
     const file = leftOut.find((l) => l.name === 'pub_all')!.file!;

@@ -22,6 +22,30 @@ t.test('what a plain role restores: schemas first, extensions by postgres, never
   t.same(r.leftOut, ['EVENT TRIGGER - no_ddl postgres', 'PUBLICATION - pub postgres', 'PUBLICATION TABLE public pub users postgres', 'SUBSCRIPTION - sub postgres']);
 });
 
+t.test("a comment or security label on a left-out object goes with it (restored alone, pg_restore fails: the object is not there); on a restored one it stays", async (t) => {
+  const toc = [
+    TOC,
+    '4200; 0 0 COMMENT - EVENT TRIGGER no_ddl postgres',
+    '4201; 0 0 COMMENT - PUBLICATION pub postgres',
+    '4202; 0 0 SECURITY LABEL - SUBSCRIPTION sub postgres',
+    '4203; 0 0 COMMENT - TABLE Contacts app',
+    '4204; 0 0 COMMENT - EVENT TRIGGER no_ddl_other postgres',
+    '3304; 6104 16504 PUBLICATION - kept app',
+    '4205; 0 0 COMMENT - PUBLICATION kept app',
+    '4206; 0 0 COMMENT - PUBLICATION kept postgres',
+  ].join('\n');
+  const kept = '3304; 6104 16504 PUBLICATION - kept app';
+  const list = restorableToc(toc, new Set([kept])).list.split('\n');
+  t.same(list.filter((l) => l.includes('COMMENT') || l.includes('LABEL') || l.includes('PUBLICATION')), [
+    '4203; 0 0 COMMENT - TABLE Contacts app',
+    '4204; 0 0 COMMENT - EVENT TRIGGER no_ddl_other postgres',
+    kept,
+    '4205; 0 0 COMMENT - PUBLICATION kept app',
+    '4206; 0 0 COMMENT - PUBLICATION kept postgres',
+  ], "the left-out objects' notes gone; a table's note, a note on another name and the restored publication's notes kept");
+  t.equal(restorableToc(toc, new Set([kept])).leftOut.length, 4, 'the report still names the objects, not their notes');
+});
+
 t.test("the dump's extensions: names its TOC lists, their schemas from its SQL, unquoted for ironclad's own statement", async (t) => {
   const pre = 'CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public;\n\nCREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;\nCREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA "Odd ""x""";\n';
   t.same(dumpExtensions(TOC, pre), [{ name: 'citext', schema: 'public' }], 'hstore is not in the TOC: not created');
