@@ -28,7 +28,7 @@ corrupted() { # false when neither the session nor pg_dump said anything of corr
   node=${node%%[._]*}  # its segment (.1) or fork (_fsm, _vm, _init)
   case "$ts:$node" in *[!0-9:]* | :* | *:) ts=0 node=0 ;; esac
   # which table (or index) that is: asked by numbers only, the name quoted by PostgreSQL itself (format %I)
-  relation=$(su postgres -s /bin/sh -c "\"\$4\" -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v ts=\"\$1\" -v node=\"\$2\" -v toast=\"\$3\"" "$db" "$ts" "$node" "$toast" "$PGBIN/psql" 2> /dev/null <<'SQL' | head -n 1 | tr -d '\n' | tr '\000-\037\177' '?' | cut -c 1-300 || true
+  relation=$(su postgres -s /bin/sh -c "PGDATABASE=\"\$0\" \"\$4\" -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -v ts=\"\$1\" -v node=\"\$2\" -v toast=\"\$3\"" "$db" "$ts" "$node" "$toast" "$PGBIN/psql" 2> /dev/null <<'SQL' | head -n 1 | tr -d '\n' | tr '\000-\037\177' '?' | cut -c 1-300 || true
 SET search_path = pg_catalog, pg_temp;
 WITH r AS (SELECT pg_filenode_relation(CASE WHEN :'ts'::oid IN (0, (SELECT dattablespace FROM pg_database WHERE datname = current_database())) THEN 0 ELSE :'ts'::oid END, :'node'::oid) AS oid
            UNION ALL SELECT oid FROM pg_class WHERE relnamespace = 'pg_toast'::regnamespace AND relname = :'toast')

@@ -17,7 +17,7 @@ open_session() {
   { [ ! -e "$fifo" ] && [ ! -L "$fifo" ]; } || rm -f "$fifo"  # (one a killed run of the same pid left)
   mkfifo "$fifo"
   # (its exit status also goes to .session.rc, a mark the job can look for while the dump runs)
-  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "\"\$1\" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT -d \"\$0\"" "$db" "$PGBIN/psql" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
+  { exec 9>&-; rc=0; su postgres -s /bin/sh -c "PGDATABASE=\"\$0\" \"\$1\" -X -A -t -q -v ON_ERROR_STOP=1 -F '	' -p $PORT" "$db" "$PGBIN/psql" < "$fifo" > "$dir/.session.out" 2> "$dir/.session.err" || rc=$?; echo "$rc" > "$dir/.session.rc"; exit "$rc"; } &
   session=$!
   exec 4> "$fifo"
   # writes to the session never kill the job (SIGPIPE) when psql has died: its exit status tells, below

@@ -31,7 +31,7 @@ backup_db() { # backup_db DB, its session opened
   newest=''
   if [ -n "$EVENTS_TABLE" ]; then
     # read as the database's owner, never as superuser: the table (or a view in its place) is the application's
-    newest=$(su postgres -s /bin/sh -c "\"\$3\" -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -d \"\$0\" -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" "$PGBIN/psql" 2> /dev/null <<'SQL' || true
+    newest=$(su postgres -s /bin/sh -c "PGDATABASE=\"\$0\" \"\$3\" -X -A -t -q -v ON_ERROR_STOP=1 -p $PORT -v t=\"\$1\" -v c=\"\$2\"" "$db" "$EVENTS_TABLE" "$EVENTS_COLUMN" "$PGBIN/psql" 2> /dev/null <<'SQL' || true
 SET search_path = pg_catalog, pg_temp;
 SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database() \gset
 SET ROLE :"owner";
