@@ -81,7 +81,7 @@ export function renderPitrStore(store: Host, clients: Host[], over: { spool?: st
     assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '', PITR_USER }),
     '',
     readFileSync(join(packageRoot(), 'src', 'pitr', 'window.sh'), 'utf8'),
-    readFileSync(join(packageRoot(), 'src', 'pitr', 'store.sh'), 'utf8'),
+    ...['store.sh', 'store-receive.sh', 'store-verbs.sh'].map((f) => readFileSync(join(packageRoot(), 'src', 'pitr', f), 'utf8')),
   ].join('\n');
 }
 
