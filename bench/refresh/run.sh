@@ -46,7 +46,7 @@ plain_access() {
 
 # What a refresh must leave in staging's app: every row of production, the scrubbed values, the admins, no original
 # email or phone; and a fingerprint of the scrubbed tables (md5 over every row of users and orders) identical to the
-# same tool's first run (each tool against itself: ironclad's fakes are HMACs under staging's key, the plain script's
+# same tool's first run (each tool against itself: ironclad's fakes are SHA-256 hashes keyed by staging's key, the plain script's
 # md5 and hashtext of the originals, so the two differ by design; each must be deterministic).
 check_result() {
   local tool=$1 got
