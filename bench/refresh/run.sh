@@ -7,6 +7,8 @@
 # Needs root (the lab). Not part of `npm test`.
 #   bench/refresh/run.sh     ROUNDS=3 (default)   SEED_ROWS=850000 (users; ~1 GB on disk)   KEEP_OUT=1 (keep the logs)
 #                            KEEP_LAB=1 (leave the lab up after the run, to look at it)
+#                            BASELINE=/path/to/another/checkout (built: its dist/): an A/B, that checkout's ironclad run
+#                            too in every round, between the two others, on the same lab, backup and staging
 # One lab for the whole run: seeded, backed up, the backup verified by a restore drill (refresh takes the latest
 # verified backup); then ROUNDS rounds of one ironclad refresh and one plain refresh, the order alternating, a
 # CHECKPOINT on staging before each. Every run's result is checked (each tool's scrubbed rows identical to its first run's).
@@ -44,7 +46,7 @@ plain_access() {
 
 # What a refresh must leave in staging's app: every row of production, the scrubbed values, the admins, no original
 # email or phone; and a fingerprint of the scrubbed tables (md5 over every row of users and orders) identical to the
-# same tool's first run (each tool against itself: ironclad's fakes are HMACs under staging's key, the plain script's
+# same tool's first run (each tool against itself: ironclad's fakes are SHA-256 hashes keyed by staging's key, the plain script's
 # md5 and hashtext of the originals, so the two differ by design; each must be deterministic).
 check_result() {
   local tool=$1 got
@@ -85,21 +87,26 @@ plain_steps() {
          if (name != "") printf "%s=%.2f ", name, s - prev; split($0, w, " "); name = w[1]; prev = s } END { print "" }' "$1"
 }
 
-ic_total=() pl_total=() ic_steps=() pl_steps=()
+ic_total=() pl_total=() ic_steps=() pl_steps=() bl_total=() bl_steps=()
+baseline=()
+[[ -z ${BASELINE:-} ]] || baseline=(node "$BASELINE/dist/scripts/ironclad.js" -i "$inventory")
 declare -A fingerprint=() # the first run's fingerprint of each tool
 
 run_ironclad() {
-  local r=$1 run_id steps
+  local r=$1 tool=${2:-ironclad} run_id steps
+  local -n cmd=${3:-ironclad} totals=${4:-ic_total} stepsof=${5:-ic_steps}
   sql "$staging" postgres <<<'CHECKPOINT;' >/dev/null
-  timed "ironclad-$r" t "${ironclad[@]}" --yes refresh staging || die "ironclad refresh, see $out/ironclad-$r.out"
-  ic_total+=("$t")
-  run_id=$(sed -n 's/.*(run \([0-9A-Za-z-]*\)).*/\1/p' "$out/ironclad-$r.out" | tail -n 1)
-  [[ -n $run_id ]] || die "no run id in $out/ironclad-$r.out"
+  timed "$tool-$r" t "${cmd[@]}" --yes refresh staging || die "$tool refresh, see $out/$tool-$r.out"
+  totals+=("$t")
+  run_id=$(sed -n 's/.*(run \([0-9A-Za-z-]*\)).*/\1/p' "$out/$tool-$r.out" | tail -n 1)
+  [[ -n $run_id ]] || die "no run id in $out/$tool-$r.out"
   steps=$(ironclad_steps "$IRONCLAD_STATE_DIR/runs/$run_id.jsonl") || die "cannot read the journal of $run_id"
-  ic_steps+=("$steps")
-  log "ironclad-$r steps: ${ic_steps[-1]}"
-  check_result ironclad
+  stepsof+=("$steps")
+  log "$tool-$r steps: ${stepsof[-1]}"
+  check_result "$tool"
 }
+
+run_baseline() { ((${#baseline[@]} == 0)) || run_ironclad "$1" baseline baseline bl_total bl_steps; }
 
 run_plain() {
   local r=$1 steps
@@ -136,9 +143,11 @@ load_start=$(load)
 for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this machine's load hits both alike
   if ((r % 2)); then
     run_ironclad "$r"
+    run_baseline "$r"
     run_plain "$r"
   else
     run_plain "$r"
+    run_baseline "$r"
     run_ironclad "$r"
   fi
 done
@@ -162,6 +171,12 @@ echo "machine: $(nproc) CPUs, load average $load_start at the start, $load_end a
 echo "$rounds rounds, order alternating; totals (s): ironclad $(joined "${ic_total[@]}"); plain script $(joined "${pl_total[@]}")"
 printf '%-28s %10s %14s %16s %8s\n' "" "ironclad" "plain script" "plain/ironclad" "target"
 printf '%-28s %10s %14s %16s %8s\n' "refresh, median (s)" "$m_ic" "$m_pl" "$(ratio "$m_pl" "$m_ic")" ">= 2x"
+if ((${#bl_total[@]})); then
+  m_bl=$(median "${bl_total[@]}")
+  echo "baseline ($BASELINE): totals (s) $(joined "${bl_total[@]}"); median $m_bl s, plain/baseline $(ratio "$m_pl" "$m_bl")"
+  echo "baseline steps, medians:"
+  step_medians "${bl_steps[@]}"
+fi
 echo "ironclad steps, medians (restore.* are phases of the restore step):"
 step_medians "${ic_steps[@]}"
 echo "plain script steps, medians:"

@@ -96,6 +96,14 @@ export function clientAs(osUser: string, database: string, program: string): str
   return asAccount(osUser, `PGDATABASE=${shq(database)}`, program);
 }
 
+/** The client part of another libpq client's run over TCP (pg_restore), to follow `exec` (asLogin adds -h, -p, -U):
+ *  `env PGDATABASE=... NAME=value... PROGRAM`, the database and the values in the environment, each one quoted word;
+ *  `program` names no database (pg_restore's `-d ''`, empty: libpq takes it from PGDATABASE). */
+export function clientEnv(database: string, program: string, env: Record<string, string> = {}): string {
+  for (const name of Object.keys(env)) if (!NAME.test(name)) throw new OperationError(`not an environment variable name: ${JSON.stringify(name)}`);
+  return `env PGDATABASE=${shq(database)}${Object.entries(env).map(([name, v]) => ` ${name}=${shq(v)}`).join('')} ${program}`;
+}
+
 /** The client part of a psql run over TCP, to follow `exec` (connectors/sql.ts asLogin adds -h, -p, -U): `env
  *  PGDATABASE=... psql OPTIONS`. */
 export function psqlClient(p: Omit<Psql, 'port'>): string {

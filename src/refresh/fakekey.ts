@@ -1,6 +1,7 @@
 // The secret that keys the scrub's fakes: one per target host, made there on first use and kept there (root only, 0600),
-// read into the run's memory. A fake is an HMAC of the original under it, so a list of candidate emails cannot be
-// matched to the fakes on staging by anyone who lacks the key; the same original gets the same fake on that host.
+// read into the run's memory. A fake is a keyed SHA-256 of the original (scrub.ts keyedHashSql), so a list of candidate
+// emails cannot be matched to the fakes on staging by anyone who lacks the key; the same original gets the same fake on
+// that host.
 import type { Connector } from '../connectors/types.js';
 import { OperationError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
@@ -34,30 +35,28 @@ export function fakeKey(conn: Connector, host: Host): Promise<string> {
   return key;
 }
 
-/** The HMAC-SHA256 pads of a key (pure): what the SQL of the fakes needs, set per transaction (never in a statement
- *  that can fail, so never in an error's LINE context). */
-export function hmacPads(keyHex: string): { inner: string; outer: string } {
+/** The key as the fakes' SQL takes it (pure): its 64-byte SHA-256 block (the key, zero-padded, XOR 0x36: HMAC's inner
+ *  pad), so that the first block a fake's SHA-256 compresses is the key alone and the value starts a block of its own.
+ *  Set per transaction (never in a statement that can fail, so never in an error's LINE context). */
+export function keyBlock(keyHex: string): string {
   const block = Buffer.alloc(64);
   Buffer.from(keyHex, 'hex').copy(block);
-  const xor = (b: number) => Buffer.from(block.map((x) => x ^ b)).toString('hex');
-  return { inner: xor(0x36), outer: xor(0x5c) };
+  return Buffer.from(block.map((x) => x ^ 0x36)).toString('hex');
 }
 
-/** The function the fakes read the key's pads with (scrub.ts hmacSql): in the session's own temporary schema. */
+/** The function the fakes read the key's block with (scrub.ts keyedHashSql): in the session's own temporary schema. */
 export const FAKE_PAD = 'pg_temp.ironclad_fake_pad';
 
 /** The statements that give one transaction the key (SET LOCAL: gone at its end) and the function the fakes read it
  *  with (pure). The function is IMMUTABLE (true within one statement: the settings do not change while it runs), so
- *  PostgreSQL computes it once while planning a statement instead of decoding the pads again for every row; the pads
- *  are then constants of that statement's plan, never of its text (not in an error's LINE context): they are only in
- *  the SET LOCAL statements, as before (which a server logging every statement would log; an auto_explain with
- *  log_verbose would now log the plan's constants of the UPDATE fallback too). Its body names pg_catalog's functions:
- *  nothing of the dump's is called. */
+ *  PostgreSQL computes it once while planning a statement instead of decoding the block again for every row; the block
+ *  is then a constant of that statement's plan, never of its text (not in an error's LINE context): it is only in the
+ *  SET LOCAL statement (which a server logging every statement would log; an auto_explain with log_verbose would log
+ *  the plan's constants of the UPDATE fallback too). Its body names pg_catalog's functions: nothing of the dump's is
+ *  called. */
 export function keyStatements(keyHex: string): string[] {
-  const { inner, outer } = hmacPads(keyHex);
   return [
-    `SET LOCAL ironclad.fake_i = '${inner}';`,
-    `SET LOCAL ironclad.fake_o = '${outer}';`,
+    `SET LOCAL ironclad.fake_k = '${keyBlock(keyHex)}';`,
     `CREATE OR REPLACE FUNCTION ${FAKE_PAD}(text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $ironclad$ SELECT pg_catalog.decode(pg_catalog.current_setting($1), 'hex') $ironclad$;`,
   ];
 }

@@ -9,6 +9,7 @@ import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
 import { sqlOn } from './login.js';
 import { sqlRows, asLogin, type Login } from '../connectors/sql.js';
+import { clientEnv } from '../core/psql.js';
 import { entrySql, replicationEntries, splitReplication, type LeftOut, type ReplicationEntry } from './left-out.js';
 
 /** A restore into the incoming database, as the refresh role. */
@@ -47,8 +48,11 @@ export async function readDump(r: Restore, whole: boolean): Promise<Dump> {
 
 /** pg_restore as the refresh role (no owner, no ACL: everything it makes is its own until the hand-over). */
 export async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs): Promise<void> {
-  const env = shq(`PGOPTIONS=-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB`); // index builds, constraint checks
-  const res = await r.conn.run(asLogin(r.login, `env ${env} pg_restore -d ${shq(r.database)} -j ${jobs} --no-owner --no-acl --exit-on-error ${args} ${shq(r.dump)}`), { stdin: `${r.login.password}\n` });
+  // the database through PGDATABASE (no name is ever parsed as connection options); settings for index builds and
+  // constraint checks
+  const env = { PGOPTIONS: `-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB` };
+  const client = clientEnv(r.database, `pg_restore -d '' -j ${jobs} --no-owner --no-acl --exit-on-error ${args} ${shq(r.dump)}`, env);
+  const res = await r.conn.run(asLogin(r.login, client), { stdin: `${r.login.password}\n` });
   if (res.code !== 0) throw new OperationError(`pg_restore (${what}) into ${r.database} on ${r.host.name} failed (exit ${res.code}); the live database is untouched\n${tail(res.stderr || res.stdout)}`);
 }
 

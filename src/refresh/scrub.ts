@@ -16,31 +16,35 @@ export interface ScrubRules {
 const FIRST = ['Alex', 'Sam', 'Robin', 'Kim', 'Jo', 'Max', 'Noor', 'Ari'];
 const LAST = ['Example', 'Sample', 'Tester', 'Placeholder', 'Doe', 'Roe', 'Fictus', 'Nemo'];
 
-/** SQL: HMAC-SHA256 (bytea) of a text value under the run's key, with a label so that kinds never share a fake (pure).
- *  The key's pads come from the transaction's settings through pg_temp.ironclad_fake_pad (fakekey.ts keyStatements),
- *  an IMMUTABLE function that PostgreSQL computes once when it plans the statement (not on every row); the pads are
- *  never in a statement's text. */
-export function hmacSql(label: string, text: string): string {
-  const pad = (name: string) => `${FAKE_PAD}('ironclad.fake_${name}')`;
-  return `sha256(${pad('o')} || sha256(${pad('i')} || convert_to(${sqlLiteral(`${label}:`)} || ${text}, 'UTF8')))`;
+/** SQL: the keyed SHA-256 (bytea) of a text value, with a label so that kinds never share a fake (pure):
+ *  SHA-256(key block || label || ':' || value), the key block being the 64 bytes of fakekey.ts keyBlock. One SHA-256
+ *  per value: PostgreSQL's sha256() sets up an OpenSSL context on every call, which is most of a scrub's CPU time (an
+ *  HMAC is two calls). Secure for what a fake is for: without the key, no candidate value can be hashed to compare
+ *  with a fake (the key is 256 random bits); and a fake uses at most 16 of the 32 bytes, so the hash's state never
+ *  appears on staging (nothing to extend: SHA-256's length extension needs the whole digest). The key's block comes
+ *  from the transaction's settings through pg_temp.ironclad_fake_pad (fakekey.ts keyStatements), an IMMUTABLE function
+ *  that PostgreSQL computes once when it plans the statement (not on every row); it is never in a statement's text. */
+export function keyedHashSql(label: string, text: string): string {
+  return `sha256(${FAKE_PAD}('ironclad.fake_k') || convert_to(${sqlLiteral(`${label}:`)} || ${text}, 'UTF8'))`;
 }
 
-/** The fake first and last names: every pair, so that one byte of the HMAC picks both (64 names, each as likely). */
+/** The fake first and last names: every pair, so that one byte of the hash picks both (64 names, each as likely). */
 const NAMES = FIRST.flatMap((f) => LAST.map((l) => `${f} ${l}`));
 
 /** The SQL expression of a keyed fake for a column's value (same input and key, same fake; NULL stays NULL). Every
  *  fake passes the PII scan: no 7-digit runs, emails in example.invalid, phone numbers in the fictional 555-01xx.
- *  The HMAC appears once in each expression: PostgreSQL computes an expression as often as it is written, and the HMAC
- *  (two SHA-256) is nearly all of a scrub's CPU time. */
+ *  The hash appears once in each expression: PostgreSQL computes an expression as often as it is written, and the hash
+ *  is most of a scrub's CPU time. At most 16 bytes of it are used (a uuid; an email or a text 8, a name 1, an address
+ *  2). */
 export function fakeExpression(kind: Extract<ScrubRule, { fake: string }>['fake'], column: string): string {
   const c = `${sqlIdent(column)}::text`;
-  const h = hmacSql(kind, c);
+  const h = keyedHashSql(kind, c);
   const hex = (n: number) => `substr(encode(${h}, 'hex'), 1, ${n})`;
   const expr = {
     email: `'user-' || ${hex(16)} || '@example.invalid'`,
     name: `(ARRAY[${NAMES.map(sqlLiteral).join(', ')}])[1 + get_byte(${h}, 0) % ${NAMES.length}]`,
     phone: `'555-01' || lpad((get_byte(${h}, 0) % 100)::text, 2, '0')`,
-    // the first two bytes of the HMAC as a number (0-65535): ('x' || 4 hex digits)::bit(16)::int
+    // the first two bytes of the hash as a number (0-65535): ('x' || 4 hex digits)::bit(16)::int
     address: `(1 + ('x' || ${hex(4)})::bit(16)::int % 999)::text || ' Example Street, Testville'`,
     text: `'redacted-' || translate(${hex(16)}, '0123456789', 'ghijklmnop')`,
     uuid: `encode(substring(${h} from 1 for 16), 'hex')::uuid`,

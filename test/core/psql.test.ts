@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { clientAs, psqlAs, psqlClient, psqlPiped } from '../../src/core/psql.js';
+import { clientAs, clientEnv, psqlAs, psqlClient, psqlPiped } from '../../src/core/psql.js';
 import { HOSTILE_NAMES, runWith, standIns } from '../fixtures/psql-standin.js';
 
 const OPTIONS = { csv: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--csv', '-t'], tab: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-A', '-t', '-F', '\t'] };
@@ -36,6 +36,14 @@ t.test('another client (pg_restore) gets the database in PGDATABASE only', async
   const s = standIns();
   for (const name of HOSTILE_NAMES) runWith(s, clientAs('postgres', name, "pg_restore -p 5433 -d '' --no-owner"));
   t.same(s.runs().map((r) => [r.program, r.database, r.args]), HOSTILE_NAMES.map((n) => ['pg_restore', n, ['-p', '5433', '-d', '', '--no-owner']]));
+});
+
+t.test('another client over TCP (the refresh\'s pg_restore) gets the database in PGDATABASE only, values as one word each', async (t) => {
+  const s = standIns();
+  for (const name of HOSTILE_NAMES) runWith(s, `exec ${clientEnv(name, "pg_restore -d '' -j 2 /x.dump", { PGOPTIONS: `-c work_mem=64MB ${name}` })} -h 127.0.0.1`);
+  t.same(s.runs().map((r) => [r.program, r.database, r.args]), HOSTILE_NAMES.map((n) => ['pg_restore', n, ['-d', '', '-j', '2', '/x.dump', '-h', '127.0.0.1']]));
+  t.equal(clientEnv("a'b", 'pg_restore', { PGOPTIONS: '-c x=1' }), `env PGDATABASE='a'\\''b' PGOPTIONS='-c x=1' pg_restore`);
+  t.throws(() => clientEnv('app', 'pg_restore', { 'X; id': '1' }), /not an environment variable name/);
 });
 
 t.test('what is not a name is refused before any shell text exists', async (t) => {

@@ -2,7 +2,7 @@
 // code never runs as a superuser, the default-deny scan refuses an application's schema until rules cover it, a
 // failure leaves nothing readable, --resume after fixing the rules runs the scrub and scan again, the swap and its way back.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import { ironclad } from './helpers/cli.js';
@@ -135,22 +135,24 @@ async function main() {
     const fakes = new Set((await sql('staging', 'app', 'SELECT email FROM users')).split('\n'));
     t.equal(prod.filter((p) => fakes.has(p)).length, 0, 'a list of candidate emails finds no one');
     t.equal(await sql('staging', 'app', "SELECT count(DISTINCT email) = count(*) FROM users"), 't', 'still one fake per original (keys hold)');
-    // and exactly HMAC-SHA256 under that key (the SQL computes each HMAC once, with the key's pads folded into the plan):
-    // the fakes of each row as node's crypto computes them (the kept accounts aside)
+    // and exactly SHA-256 of the key's block and the value (one per value, the block folded into the plan): the fakes
+    // of each row as node's crypto computes them (the kept accounts aside)
     const key = Buffer.from((await lab.sshOk('staging', 'cat /var/lib/ironclad/refresh/fake.key')).trim(), 'hex');
-    const hmac = (label: string, v: string) => createHmac('sha256', key).update(`${label}:${v}`).digest();
+    const block = Buffer.alloc(64);
+    key.copy(block);
+    const keyed = (label: string, v: string) => createHash('sha256').update(block.map((x) => x ^ 0x36)).update(`${label}:${v}`).digest();
     const [first, last] = [['Alex', 'Sam', 'Robin', 'Kim', 'Jo', 'Max', 'Noor', 'Ari'], ['Example', 'Sample', 'Tester', 'Placeholder', 'Doe', 'Roe', 'Fictus', 'Nemo']];
     const rows = async (host: string, db: string, q: string) => (await sql(host, db, q)).split('\n').map((l) => l.split('|'));
     const users = await rows('db-prod', 'steps_src', 'SELECT id, email, full_name FROM users ORDER BY id');
     const expected = users.map(([id, email, name]) => {
-      const e = hmac('email', email);
-      const n = hmac('name', name)[0];
+      const e = keyed('email', email);
+      const n = keyed('name', name)[0];
       return [id, ['dev@example.com', 'qa@example.com'].includes(email) ? email : `user-${e.toString('hex').slice(0, 16)}@example.invalid`, `${first[(n >> 3) & 7]} ${last[n & 7]}`].join('|');
     });
     t.ok(users.length > 100);
-    t.same((await rows('staging', 'app', 'SELECT id, email, full_name FROM users ORDER BY id')).map((r) => r.join('|')), expected, 'emails and names: the HMAC of the original under the key');
+    t.same((await rows('staging', 'app', 'SELECT id, email, full_name FROM users ORDER BY id')).map((r) => r.join('|')), expected, 'emails and names: the keyed SHA-256 of the original');
     const orders = await rows('db-prod', 'steps_src', 'SELECT id, shipping_address FROM orders WHERE shipping_address IS NOT NULL ORDER BY id LIMIT 200');
-    const address = (v: string) => { const h = hmac('address', v); return `${1 + ((h[0] * 256 + h[1]) % 999)} Example Street, Testville`; };
+    const address = (v: string) => { const h = keyed('address', v); return `${1 + ((h[0] * 256 + h[1]) % 999)} Example Street, Testville`; };
     t.same(await rows('staging', 'app', `SELECT id, shipping_address FROM orders WHERE id IN (${orders.map(([id]) => Number(id)).join(', ')}) ORDER BY id`), orders.map(([id, a]) => [id, address(a)]), 'addresses too');
   });
 

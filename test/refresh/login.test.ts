@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import t from 'tap';
-import { hmacPads, fakeKeyScript, keyStatements } from '../../src/refresh/fakekey.js';
+import { keyBlock, fakeKeyScript, keyStatements } from '../../src/refresh/fakekey.js';
 import { asLogin } from '../../src/connectors/sql.js';
 import { createIncomingSql, incomingMark, loginAddress, refreshRole } from '../../src/refresh/login.js';
 import { tableKey, tableLabel, tableName, tableSql } from '../../src/refresh/names.js';
@@ -24,21 +24,24 @@ t.test('the incoming database is the refresh role\'s, closed to PUBLIC, marked w
   t.not(incomingMark('R1'), incomingMark('R2'));
 });
 
-t.test('the fakes are keyed: HMAC-SHA256 pads of the host key, given to one transaction only', async (t) => {
+t.test('the fakes are keyed: one SHA-256 of the host key\'s block and the value, the block given to one transaction only', async (t) => {
   const key = '0f'.repeat(32);
-  const { inner, outer } = hmacPads(key);
-  t.equal(inner.length, 128);
-  // HMAC(k, m) = H(outer || H(inner || m)), as hmacSql computes it in SQL
+  const block = keyBlock(key);
+  t.equal(block, '39'.repeat(32) + '36'.repeat(32), 'the key zero-padded to 64 bytes, XOR 0x36');
+  // what keyedHashSql computes in SQL: SHA-256(block || label:value); not the HMAC, not a hash without the key
   const { createHash } = await import('node:crypto');
-  const h = (b: Buffer) => createHash('sha256').update(b).digest();
-  const mine = h(Buffer.concat([Buffer.from(outer, 'hex'), h(Buffer.concat([Buffer.from(inner, 'hex'), Buffer.from('email:a@b.c')]))]));
-  t.equal(mine.toString('hex'), createHmac('sha256', Buffer.from(key, 'hex')).update('email:a@b.c').digest('hex'));
+  const mine = createHash('sha256').update(Buffer.from(block, 'hex')).update('email:a@b.c').digest('hex');
+  t.not(mine, createHmac('sha256', Buffer.from(key, 'hex')).update('email:a@b.c').digest('hex'));
+  t.not(mine, createHash('sha256').update('email:a@b.c').digest('hex'));
+  t.not(mine, createHash('sha256').update(Buffer.from(keyBlock('1f'.repeat(32)), 'hex')).update('email:a@b.c').digest('hex'), 'another key, another fake');
   const statements = keyStatements(key);
-  t.same(statements.slice(0, 2).map((s) => s.replace(/'[0-9a-f]+'/, "'…'")), ["SET LOCAL ironclad.fake_i = '…';", "SET LOCAL ironclad.fake_o = '…';"]);
-  // the pads read once per statement (an IMMUTABLE function of a constant is computed while planning), from pg_catalog's
+  t.same(statements.slice(0, 1).map((s) => s.replace(/'[0-9a-f]+'/, "'…'")), ["SET LOCAL ironclad.fake_k = '…';"]);
+  t.match(statements[0], new RegExp(`'${block}'`));
+  // the block read once per statement (an IMMUTABLE function of a constant is computed while planning), from pg_catalog's
   // functions only, and never written into it
-  t.match(statements[2], /^CREATE OR REPLACE FUNCTION pg_temp\.ironclad_fake_pad\(text\) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS \$ironclad\$ SELECT pg_catalog\.decode\(pg_catalog\.current_setting\(\$1\), 'hex'\) \$ironclad\$;$/);
-  t.notMatch(statements.slice(2).join('\n'), new RegExp(`${inner.slice(0, 16)}|${outer.slice(0, 16)}|${key.slice(0, 16)}`), 'the pads only in the SET LOCAL statements');
+  t.match(statements[1], /^CREATE OR REPLACE FUNCTION pg_temp\.ironclad_fake_pad\(text\) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS \$ironclad\$ SELECT pg_catalog\.decode\(pg_catalog\.current_setting\(\$1\), 'hex'\) \$ironclad\$;$/);
+  t.equal(statements.length, 2);
+  t.notMatch(statements.slice(1).join('\n'), new RegExp(`${block.slice(0, 16)}|${key.slice(0, 16)}`), 'the key only in the SET LOCAL statement');
   t.match(fakeKeyScript('/var/lib/ironclad/refresh/fake.key'), /^umask 077 && mkdir -p \/var\/lib\/ironclad\/refresh && \{ \[ -s \/var\/lib\/ironclad\/refresh\/fake\.key \] \|\| \{ head -c 32 \/dev\/urandom/);
 });
 
