@@ -66,8 +66,8 @@ dump_db() { # dump_db DB, its session opened (open_session)
     # would keep a copy open in its shell, and psql would never see the end of its input)
     # encrypted as it is dumped (age, to the recipients apply rendered): no plaintext byte is written or sent.
     # Compressed by pg_dump with zlib at COMPRESSION (the inventory's backup.compression, 1 unless it says otherwise):
-    # pg_dump's own process is the dump's slowest part, and zlib at its default (6) takes it ~2.7 CPU-s for the bench's
-    # 1 GB, at 1 ~1.5 CPU-s, for a file ~2% larger there (bench/backup/README.md). The stored format is unchanged.
+    # pg_dump's own process is the dump's slowest part, and zlib at its default (6) takes it ~2.65 CPU-s for the bench's
+    # 1 GB, at 1 ~1.6 CPU-s, for a file 1.6% larger there (bench/backup/README.md). The stored format is unchanged.
     { exec 4>&- 9>&-; su postgres -s /bin/sh -c "\"\$2\" -p $PORT --snapshot=\"\$1\" -F custom -Z $COMPRESSION \"\$0\"" "$db" "$snap" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
       { exec 4>&- 9>&-; age -R "$RECIPIENTS" 2> "$dir/.age.err"; echo $? > "$dir/.age.rc"; } |
       tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &

@@ -12,8 +12,8 @@ export const PATHS = BACKUP_PATHS;
 
 const body = (name: string) => readFileSync(join(packageRoot(), 'src', 'backup', name), 'utf8');
 
-/** pg_dump's zlib level when the inventory names none: 1, not pg_dump's 6 (on the bench's 1 GB: pg_dump 1.5 CPU-s
- *  instead of 2.7, the file 2% larger; the dump's slowest process is pg_dump itself). */
+/** pg_dump's zlib level when the inventory names none: 1, not pg_dump's 6 (on the bench's 1 GB: pg_dump 1.6 CPU-s
+ *  instead of 2.65, the file 1.6% larger; at 6 the dump's slowest process is pg_dump itself). */
 export const DEFAULT_COMPRESSION = 1;
 
 /** The ciphers of the SSH transfers between hosts: OpenSSH's own, AES-GCM first (the CPU's AES instructions: a copy
