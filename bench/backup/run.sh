@@ -86,12 +86,16 @@ plain_check
 ic=() pl=() pz1=() job=() dr=() dr_self=() ratio=() ratio_z1=()
 load_start=$(load)
 for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this machine's load hits both alike
-  if ((r % 2)); then order=(ironclad plain); else order=(plain ironclad); fi
+  # (ironclad in the middle: each plain pipeline runs right before it in one round and right after it in the next)
+  if ((r % 2)); then order=(plainz1 ironclad plain); else order=(plain ironclad plainz1); fi
   for what in "${order[@]}"; do
     if [[ $what == ironclad ]]; then
       timed "ironclad-$r" t ironclad_backup || die "ironclad backup run, see $out/ironclad-$r.*"
       grep -q 'backup done' "$out/ironclad-$r.out" || die "ironclad: no 'backup done', see $out/ironclad-$r.*"
       ic+=("$t")
+    elif [[ $what == plainz1 ]]; then
+      timed "plainz1-$r" t plain_z1_backup || die "plain backup at -Z 1, see $out/plainz1-$r.*"
+      pz1+=("$t")
     else
       timed "plain-$r" t plain_backup || die "plain backup, see $out/plain-$r.*"
       pl+=("$t")
@@ -99,10 +103,9 @@ for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this m
   done
   plain_check
   ratio+=("$(awk -v a="${ic[-1]}" -v b="${pl[-1]}" 'BEGIN { printf "%.3f", a / b }')")
+  ratio_z1+=("$(awk -v a="${ic[-1]}" -v b="${pz1[-1]}" 'BEGIN { printf "%.3f", a / b }')")
   timed "job-$r" t job_direct || die "the job run directly, see $out/job-$r.*"
   job+=("$t")
-  timed "plainz1-$r" t plain_z1_backup || die "plain backup at -Z 1, see $out/plainz1-$r.*"
-  pz1+=("$t") ratio_z1+=("$(awk -v a="${ic[-1]}" -v b="$t" 'BEGIN { printf "%.3f", a / b }')")
   ((r <= drills)) || continue
   timed "drill-$r" t drill || die "restore drill, see $out/drill-$r.*"
   grep -q 'OK (restore drill passed' "$out/drill-$r.out" || die "restore drill did not pass, see $out/drill-$r.out"
@@ -158,7 +161,7 @@ echo "$rounds rounds (order alternating), restore drill in the first ${#dr[@]}; 
 echo "  ironclad backup run: $(joined "${ic[@]}")"
 echo "  plain pg_dump | ssh: $(joined "${pl[@]}")"
 echo "  job as cron runs it: $(joined "${job[@]}")"
-echo "  plain at -Z 1:       $(joined "${pz1[@]}") (after the job, each round)"
+echo "  plain at -Z 1:       $(joined "${pz1[@]}")"
 echo "  ironclad/plain in the same round: $(joined "${ratio[@]}")"
 echo "  restore drill:       $(joined "${dr[@]}") (the drill's own count: $(joined "${dr_self[@]}"))"
 echo "medians:"
