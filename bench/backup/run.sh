@@ -42,6 +42,10 @@ source "$here/../lib.sh"
 plain_backup() {
   remote "$db" "set -o pipefail; cd / && su postgres -s /bin/sh -c 'pg_dump -Fc app' | $plain_ssh 'cat > /srv/plain/app.pgdump'"
 }
+# The same at the job's zlib level (pg_dump -Z 1, the job's default): a like-for-like reference beside the target's plain.
+plain_z1_backup() {
+  remote "$db" "set -o pipefail; cd / && su postgres -s /bin/sh -c 'pg_dump -Fc -Z 1 app' | $plain_ssh 'cat > /srv/plain/app.pgdump'"
+}
 plain_check() { # the file on the store is a whole custom-format dump with the 4 tables' data
   local n
   n=$(remote "$store" "pg_restore -l /srv/plain/app.pgdump | grep -c 'TABLE DATA public pgbench_'") || die "plain: the dump on the store is unreadable"
@@ -79,15 +83,19 @@ timed warmup-ironclad t ironclad_backup || die "ironclad backup (warm-up), see $
 timed warmup-plain t plain_backup || die "plain backup (warm-up), see $out/warmup-plain.*"
 plain_check
 
-ic=() pl=() job=() dr=() dr_self=() ratio=()
+ic=() pl=() pz1=() job=() dr=() dr_self=() ratio=() ratio_z1=()
 load_start=$(load)
 for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this machine's load hits both alike
-  if ((r % 2)); then order=(ironclad plain); else order=(plain ironclad); fi
+  # (ironclad in the middle: each plain pipeline runs right before it in one round and right after it in the next)
+  if ((r % 2)); then order=(plainz1 ironclad plain); else order=(plain ironclad plainz1); fi
   for what in "${order[@]}"; do
     if [[ $what == ironclad ]]; then
       timed "ironclad-$r" t ironclad_backup || die "ironclad backup run, see $out/ironclad-$r.*"
       grep -q 'backup done' "$out/ironclad-$r.out" || die "ironclad: no 'backup done', see $out/ironclad-$r.*"
       ic+=("$t")
+    elif [[ $what == plainz1 ]]; then
+      timed "plainz1-$r" t plain_z1_backup || die "plain backup at -Z 1, see $out/plainz1-$r.*"
+      pz1+=("$t")
     else
       timed "plain-$r" t plain_backup || die "plain backup, see $out/plain-$r.*"
       pl+=("$t")
@@ -95,6 +103,7 @@ for ((r = 1; r <= rounds; r++)); do # the order alternates, so a drift in this m
   done
   plain_check
   ratio+=("$(awk -v a="${ic[-1]}" -v b="${pl[-1]}" 'BEGIN { printf "%.3f", a / b }')")
+  ratio_z1+=("$(awk -v a="${ic[-1]}" -v b="${pz1[-1]}" 'BEGIN { printf "%.3f", a / b }')")
   timed "job-$r" t job_direct || die "the job run directly, see $out/job-$r.*"
   job+=("$t")
   ((r <= drills)) || continue
@@ -143,7 +152,7 @@ commit_profile=$(awk '/^\++ [0-9]+\.[0-9]+ / { t = $2; if (p != "") { d = t - p;
 
 end_lab
 
-m_ic=$(median "${ic[@]}") m_pl=$(median "${pl[@]}") m_job=$(median "${job[@]}") m_dr=$(median "${dr[@]}")
+m_ic=$(median "${ic[@]}") m_pl=$(median "${pl[@]}") m_pz1=$(median "${pz1[@]}") m_job=$(median "${job[@]}") m_dr=$(median "${dr[@]}")
 row() { printf '%-58s %9s %9s\n' "$@"; }
 echo
 echo "Backup of a $(awk -v b="$db_bytes" 'BEGIN { printf "%.0f MB", b / 1048576 }') database (pgbench scale $scale, $db_rows accounts, $backup_rows rows in all; custom-format dump $(awk -v b="$dump_bytes" 'BEGIN { printf "%.1f MB", b / 1048576 }')), bb-db -> bb-store"
@@ -152,6 +161,7 @@ echo "$rounds rounds (order alternating), restore drill in the first ${#dr[@]}; 
 echo "  ironclad backup run: $(joined "${ic[@]}")"
 echo "  plain pg_dump | ssh: $(joined "${pl[@]}")"
 echo "  job as cron runs it: $(joined "${job[@]}")"
+echo "  plain at -Z 1:       $(joined "${pz1[@]}")"
 echo "  ironclad/plain in the same round: $(joined "${ratio[@]}")"
 echo "  restore drill:       $(joined "${dr[@]}") (the drill's own count: $(joined "${dr_self[@]}"))"
 echo "medians:"
@@ -160,6 +170,8 @@ row "plain: pg_dump -Fc app | ssh bb-store 'cat > file'" "$m_pl" ""
 row "ironclad backup run --host bb-db (CLI + job)" "$m_ic" "$(pct "$m_ic" "$m_pl")"
 row "  ironclad/plain paired by round (median of the ratios)" "" "$(awk -v r="$(median "${ratio[@]}")" 'BEGIN { printf "%+.1f%%", (r - 1) * 100 }')"
 row "the job alone, as cron starts it (ssh bb-db ironclad-backup)" "$m_job" "$(pct "$m_job" "$m_pl")"
+row "plain at the job's zlib level: pg_dump -Fc -Z 1 app | ssh" "$m_pz1" "$(pct "$m_pz1" "$m_pl")"
+row "  ironclad/plain -Z 1 paired by round (like for like)" "" "$(awk -v r="$(median "${ratio_z1[@]}")" 'BEGIN { printf "%+.1f%%", (r - 1) * 100 }')"
 row "restore drill: ironclad backup verify --latest --restore" "$m_dr" ""
 target=no
 awk -v a="$m_ic" -v b="$m_pl" 'BEGIN { exit !(a <= b * 1.10) }' && target=yes

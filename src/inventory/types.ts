@@ -72,6 +72,8 @@ export interface BackupSpec {
   expect: { min_tables: number; max_shrink: number };
   alert?: { command: string };
   format?: 'custom' | 'directory';
+  /** pg_dump's zlib level (0-9; the job's default is 1: the dump's CPU, not its size, is what a backup waits for). */
+  compression?: number;
   events?: { table: string; time_column: string };
   /** The host that runs this database's restore drills (it holds the decryption identity; never the store). */
   drill?: { host: string };
