@@ -100,10 +100,13 @@ case "$MODE" in
       { age -d -i "$IDENTITY" 2> "$rc/age.err" || echo $? > "$rc/age"; } | { $UNZ 2> "$rc/gz.err" || echo $? > "$rc/gz"; } |
       { runuser -u postgres -- tar -x -f - -C "$STAGE/data" --no-same-owner --no-same-permissions 2> "$rc/tar.err" || echo $? > "$rc/tar"; }
     why=''
-    [ ! -e "$rc/ssh" ] || why="the store refused base backup $ID: $(tail -n 1 "$rc/err")"
+    # (the store's word first; a stream cut without one, e.g. by a stage that failed after it, says the stage's)
+    [ ! -s "$rc/err" ] || [ ! -e "$rc/ssh" ] || why="the store refused base backup $ID: $(tail -n 1 "$rc/err")"
     [ -n "$why" ] || [ ! -e "$rc/age" ] || why="cannot decrypt base backup $ID with this host's identity: $(tail -n 1 "$rc/age.err")"
     [ -n "$why" ] || [ ! -e "$rc/gz" ] || why="base backup $ID is not a complete compressed stream: $(tail -n 1 "$rc/gz.err")"
     [ -n "$why" ] || [ ! -e "$rc/tar" ] || why="unpacking base backup $ID failed: $(tail -n 2 "$rc/tar.err" | tr '\n' ' ')"
+    [ -n "$why" ] || [ ! -e "$rc/ssh" ] || why="the connection to the store ended (exit $(cat "$rc/ssh")) before base backup $ID was whole"
+    [ -n "$why" ] || [ ! -e "$rc/dd" ] || why="reading base backup $ID failed"
     rm -rf "$rc"
     [ -z "$why" ] || { pg rm -rf "$STAGE"; fail "$why"; }
     data=$STAGE/data
