@@ -42,7 +42,7 @@ dump_db() { # dump_db DB, its session opened (open_session)
     send_counts
     ask_last
     mkdir -m 700 "$dir/plain" && chown postgres "$dir/plain"
-    if ! su postgres -s /bin/sh -c "\"\$3\" -p $PORT --snapshot=\"\$1\" -F directory -Z $COMPRESSION -f \"\$2\" \"\$0\"" "$db" "$snap" "$dir/plain/dump" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; then
+    if ! su postgres -s /bin/sh -c "PGDATABASE=\"\$0\" \"\$3\" -p $PORT --snapshot=\"\$1\" -F directory -Z $COMPRESSION -f \"\$2\"" "$db" "$snap" "$dir/plain/dump" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; then
       exec 4>&-; wait "$session" || true
       failed "$db: pg_dump failed: $(tail -n 3 "$dir/.dump.err")"
     fi
@@ -68,7 +68,7 @@ dump_db() { # dump_db DB, its session opened (open_session)
     # Compressed by pg_dump with zlib at COMPRESSION (the inventory's backup.compression, 1 unless it says otherwise):
     # pg_dump's own process is the dump's slowest part, and zlib at its default (6) takes it ~2.65 CPU-s for the bench's
     # 1 GB, at 1 ~1.6 CPU-s, for a file 1.6% larger there (bench/backup/README.md). The stored format is unchanged.
-    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "\"\$2\" -p $PORT --snapshot=\"\$1\" -F custom -Z $COMPRESSION \"\$0\"" "$db" "$snap" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
+    { exec 4>&- 9>&-; su postgres -s /bin/sh -c "PGDATABASE=\"\$0\" \"\$2\" -p $PORT --snapshot=\"\$1\" -F custom -Z $COMPRESSION" "$db" "$snap" "$PGBIN/pg_dump" 2> "$dir/.dump.err"; echo $? > "$dir/.dump.rc"; } |
       { exec 4>&- 9>&-; age -R "$RECIPIENTS" 2> "$dir/.age.err"; echo $? > "$dir/.age.rc"; } |
       tee -p "$dir/.sum" > "$target" 2> "$dir/.tee.err" 4>&- 9>&- &
     dumping=$!
