@@ -51,13 +51,13 @@ t.test("job: pg_dump's zlib level is the inventory's backup.compression, 1 when 
   const six = { ...db, backup: { ...db.backup!, compression: 6 } };
   const job = renderJob({ host: six, store, gate: gateScript(six), inventoryFile: inv.file });
   t.match(job, /^COMPRESSION='6'$/m);
-  t.equal(job.match(/ -F (custom|directory) -Z \$COMPRESSION /g)?.length, 2, 'every pg_dump of the job takes the level');
+  t.equal(job.match(/ -F (custom|directory) -Z \$COMPRESSION\b/g)?.length, 2, 'every pg_dump of the job takes the level');
 });
 
 t.test('job: the row counts run in the dump\'s snapshot while pg_dump runs, committed only after it; each file summed once', async (t) => {
   const job = renderJob({ host: db, store, gate: gateScript(db), inventoryFile: inv.file });
   const counts = job.indexOf("SELECT format('SELECT ''@@counts''");
-  const dump = job.indexOf('-p $PORT --snapshot=\\"\\$1\\" -F custom -Z $COMPRESSION \\"\\$0\\"" "$db" "$snap" "$PGBIN/pg_dump"');
+  const dump = job.indexOf('-p $PORT --snapshot=\\"\\$1\\" -F custom -Z $COMPRESSION" "$db" "$snap" "$PGBIN/pg_dump"');
   const commit = job.indexOf(`printf '%s\\n' "SELECT '@@end';" 'COMMIT;' >&4`);
   t.ok(counts > 0 && dump > counts && commit > dump, 'counts in the session before the COMMIT, which comes only after pg_dump ended');
   const custom = job.slice(dump);
