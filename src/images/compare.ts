@@ -85,7 +85,8 @@ export async function compareImages(req: CompareRequest): Promise<CompareResult>
   try {
     // each side's manifest is parsed as soon as its scan ends (a small local one), while the other may still scan
     const scanned = async (side: Side, i: number) => {
-      const stats = await scanSide(side, { algo, mode: req.mode, files: files[i], tuning: req.tuning, watched: !!out });
+      const tuning = { jobs: probes[i].jobs, ...req.tuning }; // the probe counted the cores: the scan need not again
+      const stats = await scanSide(side, { algo, mode: req.mode, files: files[i], tuning, watched: !!out });
       return { stats, early: await parseEarly(side, files[i]) };
     };
     const done = await settleAll(sides.map(scanned));

@@ -1,6 +1,6 @@
 // One side of a comparison on its host: probe, scan, read the manifest back, clean up. Only manifests travel.
 import { createReadStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -76,8 +76,10 @@ export async function readProgress(side: Side, files: RunFiles): Promise<string>
 /** Remove this run's files from the side's host (the cache stays). */
 export async function removeRunFiles(side: Side, files: RunFiles): Promise<void> {
   if (side.location.kind === 'local') {
-    // on this machine without starting a shell (a local compare's last step: every process saved shows)
-    await Promise.all([files.manifest, files.progress, `${files.progress}.tmp`].map((f) => rm(f, { force: true })));
+    // on this machine without starting a shell (a local compare's last step: every process saved shows); unlink, not
+    // rm: no lstat first, nor the module fs.rm loads on its first use
+    const gone = (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e));
+    await Promise.all([files.manifest, files.progress, `${files.progress}.tmp`].map((f) => unlink(f).catch(gone)));
     return;
   }
   await side.connector.run(`rm -f ${shq(files.manifest)} ${shq(files.progress)} ${shq(`${files.progress}.tmp`)}`);
