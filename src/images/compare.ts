@@ -7,9 +7,9 @@ import { entryBatches } from './manifest.js';
 import { watchProgress } from './progress.js';
 import { ReportWriter } from './report-file.js';
 import type { Probe, ScanTuning } from './script.js';
-import { manifestBytes, probeSide, readProgress, removeRunFiles, runFiles, scanSide, type RunFiles, type Side } from './side.js';
+import { manifestBytes, parseEarly, probeSide, readProgress, removeRunFiles, runFiles, scanSide, type RunFiles, type Side } from './side.js';
 import { buildResult, Tally, type CompareResult } from './summary.js';
-import type { HashAlgo, HashChoice, Row, ScanMode, ScanStats } from './types.js';
+import type { Entry, HashAlgo, HashChoice, Row, ScanMode, ScanStats } from './types.js';
 
 /** One comparison; the caller opens the sides' connectors and closes them afterwards. */
 export interface CompareRequest {
@@ -50,12 +50,18 @@ async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
+/** A side's entries: those parsed when its scan ended, else its manifest streamed. */
+async function* sideEntries(side: Side, files: RunFiles, early: Entry[] | undefined): AsyncGenerator<Entry[]> {
+  if (!early) yield* entryBatches(manifestBytes(side, files));
+  else if (early.length) yield early;
+}
+
 /** Merge the two manifests into the tally (and the report file), reading each once, in order. */
-async function mergeManifests(req: CompareRequest, files: RunFiles[], tally: Tally): Promise<void> {
+async function mergeManifests(req: CompareRequest, files: RunFiles[], early: (Entry[] | undefined)[], tally: Tally): Promise<void> {
   const writer = req.reportFile ? await ReportWriter.open(req.reportFile) : undefined;
   try {
-    const source = entryBatches(manifestBytes(req.source, files[0]));
-    const replica = entryBatches(manifestBytes(req.replica, files[1]));
+    const source = sideEntries(req.source, files[0], early[0]);
+    const replica = sideEntries(req.replica, files[1], early[1]);
     for await (const rows of diffSorted(source, replica)) {
       for (const row of rows) tally.add(row);
       req.onRows?.(rows);
@@ -77,10 +83,17 @@ export async function compareImages(req: CompareRequest): Promise<CompareResult>
   const out = req.progress;
   const watcher = out && watchProgress({ labels: sides.map((s) => s.role), read: (i) => readProgress(sides[i], files[i]), out });
   try {
-    const stats: ScanStats[] = await settleAll(sides.map((side, i) => scanSide(side, { algo, mode: req.mode, files: files[i], tuning: req.tuning, watched: !!out })));
+    // each side's manifest is parsed as soon as its scan ends (a small local one), while the other may still scan
+    const scanned = async (side: Side, i: number) => {
+      const tuning = { jobs: probes[i].jobs, ...req.tuning }; // the probe counted the cores: the scan need not again
+      const stats = await scanSide(side, { algo, mode: req.mode, files: files[i], tuning, watched: !!out });
+      return { stats, early: await parseEarly(side, files[i]) };
+    };
+    const done = await settleAll(sides.map(scanned));
     watcher?.stop();
+    const stats: ScanStats[] = done.map((d) => d.stats);
     const tally = new Tally(req.listLimit);
-    await mergeManifests(req, files, tally);
+    await mergeManifests(req, files, done.map((d) => d.early), tally);
     return buildResult(tally, {
       name: req.name,
       hash: algo,

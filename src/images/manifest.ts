@@ -37,6 +37,25 @@ export function parseRecord(rec: string): Entry {
   return { path, size, mtime: rec.slice(tabs[1] + 1, tabs[2]), digest: digestOf(rec.slice(0, tabs[0])) };
 }
 
+/** The whole records of `buf` from `start` as entries, and where the unfinished record (if any) begins. */
+function parseRecords(buf: Buffer, start = 0): { entries: Entry[]; rest: number } {
+  const entries: Entry[] = [];
+  for (let end = buf.indexOf(0, start); end >= 0; end = buf.indexOf(0, start)) {
+    entries.push(parseRecord(buf.toString('latin1', start, end)));
+    start = end + 1;
+  }
+  return { entries, rest: start };
+}
+
+const truncated = (buf: Buffer, at: number) => new ManifestError(`manifest ends inside a record: ${JSON.stringify(buf.toString('latin1', at, at + 120))}`);
+
+/** A whole manifest held in memory, parsed at once (a small one, read while the other side still scans). */
+export function parseManifest(buf: Buffer): Entry[] {
+  const { entries, rest } = parseRecords(buf);
+  if (rest < buf.length) throw truncated(buf, rest);
+  return entries;
+}
+
 /**
  * Split a byte stream into entries, one batch per chunk read, holding only the unfinished record between chunks.
  * A stream that does not end with NUL ends with a truncated record: an error, never a silently shorter side.
@@ -45,16 +64,11 @@ export async function* entryBatches(chunks: AsyncIterable<Buffer>): AsyncGenerat
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of chunks) {
     const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-    const batch: Entry[] = [];
-    let start = 0;
-    for (let end = buf.indexOf(0, start); end >= 0; end = buf.indexOf(0, start)) {
-      batch.push(parseRecord(buf.toString('latin1', start, end)));
-      start = end + 1;
-    }
-    rest = buf.subarray(start);
-    if (batch.length) yield batch;
+    const parsed = parseRecords(buf);
+    rest = buf.subarray(parsed.rest);
+    if (parsed.entries.length) yield parsed.entries;
   }
-  if (rest.length) throw new ManifestError(`manifest ends inside a record: ${JSON.stringify(rest.toString('latin1', 0, 120))}`);
+  if (rest.length) throw truncated(rest, 0);
 }
 
 /** The raw bytes of a path as UTF-8 text for people and JSON (names that are not UTF-8 show U+FFFD). */

@@ -1,6 +1,6 @@
 // One side of a comparison on its host: probe, scan, read the manifest back, clean up. Only manifests travel.
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -8,9 +8,10 @@ import { OperationError, UserError } from '../core/errors.js';
 import { shq } from '../core/quote.js';
 import type { Connector } from '../connectors/types.js';
 import { describeLocation, type Location } from './locations.js';
+import { parseManifest } from './manifest.js';
 import { probeHere } from './probe-here.js';
 import { parseProbe, parseScanStats, scriptCommand, scriptFailure, type Probe, type ScanTuning } from './script.js';
-import type { HashAlgo, ScanMode, ScanStats } from './types.js';
+import type { Entry, HashAlgo, ScanMode, ScanStats } from './types.js';
 
 /** A side ready to work on: where the tree is, the connector to its host, where that host keeps the cache. */
 export interface Side {
@@ -75,8 +76,10 @@ export async function readProgress(side: Side, files: RunFiles): Promise<string>
 /** Remove this run's files from the side's host (the cache stays). */
 export async function removeRunFiles(side: Side, files: RunFiles): Promise<void> {
   if (side.location.kind === 'local') {
-    // on this machine without starting a shell (a local compare's last step: every process saved shows)
-    await Promise.all([files.manifest, files.progress, `${files.progress}.tmp`].map((f) => rm(f, { force: true })));
+    // on this machine without starting a shell (a local compare's last step: every process saved shows); unlink, not
+    // rm: no lstat first, nor the module fs.rm loads on its first use
+    const gone = (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e));
+    await Promise.all([files.manifest, files.progress, `${files.progress}.tmp`].map((f) => unlink(f).catch(gone)));
     return;
   }
   await side.connector.run(`rm -f ${shq(files.manifest)} ${shq(files.progress)} ${shq(`${files.progress}.tmp`)}`);
@@ -99,6 +102,22 @@ export async function* remoteFileBytes(connector: Connector, path: string, piece
 /** A file on this machine in 64 KiB reads: small batches keep the merge's objects young, cheap to collect. */
 export function localFileBytes(path: string): AsyncIterable<Buffer> {
   return createReadStream(path, { highWaterMark: 64 << 10 });
+}
+
+/**
+ * A local manifest of at most `maxBytes`, parsed as soon as its scan ends: the side that finishes first is parsed while
+ * the other still scans, not after it (on a small tree the merge is most of the time after the scans). Undefined for a
+ * host's or a larger manifest: those are streamed by the merge, memory bounded whatever their size.
+ */
+export async function parseEarly(side: Side, files: RunFiles, maxBytes = 8 << 20): Promise<Entry[] | undefined> {
+  if (side.location.kind !== 'local') return undefined;
+  const file = await open(files.manifest);
+  try {
+    if ((await file.stat()).size > maxBytes) return undefined;
+    return parseManifest(await file.readFile());
+  } finally {
+    await file.close();
+  }
 }
 
 /** The manifest's bytes: read in place on this machine, fetched and gunzipped for a host. */

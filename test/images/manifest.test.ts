@@ -1,5 +1,5 @@
 import t from 'tap';
-import { displayPath, entryBatches, ManifestError, parseRecord } from '../../src/images/manifest.js';
+import { displayPath, entryBatches, ManifestError, parseManifest, parseRecord } from '../../src/images/manifest.js';
 import type { Entry } from '../../src/images/types.js';
 
 const rec = (...fields: (string | number)[]) => fields.join('\t');
@@ -53,6 +53,15 @@ t.test('entryBatches: records split anywhere across chunks come out whole', asyn
 t.test('entryBatches: empty stream, truncated stream', async (t) => {
   t.same(await collect(entryBatches(chunks())), []);
   await t.rejects(collect(entryBatches(chunks(Buffer.from(`${rec('h', 1, '1', '1', 1, 'a')}\0${rec('h', 1, '1', '1', 1, 'b')}`)))), ManifestError);
+});
+
+t.test('parseManifest: a whole manifest at once, as entryBatches reads it; truncated is an error', async (t) => {
+  const bytes = Buffer.from(`${rec('h1', 1, '1', '1', 1, 'a')}\0${rec('h2', 22, '2', '2', 2, '-b\\c\nd')}\0${rec('!', 3, '3', '3', 3, 'e')}\0`, 'latin1');
+  const whole = parseManifest(bytes);
+  t.same(whole, (await collect(entryBatches(chunks(bytes)))).flat());
+  t.same(whole.map((e) => [e.path, e.size, e.digest.kind]), [['a', 1, 'hashed'], ['-b\\c\nd', 22, 'hashed'], ['e', 3, 'unreadable']]);
+  t.same(parseManifest(Buffer.alloc(0)), []);
+  t.throws(() => parseManifest(bytes.subarray(0, bytes.length - 1)), ManifestError, 'no NUL after the last record');
 });
 
 t.test('displayPath decodes the bytes as UTF-8', async (t) => {

@@ -194,6 +194,27 @@ t.test('an unreadable file is reported as such (!), not as a hash', { skip: proc
   t.same(list.map((e) => [e.path, e.digest.kind]), [['ok.jpg', 'hashed'], ['secret.jpg', 'unreadable']]);
 });
 
+t.test('an unreadable directory is counted in walk_errors and named on stderr; none: walk_errors=0, stderr empty', { skip: process.getuid?.() === 0 && !existsSync('/usr/bin/setpriv') && 'needs setpriv to drop root' }, async (t) => {
+  const dir = t.testdir();
+  writeTree(join(dir, 't'), { 'ok.jpg': 'fine', 'locked/in.jpg': 'hidden' });
+  mkdirSync(join(dir, 'c'));
+  const wrap = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  if (wrap.length) {
+    for (const p of [dir, join(dir, 't'), join(dir, 'c')]) chmodSync(p, 0o777);
+    chownSync(join(dir, 'c'), 65534, 65534);
+  }
+  const clean = script({ op: 'scan', root: join(dir, 't'), cachedir: join(dir, 'c'), manifest: join(dir, 'c', 'm0') }, 'sh', wrap);
+  t.equal(clean.code, 0);
+  t.match(parseScanStats(clean.stdout), { files: 2, hashed: 2, walk_errors: 0 });
+  t.equal(clean.stderr, '', 'nothing on stderr');
+  chmodSync(join(dir, 't', 'locked'), 0o000);
+  const r = script({ op: 'scan', root: join(dir, 't'), cachedir: join(dir, 'c'), manifest: join(dir, 'c', 'm1') }, 'sh', wrap);
+  chmodSync(join(dir, 't', 'locked'), 0o755);
+  t.equal(r.code, 0, 'the scan finishes');
+  t.match(r.stderr, /locked/, 'find says which directory');
+  t.match(parseScanStats(r.stdout), { files: 1, cached: 1, walk_errors: 1 }); // ok.jpg from the first scan's cache
+});
+
 t.test('an interrupted scan resumes from what it had hashed', async (t) => {
   const dir = t.testdir();
   const files: Record<string, string> = {};
