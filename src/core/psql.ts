@@ -56,9 +56,9 @@ function carried(p: Psql): [string, ShellVariable][] {
   return out;
 }
 
-/** The environment psql starts with: `PGDATABASE=...` (and, across `su`, the carriers of variables' values). */
-function environment(p: Psql, carry: boolean): string {
-  return [`PGDATABASE=${word(p.database)}`, ...(carry ? carried(p).map(([env, v]) => `${env}=${word(v)}`) : [])].join(' ');
+/** The environment psql starts with across `su`: `PGDATABASE=...` and the carriers of variables' values. */
+function environment(p: Psql): string {
+  return [`PGDATABASE=${word(p.database)}`, ...carried(p).map(([env, v]) => `${env}=${word(v)}`)].join(' ');
 }
 
 /** The program and its options: -p and -v values quoted, or (`carry`) read from their carriers by the shell that runs
@@ -81,7 +81,7 @@ function asAccount(osUser: string, env: string, program: string): string {
  *  same name), reading its statements on stdin. */
 export function psqlAs(osUser: string, p: Psql): string {
   check(p);
-  return asAccount(osUser, environment(p, true), command(p, true));
+  return asAccount(osUser, environment(p), command(p, true));
 }
 
 /** psqlAs with the statements written into the shell text (for a host script or a fact): `printf | psql`. */
@@ -96,17 +96,17 @@ export function clientAs(osUser: string, database: string, program: string): str
   return asAccount(osUser, `PGDATABASE=${shq(database)}`, program);
 }
 
-/** The client part of another libpq client's run over TCP (pg_restore), to follow `exec` (asLogin adds -h, -p, -U):
+/** The client part of a libpq client's run over TCP (pg_restore; psql through psqlClient), to follow `exec` (asLogin adds -h, -p, -U):
  *  `env PGDATABASE=... NAME=value... PROGRAM`, the database and the values in the environment, each one quoted word;
  *  `program` names no database (pg_restore's `-d ''`, empty: libpq takes it from PGDATABASE). */
-export function clientEnv(database: string, program: string, env: Record<string, string> = {}): string {
+export function clientEnv(database: string | ShellVariable, program: string, env: Record<string, string> = {}): string {
   for (const name of Object.keys(env)) if (!NAME.test(name)) throw new OperationError(`not an environment variable name: ${JSON.stringify(name)}`);
-  return `env PGDATABASE=${shq(database)}${Object.entries(env).map(([name, v]) => ` ${name}=${shq(v)}`).join('')} ${program}`;
+  return `env PGDATABASE=${word(database)}${Object.entries(env).map(([name, v]) => ` ${name}=${shq(v)}`).join('')} ${program}`;
 }
 
 /** The client part of a psql run over TCP, to follow `exec` (connectors/sql.ts asLogin adds -h, -p, -U): `env
  *  PGDATABASE=... psql OPTIONS`. */
 export function psqlClient(p: Omit<Psql, 'port'>): string {
   check(p);
-  return `env ${environment(p, false)} ${command(p, false)}`;
+  return clientEnv(p.database, command(p, false));
 }
