@@ -96,15 +96,14 @@ export function dumpExtensions(toc: string, preSql: string): { name: string; sch
  *  restored after all (restore-production's publications a plain role may make). */
 export function restorableToc(toc: string, restore: Set<string> = new Set()): { list: string; schemas: string; leftOut: string[] } {
   const lines = toc.split('\n');
-  const out = (l: string) => LEFT_OUT.test(l) && !restore.has(l);
-  const leftOut = lines.filter(out).map((l) => l.replace(/^\d+; \d+ \d+ /, ''));
+  const outLines = new Set(lines.filter((l) => LEFT_OUT.test(l) && !restore.has(l)));
   // a comment on a left-out object would fail the restore (the object does not exist): it goes with its object
-  const objects = new Set(lines.filter(out).flatMap((l) => REPLICATION_OBJECT.exec(l)?.slice(1, 3).join(' ') ?? []));
+  const objects = new Set([...outLines].flatMap((l) => REPLICATION_OBJECT.exec(l)?.slice(1, 3).join(' ') ?? []));
   const noteOnLeftOut = (l: string) => objects.has(NOTE_ON.exec(l)?.slice(1, 3).join(' ') ?? '\0');
   return {
-    list: lines.filter((l) => !out(l) && !noteOnLeftOut(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
+    list: lines.filter((l) => !outLines.has(l) && !noteOnLeftOut(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
     schemas: lines.filter((l) => SCHEMA.test(l)).join('\n'),
-    leftOut,
+    leftOut: [...outLines].map((l) => l.replace(/^\d+; \d+ \d+ /, '')),
   };
 }
 
