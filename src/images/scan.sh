@@ -250,7 +250,9 @@ collect_chunk() { # $1: chunk id or a, $2: its .rec file, $3: output file
       print r >> journal; print r >> into
     }
     END { printf "%.0f %.0f %.0f\n", n, b, rot > bad }' "$crec"
-  # (its h.* files stay until the work directory goes: a process per chunk saved)
+  # its h.* files go now, not with the work directory: on a tree of millions of files they would hold a second copy
+  # of every hash line until the scan ends (one rm a chunk of 2,000 files: ~1 ms)
+  rm -f "$work/h.$cid".*
   read -r n_bad b_bad n_rot <"$work/bad"
   unreadable=$((unreadable + n_bad)) unreadable_bytes=$((unreadable_bytes + b_bad)) rot=$((rot + n_rot))
 }
