@@ -1,6 +1,6 @@
 // The end-to-end tests in two queues, one per lab slot (test/e2e/helpers/slot.ts), run side by side: each queue is one
 // `tap` run of its files (one at a time) with IRONCLAD_LAB_SLOT set, so the two never share a lab. Output is streamed
-// with a `[lab N]` prefix and kept whole per queue in .tap/e2e-lab-N.log; a summary at the end; exit 1 when either
+// with a `[lab N]` prefix and kept whole per queue in .tap/e2e-lab-N.log; a summary at the end, with what failed; exit 1 when either
 // queue failed. A signal is passed on to both queues' process groups: their test processes take their labs down
 // (the exit and signal hooks of test/e2e/helpers/lab.ts).
 //   node dist/scripts/e2e.js [FILE...]      (default: test/e2e/*.test.ts; `npm test` runs it)
@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { balanceQueues, E2E_SECONDS, lineSplitter, type TestQueue } from '../src/lab/queues.js';
+import { balanceQueues, E2E_SECONDS, failureDigest, lineSplitter, type TestQueue } from '../src/lab/queues.js';
 
 const root = resolve(process.cwd());
 const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(join(root, 'test/e2e')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/e2e/${f}`);
@@ -21,6 +21,7 @@ interface Outcome {
   code: number;
   seconds: number;
   log: string;
+  failures: string[];
 }
 
 const running = new Set<import('node:child_process').ChildProcess>();
@@ -31,7 +32,7 @@ function runQueue(queue: TestQueue): Promise<Outcome> {
   const out = createWriteStream(log);
   const prefix = `[lab ${queue.slot}] `;
   process.stdout.write(`${prefix}${queue.files.length} files, ~${queue.seconds} s alone: ${queue.files.map((f) => basename(f, '.test.ts')).join(' ')}\n`);
-  if (!queue.files.length) return Promise.resolve({ queue, code: 0, seconds: 0, log });
+  if (!queue.files.length) return Promise.resolve({ queue, code: 0, seconds: 0, log, failures: [] });
   const child = spawn(join(root, 'node_modules/.bin/tap'), ['--jobs=1', ...queue.files], {
     cwd: root,
     env: { ...process.env, IRONCLAD_LAB_SLOT: String(queue.slot) },
@@ -40,7 +41,11 @@ function runQueue(queue: TestQueue): Promise<Outcome> {
   });
   running.add(child);
   const t0 = Date.now();
-  const lines = lineSplitter(prefix, (l) => process.stdout.write(`${l}\n`));
+  const failures = failureDigest();
+  const lines = lineSplitter(prefix, (l) => {
+    process.stdout.write(`${l}\n`);
+    failures.push(l.slice(prefix.length));
+  });
   for (const stream of [child.stdout, child.stderr])
     stream.on('data', (d: Buffer) => {
       out.write(d);
@@ -51,7 +56,7 @@ function runQueue(queue: TestQueue): Promise<Outcome> {
       running.delete(child);
       lines.end();
       out.end();
-      done({ queue, code: code ?? (signal ? 128 + constants.signals[signal] : 1), seconds: Math.round((Date.now() - t0) / 1000), log });
+      done({ queue, code: code ?? (signal ? 128 + constants.signals[signal] : 1), seconds: Math.round((Date.now() - t0) / 1000), log, failures: failures.lines() });
     }),
   );
 }
@@ -71,5 +76,6 @@ for (const o of outcomes)
     `  lab ${o.queue.slot}: ${o.code === 0 ? 'passed' : `FAILED (exit ${o.code})`} in ${o.seconds} s (~${o.queue.seconds} s alone), ${o.queue.files.length} files; whole output: ${o.log}\n`,
   );
 process.stdout.write(`  wall time ${wall} s for ${files.length} files (~${queues.reduce((s, q) => s + q.seconds, 0)} s one after another)\n`);
+for (const o of outcomes) if (o.failures.length) process.stdout.write(`\nlab ${o.queue.slot}, what failed:\n${o.failures.map((l) => `  ${l}`).join('\n')}\n`);
 if (stopping) process.exit(128 + constants.signals[stopping]);
 process.exit(outcomes.every((o) => o.code === 0) ? 0 : 1);

@@ -48,3 +48,28 @@ export function lineSplitter(prefix: string, emit: (line: string) => void): { pu
     },
   };
 }
+
+/**
+ * The failures in a TAP stream, for the summary at the end (a CI log may show only its tail): each `not ok` line at any
+ * depth, with up to `detail` lines of its diagnostic block (`---` to `...`), each line cut at `width` characters.
+ */
+export function failureDigest(detail = 12, width = 400): { push(line: string): void; lines(): string[] } {
+  const out: string[] = [];
+  let left = 0;
+  return {
+    push(line) {
+      const bare = line.trimStart();
+      if (/^not ok \d+/.test(bare)) {
+        out.push(line.slice(0, width));
+        left = detail;
+      } else if (left > 0) {
+        if (bare === '...' || /^(ok|not ok) \d+|^# Subtest/.test(bare)) left = 0;
+        else {
+          out.push(line.slice(0, width));
+          left -= 1;
+        }
+      }
+    },
+    lines: () => out,
+  };
+}

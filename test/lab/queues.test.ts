@@ -1,7 +1,7 @@
 // Unit tests of the e2e queues: balanced by known durations (longest first into the emptier queue), every file once;
 // and the line prefixing that keeps two interleaved outputs readable.
 import t from 'tap';
-import { balanceQueues, E2E_SECONDS, lineSplitter } from '../../src/lab/queues.js';
+import { balanceQueues, E2E_SECONDS, failureDigest, lineSplitter } from '../../src/lab/queues.js';
 
 const KNOWN = E2E_SECONDS;
 
@@ -36,4 +36,20 @@ t.test('output lines are prefixed whole, even when a line arrives in pieces', as
   t.same(out.at(-1), '[lab 2] not ok', 'the last partial line at the end');
   s.end();
   t.equal(out.length, 4, 'nothing twice');
+});
+
+t.test('the failures digest: every not-ok line at any depth with its diagnostic block, cut short; nothing of what passed', async (t) => {
+  const d = failureDigest(3, 30);
+  const tap = [
+    '# Subtest: a', '    ok 1 - fine', '    not ok 2 - the store did not commit', '      ---', '      at: x.ts:129', '      source: >2',
+    '        t.equal(again.code, 0)', '      ...', '    ok 3 - fine too', 'not ok 1 - test/e2e/backup.test.ts', '  ---', '  found: 1',
+    '  ...', 'ok 2 - ' + 'y'.repeat(50), 'not ok 3 - ' + 'z'.repeat(50), 'ok 4 - after',
+  ];
+  for (const l of tap) d.push(l);
+  t.same(d.lines(), [
+    '    not ok 2 - the store did n', '      ---', '      at: x.ts:129', '      source: >2',
+    'not ok 1 - test/e2e/backup.tes', '  ---', '  found: 1',
+    'not ok 3 - ' + 'z'.repeat(19),
+  ]);
+  t.same(failureDigest().lines(), [], 'nothing when nothing failed');
 });
