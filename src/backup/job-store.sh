@@ -33,7 +33,7 @@ commit() { # commit DIR UPLOAD DB [FILE...]: the store checks the upload and giv
   # shellcheck disable=SC2086  # NAME BYTES pairs (the job's own file names, numbers): split on purpose
   if [ $# -gt 0 ]; then (cd "$cdir" && cat -- "$@"); fi | store commit "$cup" "$cdb" $sizes > "$WORK/.commit.out" 2> "$WORK/.commit.err" || crc=$?
   [ "$crc" -ne 3 ] || { rm -rf "$cdir"; return 3; }
-  [ "$crc" -eq 0 ] || return 1
+  [ "$crc" -eq 0 ] || { [ -s "$WORK/.commit.err" ] || echo "no word from the store (exit $crc)" > "$WORK/.commit.err"; return 1; }
   sed -n 's/^committed \([^ ]*\).*/\1/p' "$WORK/.commit.out"
   rm -rf "$cdir"
 }

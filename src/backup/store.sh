@@ -11,8 +11,11 @@ export PATH LC_ALL=C
 umask 027
 cd / || exit 1  # nothing is ever resolved against the caller's folder
 
-die() { printf 'ironclad-store: %s\n' "$*" >&2; exit 1; }
-refuse() { printf 'ironclad-store: refused: %s\n' "$*" >&2; exit 3; }
+SPOKE=''  # set once the script said why it stops: any other failure (set -e) still says something as it ends
+die() { SPOKE=1; printf 'ironclad-store: %s\n' "$*" >&2; exit 1; }
+refuse() { SPOKE=1; printf 'ironclad-store: refused: %s\n' "$*" >&2; exit 3; }
+ending() { rc=$?; [ "$rc" -eq 0 ] || [ -n "$SPOKE" ] || printf 'ironclad-store: stopped unexpectedly (exit %s)\n' "$rc" >&2; }
+trap ending EXIT
 name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *) [ "${#1}" -le 200 ] ;; esac; }
 names_ok() { for n in "$@"; do name_ok "$n" || die "bad name '$n'"; done; }
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -167,8 +170,13 @@ NAMED
   if [ -n "$uploaders" ]; then
     # shellcheck disable=SC2086  # /proc/PID/fd paths, split on purpose
     for pid in $(find $uploaders -lname "$work/*" -printf '%h\n' 2> /dev/null | cut -d/ -f3 | sort -u); do
-      [ "$(stat -c %U "/proc/$pid" 2> /dev/null)" = "$UPLOADER" ] && kill -KILL "$pid" 2> /dev/null
+      [ "$(stat -c %U "/proc/$pid" 2> /dev/null)" = "$UPLOADER" ] || continue
+      kill -KILL "$pid" 2> /dev/null || true  # (it may have ended on its own since it was seen: not a failure)
+      killed="${killed:-} $pid"
     done
+    # a write under way when the signal came still lands: the checks start once no killed writer holds a file of it
+    held() { for p in ${killed:-}; do find "/proc/$p/fd" -lname "$work/*" 2> /dev/null || true; done | grep -q .; }
+    n=0; while [ "$n" -lt 100 ] && held; do sleep 0.05; n=$((n + 1)); done
   fi
   cd "$work" || die "cannot enter $upload"
   back() { # (never into a link planted meanwhile: -T -n renames onto nothing that exists, or not at all)

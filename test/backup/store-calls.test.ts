@@ -1,6 +1,7 @@
 // The store's calls that carry files, run for real (as root, in a scratch root): the last small files sent with the
-// commit in one call, and the free-space floor that every upload meets first.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// commit in one call, the free-space floor that every upload meets first, and a commit that always answers.
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { asRoot, genuine, hasAge, identity, scratchStore, upload } from './helpers/store.js';
@@ -39,5 +40,32 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     t.equal(full.client('db-prod', 'commit u5 app manifest.json 5', 'hello').status, 3, 'nor with the commit');
     const room = scratchStore({ min_free: '1%' });
     t.equal(room.client('db-prod', 'put u6 manifest.json 5', 'hello').status, 0, 'accepted above the floor');
+  });
+
+  t.test('writers that end on their own while the commit ends them: it commits; a failure nobody foresaw still says so', async (t) => {
+    // (the commit could end silently, exit 1 with no word, when a stopped run's transfer ended between being seen and
+    // being killed: set -e took the failed kill for the commit's own failure, and the job said only "did not commit".
+    // The writers below attack that window; they do not hit it for sure, so the quiet failure is also forced below)
+    for (let round = 0; round < 2; round++) {
+      const s = scratchStore();
+      upload(s, 'w', genuine(recipient));
+      const file = join(s.root, 'incoming', 'db-prod', 'w', 'dump.pgdump.age');
+      // (60 writers ending one after the other over 0.6 s, the commit starting among them)
+      const writers = Array.from({ length: 60 }, (_, i) =>
+        spawn('runuser', ['-u', 'nobody', '--', 'sh', '-c', `exec 3>> '${file}'; sleep ${(i / 100).toFixed(2)}`], { stdio: 'ignore' }));
+      await new Promise((r) => setTimeout(r, 150));
+      const r = s.client('db-prod', 'commit w app');
+      t.equal(r.status, 0, `round ${round}: committed (${r.stderr.trim()})`);
+      await Promise.all(writers.map((w) => (w.exitCode !== null || w.signalCode ? null : new Promise((res) => w.once('exit', res)))));
+    }
+    const s = scratchStore();
+    const script = join(s.root, '.store.sh');
+    // a command that fails quietly, where no die or refuse stands (as the kill above did)
+    writeFileSync(script, readFileSync(script, 'utf8').replace(/\ncase "\$\{1:-\}" in\n/, '\nls /nonexistent-ironclad > /dev/null 2>&1\ncase "${1:-}" in\n'));
+    chmodSync(script, 0o755);
+    const r = s.client('db-prod', 'last app');
+    t.equal(r.status, 2, 'the failure stands (ls: exit 2)');
+    t.match(r.stderr, /^ironclad-store: stopped unexpectedly \(exit 2\)$/m, 'and it says so');
+    t.equal(s.client('db-prod', 'bogus').stderr.match(/ironclad-store:/g)?.length, 1, 'a refusal that said why is said once');
   });
 });
