@@ -14,6 +14,7 @@ cd / || exit 1  # nothing is ever resolved against the caller's folder
 SPOKE=''  # set once the script said why it stops: any other failure (set -e) still says something as it ends
 die() { SPOKE=1; printf 'ironclad-store: %s\n' "$*" >&2; exit 1; }
 refuse() { SPOKE=1; printf 'ironclad-store: refused: %s\n' "$*" >&2; exit 3; }
+quit() { rc=$?; SPOKE=1; exit "$rc"; }  # X=$(F) || quit: F (a subshell) said why it failed; the script ends with its code
 ending() { rc=$?; [ "$rc" -eq 0 ] || [ -n "$SPOKE" ] || printf 'ironclad-store: stopped unexpectedly (exit %s)\n' "$rc" >&2; }
 trap ending EXIT
 name_ok() { case "$1" in '' | *[!A-Za-z0-9._\$-]* | .* | incoming) return 1 ;; *) [ "${#1}" -le 200 ] ;; esac; }
@@ -71,8 +72,8 @@ receive() {
   # upload; without it a transfer still starting after its client was killed made the upload's folder again)
   exec 7< "$up" && flock -s -w 60 7 || die "the upload area of $host is locked"
 
-  case "$3" in -) need=$(last_bytes "$host") ;; '' | *[!0-9]*) die "bad size '$3'" ;; *) need=$3 ;; esac
-  max=$(room "$need"); [ "$3" = - ] || max=$3  # never more than declared, nor than the disk can spare
+  case "$3" in -) need=$(last_bytes "$host") || quit ;; '' | *[!0-9]*) die "bad size '$3'" ;; *) need=$3 ;; esac
+  max=$(room "$need") || quit; [ "$3" = - ] || max=$3  # never more than declared, nor than the disk can spare
   dir="$up/$1"
   [ ! -e "$dir/$2" ] || die "$1/$2 was uploaded already"
   [ ! -L "$dir" ] && [ ! -L "$dir/.partial" ] && [ ! -L "$dir/.partial/$2" ] || die "$1/$2: not a plain file"
@@ -92,7 +93,7 @@ client() {
   case "${1:-}" in
     put) [ $# -eq 4 ] || die "usage: put UPLOAD NAME BYTES"; receive "$2" "$3" "$4" ;;
     rsync)
-      max=$(room 0)
+      max=$(room 0) || quit
       ulimit -f "$((max / 512))"  # no file larger than the disk can spare
       exec rrsync -wo -no-del -munge -no-lock "$up" ;;
     commit) # commit UPLOAD DB [NAME BYTES]...: the last small files first (on stdin, one after the other), in the same call

@@ -36,8 +36,14 @@ t.test('the store script, for real', { skip: (!asRoot && 'needs root (chown, the
     const r = full.client('db-prod', 'put u5 manifest.json 5', 'hello');
     t.equal(r.status, 3, 'refused (exit 3)');
     t.match(r.stderr, /would keep less than 999T free with this upload \(5 bytes\): free space first/);
+    t.equal(r.stderr.match(/ironclad-store:/g)?.length, 1, 'said once, by the check that refused (not again as it ended)');
     t.notOk(existsSync(join(full.root, 'incoming', 'db-prod', 'u5', '.partial', 'manifest.json')), 'nothing written');
-    t.equal(full.client('db-prod', 'commit u5 app manifest.json 5', 'hello').status, 3, 'nor with the commit');
+    const c = full.client('db-prod', 'commit u5 app manifest.json 5', 'hello');
+    t.equal(c.status, 3, 'nor with the commit');
+    t.equal(c.stderr.match(/ironclad-store:/g)?.length, 1, 'said once');
+    const rs = full.client('db-prod', 'rsync --server -logDtpre.iLsfxCIvu . w/');
+    t.equal(rs.status, 3, 'nor through rsync');
+    t.equal(rs.stderr.match(/ironclad-store:/g)?.length, 1, 'said once');
     const room = scratchStore({ min_free: '1%' });
     t.equal(room.client('db-prod', 'put u6 manifest.json 5', 'hello').status, 0, 'accepted above the floor');
   });

@@ -86,6 +86,12 @@ async function main() {
     t.equal(line((JSON.parse(withStore.stdout) as AuditReport).hosts.flatMap((h) => h.findings), 'db-prod', 'backup', 'app')?.level, 'ok', 'with its store in --limit its backups are judged');
   });
 
+  /** Green again: exit 0, or the failures named (what stayed red). */
+  const green = async (t: Test, message: string) => {
+    const { code, findings } = await audit();
+    t.equal(code, 0, `${message}${findings.filter((f) => f.level === 'failure').map((f) => `; still red: ${f.host} ${f.area} ${f.subject ?? ''}: ${f.message}`).join('')}`);
+  };
+
   const red = async (t: Test, host: string, area: string, subject: string | undefined, message: RegExp) => {
     const { code, findings } = await audit();
     t.equal(code, 3, 'exit 3');
@@ -106,7 +112,7 @@ async function main() {
     await lab.sshOk('db-prod', 'pg_ctlcluster --skip-systemctl-redirect 15 rogue stop');
     await red(t, 'db-prod', 'unknown', 'cluster 15/rogue', /UNKNOWN CLUSTER 15\/rogue \(port 5440, down/);
     await lab.sshOk('db-prod', 'pg_dropcluster 15 rogue');
-    t.equal((await audit()).code, 0, 'green once it is gone');
+    await green(t, 'green once it is gone');
   });
 
   await t.test('a changed setting', async (t) => {
@@ -114,7 +120,7 @@ async function main() {
     await lab.sshOk('db-prod', `cp ${conf} /tmp/ironclad.conf.good && sed -i 's/^max_connections.*/max_connections = 42/' ${conf}`);
     await red(t, 'db-prod', 'drift', 'inventory', /max_connections/);
     await lab.sshOk('db-prod', `cat /tmp/ironclad.conf.good > ${conf}`);
-    t.equal((await audit()).code, 0, 'green once it is put back');
+    await green(t, 'green once it is put back');
   });
 
   await t.test('a missing image', async (t) => {
@@ -123,7 +129,7 @@ async function main() {
     await red(t, 'backup-far', 'images', 'uploads', /DISCREPANCIES compared .* ago: 1 missing/);
     await lab.sshOk('backup-far', 'mv /tmp/img_3.jpg /srv/ironclad/images/uploads/a/img_3.jpg');
     t.equal((await images()).code, 0);
-    t.equal((await audit()).code, 0, 'green once it is back and compared');
+    await green(t, 'green once it is back and compared');
   });
 
   await t.test('a stale backup', async (t) => {
@@ -134,7 +140,7 @@ async function main() {
     await lab.sshOk('backup-far', `cp ${m} /tmp/store.good && sed 's/"received_at": *"[^"]*"/"received_at":"${old}"/' /tmp/store.good > ${m}`);
     await red(t, 'db-prod', 'backup', 'app', /STALE: newest backup .* is 3 d/);
     await lab.sshOk('backup-far', `cat /tmp/store.good > ${m}`);
-    t.equal((await audit()).code, 0, 'green once it is put back');
+    await green(t, 'green once it is put back');
   });
 
   await t.test('a backup that shrank (within the job\'s own limit) turns the trend red and shows in the chart', async (t) => {
