@@ -43,7 +43,7 @@ durable() {
     *) pg sync -f "$data" ;;
   esac
 }
-waiting="# ironclad pitr restore of $SOURCE (base $BASE): made, waiting for the base backup"
+waiting="# ironclad pitr restore of $SOURCE: made, waiting for the base backup"  # (made before the base is chosen)
 # create: the empty cluster (initdb), on its own while the base and WAL are fetched; make does it when create did not
 create() {
   [ -x "$bin/postgres" ] || fail "PostgreSQL $VERSION server binaries are not installed on this host"

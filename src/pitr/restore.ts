@@ -71,34 +71,37 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   const { conn, source, cluster } = args;
   const fetch = (what: FetchMode, label: string) => step(conn, fetchScript({ store: args.store, source, cluster, what }), label);
   args.log(`${args.to.name}: reading the archive of ${source} on ${args.store.name} (nothing asks ${source} itself)`);
-  let list;
-  try {
-    list = parseList(await fetch({ mode: 'list' }, 'reading the store\'s archive list'), source);
-  } catch (e) {
-    throw e instanceof OperationError || e instanceof SafetyRefusal ? e : new SafetyRefusal(`${args.store.name}: ${(e as Error).message}`);
-  }
-  const commits = [...list.wal.map((w) => w.last_commit), list.partial?.last_commit ?? null].filter((c): c is string => c !== null);
-  const archiveLatest = commits.sort((a, b) => isoMs(a)! - isoMs(b)!).pop() ?? null;
-  const base = chooseBase(list.bases, args.target);
-  if (!base) {
-    const oldest = list.bases.map((b) => b.end_time).sort()[0];
-    throw new UserError(`no base backup of ${source} ended by ${args.target.kind === 'time' ? args.target.text : args.target.kind === 'point' ? `restore point ${args.target.name}` : 'now'}`, oldest ? `the earliest restorable time is ${oldest} (see ironclad pitr status)` : `the store has no base backup of ${source} yet: ironclad pitr base --host ${source}`);
-  }
-  const taken = portTaken((await conn.run(PORTS_SCRIPT)).stdout, args.port);
-  if (taken) throw new SafetyRefusal(`${args.to.name}: refused: ${taken}`);
   let version = 0;
-  let made = false;
-  const drop = async () => {
-    const out = await conn.run(restoreScript({ mode: 'drop', version: version || 15, cluster, port: args.port, source, base: base.id, target: null }));
-    return tags(out.stdout);
-  };
+  let baseId: string | null = null; // (chosen once the store's list is read)
+  const other = (mode: 'create' | 'uncreate' | 'drop', v: number) => restoreScript({ mode, version: v, cluster, port: args.port, source, base: baseId, target: null });
+  // the empty cluster (initdb), for the version the inventory says, is made while the store's list is read and the
+  // base fetched (it refuses a port any cluster has or anything listens on); when it fails, the fetch is cut short
+  const hint = args.version;
+  let made = Boolean(hint);
+  const creating = hint ? step(conn, other('create', hint), 'making the empty cluster').catch(async (e: unknown) => { await cutFetch(conn, cluster); throw e; }) : undefined;
+  let createFailed: { e: unknown } | undefined;
+  creating?.catch((e: unknown) => (createFailed = { e })); // (awaited below, or before the drop when the list fails first)
+  let archiveLatest: string | null = null;
   try {
+    let list;
+    try {
+      const [out, ports] = await Promise.all([fetch({ mode: 'list' }, 'reading the store\'s archive list'), hint ? undefined : conn.run(PORTS_SCRIPT)]);
+      list = parseList(out, source);
+      const taken = ports && portTaken(ports.stdout, args.port);
+      if (taken) throw new SafetyRefusal(`${args.to.name}: refused: ${taken}`);
+    } catch (e) {
+      throw e instanceof OperationError || e instanceof SafetyRefusal ? e : new SafetyRefusal(`${args.store.name}: ${(e as Error).message}`);
+    }
+    const commits = [...list.wal.map((w) => w.last_commit), list.partial?.last_commit ?? null].filter((c): c is string => c !== null);
+    archiveLatest = commits.sort((a, b) => isoMs(a)! - isoMs(b)!).pop() ?? null;
+    const base = chooseBase(list.bases, args.target);
+    if (!base) {
+      const oldest = list.bases.map((b) => b.end_time).sort()[0];
+      throw new UserError(`no base backup of ${source} ended by ${args.target.kind === 'time' ? args.target.text : args.target.kind === 'point' ? `restore point ${args.target.name}` : 'now'}`, oldest ? `the earliest restorable time is ${oldest} (see ironclad pitr status)` : `the store has no base backup of ${source} yet: ironclad pitr base --host ${source}`);
+    }
+    baseId = base.id;
+    if (createFailed) throw createFailed.e; // (no base fetched for a cluster that could not be made)
     args.log(`${args.to.name}: base backup ${base.id} (ended ${base.end_time}, ${base.bytes} bytes encrypted) into cluster ${cluster} on port ${args.port}`);
-    // the empty cluster (initdb) made meanwhile, for the version the inventory says; when it fails the fetch is cut short
-    const other = (mode: 'create' | 'uncreate', v: number) => restoreScript({ mode, version: v, cluster, port: args.port, source, base: base.id, target: null });
-    const hint = args.version;
-    made = Boolean(hint);
-    const creating = hint ? step(conn, other('create', hint), 'making the empty cluster').catch(async (e: unknown) => { await cutFetch(conn, cluster); throw e; }) : undefined;
     const [f, c] = await Promise.allSettled([fetchForRestore({ conn, store: args.store, source, cluster, target: args.target, base, list, log: args.log, progress: args.progress }), creating]);
     if (c.status === 'rejected') throw c.reason;
     if (f.status === 'rejected') throw f.reason;
@@ -165,9 +168,9 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
       archive_latest: archiveLatest,
     };
   } catch (e) {
-    const dropped = await drop().catch(() => ({}) as Record<string, string>);
+    await creating?.catch(() => undefined); // (a cluster still being made is dropped once it is)
+    await conn.run(other('drop', version || hint || 15)).catch(() => undefined); // (what was fetched goes too)
     if (made) args.log(`${args.to.name}: the restored cluster ${cluster} was removed after the failure`);
-    void dropped;
     throw e;
   }
 }

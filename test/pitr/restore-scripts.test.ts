@@ -38,6 +38,8 @@ t.test('rendered scripts: every value checked and quoted, shellcheck clean', asy
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 80, source: 'db', base: base.id, target: null }), /port 80/);
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: base.id, target: "2026'; x" }), /not a time/);
   t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: base.id, target: null, point: "p'" }), /restore point/);
+  t.throws(() => restoreScript({ mode: 'make', version: 15, cluster: 'x', port: 5433, source: 'db', base: null, target: null }), /needs the base backup's id/, 'only create, drop and uncreate run before the base is chosen');
+  t.notMatch(restoreScript({ mode: 'create', version: 15, cluster: 'x', port: 5433, source: 'db', base: null, target: null }), /BASE='[^']/, 'create: no base named yet');
   t.throws(() => clusterName('../main'), /not a plain/);
   t.throws(() => clusterName('Main'), /not a plain/);
 });
