@@ -40,7 +40,8 @@ export const pitrRestoreAction: Action = {
   async run(p, ctx) {
     const { source, store, target } = hosts(ctx.inv, p);
     const conn = await ctx.pool.get(target);
-    const cluster = clusterName(typeof p.cluster === 'string' && p.cluster ? p.cluster : `pitr_${stamp(new Date(), true).toLowerCase()}`);
+    // (named after the run: a resumed run, after a crash of the target, takes up the same cluster, never a second one)
+    const cluster = clusterName(typeof p.cluster === 'string' && p.cluster ? p.cluster : `pitr_${ctx.runId.replace(/-.*-/, '_').toLowerCase()}`);
     const port = p.port ? Number(p.port) : freePort((await conn.run(PORTS_SCRIPT)).stdout);
     const r = await runRestore({ conn, to: target, store, source: source.name, target: parseTarget(String(p.time)), cluster, port, log: ctx.log, version: source.postgres?.version });
     ctx.log(representsText(r));

@@ -47,9 +47,9 @@ export function fetchScript(args: { store: Host; source: string; cluster: string
 }
 
 /** restore.sh, one mode, for a cluster made from `source`'s base `base` recovered to `target` (null: the end). The base
- *  is not known yet (null) to create, drop and uncreate: the empty cluster is made while the store's list is read. */
-export function restoreScript(args: { mode: 'create' | 'make' | 'status' | 'finish' | 'drop' | 'uncreate'; version: number; cluster: string; port: number; source: string; base: string | null; target: string | null; point?: string }): string {
-  if (args.base === null && !['create', 'drop', 'uncreate'].includes(args.mode)) throw new Error(`restore.sh ${args.mode} needs the base backup's id`);
+ *  is not known yet (null) to reclaim, create, drop and uncreate: the empty cluster is made while the store's list is read. */
+export function restoreScript(args: { mode: 'reclaim' | 'create' | 'make' | 'status' | 'finish' | 'drop' | 'uncreate'; version: number; cluster: string; port: number; source: string; base: string | null; target: string | null; point?: string }): string {
+  if (args.base === null && !['reclaim', 'create', 'drop', 'uncreate'].includes(args.mode)) throw new Error(`restore.sh ${args.mode} needs the base backup's id`);
   const p = restorePaths(args.cluster);
   if (!Number.isInteger(args.version) || args.version < 9 || args.version > 99) throw new Error(`not a PostgreSQL version: ${args.version}`);
   if (!Number.isInteger(args.port) || args.port < 1024 || args.port > 65535) throw new UserError(`port ${args.port} is not one a cluster can take (1024-65535)`);

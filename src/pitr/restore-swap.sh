@@ -19,7 +19,7 @@ cd / || exit 1
 etc=/etc/postgresql/$VERSION
 ctl() { if [ -d /run/systemd/system ]; then systemctl "$1" "postgresql@$VERSION-$2"; else pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$2" "$1"; fi; }
 state() { pg_lsclusters -h "$VERSION" "$1" 2> /dev/null | awk '{ print $4 }'; }
-grep -q '^# ironclad pitr restore of .*promoted' "$etc/$CLUSTER/conf.d/ironclad-pitr.conf" 2> /dev/null ||
+grep -q '^# ironclad pitr restore of .*promoted [0-9]' "$etc/$CLUSTER/conf.d/ironclad-pitr.conf" 2> /dev/null ||
   refuse "$VERSION/$CLUSTER is not a finished point-in-time restore"
 [ ! -e "$etc/$KEPT" ] && [ ! -e "/var/lib/postgresql/$VERSION/$KEPT" ] || refuse "$VERSION/$KEPT already exists"
 rport=$(pg_conftool -s "$VERSION" "$CLUSTER" show port) || fail "cannot read the restored cluster's port"

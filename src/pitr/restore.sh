@@ -1,6 +1,8 @@
 # --- body: make, watch, finish or drop the cluster of a point-in-time restore on this host (POSIX sh, as root). ---
 # Rendered above: MODE, VERSION, CLUSTER, PGPORT, STAGE (the unpacked base, STAGE/data), WALDIR (the fetched WAL),
 # TARGET (a time, or empty: the end of the WAL), POINT (a restore point's name, or empty), SOURCE, BASE, SYSID, PIN (the restored cluster's own pin file).
+#   reclaim  a restore of SOURCE under this name that never finished (the power went or the host rebooted during it) and
+#            is not running: its cluster, STAGE and WALDIR removed (@@reclaimed), for this restore to make them anew
 #   create   refuse a port any cluster of this host has (running or not) or anything listens on, and a cluster name
 #            that exists; create the cluster (pg_createcluster layout), marked as this restore's, waiting for the base
 #   make     create, unless create did; put the base in as its data directory, set
@@ -43,14 +45,32 @@ durable() {
     *) pg sync -f "$data" ;;
   esac
 }
+# its_version: the cluster of this name, of whatever version it is (the one its configuration or data folder has)
+its_version() {
+  for c in /etc/postgresql/*/"$CLUSTER" /var/lib/postgresql/*/"$CLUSTER"; do [ -d "$c" ] || continue; VERSION=$(basename "$(dirname "$c")"); done
+  bin=/usr/lib/postgresql/$VERSION/bin conf=/etc/postgresql/$VERSION/$CLUSTER data=/var/lib/postgresql/$VERSION/$CLUSTER
+  log=/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log marker=$conf/conf.d/ironclad-pitr.conf
+}
+# drop_cluster: stop and remove the cluster of this name when a restore made it (it carries the marker), whatever its
+# version: the one its configuration folder has (an interrupted restore's, or one made for another version than the base's)
+drop_cluster() {
+  its_version
+  [ -f "$marker" ] && grep -q '^# ironclad pitr restore of ' "$marker" || return 0
+  pg tail -n 8 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'
+  pg_dropcluster --stop "$VERSION" "$CLUSTER" > /dev/null 2>&1 || { running && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate stop > /dev/null 2>&1; pg_dropcluster "$VERSION" "$CLUSTER" > /dev/null 2>&1; } || true
+  rm -f "$PIN"
+  # (pg_dropcluster leaves a conf.d holding files it does not know: the marker; a later restore of that name, or a
+  # create, would find the folder and refuse)
+  pg rm -f "$marker" "$marker.tmp"; pg rmdir "$conf/conf.d" "$conf" 2> /dev/null || true
+}
 waiting="# ironclad pitr restore of $SOURCE: made, waiting for the base backup"  # (made before the base is chosen)
 # create: the empty cluster (initdb), on its own while the base and WAL are fetched; make does it when create did not
 create() {
   [ -x "$bin/postgres" ] || fail "PostgreSQL $VERSION server binaries are not installed on this host"
+  [ ! -e "$conf" ] && [ ! -e "$data" ] || refuse "cluster $VERSION/$CLUSTER already exists on this host"
   used=$(pg_lsclusters -h 2> /dev/null | awk -v p="$PGPORT" '$3 == p { print $1 "/" $2 " (" $4 ")" }')
   [ -z "$used" ] || refuse "port $PGPORT belongs to cluster $used on this host: a restore never goes over or beside a cluster on its port (choose another --port)"
   if ss -Hltn 2> /dev/null | awk -v p=":$PGPORT" '$4 ~ p "$" { f = 1 } END { exit !f }'; then refuse "something listens on port $PGPORT on this host (choose another --port)"; fi
-  [ ! -e "$conf" ] && [ ! -e "$data" ] || refuse "cluster $VERSION/$CLUSTER already exists on this host"
   made=$(mktemp /tmp/ironclad-pitr-create.XXXXXX)
   pg_createcluster --port "$PGPORT" --start-conf manual "$VERSION" "$CLUSTER" -- --no-sync > "$made" 2>&1 ||
     { why=$(tail -n 2 "$made"); rm -f "$made"; fail "pg_createcluster failed: $why"; }
@@ -60,7 +80,41 @@ create() {
   printf '%s\n' "$waiting" | put "$marker" || fail "cannot write $marker"
 }
 
+# unfinished: the cluster of this name is a restore of SOURCE that was never said done (its marker's first line)
+unfinished() {
+  first=$(pg head -n 1 "$marker" 2> /dev/null || true)
+  case "$first" in
+    "# ironclad pitr restore of $SOURCE: made, waiting for the base backup" | "# ironclad pitr restore of $SOURCE (base "*"): made, waiting for the base backup" | \
+      "# ironclad pitr restore of $SOURCE (base "*"): recovery in progress" | \
+      "# ironclad pitr restore of $SOURCE (base "*"): promoted, being synced to disk") return 0 ;;
+  esac
+  return 1
+}
+# in_use DIR...: a process works in one of them (its folder, or a file it holds open): a restore of this name under way
+in_use() {
+  for d in "$@"; do
+    [ ! -e "$d" ] || [ -z "$(find /proc -mindepth 2 -maxdepth 3 \( -path '/proc/[0-9]*/cwd' -o -path '/proc/[0-9]*/fd/*' \) \( -lname "$d" -o -lname "$d/*" \) -print -quit 2> /dev/null)" ] || return 0
+  done
+  return 1
+}
+
 case "$MODE" in
+  reclaim)
+    # (what it replayed with fsync off, or fetched, is not to be trusted after a crash: never resumed, made anew; a
+    # cluster of this name that is not such a restore, or a restore of this name under way, is refused: nothing of it
+    # is touched, nor dropped when this restore fails)
+    its_version
+    if [ -e "$conf" ] || [ -e "$data" ]; then
+      unfinished || refuse "cluster $VERSION/$CLUSTER already exists on this host (choose another --cluster)"
+      ! running && ! in_use "$STAGE" "$WALDIR" || refuse "cluster $VERSION/$CLUSTER is a restore of $SOURCE still under way (another restore under this name?): choose another --cluster"
+      drop_cluster > /dev/null
+      pg rm -rf "$WALDIR" "$STAGE"
+      echo "@@reclaimed ${first#\# }"
+    elif [ -e "$STAGE" ] || [ -e "$WALDIR" ]; then
+      ! in_use "$STAGE" "$WALDIR" || refuse "a restore into cluster $CLUSTER is fetching (another restore under this name?): choose another --cluster"
+      pg rm -rf "$WALDIR" "$STAGE"
+      echo "@@reclaimed what a restore under this name had fetched before it stopped"
+    fi ;;
   create) create; echo '@@created' ;;
   make)
     # (where the time goes: ms since make began, at each stage, in @@took)
@@ -137,10 +191,10 @@ case "$MODE" in
     t0=$(date +%s%3N) took=''
     at() { took="$took $1 $(($(date +%s%3N) - t0))"; }
     [ "$(q 'SELECT pg_is_in_recovery()')" = f ] || fail "the restored cluster $VERSION/$CLUSTER is not a promoted primary"
-    {
-      printf "# ironclad pitr restore of %s (base %s, to %s), promoted %s\n" "$SOURCE" "$BASE" "${TARGET:-the end of the archive}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-      printf "archive_mode = off\nport = %s\n" "$PGPORT"
-    } | put "$marker" || fail "cannot write $marker"
+    # (the marker says "being synced" until the server runs again from what is on disk: a crash before that leaves a
+    # restore that reclaim makes anew, never one taken for finished)
+    done_marker() { printf "# ironclad pitr restore of %s (base %s%s): %s\narchive_mode = off\nport = %s\n" "$SOURCE" "$BASE" "$1" "$2" "$PGPORT" | put "$marker"; }
+    done_marker '' 'promoted, being synced to disk' || fail "cannot write $marker"
     # it replayed and promoted with fsync off (make): stopped cleanly (nothing writes then), every file of its data
     # directory and WAL synced to disk, started again with fsync on (the settings just written): what it holds is on
     # disk before the restore says so, and what it writes from now on is fsynced as usual
@@ -153,6 +207,7 @@ case "$MODE" in
     at started
     [ "$(q 'SHOW fsync')" = on ] || fail "the restored cluster $VERSION/$CLUSTER does not run with fsync on after its sync"
     [ "$(q 'SELECT pg_is_in_recovery()')" = f ] || fail "the restored cluster $VERSION/$CLUSTER is not a primary after its restart"
+    done_marker ", to ${TARGET:-the end of the archive}" "promoted $(date -u +%Y-%m-%dT%H:%M:%SZ), on disk" || fail "cannot write $marker"
     sysid=$(q 'SELECT system_identifier FROM pg_control_system()') || fail "the restored cluster does not answer"
     dbs=$(q 'SELECT count(*) FROM pg_database WHERE datallowconn') || fail "the restored cluster does not answer"
     printf '@@sysid %s\n@@databases %s\n' "$sysid" "$dbs"
@@ -165,18 +220,7 @@ case "$MODE" in
     pg rm -rf "$WALDIR" "$STAGE"
     printf '@@took%s\n' "$took" ;;
   drop | uncreate)
-    # (uncreate: the cluster only, made for another version than the base's; the version of an interrupted restore is the one its configuration folder has)
-    for c in /etc/postgresql/*/"$CLUSTER"; do [ -d "$c" ] || continue; VERSION=$(basename "$(dirname "$c")"); done
-    bin=/usr/lib/postgresql/$VERSION/bin conf=/etc/postgresql/$VERSION/$CLUSTER data=/var/lib/postgresql/$VERSION/$CLUSTER
-    log=/var/log/postgresql/postgresql-$VERSION-$CLUSTER.log marker=$conf/conf.d/ironclad-pitr.conf
-    if [ -f "$marker" ] && grep -q '^# ironclad pitr restore of ' "$marker"; then
-      pg tail -n 8 "$log" 2> /dev/null | tr -c '[:print:]\n' '?' | sed 's/^/@@log /'
-      pg_dropcluster --stop "$VERSION" "$CLUSTER" > /dev/null 2>&1 || { running && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate stop > /dev/null 2>&1; pg_dropcluster "$VERSION" "$CLUSTER" > /dev/null 2>&1; } || true
-      rm -f "$PIN"
-      # (pg_dropcluster leaves a conf.d holding files it does not know: the marker; a later restore of that name, or a
-      # create, would find the folder and refuse)
-      pg rm -f "$marker" "$marker.tmp"; pg rmdir "$conf/conf.d" "$conf" 2> /dev/null || true
-    fi
+    drop_cluster
     [ "$MODE" = uncreate ] || pg rm -rf "$WALDIR" "$STAGE" ;;
   *) fail "unknown mode $MODE" ;;
 esac

@@ -73,12 +73,21 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
   args.log(`${args.to.name}: reading the archive of ${source} on ${args.store.name} (nothing asks ${source} itself)`);
   let version = 0;
   let baseId: string | null = null; // (chosen once the store's list is read)
-  const other = (mode: 'create' | 'uncreate' | 'drop', v: number) => restoreScript({ mode, version: v, cluster, port: args.port, source, base: baseId, target: null });
+  const other = (mode: 'reclaim' | 'create' | 'uncreate' | 'drop', v: number) => restoreScript({ mode, version: v, cluster, port: args.port, source, base: baseId, target: null });
+  const hint = args.version;
+  // first, a restore under this name that a crash or a power loss cut short (never said done) is removed, to be made
+  // anew; anything else of that name refuses the restore (and is never dropped by its failure: `ours` stays false)
+  let ours = false;
+  const reclaiming = step(conn, other('reclaim', hint ?? 15), 'looking for an unfinished restore of that name').then((out) => {
+    ours = true;
+    const r = tags(out).reclaimed;
+    if (r) args.log(`${args.to.name}: ${cluster}: ${r}: removed, made anew`);
+  });
+  reclaiming.catch(() => undefined); // (awaited before the base is fetched)
+  let made = Boolean(hint);
   // the empty cluster (initdb), for the version the inventory says, is made while the store's list is read and the
   // base fetched (it refuses a port any cluster has or anything listens on); when it fails, the fetch is cut short
-  const hint = args.version;
-  let made = Boolean(hint);
-  const creating = hint ? step(conn, other('create', hint), 'making the empty cluster').catch(async (e: unknown) => { await cutFetch(conn, cluster); throw e; }) : undefined;
+  const creating = hint ? reclaiming.then(() => step(conn, other('create', hint), 'making the empty cluster')).catch(async (e: unknown) => { await cutFetch(conn, cluster); throw e; }) : undefined;
   let createFailed: { e: unknown } | undefined;
   creating?.catch((e: unknown) => (createFailed = { e })); // (awaited below, or before the drop when the list fails first)
   let archiveLatest: string | null = null;
@@ -100,6 +109,7 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
       throw new UserError(`no base backup of ${source} ended by ${args.target.kind === 'time' ? args.target.text : args.target.kind === 'point' ? `restore point ${args.target.name}` : 'now'}`, oldest ? `the earliest restorable time is ${oldest} (see ironclad pitr status)` : `the store has no base backup of ${source} yet: ironclad pitr base --host ${source}`);
     }
     baseId = base.id;
+    await reclaiming;
     if (createFailed) throw createFailed.e; // (no base fetched for a cluster that could not be made)
     args.log(`${args.to.name}: base backup ${base.id} (ended ${base.end_time}, ${base.bytes} bytes encrypted) into cluster ${cluster} on port ${args.port}`);
     const [f, c] = await Promise.allSettled([fetchForRestore({ conn, store: args.store, source, cluster, target: args.target, base, list, log: args.log, progress: args.progress }), creating]);
@@ -168,7 +178,8 @@ export async function runRestore(args: RestoreArgs): Promise<RestoreResult> {
       archive_latest: archiveLatest,
     };
   } catch (e) {
-    await creating?.catch(() => undefined); // (a cluster still being made is dropped once it is)
+    await Promise.allSettled([reclaiming, creating]); // (a cluster still being made is dropped once it is)
+    if (!ours) throw e;
     await conn.run(other('drop', version || hint || 15)).catch(() => undefined); // (what was fetched goes too)
     if (made) args.log(`${args.to.name}: the restored cluster ${cluster} was removed after the failure`);
     throw e;

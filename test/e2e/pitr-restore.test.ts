@@ -1,6 +1,7 @@
 // End to end on lab hosts: point-in-time restores from the store's archive with production killed (SIGKILL) and left
 // down: a time between two commits holds exactly the first, `latest` holds both, each onto the restoring host only
-// (--limit proves nothing else is contacted); a production target and a taken port are refused; the drill passes,
+// (--limit proves nothing else is contacted); a production target, a taken port and a name in use are refused, a
+// restore cut short by a crash is made anew under its name; the drill passes,
 // and fails (exit 3) once a WAL segment is removed from the store, and the audit says so each time; the incident
 // runbook swaps a restore in place (production's own settings set aside), and archiving goes on after it.
 // Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24): pt-db (production, archives to pt-store), pt-store, pt-stage
@@ -99,6 +100,23 @@ async function main() {
     t.match(r.stdout, /pt-stage: cluster 15\/pt_latest on port 5441 holds pt-db's data/);
     t.match(r.stderr, /cluster pt_latest made and recovering, in [\d.]+ s \(placed /, 'the empty cluster was made while the base arrived (make did not run initdb)');
     t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5441)).trim(), 'first,second');
+  });
+
+  await t.test('a restore under a name it finished is refused and left whole; one a crash cut short is made anew', async (t) => {
+    const args = ['--limit', 'pt-stage', 'pitr', 'restore', '--host', 'pt-db', '--time', 'latest', '--to', 'pt-stage', '--port', '5440', '--cluster', 'pt_between'];
+    const again = await pitr(inv, args);
+    t.equal(again.code, 3, again.stderr);
+    t.match(again.stderr, /cluster 15\/pt_between already exists on this host/);
+    t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5440)).trim(), 'first', 'the finished restore is untouched (its failure dropped nothing)');
+    // the power went during the replay (fsync off): the server down at once, its marker still saying recovery, WAL
+    // fetched beside it; it was never said done
+    const marker = '/etc/postgresql/15/pt_between/conf.d/ironclad-pitr.conf';
+    await lab.sshOk('pt-stage', `pg_ctlcluster --skip-systemctl-redirect 15 pt_between stop -m immediate && sed -i '1s/^.*$/# ironclad pitr restore of pt-db (base 20261201T000000Z): recovery in progress/' ${marker} && su postgres -c 'mkdir -p /var/lib/postgresql/ironclad-pitr/pt_between.wal'`);
+    const cut = await pitr(inv, args);
+    t.equal(cut.code, 0, cut.stderr);
+    t.match(cut.stderr, /pt_between: ironclad pitr restore of pt-db \(base 20261201T000000Z\): recovery in progress: removed, made anew/);
+    t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5440)).trim(), 'first,second', 'made anew to the time asked');
+    t.match(await lab.sshOk('pt-stage', `head -n 1 ${marker}`), /^# ironclad pitr restore of pt-db \(base \S+, to the end of the archive\): promoted \S+, on disk$/m, 'finished: said so once it is on disk');
   });
 
   await t.test('refused: a port a cluster has, a production host without its typed name', async (t) => {
