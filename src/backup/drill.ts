@@ -6,6 +6,7 @@ import { OperationError } from '../core/errors.js';
 import { HOST_PATHS } from '../core/host-paths.js';
 import { packageRoot } from '../core/paths.js';
 import { shqAlways } from '../core/quote.js';
+import { LEFT_OUT_SOURCE, NOTE_ON_LEFT_OUT_SOURCE } from '../core/toc.js';
 import type { ConnectionPool } from '../executor/pool.js';
 import { tail } from '../connectors/output.js';
 import type { Host } from '../inventory/types.js';
@@ -20,7 +21,7 @@ export { countSql };
 
 /** The drill script for a fetched backup in `dir`. */
 export function drillScript(dir: string): string {
-  return [`DIR=${shqAlways(dir)}`, body('drill.sh').replace('@@COUNT_SQL@@', countSql())].join('\n');
+  return [`DIR=${shqAlways(dir)}`, `LEFT_OUT=${shqAlways(LEFT_OUT_SOURCE)}`, `NOTE_ON_LEFT_OUT=${shqAlways(NOTE_ON_LEFT_OUT_SOURCE)}`, body('drill.sh').replace('@@COUNT_SQL@@', countSql())].join('\n');
 }
 
 /** Pure: the drill's output. */

@@ -30,7 +30,7 @@ if command -v zstd > /dev/null; then UNZ='zstd -d -q -c'; else UNZ='gzip -d'; fi
 cd / || exit 1
 [ -r "$IDENTITY" ] || fail "this host holds no age identity ($IDENTITY): it does not restore $SRC (ironclad apply makes it a restorer)"
 
-# fetch_to FILE CMD...: one encrypted stream (CMD's output: the store, or a segment read off its stream), decrypted
+# fetch_to FILE CMD...: one encrypted stream (CMD's output: the store's answer), decrypted
 # (root: the identity) then decompressed ($UNZ) by postgres into FILE, a new file in postgres' folder (made exclusively: whatever stood there is removed first, a link is never followed);
 # fails when any stage failed
 fetch_to() {
@@ -46,14 +46,20 @@ fetch_to() {
   [ -z "$why" ] || { printf '%s\n' "$why" >&2; return 1; }
 }
 
-# get_one SEGMENT DIR: DIR/SEGMENT.age (read off the store's stream) into WALDIR/SEGMENT: decrypted to a temp name,
-# its size checked, renamed; a failure is a line in DIR/errs
+# get_one SEGMENT DIR: DIR/SEGMENT.age (read off the store's stream) into WALDIR/SEGMENT: decrypted, then decompressed
+# to a temp name and its size checked by one shell of postgres', renamed only once every stage succeeded (two user
+# switches a segment, not four); a failure is a line in DIR/errs
 get_one() {
-  if ! fetch_to "$WALDIR/.$1.tmp" cat "$2/$1.age" 2>> "$2/errs"; then echo "WAL segment $1 could not be fetched" >> "$2/errs"
-  elif size=$(pg stat -c %s "$WALDIR/.$1.tmp") && [ "$size" != "$SEGSIZE" ]; then echo "WAL segment $1 from the store has $size bytes, not $SEGSIZE" >> "$2/errs"
-  elif pg mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then rm -f "$2/$1.age"; return 0
-  else echo "WAL segment $1 could not be put in $WALDIR" >> "$2/errs"; fi
-  rm -f "$2/$1.age"
+  r=$2/$1
+  { age -d -i "$IDENTITY" "$r.age" 2> "$r.age.err" || echo $? > "$r.age.rc"; } |
+    { pg sh -c 'rm -f "$1" && set -C && $2 > "$1" || exit 4
+        s=$(stat -c %s "$1") && [ "$s" = "$3" ] || { echo "$s"; exit 5; }' sh "$WALDIR/.$1.tmp" "$UNZ" "$SEGSIZE" > "$r.pg" 2> "$r.pg.err" || echo $? > "$r.pg.rc"; }
+  if [ -e "$r.age.rc" ]; then echo "WAL segment $1 could not be fetched: cannot decrypt with this host's identity: $(tail -n 1 "$r.age.err")"
+  elif [ -e "$r.pg.rc" ] && [ "$(cat "$r.pg.rc")" = 5 ]; then echo "WAL segment $1 from the store has $(cat "$r.pg") bytes, not $SEGSIZE"
+  elif [ -e "$r.pg.rc" ]; then echo "WAL segment $1 could not be fetched: not a complete compressed stream: $(tail -n 1 "$r.pg.err")"
+  elif pg mv "$WALDIR/.$1.tmp" "$WALDIR/$1"; then rm -f "$r".*; return 0
+  else echo "WAL segment $1 could not be put in $WALDIR"; fi >> "$2/errs"
+  rm -f "$r".*
   pg rm -f "$WALDIR/.$1.tmp"
 }
 
@@ -61,7 +67,7 @@ get_one() {
 header() { head -c 42 | tr -c 'A-Za-z0-9 ' '|'; }
 
 # unframe DIR: the store's pitr-wal answer on stdin (`seg NAME SIZE` + SIZE bytes, ..., `end LAST COUNT`) into WALDIR,
-# each segment handed to get_one in the background (JOBS slots); a segment already there is read and dropped
+# each segment handed to get_one in the background (JOBS slots); a segment already there ($have) is read and dropped
 unframe() {
   n=0 max=$((2 * SEGSIZE + 65536))
   for want in $SEGMENTS; do
@@ -75,7 +81,7 @@ unframe() {
     size=$(printf '%s' "$size" | sed 's/^0*\(.\)/\1/')
     [ "$size" -le "$max" ] || { printf 'the store says WAL segment %s has %s bytes, more than a segment of %s can take\n' "$want" "$size" "$SEGSIZE" >&2; return 1; }
     read -r _ <&8
-    if pg test -f "$WALDIR/$want"; then got=$(head -c "$size" | wc -c); echo >&8
+    if case "$have" in *" $want "*) true ;; *) false ;; esac; then got=$(head -c "$size" | wc -c); echo >&8
     else head -c "$size" > "$1/$want.age"; got=$(stat -c %s "$1/$want.age"); fi
     [ "$got" = "$size" ] || { printf 'the store'\''s answer was cut within WAL segment %s (%s of %s bytes)\n' "$want" "$got" "$size" >&2; return 1; }
     [ -e "$1/$want.age" ] && { get_one "$want" "$1"; echo >&8; } &
@@ -125,6 +131,8 @@ case "$MODE" in
     total=0 first='' last=''
     for s in $SEGMENTS; do total=$((total + 1)) first=${first:-$s} last=$s; done
     work=$(mktemp -d /tmp/ironclad-pitr-wal.XXXXXX)
+    # the segments a fetch before this one left (plain files, listed once): read off the stream and dropped
+    have=" $(pg find "$WALDIR" -mindepth 1 -maxdepth 1 -type f -name '[0-9A-F]*' -printf '%f ') "
     # JOBS slots (a fifo of tokens): at most JOBS segments wait in $work or are being decrypted at once
     mkfifo "$work/slots" && exec 8<> "$work/slots" || fail "cannot make $work/slots"
     i=0; while [ "$i" -lt "$JOBS" ]; do echo >&8; i=$((i + 1)); done

@@ -10,6 +10,7 @@ import type { Host } from '../inventory/types.js';
 import { sqlOn } from './login.js';
 import { sqlRows, asLogin, type Login } from '../connectors/sql.js';
 import { clientEnv } from '../core/psql.js';
+import { LEFT_OUT, LEFT_OUT_OBJECT, NOTE_ON } from '../core/toc.js';
 import { entrySql, replicationEntries, splitReplication, type LeftOut, type ReplicationEntry } from './left-out.js';
 
 /** A restore into the incoming database, as the refresh role. */
@@ -62,13 +63,6 @@ export async function saveFile(r: Pick<Restore, 'conn' | 'host'>, path: string, 
   if (saved.code !== 0) throw new OperationError(`cannot write ${path} on ${r.host.name}\n${tail(saved.stderr)}`);
 }
 
-/** Entries of a table of contents that are never restored into a copy (pure): superuser-only event triggers, and
- *  subscriptions and publications (a copy must never replicate from or to production). */
-export const LEFT_OUT = /^\d+; \d+ \d+ (EVENT TRIGGER|SUBSCRIPTION|SUBSCRIPTION TABLE|PUBLICATION|PUBLICATION TABLE|PUBLICATION TABLES IN SCHEMA) /;
-/** A left-out entry's object (`KIND - TAG OWNER`), and a comment or security label on such an object (`COMMENT - KIND
- *  TAG OWNER`): pg_dump writes both with the same TAG OWNER, so the one is found by the other. */
-const REPLICATION_OBJECT = /^\d+; \d+ \d+ (EVENT TRIGGER|SUBSCRIPTION|PUBLICATION) - (.*)$/;
-const NOTE_ON = /^\d+; \d+ \d+ (?:COMMENT|SECURITY LABEL) - (EVENT TRIGGER|SUBSCRIPTION|PUBLICATION) (.*)$/;
 const SCHEMA = /^\d+; \d+ \d+ SCHEMA - \S+ /;
 const EXTENSION = /^\d+; \d+ \d+ EXTENSION - (\S+) /;
 const EXTENSION_COMMENT = /^\d+; \d+ \d+ COMMENT - EXTENSION \S+ /;
@@ -98,7 +92,7 @@ export function restorableToc(toc: string, restore: Set<string> = new Set()): { 
   const lines = toc.split('\n');
   const outLines = new Set(lines.filter((l) => LEFT_OUT.test(l) && !restore.has(l)));
   // a comment on a left-out object would fail the restore (the object does not exist): it goes with its object
-  const objects = new Set([...outLines].flatMap((l) => REPLICATION_OBJECT.exec(l)?.slice(1, 3).join(' ') ?? []));
+  const objects = new Set([...outLines].flatMap((l) => LEFT_OUT_OBJECT.exec(l)?.slice(1, 3).join(' ') ?? []));
   const noteOnLeftOut = (l: string) => objects.has(NOTE_ON.exec(l)?.slice(1, 3).join(' ') ?? '\0');
   return {
     list: lines.filter((l) => !outLines.has(l) && !noteOnLeftOut(l) && !SCHEMA.test(l) && !EXTENSION.test(l) && !EXTENSION_COMMENT.test(l)).join('\n'),
