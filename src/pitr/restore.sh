@@ -109,7 +109,7 @@ case "$MODE" in
       ! running && ! in_use "$STAGE" "$WALDIR" || refuse "cluster $VERSION/$CLUSTER is a restore of $SOURCE still under way (another restore under this name?): choose another --cluster"
       drop_cluster > /dev/null
       pg rm -rf "$WALDIR" "$STAGE"
-      echo "@@reclaimed ${first#\# }"
+      printf '@@reclaimed %s\n' "${first#\# }" | tr -c '[:print:]\n' '?'  # (postgres' file: no byte of it reaches a terminal raw)
     elif [ -e "$STAGE" ] || [ -e "$WALDIR" ]; then
       ! in_use "$STAGE" "$WALDIR" || refuse "a restore into cluster $CLUSTER is fetching (another restore under this name?): choose another --cluster"
       pg rm -rf "$WALDIR" "$STAGE"

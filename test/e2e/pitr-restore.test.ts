@@ -111,10 +111,11 @@ async function main() {
     // the power went during the replay (fsync off): the server down at once, its marker still saying recovery, WAL
     // fetched beside it; it was never said done
     const marker = '/etc/postgresql/15/pt_between/conf.d/ironclad-pitr.conf';
-    await lab.sshOk('pt-stage', `pg_ctlcluster --skip-systemctl-redirect 15 pt_between stop -m immediate && sed -i '1s/^.*$/# ironclad pitr restore of pt-db (base 20261201T000000Z): recovery in progress/' ${marker} && su postgres -c 'mkdir -p /var/lib/postgresql/ironclad-pitr/pt_between.wal'`);
+    await lab.sshOk('pt-stage', `pg_ctlcluster --skip-systemctl-redirect 15 pt_between stop -m immediate && sed -i '1s/^.*$/# ironclad pitr restore of pt-db (base 20261201T000000Z\\x1b]0;pwned\\x07): recovery in progress/' ${marker} && su postgres -c 'mkdir -p /var/lib/postgresql/ironclad-pitr/pt_between.wal'`);
     const cut = await pitr(inv, args);
     t.equal(cut.code, 0, cut.stderr);
-    t.match(cut.stderr, /pt_between: ironclad pitr restore of pt-db \(base 20261201T000000Z\): recovery in progress: removed, made anew/);
+    t.match(cut.stderr, /pt_between: ironclad pitr restore of pt-db \(base 20261201T000000Z\?\]0;pwned\?\): recovery in progress: removed, made anew/);
+    t.notMatch(cut.stderr, /[\x1b\x07]/, 'the marker is postgres\' file: its control bytes never reach the terminal');
     t.equal((await sql('pt-stage', 'SELECT string_agg(x, \',\' ORDER BY x) FROM public.t;', 5440)).trim(), 'first,second', 'made anew to the time asked');
     t.match(await lab.sshOk('pt-stage', `head -n 1 ${marker}`), /^# ironclad pitr restore of pt-db \(base \S+, to the end of the archive\): promoted \S+, on disk$/m, 'finished: said so once it is on disk');
   });

@@ -17,7 +17,7 @@ async function main() {
   const pgDir = postgresFolder(join(dir, 'postgres-own'), { uid, gid });
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'root-only-secret\n', { mode: 0o600 });
-  const run = (mode: 'status' | 'drop', paths: { log?: string; stage?: string; waldir?: string }) => {
+  const run = (mode: 'status' | 'drop' | 'reclaim', paths: { log?: string; stage?: string; waldir?: string }) => {
     let script = restoreScript({ mode, version: 15, cluster: 'pitr_links_t', port: 54329, source: 'db', base: '20261203T020000Z', target: null });
     const set = (name: string, value: string | undefined, line: RegExp) => {
       if (value === undefined) return;
@@ -60,5 +60,24 @@ async function main() {
     t.notOk(existsSync(stage), 'stage removed');
     t.notOk(existsSync(`${stage}.wal`), 'WAL removed');
     t.equal(readFileSync(secret, 'utf8'), 'root-only-secret\n');
+  });
+
+  await t.test('reclaim: what a restore of this name fetched before it stopped goes; while a process works in it, nothing does', async (t) => {
+    const stage = join(pgDir, 'pitr_links_t');
+    execFileSync('runuser', ['-u', 'postgres', '--', 'mkdir', '-p', join(stage, 'data'), `${stage}.wal`]);
+    const { spawn } = await import('node:child_process');
+    const busy = spawn('runuser', ['-u', 'postgres', '--', 'sh', '-c', `cd '${join(stage, 'data')}' && exec sleep 30`], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = run('reclaim', { stage, waldir: `${stage}.wal`, log: join(pgDir, 'none.log') });
+    busy.kill();
+    await new Promise((r) => busy.once('exit', r));
+    t.equal(refused.status, 3, 'a fetch under way (a process in its folder): refused');
+    t.match(refused.stderr, /a restore into cluster pitr_links_t is fetching/);
+    t.ok(existsSync(join(stage, 'data')), 'and nothing of it removed');
+    const r = run('reclaim', { stage, waldir: `${stage}.wal`, log: join(pgDir, 'none.log') });
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stdout, /^@@reclaimed what a restore under this name had fetched before it stopped$/m);
+    t.notOk(existsSync(stage) || existsSync(`${stage}.wal`), 'stage and WAL removed');
+    t.equal(run('reclaim', { stage, waldir: `${stage}.wal`, log: join(pgDir, 'none.log') }).stdout, '', 'nothing there: nothing said');
   });
 }
