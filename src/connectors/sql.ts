@@ -26,6 +26,9 @@ export interface SqlTarget {
   host: string;
   database: string;
   as: SqlAs;
+  /** The psql to run: a cluster's own (`/usr/lib/postgresql/15/bin/psql`), or Debian's wrapper `psql` (a Perl script:
+   *  ~25 ms of CPU a start, which a refresh's dozens of statements pay beside the restore) when absent. */
+  program?: string;
 }
 
 /** Shell text that runs a PostgreSQL client (`client`: the program and its options) as the login (pure). The password
@@ -36,8 +39,8 @@ export function asLogin(login: Login, client: string): string {
 
 /** The shell text and the stdin of one psql run (pure). */
 export function psqlInvocation(t: Omit<SqlTarget, 'host'>, sql: string): { script: string; stdin: string } {
-  if ('login' in t.as) return { script: asLogin(t.as.login, psqlClient({ database: t.database, format: 'csv' })), stdin: `${t.as.login.password}\n${sql}` };
-  return { script: psqlAs(t.as.osUser, { database: t.database, port: t.as.port, format: 'csv' }), stdin: sql };
+  if ('login' in t.as) return { script: asLogin(t.as.login, psqlClient({ database: t.database, format: 'csv', program: t.program })), stdin: `${t.as.login.password}\n${sql}` };
+  return { script: psqlAs(t.as.osUser, { database: t.database, port: t.as.port, format: 'csv', program: t.program }), stdin: sql };
 }
 
 /** Pure: psql's CSV output as rows of fields (RFC 4180: a quoted field may hold commas, quotes doubled, newlines).

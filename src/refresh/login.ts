@@ -7,6 +7,7 @@ import type { Connector } from '../connectors/types.js';
 import { OperationError, SafetyRefusal } from '../core/errors.js';
 import { sqlIdent, sqlLiteral } from '../core/quote.js';
 import { sqlRows, type Login, type SqlTarget } from '../connectors/sql.js';
+import { clusterPaths } from '../facts/cluster-state.js';
 import type { Host } from '../inventory/types.js';
 import { scramVerifier } from '../operations/scram.js';
 
@@ -27,7 +28,7 @@ export function loginAddress(host: Host): string {
 /** Where a refresh query runs (pure): as the refresh role when `login` is given, else as postgres on the local socket
  *  (ironclad's own statements only: never text from a dump, never where the dump's code could run). */
 export function sqlOn(host: Host, database: string, login?: Login): SqlTarget {
-  return { host: host.name, database, as: login ? { login } : { osUser: 'postgres', port: host.postgres!.port } };
+  return { host: host.name, database, as: login ? { login } : { osUser: 'postgres', port: host.postgres!.port }, program: `${clusterPaths(host.postgres!).bin}/psql` };
 }
 
 const logins = new Map<string, Promise<Login>>();
