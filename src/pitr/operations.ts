@@ -9,7 +9,7 @@ import type { Host } from '../inventory/types.js';
 import { lineDiff } from '../operations/diff.js';
 import { scramMatches, scramVerifier } from '../operations/scram.js';
 import type { Change } from '../operations/types.js';
-import { PITR_PATHS, PITR_ROLE, PITR_SLOT, PITR_USER, pitrUserScript, renderHeartbeatCron, renderPitrConf, renderPitrCron, renderPitrHba, renderPitrStore, renderPitrSudoers, renderPitrUnit } from './render.js';
+import { PITR_PATHS, PITR_ROLE, PITR_SLOT, pitrUser, pitrUserScript, renderHeartbeatCron, renderPitrConf, renderPitrCron, renderPitrHba, renderPitrStore, renderPitrSudoers, renderPitrUnit } from './render.js';
 import { pgpassPassword, pitrConfPath, type PitrDbState, type PitrStoreState } from './state.js';
 
 const OP = 'pitr';
@@ -101,13 +101,18 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
       description: `install ${missing.join(', ')} (pg_receivewal, pg_basebackup, pg_waldump; no cluster is created on the store)`,
       commands: [{ kind: 'sh', script: `mkdir -p /etc/postgresql-common/createcluster.d && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/ironclad-store.conf && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${missing.join(' ')}` }],
     });
-  if (state.pitrUser?.shell !== '/usr/sbin/nologin')
+  // one receiving user per database host (a host that broke its receiver reads no other host's WAL)
+  const users = clients.filter((c) => state.clients[c.name]?.userShell !== '/usr/sbin/nologin');
+  const made = users.filter((c) => !state.clients[c.name]?.userShell);
+  const shells = users.filter((c) => state.clients[c.name]?.userShell);
+  if (users.length)
     out.push({
       operation: OP,
-      description: state.pitrUser
-        ? `take the login shell ${state.pitrUser.shell} from ${PITR_USER} (it runs the WAL receiver; nobody logs in as it)`
-        : `create the system user ${PITR_USER} (no shell, no home): pg_receivewal, pg_basebackup and what parses their data run as it, never as root`,
-      commands: [{ kind: 'sh', script: pitrUserScript() }],
+      description: [
+        made.length && `create the system user${made.length > 1 ? 's' : ''} ${made.map((c) => `${pitrUser(c.name)} (for ${c.name})`).join(', ')}, no shell, no home: pg_receivewal, pg_basebackup and what parses their data run as the host's own user, never as root`,
+        shells.length && `take the login shell from ${shells.map((c) => `${pitrUser(c.name)} (${state.clients[c.name]!.userShell})`).join(', ')} (it runs a WAL receiver; nobody logs in as it)`,
+      ].filter(Boolean).join('; '),
+      commands: users.map((c) => ({ kind: 'sh' as const, script: pitrUserScript(pitrUser(c.name)) })),
     });
   const group = bs.user;
   if (state.pitrDir !== `root ${group} 2750`) {
@@ -118,17 +123,18 @@ export function storeChanges(args: { store: Host; clients: Host[]; state: PitrSt
       commands: [{ kind: 'sh', script: `install -d -o root -g root -m 700 ${PITR_PATHS.conf} && install -d -o root -g ${shq(group)} -m 2750 ${dir} && chown root:${shq(group)} ${dir} && chmod 2750 ${dir}` }],
     });
   }
-  // a new script restarts the running receivers; a spool root made (a receiver from before it ran as PITR_USER) is
-  // handed to PITR_USER by the receiver that starts next, so a running receiver with such a spool restarts as well
-  const notUsers = (cs: Host[]) => cs.filter((c) => (state.clients[c.name]?.spoolOwner ?? PITR_USER) !== PITR_USER);
-  const spoolsOf = (cs: Host[]) => (notUsers(cs).length ? `; the spool of ${notUsers(cs).map((c) => `${c.name} (now ${state.clients[c.name]!.spoolOwner}'s)`).join(', ')} goes to ${PITR_USER}` : '');
+  // a new script restarts the running receivers; a spool root made (a receiver from before it ran as a user) or the
+  // shared user's (before each host had its own) is handed to the host's user by the receiver that starts next, so a
+  // running receiver with such a spool restarts as well
+  const notUsers = (cs: Host[]) => cs.filter((c) => (state.clients[c.name]?.spoolOwner ?? pitrUser(c.name)) !== pitrUser(c.name));
+  const spoolsOf = (cs: Host[]) => (notUsers(cs).length ? `; the spool of ${notUsers(cs).map((c) => `${c.name} (now ${state.clients[c.name]!.spoolOwner}'s) goes to ${pitrUser(c.name)}`).join(', ')}` : '');
   const rootSpool = notUsers(clients.filter((c) => state.clients[c.name]?.receiving));
   const handOver = spoolsOf(rootSpool);
   const restart = (cs: Host[]) => ({ kind: 'sh' as const, script: [...cs.map((c) => restartReceiver(c.name, state.systemd)), 'true'].join('\n') });
   const script = fileChange(PITR_PATHS.script, state.files[PITR_PATHS.script], renderPitrStore(store, clients), '755', `the store's archiving script (running receivers restart${handOver})`, [restart(clients)]);
   out.push(script);
   if (!script && rootSpool.length)
-    out.push({ operation: OP, description: `restart the WAL receiver of ${rootSpool.map((c) => c.name).join(', ')}${handOver}: pg_receivewal runs as ${PITR_USER} from then on, never root`, commands: [restart(rootSpool)] });
+    out.push({ operation: OP, description: `restart the WAL receiver of ${rootSpool.map((c) => c.name).join(', ')}${handOver}: pg_receivewal runs as the host's own user from then on, never root`, commands: [restart(rootSpool)] });
   const sudoers = renderPitrSudoers(store);
   if (state.files[PITR_PATHS.sudoers] !== sudoers)
     out.push({

@@ -1,5 +1,6 @@
 // Continuous archiving rendered from the inventory: the store's script (POSIX sh), its cron file and sudo rule, the
 // database host's settings, pg_hba line and heartbeat job. Pure: text from the inventory's hosts.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_PATHS, STATE_DIR } from '../core/host-paths.js';
@@ -20,13 +21,22 @@ export const PITR_PATHS = {
   heartbeatCron: '/etc/cron.d/ironclad-heartbeat',
 } as const;
 
-/** The store's system user that runs pg_receivewal, pg_basebackup and every tool that parses what a database host
- *  sent (never root: a bug in a parser gives a hostile host this user, not the store), owner of the spool. */
+/** The user every database host's receiver ran as on a store set up before each host had its own: a spool of its is
+ *  handed to the host's own user by the receiver that starts next. */
 export const PITR_USER = 'ironclad-pitr';
 
-/** sh that makes PITR_USER when it is missing (no shell, no home, a group of its own) and takes a login shell away. */
-export function pitrUserScript(): string {
-  const u = PITR_USER;
+/** Pure: the store's system user that runs pg_receivewal, pg_basebackup and every tool that parses what database host
+ *  `host` sent (never root: a bug in a parser gives a hostile host this user, not the store), owner of its spool. One
+ *  per host: a host that broke its receiver reads no other host's WAL. `ironclad-pitr-HOST` when that is a name
+ *  useradd takes (32 characters, lower case), else `ironclad-pitr_` and 12 hex digits of the name's SHA-256 (a host
+ *  name never holds `_`: the two forms never meet). */
+export function pitrUser(host: string): string {
+  const name = `${PITR_USER}-${host}`;
+  return /^[a-z0-9][a-z0-9-]*$/.test(host) && name.length <= 32 ? name : `${PITR_USER}_${createHash('sha256').update(host).digest('hex').slice(0, 12)}`;
+}
+
+/** sh that makes user `u` when it is missing (no shell, no home, a group of its own) and takes a login shell away. */
+export function pitrUserScript(u: string): string {
   return [
     `if ! id -u ${u} >/dev/null 2>&1; then`,
     `  if getent group ${u} >/dev/null; then g='-g ${u}'; else g='--user-group'; fi`,
@@ -72,13 +82,13 @@ const assign = (vars: Record<string, string | number>) => Object.entries(vars).m
 export function renderPitrStore(store: Host, clients: Host[], over: { spool?: string; conf?: string; tmpfsSize?: string; poll?: number } = {}): string {
   const bs = store.backup_store!;
   const version = Math.max(15, ...clients.map((c) => c.postgres!.version));
-  const hosts = clients.map((c) => [c.name, c.address, c.postgres!.port, `${c.postgres!.version}/${c.postgres!.cluster}`, pitrOf(c)!.stallSeconds].join(' '));
+  const hosts = clients.map((c) => [c.name, c.address, c.postgres!.port, `${c.postgres!.version}/${c.postgres!.cluster}`, pitrOf(c)!.stallSeconds, pitrUser(c.name)].join(' '));
   return [
     '#!/bin/sh',
     `# ironclad continuous archiving on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`,
     '# shellcheck disable=SC2015  # `A && B || C`: C when either fails, as meant',
     'set -u',
-    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '', PITR_USER }),
+    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '', SHARED_USER: PITR_USER }),
     '',
     readFileSync(join(packageRoot(), 'src', 'pitr', 'window.sh'), 'utf8'),
     ...['store.sh', 'store-receive.sh', 'store-verbs.sh'].map((f) => readFileSync(join(packageRoot(), 'src', 'pitr', f), 'utf8')),

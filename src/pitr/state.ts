@@ -7,7 +7,7 @@ import { registerSecret } from '../core/secrets.js';
 import { clusterPaths } from '../facts/cluster-state.js';
 import { buildFactScript, newNonce, splitSections } from '../facts/script.js';
 import type { Host } from '../inventory/types.js';
-import { PITR_CONF_FILE, PITR_PATHS, PITR_ROLE, PITR_SLOT, PITR_USER } from './render.js';
+import { PITR_CONF_FILE, PITR_PATHS, PITR_ROLE, PITR_SLOT, pitrUser } from './render.js';
 
 type Sections = Map<string, { code: number; stdout: string }>;
 const ok = (s: Sections, n: string) => (s.get(n)?.code === 0 ? s.get(n)!.stdout : null);
@@ -31,9 +31,8 @@ export interface PitrStoreState {
   tools: { receivewal: boolean; waldump: boolean; age: boolean; zstd: boolean; sudo: boolean };
   /** Per database host: its password file (secret) and recipients, as the store has them; `spoolOwner`: who owns a
    *  spool that holds something (null: none yet, or empty). */
-  clients: Record<string, { pgpass: string | null; recipients: string | null; receiving: boolean; hasBase: boolean; spoolOwner: string | null }>;
-  /** The login shell of PITR_USER, or null when the store has no such user. */
-  pitrUser: { shell: string } | null;
+  /** `userShell`: the login shell of the host's own receiving user (pitrUser), or null when the store has no such user. */
+  clients: Record<string, { pgpass: string | null; recipients: string | null; receiving: boolean; hasBase: boolean; spoolOwner: string | null; userShell: string | null }>;
   /** `owner group mode` of ROOT/pitr, or null when absent. */
   pitrDir: string | null;
 }
@@ -95,13 +94,13 @@ export function storeStateCommands(store: Host, clients: string[], pgVersion: nu
   return [
     ...Object.entries(STORE_FILES).map(([n, p]) => ({ name: `file_${n}`, command: `[ -f ${p} ] || exit 1; cat ${p}` })),
     { name: 'tools', command: `[ -x ${bin}/pg_receivewal ] && echo receivewal; [ -x ${bin}/pg_waldump ] && echo waldump; command -v age >/dev/null && echo age; command -v zstd >/dev/null && echo zstd; command -v sudo >/dev/null && echo sudo; [ -d /run/systemd/system ] && echo systemd; true` },
-    { name: 'pitr_user', command: `getent passwd ${PITR_USER} | cut -d: -f7 | grep . || exit 1` },
     { name: 'pitr_dir', command: `stat -c '%U %G %a' ${shq(`${store.backup_store!.path}/pitr`)} 2>/dev/null || exit 1` },
     ...clients.flatMap((c, i) => [
       { name: `pgpass_${tag(i)}`, command: `cat ${shq(`${PITR_PATHS.conf}/${c}.pgpass`)} 2>/dev/null || exit 1` },
       { name: `recipients_${tag(i)}`, command: `cat ${shq(`${PITR_PATHS.conf}/${c}.recipients`)} 2>/dev/null || exit 1` },
       { name: `base_${tag(i)}`, command: `[ -n "$(find ${shq(`${store.backup_store!.path}/pitr/${c}/base`)} -mindepth 1 -maxdepth 1 ! -name '.*' -print -quit 2>/dev/null)" ]` },
       { name: `receiving_${tag(i)}`, command: `p=$(cat ${shq(`${PITR_PATHS.spool}/${c}.pid`)} 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null` },
+      { name: `user_${tag(i)}`, command: `getent passwd ${pitrUser(c)} | cut -d: -f7 | grep . || exit 1` },
       { name: `spool_${tag(i)}`, command: `d=${shq(`${PITR_PATHS.spool}/${c}`)}; [ -n "$(ls -A "$d" 2>/dev/null)" ] || exit 1; stat -c %U "$d"` },
     ]),
   ];
@@ -118,16 +117,14 @@ export function parseStoreState(s: Sections, clients: string[]): PitrStoreState 
     const pgpass = ok(s, `pgpass_${tag(i)}`);
     const pw = pgpassPassword(pgpass);
     if (pw) registerSecret(pw);
-    out[c] = { pgpass, recipients: ok(s, `recipients_${tag(i)}`), receiving: s.get(`receiving_${tag(i)}`)?.code === 0, hasBase: s.get(`base_${tag(i)}`)?.code === 0, spoolOwner: ok(s, `spool_${tag(i)}`)?.trim() || null };
+    out[c] = { pgpass, recipients: ok(s, `recipients_${tag(i)}`), receiving: s.get(`receiving_${tag(i)}`)?.code === 0, hasBase: s.get(`base_${tag(i)}`)?.code === 0, spoolOwner: ok(s, `spool_${tag(i)}`)?.trim() || null, userShell: ok(s, `user_${tag(i)}`)?.trim() || null };
   }
-  const shell = ok(s, 'pitr_user')?.trim();
   return {
     files,
     systemd: has('systemd'),
     tools: { receivewal: has('receivewal'), waldump: has('waldump'), age: has('age'), zstd: has('zstd'), sudo: has('sudo') },
     clients: out,
     pitrDir: ok(s, 'pitr_dir')?.trim() || null,
-    pitrUser: shell ? { shell } : null,
   };
 }
 

@@ -125,17 +125,19 @@ mend_partial() {
 }
 
 # own_spool (the receiver's lock held, no pg_receivewal of this host running): the spool is PITR_USER's, mode 0700 (a
-# tmpfs mounted for it). A spool root made (a receiver from before it ran as PITR_USER) is handed over: root's own
-# files move out of it first, then it is chowned while no process of PITR_USER's can write in it (it is root's, 0700)
+# tmpfs mounted for it). A spool root made (a receiver from before it ran as a user) or SHARED_USER's (before each host
+# had its own) is handed over: it is made root's, 0700, first (no process of the old owner's can write in it from
+# then on), root's own files move out of it, then it is chowned
 own_spool() {
   if [ -n "$TMPFS_SIZE" ] && ! mountpoint -q "$SP"; then
     chown root:root "$SP" && chmod 700 "$SP" || die "cannot take $SP"
     [ -z "$(ls -A "$SP")" ] || rm -rf "${SP:?}"/* "$SP"/.[!.]*
     mount -t tmpfs -o "size=$TMPFS_SIZE,mode=700,uid=$(id -u "$PITR_USER"),gid=$(id -g "$PITR_USER"),nosuid,nodev,noexec" "ironclad-pitr-$H" "$SP" || die "cannot mount the spool $SP"
   fi
-  [ "$(stat -c %U "$SP")" != "$PITR_USER" ] || return 0
-  [ "$(stat -c %U "$SP")" = root ] || die "the spool $SP is $(stat -c %U "$SP")'s, neither root's nor $PITR_USER's: refused"
-  chmod 700 "$SP"
+  was=$(stat -c %U "$SP")
+  [ "$was" != "$PITR_USER" ] || return 0
+  [ "$was" = root ] || [ "$was" = "$SHARED_USER" ] || die "the spool $SP is $was's, neither root's, $SHARED_USER's nor $PITR_USER's: refused"
+  chown root:root "$SP" && chmod 700 "$SP"
   for f in placeholder peeked log; do [ ! -f "$SP/.$f" ] || [ -L "$SP/.$f" ] || mv -f "$SP/.$f" "$ST/$f"; done
   rm -rf "$SP/.peek" "$SP/.alive" "$SP/.log.1" "$SP/.log.prev" "$SP/.base.log"
   chown -R -P "$PITR_USER:$PITR_USER" "$SP" || die "cannot hand the spool $SP to $PITR_USER"

@@ -1,5 +1,6 @@
 # --- body: continuous archiving on the store (POSIX sh). ROOT, MIN_FREE, HOSTS, SPOOL, CONF, PGBIN, TMPFS_SIZE, POLL,
-# ALERT, PITR_USER are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER STALL_S`).
+# ALERT, SHARED_USER are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER
+# STALL_S USER`: USER, PITR_USER once the host is loaded, is that host's own; SHARED_USER the one all hosts had before).
 # The store pulls: pg_receivewal on the host's slot into a tmpfs spool, each completed segment compressed and
 # age-encrypted into ROOT/pitr/HOST/wal/ (fsync, rename, fsync) before its plaintext goes; pg_basebackup likewise into ROOT/pitr/HOST/base/.
 # Everything the database host sends is hostile: names are checked against fixed shapes, sizes bounded, no path from
@@ -36,7 +37,8 @@ load() {
   [ -n "$line" ] || die "$1 does not archive here"
   # shellcheck disable=SC2086
   set -- $line
-  H=$1 ADDR=$2 PORT=$3 CLUSTER=$4 STALL=$5
+  H=$1 ADDR=$2 PORT=$3 CLUSTER=$4 STALL=$5 PITR_USER=${6:-}
+  case "$PITR_USER" in "$SHARED_USER"-* | "$SHARED_USER"_*) ;; *) die "$H has no receiving user of its own: run ironclad apply" ;; esac
   A="$ROOT/pitr/$H" WAL="$ROOT/pitr/$H/wal" BASE="$ROOT/pitr/$H/base" INDEX="$ROOT/pitr/$H/wal.index" SP="$SPOOL/$H"
   ST="$SPOOL/.state/$H" RECIP="$CONF/$H.recipients"
   CONN="host=$ADDR port=$PORT user=ironclad_wal dbname=replication passfile=$ST/pgpass connect_timeout=10 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 tcp_user_timeout=30000 application_name=ironclad_pitr"
@@ -47,11 +49,11 @@ load() {
 pitr_exec() { exec setpriv --reuid="$PITR_USER" --regid="$PITR_USER" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- env -i PATH="$PATH" LC_ALL=C TZ=UTC HOME=/nonexistent "$@"; }
 as_pitr() { (pitr_exec "$@") 7>&- 9>&-; }
 
-# state_dirs (after load): SPOOL and the host's state folder ST, root's (PITR_USER may only pass through), and the passfile
-# PITR_USER reads there: a copy of root's (CONF), 0400, its alone; never on a command line
+# state_dirs (after load): SPOOL and the host's state folder ST, root's (each host's user may only pass through to its
+# own), and the passfile PITR_USER reads there: a copy of root's (CONF), 0400, its alone; never on a command line
 state_dirs() {
   id -u "$PITR_USER" > /dev/null 2>&1 || die "no user $PITR_USER on this store (pg_receivewal never runs as root): run ironclad apply"
-  mkdir -p "$ST" && chown root:"$PITR_USER" "$SPOOL" "$SPOOL/.state" "$ST" && chmod 710 "$SPOOL" "$SPOOL/.state" "$ST" || die "cannot make $ST"
+  mkdir -p "$ST" && chown root:root "$SPOOL" "$SPOOL/.state" && chmod 711 "$SPOOL" "$SPOOL/.state" && chown root:"$PITR_USER" "$ST" && chmod 710 "$ST" || die "cannot make $ST"
   [ -s "$CONF/$H.pgpass" ] || die "no archiving password of $H ($CONF/$H.pgpass): run ironclad apply"
   cmp -s "$CONF/$H.pgpass" "$ST/pgpass" 2> /dev/null ||
     { install -m 400 -o "$PITR_USER" -g "$PITR_USER" "$CONF/$H.pgpass" "$ST/.pgpass.$$" && mv -f "$ST/.pgpass.$$" "$ST/pgpass"; } || die "cannot hand $PITR_USER the archiving password of $H"

@@ -3,7 +3,7 @@
 // `pitr base` takes a base backup; nothing plaintext reaches the store's disk; the store cut off for a while catches
 // up when it returns, and production's pg_wal stays bounded by max_slot_wal_keep_size even when the cut lasts past
 // it; the store's health check exits 3 once the receiver has been stopped longer than its bound; the receiver dies
-// with its lab host; on the store pg_receivewal runs as ironclad-pitr (no new privileges), never root, and a spool
+// with its lab host; on the store pg_receivewal runs as the host's own user (no new privileges), never root, and a spool
 // root made (a store from before) is handed over by the next apply, planned. Lab `pt` (test/e2e/pitr-lab.yaml, 10.213.40.0/24), always taken down afterwards.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -74,14 +74,15 @@ async function main() {
 
   /** Each pg_receivewal on pt-store as /proc says: `PID REAL_UID/EFFECTIVE_UID NO_NEW_PRIVS USER`. */
   const receivers = async () => (await lab.sshOk('pt-store', String.raw`for p in $(pgrep -x pg_receivewal); do echo "$p $(awk '/^Uid:/ { print $2 "/" $3 }' /proc/$p/status) $(awk '/^NoNewPrivs:/ { print $2 }' /proc/$p/status) $(ps -o user= -p $p)"; done`)).trim().split('\n').filter(Boolean);
-  await t.test('on the store pg_receivewal runs as ironclad-pitr, never root; a spool root made is handed over by the next apply, planned', async (t) => {
-    const uid = (await lab.sshOk('pt-store', 'id -u ironclad-pitr')).trim();
-    const asUser = new RegExp(`^\\d+ ${uid}/${uid} 1 ironclad-pitr$`);
-    t.equal((await lab.sshOk('pt-store', 'getent passwd ironclad-pitr | cut -d: -f7')).trim(), '/usr/sbin/nologin', 'a system user with no shell');
+  await t.test('on the store pg_receivewal runs as pt-db\'s own user, never root; a spool root made is handed over by the next apply, planned', async (t) => {
+    const USER = 'ironclad-pitr-pt-db'; // (one user per database host: pitrUser)
+    const uid = (await lab.sshOk('pt-store', `id -u ${USER}`)).trim();
+    const asUser = new RegExp(`^\\d+ ${uid}/${uid} 1 ${USER}$`);
+    t.equal((await lab.sshOk('pt-store', `getent passwd ${USER} | cut -d: -f7`)).trim(), '/usr/sbin/nologin', 'a system user with no shell');
     const first = await receivers();
-    t.match(first, [asUser], `one pg_receivewal, as ironclad-pitr (uid ${uid}), no new privileges: ${first.join('; ')}`);
+    t.match(first, [asUser], `one pg_receivewal, as ${USER} (uid ${uid}), no new privileges: ${first.join('; ')}`);
     t.equal(first.length, 1);
-    t.equal((await lab.sshOk('pt-store', 'stat -c "%U %a" /run/ironclad-pitr/pt-db /run/ironclad-pitr/.state/pt-db/pgpass')).trim(), 'ironclad-pitr 700\nironclad-pitr 400', 'its spool and its copy of the password: its alone');
+    t.equal((await lab.sshOk('pt-store', 'stat -c "%U %a" /run/ironclad-pitr/pt-db /run/ironclad-pitr/.state/pt-db/pgpass')).trim(), `${USER} 700\n${USER} 400`, 'its spool and its copy of the password: its alone');
     const pw = (await lab.sshOk('pt-store', 'cut -d: -f5 /var/lib/ironclad/pitr/pt-db.pgpass')).trim();
     t.ok(pw.length >= 32, 'the password as the store holds it');
     const seen = await lab.sshOk('pt-store', String.raw`for p in $(pgrep -f 'pg_receivewal|pg_basebackup|ironclad-pitr'); do tr '\0' ' ' < /proc/$p/cmdline; echo; done; cat /run/ironclad-pitr/.state/pt-db/log /var/log/ironclad-pitr.log 2>/dev/null; true`);
@@ -91,13 +92,13 @@ async function main() {
     await lab.sshOk('pt-store', 'p=$(cat /run/ironclad-pitr/pt-db.pid) && kill "$p"; flock -w 30 /run/ironclad-pitr/pt-db.lock true; cd /run/ironclad-pitr && mv .state/pt-db/placeholder pt-db/.placeholder && mv .state/pt-db/log pt-db/.log && chown -R root:root pt-db && chmod 700 pt-db');
     const plan = JSON.parse((await ironclad([...inv, '--json', 'plan'])).stdout) as { hosts: { host: string; changes: { operation: string; description: string }[] }[] };
     const store = plan.hosts.find((h) => h.host === 'pt-store')!.changes.filter((c) => c.operation === 'pitr').map((c) => c.description);
-    t.match(store, [/^start the WAL receiver of pt-db now \(cron keeps it running\); the spool of pt-db \(now root's\) goes to ironclad-pitr$/], `planned: ${store.join(' | ')}`);
+    t.match(store, [/^start the WAL receiver of pt-db now \(cron keeps it running\); the spool of pt-db \(now root's\) goes to ironclad-pitr-pt-db$/], `planned: ${store.join(' | ')}`);
     const r = await ironclad([...inv, 'apply', '--yes']);
     t.equal(r.code, 0, r.stdout + r.stderr);
     const after = (await until('pg_receivewal again', async () => { const x = await receivers(); return x.length === 1 && x; }, 30)).value;
-    t.match(after, [asUser], `as ironclad-pitr again: ${after.join('; ')}`);
-    const handed = await lab.sshOk('pt-store', 'cd /run/ironclad-pitr && stat -c "%U %a" pt-db; find pt-db ! -user ironclad-pitr | wc -l; ls pt-db/.placeholder pt-db/.log 2>/dev/null | wc -l; test -s .state/pt-db/placeholder && echo placeholder kept');
-    t.equal(handed.trim(), 'ironclad-pitr 700\n0\n0\nplaceholder kept', "the spool handed over whole; root's own files moved out of it");
+    t.match(after, [asUser], `as ${USER} again: ${after.join('; ')}`);
+    const handed = await lab.sshOk('pt-store', 'cd /run/ironclad-pitr && stat -c "%U %a" pt-db; find pt-db ! -user ironclad-pitr-pt-db | wc -l; ls pt-db/.placeholder pt-db/.log 2>/dev/null | wc -l; test -s .state/pt-db/placeholder && echo placeholder kept');
+    t.equal(handed.trim(), `${USER} 700\n0\n0\nplaceholder kept`, "the spool handed over whole; root's own files moved out of it");
     const again = JSON.parse((await ironclad([...inv, '--json', 'plan'])).stdout) as typeof plan;
     t.same(again.hosts.flatMap((h) => h.changes.filter((c) => c.operation === 'pitr').map((c) => `${h.host}: ${c.description}`)), [], 'then nothing left to change');
     await sql('SELECT pg_switch_wal();', 'postgres');

@@ -1,6 +1,6 @@
 // End to end on lab hosts whose pid 1 is systemd (inventory/lab-systemd.yaml plus a staging host, an image pair and
 // schedules every minute): what systemd runs besides the backup timer (test/e2e/systemd.test.ts). The store's WAL
-// receiver runs as ironclad-pitr-receive@HOST.service (pg_receivewal as ironclad-pitr, never root) and systemd
+// receiver runs as ironclad-pitr-receive@HOST.service (pg_receivewal as the host's own user, never root) and systemd
 // restarts it when it is killed; the amcheck timer and the routine image check's timer fire on their own and the
 // audit reads their records; a staging refresh overwrites a cluster that runs under postgresql@15-main and leaves it
 // running under its unit. Needs root on Linux, systemd-nspawn and debootstrap; the lab is always taken down afterwards.
@@ -98,8 +98,8 @@ async function main() {
     }, 30);
     t.ok(again, `restarted by systemd (main process ${pid} -> ${again})`);
     t.ok(await inWindow(await committed('two')), 'and the window grows again');
-    const uid = await sh('sd-store', 'id -u ironclad-pitr');
-    t.equal(await sh('sd-store', String.raw`for p in $(pgrep -x pg_receivewal); do awk '/^Uid:/ { print $2 "/" $3 }' /proc/$p/status; done`), `${uid}/${uid}`, 'under systemd too, the one pg_receivewal runs as ironclad-pitr, never root');
+    const uid = await sh('sd-store', 'id -u ironclad-pitr-sd-db');
+    t.equal(await sh('sd-store', String.raw`for p in $(pgrep -x pg_receivewal); do awk '/^Uid:/ { print $2 "/" $3 }' /proc/$p/status; done`), `${uid}/${uid}`, 'under systemd too, the one pg_receivewal runs as sd-db\'s own user, never root');
   });
 
   await t.test('the amcheck and image check timers fire on their own; the audit reads their records', async (t) => {

@@ -78,9 +78,8 @@ const storeState = (over: Partial<PitrStoreState> = {}): PitrStoreState => ({
   files: { [PITR_PATHS.script]: renderPitrStore(store, [db]), [PITR_PATHS.cron]: renderPitrCron([db], false), [PITR_PATHS.unit]: null, [PITR_PATHS.sudoers]: renderPitrSudoers(store) },
   systemd: false,
   tools: { receivewal: true, waldump: true, age: true, zstd: true, sudo: true },
-  clients: { 'db-prod': { pgpass: `10.213.7.10:5432:*:ironclad_wal:${PW}\n`, recipients: '# db-prod\nage1xyz\n', receiving: true, hasBase: true, spoolOwner: 'ironclad-pitr' } },
+  clients: { 'db-prod': { pgpass: `10.213.7.10:5432:*:ironclad_wal:${PW}\n`, recipients: '# db-prod\nage1xyz\n', receiving: true, hasBase: true, spoolOwner: 'ironclad-pitr-db-prod', userShell: '/usr/sbin/nologin' } },
   pitrDir: 'root ironclad-backup 2750',
-  pitrUser: { shell: '/usr/sbin/nologin' },
   ...over,
 });
 
@@ -88,8 +87,8 @@ t.test('a store: each missing part is one change, a converged store none', async
   const run = (state: PitrStoreState, recipients: string | null = '# db-prod\nage1xyz\n') =>
     storeChanges({ store, clients: [db], state, passwords: new Map([['db-prod', archivingPassword(state, 'db-prod', 'b'.repeat(48))]]), recipients: new Map([['db-prod', recipients]]) });
   t.same(descr(run(storeState()).changes), [], 'converged');
-  const fresh = run(storeState({ files: {}, tools: { receivewal: false, waldump: false, age: true, zstd: false, sudo: true }, clients: {}, pitrDir: null, pitrUser: null }));
-  t.match(descr(fresh.changes), [/install postgresql-client-15, postgresql-15, zstd/, /create the system user ironclad-pitr \(no shell, no home\): pg_receivewal, pg_basebackup .* never as root/, /make .*\/pitr root's/, /install the store's archiving script/, /let ironclad-backup have root encrypt/, /make db-prod's archiving password/, /install the age recipients of db-prod/, /install the receivers, base backups/, /start the WAL receiver of db-prod now/, /take the first base backup of db-prod/]);
+  const fresh = run(storeState({ files: {}, tools: { receivewal: false, waldump: false, age: true, zstd: false, sudo: true }, clients: {}, pitrDir: null }));
+  t.match(descr(fresh.changes), [/install postgresql-client-15, postgresql-15, zstd/, /create the system user ironclad-pitr-db-prod \(for db-prod\), no shell, no home: pg_receivewal, pg_basebackup .* run as the host's own user, never as root/, /make .*\/pitr root's/, /install the store's archiving script/, /let ironclad-backup have root encrypt/, /make db-prod's archiving password/, /install the age recipients of db-prod/, /install the receivers, base backups/, /start the WAL receiver of db-prod now/, /take the first base backup of db-prod/]);
   const pgpass = fresh.changes.find((c) => /archiving password/.test(c.description))!.commands[0];
   t.match(pgpass, { kind: 'upload', path: '/var/lib/ironclad/pitr/db-prod.pgpass', mode: '600', owner: 'root:root' });
   t.equal(pgpass.kind === 'upload' && pgpassPassword(pgpass.content), 'b'.repeat(48), 'the fresh password is written to the store');
@@ -108,21 +107,25 @@ t.test('a store: each missing part is one change, a converged store none', async
   t.match(newScriptSd.changes[0].commands[1], { kind: 'sh', script: /^systemctl try-restart ironclad-pitr-receive@db-prod\.service$/m }, 'under systemd, its unit restarts');
 });
 
-t.test('the archiving user: made when missing, its login shell taken; a spool root made is handed over, planned', async (t) => {
+t.test('the archiving user, one per database host: made when missing, its login shell taken; a spool root made or the shared user\'s is handed over, planned', async (t) => {
   const run = (state: PitrStoreState) => storeChanges({ store, clients: [db], state, passwords: new Map([['db-prod', archivingPassword(state, 'db-prod', 'b'.repeat(48))]]), recipients: new Map([['db-prod', '# db-prod\nage1xyz\n']]) }).changes;
-  const made = run(storeState({ pitrUser: null }));
-  t.match(descr(made), [/^create the system user ironclad-pitr/]);
-  const sh = made[0].commands[0];
-  t.match(sh, { kind: 'sh', script: /useradd --system \$g --no-create-home --home-dir \/nonexistent --shell \/usr\/sbin\/nologin ironclad-pitr/ });
-  t.match(descr(run(storeState({ pitrUser: { shell: '/bin/bash' } }))), [/^take the login shell \/bin\/bash from ironclad-pitr/], 'a user someone gave a shell loses it');
   const client = storeState().clients['db-prod'];
+  const made = run(storeState({ clients: { 'db-prod': { ...client, userShell: null } } }));
+  t.match(descr(made), [/^create the system user ironclad-pitr-db-prod \(for db-prod\)/]);
+  const sh = made[0].commands[0];
+  t.match(sh, { kind: 'sh', script: /useradd --system \$g --no-create-home --home-dir \/nonexistent --shell \/usr\/sbin\/nologin ironclad-pitr-db-prod$/m });
+  t.match(descr(run(storeState({ clients: { 'db-prod': { ...client, userShell: '/bin/bash' } } }))), [/^take the login shell from ironclad-pitr-db-prod \(\/bin\/bash\)/], 'a user someone gave a shell loses it');
+  const two = storeChanges({ store, clients: [db, { ...db, name: 'Db.Two' }], state: storeState(), passwords: new Map(), recipients: new Map() }).changes;
+  t.match(descr(two)[0], /create the system user ironclad-pitr_[0-9a-f]{12} \(for Db\.Two\)/, 'a host name useradd would not take: a name of its hash');
+  const shared = run(storeState({ clients: { 'db-prod': { ...client, spoolOwner: 'ironclad-pitr' } } }));
+  t.match(descr(shared), [/^restart the WAL receiver of db-prod; the spool of db-prod \(now ironclad-pitr's\) goes to ironclad-pitr-db-prod/], 'the shared user\'s spool (before each host had its own) is handed over');
   const rootSpool = run(storeState({ clients: { 'db-prod': { ...client, spoolOwner: 'root' } } }));
-  t.match(descr(rootSpool), [/^restart the WAL receiver of db-prod; the spool of db-prod \(now root's\) goes to ironclad-pitr: pg_receivewal runs as ironclad-pitr from then on, never root$/]);
+  t.match(descr(rootSpool), [/^restart the WAL receiver of db-prod; the spool of db-prod \(now root's\) goes to ironclad-pitr-db-prod: pg_receivewal runs as the host's own user from then on, never root$/]);
   t.match(rootSpool[0].commands[0], { kind: 'sh', script: /kill "\$p"; flock -w 60 .* setsid \/usr\/local\/sbin\/ironclad-pitr receive db-prod / });
   const both = run(storeState({ files: { ...storeState().files, [PITR_PATHS.script]: 'old' }, clients: { 'db-prod': { ...client, spoolOwner: 'root' } } }));
-  t.match(descr(both), [/^update the store's archiving script \(running receivers restart; the spool of db-prod \(now root's\) goes to ironclad-pitr\)/], 'with a new script: one restart, said there');
+  t.match(descr(both), [/^update the store's archiving script \(running receivers restart; the spool of db-prod \(now root's\) goes to ironclad-pitr-db-prod\)/], 'with a new script: one restart, said there');
   t.equal(both.length, 1);
-  t.same(descr(run(storeState({ clients: { 'db-prod': { ...client, spoolOwner: 'root', receiving: false } } }))), ['start the WAL receiver of db-prod now (cron keeps it running); the spool of db-prod (now root\'s) goes to ironclad-pitr'], 'a receiver not running: the one started takes its spool');
+  t.same(descr(run(storeState({ clients: { 'db-prod': { ...client, spoolOwner: 'root', receiving: false } } }))), ['start the WAL receiver of db-prod now (cron keeps it running); the spool of db-prod (now root\'s) goes to ironclad-pitr-db-prod'], 'a receiver not running: the one started takes its spool');
   t.same(descr(run(storeState({ clients: { 'db-prod': { ...client, spoolOwner: null } } }))), [], 'no spool yet: nothing');
 });
 
@@ -135,7 +138,7 @@ t.test('facts: parsed from sections; a pgpass line not of ironclad\'s shape hold
   t.equal(pgpassPassword('10.0.0.1:5432:*:ironclad_wal:' + PW), PW);
   t.equal(pgpassPassword('10.0.0.1:5432:*:postgres:' + PW), null);
   t.equal(pgpassPassword('x:5432:*:ironclad_wal:short'), null);
-  const st = parseStoreState(sec({ tools: [0, 'receivewal\nage\n'], pitr_dir: [0, 'root b 2750\n'], pgpass_a: [0, 'x'], recipients_a: [1, ''], receiving_a: [0, ''], base_a: [1, ''], spool_a: [0, 'root\n'], pitr_user: [0, '/usr/sbin/nologin\n'] }), ['db-prod']);
-  t.match(st, { tools: { receivewal: true, waldump: false, age: true, sudo: false }, pitrDir: 'root b 2750', pitrUser: { shell: '/usr/sbin/nologin' }, clients: { 'db-prod': { pgpass: 'x', recipients: null, receiving: true, hasBase: false, spoolOwner: 'root' } } });
-  t.match(parseStoreState(sec({ pitr_user: [1, ''], spool_a: [1, ''] }), ['db-prod']), { pitrUser: null, clients: { 'db-prod': { spoolOwner: null } } }, 'no user, an empty spool');
+  const st = parseStoreState(sec({ tools: [0, 'receivewal\nage\n'], pitr_dir: [0, 'root b 2750\n'], pgpass_a: [0, 'x'], recipients_a: [1, ''], receiving_a: [0, ''], base_a: [1, ''], spool_a: [0, 'root\n'], user_a: [0, '/usr/sbin/nologin\n'] }), ['db-prod']);
+  t.match(st, { tools: { receivewal: true, waldump: false, age: true, sudo: false }, pitrDir: 'root b 2750', clients: { 'db-prod': { pgpass: 'x', recipients: null, receiving: true, hasBase: false, spoolOwner: 'root', userShell: '/usr/sbin/nologin' } } });
+  t.match(parseStoreState(sec({ user_a: [1, ''], spool_a: [1, ''] }), ['db-prod']), { clients: { 'db-prod': { spoolOwner: null, userShell: null } } }, 'no user, an empty spool');
 });

@@ -22,9 +22,10 @@ t.test('on by default for a host with backup:, off when the inventory says so, t
   t.equal(pitrOf({ ...db, postgres: { ...db.postgres!, settings: { max_slot_wal_keep_size: '2GB' } } })!.maxSlotWalKeepSize, '2GB', 'postgres.settings wins (conf.d/ironclad.conf is read after ironclad-pitr.conf)');
 });
 
-t.test('the store\'s script: one host line each (name, address, port, cluster, stall), shellcheck-clean', { skip: spawnSync('shellcheck', ['--version']).status !== 0 && 'no shellcheck' }, async (t) => {
+t.test('the store\'s script: one host line each (name, address, port, cluster, stall, its own receiving user), shellcheck-clean', { skip: spawnSync('shellcheck', ['--version']).status !== 0 && 'no shellcheck' }, async (t) => {
   const script = renderPitrStore(store, [db]);
-  t.match(script, /^HOSTS='db-prod 10\.213\.7\.10 5432 15\/main 600'$/m);
+  t.match(script, /^HOSTS='db-prod 10\.213\.7\.10 5432 15\/main 600 ironclad-pitr-db-prod'$/m);
+  t.match(script, /^SHARED_USER='ironclad-pitr'$/m, 'the user all hosts shared before, whose spools are handed over');
   t.match(script, /^MIN_FREE='5%'$/m, 'the store\'s free-space floor by default');
   t.match(script, /^PGBIN='\/usr\/lib\/postgresql\/15\/bin'$/m);
   const f = join(tempDir('ironclad-pitr-render-'), 'ironclad-pitr');

@@ -1,7 +1,7 @@
 // The store's archiving script, run for real as root against a scratch PostgreSQL 15 on this machine (127.0.0.1): the
 // receiver archives each completed segment encrypted (no plaintext on disk), a base backup is taken and sealed, status
 // gives the window, a gap is named, prune never makes one, health alerts, readers read only by name. pg_receivewal and
-// pg_basebackup run as ironclad-pitr (made here as apply makes it, removed afterwards when it was not there), never
+// pg_basebackup run as the host's own user ironclad-pitr-db1 (made here as apply makes it, removed afterwards when it was not there), never
 // root; what that user plants in its spool (a link to a file of root's, a hard link named like a segment) never
 // reaches the archive.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join } from 'node:path';
 import t from 'tap';
 import { loadInventory } from '../../src/inventory/load.js';
-import { pitrUserScript, renderPitrStore } from '../../src/pitr/render.js';
+import { PITR_USER, pitrUser, pitrUserScript, renderPitrStore } from '../../src/pitr/render.js';
 import { tempDir } from '../fixtures/tmp.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -18,7 +18,7 @@ const have = (cmd: string, args: string[]) => spawnSync(cmd, args).status === 0;
 const skip = (!asRoot && 'needs root') || (!have(`${PGBIN}/initdb`, ['--version']) && 'PostgreSQL 15 not installed') || (!have('age', ['--version']) && 'age not installed');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MARKER = 'pitr-marker-7f3a9c';
-const USER = 'ironclad-pitr';
+const USER = pitrUser('db1'); // (the host's own: ironclad-pitr-db1)
 const uidOf = (name: string) => Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
 /** What /proc says of a process: its real and effective uid, and whether it may gain privileges again. */
 const proc = (pid: number) => {
@@ -94,6 +94,7 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
   const startReceiver = () => {
     receiver = spawn(script, ['receive', 'db1'], { env: { PATH: process.env.PATH! }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     receiver.stderr!.on('data', (d) => (receiverLog += d));
+    receiver.once('exit', (c, sig) => (receiverLog += ` [receiver exited ${c} ${sig}] `)); // (to find the flake below)
   };
   const stopReceiver = async () => {
     if (!receiver) return;
@@ -121,7 +122,8 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_0
 
 t.test('the archiving script, for real', { skip }, async (t) => {
   const made = spawnSync('id', [USER]).status !== 0;
-  execFileSync('sh', ['-c', pitrUserScript()]);
+  const madeShared = spawnSync('id', [PITR_USER]).status !== 0;
+  execFileSync('sh', ['-c', `${pitrUserScript(USER)}\n${pitrUserScript(PITR_USER)}`]);
   const port = 56000 + (process.pid % 1000);
   const pg = scratchCluster(port);
   const s = scratchStore(port, { stall: '20s', tmpfs: true, spy: true });
@@ -130,11 +132,12 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     spawnSync('umount', [join(s.spool, 'db1')]);
     pg.stop();
     if (made) spawnSync('userdel', [USER]);
+    if (madeShared) spawnSync('userdel', [PITR_USER]);
   });
 
   t.equal(spawnSync('shellcheck', ['-s', 'sh', s.script]).status, 0, 'shellcheck-clean');
 
-  await t.test('a base backup: sealed with the store\'s id and times, encrypted, WAL points from pg_basebackup run as ironclad-pitr', async (t) => {
+  await t.test('a base backup: sealed with the store\'s id and times, encrypted, WAL points from pg_basebackup run as the host\'s own user', async (t) => {
     s.startReceiver();
     const before = s.spied().length;
     const r = s.run(['base', 'db1']);
@@ -181,7 +184,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     t.ok(spawnSync('mountpoint', ['-q', join(s.spool, 'db1')]).status === 0, 'the spool is a tmpfs');
   });
 
-  await t.test('pg_receivewal runs as ironclad-pitr (no new privileges), in its spool of its own; its password in no command line or log', async (t) => {
+  await t.test('pg_receivewal runs as the host\'s own user (no new privileges), in its spool of its own, which no other user reads (a shared user\'s spool is handed over); its password in no command line or log', async (t) => {
     const sp = join(s.spool, 'db1');
     const [p] = await until('pg_receivewal', () => { const r = running('pg_receivewal', `pg_receivewal -D ${sp} `); return r.length === 1 && r; });
     t.equal(p.real, uidOf(USER), `real uid ${p.real}`);
@@ -199,6 +202,15 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     const spied = s.spied();
     t.ok(['pg_receivewal', 'pg_waldump', 'pg_basebackup', 'psql'].every((tool) => spied.some((l) => l.startsWith(`${tool} `))), 'every PostgreSQL tool the script runs has run by now');
     t.same(spied.filter((l) => !l.endsWith(` ${u}/${u} 1`)), [], `each time as ${USER}, with no new privileges (${spied.length} runs): never root`);
+    t.not(spawnSync('runuser', ['-u', PITR_USER, '--', 'ls', sp]).status, 0, `another host's user (${PITR_USER}, the one all hosts shared before) cannot even list it`);
+    // a spool of the shared user's, as a store set up before each host had its own left it: handed to the host's user
+    await s.stopReceiver();
+    execFileSync('chown', ['-R', `${PITR_USER}:${PITR_USER}`, sp]);
+    s.startReceiver();
+    // (the receiver's word read before the check: its stderr reaches this process a moment after the chown it follows)
+    await until('the spool handed over', () => new RegExp(`the spool .* is ${USER}'s`).test(s.log()) && execFileSync('stat', ['-c', '%U', sp], { encoding: 'utf8' }).trim() === USER && running('pg_receivewal', `pg_receivewal -D ${sp} `).length === 1, 60_000, s.log);
+    t.equal(execFileSync('find', [sp, '!', '-user', USER], { encoding: 'utf8' }), '', `the shared user's spool is ${USER}'s now, every file of it`);
+    t.match(s.log(), new RegExp(`the spool .* is ${USER}'s: pg_receivewal runs as ${USER}`));
   });
 
   await t.test('readers: only the hosts they restore, only names of the right shape, a partial encrypted on the fly', async (t) => {
@@ -306,7 +318,7 @@ t.test('the archiving script, for real', { skip }, async (t) => {
     execFileSync('ln', [inside, join(sp, '0000000100000000000000A4.partial')]);
     const partial = s.run(['partial', 'db1', '0000000100000000000000A4']);
     t.equal(partial.status, 1, 'a hard-linked partial is refused');
-    t.match(partial.stderr, /not a plain file of ironclad-pitr's: refused/);
+    t.match(partial.stderr, /not a plain file of ironclad-pitr-db1's: refused/);
     t.equal(partial.stdout, '', 'nothing sent');
     const archived = readdirSync(s.wal).filter((f) => f.endsWith('.gz.age'));
     t.notOk(archived.some((f) => s.decrypt(join(s.wal, f)).includes(SECRET)), `the secret is in none of the ${archived.length} archived files`);
