@@ -79,7 +79,7 @@ export function archivingClients(store: Host, hosts: Host[]): Host[] {
 const assign = (vars: Record<string, string | number>) => Object.entries(vars).map(([k, v]) => `${k}=${shqAlways(v)}`).join('\n');
 
 /** The store's archiving script, with the hosts that archive there. */
-export function renderPitrStore(store: Host, clients: Host[], over: { spool?: string; conf?: string; tmpfsSize?: string; poll?: number } = {}): string {
+export function renderPitrStore(store: Host, clients: Host[], over: { spool?: string; conf?: string; tmpfsSize?: string; poll?: number; lockWait?: number } = {}): string {
   const bs = store.backup_store!;
   const version = Math.max(15, ...clients.map((c) => c.postgres!.version));
   const hosts = clients.map((c) => [c.name, c.address, c.postgres!.port, `${c.postgres!.version}/${c.postgres!.cluster}`, pitrOf(c)!.stallSeconds, pitrUser(c.name)].join(' '));
@@ -88,7 +88,7 @@ export function renderPitrStore(store: Host, clients: Host[], over: { spool?: st
     `# ironclad continuous archiving on ${store.name}, rendered by \`ironclad apply\`. Do not edit.`,
     '# shellcheck disable=SC2015  # `A && B || C`: C when either fails, as meant',
     'set -u',
-    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '', SHARED_USER: PITR_USER }),
+    assign({ ROOT: bs.path, MIN_FREE: bs.min_free ?? '5%', HOSTS: hosts.join('\n'), SPOOL: over.spool ?? PITR_PATHS.spool, CONF: over.conf ?? PITR_PATHS.conf, PGBIN: `/usr/lib/postgresql/${version}/bin`, TMPFS_SIZE: over.tmpfsSize ?? '256m', POLL: over.poll ?? 5, ALERT: bs.health?.alert?.command ?? '', SHARED_USER: PITR_USER, LOCK_WAIT: over.lockWait ?? 30 }),
     '',
     readFileSync(join(packageRoot(), 'src', 'pitr', 'window.sh'), 'utf8'),
     ...['store.sh', 'store-receive.sh', 'store-verbs.sh'].map((f) => readFileSync(join(packageRoot(), 'src', 'pitr', f), 'utf8')),
@@ -105,7 +105,7 @@ export function renderPitrCron(clients: Host[], systemd: boolean): string {
     const s = parseSchedule(p.baseSchedule);
     if (!s.ok) throw new Error(`${c.name}: pitr.base_schedule: ${s.error}`);
     return [
-      ...(systemd ? [] : [`* * * * * root ${PITR_PATHS.script} receive ${c.name} >/dev/null 2>>/var/log/ironclad-pitr.log`]),
+      ...(systemd ? [] : [`* * * * * root ${PITR_PATHS.script} receive ${c.name} --keepalive >/dev/null 2>>/var/log/ironclad-pitr.log`]),
       `${s.cron} root ${PITR_PATHS.script} base ${c.name} >/dev/null 2>>/var/log/ironclad-pitr.log && ${PITR_PATHS.script} prune ${c.name} ${p.retention.bases} ${p.retention.days} >/dev/null 2>&1`,
     ];
   });

@@ -67,14 +67,13 @@ peek() {
   printf '%s\n' "$m" > "$ST/peeked"
 }
 
-# receive HOST: the long-running receiver (one per host: a second start exits at once)
+# receive HOST [--keepalive]: the long-running receiver, one per host (lock_receiver)
 receive() {
   load "$1"
   state_dirs
   mkdir -p "$SP" "$WAL" "$BASE"
   [ -s "$A/since" ] || date -u +%Y-%m-%dT%H:%M:%SZ > "$A/since"  # when archiving began, by the store's clock (drills are due from it)
-  exec 9> "$SPOOL/$H.lock"
-  flock -n 9 || exit 0
+  lock_receiver "${2:-}"
   echo $$ > "$SPOOL/$H.pid"  # (apply ends this pid when the script changes, and starts the new one where cron or systemd does not)
   own_spool
   pid='' wait_until=0 backoff=5 said=''
@@ -85,7 +84,7 @@ receive() {
     # (one is the placeholder; receiving faster than the archive encrypts is a pause of a moment, not an alert)
     [ "$pending" -lt 4 ] || { ok=0; quiet=1; stop_reason "$((pending - 1)) segments wait for the archive"; }
     room $((2 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) > /dev/null || { ok=0; stop_reason "less than $MIN_FREE would stay free on the store"; }
-    [ "$ok" = 0 ] || [ "$(df -Pk "$SP" | awk 'NR == 2 { print $4 * 1024 }')" -ge $((3 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) ] || { ok=0; stop_reason "the spool $SP is full (segments wait for the archive)"; }
+    [ "$ok" = 0 ] || [ "$(df -Pk "$SP" | awk 'NR == 2 { printf "%.0f\n", $4 * 1024 }')" -ge $((3 * $(cat "$A/segsize" 2> /dev/null || echo 16777216))) ] || { ok=0; stop_reason "the spool $SP is full (segments wait for the archive)"; }
     if [ "$ok" = 0 ]; then  # production keeps the WAL meanwhile, up to max_slot_wal_keep_size
       [ -z "$pid" ] || { kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; pid=''; }
       [ -n "$said" ] || [ -n "$quiet" ] || { said=1; alert "$H: receiving stopped: $(cat "$A/stopped" 2> /dev/null)"; }
@@ -112,6 +111,30 @@ receive() {
     # while segments arrive (a backlog streams at the link's speed) the spool is drained every second, else every POLL
     if [ -n "$drained" ] || [ "$pending" -gt 1 ]; then sleep 1; else sleep "$POLL"; fi
   done
+}
+
+# lock_receiver [--keepalive]: fd 9's lock, held as long as the receiver runs: never two at once. Others hold it for a
+# moment (status and health ask whether a receiver runs, apply waits for an ending one to let go) and a receiver that
+# was stopped holds it until it has stopped pg_receivewal: a start waits up to LOCK_WAIT s for it, and says so. When
+# it stays held, the start exits saying why; only cron's start each minute (--keepalive) exits quietly, and at once,
+# when the receiver of the pid file holds it, as it should
+lock_receiver() {
+  exec 9> "$SPOOL/$H.lock"
+  flock -n 9 && return 0
+  if [ "$1" = --keepalive ] && receiver_pid "$(cat "$SPOOL/$H.pid" 2> /dev/null)"; then exit 0; fi
+  t0=$(date +%s)
+  if flock -w "$LOCK_WAIT" 9; then
+    say "$H: the receiver's lock was held when this receiver started (a status read, or a receiver stopping): taken after $(($(date +%s) - t0)) s"
+    return 0
+  fi
+  p=$(cat "$SPOOL/$H.pid" 2> /dev/null)
+  receiver_pid "$p" && { say "$H: a receiver runs already (pid $p, its lock held $LOCK_WAIT s): this start exits"; exit 0; }
+  die "$H: the receiver's lock $SPOOL/$H.lock is held $LOCK_WAIT s by a process that is not the receiver of $SPOOL/$H.pid: not receiving"
+}
+# receiver_pid PID: PID runs this host's receiver (its command line ends in `receive HOST`, with or without --keepalive)
+receiver_pid() {
+  case "$1" in '' | *[!0-9]*) return 1 ;; esac
+  case "$(tr '\0' ' ' < "/proc/$1/cmdline" 2> /dev/null)" in *" receive $H " | *" receive $H --keepalive ") return 0 ;; *) return 1 ;; esac
 }
 
 # mend_partial: a partial segment cut short (the spool filled up, the store lost power) is padded with zeroes to a whole

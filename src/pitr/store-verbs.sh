@@ -127,7 +127,7 @@ case "${1:-}" in
     is_root || die "$1 is for root on the store"
     verb=$1; shift
     case "$verb" in
-      receive) [ $# -eq 1 ] || die "usage: receive HOST"; receive "$1" ;;
+      receive) [ $# -eq 1 ] || { [ $# -eq 2 ] && [ "$2" = --keepalive ]; } || die "usage: receive HOST [--keepalive]"; receive "$@" ;;
       base) [ $# -eq 1 ] || die "usage: base HOST"; base "$1" ;;
       prune) [ $# -ge 3 ] || die "usage: prune HOST BASES DAYS [--dry-run]"; prune "$@" ;;
       status) status "$@" ;;
@@ -135,5 +135,5 @@ case "${1:-}" in
       record) [ $# -eq 1 ] || die "usage: record HOST < drill.json"; record "$1" ;;
       partial) [ $# -eq 2 ] || die "usage: partial HOST SEGMENT"; partial "$@" ;;
     esac ;;
-  *) die "usage: ironclad-pitr receive HOST | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert] | record HOST | reader HOSTS VERB ..." ;;
+  *) die "usage: ironclad-pitr receive HOST [--keepalive] | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert] | record HOST | reader HOSTS VERB ..." ;;
 esac

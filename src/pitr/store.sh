@@ -1,6 +1,7 @@
 # --- body: continuous archiving on the store (POSIX sh). ROOT, MIN_FREE, HOSTS, SPOOL, CONF, PGBIN, TMPFS_SIZE, POLL,
-# ALERT, SHARED_USER are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR PORT CLUSTER
-# STALL_S USER`: USER, PITR_USER once the host is loaded, is that host's own; SHARED_USER the one all hosts had before).
+# ALERT, SHARED_USER, LOCK_WAIT are rendered above by `ironclad apply` (HOSTS: one line per database host, `HOST ADDR
+# PORT CLUSTER STALL_S USER`: USER, PITR_USER once the host is loaded, is that host's own; SHARED_USER the one all hosts
+# had before; LOCK_WAIT: the seconds a receiver's start waits for the receiver's lock).
 # The store pulls: pg_receivewal on the host's slot into a tmpfs spool, each completed segment compressed and
 # age-encrypted into ROOT/pitr/HOST/wal/ (fsync, rename, fsync) before its plaintext goes; pg_basebackup likewise into ROOT/pitr/HOST/base/.
 # Everything the database host sends is hostile: names are checked against fixed shapes, sizes bounded, no path from
@@ -8,7 +9,7 @@
 # Privileges are separated: every program that parses what the host sends or wrote (pg_receivewal, pg_basebackup, psql,
 # pg_waldump, tar) runs as PITR_USER (as_pitr), never root, and the spool SP is that user's; root keeps the archive and
 # its own files (ST: logs, the placeholder's name, the passfile it hands PITR_USER) and reads the spool only as PITR_USER.
-#   ironclad-pitr receive HOST | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert]
+#   ironclad-pitr receive HOST [--keepalive] | base HOST | prune HOST BASES DAYS [--dry-run] | status [HOST] | health [--no-alert]
 #   ironclad-pitr record HOST < drill.json | partial HOST SEGMENT (sudo, for readers) | reader H,... pitr-VERB ...
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C TZ=UTC
