@@ -10,10 +10,10 @@ import t from 'tap';
 import { loadInventory } from '../../src/inventory/load.js';
 import { pitrUser, pitrUserScript, renderPitrStore } from '../../src/pitr/render.js';
 import { tempDir } from '../fixtures/tmp.js';
+import { until as poll } from '../helpers/poll.js';
 
 const asRoot = process.getuid?.() === 0;
 const skip = (!asRoot && 'needs root') || (spawnSync('flock', ['--version']).status !== 0 && 'flock not installed');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const USER = pitrUser('lk1');
 const WAIT = 3; // (LOCK_WAIT, 30 s as apply renders it)
 
@@ -61,15 +61,7 @@ function store() {
   return { dir, script, lock, start, receiving, receivers, pidFile };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000, diag: () => string = () => ''): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} ${diag()}`);
-    await sleep(200);
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | false, ms = 20_000, diag?: () => string) => poll(what, fn, ms, diag, 200);
 
 t.test('the receiver\'s lock', { skip }, async (t) => {
   const made = spawnSync('id', [USER]).status !== 0;

@@ -11,6 +11,7 @@ import t from 'tap';
 import { loadInventory } from '../../src/inventory/load.js';
 import { PITR_USER, pitrUser, pitrUserScript, renderPitrStore } from '../../src/pitr/render.js';
 import { tempDir } from '../fixtures/tmp.js';
+import { until as poll } from '../helpers/poll.js';
 
 const asRoot = process.getuid?.() === 0;
 const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -110,15 +111,7 @@ function scratchStore(port: number, opts: { stall?: string; minFree?: string; tm
   return { dir, root, conf, spool, script, run, spied, status, decrypt, startReceiver, stopReceiver, wal: join(root, 'pitr', 'db1', 'wal'), log: () => receiverLog };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000, diag: () => string = () => ''): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} ${diag()}`);
-    await sleep(500);
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | false, ms = 60_000, diag?: () => string) => poll(what, fn, ms, diag);
 
 t.test('the archiving script, for real', { skip }, async (t) => {
   const made = spawnSync('id', [USER]).status !== 0;
