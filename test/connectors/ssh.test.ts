@@ -1,15 +1,16 @@
 // The ssh connector against an in-process SSH server (ssh2's): a connection lost after it opened (here reset by the
 // server in the middle of a command) ends that command with exit 255 and the reason, and never throws out of the
-// process (an unhandled 'error' event would end every host's run).
+// process (an unhandled 'error' event would end every host's run); and its socket has Nagle's algorithm off.
 import { writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { sshConnector } from '../../src/connectors/ssh.js';
 import type { Host } from '../../src/inventory/types.js';
 
-t.test('a connection reset in the middle of a command ends it (255, connection lost), the process lives on', async (t) => {
+/** An in-process SSH server that accepts anyone and starts each command without ending it, and a host naming it. */
+async function server(t: Test) {
   const dir = t.testdir();
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
   const userKey = ssh2.utils.generateKeyPairSync('ed25519');
@@ -35,6 +36,11 @@ t.test('a connection reset in the middle of a command ends it (255, connection l
   writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey.public}\n`);
   writeFileSync(join(dir, 'id'), userKey.private, { mode: 0o600 });
   const host = { name: 'h1', address: '127.0.0.1', tags: [], ssh: { user: 'root', port, identity_file: join(dir, 'id'), known_hosts: join(dir, 'known_hosts'), connect_timeout: 5, command_timeout: 60 } } as unknown as Host;
+  return { host, sockets, commandStarted };
+}
+
+t.test('a connection reset in the middle of a command ends it (255, connection lost), the process lives on', async (t) => {
+  const { host, sockets, commandStarted } = await server(t);
 
   const crashes: unknown[] = [];
   const onUncaught = (e: unknown) => crashes.push(e);
@@ -54,4 +60,18 @@ t.test('a connection reset in the middle of a command ends it (255, connection l
   t.match(next.stderr, /connection lost/);
   await new Promise((r) => setTimeout(r, 50));
   t.same(crashes, [], 'nothing thrown out of the process');
+});
+
+t.test("the connection's socket has Nagle's algorithm off (each command's small packets are not held for the server's delayed ACK)", async (t) => {
+  const { host } = await server(t);
+  const calls: unknown[] = [];
+  const original = Socket.prototype.setNoDelay;
+  Socket.prototype.setNoDelay = function (this: Socket, noDelay?: boolean) {
+    calls.push(noDelay);
+    return original.call(this, noDelay);
+  };
+  t.teardown(() => void (Socket.prototype.setNoDelay = original));
+  const conn = await sshConnector(host);
+  t.teardown(() => conn.close());
+  t.same(calls, [true]);
 });
