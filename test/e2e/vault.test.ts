@@ -149,8 +149,16 @@ async function main() {
       // the fetch a refresh uses, run on staging by hand: what it leaves is readable by its owner only
       const { fetchScript } = await import('../../src/backup/fetch.js');
       const store = lab.inventory.hosts.find((h) => h.name === 'backup-far')!;
+      // one connection to the store for the list and every file (the store's sshd logs each login in its boot log)
+      const storeLog = lab.plan.hosts.find((h) => h.name === 'backup-far')!.logFile;
+      const from = `Accepted publickey for ${store.backup_store!.user} from ${lab.inventory.hosts.find((h) => h.name === 'staging')!.address} `;
+      const logins = () => readFileSync(storeLog, 'utf8').split('\n').filter((l) => l.startsWith(from)).length;
+      const before = logins();
       const fetched = await lab.sshOk('staging', fetchScript({ store, entry: { host: 'db-prod', database: 'app', id: b.id } as never, dir: '/var/lib/ironclad/refresh/modes-test', owner: 'postgres:' }));
       t.match(fetched, /^@@counts \{"tables":/m);
+      t.equal(logins() - before, 1, 'one login on the store for the whole fetch (the list, then each file)');
+      const leftBehind = "ls -a /var/lib/ironclad/refresh | grep -F .fetch- ; pgrep -af '[C]ontrolPath=/var/lib/ironclad/refresh' || true"; // ([C]: not this command itself)
+      t.equal(await lab.sshOk('staging', leftBehind), '', 'the connection and its socket are gone once the fetch is done');
       const modes = await lab.sshOk('staging', "stat -c '%a %U %n' /var/lib/ironclad/refresh/modes-test /var/lib/ironclad/refresh/modes-test/*; ls /var/lib/ironclad/refresh/modes-test");
       t.match(modes, /^700 postgres \/var\/lib\/ironclad\/refresh\/modes-test$/m);
       t.notMatch(modes, /^(?!700|600)\d+ /m, 'every file 0600, the folder 0700');
@@ -158,6 +166,7 @@ async function main() {
       const refused = await lab.ssh('staging', fetchScript({ store, entry: { host: 'db-prod', database: 'app', id: 'no-such-backup' } as never, dir: '/var/lib/ironclad/refresh/gone-test', owner: 'postgres:' }));
       t.not(refused.code, 0);
       t.equal((await lab.ssh('staging', 'ls /var/lib/ironclad/refresh/gone-test')).code, 2, 'a failed fetch leaves no folder behind');
+      t.equal(await lab.sshOk('staging', leftBehind), '', 'nor a connection to the store');
     } finally {
       await lab.ssh('staging', 'rm -rf /var/lib/ironclad/refresh/modes-test');
       await ironclad([...inv, 'apply', '--yes']);
