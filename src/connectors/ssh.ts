@@ -30,7 +30,7 @@ export async function sshConnector(host: Host): Promise<Connector> {
   const client = new NodeSSH();
   const algorithms = algorithmsFor(known);
   try {
-    await client.connect({
+    const connecting = client.connect({
       host: address,
       port: cfg.port,
       username: cfg.user,
@@ -44,16 +44,18 @@ export async function sshConnector(host: Host): Promise<Connector> {
         return verdict.ok;
       },
     } as any);
+    // Nagle's algorithm off, from the key exchange on (node-ssh has made the socket by now, given the key's text): a
+    // command is a few small packets each way (the channel's open, its stdin, its EOF), and with Nagle each waited for
+    // the server's delayed ACK (40 ms): ~50 ms for any command, ~90 ms for one given stdin, where the work itself took
+    // 3-15 ms (measured on the lab: psql with a statement on stdin, 60 -> 16 ms)
+    client.connection?.setNoDelay(true);
+    await connecting;
   } catch (e: any) {
     client.dispose();
     if (!verdict.ok) throw new HostKeyRefused(keyRefusal(verdict, host.name, address, cfg.port, cfg.known_hosts));
     throw new OperationError(`${host.name}: cannot connect to ${cfg.user}@${address}:${cfg.port}: ${e.message ?? e}`);
   }
   const defaultTimeout = (cfg.command_timeout ?? COMMAND_TIMEOUT_S) * 1000;
-  // Nagle's algorithm off: a command is a few small packets each way (the channel's open, its stdin, its EOF), and with
-  // Nagle each waited for the server's delayed ACK (40 ms): ~50 ms for any command, ~90 ms for one given stdin, where
-  // the work itself took 3-15 ms (measured on the lab: psql with a statement on stdin, 60 -> 16 ms)
-  client.connection?.setNoDelay(true);
   const ch: Channels = { client, slot: limiter(MAX_CHANNELS), lost: null };
   // a connection lost after it opened (keepalives unanswered, reset) is an error event of the client: without a
   // listener it would end the whole process; it ends this host's commands instead (exit 255, the reason in stderr)

@@ -62,16 +62,16 @@ t.test('a connection reset in the middle of a command ends it (255, connection l
   t.same(crashes, [], 'nothing thrown out of the process');
 });
 
-t.test("the connection's socket has Nagle's algorithm off (each command's small packets are not held for the server's delayed ACK)", async (t) => {
+t.test("the connection's socket has Nagle's algorithm off from the key exchange on (small packets are not held for the server's delayed ACK)", async (t) => {
   const { host } = await server(t);
   const calls: unknown[] = [];
   const original = Socket.prototype.setNoDelay;
   Socket.prototype.setNoDelay = function (this: Socket, noDelay?: boolean) {
-    calls.push(noDelay);
+    calls.push({ noDelay, connecting: this.connecting });
     return original.call(this, noDelay);
   };
   t.teardown(() => void (Socket.prototype.setNoDelay = original));
   const conn = await sshConnector(host);
   t.teardown(() => conn.close());
-  t.same(calls, [true]);
+  t.same(calls, [{ noDelay: true, connecting: true }], 'set once, while the socket connects (before any SSH packet)');
 });
