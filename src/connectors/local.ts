@@ -4,6 +4,15 @@ import { readFile, writeFile, chmod } from 'node:fs/promises';
 import { mask } from '../core/secrets.js';
 import type { Connector, RunOptions, RunResult } from './types.js';
 
+/** spawn, the command's stdin given a listener for its errors: a command that exits without reading all of its stdin
+ *  makes zx's write of it fail (EPIPE), and that error without a listener would end this whole process. The command's
+ *  exit code says what happened. */
+const spawnQuietStdin = ((...args: Parameters<typeof spawn>) => {
+  const child = spawn(...args);
+  child.stdin?.on('error', () => undefined);
+  return child;
+}) as typeof spawn;
+
 /** A connector for this machine; `host` is the name used in reports. */
 export function localConnector(host = 'localhost'): Connector {
   const holding: ChildProcess[] = [];
@@ -12,7 +21,7 @@ export function localConnector(host = 'localhost'): Connector {
     async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
       const started = Date.now();
       const { $ } = await import('zx'); // loaded on first use: most commands never run anything locally
-      const p = $({ input: opts.stdin ?? '', nothrow: true, quiet: true, timeout: opts.timeoutMs })`sh -c ${script}`;
+      const p = $({ input: opts.stdin ?? '', nothrow: true, quiet: true, timeout: opts.timeoutMs, spawn: spawnQuietStdin })`sh -c ${script}`;
       const out = await p;
       return {
         host,
