@@ -91,7 +91,8 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
   // index builds: of very unequal sizes, one job more than the restore's keeps the CPUs busy to the end of each group
   // (a group's primary keys and unique constraints: their unique indexes beside the others, then the constraints on them;
   // the dump's own statement when PostgreSQL refuses one)
-  const settings = `SET maintenance_work_mem = ${sqlLiteral(r.maintenanceWorkMem)};\nSET work_mem = '64MB';`;
+  // (as pgRestore's: no parallel workers for a build, prepare.ts)
+  const settings = `SET maintenance_work_mem = ${sqlLiteral(r.maintenanceWorkMem)};\nSET work_mem = '64MB';\nSET max_parallel_maintenance_workers = 0;`;
   const buildKey = async (k: UniqueKey) => {
     await r.sql(`${settings}\n${k.index}`);
     await r.sql(k.constraint).catch(async (e: Error) => {
