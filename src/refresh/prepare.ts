@@ -47,14 +47,22 @@ export async function readDump(r: Restore, whole: boolean): Promise<Dump> {
   return { toc: toc.stdout, postList: postList.stdout, postSql: post.stdout };
 }
 
+/** The settings of the restore's sessions that build indexes and check constraints (pure): pgRestore passes them as
+ *  PGOPTIONS, the restore's own index builds as SET (maintenance_work_mem was checked to be a size like 256MB). No
+ *  parallel workers for an index build: the restore already builds `jobs` (one per CPU) at once, and a parallel
+ *  build's workers each sort a share (maintenance_work_mem split among them) and write it to temporary files for the
+ *  leader to merge (bench/refresh item 19: the restore 14.27 -> 13.58 s, the scrub beside the builds ending 1.3 s
+ *  sooner). */
+export const buildSettings = (r: Pick<Restore, 'maintenanceWorkMem'>): [string, string][] => [
+  ['maintenance_work_mem', r.maintenanceWorkMem],
+  ['work_mem', '64MB'],
+  ['max_parallel_maintenance_workers', '0'],
+];
+
 /** pg_restore as the refresh role (no owner, no ACL: everything it makes is its own until the hand-over). */
 export async function pgRestore(r: Restore, args: string, what: string, jobs = r.jobs): Promise<void> {
-  // the database through PGDATABASE (no name is ever parsed as connection options); settings for index builds and
-  // constraint checks. No parallel workers for an index build: the restore already builds `jobs` (one per CPU) at once,
-  // and a parallel build's workers each sort a share (maintenance_work_mem split among them) and write it to temporary
-  // files for the leader to merge (bench/refresh item 19: the restore 14.27 -> 13.58 s, the scrub beside the builds
-  // ending 1.3 s sooner)
-  const env = { PGOPTIONS: `-c maintenance_work_mem=${r.maintenanceWorkMem} -c work_mem=64MB -c max_parallel_maintenance_workers=0` };
+  // the database through PGDATABASE (no name is ever parsed as connection options)
+  const env = { PGOPTIONS: buildSettings(r).map(([k, v]) => `-c ${k}=${v}`).join(' ') };
   const client = clientEnv(r.database, `pg_restore -d '' -j ${jobs} --no-owner --no-acl --exit-on-error ${args} ${shq(r.dump)}`, env);
   const res = await r.conn.run(asLogin(r.login, client), { stdin: `${r.login.password}\n` });
   if (res.code !== 0) throw new OperationError(`pg_restore (${what}) into ${r.database} on ${r.host.name} failed (exit ${res.code}); the live database is untouched\n${tail(res.stderr || res.stdout)}`);

@@ -8,7 +8,7 @@ import { runGraph } from '../core/graph.js';
 import { sqlOn } from './login.js';
 import { fakeKey } from './fakekey.js';
 import { tableLabel, tableRegclass, tableSql } from './names.js';
-import { pgRestore, saveFile, type Dump, type Restore } from './prepare.js';
+import { buildSettings, pgRestore, saveFile, type Dump, type Restore } from './prepare.js';
 import { restoreTasks, type Work } from './restore-graph.js';
 import { columnTypes, columnTypesSql, keepWhereReadsOthers, scrubOrder, scrubWhileRestoringSql } from './restore-scrub.js';
 import { CATALOG_SQL, catalogOf, checkRules, piiFindings, piiRefusal, scanSummary, unpopulated, type Relation } from './scan.js';
@@ -91,8 +91,7 @@ export async function restoreScrubbed(r: Restore, rules: ScrubRules, file: strin
   // index builds: of very unequal sizes, one job more than the restore's keeps the CPUs busy to the end of each group
   // (a group's primary keys and unique constraints: their unique indexes beside the others, then the constraints on them;
   // the dump's own statement when PostgreSQL refuses one)
-  // (as pgRestore's: no parallel workers for a build, prepare.ts)
-  const settings = `SET maintenance_work_mem = ${sqlLiteral(r.maintenanceWorkMem)};\nSET work_mem = '64MB';\nSET max_parallel_maintenance_workers = 0;`;
+  const settings = buildSettings(r).map(([k, v]) => `SET ${k} = ${sqlLiteral(v)};`).join('\n');
   const buildKey = async (k: UniqueKey) => {
     await r.sql(`${settings}\n${k.index}`);
     await r.sql(k.constraint).catch(async (e: Error) => {
